@@ -1,0 +1,382 @@
+"""The ``mdt-desk`` command: the GUI with no subcommand, headless services with one.
+
+Exit status: 0 success; 1 a check failed; 2 a user error (bad file, bad store,
+bad arguments); 3 an import that refused some rows.
+"""
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.exc import DatabaseError
+
+from mdt_desk import __version__
+from mdt_desk.errors import ImportFileError, UserError
+from mdt_desk.models.store import Store, damaged_message
+from mdt_desk.paths import default_store_path
+from mdt_desk.services.reports import ImportReport
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USER_ERROR = 2
+EXIT_ROWS_REJECTED = 3
+
+log = logging.getLogger("mdt_desk.cli")
+
+
+def _write(out: TextIO, line: str = "") -> None:
+    out.write(line + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def _emit_json(out: TextIO, payload: Any) -> None:
+    json.dump(payload, out, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False)
+    out.write("\n")
+
+
+def _open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
+    return Store.open(args.store or default_store_path(), create=create)
+
+
+def _actor(store: Store) -> tuple[Any, str]:
+    from mdt_desk.services.staff import setup_actor_label, signed_in_staff_id
+
+    staff_id = signed_in_staff_id(store)
+    return staff_id, "" if staff_id else setup_actor_label()
+
+
+def _report_import(args: argparse.Namespace, report: ImportReport, what: str) -> int:
+    if args.json:
+        payload = asdict(report)
+        payload["rejected"] = report.rejected
+        _emit_json(args.out, payload)
+    else:
+        _write(
+            args.out,
+            f"{what}: {report.imported} imported, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.skipped} skipped, "
+            f"{report.rejected} rejected.",
+        )
+        for problem in report.problems:
+            _write(args.out, f"  line {problem.line}: {problem.reason}")
+    return EXIT_ROWS_REJECTED if report.problems else EXIT_OK
+
+
+def _cmd_practices_import(args: argparse.Namespace) -> int:
+    from mdt_desk.services.practices import import_ods_practices
+
+    with _open_store(args) as store:
+        actor_id, label = _actor(store)
+        with store.write(actor_id, label) as session:
+            report = import_ods_practices(session, Path(args.file))
+    return _report_import(args, report, "GP practices")
+
+
+def _cmd_practices_list(args: argparse.Namespace) -> int:
+    from mdt_desk.services.practices import list_practices
+
+    with _open_store(args) as store, store.read() as session:
+        practices = list_practices(session, commissioner_code=args.locality)
+    if args.json:
+        _emit_json(args.out, [asdict(practice) for practice in practices])
+    else:
+        for practice in practices:
+            _write(
+                args.out,
+                f"{practice.locality:5} {practice.ods_code}  {practice.name}  "
+                f"({practice.status.value}, {practice.open_cases} open cases)",
+            )
+    return EXIT_OK
+
+
+def _cmd_patients_import(args: argparse.Namespace) -> int:
+    from mdt_desk.services.patient_import import import_patients_csv
+
+    with _open_store(args) as store:
+        actor_id, label = _actor(store)
+        with store.write(actor_id, label) as session:
+            report = import_patients_csv(session, Path(args.file))
+    return _report_import(args, report, "Patients")
+
+
+def _cmd_staff_list(args: argparse.Namespace) -> int:
+    from mdt_desk.services.staff import list_staff, signed_in_staff_id
+
+    with _open_store(args) as store:
+        signed_in = signed_in_staff_id(store)
+        with store.read() as session:
+            staff = list_staff(session)
+    if args.json:
+        _emit_json(
+            args.out, [{**asdict(member), "signed_in": member.id == signed_in} for member in staff]
+        )
+    else:
+        for member in staff:
+            marker = "*" if member.id == signed_in else " "
+            _write(
+                args.out,
+                f"{marker} {member.id}  {member.display_name}  ({member.profession.value})  "
+                + " ".join(member.practice_codes),
+            )
+    return EXIT_OK
+
+
+def _cmd_staff_add(args: argparse.Namespace) -> int:
+    from mdt_desk.services.staff import add_staff, sign_in
+
+    with _open_store(args) as store:
+        actor_id, label = _actor(store)
+        with store.write(actor_id, label) as session:
+            member = add_staff(
+                session,
+                family_name=args.family_name,
+                given_name=args.given_name,
+                title=args.title,
+                profession=args.profession,
+                organisation=args.organisation,
+                email=args.email,
+                phone=args.phone,
+                practice_codes=tuple(args.practice),
+            )
+        if args.sign_in:
+            sign_in(store, member.id)
+    if args.json:
+        _emit_json(args.out, asdict(member))
+    else:
+        _write(args.out, f"Added {member.display_name} ({member.id}).")
+    return EXIT_OK
+
+
+def _cmd_staff_sign_in(args: argparse.Namespace) -> int:
+    import uuid
+
+    from mdt_desk.services.staff import sign_in
+
+    try:
+        staff_id = uuid.UUID(args.staff_id)
+    except ValueError:
+        raise UserError(
+            f"'{args.staff_id}' is not a staff id (see `mdt-desk staff list`)."
+        ) from None
+    with _open_store(args, create=False) as store:
+        member = sign_in(store, staff_id)
+    _write(args.out, f"Signed in as {member.display_name}.")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mdt_desk.services.demo import generate_demo
+
+    if args.patients < 1:
+        raise UserError("--patients must be at least 1.")
+    started = time.perf_counter()
+    with _open_store(args) as store:
+        report = generate_demo(store, patients=args.patients, seed=args.seed)
+    seconds = time.perf_counter() - started
+    if args.json:
+        _emit_json(args.out, {**asdict(report), "seconds": round(seconds, 2)})
+    else:
+        _write(
+            args.out,
+            f"Demo caseload: {report.patients} patients in {report.practices} practices, "
+            f"{report.staff} staff, {report.cases} cases, {report.meetings} meetings "
+            f"({seconds:.1f} s). Signed in as {report.signed_in}.",
+        )
+    return EXIT_OK
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from mdt_desk.services.stats import store_stats
+
+    with _open_store(args, create=False) as store, store.read() as session:
+        stats = store_stats(session)
+    if args.json:
+        _emit_json(args.out, asdict(stats))
+    else:
+        for line in stats.as_lines():
+            _write(args.out, line)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from mdt_desk.services.export import export_json
+
+    with _open_store(args, create=False) as store, store.read() as session:
+        if args.output and args.output != "-":
+            target = Path(args.output)
+            temporary = target.with_name(target.name + ".part")
+            with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+                export_json(session, handle)
+            temporary.replace(target)
+        else:
+            export_json(session, args.out)
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from mdt_desk.services.check import check_store
+
+    with _open_store(args, create=False) as store:
+        report = check_store(store)
+    if args.json:
+        _emit_json(args.out, asdict(report))
+    else:
+        for item in report.checks:
+            _write(args.out, f"{'ok  ' if item.passed else 'FAIL'} {item.name}: {item.detail}")
+    return EXIT_OK if report.passed else EXIT_CHECK_FAILED
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from mdt_desk.app import run_gui
+
+    return run_gui(Path(args.store) if args.store else default_store_path())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mdt-desk`` (every subcommand takes ``--store``)."""
+    store_help = (
+        "the desk store file (default: mdt-desk.sqlite in this computer's local data "
+        "folder, or $MDT_DESK_STORE)"
+    )
+    store_option = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand without --store must not undo `mdt-desk --store X COMMAND`.
+    store_option.add_argument("--store", metavar="PATH", help=store_help, default=argparse.SUPPRESS)
+    json_option = argparse.ArgumentParser(add_help=False)
+    json_option.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    parser = argparse.ArgumentParser(
+        prog="mdt-desk",
+        description="MDT Desk: care coordination for practice-linked MDTs. "
+        "With no command, opens the desk window.",
+    )
+    parser.add_argument("--store", metavar="PATH", help=store_help, default=None)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(handler=_cmd_gui)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        parent: Any,
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        help_text: str,
+        *,
+        reports: bool = True,
+    ) -> argparse.ArgumentParser:
+        parents = [store_option, json_option] if reports else [store_option]
+        sub: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text, parents=parents
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    practices = commands.add_parser("practices", help="GP practices from the NHS ODS file")
+    practices_commands = practices.add_subparsers(
+        title="commands", metavar="COMMAND", required=True
+    )
+    sub = command(
+        practices_commands,
+        "import",
+        _cmd_practices_import,
+        "import or update GP practices from an ODS epraccur.csv file",
+    )
+    sub.add_argument("file", help="the epraccur.csv file")
+    sub = command(practices_commands, "list", _cmd_practices_list, "list practices")
+    sub.add_argument("--locality", help="only the practices of this commissioner code")
+
+    patients = commands.add_parser("patients", help="patients registered with the practices")
+    patients_commands = patients.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(
+        patients_commands,
+        "import",
+        _cmd_patients_import,
+        "import a patient list exported from a practice search (CSV)",
+    )
+    sub.add_argument(
+        "file", help="the CSV file (columns: see docs/patient-import.md or the README)"
+    )
+
+    staff = commands.add_parser("staff", help="team members and who uses this desk")
+    staff_commands = staff.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    command(staff_commands, "list", _cmd_staff_list, "list the team (* marks who is signed in)")
+    sub = command(staff_commands, "add", _cmd_staff_add, "add a team member")
+    sub.add_argument("--family-name", required=True)
+    sub.add_argument("--given-name", required=True)
+    sub.add_argument("--title", default="")
+    sub.add_argument("--profession", required=True, help="e.g. social_worker, district_nurse, gp")
+    sub.add_argument("--organisation", default="")
+    sub.add_argument("--email", default="")
+    sub.add_argument("--phone", default="")
+    sub.add_argument(
+        "--practice",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="ODS code of a practice they cover (repeat for several)",
+    )
+    sub.add_argument("--sign-in", action="store_true", help="sign this desk in as them")
+    sub = command(
+        staff_commands,
+        "sign-in",
+        _cmd_staff_sign_in,
+        "sign this desk in as a staff member",
+        reports=False,
+    )
+    sub.add_argument("staff_id", help="the staff id shown by `mdt-desk staff list`")
+
+    sub = command(commands, "demo", _cmd_demo, "fill the store with a synthetic demo caseload")
+    sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")
+    sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
+
+    command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
+
+    sub = command(
+        commands,
+        "export",
+        _cmd_export,
+        "write the whole store in a stable, documented order",
+        reports=False,
+    )
+    sub.add_argument("--format", choices=["json"], default="json")
+    sub.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of the screen")
+
+    command(commands, "check", _cmd_check, "check the store: integrity, keys, journal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run ``mdt-desk``; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.out = out or sys.stdout
+    if not hasattr(args, "json"):
+        args.json = False
+    try:
+        status: int = args.handler(args)
+    except ImportFileError as error:
+        sys.stderr.write(f"mdt-desk: {error}\n")
+        return EXIT_USER_ERROR
+    except UserError as error:
+        sys.stderr.write(f"mdt-desk: {error}\n")
+        return EXIT_USER_ERROR
+    except DatabaseError as error:
+        store = getattr(args, "store", None) or default_store_path()
+        sys.stderr.write(f"mdt-desk: {damaged_message(Path(store), error)}\n")
+        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; that is not an error of ours.
+        return EXIT_OK
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

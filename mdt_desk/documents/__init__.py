@@ -1,0 +1,1 @@
+"""PDF care plans, agendas, minutes and lists (reportlab). No Qt."""

@@ -1,0 +1,359 @@
+"""The records a practice-linked MDT works with (see docs/domain in the design).
+
+Every table here is a *synced* table: it carries :class:`SyncedRecord` columns and
+every insert and update of it is journalled field by field by the triggers in
+:mod:`mdt_desk.models.journal`. No business-rule uniqueness lives in the schema
+(an open case per person, one coordinator per case, one patient per NHS number):
+two offline desks may each make a legal edit that together break such a rule, and a
+constraint would then wedge sync. The services enforce those rules on each desk and
+sync turns the rare clash into a review item.
+"""
+
+import datetime as dt
+import enum
+import uuid
+from typing import cast
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mdt_desk.models.base import SyncedRecord
+from mdt_desk.models.enums import (
+    ActionStatus,
+    AgendaOutcome,
+    AgendaReason,
+    AlertKind,
+    AttendanceStatus,
+    CaseStatus,
+    ClosureReason,
+    ConsentDecision,
+    Gender,
+    GoalOutcome,
+    InterventionKind,
+    InterventionOutcome,
+    MeetingStatus,
+    OutcomeEventKind,
+    PracticeStatus,
+    Profession,
+    ReferralSource,
+    RiskBand,
+    Urgency,
+)
+
+
+def coded(enum_class: type[enum.Enum]) -> Enum:
+    """A column type storing an enum by its value, without a database CHECK.
+
+    No CHECK constraint, so a desk of an older version can still hold a code added
+    later (sync keeps unknown values rather than rejecting a whole page).
+    """
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=40,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Practice(SyncedRecord):
+    """A GP surgery from the NHS ODS file. Its id is derived from the ODS code, so
+    every desk that imports the same practice creates the same record."""
+
+    __tablename__ = "practice"
+
+    ods_code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(String(8), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[PracticeStatus] = mapped_column(coded(PracticeStatus))
+    commissioner_code: Mapped[str] = mapped_column(String(5), default="", index=True)
+    open_date: Mapped[dt.date | None]
+    close_date: Mapped[dt.date | None]
+
+
+class Staff(SyncedRecord):
+    """A member of the team; every change made at a desk is attributed to one."""
+
+    __tablename__ = "staff"
+
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(20), default="")
+    profession: Mapped[Profession] = mapped_column(coded(Profession))
+    organisation: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+
+
+class StaffPracticeCover(SyncedRecord):
+    """One practice a staff member covers. One row per pair so concurrent adds union."""
+
+    __tablename__ = "staff_practice_cover"
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practice.id"), index=True)
+
+
+class Patient(SyncedRecord):
+    """A person registered with a practice. Names are stored as entered."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        Index("ix_patient_practice_family_given", "practice_id", "family_name", "given_name"),
+        Index("ix_patient_family_given", "family_name", "given_name"),
+    )
+
+    nhs_number: Mapped[str] = mapped_column(String(10), index=True)
+    # NOCASE so name search and sorting ignore case, and a prefix LIKE uses the index.
+    family_name: Mapped[str] = mapped_column(String(100, collation="NOCASE"))
+    given_name: Mapped[str] = mapped_column(String(100, collation="NOCASE"))
+    title: Mapped[str] = mapped_column(String(20), default="")
+    date_of_birth: Mapped[dt.date] = mapped_column(index=True)
+    date_of_death: Mapped[dt.date | None]
+    gender: Mapped[Gender] = mapped_column(coded(Gender), default=Gender.NOT_KNOWN)
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(String(8), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practice.id"))
+    risk_band: Mapped[RiskBand | None] = mapped_column(coded(RiskBand))
+
+
+class LongTermCondition(SyncedRecord):
+    __tablename__ = "long_term_condition"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    diagnosed_on: Mapped[dt.date | None]
+
+
+class Alert(SyncedRecord):
+    """A flag every team member must see. ``sensitive`` ones are hidden when projecting
+    and left off printed plans unless the person agreed to share them."""
+
+    __tablename__ = "alert"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    kind: Mapped[AlertKind] = mapped_column(coded(AlertKind))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    share_with_person: Mapped[bool] = mapped_column(default=True)
+
+
+class Consent(SyncedRecord):
+    """One recorded decision about sharing; the latest one is in force."""
+
+    __tablename__ = "consent"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    decision: Mapped[ConsentDecision] = mapped_column(coded(ConsentDecision))
+    recorded_on: Mapped[dt.date]
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Case(SyncedRecord):
+    """One episode of coordinated care for one person."""
+
+    __tablename__ = "care_case"
+    __table_args__ = (Index("ix_care_case_status_next_review", "status", "next_review_on"),)
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(coded(CaseStatus), default=CaseStatus.REFERRED)
+    referral_source: Mapped[ReferralSource] = mapped_column(coded(ReferralSource))
+    referral_reason: Mapped[str] = mapped_column(Text)
+    referral_urgency: Mapped[Urgency] = mapped_column(coded(Urgency), default=Urgency.ROUTINE)
+    referred_on: Mapped[dt.date]
+    accepted_on: Mapped[dt.date | None]
+    closed_on: Mapped[dt.date | None]
+    closure_reason: Mapped[ClosureReason | None] = mapped_column(coded(ClosureReason))
+    closure_note: Mapped[str] = mapped_column(Text, default="")
+    next_review_on: Mapped[dt.date | None]
+    escalated: Mapped[bool] = mapped_column(default=False)
+
+
+class CoordinatorAssignment(SyncedRecord):
+    """Who coordinated a case from when to when, and why it changed hands."""
+
+    __tablename__ = "coordinator_assignment"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
+    started_on: Mapped[dt.date]
+    ended_on: Mapped[dt.date | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CareTeamMember(SyncedRecord):
+    """A professional (or the person's carer) involved in a case.
+
+    ``staff_id`` is empty for someone outside the team, e.g. a family carer, who is
+    then described by ``name``.
+    """
+
+    __tablename__ = "care_team_member"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"), index=True)
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(100))
+    organisation: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    joined_on: Mapped[dt.date]
+    left_on: Mapped[dt.date | None]
+
+
+class Goal(SyncedRecord):
+    """ "What matters to me", in the person's own words."""
+
+    __tablename__ = "goal"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    target_on: Mapped[dt.date | None]
+    outcome: Mapped[GoalOutcome | None] = mapped_column(coded(GoalOutcome))
+
+
+class Meeting(SyncedRecord):
+    """A scheduled MDT meeting of one practice."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (Index("ix_meeting_practice_starts", "practice_id", "starts_at"),)
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practice.id"))
+    starts_at: Mapped[dt.datetime]
+    duration_minutes: Mapped[int] = mapped_column(default=90)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    video_link: Mapped[str] = mapped_column(String(500), default="")
+    chair_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[MeetingStatus] = mapped_column(
+        coded(MeetingStatus), default=MeetingStatus.PLANNED
+    )
+
+
+class Action(SyncedRecord):
+    """One thing one named owner will do by a date."""
+
+    __tablename__ = "action"
+    __table_args__ = (
+        Index("ix_action_case_status", "case_id", "status"),
+        Index("ix_action_owner_status_due", "owner_id", "status", "due_on"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"))
+    goal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("goal.id"))
+    meeting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("meeting.id"))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    due_on: Mapped[dt.date]
+    status: Mapped[ActionStatus] = mapped_column(coded(ActionStatus), default=ActionStatus.OPEN)
+    completed_on: Mapped[dt.date | None]
+
+
+class Note(SyncedRecord):
+    """An append-only entry of the case timeline; a correction is a new note that
+    ``amends`` an earlier one. The store refuses any edit of a note's content."""
+
+    __tablename__ = "note"
+    __table_args__ = (Index("ix_note_case_written", "case_id", "written_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    written_at: Mapped[dt.datetime]
+    body: Mapped[str] = mapped_column(Text)
+    amends_note_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("note.id"))
+
+
+class Intervention(SyncedRecord):
+    """Time-limited support, normally up to six weeks."""
+
+    __tablename__ = "intervention"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"), index=True)
+    kind: Mapped[InterventionKind] = mapped_column(coded(InterventionKind))
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    started_on: Mapped[dt.date]
+    planned_end_on: Mapped[dt.date]
+    ended_on: Mapped[dt.date | None]
+    outcome: Mapped[InterventionOutcome | None] = mapped_column(coded(InterventionOutcome))
+
+
+class OutcomeEvent(SyncedRecord):
+    """Something the team tries to prevent or must react to (admission, A&E, death...)."""
+
+    __tablename__ = "outcome_event"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_case.id"), index=True)
+    kind: Mapped[OutcomeEventKind] = mapped_column(coded(OutcomeEventKind))
+    occurred_on: Mapped[dt.date]
+    source: Mapped[str] = mapped_column(String(200), default="")
+    delayed_days: Mapped[int | None]
+
+
+class Attendance(SyncedRecord):
+    """One invited member of one meeting and whether they came."""
+
+    __tablename__ = "attendance"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[AttendanceStatus] = mapped_column(
+        coded(AttendanceStatus), default=AttendanceStatus.INVITED
+    )
+    deputy_name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AgendaItem(SyncedRecord):
+    """One case to discuss at one meeting, and what was decided."""
+
+    __tablename__ = "agenda_item"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_case.id"), index=True)
+    # Fractional position: concurrent reorders on two desks merge field by field.
+    position: Mapped[float] = mapped_column(default=0.0)
+    reason: Mapped[AgendaReason] = mapped_column(coded(AgendaReason))
+    reason_detail: Mapped[str] = mapped_column(Text, default="")
+    minutes_allotted: Mapped[int] = mapped_column(default=10)
+    presenter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    carried_count: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[AgendaOutcome | None] = mapped_column(coded(AgendaOutcome))
+    decisions: Mapped[str] = mapped_column(Text, default="")
+    discussed_at: Mapped[dt.datetime | None]
+    minutes_taken: Mapped[int | None]
+
+
+#: Synced tables in dependency order (parents first): the order of export, replay
+#: and journal-trigger installation.
+SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
+    Practice,
+    Staff,
+    StaffPracticeCover,
+    Patient,
+    LongTermCondition,
+    Alert,
+    Consent,
+    Case,
+    CoordinatorAssignment,
+    CareTeamMember,
+    Goal,
+    Meeting,
+    Action,
+    Note,
+    Intervention,
+    OutcomeEvent,
+    Attendance,
+    AgendaItem,
+)
+
+#: Tables whose content may never change once written (only retirement is allowed).
+APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note"})
+
+
+def synced_tables() -> list[Table]:
+    """The tables of :data:`SYNCED_MODELS`, in the same order."""
+    return [cast(Table, model.__table__) for model in SYNCED_MODELS]

@@ -1,0 +1,357 @@
+"""Who changed what, and when, in one person's record: read from the change journal.
+
+The journal keeps one row per changed field of every synced record (see
+:mod:`mdt_desk.models.journal`). :func:`record_history` gathers the ids of the person,
+their case(s) and every row hanging off them, reads those rows' journal entries through
+the journal's row-id index (so it stays fast on a store of 100,000 people), and turns
+each into words: the record, the field, the old and new values (codes as words, staff
+ids as names, dates the CUI way) and the time in Europe/London.
+"""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, Date, DateTime, Enum, Uuid, select
+from sqlalchemy.orm import Session
+
+from mdt_desk.models import (
+    Action,
+    Alert,
+    Base,
+    CareTeamMember,
+    Case,
+    Consent,
+    CoordinatorAssignment,
+    Goal,
+    Intervention,
+    JournalChange,
+    JournalTransaction,
+    LongTermCondition,
+    Meeting,
+    Note,
+    OutcomeEvent,
+    Patient,
+    Practice,
+    Staff,
+)
+from mdt_desk.models.base import UTCDateTime
+from mdt_desk.services.display import cui_date, cui_time, label, patient_display_name
+from mdt_desk.services.patients import load_patient
+from mdt_desk.services.staff import display_staff_name
+
+_LONDON = ZoneInfo("Europe/London")
+#: SQLite caps the number of bound parameters; ids are looked up in chunks.
+_CHUNK = 500
+#: Bookkeeping columns nobody needs to read in the history.
+_HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at"})
+#: Fields of a new child record that only say whose it is (the record column says so).
+_IMPLIED_ON_ADD = frozenset({"patient_id", "case_id"})
+
+_RECORD_WORDS = {
+    "patient": "Person",
+    "care_case": "Case",
+    "coordinator_assignment": "Care coordinator",
+    "care_team_member": "Care team member",
+    "goal": "Goal",
+    "action": "Action",
+    "note": "Note",
+    "intervention": "Intervention",
+    "outcome_event": "Outcome event",
+    "alert": "Alert",
+    "consent": "Consent to share",
+    "long_term_condition": "Long-term condition",
+}
+
+_FIELD_WORDS = {
+    "nhs_number": "NHS number",
+    "staff_id": "Staff member",
+    "owner_id": "Owner",
+    "author_id": "Written by",
+    "recorded_by_id": "Recorded by",
+    "case_id": "Case",
+    "patient_id": "Person",
+    "goal_id": "Goal",
+    "meeting_id": "Meeting",
+    "practice_id": "Practice",
+    "amends_note_id": "Corrects",
+    "retired_at": "Withdrawn",
+    "next_review_on": "Next review",
+    "referred_on": "Referred",
+    "accepted_on": "Accepted",
+    "closed_on": "Closed",
+    "target_on": "Target date",
+    "due_on": "Due",
+    "started_on": "Started",
+    "ended_on": "Ended",
+    "joined_on": "Joined",
+    "left_on": "Left",
+    "occurred_on": "Date",
+    "written_at": "Written",
+    "completed_on": "Completed",
+    "planned_end_on": "Planned end",
+    "recorded_on": "Recorded on",
+    "diagnosed_on": "Diagnosed",
+    "delayed_days": "Days delayed",
+    "share_with_person": "Share with the person",
+    "referral_source": "Referral source",
+    "referral_reason": "Referral reason",
+    "referral_urgency": "Urgency",
+    "closure_reason": "Closure reason",
+    "closure_note": "Closure note",
+    "body": "Note",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One changed field, in words."""
+
+    at: dt.datetime
+    when_text: str
+    who: str
+    record: str
+    field: str
+    old_text: str
+    new_text: str
+    entity: str
+    row_id: uuid.UUID
+    added: bool
+
+
+def audit_time(value: dt.datetime) -> str:
+    """``cui_time``, plus the offset (``GMT``/``BST``) in the repeated autumn hour."""
+    local = value.astimezone(_LONDON)
+    other = local.replace(fold=1 - local.fold)
+    text = cui_time(value)
+    if other.utcoffset() != local.utcoffset():
+        return f"{text} {local.tzname()}"
+    return text
+
+
+def _chunks(ids: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _short(text: str, length: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class _Describer:
+    """Words for the records and values of one person's history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.staff = {
+            staff.id: display_staff_name(staff.family_name, staff.given_name, staff.title)
+            for staff in session.scalars(select(Staff))
+        }
+        self.records: dict[uuid.UUID, str] = {}
+        self.values: dict[uuid.UUID, str] = {}
+
+    def id_words(self, field: str, value: uuid.UUID) -> str:
+        if value in self.staff and field not in ("case_id", "patient_id", "goal_id"):
+            return self.staff[value]
+        if value in self.values:
+            return self.values[value]
+        if field == "practice_id":
+            practice = self.session.get(Practice, value)
+            if practice is not None:
+                self.values[value] = f"{practice.name} ({practice.ods_code})"
+                return self.values[value]
+        if field == "meeting_id":
+            meeting = self.session.get(Meeting, value)
+            if meeting is not None:
+                self.values[value] = f"MDT meeting of {cui_time(meeting.starts_at)}"
+                return self.values[value]
+        return "another record"
+
+    def value_words(self, entity: str, field: str, raw: str | None) -> str:
+        value = json.loads(raw) if raw is not None else None
+        if value is None or value == "":
+            return ""
+        table = Base.metadata.tables.get(entity)
+        column = table.c.get(field) if table is not None else None
+        kind = column.type if column is not None else None
+        if isinstance(kind, Enum):
+            text = label(str(value))
+        elif isinstance(kind, Boolean):
+            text = "Yes" if value else "No"
+        elif isinstance(kind, Uuid):
+            text = self._uuid_words(field, str(value))
+        elif isinstance(kind, DateTime | UTCDateTime):
+            text = _moment_words(str(value))
+        elif isinstance(kind, Date):
+            text = _date_words(str(value))
+        else:
+            text = str(value)
+        return text
+
+    def _uuid_words(self, field: str, value: str) -> str:
+        try:
+            return self.id_words(field, uuid.UUID(value))
+        except ValueError:
+            return value
+
+
+def _moment_words(value: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return audit_time(moment)
+
+
+def _date_words(value: str) -> str:
+    try:
+        return cui_date(dt.date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _patient_rows(
+    session: Session, patient_id: uuid.UUID, words: _Describer
+) -> Iterable[uuid.UUID]:
+    for alert in session.scalars(select(Alert).where(Alert.patient_id == patient_id)):
+        words.records[alert.id] = f"Alert: {label(alert.kind)}"
+        yield alert.id
+    for consent in session.scalars(select(Consent).where(Consent.patient_id == patient_id)):
+        words.records[consent.id] = f"Consent to share: {label(consent.decision)}"
+        yield consent.id
+    for condition in session.scalars(
+        select(LongTermCondition).where(LongTermCondition.patient_id == patient_id)
+    ):
+        words.records[condition.id] = f"Long-term condition: {_short(condition.name)}"
+        yield condition.id
+    for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == patient_id)):
+        words.records[event.id] = f"Outcome event: {label(event.kind)}"
+        yield event.id
+
+
+def _case_rows(
+    session: Session, case_ids: list[uuid.UUID], words: _Describer
+) -> Iterable[uuid.UUID]:
+    for chunk in _chunks(case_ids):
+        for assignment in session.scalars(
+            select(CoordinatorAssignment).where(CoordinatorAssignment.case_id.in_(chunk))
+        ):
+            name = words.staff.get(assignment.staff_id, "")
+            words.records[assignment.id] = f"Care coordinator: {name}" if name else "Coordinator"
+            yield assignment.id
+        for member in session.scalars(
+            select(CareTeamMember).where(CareTeamMember.case_id.in_(chunk))
+        ):
+            name = (words.staff.get(member.staff_id, "") if member.staff_id else "") or member.name
+            words.records[member.id] = f"Care team member: {name}"
+            yield member.id
+        for goal in session.scalars(select(Goal).where(Goal.case_id.in_(chunk))):
+            words.records[goal.id] = f"Goal: {_short(goal.description)}"
+            words.values[goal.id] = f"“{_short(goal.description)}”"
+            yield goal.id
+        for action in session.scalars(select(Action).where(Action.case_id.in_(chunk))):
+            words.records[action.id] = f"Action: {_short(action.description)}"
+            yield action.id
+        for note in session.scalars(select(Note).where(Note.case_id.in_(chunk))):
+            words.records[note.id] = f"Note of {audit_time(note.written_at)}"
+            words.values[note.id] = f"the note of {audit_time(note.written_at)}"
+            yield note.id
+        for intervention in session.scalars(
+            select(Intervention).where(Intervention.case_id.in_(chunk))
+        ):
+            words.records[intervention.id] = f"Intervention: {label(intervention.kind)}"
+            yield intervention.id
+        for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.case_id.in_(chunk))):
+            words.records[event.id] = f"Outcome event: {label(event.kind)}"
+            yield event.id
+
+
+def record_history(
+    session: Session,
+    patient_id: uuid.UUID,
+    case_id: uuid.UUID | None,
+    *,
+    limit: int | None = None,
+) -> list[HistoryEntry]:
+    """Every journalled change to the person, their case(s) and what hangs off them.
+
+    Args:
+        case_id: limit case-level history to this case; ``None`` covers all the
+            person's cases. Changes to the person (banner, alerts, consent,
+            conditions, outcome events) are always included.
+        limit: at most this many entries (the newest).
+
+    Returns:
+        Newest first.
+
+    Raises:
+        NotFoundError: the person is not in this store.
+    """
+    patient: Patient = load_patient(session, patient_id)
+    words = _Describer(session)
+    words.records[patient.id] = "Person"
+    words.values[patient.id] = patient_display_name(patient.family_name, patient.given_name)
+    case_query = select(Case).where(Case.patient_id == patient.id)
+    if case_id is not None:
+        case_query = case_query.where(Case.id == case_id)
+    cases = list(session.scalars(case_query))
+    for case in cases:
+        words.records[case.id] = f"Case referred {cui_date(case.referred_on)}"
+        words.values[case.id] = f"the case referred {cui_date(case.referred_on)}"
+    row_ids = [patient.id, *(case.id for case in cases)]
+    row_ids.extend(_patient_rows(session, patient.id, words))
+    row_ids.extend(_case_rows(session, [case.id for case in cases], words))
+    row_ids = list(dict.fromkeys(row_ids))
+
+    changes: list[tuple[JournalChange, JournalTransaction]] = []
+    for chunk in _chunks(row_ids):
+        changes.extend(
+            (change, tx)
+            for change, tx in session.execute(
+                select(JournalChange, JournalTransaction)
+                .join(JournalTransaction, JournalTransaction.tx == JournalChange.tx)
+                .where(
+                    JournalChange.row_id.in_([row_id.hex for row_id in chunk]),
+                    JournalChange.field.not_in(_HIDDEN_FIELDS),
+                )
+            )
+        )
+    changes.sort(key=lambda pair: (pair[1].recorded_at, pair[0].origin_seq), reverse=True)
+
+    entries: list[HistoryEntry] = []
+    for change, tx in changes:
+        added = change.old_value is None
+        new_text = words.value_words(change.entity, change.field, change.new_value)
+        if added and (not new_text or change.field in _IMPLIED_ON_ADD):
+            continue  # an empty field of a new record, or its owner, says nothing new
+        if added and change.new_value in ("0", "false"):
+            column = Base.metadata.tables[change.entity].c.get(change.field)
+            if column is not None and isinstance(column.type, Boolean):
+                continue
+        row_id = uuid.UUID(change.row_id)
+        who = (
+            words.staff.get(tx.actor_id, "") if tx.actor_id is not None else ""
+        ) or tx.actor_label
+        entries.append(
+            HistoryEntry(
+                at=tx.recorded_at,
+                when_text=audit_time(tx.recorded_at),
+                who=who or "Not recorded",
+                record=words.records.get(row_id, _RECORD_WORDS.get(change.entity, change.entity)),
+                field=_FIELD_WORDS.get(change.field) or label(change.field),
+                old_text=words.value_words(change.entity, change.field, change.old_value),
+                new_text=new_text,
+                entity=change.entity,
+                row_id=row_id,
+                added=added,
+            )
+        )
+        if limit is not None and len(entries) >= limit:
+            break
+    return entries

@@ -1,0 +1,162 @@
+"""Staff: the team members, the practices they cover, and who uses this desk."""
+
+import getpass
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from mdt_desk.errors import NotFoundError, ValidationError
+from mdt_desk.models import Practice, Staff, StaffPracticeCover
+from mdt_desk.models.enums import Profession
+from mdt_desk.models.store import META_SIGNED_IN_STAFF, Store
+from mdt_desk.services.ids import practice_cover_id_for
+from mdt_desk.services.validation import require_text
+
+
+@dataclass(frozen=True)
+class StaffSummary:
+    id: uuid.UUID
+    display_name: str
+    profession: Profession
+    organisation: str
+    practice_codes: tuple[str, ...]
+
+
+def display_staff_name(family_name: str, given_name: str, title: str = "") -> str:
+    """Staff are named the everyday way: ``Given Family``."""
+    return " ".join(part for part in (title, given_name, family_name) if part)
+
+
+def add_staff(
+    session: Session,
+    *,
+    family_name: str,
+    given_name: str,
+    profession: Profession | str,
+    title: str = "",
+    organisation: str = "",
+    email: str = "",
+    phone: str = "",
+    practice_codes: tuple[str, ...] = (),
+) -> StaffSummary:
+    """Add a team member covering the given practices."""
+    errors: dict[str, str] = {}
+    try:
+        family = require_text(family_name, "family_name", "family name")
+    except ValidationError as error:
+        errors.update(error.field_errors)
+    try:
+        given = require_text(given_name, "given_name", "given name")
+    except ValidationError as error:
+        errors.update(error.field_errors)
+    try:
+        chosen_profession = Profession(profession)
+    except ValueError:
+        errors["profession"] = (
+            f"'{profession}' is not a profession MDT Desk knows: choose one of "
+            + ", ".join(member.value for member in Profession)
+            + "."
+        )
+    practices = []
+    for code in practice_codes:
+        practice = session.scalar(select(Practice).where(Practice.ods_code == code.upper()))
+        if practice is None:
+            errors["practice_codes"] = f"There is no practice {code} in this store."
+        else:
+            practices.append(practice)
+    if errors:
+        raise ValidationError(" ".join(dict.fromkeys(errors.values())), errors)
+    staff = Staff(
+        family_name=family,
+        given_name=given,
+        title=title.strip(),
+        profession=chosen_profession,
+        organisation=organisation.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+    )
+    session.add(staff)
+    session.flush()
+    for practice in practices:
+        session.add(
+            StaffPracticeCover(
+                id=practice_cover_id_for(staff.id, practice.id),
+                staff_id=staff.id,
+                practice_id=practice.id,
+            )
+        )
+    session.flush()
+    return StaffSummary(
+        id=staff.id,
+        display_name=display_staff_name(staff.family_name, staff.given_name, staff.title),
+        profession=staff.profession,
+        organisation=staff.organisation,
+        practice_codes=tuple(practice.ods_code for practice in practices),
+    )
+
+
+def list_staff(session: Session) -> list[StaffSummary]:
+    """Active staff, by family name, with the practices each covers."""
+    covers: dict[uuid.UUID, list[str]] = {}
+    for staff_id, code in session.execute(
+        select(StaffPracticeCover.staff_id, Practice.ods_code)
+        .join(Practice, Practice.id == StaffPracticeCover.practice_id)
+        .where(StaffPracticeCover.retired_at.is_(None))
+        .order_by(Practice.ods_code)
+    ):
+        covers.setdefault(staff_id, []).append(code)
+    return [
+        StaffSummary(
+            id=staff.id,
+            display_name=display_staff_name(staff.family_name, staff.given_name, staff.title),
+            profession=staff.profession,
+            organisation=staff.organisation,
+            practice_codes=tuple(covers.get(staff.id, ())),
+        )
+        for staff in session.scalars(
+            select(Staff)
+            .where(Staff.retired_at.is_(None))
+            .order_by(Staff.family_name, Staff.given_name)
+        )
+    ]
+
+
+def get_staff(session: Session, staff_id: uuid.UUID) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None or staff.retired_at is not None:
+        raise NotFoundError("That staff member is not in this store (or has left the team).")
+    return staff
+
+
+def sign_in(store: Store, staff_id: uuid.UUID) -> StaffSummary:
+    """Make ``staff_id`` the person using this desk: the actor of every change."""
+    with store.write(actor_id=staff_id) as session:
+        staff = get_staff(session, staff_id)
+        session.execute(
+            text("INSERT OR REPLACE INTO store_meta (key, value) VALUES (:k, :v)"),
+            {"k": META_SIGNED_IN_STAFF, "v": str(staff_id)},
+        )
+        return StaffSummary(
+            id=staff.id,
+            display_name=display_staff_name(staff.family_name, staff.given_name, staff.title),
+            profession=staff.profession,
+            organisation=staff.organisation,
+            practice_codes=(),
+        )
+
+
+def signed_in_staff_id(store: Store) -> uuid.UUID | None:
+    """The staff member signed in at this desk, if any."""
+    value = store.get_meta(META_SIGNED_IN_STAFF)
+    return uuid.UUID(value) if value else None
+
+
+def setup_actor_label() -> str:
+    """How changes are attributed before anyone has signed in (first set-up)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment
+        user = "unknown"
+    return f"desk set-up by operating-system user {user}"

@@ -1,0 +1,1 @@
+"""Offline sync with the team hub (built on the change journal; see docs/architecture.md)."""

@@ -1,0 +1,356 @@
+"""The small forms of the case record: accept, change coordinator, close, reopen, finish
+review, record an outcome event, add a care team member, add a goal, amend a note.
+
+Each dialog only collects input. Pressing OK emits ``submitted``; the record runs the
+service call and either calls :meth:`RecordDialog.accept` (saved) or
+:meth:`RecordDialog.show_error` (the messages appear next to the fields, the dialog stays
+open and nothing typed is lost). Dialogs are opened with ``open()``, never ``exec()``.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TypeVar
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk.models.enums import ClosureReason, OutcomeEventKind
+from mdt_desk.services.case_view import NoteView, StaffChoice
+from mdt_desk.services.display import label
+from mdt_desk.ui.widgets import CuiDateEdit, FieldErrors
+
+
+def staff_combo(
+    staff: Sequence[StaffChoice],
+    *,
+    placeholder: str,
+    exclude: uuid.UUID | None = None,
+    parent: QWidget | None = None,
+) -> QComboBox:
+    """A picker of staff (name — profession); the first item is ``placeholder`` (no one)."""
+    combo = QComboBox(parent)
+    combo.addItem(placeholder, None)
+    for member in staff:
+        if member.id != exclude:
+            combo.addItem(f"{member.name} — {member.profession_text}", member.id)
+    return combo
+
+
+def enum_combo(
+    values: Sequence[StrEnum], *, placeholder: str | None, parent: QWidget | None = None
+) -> QComboBox:
+    """A picker of coded values shown as words; ``placeholder`` first when given."""
+    combo = QComboBox(parent)
+    if placeholder is not None:
+        combo.addItem(placeholder, None)
+    for value in values:
+        combo.addItem(label(value), value)
+    return combo
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_data(combo: QComboBox, enum_class: type[E], index: int | None = None) -> E | None:
+    """The coded value of a combo item (Qt hands a ``StrEnum`` back as a plain string)."""
+    value = combo.itemData(combo.currentIndex() if index is None else index)
+    return None if value is None else enum_class(value)
+
+
+class RecordDialog(QDialog):
+    """A form of the case record.
+
+    Signals:
+        submitted(): the user pressed OK; the owner saves and then accepts the dialog
+            or shows the error.
+    """
+
+    submitted = Signal()
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.setModal(True)
+        self.errors = FieldErrors()
+        self.form = QFormLayout()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setObjectName("ok_button")
+        self.ok_button.setAccessibleName(self.tr("Save"))
+        self.ok_button.setText(self.tr("&Save"))
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName(self.tr("Cancel"))
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        self.intro = QLabel(self)
+        self.intro.setWordWrap(True)
+        self.intro.hide()
+        layout.addWidget(self.intro)
+        layout.addLayout(self.form)
+        layout.addWidget(self.errors.summary)
+        layout.addWidget(self.buttons)
+
+    def set_intro(self, text: str) -> None:
+        self.intro.setText(text)
+        self.intro.setVisible(bool(text))
+
+    def add_field(self, caption: str, widget: QWidget, field: str, name: str) -> None:
+        """A labelled field (``caption`` with an ``&`` mnemonic) with its error label."""
+        widget.setObjectName(name)
+        widget.setAccessibleName(caption.replace("&", ""))
+        caption_label = QLabel(caption, self)
+        caption_label.setBuddy(widget)
+        box = QWidget(self)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(widget)
+        column.addWidget(self.errors.label_for(field))
+        self.form.addRow(caption_label, box)
+
+    def show_error(self, error: Exception) -> None:
+        """Show a failed save next to the fields; the dialog stays open as typed."""
+        self.ok_button.setEnabled(True)
+        self.errors.show(error)
+
+    @Slot()
+    def _on_buttons_accepted(self) -> None:
+        self.errors.clear()
+        self.ok_button.setEnabled(False)  # until the save finishes or fails
+        self.submitted.emit()
+
+
+class AcceptCaseDialog(RecordDialog):
+    """Accept a referral: choose the care coordinator and the first review date."""
+
+    def __init__(
+        self, staff: Sequence[StaffChoice], today: dt.date, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(self.tr("Accept referral"), parent)
+        self.coordinator_combo = staff_combo(
+            staff, placeholder=self.tr("Choose the care coordinator…"), parent=self
+        )
+        self.next_review_edit = CuiDateEdit(today + dt.timedelta(weeks=6), self)
+        self.add_field(
+            self.tr("Care &coordinator"), self.coordinator_combo, "coordinator", "coordinator_combo"
+        )
+        self.add_field(
+            self.tr("First &review"), self.next_review_edit, "next_review_on", "next_review_date"
+        )
+        self.errors.label_for("accepted_on")
+
+    def coordinator_id(self) -> uuid.UUID | None:
+        value = self.coordinator_combo.currentData()
+        return value if isinstance(value, uuid.UUID) else None
+
+
+class ChangeCoordinatorDialog(RecordDialog):
+    """Hand the case to another coordinator, with the reason (kept in the history)."""
+
+    def __init__(
+        self,
+        staff: Sequence[StaffChoice],
+        current: uuid.UUID | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(self.tr("Change care coordinator"), parent)
+        self.set_intro(
+            self.tr(
+                "The current coordinator's assignment ends today and stays in the "
+                "coordinator history with your reason. This cannot be undone with Undo."
+            )
+        )
+        self.coordinator_combo = staff_combo(
+            staff, placeholder=self.tr("Choose the new coordinator…"), exclude=current, parent=self
+        )
+        self.reason_edit = QLineEdit(self)
+        self.reason_edit.setPlaceholderText(self.tr("e.g. Needs a nurse-led plan after discharge"))
+        self.add_field(
+            self.tr("&New coordinator"), self.coordinator_combo, "coordinator", "coordinator_combo"
+        )
+        self.add_field(self.tr("&Reason"), self.reason_edit, "reason", "reason_edit")
+
+    def coordinator_id(self) -> uuid.UUID | None:
+        value = self.coordinator_combo.currentData()
+        return value if isinstance(value, uuid.UUID) else None
+
+    def reason(self) -> str:
+        return self.reason_edit.text()
+
+
+class ReopenCaseDialog(ChangeCoordinatorDialog):
+    """Reopen a closed case with a coordinator and the reason."""
+
+    def __init__(self, staff: Sequence[StaffChoice], parent: QWidget | None = None) -> None:
+        super().__init__(staff, None, parent)
+        self.setWindowTitle(self.tr("Reopen case"))
+        self.setAccessibleName(self.tr("Reopen case"))
+        self.set_intro(self.tr("The case becomes active again with the coordinator you choose."))
+
+
+class CloseCaseDialog(RecordDialog):
+    """Close the case: a reason is required (and a note when the reason is "Other")."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Close case"), parent)
+        self.reason_combo = enum_combo(
+            list(ClosureReason), placeholder=self.tr("Choose a reason…"), parent=self
+        )
+        self.note_edit = QPlainTextEdit(self)
+        self.note_edit.setTabChangesFocus(True)
+        self.closed_on_edit = CuiDateEdit(today, self)
+        self.add_field(
+            self.tr("&Reason for closing"),
+            self.reason_combo,
+            "closure_reason",
+            "closure_reason_combo",
+        )
+        self.add_field(self.tr("&Note"), self.note_edit, "closure_note", "closure_note_edit")
+        self.add_field(self.tr("Closed &on"), self.closed_on_edit, "closed_on", "closed_on_edit")
+
+    def reason(self) -> ClosureReason | None:
+        return enum_data(self.reason_combo, ClosureReason)
+
+    def note(self) -> str:
+        return self.note_edit.toPlainText()
+
+
+class FinishReviewDialog(RecordDialog):
+    """End a review with the case carrying on: choose the next review date."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Finish review"), parent)
+        self.next_review_edit = CuiDateEdit(today + dt.timedelta(weeks=6), self)
+        self.add_field(
+            self.tr("&Next review"), self.next_review_edit, "next_review_on", "next_review_date"
+        )
+
+
+class OutcomeEventDialog(RecordDialog):
+    """Record an admission, A&E attendance, death... against the person."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Record outcome event"), parent)
+        self.kind_combo = enum_combo(list(OutcomeEventKind), placeholder=None, parent=self)
+        self.date_edit = CuiDateEdit(today, self)
+        self.source_edit = QLineEdit(self)
+        self.source_edit.setPlaceholderText(self.tr("e.g. Discharge letter, QEQM Hospital"))
+        self.delayed_days_spin = QSpinBox(self)
+        self.delayed_days_spin.setRange(0, 365)
+        self.delayed_days_spin.setSpecialValueText(self.tr("Not applicable"))
+        self.add_field(self.tr("&Event"), self.kind_combo, "kind", "event_kind_combo")
+        self.add_field(self.tr("&Date"), self.date_edit, "occurred_on", "event_date_edit")
+        self.add_field(self.tr("&Source"), self.source_edit, "source", "event_source_edit")
+        self.add_field(
+            self.tr("Days de&layed"),
+            self.delayed_days_spin,
+            "delayed_days",
+            "event_delayed_days_spin",
+        )
+        self.errors.label_for("date_of_death")
+
+    def kind(self) -> OutcomeEventKind:
+        return enum_data(self.kind_combo, OutcomeEventKind) or OutcomeEventKind.HOSPITAL_ADMISSION
+
+    def delayed_days(self) -> int | None:
+        return self.delayed_days_spin.value() or None
+
+
+class CareTeamMemberDialog(RecordDialog):
+    """Add a team member, or someone outside the team (e.g. a carer) by name."""
+
+    def __init__(self, staff: Sequence[StaffChoice], parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Add to the care team"), parent)
+        self.staff_combo = staff_combo(
+            staff, placeholder=self.tr("Someone outside the team (enter the name)"), parent=self
+        )
+        self.name_edit = QLineEdit(self)
+        self.role_edit = QLineEdit(self)
+        self.role_edit.setPlaceholderText(self.tr("e.g. Daughter and main carer"))
+        self.organisation_edit = QLineEdit(self)
+        self.contact_edit = QLineEdit(self)
+        self.add_field(self.tr("&Team member"), self.staff_combo, "staff", "member_staff_combo")
+        self.add_field(self.tr("&Name"), self.name_edit, "name", "member_name_edit")
+        self.add_field(self.tr("&Role"), self.role_edit, "role", "member_role_edit")
+        self.add_field(
+            self.tr("&Organisation"), self.organisation_edit, "organisation", "member_org_edit"
+        )
+        self.add_field(self.tr("&Contact"), self.contact_edit, "contact", "member_contact_edit")
+        self.staff_combo.currentIndexChanged.connect(self._on_staff_combo_changed)
+
+    def staff_id(self) -> uuid.UUID | None:
+        value = self.staff_combo.currentData()
+        return value if isinstance(value, uuid.UUID) else None
+
+    @Slot(int)
+    def _on_staff_combo_changed(self, _index: int) -> None:
+        self.name_edit.setEnabled(self.staff_id() is None)
+
+
+class GoalDialog(RecordDialog):
+    """Add a goal in the person's own words, with an optional target date."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Add a goal — what matters to me"), parent)
+        self.set_intro(self.tr("Write the goal in the person's own words."))
+        self.description_edit = QPlainTextEdit(self)
+        self.description_edit.setTabChangesFocus(True)
+        self.target_check = QCheckBox(self.tr("&Target date"), self)
+        self.target_check.setObjectName("goal_target_check")
+        self.target_check.setAccessibleName(self.tr("Has a target date"))
+        self.target_edit = CuiDateEdit(today + dt.timedelta(weeks=6), self)
+        self.target_edit.setEnabled(False)
+        self.target_check.toggled.connect(self.target_edit.setEnabled)
+        self.add_field(
+            self.tr("What &matters to me"),
+            self.description_edit,
+            "description",
+            "goal_description_edit",
+        )
+        self.form.addRow(self.target_check, self.target_edit)
+        self.target_edit.setObjectName("goal_target_edit")
+        self.target_edit.setAccessibleName(self.tr("Target date"))
+
+    def description(self) -> str:
+        return self.description_edit.toPlainText()
+
+    def target_on(self) -> dt.date | None:
+        return self.target_edit.date_value() if self.target_check.isChecked() else None
+
+
+class AmendNoteDialog(RecordDialog):
+    """Add a correction to a note; the original stays as it was written."""
+
+    def __init__(self, original: NoteView, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Amend note"), parent)
+        self.original = original
+        self.set_intro(
+            self.tr(
+                "Notes are never edited. Your correction is added to the timeline, shown "
+                "with the note it corrects:\n\n{when} — {who}:\n{body}"
+            ).format(when=original.written_text, who=original.author_name, body=original.body)
+        )
+        self.amendment_edit = QPlainTextEdit(self)
+        self.amendment_edit.setTabChangesFocus(True)
+        self.add_field(self.tr("&Correction"), self.amendment_edit, "body", "amendment_edit")
+        self.errors.label_for("amends")
+
+    def body(self) -> str:
+        return self.amendment_edit.toPlainText()

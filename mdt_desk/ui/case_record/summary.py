@@ -1,0 +1,369 @@
+"""The Summary tab: referral, status and its allowed transitions, risk band, next review,
+long-term conditions, interventions and outcome events."""
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, Qt, Slot
+from PySide6.QtGui import QFont, QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk.models.enums import RiskBand
+from mdt_desk.services import cases, plans
+from mdt_desk.services.case_view import CaseTransition, RecordView
+from mdt_desk.services.display import NOT_KNOWN, label
+from mdt_desk.ui.case_record.base import RecordTab, Save, record_table
+from mdt_desk.ui.case_record.dialogs import (
+    AcceptCaseDialog,
+    CloseCaseDialog,
+    FinishReviewDialog,
+    OutcomeEventDialog,
+    ReopenCaseDialog,
+    enum_data,
+)
+from mdt_desk.ui.case_record.undo import escalated_command, next_review_command, risk_band_command
+from mdt_desk.ui.itemmodels.case_summary_table_models import (
+    InterventionsTableModel,
+    OutcomeEventsTableModel,
+)
+from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.widgets import CuiDateEdit
+
+_NO_DATE = QDate(1900, 1, 1)
+
+
+class SummaryTab(RecordTab):
+    """The case at a glance, with its status changes and quick edits."""
+
+    def __init__(
+        self, runner: TaskRunner, undo_stack: QUndoStack, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(runner, undo_stack, parent)
+        self.setAccessibleName(self.tr("Case summary"))
+        self._risk_band: RiskBand | None = None
+        self._next_review: dt.date | None = None
+
+        status_box = self._build_status_box()
+        referral_box = self._build_referral_box()
+        risk_box = self._build_risk_box()
+        interventions_box, events_box = self._build_event_boxes()
+        content = QWidget(self)
+        column = QVBoxLayout(content)
+        column.addWidget(self.error_label)
+        column.addWidget(status_box)
+        column.addWidget(referral_box)
+        column.addWidget(risk_box)
+        column.addWidget(interventions_box)
+        column.addWidget(events_box)
+        column.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setAccessibleName(self.tr("Case summary"))
+        QVBoxLayout(self).addWidget(scroll)
+        self.setTabOrder(self.escalate_check, self.risk_band_combo)
+        self.setTabOrder(self.risk_band_combo, self.next_review_edit)
+
+    def _build_status_box(self) -> QGroupBox:
+        # Status and what can happen next.
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("status_label")
+        font = QFont(self.status_label.font())
+        font.setBold(True)
+        if font.pointSize() > 0:
+            font.setPointSize(font.pointSize() + 2)
+        self.status_label.setFont(font)
+        self.transition_buttons: dict[CaseTransition, QPushButton] = {}
+        buttons = QHBoxLayout()
+        for transition, text, name in (
+            (CaseTransition.ACCEPT, self.tr("A&ccept…"), "accept_case_button"),
+            (CaseTransition.START_REVIEW, self.tr("Put &under review"), "start_review_button"),
+            (CaseTransition.FINISH_REVIEW, self.tr("&Finish review…"), "finish_review_button"),
+            (CaseTransition.CLOSE, self.tr("C&lose case…"), "close_case_button"),
+            (CaseTransition.REOPEN, self.tr("Re&open…"), "reopen_case_button"),
+        ):
+            button = QPushButton(text, self)
+            button.setObjectName(name)
+            button.setAccessibleName(text.replace("&", "").rstrip("…"))
+            button.hide()
+            button.clicked.connect(lambda _checked=False, t=transition: self.start_transition(t))
+            self.transition_buttons[transition] = button
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.escalate_check = QCheckBox(self.tr("&Escalated for the next MDT meeting"), self)
+        self.escalate_check.setObjectName("escalate_check")
+        self.escalate_check.setAccessibleName(self.tr("Escalated for the next MDT meeting"))
+        self.escalate_check.clicked.connect(self._on_escalate_check_clicked)
+        status_box = QGroupBox(self.tr("Status"), self)
+        status_layout = QVBoxLayout(status_box)
+        status_layout.addWidget(self.status_label)
+        status_layout.addLayout(buttons)
+        status_layout.addWidget(self.escalate_check)
+        return status_box
+
+    def _build_referral_box(self) -> QGroupBox:
+        # Referral.
+        self.referral_values: dict[str, QLabel] = {}
+        referral_box = QGroupBox(self.tr("Referral"), self)
+        referral_form = QFormLayout(referral_box)
+        for key, caption in (
+            ("source", self.tr("Source")),
+            ("reason", self.tr("Reason")),
+            ("referred", self.tr("Referred")),
+            ("urgency", self.tr("Urgency")),
+            ("accepted", self.tr("Accepted")),
+            ("closed", self.tr("Closed")),
+        ):
+            value = QLabel(self)
+            value.setObjectName(f"referral_{key}_value")
+            value.setAccessibleName(caption)
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.referral_values[key] = value
+            referral_form.addRow(caption, value)
+        return referral_box
+
+    def _build_risk_box(self) -> QGroupBox:
+        # Risk and review (undoable).
+        self.risk_band_combo = QComboBox(self)
+        self.risk_band_combo.setObjectName("risk_band_combo")
+        self.risk_band_combo.setAccessibleName(self.tr("Risk band"))
+        self.risk_band_combo.addItem(self.tr("Not set"), None)
+        for band in RiskBand:
+            self.risk_band_combo.addItem(label(band), band)
+        self.risk_band_combo.activated.connect(self._on_risk_band_combo_activated)
+        self.next_review_edit = CuiDateEdit(parent=self)
+        self.next_review_edit.setObjectName("next_review_edit")
+        self.next_review_edit.setAccessibleName(self.tr("Next review"))
+        self.next_review_edit.setSpecialValueText(self.tr("Not set"))
+        self.next_review_edit.editingFinished.connect(self._on_next_review_edit_finished)
+        self.review_state_label = QLabel(self)
+        self.review_state_label.setObjectName("review_state_label")
+        self.conditions_label = QLabel(self)
+        self.conditions_label.setObjectName("conditions_label")
+        self.conditions_label.setWordWrap(True)
+        risk_box = QGroupBox(self.tr("Risk and review"), self)
+        risk_form = QFormLayout(risk_box)
+        risk_label = QLabel(self.tr("&Risk band"), self)
+        risk_label.setBuddy(self.risk_band_combo)
+        review_label = QLabel(self.tr("Next re&view"), self)
+        review_label.setBuddy(self.next_review_edit)
+        review_row = QHBoxLayout()
+        review_row.addWidget(self.next_review_edit)
+        review_row.addWidget(self.review_state_label, 1)
+        risk_form.addRow(risk_label, self.risk_band_combo)
+        risk_form.addRow(review_label, review_row)
+        risk_form.addRow(self.tr("Long-term conditions"), self.conditions_label)
+        risk_box.setToolTip(self.tr("Changes here can be undone with Ctrl+Z."))
+        return risk_box
+
+    def _build_event_boxes(self) -> tuple[QGroupBox, QGroupBox]:
+        # Interventions and outcome events.
+        self.interventions_model = InterventionsTableModel(self)
+        self.interventions_table = record_table(
+            self.interventions_model, "interventions_table", self.tr("Interventions"), self
+        )
+        self.outcome_events_model = OutcomeEventsTableModel(self)
+        self.outcome_events_table = record_table(
+            self.outcome_events_model, "outcome_events_table", self.tr("Outcome events"), self
+        )
+        self.record_outcome_event_button = QPushButton(self.tr("Record &outcome event…"), self)
+        self.record_outcome_event_button.setObjectName("record_outcome_event_button")
+        self.record_outcome_event_button.setAccessibleName(self.tr("Record outcome event"))
+        self.record_outcome_event_button.setToolTip(
+            self.tr("Outcome events are kept as recorded and are not undone with Ctrl+Z.")
+        )
+        self.record_outcome_event_button.clicked.connect(self.open_outcome_event_dialog)
+        events_box = QGroupBox(self.tr("Outcome events"), self)
+        events_layout = QVBoxLayout(events_box)
+        events_layout.addWidget(self.outcome_events_table)
+        events_layout.addWidget(self.record_outcome_event_button, 0, Qt.AlignmentFlag.AlignLeft)
+        interventions_box = QGroupBox(self.tr("Short-term interventions"), self)
+        QVBoxLayout(interventions_box).addWidget(self.interventions_table)
+        return interventions_box, events_box
+
+    # -- showing ---------------------------------------------------------------------
+
+    def show_record(self, view: RecordView) -> None:
+        super().show_record(view)
+        case = view.case
+        self._risk_band = view.risk_band
+        self._next_review = case.next_review_on if case is not None else None
+        self.risk_band_combo.setCurrentIndex(max(self.risk_band_combo.findData(view.risk_band), 0))
+        self.conditions_label.setText(
+            "; ".join(
+                f"{c.name} (diagnosed {c.diagnosed_text})"
+                if c.diagnosed_text != NOT_KNOWN
+                else c.name
+                for c in view.conditions
+            )
+            or self.tr("None recorded")
+        )
+        self.outcome_events_model.set_rows(view.outcome_events)
+        if case is None:
+            return
+        status = case.status_text
+        if case.escalated:
+            status += self.tr(" — escalated for the next MDT meeting")
+        self.status_label.setText(self.tr("Status: {status}").format(status=status))
+        for transition, button in self.transition_buttons.items():
+            button.setVisible(transition in case.transitions)
+        self.escalate_check.setChecked(case.escalated)
+        self.escalate_check.setEnabled(case.is_open)
+        values = self.referral_values
+        values["source"].setText(case.referral_source_text)
+        values["reason"].setText(case.referral_reason)
+        values["referred"].setText(case.referred_text)
+        values["urgency"].setText(case.referral_urgency_text)
+        values["accepted"].setText(case.accepted_text)
+        closed = ""
+        if case.closed_on is not None:
+            closed = f"{case.closed_text} — {case.closure_reason_text}"
+            if case.closure_note:
+                closed += f": {case.closure_note}"
+        values["closed"].setText(closed or self.tr("Open"))
+        self.next_review_edit.setEnabled(case.is_open)
+        if case.next_review_on is None:
+            self.next_review_edit.setDate(_NO_DATE)
+        else:
+            self.next_review_edit.set_date(case.next_review_on)
+        if case.review_overdue and case.next_review_on is not None:
+            days = (view.today - case.next_review_on).days
+            text = self.tr("⚠ OVERDUE by {days} day(s)").format(days=days)
+            self.review_state_label.setText(text)
+            self.review_state_label.setAccessibleName(text)
+            self.review_state_label.setStyleSheet("font-weight: bold;")
+        else:
+            self.review_state_label.setText("")
+            self.review_state_label.setAccessibleName(self.tr("Review not overdue"))
+        self.interventions_model.set_rows(case.interventions)
+
+    # -- status changes --------------------------------------------------------------
+
+    def start_transition(self, transition: CaseTransition) -> None:
+        """Begin a status change (opens its dialog where it needs input)."""
+        view = self.view
+        if view is None or view.case is None:
+            return
+        case_id = view.case.id
+        today = view.today
+        if transition is CaseTransition.START_REVIEW:
+            self.save(lambda session: cases.start_review(session, case_id))
+        elif transition is CaseTransition.ACCEPT:
+            accept = AcceptCaseDialog(view.staff, today, self)
+
+            def accept_save() -> Save:
+                coordinator, review = accept.coordinator_id(), accept.next_review_edit.date_value()
+                return lambda session: cases.accept(
+                    session, case_id, coordinator_id=coordinator, next_review_on=review, on=today
+                )
+
+            self.open_dialog(accept, accept_save)
+        elif transition is CaseTransition.FINISH_REVIEW:
+            finish = FinishReviewDialog(today, self)
+
+            def finish_save() -> Save:
+                review = finish.next_review_edit.date_value()
+                return lambda session: cases.finish_review(session, case_id, next_review_on=review)
+
+            self.open_dialog(finish, finish_save)
+        elif transition is CaseTransition.CLOSE:
+            close = CloseCaseDialog(today, self)
+
+            def close_save() -> Save:
+                reason, note = close.reason(), close.note()
+                on = close.closed_on_edit.date_value()
+                return lambda session: cases.close(
+                    session, case_id, reason=reason, note=note, on=on
+                )
+
+            self.open_dialog(close, close_save)
+        elif transition is CaseTransition.REOPEN:
+            reopen = ReopenCaseDialog(view.staff, self)
+
+            def reopen_save() -> Save:
+                coordinator, reason = reopen.coordinator_id(), reopen.reason()
+                return lambda session: cases.reopen(
+                    session, case_id, coordinator_id=coordinator, reason=reason, on=today
+                )
+
+            self.open_dialog(reopen, reopen_save)
+
+    @Slot()
+    def open_outcome_event_dialog(self) -> OutcomeEventDialog | None:
+        view = self.view
+        if view is None:
+            return None
+        patient_id = view.banner.patient_id
+        dialog = OutcomeEventDialog(view.today, self)
+
+        def make_save() -> Save:
+            kind, occurred_on = dialog.kind(), dialog.date_edit.date_value()
+            source, delayed = dialog.source_edit.text(), dialog.delayed_days()
+            today = dt.date.today()
+            return lambda session: plans.record_outcome_event(
+                session,
+                patient_id,
+                kind=kind,
+                occurred_on=occurred_on,
+                source=source,
+                delayed_days=delayed,
+                today=today,
+            )
+
+        self.open_dialog(dialog, make_save)
+        return dialog
+
+    # -- undoable edits ----------------------------------------------------------------
+
+    @Slot(int)
+    def _on_risk_band_combo_activated(self, index: int) -> None:
+        view = self.view
+        if view is None:
+            return
+        new = enum_data(self.risk_band_combo, RiskBand, index)
+        old = self._risk_band
+        if new == old:
+            return
+        self._risk_band = new  # a second change before the reload undoes to this one
+        self.undo_stack.push(
+            risk_band_command(self.command_context(), view.banner.patient_id, old, new)
+        )
+
+    @Slot()
+    def _on_next_review_edit_finished(self) -> None:
+        view = self.view
+        if view is None or view.case is None or not view.case.is_open:
+            return
+        chosen = self.next_review_edit.date()
+        new = None if chosen == _NO_DATE else self.next_review_edit.date_value()
+        old = self._next_review
+        if new == old:
+            return
+        self._next_review = new
+        self.undo_stack.push(next_review_command(self.command_context(), view.case.id, old, new))
+
+    @Slot(bool)
+    def _on_escalate_check_clicked(self, checked: bool) -> None:
+        view = self.view
+        if view is None or view.case is None or checked == view.case.escalated:
+            return
+        self.undo_stack.push(escalated_command(self.command_context(), view.case.id, checked))
+
+    def set_review_date(self, value: dt.date | None) -> None:
+        """Type a next review date as the user would (for scripts and tests)."""
+        self.next_review_edit.setDate(
+            _NO_DATE if value is None else QDate(value.year, value.month, value.day)
+        )
+        self._on_next_review_edit_finished()

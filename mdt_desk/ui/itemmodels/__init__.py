@@ -1,0 +1,1 @@
+"""Qt item models (QAbstractTableModel and friends) for the desk's lists."""

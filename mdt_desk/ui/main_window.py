@@ -1,0 +1,552 @@
+"""The desk's main window: saved views and practices, the caseload, open case records.
+
+Layout (``architecture.md``): the left-hand navigator chooses what the caseload table
+shows; the caseload is the first, fixed tab of the workspace and each opened case record
+is a further tab. Quick find sits in the tool bar and is always visible (Ctrl+F).
+Everything reads and writes through the :class:`~mdt_desk.ui.runner.TaskRunner`, so the
+window never waits on the disk.
+"""
+
+import uuid
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk.services.caseload import CaseloadQuery, CaseloadView
+from mdt_desk.ui.itemmodels.caseload_table_model import (
+    COLUMNS,
+    CaseloadRole,
+    CaseloadTableModel,
+)
+from mdt_desk.ui.navigator import NavigatorWidget
+from mdt_desk.ui.quick_find import QuickFindWidget
+from mdt_desk.ui.runner import TaskRunner
+
+if TYPE_CHECKING:
+    # Imported when first used: the case record and the dialogs are a sixth of the
+    # start-up time, and the caseload is shown without them (docs/performance.md).
+    from mdt_desk.ui.case_record.widget import CaseRecordWidget
+    from mdt_desk.ui.new_referral_dialog import NewReferralDialog
+    from mdt_desk.ui.welcome_dialog import WelcomeDialog
+
+
+class SettingsKey:
+    """Every window-state key this window keeps in ``QSettings``, declared once."""
+
+    GEOMETRY = "main_window/geometry"
+    STATE = "main_window/state"
+    SPLITTER = "main_window/splitter"
+    CASELOAD_HEADER = "caseload/header"
+    OPEN_RECORDS = "workspace/open_records"
+
+
+class CaseloadPage(QWidget):
+    """The caseload tab: a heading naming the view and its count, and the table."""
+
+    def __init__(self, model: CaseloadTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = QLabel()
+        self.heading.setObjectName("caseload_heading")
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.table = QTableView()
+        self.table.setObjectName("caseload_table")
+        self.table.setAccessibleName(self.tr("Caseload"))
+        self.table.setAccessibleDescription(
+            self.tr("Cases in the chosen view; press Enter to open a case record.")
+        )
+        self.table.setModel(model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 10)
+        header = self.table.horizontalHeader()
+        header.setAccessibleName(self.tr("Caseload columns: click to sort, right-click to choose"))
+        header.setSectionsMovable(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        for column, width in enumerate((230, 105, 50, 175, 160, 95, 105, 175, 95, 115)):
+            self.table.setColumnWidth(column, width)
+        # The model starts sorted by next review date, earliest first; saying so before
+        # sorting is switched on keeps the view from asking for another order.
+        header.setSortIndicator(7, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table)
+
+
+class KeyboardShortcutsDialog(QDialog):
+    """Help → Keyboard shortcuts: every action with a shortcut, by menu."""
+
+    def __init__(self, menus: list[QMenu], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("shortcuts_list")
+        self.tree.setAccessibleName(self.tr("Keyboard shortcuts"))
+        self.tree.setHeaderLabels([self.tr("Action"), self.tr("Keys")])
+        for menu in menus:
+            group = QTreeWidgetItem([menu.title().replace("&", ""), ""])
+            for action in menu.actions():
+                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                if keys:
+                    group.addChild(QTreeWidgetItem([action.text().replace("&", ""), keys]))
+            self.tree.addTopLevelItem(group)
+        extra = QTreeWidgetItem([self.tr("Everywhere"), ""])
+        for text, keys in (
+            (self.tr("Next / previous tab"), "Ctrl+Tab / Ctrl+Shift+Tab"),
+            (self.tr("Move between fields"), "Tab / Shift+Tab"),
+            (self.tr("Open the chosen case or patient"), "Enter"),
+            (self.tr("Matches in Find patient"), "Up / Down, Enter, Esc"),
+            (self.tr("Sort the caseload by a column"), "Click its heading"),
+        ):
+            extra.addChild(QTreeWidgetItem([text, keys]))
+        self.tree.addTopLevelItem(extra)
+        self.tree.expandAll()
+        self.tree.resizeColumnToContents(0)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree)
+        layout.addWidget(buttons)
+        self.resize(520, 560)
+
+
+class MainWindow(QMainWindow):
+    """The top-level desk window for one store."""
+
+    def __init__(self, runner: TaskRunner) -> None:
+        super().__init__()
+        self.runner = runner
+        self.setWindowTitle(self.tr("MDT Desk"))
+        self.setObjectName("MainWindow")
+        self.undo_group = QUndoGroup(self)
+        self.caseload_model = CaseloadTableModel(runner, self)
+        self.caseload_page = CaseloadPage(self.caseload_model)
+        self.caseload_table = self.caseload_page.table
+        self.navigator = NavigatorWidget(runner)
+        self.workspace = QTabWidget()
+        self.workspace.setObjectName("workspace_tabs")
+        self.workspace.setAccessibleName(self.tr("Open records"))
+        self.workspace.setDocumentMode(True)
+        self.workspace.setTabsClosable(True)
+        self.workspace.addTab(self.caseload_page, self.tr("Caseload"))
+        # The caseload tab stays: hide its close button.
+        self.workspace.tabBar().setTabButton(
+            0, self.workspace.tabBar().ButtonPosition.RightSide, None
+        )
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("main_splitter")
+        self.splitter.addWidget(self.navigator)
+        self.splitter.addWidget(self.workspace)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([290, 990])
+        self.setCentralWidget(self.splitter)
+        self.quick_find = QuickFindWidget(runner, popup_parent=self)
+        self._caseload_title = ""
+        self._records: list[CaseRecordWidget] = []
+        self._build_actions()
+        self._build_status_bar()
+        self._connect()
+        self.resize(1280, 800)
+        self._restore_settings()
+        self.navigator.select_view(
+            CaseloadView.MY_CASELOAD if runner.desk.actor_id else CaseloadView.ALL_OPEN
+        )
+        self.navigator.refresh()
+
+    # -- building ------------------------------------------------------------------
+
+    def _action(
+        self,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_referral_action = self._action(
+            self.tr("&New referral…"), self.show_new_referral, QKeySequence("Ctrl+N")
+        )
+        self.find_action = self._action(
+            self.tr("&Find patient"), self.focus_quick_find, QKeySequence.StandardKey.Find
+        )
+        self.caseload_action = self._action(
+            self.tr("Show &caseload"), self.show_caseload, QKeySequence("Ctrl+1")
+        )
+        self.navigator_action = self._action(
+            self.tr("Saved views and &practices"),
+            self.navigator.setFocus,
+            QKeySequence("Ctrl+0"),
+        )
+        self.refresh_action = self._action(
+            self.tr("&Refresh"), self.refresh, QKeySequence(QKeySequence.StandardKey.Refresh)
+        )
+        self.refresh_action.setShortcuts([QKeySequence("Ctrl+R")])
+        self.close_tab_action = self._action(
+            self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
+        )
+        self.quit_action = self._action(self.tr("&Quit"), self.close, QKeySequence("Ctrl+Q"))
+        self.undo_action = self.undo_group.createUndoAction(self, self.tr("&Undo"))
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.undo_group.createRedoAction(self, self.tr("&Redo"))
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.shortcuts_action = self._action(
+            self.tr("&Keyboard shortcuts"), self.show_shortcuts, QKeySequence("F1")
+        )
+        self.about_action = self._action(self.tr("&About MDT Desk"), self.show_about)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu(self.tr("&File"))
+        file_menu.addActions([self.new_referral_action, self.close_tab_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menus.addMenu(self.tr("&Edit"))
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        view_menu = menus.addMenu(self.tr("&View"))
+        view_menu.addActions(
+            [self.find_action, self.caseload_action, self.navigator_action, self.refresh_action]
+        )
+        self.columns_menu = view_menu.addMenu(self.tr("Caseload &columns"))
+        self._build_columns_menu()
+        help_menu = menus.addMenu(self.tr("&Help"))
+        help_menu.addActions([self.shortcuts_action, self.about_action])
+        self.menus = [file_menu, edit_menu, view_menu, help_menu]
+
+        toolbar = QToolBar(self.tr("Main"))
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.new_referral_action)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.quick_find)
+        self.addToolBar(toolbar)
+
+    def _build_columns_menu(self) -> None:
+        """Check a column to show it; name is always shown."""
+        header = self.caseload_table.horizontalHeader()
+        self.column_actions: list[QAction] = []
+        for number, column in enumerate(COLUMNS):
+            action = QAction(self.tr(column.title), self)
+            action.setCheckable(True)
+            action.setChecked(True)
+            action.setEnabled(number != 0)
+            action.toggled.connect(
+                lambda shown, section=number: header.setSectionHidden(section, not shown)
+            )
+            self.columns_menu.addAction(action)
+            self.column_actions.append(action)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.store_label = QLabel(self.tr("Store: {path}").format(path=self.runner.desk.store.path))
+        self.signed_in_label = QLabel()
+        self.sync_label = QLabel(self.tr("Local only"))
+        self.sync_label.setToolTip(self.tr("This desk is not connected to a team hub yet."))
+        self.busy_label = QLabel()
+        for label in (self.busy_label, self.signed_in_label, self.sync_label):
+            label.setContentsMargins(10, 0, 10, 0)
+            bar.addPermanentWidget(label)
+        bar.addWidget(self.store_label, 1)
+        self._show_signed_in()
+
+    def _show_signed_in(self) -> None:
+        name = self.runner.desk.actor_name or self.tr("nobody yet")
+        self.signed_in_label.setText(self.tr("Signed in: {name}").format(name=name))
+
+    def _connect(self) -> None:
+        self.navigator.query_chosen.connect(self._on_navigator_query_chosen)
+        self.caseload_model.loaded.connect(self._on_caseload_loaded)
+        self.caseload_table.activated.connect(self._on_caseload_activated)
+        self.caseload_table.horizontalHeader().customContextMenuRequested.connect(
+            lambda position: self.columns_menu.exec(
+                self.caseload_table.horizontalHeader().mapToGlobal(position)
+            )
+        )
+        self.quick_find.patient_chosen.connect(self._on_quick_find_patient_chosen)
+        self.workspace.tabCloseRequested.connect(self._on_workspace_tab_close_requested)
+        self.workspace.currentChanged.connect(self._on_workspace_current_changed)
+        self.runner.busy_changed.connect(self._on_runner_busy_changed)
+        self.runner.bug_found.connect(self._on_runner_bug_found)
+
+    # -- settings ------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        settings = QSettings()
+        for key, restore in (
+            (SettingsKey.GEOMETRY, self.restoreGeometry),
+            (SettingsKey.STATE, self.restoreState),
+            (SettingsKey.SPLITTER, self.splitter.restoreState),
+            (SettingsKey.CASELOAD_HEADER, self.caseload_table.horizontalHeader().restoreState),
+        ):
+            value = settings.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+        header = self.caseload_table.horizontalHeader()
+        for number, action in enumerate(self.column_actions):
+            action.setChecked(not header.isSectionHidden(number))
+        self.caseload_model.preset_sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        saved = settings.value(SettingsKey.OPEN_RECORDS, [])
+        # QSettings gives back a one-item list as a plain string on some platforms.
+        entries = (
+            [saved] if isinstance(saved, str) else list(saved) if isinstance(saved, list) else []
+        )
+        for entry in entries:
+            patient, _, case = str(entry).partition(":")
+            try:
+                self.open_record(uuid.UUID(patient), uuid.UUID(case) if case else None)
+            except ValueError:
+                continue  # a damaged settings entry: skip it, never fail to start
+        self.workspace.setCurrentIndex(0)
+
+    def save_settings(self) -> None:
+        settings = QSettings()
+        settings.setValue(SettingsKey.GEOMETRY, self.saveGeometry())
+        settings.setValue(SettingsKey.STATE, self.saveState())
+        settings.setValue(SettingsKey.SPLITTER, self.splitter.saveState())
+        settings.setValue(
+            SettingsKey.CASELOAD_HEADER, self.caseload_table.horizontalHeader().saveState()
+        )
+        settings.setValue(
+            SettingsKey.OPEN_RECORDS,
+            [f"{record.patient_id}:{record.case_id or ''}" for record in self.open_records()],
+        )
+
+    # -- what the user can do ------------------------------------------------------
+
+    def open_records(self) -> list["CaseRecordWidget"]:
+        """The open case records, in tab order."""
+        return [
+            record
+            for index in range(self.workspace.count())
+            for record in self._records
+            if self.workspace.widget(index) is record
+        ]
+
+    def open_record(self, patient_id: uuid.UUID, case_id: uuid.UUID | None) -> "CaseRecordWidget":
+        """Show the person's record in a tab (the existing tab if it is open already)."""
+        from mdt_desk.ui.case_record.widget import CaseRecordWidget
+
+        for record in self.open_records():
+            if record.patient_id == patient_id and (case_id is None or record.case_id == case_id):
+                self.workspace.setCurrentWidget(record)
+                return record
+        record = CaseRecordWidget(self.runner, patient_id, case_id)
+        self._records.append(record)
+        index = self.workspace.addTab(record, record.title())
+        record.title_changed.connect(
+            lambda title, widget=record: self.workspace.setTabText(
+                self.workspace.indexOf(widget), title
+            )
+        )
+        record.record_changed.connect(self._on_record_changed)
+        referral_requested = getattr(record, "referral_requested", None)
+        if referral_requested is not None:
+            referral_requested.connect(self._on_record_referral_requested)
+        self.undo_group.addStack(record.undo_stack)
+        self.workspace.setCurrentIndex(index)
+        return record
+
+    @Slot()
+    def focus_quick_find(self) -> None:
+        self.quick_find.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.quick_find.selectAll()
+
+    @Slot()
+    def show_caseload(self) -> None:
+        self.workspace.setCurrentIndex(0)
+        self.caseload_table.setFocus()
+
+    @Slot()
+    def refresh(self) -> None:
+        self.caseload_model.refresh()
+        self.navigator.refresh()
+        for record in self.open_records():
+            record.reload()
+
+    @Slot()
+    def close_current_record(self) -> None:
+        index = self.workspace.currentIndex()
+        if index > 0:
+            self._on_workspace_tab_close_requested(index)
+
+    @Slot()
+    def show_new_referral(self) -> "NewReferralDialog":
+        from mdt_desk.ui.new_referral_dialog import NewReferralDialog
+
+        dialog = NewReferralDialog(self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.referral_made.connect(self._on_referral_made)
+        open_case_requested = getattr(dialog, "open_case_requested", None)
+        if open_case_requested is not None:
+            open_case_requested.connect(self._on_referral_made)
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def show_shortcuts(self) -> KeyboardShortcutsDialog:
+        dialog = KeyboardShortcutsDialog(self.menus, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About MDT Desk"),
+            self.tr(
+                "MDT Desk keeps the caseload of a practice-linked multidisciplinary team: "
+                "cases, care coordinators, action plans and meetings.\n\nStore: {path}"
+            ).format(path=self.runner.desk.store.path),
+        )
+
+    def show_welcome(self) -> "WelcomeDialog":
+        """First run: set up the team or explore demo data (never blocks the caller)."""
+        from mdt_desk.ui.welcome_dialog import WelcomeDialog
+
+        dialog = WelcomeDialog(self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._on_welcome_accepted)
+        dialog.open()
+        return dialog
+
+    # -- slots ---------------------------------------------------------------------
+
+    @Slot(object, str)
+    def _on_navigator_query_chosen(self, query: CaseloadQuery, title: str) -> None:
+        current = self.caseload_model.query
+        self._caseload_title = title
+        self.caseload_page.heading.setText(title)
+        self.caseload_model.set_query(
+            CaseloadQuery(
+                view=query.view,
+                practice_id=query.practice_id,
+                coordinator_id=query.coordinator_id,
+                sort=current.sort,
+                descending=current.descending,
+            )
+        )
+        self.workspace.setCurrentIndex(0)
+
+    @Slot(int)
+    def _on_caseload_loaded(self, count: int) -> None:
+        self.caseload_page.heading.setText(
+            self.tr("{title} — {count} cases").format(title=self._caseload_title, count=count)
+            if count != 1
+            else self.tr("{title} — 1 case").format(title=self._caseload_title)
+        )
+
+    @Slot(QModelIndex)
+    def _on_caseload_activated(self, index: QModelIndex) -> None:
+        patient_id = index.data(CaseloadRole.PATIENT_ID)
+        case_id = index.data(CaseloadRole.CASE_ID)
+        if isinstance(patient_id, uuid.UUID):
+            self.open_record(patient_id, case_id)
+
+    @Slot(object)
+    def _on_quick_find_patient_chosen(self, patient_id: uuid.UUID) -> None:
+        self.open_record(patient_id, None)
+
+    @Slot(object)
+    def _on_record_changed(self, _case_id: object) -> None:
+        self.caseload_model.refresh()
+        self.navigator.refresh()
+
+    @Slot(object)
+    def _on_record_referral_requested(self, _patient_id: object) -> None:
+        self.show_new_referral()
+
+    @Slot(object, object)
+    def _on_referral_made(self, patient_id: uuid.UUID, case_id: uuid.UUID | None) -> None:
+        self._on_record_changed(case_id)
+        for record in self.open_records():
+            if record.patient_id == patient_id:
+                record.reload()
+        self.open_record(patient_id, case_id)
+
+    @Slot(int)
+    def _on_workspace_tab_close_requested(self, index: int) -> None:
+        widget = self.workspace.widget(index)
+        if widget not in self._records:
+            return
+        self._records.remove(widget)
+        self.undo_group.removeStack(widget.undo_stack)
+        self.workspace.removeTab(index)
+        widget.deleteLater()
+
+    @Slot(int)
+    def _on_workspace_current_changed(self, index: int) -> None:
+        widget = self.workspace.widget(index)
+        # Undo applies to the record in front; on the caseload there is nothing to undo.
+        records = {id(record): record for record in self._records}
+        record = records.get(id(widget))
+        # Qt takes a null stack to mean "none active"; the stubs do not say so.
+        self.undo_group.setActiveStack(record.undo_stack if record is not None else None)  # type: ignore[arg-type]
+
+    @Slot(bool)
+    def _on_runner_busy_changed(self, busy: bool) -> None:
+        self.busy_label.setText(self.tr("Working…") if busy else "")
+
+    @Slot(str)
+    def _on_runner_bug_found(self, details: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            self.tr("Something went wrong"),
+            self.tr(
+                "MDT Desk hit a problem it did not expect. What you were doing was not "
+                "saved; everything saved before is safe. The details are in the log."
+            ),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @Slot()
+    def _on_welcome_accepted(self) -> None:
+        self._show_signed_in()
+        self.navigator.select_view(CaseloadView.MY_CASELOAD)
+        self.refresh()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.quick_find.results.hide()
+        self.runner.shutdown()
+        self.runner.desk.store.close()
+        super().closeEvent(event)

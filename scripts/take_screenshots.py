@@ -1,0 +1,132 @@
+"""Refresh docs/screenshots/ from a demo store (offscreen; no display needed).
+
+Shots: the caseload, a case record (summary and action plan), the new referral dialog
+with a rejected NHS number, and a deceased person's banner.
+
+Usage: .venv/bin/python scripts/take_screenshots.py [--store demo.sqlite]
+"""
+
+import argparse
+import os
+import sqlite3
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+from PySide6.QtGui import QPixmap
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLineEdit, QTabWidget, QWidget
+
+from mdt_desk.app import create_main_window
+from mdt_desk.models.store import Store
+from mdt_desk.services.caseload import CaseloadView
+from mdt_desk.services.demo import generate_demo
+from mdt_desk.ui.main_window import MainWindow
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def settle(app: QApplication, window: MainWindow) -> None:
+    """Let queued work finish and the screen repaint (a script, not the app)."""
+    for _ in range(500):
+        QTest.qWait(20)
+        if not window.runner.busy:
+            break
+    QTest.qWait(100)
+    app.processEvents()
+
+
+def save(widget: QWidget, name: str) -> None:
+    pixmap: QPixmap = widget.grab()
+    pixmap.save(str(OUT / name))
+    sys.stdout.write(f"wrote {OUT / name}\n")
+
+
+def busiest_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+    patient, case = db.execute(
+        """SELECT c.patient_id, c.id FROM care_case c
+           JOIN action a ON a.case_id = c.id
+           JOIN patient p ON p.id = c.patient_id
+           WHERE c.status = 'active' AND p.title != ''
+           GROUP BY c.id ORDER BY count(*) DESC LIMIT 1"""
+    ).fetchone()
+    return uuid.UUID(patient), uuid.UUID(case)
+
+
+def deceased_patient(db: sqlite3.Connection) -> uuid.UUID:
+    (patient,) = db.execute(
+        """SELECT p.id FROM patient p JOIN care_case c ON c.patient_id = p.id
+           WHERE p.date_of_death IS NOT NULL LIMIT 1"""
+    ).fetchone()
+    return uuid.UUID(patient)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--store", type=Path)
+    args = parser.parse_args()
+    store_path = args.store
+    if store_path is None:
+        store_path = Path(tempfile.mkdtemp()) / "demo.sqlite"
+        with Store.open(store_path) as store:
+            generate_demo(store, patients=2000, seed=1)
+    app = QApplication(sys.argv)
+    QCoreApplication.setOrganizationName("MDT Desk screenshots")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    OUT.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+
+    window = create_main_window(store_path)
+    window.resize(1440, 860)
+    window.show()
+    settle(app, window)
+    window.navigator.select_view(CaseloadView.ALL_OPEN)
+    settle(app, window)
+    save(window, "caseload.png")
+
+    patient_id, case_id = busiest_case(db)
+    record = window.open_record(patient_id, case_id)
+    settle(app, window)
+    save(window, "case-record.png")
+    tabs = record.findChild(QTabWidget, "record_tabs")
+    if tabs is not None:
+        for index in range(tabs.count()):
+            if tabs.tabText(index).replace("&", "") == "Action plan":
+                tabs.setCurrentIndex(index)
+        settle(app, window)
+        save(window, "action-plan.png")
+
+    dead = window.open_record(deceased_patient(db), None)
+    settle(app, window)
+    banner = dead.findChild(QWidget, "patient_banner")
+    save(banner if banner is not None else dead, "deceased-banner.png")
+
+    dialog = window.show_new_referral()
+    dialog.resize(720, 640)
+    settle(app, window)
+    field = dialog.findChild(QLineEdit, "referral_nhs_number")
+    if field is not None:
+        field.setFocus()
+        QTest.keyClicks(field, "943 476 5918")
+        finder = dialog.findChild(QWidget, "referral_find_button")
+        if finder is not None:
+            QTest.mouseClick(finder, Qt.MouseButton.LeftButton)
+        else:
+            QTest.keyClick(field, Qt.Key.Key_Return)
+        settle(app, window)
+    save(dialog, "new-referral.png")
+    dialog.close()
+
+    QTimer.singleShot(0, window.close)
+    settle(app, window)
+    db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Shared fixtures. Every test gets its own store, settings and data folder."""
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before any Qt import: no display here, and none needed.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from mdt_desk.models.store import Store
+from mdt_desk.services import staff as staff_service
+from mdt_desk.services.practices import import_ods_practices
+
+TEST_PRACTICES = (
+    ("A81001", "THE DENSHAM SURGERY", "00K"),
+    ("A81002", "QUEENS PARK MEDICAL CENTRE", "00K"),
+    ("A81004", "BLUEBELL MEDICAL CENTRE", "00M"),
+)
+TODAY = dt.date(2026, 11, 22)
+
+
+def epraccur_row(
+    code: str, name: str, commissioner: str, status: str = "A", setting: str = "4"
+) -> str:
+    fields = [
+        code,
+        name,
+        "Y63",
+        "Q74",
+        "THE HEALTH CENTRE",
+        "LAWSON STREET",
+        "STOCKTON-ON-TEES",
+        "CLEVELAND",
+        "",
+        "TS18 1HU",
+        "19740401",
+        "",
+        status,
+        "B",
+        commissioner,
+        "20130401",
+        "",
+        "01642 672351",
+        "",
+        "",
+        "",
+        "0",
+        "",
+        commissioner,
+        "",
+        setting,
+        "",
+    ]
+    return ",".join(f'"{field}"' for field in fields)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the real user's store, settings or data folder."""
+    monkeypatch.setenv("MDT_DESK_STORE", str(tmp_path / "default-store.sqlite"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "desk.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def practices_file(tmp_path: Path) -> Path:
+    path = tmp_path / "epraccur-small.csv"
+    path.write_text("\n".join(epraccur_row(*practice) for practice in TEST_PRACTICES) + "\n")
+    return path
+
+
+@pytest.fixture
+def practice_ids(store: Store, practices_file: Path) -> dict[str, uuid.UUID]:
+    """The small practice file imported; ODS code -> practice id."""
+    from mdt_desk.services.ids import practice_id_for
+
+    with store.write(actor_label="test set-up") as session:
+        import_ods_practices(session, practices_file)
+    return {code: practice_id_for(code) for code, _name, _locality in TEST_PRACTICES}
+
+
+@pytest.fixture
+def team(store: Store, practice_ids: dict[str, uuid.UUID]) -> dict[str, uuid.UUID]:
+    """A small team; the desk is signed in as the social worker."""
+    people = {
+        "social_worker": ("Okafor", "Ngozi", "social_worker"),
+        "district_nurse": ("Nowak", "Zoë", "district_nurse"),
+        "gp": ("Ó Briain", "Seán", "gp"),
+    }
+    ids: dict[str, uuid.UUID] = {}
+    with store.write(actor_label="test set-up") as session:
+        for key, (family, given, profession) in people.items():
+            ids[key] = staff_service.add_staff(
+                session,
+                family_name=family,
+                given_name=given,
+                profession=profession,
+                practice_codes=("A81001",),
+            ).id
+    staff_service.sign_in(store, ids["social_worker"])
+    return ids
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI, a skipped test is a failure: every test (hub tests too) must really run."""
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = len(reporter.stats.get("skipped", []))
+    if skipped and exitstatus == 0:
+        reporter.write_line(
+            f"CI: {skipped} tests were skipped; in CI every test must run.", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,122 @@
+"""`check` finds damage and journal gaps; `export` is stable byte for byte."""
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mdt_desk.cli import main
+from mdt_desk.models.store import Store
+from mdt_desk.services.check import check_store
+from mdt_desk.services.export import export_json, export_tables
+from tests.services.test_case_rules import active_case, new_patient
+
+
+@pytest.fixture
+def busy_store(store: Store, practice_ids, team) -> Store:
+    for index, nhs in enumerate(("9990000018", "9990000026", "9990000034")):
+        patient_id = new_patient(store, practice_ids["A81001"], nhs)
+        if index < 2:
+            active_case(store, patient_id, team["social_worker"])
+    return store
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(list(argv), out=out)
+    return status, out.getvalue()
+
+
+def test_check_passes_on_a_sound_store(busy_store: Store) -> None:
+    report = check_store(busy_store)
+    assert report.passed, report
+    assert [c.name for c in report.checks] == [
+        "integrity",
+        "foreign keys",
+        "journal triggers",
+        "journal",
+    ]
+    status, output = run_cli("check", "--store", str(busy_store.path))
+    assert status == 0 and "FAIL" not in output
+
+
+def test_check_finds_a_change_that_bypassed_the_journal(busy_store: Store) -> None:
+    raw = sqlite3.connect(busy_store.path)
+    trigger_sql = raw.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'journal_patient_update'"
+    ).fetchone()[0]
+    raw.execute("DROP TRIGGER journal_patient_update")
+    raw.execute("UPDATE patient SET family_name = 'Tampered' WHERE nhs_number = '9990000018'")
+    raw.execute(trigger_sql)
+    raw.commit()
+    raw.close()
+    report = check_store(busy_store)
+    journal = next(c for c in report.checks if c.name == "journal")
+    assert (
+        not journal.passed
+        and "patient.family_name differs from the journal in 1 rows" in journal.detail
+    )
+    status, output = run_cli("check", "--store", str(busy_store.path), "--json")
+    assert status == 1 and json.loads(output)["checks"][3]["passed"] is False
+
+
+def test_check_finds_a_missing_trigger(busy_store: Store) -> None:
+    raw = sqlite3.connect(busy_store.path)
+    raw.execute("DROP TRIGGER journal_action_insert")
+    raw.commit()
+    raw.close()
+    report = check_store(busy_store)
+    assert not report.passed
+    assert (
+        "action (insert trigger)"
+        in next(c for c in report.checks if c.name == "journal triggers").detail
+    )
+
+
+def test_check_fails_cleanly_on_a_damaged_file(busy_store: Store, capsys) -> None:
+    path = busy_store.path
+    busy_store.close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    raw.close()
+    data = bytearray(path.read_bytes())
+    for page in range(2, len(data) // page_size):  # leave the header page readable
+        start = page * page_size + 100
+        data[start : start + 200] = b"\xde\xad\xbe\xef" * 50
+    path.write_bytes(bytes(data))
+    status, output = run_cli("check", "--store", str(path))
+    captured = capsys.readouterr()
+    assert status != 0
+    assert "Traceback" not in captured.err
+    assert "FAIL" in output or "damaged" in captured.err
+
+
+def test_export_is_stable_and_complete(busy_store: Store) -> None:
+    def export() -> str:
+        out = io.StringIO()
+        with busy_store.read() as session:
+            export_json(session, out)
+        return out.getvalue()
+
+    first, second = export(), export()
+    assert first == second
+    document = json.loads(first)
+    assert document["format"] == "mdt-desk-export" and document["schema"] == "0001_initial"
+    assert list(document["tables"]) == [name for name, _key in export_tables()]
+    patients = document["tables"]["patient"]
+    assert len(patients) == 3 and [p["id"] for p in patients] == sorted(p["id"] for p in patients)
+    assert {p["given_name"] for p in patients} == {"Siân"}  # UTF-8, not escaped
+    assert len(document["tables"]["journal_change"]) > 0
+
+
+def test_export_command_writes_a_file_atomically(busy_store: Store, tmp_path: Path) -> None:
+    target = tmp_path / "export.json"
+    status, _ = run_cli(
+        "export", "--format", "json", "--store", str(busy_store.path), "-o", str(target)
+    )
+    assert status == 0
+    assert json.loads(target.read_text(encoding="utf-8"))["tables"]["care_case"]
+    assert not list(tmp_path.glob("*.part"))
