@@ -217,7 +217,12 @@ class Goal(SyncedRecord):
 
 
 class Meeting(SyncedRecord):
-    """A scheduled MDT meeting of one practice."""
+    """A scheduled MDT meeting of one practice (its host), perhaps with others.
+
+    A locality meeting covers further practices through :class:`MeetingPractice`.
+    Meetings made from one recurring pattern share a ``series_id``; each is an ordinary
+    meeting afterwards, so moving one does not move the rest.
+    """
 
     __tablename__ = "meeting"
     __table_args__ = (Index("ix_meeting_practice_starts", "practice_id", "starts_at"),)
@@ -231,6 +236,33 @@ class Meeting(SyncedRecord):
     status: Mapped[MeetingStatus] = mapped_column(
         coded(MeetingStatus), default=MeetingStatus.PLANNED
     )
+    # Server defaults too: the demo writes meetings with Core inserts that leave them out.
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    series_id: Mapped[uuid.UUID | None]
+    repeat_weeks: Mapped[int | None]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class MeetingPractice(SyncedRecord):
+    """A further practice whose cases a (locality) meeting discusses."""
+
+    __tablename__ = "meeting_practice"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id"), index=True)
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practice.id"))
+
+
+class MeetingAmendment(SyncedRecord):
+    """A correction to a finished meeting's record; the record itself stays as it was."""
+
+    __tablename__ = "meeting_amendment"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id"), index=True)
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_item.id"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    written_at: Mapped[dt.datetime]
+    body: Mapped[str] = mapped_column(Text)
 
 
 class Action(SyncedRecord):
@@ -325,6 +357,10 @@ class AgendaItem(SyncedRecord):
     decisions: Mapped[str] = mapped_column(Text, default="")
     discussed_at: Mapped[dt.datetime | None]
     minutes_taken: Mapped[int | None]
+    # A proposal the chair dismissed stays, so it is not proposed again for this meeting.
+    dismissed: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Time spent on the item, summed over every visit in meeting mode.
+    seconds_taken: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 #: Synced tables in dependency order (parents first): the order of export, replay
@@ -342,16 +378,18 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     CareTeamMember,
     Goal,
     Meeting,
+    MeetingPractice,
     Action,
     Note,
     Intervention,
     OutcomeEvent,
     Attendance,
     AgendaItem,
+    MeetingAmendment,
 )
 
 #: Tables whose content may never change once written (only retirement is allowed).
-APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note"})
+APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note", "meeting_amendment"})
 
 
 def synced_tables() -> list[Table]:

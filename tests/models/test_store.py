@@ -10,6 +10,7 @@ from sqlalchemy import text
 from mdt_desk.errors import StoreError
 from mdt_desk.models import store as store_module
 from mdt_desk.models.store import APPLICATION_ID, Store, schema_head
+from mdt_desk.services.check import check_store
 
 
 def test_new_store_has_durable_pragmas_and_identity(tmp_path: Path) -> None:
@@ -88,42 +89,58 @@ def test_missing_store_is_not_created_when_not_asked(tmp_path: Path) -> None:
 
 
 def test_an_older_store_is_backed_up_then_migrated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, practice_ids: dict
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A store at revision 0001 opened by a version with a 0002 migration."""
-    old_path = store.path
-    store.close()
-    migrations = tmp_path / "migrations"
-    shutil.copytree(store_module.MIGRATIONS_DIR, migrations)
-    (migrations / "versions" / "0002_postcode_index.py").write_text(
-        '''"""Index practices by postcode."""
-from alembic import op
-
-revision = "0002_postcode_index"
-down_revision = "0001_initial"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_index("ix_practice_postcode", "practice", ["postcode"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_practice_postcode", "practice")
-'''
-    )
-    monkeypatch.setattr(store_module, "MIGRATIONS_DIR", migrations)
-    monkeypatch.setattr(store_module, "SCHEMA_HEAD", "0002_postcode_index")
-    with Store.open(old_path) as migrated:
-        assert migrated.current_revision() == "0002_postcode_index"
+    """A store written at revision 0001 (before meetings grew titles, series and
+    amendments) is opened by this version: backed up, then migrated in place, with its
+    records and their journal intact and the new columns journalled from then on."""
+    old_migrations = tmp_path / "migrations-0001"
+    shutil.copytree(store_module.MIGRATIONS_DIR, old_migrations)
+    for later in (old_migrations / "versions").glob("000[2-9]_*.py"):
+        later.unlink()
+    path = tmp_path / "desk.sqlite"
+    with monkeypatch.context() as old_version:
+        old_version.setattr(store_module, "MIGRATIONS_DIR", old_migrations)
+        old_version.setattr(store_module, "SCHEMA_HEAD", "0001_initial")
+        old_version.setattr(store_module, "_known_revisions", lambda: {"0001_initial"})
+        with Store.open(path) as old, old.write(actor_label="version 0001") as session:
+            session.execute(
+                text(
+                    "INSERT INTO practice (id, ods_code, name, address, postcode, phone, status,"
+                    " commissioner_code, created_at, updated_at) VALUES ('aa', 'A81001',"
+                    " 'The Densham Surgery', '', 'TS18 1HU', '', 'active', '00K',"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+            session.execute(
+                text(
+                    "INSERT INTO meeting (id, practice_id, starts_at, duration_minutes, location,"
+                    " video_link, status, created_at, updated_at) VALUES ('mm', 'aa',"
+                    " '2026-01-06 13:00:00', 90, 'Room 2', '', 'finished',"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+    with Store.open(path) as migrated:
+        assert migrated.current_revision() == schema_head()
+        with migrated.write(actor_label="this version") as session:
+            session.execute(text("UPDATE meeting SET title = 'Densham MDT' WHERE id = 'mm'"))
         with migrated.read() as session:
-            assert session.execute(text("SELECT count(*) FROM practice")).scalar_one() == 3
-    backups = list(old_path.parent.glob("desk.sqlite.before-0002_postcode_index-*.bak"))
+            assert session.execute(text("SELECT title, repeat_weeks FROM meeting")).one() == (
+                "Densham MDT",
+                None,
+            )
+            journalled = session.execute(
+                text("SELECT field, new_value FROM journal WHERE row_id = 'mm' ORDER BY 1")
+            ).all()
+        assert ("title", '"Densham MDT"') in journalled
+        assert ("location", '"Room 2"') in journalled  # written at 0001, kept
+        report = check_store(migrated)
+        assert report.passed, report.checks
+    backups = list(path.parent.glob("desk.sqlite.before-*.bak"))
     assert len(backups) == 1
     raw = sqlite3.connect(backups[0])
     assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001_initial"
-    assert raw.execute("SELECT count(*) FROM practice").fetchone()[0] == 3
+    assert raw.execute("SELECT count(*) FROM meeting").fetchone()[0] == 1
     raw.close()
 
 

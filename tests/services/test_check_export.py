@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mdt_desk.cli import main
-from mdt_desk.models.store import Store
+from mdt_desk.models.store import Store, schema_head
 from mdt_desk.services.check import check_store
 from mdt_desk.services.export import export_json, export_tables
 from tests.services.test_case_rules import active_case, new_patient
@@ -104,7 +104,7 @@ def test_export_is_stable_and_complete(busy_store: Store) -> None:
     first, second = export(), export()
     assert first == second
     document = json.loads(first)
-    assert document["format"] == "mdt-desk-export" and document["schema"] == "0001_initial"
+    assert document["format"] == "mdt-desk-export" and document["schema"] == schema_head()
     assert list(document["tables"]) == [name for name, _key in export_tables()]
     patients = document["tables"]["patient"]
     assert len(patients) == 3 and [p["id"] for p in patients] == sorted(p["id"] for p in patients)

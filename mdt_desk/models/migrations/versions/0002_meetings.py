@@ -1,0 +1,135 @@
+"""Meetings: titles, recurring series, locality meetings, meeting-mode timing, amendments
+
+Revision ID: 0002_meetings
+Revises: 0001_initial
+Create Date: 2026-12-02 02:50:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from mdt_desk.models.journal import drop_journal_triggers, install_journal_triggers
+
+revision: str = "0002_meetings"
+down_revision: str | None = "0001_initial"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_COMMON = ["created_at", "updated_at", "retired_at"]
+
+# Journalled columns after this revision, frozen with it (see models/journal.py).
+MEETING = [
+    "practice_id", "starts_at", "duration_minutes", "location", "video_link", "chair_id",
+    "status", *_COMMON, "title", "series_id", "repeat_weeks", "started_at", "finished_at",
+]
+AGENDA_ITEM = [
+    "meeting_id", "case_id", "position", "reason", "reason_detail", "minutes_allotted",
+    "presenter_id", "carried_count", "summary", "outcome", "decisions", "discussed_at",
+    "minutes_taken", *_COMMON, "dismissed", "seconds_taken",
+]
+MEETING_PRACTICE = ["meeting_id", "practice_id", *_COMMON]
+MEETING_AMENDMENT = ["meeting_id", "agenda_item_id", "author_id", "written_at", "body", *_COMMON]
+
+_MEETING_BEFORE = [c for c in MEETING if c not in ("title", "series_id", "repeat_weeks",
+                                                    "started_at", "finished_at")]
+_AGENDA_ITEM_BEFORE = [c for c in AGENDA_ITEM if c not in ("dismissed", "seconds_taken")]
+
+
+def _record_columns(table: str) -> list[sa.Column[object]]:
+    return [
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("retired_at", sa.DateTime(), nullable=True),
+    ]
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    drop_journal_triggers(connection, "meeting")
+    drop_journal_triggers(connection, "agenda_item")
+    # ADD COLUMN in place: no table rebuild, so the other tables' triggers and the
+    # journal rows of existing records stay exactly as they were.
+    op.add_column("meeting", sa.Column("title", sa.String(200), nullable=False, server_default=""))
+    op.add_column("meeting", sa.Column("series_id", sa.Uuid(), nullable=True))
+    op.add_column("meeting", sa.Column("repeat_weeks", sa.Integer(), nullable=True))
+    op.add_column("meeting", sa.Column("started_at", sa.DateTime(), nullable=True))
+    op.add_column("meeting", sa.Column("finished_at", sa.DateTime(), nullable=True))
+    op.add_column(
+        "agenda_item", sa.Column("dismissed", sa.Boolean(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "agenda_item",
+        sa.Column("seconds_taken", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.create_table(
+        "meeting_practice",
+        sa.Column("meeting_id", sa.Uuid(), nullable=False),
+        sa.Column("practice_id", sa.Uuid(), nullable=False),
+        *_record_columns("meeting_practice"),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_practice_meeting_id_meeting")
+        ),
+        sa.ForeignKeyConstraint(
+            ["practice_id"], ["practice.id"],
+            name=op.f("fk_meeting_practice_practice_id_practice"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_practice")),
+    )
+    op.create_index(
+        op.f("ix_meeting_practice_meeting_id"), "meeting_practice", ["meeting_id"], unique=False
+    )
+    op.create_table(
+        "meeting_amendment",
+        sa.Column("meeting_id", sa.Uuid(), nullable=False),
+        sa.Column("agenda_item_id", sa.Uuid(), nullable=True),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
+        sa.Column("written_at", sa.DateTime(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        *_record_columns("meeting_amendment"),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_amendment_meeting_id_meeting")
+        ),
+        sa.ForeignKeyConstraint(
+            ["agenda_item_id"], ["agenda_item.id"],
+            name=op.f("fk_meeting_amendment_agenda_item_id_agenda_item"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["staff.id"], name=op.f("fk_meeting_amendment_author_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_amendment")),
+    )
+    op.create_index(
+        op.f("ix_meeting_amendment_meeting_id"), "meeting_amendment", ["meeting_id"], unique=False
+    )
+    install_journal_triggers(
+        connection,
+        [
+            ("meeting", MEETING, False),
+            ("agenda_item", AGENDA_ITEM, False),
+            ("meeting_practice", MEETING_PRACTICE, False),
+            ("meeting_amendment", MEETING_AMENDMENT, True),
+        ],
+    )
+
+
+def downgrade() -> None:
+    connection = op.get_bind()
+    for table in ("meeting_amendment", "meeting_practice", "agenda_item", "meeting"):
+        drop_journal_triggers(connection, table)
+    op.drop_index(op.f("ix_meeting_amendment_meeting_id"), table_name="meeting_amendment")
+    op.drop_table("meeting_amendment")
+    op.drop_index(op.f("ix_meeting_practice_meeting_id"), table_name="meeting_practice")
+    op.drop_table("meeting_practice")
+    with op.batch_alter_table("agenda_item") as batch_op:
+        batch_op.drop_column("seconds_taken")
+        batch_op.drop_column("dismissed")
+    with op.batch_alter_table("meeting") as batch_op:
+        for column in ("finished_at", "started_at", "repeat_weeks", "series_id", "title"):
+            batch_op.drop_column(column)
+    install_journal_triggers(
+        connection,
+        [("meeting", _MEETING_BEFORE, False), ("agenda_item", _AGENDA_ITEM_BEFORE, False)],
+    )
