@@ -293,7 +293,7 @@ def propose(
                 Action.due_on < day,
             )
             .group_by(Action.case_id)
-        ).tuples().all()
+        ).all()
     )
     since = {case.id: last_discussed.get(case.id, case.referred_on) for case, _p, _c in candidates}
     events: dict[uuid.UUID, list[OutcomeEvent]] = {}

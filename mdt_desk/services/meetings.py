@@ -228,7 +228,7 @@ def _summaries(session: Session, meetings: Sequence[Meeting]) -> list[MeetingSum
                 AgendaItem.dismissed.is_(False),
             )
             .group_by(AgendaItem.meeting_id)
-        ).tuples().all()
+        ).all()
     )
     chairs = {
         staff.id: display_staff_name(staff.family_name, staff.given_name, staff.title)
@@ -548,7 +548,7 @@ def _entries(session: Session, items: Sequence[AgendaItem]) -> list[AgendaEntry]
             .join(Patient, Patient.id == Case.patient_id)
             .join(Practice, Practice.id == Patient.practice_id)
             .where(Case.id.in_(case_ids))
-        ).tuples().all()
+        ).all()
     }
     result = []
     for item in items:

@@ -5,11 +5,14 @@ Revises: 0001_initial
 Create Date: 2026-12-02 02:50:00
 """
 
+import datetime as dt
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from mdt_desk.models.clock import next_hlc, system_wall_clock
 from mdt_desk.models.journal import drop_journal_triggers, install_journal_triggers
 
 revision: str = "0002_meetings"
@@ -104,6 +107,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_meeting_amendment_meeting_id"), "meeting_amendment", ["meeting_id"], unique=False
     )
+    _journal_new_defaults(connection)
     install_journal_triggers(
         connection,
         [
@@ -113,6 +117,53 @@ def upgrade() -> None:
             ("meeting_amendment", MEETING_AMENDMENT, True),
         ],
     )
+
+
+def _journal_new_defaults(connection: sa.Connection) -> None:
+    """Journal the values the new columns took in existing rows.
+
+    ADD COLUMN fills them from the server default without firing a trigger; without
+    journal rows, replaying the journal (the completeness check, and a desk rebuilt
+    from the hub) would not give the same state. One journal transaction, made by the
+    upgrade itself, records them.
+    """
+    existing = connection.execute(
+        sa.text("SELECT (SELECT count(*) FROM meeting) + (SELECT count(*) FROM agenda_item)")
+    ).scalar_one()
+    if not existing:
+        return
+    meta = dict(connection.execute(sa.text("SELECT key, value FROM store_meta")).all())
+    hlc = next_hlc(int(meta.get("hlc", "0")), system_wall_clock())
+    connection.execute(
+        sa.text("UPDATE store_meta SET value = :hlc WHERE key = 'hlc'"), {"hlc": str(hlc)}
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO journal_tx (tx_uuid, replica_id, actor_id, actor_label, hlc,"
+            " recorded_at, schema_version) VALUES (:tx_uuid, :replica, NULL,"
+            " 'MDT Desk upgrade (schema 0002)', :hlc, :now, 2)"
+        ),
+        {
+            "tx_uuid": uuid.uuid4().hex,
+            "replica": uuid.UUID(meta["replica_id"]).hex,
+            "hlc": hlc,
+            "now": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),
+        },
+    )
+    tx = connection.execute(sa.text("SELECT max(tx) FROM journal_tx")).scalar_one()
+    for table, field, value in (
+        ("meeting", "title", "title"),
+        ("agenda_item", "dismissed", "dismissed"),
+        ("agenda_item", "seconds_taken", "seconds_taken"),
+    ):
+        connection.execute(
+            sa.text(
+                "INSERT INTO journal_change (tx, entity, row_id, field, op, old_value, new_value)"
+                f" SELECT :tx, '{table}', id, '{field}', 'set', NULL, json_quote({value})"
+                f" FROM {table} ORDER BY id"
+            ),
+            {"tx": tx},
+        )
 
 
 def downgrade() -> None:
