@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from mdt_desk.errors import RuleError
 from mdt_desk.models import Action, AgendaItem, Case, Meeting, OutcomeEvent, Patient, Practice
 from mdt_desk.models.enums import (
     ActionStatus,
@@ -38,11 +39,13 @@ from mdt_desk.models.enums import (
     OutcomeEventKind,
     RiskBand,
 )
-from mdt_desk.services.cases import OPEN_STATUSES
+from mdt_desk.services.cases import OPEN_STATUSES, open_case_of
 from mdt_desk.services.display import cui_date, label, patient_display_name
 from mdt_desk.services.meetings import (
     DEFAULT_MINUTES,
     LONDON,
+    AgendaEntry,
+    add_to_agenda,
     initials,
     load_meeting,
     meeting_practice_ids,
@@ -347,3 +350,33 @@ def propose(
         )
     proposals.sort(key=lambda p: REASON_PRIORITY.index(p.reason))  # stable: names within
     return proposals
+
+
+def add_person_by_hand(
+    session: Session, meeting_id: uuid.UUID, patient_id: uuid.UUID
+) -> AgendaEntry:
+    """The chair brings a person's open case to the meeting, whatever the rules say.
+
+    The item's reason is "added by the chair", with any rule that also holds after it,
+    so the record says both why it came and what else is going on.
+
+    Raises:
+        RuleError: the person has no open case (or has died, or is already listed).
+    """
+    case = open_case_of(session, patient_id)
+    if case is None:
+        raise RuleError("This person has no open case to bring to the meeting.")
+    also = next(
+        (p for p in propose(session, meeting_id, include_listed=True) if p.case_id == case.id),
+        None,
+    )
+    detail = "Added by the chair" + (f"; {also.reasons_text}" if also else "")
+    return add_to_agenda(
+        session,
+        meeting_id,
+        case.id,
+        reason=AgendaReason.ADDED_BY_CHAIR,
+        reason_detail=detail,
+        minutes=also.suggested_minutes if also else None,
+        carried_count=also.carried_count if also else 0,
+    )

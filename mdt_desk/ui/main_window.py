@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     # Imported when first used: the case record and the dialogs are a sixth of the
     # start-up time, and the caseload is shown without them (docs/performance.md).
     from mdt_desk.ui.case_record.widget import CaseRecordWidget
+    from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
+    from mdt_desk.ui.meetings.meetings_page import MeetingsPage
     from mdt_desk.ui.new_referral_dialog import NewReferralDialog
     from mdt_desk.ui.welcome_dialog import WelcomeDialog
 
@@ -172,6 +174,8 @@ class MainWindow(QMainWindow):
         self.quick_find = QuickFindWidget(runner, popup_parent=self)
         self._caseload_title = ""
         self._records: list[CaseRecordWidget] = []
+        self.meetings_page: MeetingsPage | None = None
+        self.meeting_windows: list[MeetingModeWindow] = []
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -212,10 +216,19 @@ class MainWindow(QMainWindow):
             self.navigator.setFocus,
             QKeySequence("Ctrl+0"),
         )
+        # Ctrl+R, not F5: F5 starts a meeting (ux.md), as in presentation software.
         self.refresh_action = self._action(
-            self.tr("&Refresh"), self.refresh, QKeySequence(QKeySequence.StandardKey.Refresh)
+            self.tr("&Refresh"), self.refresh, QKeySequence("Ctrl+R")
         )
-        self.refresh_action.setShortcuts([QKeySequence("Ctrl+R")])
+        self.meetings_action = self._action(
+            self.tr("&Meetings"), self.show_meetings, QKeySequence("Ctrl+2")
+        )
+        self.schedule_meeting_action = self._action(
+            self.tr("&Schedule meeting…"), self.show_schedule_meeting, QKeySequence("Ctrl+Shift+M")
+        )
+        self.start_meeting_action = self._action(
+            self.tr("S&tart meeting"), self.start_chosen_meeting, QKeySequence("F5")
+        )
         self.close_tab_action = self._action(
             self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
         )
@@ -244,14 +257,19 @@ class MainWindow(QMainWindow):
         )
         self.columns_menu = view_menu.addMenu(self.tr("Caseload &columns"))
         self._build_columns_menu()
+        meetings_menu = menus.addMenu(self.tr("&Meetings"))
+        meetings_menu.addActions(
+            [self.meetings_action, self.schedule_meeting_action, self.start_meeting_action]
+        )
         help_menu = menus.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts_action, self.about_action])
-        self.menus = [file_menu, edit_menu, view_menu, help_menu]
+        self.menus = [file_menu, edit_menu, view_menu, meetings_menu, help_menu]
 
         toolbar = QToolBar(self.tr("Main"))
         toolbar.setObjectName("main_toolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.new_referral_action)
+        toolbar.addAction(self.meetings_action)
         toolbar.addSeparator()
         toolbar.addWidget(self.quick_find)
         self.addToolBar(toolbar)
@@ -397,6 +415,75 @@ class MainWindow(QMainWindow):
         self.navigator.refresh()
         for record in self.open_records():
             record.reload()
+        if self.meetings_page is not None:
+            self.meetings_page.reload()
+
+    # -- meetings ------------------------------------------------------------------
+
+    @Slot()
+    def show_meetings(self) -> "MeetingsPage":
+        """The Meetings tab (opened beside the caseload the first time)."""
+        if self.meetings_page is None:
+            from mdt_desk.ui.meetings.meetings_page import MeetingsPage
+
+            page = MeetingsPage(self.runner)
+            page.start_meeting_requested.connect(self.open_meeting_mode)
+            page.record_requested.connect(self.open_record)
+            self.meetings_page = page
+            self.workspace.insertTab(1, page, self.tr("Meetings"))
+            page.reload()
+        self.workspace.setCurrentWidget(self.meetings_page)
+        return self.meetings_page
+
+    @Slot()
+    def show_schedule_meeting(self) -> None:
+        page = self.show_meetings()
+
+        def open_dialog(_nothing: None) -> None:
+            page.show_schedule_dialog()
+
+        # Queued behind the page's first load: the form lists the practices and staff.
+        self.runner.run(lambda _desk: None, open_dialog, owner=page)
+
+    @Slot()
+    def start_chosen_meeting(self) -> None:
+        """F5: run the meeting chosen on the Meetings tab (open the tab to choose one)."""
+        if self.meetings_page is None or self.workspace.currentWidget() is not self.meetings_page:
+            self.show_meetings()
+            return
+        self.meetings_page.start_current_meeting()
+
+    @Slot(object)
+    def open_meeting_mode(self, meeting_id: uuid.UUID) -> "MeetingModeWindow":
+        """Meeting mode in its own window, full screen on the shared screen.
+
+        With a second screen (projector) it goes there and this window stays on the
+        chair's laptop; with one screen it covers this one.
+        """
+        from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
+
+        for window in self.meeting_windows:
+            if window.meeting_id == meeting_id:
+                window.raise_()
+                window.activateWindow()
+                return window
+        window = MeetingModeWindow(self.runner, meeting_id)
+        window.meeting_finished.connect(self._on_meeting_mode_finished)
+        window.actions_changed.connect(self._on_record_changed)
+        window.destroyed.connect(lambda _obj=None, w=window: self._forget_meeting_window(w))
+        self.meeting_windows.append(window)
+        own = self.screen()
+        others = [screen for screen in QGuiApplication.screens() if screen is not own]
+        window.present(others[0] if others else own)
+        return window
+
+    def _forget_meeting_window(self, window: "MeetingModeWindow") -> None:
+        if window in self.meeting_windows:
+            self.meeting_windows.remove(window)
+
+    @Slot(object)
+    def _on_meeting_mode_finished(self, _meeting_id: object) -> None:
+        self.refresh()
 
     @Slot()
     def close_current_record(self) -> None:
@@ -502,6 +589,12 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_workspace_tab_close_requested(self, index: int) -> None:
         widget = self.workspace.widget(index)
+        page = self.meetings_page
+        if page is not None and widget is page:
+            self.workspace.removeTab(index)
+            self.meetings_page = None
+            page.deleteLater()
+            return
         if widget not in self._records:
             return
         self._records.remove(widget)
@@ -545,6 +638,8 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for window in list(self.meeting_windows):
+            window.close()  # saves what was typed last, through the runner, before it stops
         self.save_settings()
         self.quick_find.results.hide()
         self.runner.shutdown()

@@ -1,0 +1,233 @@
+"""The Meetings tab and its agenda builder, driven from the keyboard on a demo store."""
+
+import datetime as dt
+import itertools
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QModelIndex, Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QPushButton
+
+from mdt_desk.models.enums import AgendaReason, MeetingStatus
+from mdt_desk.models.store import Store
+from mdt_desk.services import agenda_rules, meetings
+from mdt_desk.ui.itemmodels.agenda_table_models import (
+    AGENDA_ITEM_MIME,
+    AgendaTableModel,
+    MeetingListTableModel,
+    ProposalTableModel,
+)
+from mdt_desk.ui.main_window import MainWindow
+from mdt_desk.ui.meetings.meetings_page import MeetingsPage
+from mdt_desk.ui.meetings.schedule_dialog import ScheduleMeetingDialog
+from tests.ui.finders import child
+from tests.ui.test_main_window import open_window
+
+WAIT = 10_000
+
+
+def open_meetings(qtbot, path: Path, wait_idle) -> tuple[MainWindow, MeetingsPage]:
+    window = open_window(qtbot, path, wait_idle)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    page = window.meetings_page
+    assert page is not None and window.workspace.currentWidget() is page
+    wait_idle(window)
+    qtbot.waitUntil(lambda: page.detail is not None, timeout=WAIT)
+    wait_idle(window)
+    return window, page
+
+
+def agenda_entry(item_id: uuid.UUID, number: int) -> meetings.AgendaEntry:
+    return meetings.AgendaEntry(
+        id=item_id,
+        meeting_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        patient_id=uuid.uuid4(),
+        patient_name=f"PERSON, Number {number}",
+        initials="N.P.",
+        nhs_number_text="999 000 0018",
+        practice_code="A81001",
+        position=float(number),
+        reason=AgendaReason.REVIEW_DUE,
+        reason_text="Review due",
+        reason_detail="",
+        minutes_allotted=10,
+        carried_count=0,
+        presenter_id=None,
+        summary="",
+        outcome=None,
+        outcome_text="",
+        decisions="",
+        discussed_at=None,
+        seconds_taken=0,
+    )
+
+
+def agenda_names(page: MeetingsPage) -> list[str]:
+    return [entry.patient_name for entry in page.agenda_model.rows()]
+
+
+def test_the_chair_builds_an_agenda_with_the_keyboard(qtbot, demo_store_path, wait_idle) -> None:
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    detail = page.detail
+    assert detail is not None
+    # The first meeting shown is the soonest planned one, with the rules' proposals.
+    assert detail.meeting.status is MeetingStatus.PLANNED
+    proposals = page.proposal_model.rows()
+    assert proposals, "the demo's next meeting has cases to propose"
+    assert all(p.reasons and all(r.text for r in p.reasons) for p in proposals)
+    shown_reason = page.proposal_model.index(0, 2).data()
+    assert shown_reason == proposals[0].reasons_text
+
+    # Enter accepts the chosen proposal; it moves to the end of the agenda.
+    before = agenda_names(page)
+    page.proposal_table.setFocus()
+    page.proposal_table.selectRow(0)
+    qtbot.keyClick(page.proposal_table, Qt.Key.Key_Return)
+    wait_idle(window)
+    assert agenda_names(page) == [*before, proposals[0].patient_name]
+    assert [p.case_id for p in page.proposal_model.rows()] == [p.case_id for p in proposals[1:]]
+    assert page.agenda_model.rows()[-1].minutes_allotted == proposals[0].suggested_minutes
+
+    # Delete dismisses the next one: gone from the proposals, and not proposed again.
+    if len(proposals) > 1:
+        page.proposal_table.setFocus()
+        page.proposal_table.selectRow(0)
+        qtbot.keyClick(page.proposal_table, Qt.Key.Key_Delete)
+        wait_idle(window)
+        assert proposals[1].case_id not in {p.case_id for p in page.proposal_model.rows()}
+        with Store.open(demo_store_path) as store, store.read() as session:
+            again = agenda_rules.propose(session, detail.meeting.id)
+        assert proposals[1].case_id not in {p.case_id for p in again}
+
+    # Ctrl+Up moves the last item up one place.
+    names = agenda_names(page)
+    page.agenda_table.setFocus()
+    page.agenda_table.selectRow(len(names) - 1)
+    qtbot.keyClick(page.agenda_table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(window)
+    assert agenda_names(page) == [*names[:-2], names[-1], names[-2]]
+    assert page.agenda_table.currentIndex().row() == len(names) - 2  # still on it
+
+    # Minutes for the chosen item; the total against the meeting's length follows.
+    page.minutes_spin.setValue(page.detail.meeting.duration_minutes if page.detail else 90)
+    wait_idle(window)
+    assert page.detail is not None and page.detail.over_by_minutes > 0
+    assert "minutes over" in page.time_label.text()
+
+    # Delete on the agenda takes the item off again.
+    count = len(agenda_names(page))
+    qtbot.keyClick(page.agenda_table, Qt.Key.Key_Delete)
+    wait_idle(window)
+    assert len(agenda_names(page)) == count - 1
+    assert "minutes over" not in page.time_label.text()
+
+    # What the screen showed is what the store holds.
+    with Store.open(demo_store_path) as store, store.read() as session:
+        stored = [entry.patient_name for entry in meetings.agenda(session, detail.meeting.id)]
+    assert stored == agenda_names(page)
+
+
+def test_a_case_is_added_by_hand_with_find(qtbot, demo_store_path, wait_idle) -> None:
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    detail = page.detail
+    assert detail is not None
+    with Store.open(demo_store_path) as store, store.read() as session:
+        listed = {entry.case_id for entry in meetings.agenda(session, detail.meeting.id)}
+        # Someone with an open case at this practice, not on the agenda yet.
+        from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_rows
+
+        rows = caseload_rows(
+            session,
+            CaseloadQuery(view=CaseloadView.ALL_OPEN, practice_id=detail.meeting.practice_id),
+            offset=0,
+            limit=200,
+        )
+    person = next(row for row in rows if row.case_id not in listed)
+    page.add_find.setFocus()
+    qtbot.keyClicks(page.add_find, person.nhs_number.replace(" ", ""))
+    qtbot.waitUntil(page.add_find.results.isVisible, timeout=WAIT)
+    qtbot.keyClick(page.add_find, Qt.Key.Key_Down)
+    qtbot.keyClick(page.add_find, Qt.Key.Key_Return)
+    wait_idle(window)
+    added = page.agenda_model.rows()[-1]
+    assert added.case_id == person.case_id
+    assert added.reason is AgendaReason.ADDED_BY_CHAIR
+    assert added.reason_detail.startswith("Added by the chair")
+
+
+def test_scheduling_a_series_keeps_what_was_typed_on_an_error(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    before = page.meeting_model.rowCount()
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_M,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: page.current_dialog is not None, timeout=WAIT)
+    dialog = page.current_dialog
+    assert isinstance(dialog, ScheduleMeetingDialog)
+    assert QApplication.activeModalWidget() is dialog or dialog.isVisible()
+    title = child(dialog, QLineEdit, "meeting_title")
+    qtbot.keyClicks(title, "Locality frailty MDT")
+    dialog.day_edit.set_date(dt.date.today() + dt.timedelta(days=10))
+    dialog.repeat_combo.setCurrentIndex(dialog.repeat_combo.findData(2))
+    dialog.count_spin.setValue(3)
+    invited = child(dialog, QListWidget, "meeting_invited")
+    assert any(
+        invited.item(n).checkState() == Qt.CheckState.Checked  # type: ignore[union-attr]
+        for n in range(invited.count())
+    ), "the practice's own staff are invited by default"
+    # No place and no video link: refused, next to the field, with the title kept.
+    qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    place_error = dialog.errors.label_for("location")
+    assert place_error.isVisible() and "where the meeting is" in place_error.text()
+    assert title.text() == "Locality frailty MDT"
+    qtbot.keyClicks(child(dialog, QLineEdit, "meeting_place"), "Seminar room 2")
+    qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    qtbot.waitUntil(lambda: page.current_dialog is None, timeout=WAIT)
+    wait_idle(window)
+    wait_idle(window)
+    series = [m for m in page.meeting_model.rows() if m.title == "Locality frailty MDT"]
+    assert len(series) == 3 and page.meeting_model.rowCount() == before + 3
+    days = sorted(m.day for m in series)
+    assert [b - a for a, b in itertools.pairwise(days)] == [dt.timedelta(weeks=2)] * 2
+    assert (
+        page.detail is not None
+        and page.detail.meeting.id == min(series, key=lambda m: m.starts_at).id
+    )  # the new meeting is chosen, ready for its agenda
+
+
+def test_dropping_an_item_asks_for_the_move_and_leaves_the_rows(qtbot) -> None:
+    model = AgendaTableModel()
+    ids = [uuid.uuid4() for _ in range(4)]
+    model.set_rows([agenda_entry(item_id, n) for n, item_id in enumerate(ids)])
+    data = model.mimeData([model.index(0, 0)])
+    assert data.hasFormat(AGENDA_ITEM_MIME)
+    with qtbot.waitSignal(model.move_requested) as moved:
+        # Dropped into the gap before row 3: it lands at index 2 once it has left row 0.
+        assert model.dropMimeData(data, Qt.DropAction.MoveAction, 3, 0, QModelIndex()) is False
+    assert moved.args == [ids[0], 2]
+    assert [entry.id for entry in model.rows()] == ids  # the service decides; rows unchanged
+    model.reorderable = False
+    assert not model.canDropMimeData(data, Qt.DropAction.MoveAction, 1, 0, QModelIndex())
+    assert not model.canDropMimeData(QMimeData(), Qt.DropAction.MoveAction, 1, 0, QModelIndex())
+
+
+def test_meeting_models_pass_qtmodeltester(qtmodeltester, demo_store_path) -> None:
+    with Store.open(demo_store_path) as store, store.read() as session:
+        rows = meetings.list_meetings(session)
+        planned = next(m for m in rows if m.status is MeetingStatus.PLANNED)
+        proposals = agenda_rules.propose(session, planned.id)
+        entries = meetings.agenda(session, planned.id)
+    for model, content in (
+        (MeetingListTableModel(), rows),
+        (ProposalTableModel(), proposals),
+        (AgendaTableModel(), entries),
+    ):
+        model.set_rows(content)  # type: ignore[attr-defined]
+        qtmodeltester.check(model)
