@@ -304,7 +304,7 @@ class MeetingsPage(QWidget):
     def reload(self) -> None:
         """Fetch the practices, staff and meetings again (keeps the chosen meeting)."""
         current = self.current_meeting_id()
-        if current is not None:
+        if current is not None and self._select_after_load is None:
             self._select_after_load = current
         practice_id = self.practice_filter.currentData()
 
