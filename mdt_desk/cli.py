@@ -235,10 +235,206 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_CHECK_FAILED
 
 
+def _uuid_argument(raw: str, what: str, hint: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise UserError(f"'{raw}' is not a {what} id (see `{hint}`).") from None
+
+
+def _practice_argument(session: Any, code: str) -> Any:
+    from mdt_desk.services.practices import find_practice_by_code
+
+    practice = find_practice_by_code(session, code.strip())
+    if practice is None or practice.retired_at is not None:
+        raise UserError(
+            f"There is no practice {code!r} in this store (see `mdt-desk practices list`)."
+        )
+    return practice.id
+
+
+def _meeting_payload(meeting: Any) -> dict[str, Any]:
+    import datetime as dt
+
+    return {
+        "id": meeting.id,
+        "title": meeting.title,
+        "practice_code": meeting.practice_code,
+        "practice_names": list(meeting.practice_names),
+        "starts_at": meeting.starts_at.astimezone(dt.UTC).isoformat(),
+        "starts_text": meeting.starts_text,
+        "duration_minutes": meeting.duration_minutes,
+        "location": meeting.location,
+        "video_link": meeting.video_link,
+        "status": meeting.status.value,
+        "status_text": meeting.status_text,
+        "chair_id": meeting.chair_id,
+        "chair": meeting.chair_name,
+        "series_id": meeting.series_id,
+        "repeat_weeks": meeting.repeat_weeks,
+        "item_count": meeting.item_count,
+    }
+
+
+def _report_meetings(args: argparse.Namespace, found: Sequence[Any]) -> None:
+    if args.json:
+        _emit_json(args.out, [_meeting_payload(meeting) for meeting in found])
+        return
+    for meeting in found:
+        _write(
+            args.out,
+            f"{meeting.id}  {meeting.starts_text}  {meeting.practice_code}  {meeting.title}  "
+            f"({meeting.duration_minutes} min, {meeting.status_text.lower()}, "
+            f"chair {meeting.chair_name or 'none'}, {meeting.item_count} items)",
+        )
+
+
+def _cmd_meetings_list(args: argparse.Namespace) -> int:
+    from mdt_desk.services.meetings import list_meetings
+
+    with _open_store(args, create=False) as store, store.read() as session:
+        practice_id = _practice_argument(session, args.practice) if args.practice else None
+        found = list_meetings(session, practice_id=practice_id)
+    _report_meetings(args, found)
+    return EXIT_OK
+
+
+def _cmd_meetings_schedule(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mdt_desk.services.meetings import schedule_meeting
+
+    try:
+        day = dt.date.fromisoformat(args.date)
+    except ValueError:
+        raise UserError(f"--date {args.date!r} is not a date: give it as YYYY-MM-DD.") from None
+    try:
+        start_time = dt.time.fromisoformat(args.time)
+    except ValueError:
+        raise UserError(f"--time {args.time!r} is not a time: give it as HH:MM.") from None
+    if args.every_weeks is not None and args.count is None:
+        raise UserError("--every-weeks needs --count: how many meetings to schedule.")
+    if args.count is not None and args.count > 1 and args.every_weeks is None:
+        raise UserError("--count needs --every-weeks: how often the meetings repeat.")
+    hint = "mdt-desk staff list"
+    invited = [_uuid_argument(raw, "staff", hint) for raw in args.invite]
+    with _open_store(args, create=False) as store:
+        actor_id, label = _actor(store)
+        chair_id = _uuid_argument(args.chair, "staff", hint) if args.chair else actor_id
+        with store.write(actor_id, label) as session:
+            made = schedule_meeting(
+                session,
+                practice_id=_practice_argument(session, args.practice),
+                day=day,
+                start_time=start_time,
+                duration_minutes=args.minutes,
+                chair_id=chair_id,
+                invited_ids=invited,
+                location=args.place,
+                video_link=args.video,
+                title=args.title,
+                repeat_weeks=args.every_weeks,
+                occurrences=args.count or 1,
+            )
+    if args.json:
+        _report_meetings(args, made)
+    else:
+        _write(args.out, f"Scheduled {len(made)} meeting{'s' if len(made) != 1 else ''}:")
+        _report_meetings(args, made)
+    return EXIT_OK
+
+
+def _cmd_agenda_propose(args: argparse.Namespace) -> int:
+    from mdt_desk.services.agenda_rules import propose
+
+    meeting_id = _uuid_argument(args.meeting, "meeting", "mdt-desk meetings list")
+    with _open_store(args, create=False) as store, store.read() as session:
+        proposals = propose(session, meeting_id)
+    if args.json:
+        _emit_json(
+            args.out,
+            [
+                {
+                    "case_id": proposal.case_id,
+                    "patient_id": proposal.patient_id,
+                    "patient_name": proposal.patient_name,
+                    "nhs_number_text": proposal.nhs_number_text,
+                    "practice_code": proposal.practice_code,
+                    "reason": proposal.reason.value,
+                    "reasons": [
+                        {"code": reason.reason.value, "text": reason.text}
+                        for reason in proposal.reasons
+                    ],
+                    "suggested_minutes": proposal.suggested_minutes,
+                    "carried_count": proposal.carried_count,
+                }
+                for proposal in proposals
+            ],
+        )
+    else:
+        for proposal in proposals:
+            carried = f", carried {proposal.carried_count}×" if proposal.carried_count else ""
+            _write(
+                args.out,
+                f"{proposal.case_id}  {proposal.patient_name}  {proposal.nhs_number_text}  "
+                f"{proposal.practice_code}  {proposal.suggested_minutes} min{carried}: "
+                f"{proposal.reasons_text}",
+            )
+        _write(args.out, f"{len(proposals)} cases proposed.")
+    return EXIT_OK
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from mdt_desk.app import run_gui
 
     return run_gui(Path(args.store) if args.store else default_store_path())
+
+
+def _add_meeting_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """``meetings list|schedule`` and ``agenda propose`` (``agenda`` is a group)."""
+    meetings = commands.add_parser("meetings", help="MDT meetings")
+    meetings_commands = meetings.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(meetings_commands, "list", _cmd_meetings_list, "list meetings, soonest first")
+    sub.add_argument("--practice", metavar="CODE", help="only those this practice hosts or joins")
+    sub = command(
+        meetings_commands,
+        "schedule",
+        _cmd_meetings_schedule,
+        "schedule a meeting, or a series of them (Europe/London time)",
+    )
+    sub.add_argument("--practice", metavar="CODE", required=True, help="ODS code of the host")
+    sub.add_argument("--date", metavar="YYYY-MM-DD", required=True, help="the (first) meeting day")
+    sub.add_argument("--time", metavar="HH:MM", required=True, help="start, Europe/London time")
+    sub.add_argument("--minutes", type=int, default=90, help="length (default 90)")
+    sub.add_argument("--place", default="", help="where it is held")
+    sub.add_argument("--video", metavar="URL", default="", help="its video link")
+    sub.add_argument("--title", default="", help="default: the practice name and MDT")
+    sub.add_argument(
+        "--chair", metavar="STAFF_ID", help="who chairs it (default: the signed-in staff member)"
+    )
+    sub.add_argument(
+        "--invite",
+        action="append",
+        default=[],
+        metavar="STAFF_ID",
+        help="a member to invite (repeat for several; the chair is always invited)",
+    )
+    sub.add_argument("--every-weeks", type=int, metavar="N", help="repeat every N weeks")
+    sub.add_argument(
+        "--count", type=int, metavar="K", help="how many meetings (with --every-weeks)"
+    )
+
+    agenda = commands.add_parser("agenda", help="the agenda of a meeting")
+    agenda_commands = agenda.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(
+        agenda_commands,
+        "propose",
+        _cmd_agenda_propose,
+        "the cases proposed for a meeting, and why",
+    )
+    sub.add_argument("--meeting", metavar="ID", required=True, help="see `mdt-desk meetings list`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(commands, "demo", _cmd_demo, "fill the store with a synthetic demo caseload")
     sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")
     sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
+
+    _add_meeting_commands(commands, command)
 
     command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
 

@@ -1,7 +1,8 @@
 """Refresh docs/screenshots/ from a demo store (offscreen; no display needed).
 
 Shots: the caseload, a case record (summary and action plan), the new referral dialog
-with a rejected NHS number, and a deceased person's banner.
+with a rejected NHS number, a deceased person's banner, the agenda builder, and meeting
+mode on the shared screen (projection privacy on).
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--store demo.sqlite]
 """
@@ -121,6 +122,23 @@ def main() -> int:
         settle(app, window)
     save(dialog, "new-referral.png")
     dialog.close()
+
+    page = window.show_meetings()
+    settle(app, window)
+    page.proposal_table.selectRow(0)
+    page.accept_current_proposal()
+    settle(app, window)
+    save(window, "agenda-builder.png")
+
+    meeting_id = page.current_meeting_id()
+    if meeting_id is not None:
+        meeting_window = window.open_meeting_mode(meeting_id)
+        meeting_window.showNormal()
+        meeting_window.resize(1600, 900)
+        settle(app, window)
+        save(meeting_window, "meeting-mode.png")
+        meeting_window.close()
+        settle(app, window)
 
     QTimer.singleShot(0, window.close)
     settle(app, window)

@@ -181,7 +181,11 @@ def item_briefing(
             AgendaItem.case_id == case.id,
             AgendaItem.id != item.id,
             AgendaItem.retired_at.is_(None),
+            AgendaItem.dismissed.is_(False),
             AgendaItem.discussed_at.is_not(None),
+            # As the agenda rules count it: a deferral is not a discussion.
+            AgendaItem.outcome.is_not(None),
+            AgendaItem.outcome != AgendaOutcome.DEFER,
             Meeting.starts_at < meeting.starts_at,
         )
         .order_by(AgendaItem.discussed_at.desc())

@@ -105,6 +105,8 @@ class MeetingSummary:
     series_id: uuid.UUID | None
     repeat_weeks: int | None
     item_count: int
+    #: when meeting mode started it (the meeting clock runs from here, across a restart)
+    started_at: dt.datetime | None = None
 
     @property
     def ends_at(self) -> dt.datetime:
@@ -265,6 +267,7 @@ def _summaries(session: Session, meetings: Sequence[Meeting]) -> list[MeetingSum
                 series_id=meeting.series_id,
                 repeat_weeks=meeting.repeat_weeks,
                 item_count=counts.get(meeting.id, 0),
+                started_at=meeting.started_at,
             )
         )
     return result
@@ -729,6 +732,9 @@ def move_item(session: Session, item_id: uuid.UUID, to_index: int) -> list[Agend
 
     Only the moved item's position changes (to a value between its new neighbours), so
     a reorder is one field of one row in the journal and merges with other desks' edits.
+    When there is no value between them (the gap halved until float precision ran out,
+    or two desks' merged edits left the neighbours at one position), the agenda is
+    renumbered instead: the one case where a move writes other items' positions.
     """
     item = load_item(session, item_id)
     _editable_agenda(session, item.meeting_id)
@@ -737,14 +743,22 @@ def move_item(session: Session, item_id: uuid.UUID, to_index: int) -> list[Agend
     before = others[to_index - 1].position if to_index > 0 else None
     after = others[to_index].position if to_index < len(others) else None
     if before is None and after is None:
-        item.position = 1.0
+        position = 1.0
     elif before is None:
         assert after is not None
-        item.position = after - 1.0
+        position = after - 1.0
     elif after is None:
-        item.position = before + 1.0
+        position = before + 1.0
     else:
-        item.position = (before + after) / 2
+        position = (before + after) / 2
+    if (before is not None and not before < position) or (
+        after is not None and not position < after
+    ):
+        others.insert(to_index, item)
+        for number, each in enumerate(others, start=1):
+            each.position = float(number)
+    else:
+        item.position = position
     session.flush()
     return agenda(session, item.meeting_id)
 

@@ -177,8 +177,7 @@ def test_scheduling_a_series_keeps_what_was_typed_on_an_error(
     dialog.count_spin.setValue(3)
     invited = child(dialog, QListWidget, "meeting_invited")
     assert any(
-        invited.item(n).checkState() == Qt.CheckState.Checked  # type: ignore[union-attr]
-        for n in range(invited.count())
+        invited.item(n).checkState() == Qt.CheckState.Checked for n in range(invited.count())
     ), "the practice's own staff are invited by default"
     # No place and no video link: refused, next to the field, with the title kept.
     qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
@@ -224,10 +223,12 @@ def test_meeting_models_pass_qtmodeltester(qtmodeltester, demo_store_path) -> No
         planned = next(m for m in rows if m.status is MeetingStatus.PLANNED)
         proposals = agenda_rules.propose(session, planned.id)
         entries = meetings.agenda(session, planned.id)
-    for model, content in (
-        (MeetingListTableModel(), rows),
-        (ProposalTableModel(), proposals),
-        (AgendaTableModel(), entries),
-    ):
-        model.set_rows(content)  # type: ignore[attr-defined]
-        qtmodeltester.check(model)
+    meeting_list = MeetingListTableModel()
+    meeting_list.set_rows(rows)
+    qtmodeltester.check(meeting_list)
+    proposal_list = ProposalTableModel()
+    proposal_list.set_rows(proposals)
+    qtmodeltester.check(proposal_list)
+    agenda_list = AgendaTableModel()
+    agenda_list.set_rows(entries)
+    qtmodeltester.check(agenda_list)

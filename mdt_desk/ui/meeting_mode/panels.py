@@ -1,0 +1,398 @@
+"""The parts of the meeting-mode window: agenda strip, private banner, attendance panel,
+decisions box and the inline new-action form.
+
+None of these touches the database; they show what the window hands them and report
+what the chair did by signals.
+"""
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk.models.enums import AttendanceStatus
+from mdt_desk.services.case_view import BannerView
+from mdt_desk.services.display import label
+from mdt_desk.services.meetings import AgendaEntry, MemberAttendance
+from mdt_desk.services.plans import OwnerChoice
+from mdt_desk.ui.case_record.banner import PatientBanner
+from mdt_desk.ui.widgets import CuiDateEdit, ErrorLabel
+
+#: The warning colours: dark text on NHS warm yellow reads on any projector, and the
+#: words ("Warning: …") carry the message without the colour.
+WARNING_STYLE = (
+    "QLabel { background: #ffb81c; color: #212b32; border: 3px solid #212b32;"
+    " padding: 8px 12px; font-weight: bold; }"
+)
+
+
+def entry_state_text(entry: AgendaEntry) -> str:
+    """How far an item has got, in a word (never colour alone)."""
+    if entry.outcome is None:
+        return "Discussed" if entry.discussed_at is not None else "Waiting"
+    return "Deferred" if not entry.discussed else "Done"
+
+
+class AgendaStrip(QScrollArea):
+    """Every item of the agenda as a button, the current one checked.
+
+    People are shown by initials only: the strip is on the shared screen and only the
+    person being discussed is named (in the banner).
+
+    Signals:
+        item_chosen(int): the chair picked the item at this index.
+    """
+
+    item_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("agenda_strip")
+        self.setAccessibleName(self.tr("Agenda"))
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._inner = QWidget(self)
+        self._row = QHBoxLayout(self._inner)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(8)
+        self._row.addStretch(1)
+        self.setWidget(self._inner)
+        self.buttons: list[QPushButton] = []
+        # The item in front stands out by its fill, a thick border and the word "Now".
+        # (A style sheet replaces the inherited font size, so it is given here.)
+        size = self.font().pointSize()
+        self.setStyleSheet(
+            f"QPushButton {{ font-size: {size}pt; padding: 4px 10px;"
+            " border: 1px solid palette(mid); border-radius: 4px;"
+            " background: palette(button); color: palette(button-text); }"
+            "QPushButton:checked { background: palette(highlight);"
+            " color: palette(highlighted-text); border: 3px solid palette(window-text); }"
+            "QPushButton:focus { border: 3px solid #ffeb3b; }"
+        )
+
+    def set_entries(self, entries: Sequence[AgendaEntry], current: int) -> None:
+        while len(self.buttons) > len(entries):
+            self.buttons.pop().deleteLater()
+        while len(self.buttons) < len(entries):
+            number = len(self.buttons)
+            button = QPushButton(self._inner)
+            button.setObjectName(f"agenda_item_{number}")
+            button.setCheckable(True)
+            button.setAutoExclusive(False)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.clicked.connect(lambda _checked=False, n=number: self.item_chosen.emit(n))
+            self._row.insertWidget(number, button)
+            self.buttons.append(button)
+        for number, (entry, button) in enumerate(zip(entries, self.buttons, strict=True)):
+            state = self.tr("Now") if number == current else self.tr(entry_state_text(entry))
+            button.setText(f"{number + 1}  {entry.initials}\n{state}")
+            button.setChecked(number == current)
+            button.setAccessibleName(
+                self.tr("Item {n}, {who}, {state}").format(
+                    n=number + 1, who=entry.initials, state=state
+                )
+            )
+        self.setFixedHeight(self._inner.sizeHint().height() + 6)
+        if 0 <= current < len(self.buttons):
+            self.ensureWidgetVisible(self.buttons[current])
+
+    def texts(self) -> list[str]:
+        return [button.text() for button in self.buttons]
+
+
+class PrivateBanner(PatientBanner):
+    """The CUI banner with sensitive alerts held back until the chair reveals them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full_view: BannerView | None = None
+        self._revealed = False
+        self.hidden_alerts = 0
+
+    def show_banner(self, view: BannerView) -> None:
+        self._full_view = view
+        shown = view.alerts if self._revealed else tuple(a for a in view.alerts if not a.sensitive)
+        self.hidden_alerts = len(view.alerts) - len(shown)
+        super().show_banner(dataclasses.replace(view, alerts=shown))
+        if self.hidden_alerts:
+            hidden = self.tr("{n} sensitive alert(s) hidden — Reveal (Ctrl+R) to show").format(
+                n=self.hidden_alerts
+            )
+            text = self.alerts_value.text()
+            shown_text = "" if not shown else text + "\n"
+            self.alerts_value.setText(shown_text + hidden)
+
+    def set_revealed(self, revealed: bool) -> None:
+        self._revealed = revealed
+        if self._full_view is not None:
+            self.show_banner(self._full_view)
+
+
+class AttendancePanel(QFrame):
+    """Who is here: each invited member present, sent apologies, or sent a deputy.
+
+    Signals:
+        attendance_set(object, object, str): staff id, :class:`AttendanceStatus`, deputy
+            name — the chair recorded one member's attendance.
+    """
+
+    attendance_set = Signal(object, object, str)
+
+    STATUSES = (
+        AttendanceStatus.INVITED,
+        AttendanceStatus.PRESENT,
+        AttendanceStatus.APOLOGIES,
+        AttendanceStatus.DEPUTY,
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attendance_panel")
+        self.setAccessibleName(self.tr("Attendance"))
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        heading = QLabel(self.tr("Attendance"), self)
+        font = heading.font()
+        font.setBold(True)
+        font.setPointSize(font.pointSize() + 4)
+        heading.setFont(font)
+        hint = QLabel(
+            self.tr("Choose each member's attendance; for a deputy, type their name."), self
+        )
+        hint.setWordWrap(True)
+        self.error_label = ErrorLabel(self)
+        self.error_label.setObjectName("attendance_error_label")
+        self._grid_host = QWidget(self)
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setVerticalSpacing(4)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self._grid_host)
+        self.close_button = QPushButton(self.tr("Done (F6)"), self)
+        self.close_button.setObjectName("attendance_done_button")
+        self.close_button.setAccessibleName(self.tr("Close the attendance panel"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(hint)
+        layout.addWidget(self.error_label)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.close_button)
+        self.rows: dict[uuid.UUID, tuple[QComboBox, QLineEdit]] = {}
+        self._read_only = False
+
+    def set_members(self, members: Sequence[MemberAttendance], *, read_only: bool) -> None:
+        self._read_only = read_only
+        for row, member in enumerate(members):
+            if member.staff_id not in self.rows:
+                self._add_row(row, member)
+            status_box, deputy_edit = self.rows[member.staff_id]
+            if not (status_box.hasFocus() or deputy_edit.hasFocus()):
+                # a row being changed keeps what the chair is choosing or typing
+                status_box.blockSignals(True)
+                status_box.setCurrentIndex(self.STATUSES.index(member.status))
+                status_box.blockSignals(False)
+                deputy_edit.setText(member.deputy_name)
+            self._sync_row(status_box, deputy_edit)
+
+    def first_field(self) -> QWidget | None:
+        return next(iter(self.rows.values()))[0] if self.rows else None
+
+    def _add_row(self, row: int, member: MemberAttendance) -> None:
+        name = QLabel(f"{member.name}\n{member.profession_text}", self._grid_host)
+        status_box = QComboBox(self._grid_host)
+        status_box.setObjectName(f"attendance_status_{row}")
+        status_box.setAccessibleName(self.tr("Attendance of {name}").format(name=member.name))
+        for status in self.STATUSES:
+            status_box.addItem(label(status))
+        deputy_edit = QLineEdit(self._grid_host)
+        deputy_edit.setObjectName(f"attendance_deputy_{row}")
+        deputy_edit.setPlaceholderText(self.tr("Deputy's name"))
+        deputy_edit.setAccessibleName(
+            self.tr("Name of the deputy for {name}").format(name=member.name)
+        )
+        staff_id = member.staff_id
+        status_box.currentIndexChanged.connect(
+            lambda _index, s=staff_id: self._on_status_changed(s)
+        )
+        deputy_edit.editingFinished.connect(lambda s=staff_id: self._on_deputy_edited(s))
+        self._grid.addWidget(name, row, 0)
+        self._grid.addWidget(status_box, row, 1)
+        self._grid.addWidget(deputy_edit, row, 2)
+        self.rows[staff_id] = (status_box, deputy_edit)
+
+    def _status(self, status_box: QComboBox) -> AttendanceStatus:
+        return self.STATUSES[max(0, status_box.currentIndex())]
+
+    def _sync_row(self, status_box: QComboBox, deputy_edit: QLineEdit) -> None:
+        deputy = self._status(status_box) is AttendanceStatus.DEPUTY
+        status_box.setEnabled(not self._read_only)
+        deputy_edit.setEnabled(deputy and not self._read_only)
+        deputy_edit.setVisible(deputy)
+
+    def _on_status_changed(self, staff_id: uuid.UUID) -> None:
+        status_box, deputy_edit = self.rows[staff_id]
+        self._sync_row(status_box, deputy_edit)
+        status = self._status(status_box)
+        if status is AttendanceStatus.DEPUTY and not deputy_edit.text().strip():
+            deputy_edit.setFocus()  # saved once the name is typed
+            return
+        self.attendance_set.emit(staff_id, status, deputy_edit.text())
+
+    def _on_deputy_edited(self, staff_id: uuid.UUID) -> None:
+        status_box, deputy_edit = self.rows[staff_id]
+        if self._status(status_box) is AttendanceStatus.DEPUTY and deputy_edit.text().strip():
+            self.attendance_set.emit(staff_id, AttendanceStatus.DEPUTY, deputy_edit.text())
+
+
+class DecisionsEdit(QPlainTextEdit):
+    """The decisions box, one decision a line; Ctrl+Enter turns the line into an action.
+
+    Signals:
+        action_requested(str): the text of the line under the cursor.
+    """
+
+    action_requested = Signal(str)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.action_requested.emit(self.textCursor().block().text().strip())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class ActionForm(QFrame):
+    """The inline form for a new action: what, who, by when. Enter saves, Esc cancels.
+
+    Signals:
+        submitted(str, object, object): description, owner id, due date.
+        cancelled(): the chair closed the form without saving.
+    """
+
+    submitted = Signal(str, object, object)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("action_form")
+        self.setAccessibleName(self.tr("New action"))
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        heading = QLabel(self.tr("New action — Enter saves, Esc cancels"), self)
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        self.description_edit = QLineEdit(self)
+        self.description_edit.setObjectName("action_description_edit")
+        self.description_edit.setAccessibleName(self.tr("What will be done"))
+        self.owner_box = QComboBox(self)
+        self.owner_box.setObjectName("action_owner_box")
+        self.owner_box.setAccessibleName(self.tr("Who will do it"))
+        self.due_edit = CuiDateEdit(parent=self)
+        self.due_edit.setObjectName("action_due_edit")
+        self.due_edit.setAccessibleName(self.tr("Due by"))
+        self.save_button = QPushButton(self.tr("Save action"), self)
+        self.save_button.setObjectName("action_save_button")
+        self.save_button.setAccessibleName(self.tr("Save the new action"))
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
+        self.cancel_button.setObjectName("action_cancel_button")
+        self.cancel_button.setAccessibleName(self.tr("Cancel the new action"))
+        self.error_label = ErrorLabel(self)
+        self.error_label.setObjectName("action_error_label")
+        grid = QGridLayout(self)
+        grid.addWidget(heading, 0, 0, 1, 4)
+        for row, (caption, field) in enumerate(
+            (
+                (self.tr("What"), self.description_edit),
+                (self.tr("Who"), self.owner_box),
+                (self.tr("Due by"), self.due_edit),
+            ),
+            start=1,
+        ):
+            caption_label = QLabel(caption, self)
+            caption_label.setBuddy(field)
+            grid.addWidget(caption_label, row, 0)
+            grid.addWidget(field, row, 1, 1, 3)
+        grid.addWidget(self.error_label, 4, 0, 1, 4)
+        grid.addWidget(self.save_button, 5, 2)
+        grid.addWidget(self.cancel_button, 5, 3)
+        grid.setColumnStretch(1, 1)
+        for field in (self.description_edit, self.owner_box, self.due_edit, self.save_button):
+            field.installEventFilter(self)
+        self.cancel_button.installEventFilter(self)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.hide()
+
+    def open_for(self, description: str, owners: Sequence[OwnerChoice], due_on: dt.date) -> None:
+        """Show the form for a decision line, focus on the owner (the usual next choice)."""
+        self.error_label.show_message("")
+        self.description_edit.setText(description)
+        self.owner_box.clear()
+        # the case's own people first, the coordinator before them all
+        ordered = sorted(owners, key=lambda o: (not o.is_coordinator, not o.in_team))
+        for owner in ordered:
+            suffix = (
+                self.tr(" (coordinator)")
+                if owner.is_coordinator
+                else self.tr(" (care team)")
+                if owner.in_team
+                else ""
+            )
+            self.owner_box.addItem(f"{owner.name} — {owner.profession_text}{suffix}", owner.id)
+        self.due_edit.set_date(due_on)
+        self.setEnabled(True)
+        self.show()
+        (self.owner_box if description else self.description_edit).setFocus()
+
+    def show_error(self, message: str) -> None:
+        self.setEnabled(True)
+        self.error_label.show_message(message)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if watched is self.cancel_button:
+                    self._on_cancel_button_clicked()
+                else:
+                    self._on_save_button_clicked()
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self._on_cancel_button_clicked()
+                return True
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _on_save_button_clicked(self) -> None:
+        description = self.description_edit.text().strip()
+        if not description:
+            self.error_label.show_message(self.tr("Say what will be done."))
+            self.description_edit.setFocus()
+            return
+        self.setEnabled(False)  # until the save comes back
+        self.submitted.emit(description, self.owner_box.currentData(), self.due_edit.date_value())
+
+    @Slot()
+    def _on_cancel_button_clicked(self) -> None:
+        self.hide()
+        self.cancelled.emit()

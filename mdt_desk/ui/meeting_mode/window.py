@@ -1,0 +1,932 @@
+"""Meeting mode: the window the chair runs an MDT meeting from, on the shared screen.
+
+One agenda item is in front at a time: its CUI banner, why it is here, what changed
+since it was last discussed, the person's goals and the open actions. Beside it the
+chair (or a note-taker) captures the discussion summary, the outcome and the decisions;
+everything is saved as it is typed — within half a second of the last keystroke and at
+least once a second while typing goes on — so a crash loses at most that second.
+
+Privacy on a projector: other people on the agenda appear by initials only; sensitive
+alerts and case notes stay hidden until the chair reveals them (Ctrl+R).
+
+Keys: Page Down / Page Up next and previous item, F6 attendance, Ctrl+Enter in the
+decisions box makes the line an action, Ctrl+R reveal, Ctrl+E end the meeting, F11
+full screen, Esc leave full screen.
+
+Every database call goes through the :class:`~mdt_desk.ui.runner.TaskRunner`.
+"""
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QScreen, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk.errors import RuleError, UserError
+from mdt_desk.models.enums import AgendaOutcome, AttendanceStatus
+from mdt_desk.services import meeting_mode, meetings
+from mdt_desk.services.desk import Desk
+from mdt_desk.services.meeting_mode import ItemBriefing, MeetingEnd, OpenAction, TimeStatistics
+from mdt_desk.services.meetings import AgendaEntry, MeetingDetail, MemberAttendance
+from mdt_desk.ui.meeting_mode.panels import (
+    WARNING_STYLE,
+    ActionForm,
+    AgendaStrip,
+    AttendancePanel,
+    DecisionsEdit,
+    PrivateBanner,
+)
+from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
+from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.widgets import ErrorLabel
+
+log = logging.getLogger(__name__)
+
+#: Save this long after the last keystroke…
+SAVE_DEBOUNCE_MS = 400
+#: …and at least this often while typing goes on.
+SAVE_MAX_WAIT_MS = 1000
+#: A new action is due this many days ahead unless the chair says otherwise.
+DEFAULT_DUE_DAYS = 14
+#: Large enough to read from the back of a meeting room.
+BASE_POINT_SIZE = 16
+
+
+def clock_text(seconds: int) -> str:
+    """``4:05`` or ``1:02:09``."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def missing_text(missing: list[str]) -> str:
+    """``No social worker present — decisions can still be recorded``."""
+    names = [words.removeprefix("an ").removeprefix("a ") for words in missing]
+    joined = names[0] if len(names) == 1 else ", no ".join(names[:-1]) + " and no " + names[-1]
+    return f"Warning: no {joined} present — decisions can still be recorded."
+
+
+def _heading(text: str, parent: QWidget) -> QLabel:
+    heading = QLabel(text, parent)
+    font = heading.font()
+    font.setBold(True)
+    font.setPointSize(font.pointSize() + 3)
+    heading.setFont(font)
+    return heading
+
+
+def _body(name: str, parent: QWidget) -> QLabel:
+    body = QLabel(parent)
+    body.setObjectName(name)
+    body.setWordWrap(True)
+    body.setTextFormat(Qt.TextFormat.PlainText)
+    body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    return body
+
+
+class MeetingModeWindow(QWidget):
+    """The meeting in progress, for the shared screen or projector.
+
+    On construction the meeting is started (or continued, after a crash) and its agenda
+    loaded. A finished meeting opens read-only.
+
+    Signals:
+        meeting_finished(object): the chair ended the meeting; carries its id.
+        actions_changed(object): an action was agreed for a case; carries the case id,
+            so the main window can refresh that case's plan.
+        meeting_loaded(object): the :class:`MeetingDetail` arrived and is shown.
+        briefing_shown(object): the current item's briefing is shown; carries its id.
+        capture_saved(object): a save of typed capture came back; the saved
+            :class:`AgendaEntry`.
+    """
+
+    meeting_finished = Signal(object)
+    actions_changed = Signal(object)
+    meeting_loaded = Signal(object)
+    briefing_shown = Signal(object)
+    capture_saved = Signal(object)
+
+    def __init__(
+        self, runner: TaskRunner, meeting_id: uuid.UUID, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.runner = runner
+        self.meeting_id = meeting_id
+        self.setObjectName("meeting_mode_window")
+        self.setWindowTitle(self.tr("Meeting mode"))
+        self.setAccessibleName(self.tr("Meeting mode"))
+        font = QFont(self.font())
+        font.setPointSize(max(font.pointSize(), BASE_POINT_SIZE))
+        self.setFont(font)
+
+        self.detail: MeetingDetail | None = None
+        self.briefing: ItemBriefing | None = None
+        self.agenda: list[AgendaEntry] = []
+        self.members: list[MemberAttendance] = []
+        self.open_actions: list[OpenAction] = []
+        self.summary_dialog: MeetingSummaryDialog | None = None
+        self._index = -1
+        self._read_only = True  # until the meeting has started
+        self._revealed = False
+        self._typed: dict[uuid.UUID, tuple[str, str]] = {}
+        self._dirty = False
+        self._saves_in_flight = 0
+        self._item_clock = QElapsedTimer()
+        self._meeting_clock = QElapsedTimer()
+        self._seconds_before = 0
+
+        self._build()
+        self._build_shortcuts()
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SAVE_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.save_now)
+        self._max_wait = QTimer(self)
+        self._max_wait.setSingleShot(True)
+        self._max_wait.setInterval(SAVE_MAX_WAIT_MS)
+        self._max_wait.timeout.connect(self.save_now)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._update_clocks)
+
+        self._start()
+
+    # -- building ----------------------------------------------------------------------
+
+    def _button(self, name: str, text: str, accessible: str) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.setAccessibleName(accessible)
+        return button
+
+    def _build(self) -> None:
+        self.title_label = _heading(self.tr("Loading the meeting…"), self)
+        self.title_label.setObjectName("meeting_title_label")
+        self.progress_label = _heading("", self)
+        self.progress_label.setObjectName("progress_label")
+        self.meeting_clock_label = _heading("", self)
+        self.meeting_clock_label.setObjectName("meeting_clock_label")
+        self.meeting_clock_label.setAccessibleName(self.tr("Meeting clock"))
+
+        self.previous_button = self._button(
+            "previous_button", self.tr("◀ Previous (PgUp)"), self.tr("Previous item")
+        )
+        self.next_button = self._button(
+            "next_button", self.tr("Next (PgDn) ▶"), self.tr("Next item")
+        )
+        self.attendance_button = self._button(
+            "attendance_button", self.tr("Attendance (F6)"), self.tr("Show attendance")
+        )
+        self.reveal_button = self._button(
+            "reveal_button",
+            self.tr("Reveal (Ctrl+R)"),
+            self.tr("Reveal sensitive alerts and notes"),
+        )
+        self.reveal_button.setCheckable(True)
+        self.end_button = self._button(
+            "end_meeting_button", self.tr("End meeting (Ctrl+E)"), self.tr("End the meeting")
+        )
+        self.previous_button.clicked.connect(self.previous_item)
+        self.next_button.clicked.connect(self.next_item)
+        self.attendance_button.clicked.connect(self.toggle_attendance)
+        self.reveal_button.toggled.connect(self.set_revealed)
+        self.end_button.clicked.connect(self.end_meeting)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title_label, 1)
+        top.addSpacing(24)
+        top.addWidget(self.meeting_clock_label)
+        controls = QHBoxLayout()
+        for button in (
+            self.previous_button,
+            self.next_button,
+            self.attendance_button,
+            self.reveal_button,
+            self.end_button,
+        ):
+            controls.addWidget(button)
+
+        self.agenda_strip = AgendaStrip(self)
+        self.agenda_strip.item_chosen.connect(self.go_to)
+        strip_row = QHBoxLayout()
+        strip_row.addWidget(self.progress_label)
+        strip_row.addWidget(self.agenda_strip, 1)
+
+        self.warning_label = QLabel(self)
+        self.warning_label.setObjectName("attendance_warning_label")
+        self.warning_label.setStyleSheet(WARNING_STYLE)
+        self.warning_label.setWordWrap(True)
+        self.warning_label.hide()
+        self.privacy_label = QLabel(self)
+        self.privacy_label.setObjectName("privacy_label")
+        self.privacy_label.setWordWrap(True)
+        self.error_label = ErrorLabel(self)
+        self.error_label.setObjectName("meeting_error_label")
+
+        self.banner = PrivateBanner(self)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setObjectName("meeting_splitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._build_briefing())
+        splitter.addWidget(self._build_capture())
+        self.attendance_panel = AttendancePanel(self)
+        self.attendance_panel.attendance_set.connect(self._on_attendance_panel_set)
+        self.attendance_panel.close_button.clicked.connect(self.toggle_attendance)
+        self.attendance_panel.hide()
+        splitter.addWidget(self.attendance_panel)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(2, 3)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(top)
+        layout.addLayout(strip_row)
+        layout.addWidget(self.warning_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        status = QHBoxLayout()
+        self.saved_label = QLabel(self)
+        self.saved_label.setObjectName("saved_label")
+        self.saved_label.setAccessibleName(self.tr("Save state"))
+        status.addWidget(self.saved_label)
+        status.addSpacing(24)
+        status.addWidget(self.privacy_label, 1)
+        status.addLayout(controls)
+        layout.addLayout(status)
+        self._show_privacy_state()
+
+    def _build_briefing(self) -> QWidget:
+        host = QWidget(self)
+        self.reason_label = _body("reason_label", host)
+        self.item_timer_label = _heading("", host)
+        self.item_timer_label.setObjectName("item_timer_label")
+        self.item_timer_label.setAccessibleName(self.tr("Time on this item"))
+        timer_font = self.item_timer_label.font()
+        timer_font.setPointSize(timer_font.pointSize() + 4)
+        self.item_timer_label.setFont(timer_font)
+        self.changes_label = _body("changes_label", host)
+        self.goals_label = _body("goals_label", host)
+        self.actions_label = _body("open_actions_label", host)
+        inner = QVBoxLayout(host)
+        inner.setContentsMargins(0, 8, 12, 0)
+        timer_row = QHBoxLayout()
+        timer_row.addWidget(_heading(self.tr("Why they are here"), host), 1)
+        timer_row.addWidget(self.item_timer_label)
+        inner.addLayout(timer_row)
+        inner.addWidget(self.reason_label)
+        inner.addWidget(_heading(self.tr("What changed since last discussed"), host))
+        inner.addWidget(self.changes_label)
+        inner.addWidget(_heading(self.tr("What matters to me (goals)"), host))
+        inner.addWidget(self.goals_label)
+        inner.addWidget(_heading(self.tr("Open actions"), host))
+        inner.addWidget(self.actions_label)
+        inner.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setObjectName("briefing_area")
+        scroll.setAccessibleName(self.tr("About this person"))
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(host)
+        return scroll
+
+    def _build_capture(self) -> QWidget:
+        host = QWidget(self)
+        self.summary_edit = QPlainTextEdit(host)
+        self.summary_edit.setObjectName("summary_edit")
+        self.summary_edit.setAccessibleName(self.tr("Discussion summary"))
+        self.summary_edit.setTabChangesFocus(True)
+        self.summary_edit.setPlaceholderText(self.tr("What the team discussed…"))
+        self.outcome_box = QComboBox(host)
+        self.outcome_box.setObjectName("outcome_box")
+        self.outcome_box.setAccessibleName(self.tr("Outcome"))
+        self.outcome_box.addItem(self.tr("Choose an outcome…"), None)
+        # the codes go in as text: Qt hands a str subclass back as a plain str
+        for outcome, text in meeting_mode.outcome_choices():
+            self.outcome_box.addItem(text, outcome.value)
+        self.decisions_edit = DecisionsEdit(host)
+        self.decisions_edit.setObjectName("decisions_edit")
+        self.decisions_edit.setAccessibleName(self.tr("Decisions, one a line"))
+        self.decisions_edit.setTabChangesFocus(True)
+        self.decisions_edit.setPlaceholderText(
+            self.tr("One decision a line; Ctrl+Enter makes the line an action")
+        )
+        self.action_form = ActionForm(host)
+        self.action_form.submitted.connect(self._on_action_form_submitted)
+        self.action_form.cancelled.connect(self.decisions_edit.setFocus)
+        self.summary_edit.textChanged.connect(self._on_capture_typed)
+        self.decisions_edit.textChanged.connect(self._on_capture_typed)
+        self.outcome_box.activated.connect(self._on_outcome_box_activated)
+        self.decisions_edit.action_requested.connect(self._on_decisions_action_requested)
+        layout = QVBoxLayout(host)
+        layout.setContentsMargins(12, 8, 0, 0)
+        summary_caption = _heading(self.tr("Discussion summary"), host)
+        summary_caption.setBuddy(self.summary_edit)
+        outcome_caption = _heading(self.tr("Outcome"), host)
+        outcome_caption.setBuddy(self.outcome_box)
+        decisions_caption = _heading(self.tr("Decisions (Ctrl+Enter: new action)"), host)
+        decisions_caption.setBuddy(self.decisions_edit)
+        layout.addWidget(summary_caption)
+        layout.addWidget(self.summary_edit, 3)
+        outcome_row = QHBoxLayout()
+        outcome_row.addWidget(outcome_caption)
+        outcome_row.addWidget(self.outcome_box, 1)
+        layout.addLayout(outcome_row)
+        layout.addWidget(decisions_caption)
+        layout.addWidget(self.decisions_edit, 2)
+        layout.addWidget(self.action_form)
+        return host
+
+    def _build_shortcuts(self) -> None:
+        for keys, slot in (
+            (QKeySequence(Qt.Key.Key_PageDown), self.next_item),
+            (QKeySequence(Qt.Key.Key_PageUp), self.previous_item),
+            (QKeySequence(Qt.Key.Key_F6), self.toggle_attendance),
+            (QKeySequence("Ctrl+R"), self.reveal_button.toggle),
+            (QKeySequence("Ctrl+E"), self.end_meeting),
+            (QKeySequence(Qt.Key.Key_F11), self.toggle_full_screen),
+        ):
+            shortcut = QShortcut(keys, self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- public API --------------------------------------------------------------------
+
+    def present(self, screen: QScreen | None = None) -> None:
+        """Show full screen on ``screen`` (the projector), or on the current screen."""
+        if screen is not None:
+            self.setScreen(screen)
+            self.move(screen.geometry().topLeft())
+        self.showFullScreen()
+
+    def current_index(self) -> int:
+        return self._index
+
+    def current_entry(self) -> AgendaEntry | None:
+        return self.agenda[self._index] if 0 <= self._index < len(self.agenda) else None
+
+    def is_read_only(self) -> bool:
+        return self._read_only
+
+    def is_revealed(self) -> bool:
+        return self._revealed
+
+    def has_unsaved_capture(self) -> bool:
+        return self._dirty or self._saves_in_flight > 0
+
+    @Slot()
+    def next_item(self) -> None:
+        self.go_to(self._index + 1)
+
+    @Slot()
+    def previous_item(self) -> None:
+        self.go_to(self._index - 1)
+
+    @Slot(int)
+    def go_to(self, index: int) -> None:
+        """Bring item ``index`` to the front (saving the one in front first)."""
+        if not 0 <= index < len(self.agenda) or index == self._index:
+            return
+        self._leave_item()
+        self._index = index
+        entry = self.agenda[index]
+        summary, decisions = self._typed.get(entry.id, (entry.summary, entry.decisions))
+        for edit, text in ((self.summary_edit, summary), (self.decisions_edit, decisions)):
+            edit.blockSignals(True)
+            edit.setPlainText(text)
+            edit.blockSignals(False)
+        self.outcome_box.setCurrentIndex(
+            max(0, self.outcome_box.findData(entry.outcome.value if entry.outcome else None))
+        )
+        self.action_form.hide()
+        self.briefing = None
+        self.open_actions = []
+        self.banner.name_label.setText(self.tr("Loading…"))
+        for body in (self.reason_label, self.changes_label, self.goals_label, self.actions_label):
+            body.setText(self.tr("Loading…"))
+        self._item_clock.start()
+        self._show_agenda()
+        self._update_clocks()
+        self._load_briefing(entry.id)
+
+    @Slot()
+    def toggle_attendance(self) -> None:
+        shown = not self.attendance_panel.isVisible()
+        self.attendance_panel.setVisible(shown)
+        self.attendance_button.setAccessibleName(
+            self.tr("Hide attendance") if shown else self.tr("Show attendance")
+        )
+        first = self.attendance_panel.first_field()
+        if shown and first is not None:
+            first.setFocus()
+        elif not shown:
+            self.summary_edit.setFocus()
+
+    @Slot(bool)
+    def set_revealed(self, revealed: bool) -> None:
+        """Show (True) or hide sensitive alerts and case notes on the shared screen."""
+        self._revealed = revealed
+        if self.reveal_button.isChecked() != revealed:
+            self.reveal_button.setChecked(revealed)
+        self.banner.set_revealed(revealed)
+        self._show_changes()
+        self._show_privacy_state()
+
+    @Slot()
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    @Slot()
+    def save_now(self) -> None:
+        """Send what has been typed for the current item, if anything is unsaved."""
+        self._debounce.stop()
+        self._max_wait.stop()
+        entry = self.current_entry()
+        if not self._dirty or entry is None or self._read_only:
+            return
+        self._dirty = False
+        item_id = entry.id
+        summary, decisions = self._typed[item_id]
+
+        def job(desk: Desk) -> AgendaEntry:
+            with desk.write() as session:
+                return meeting_mode.save_capture(
+                    session, item_id, summary=summary, decisions=decisions
+                )
+
+        self._send_save(job)
+
+    @Slot()
+    def _end_question(self) -> str:
+        """The confirmation, saying how many items have no outcome (they will be carried)."""
+        waiting = sum(
+            1
+            for entry in self.agenda
+            if entry.outcome is None or entry.outcome is AgendaOutcome.DEFER
+        )
+        carried = (
+            self.tr(
+                "{n} item(s) deferred or without an outcome will be carried to the "
+                "practice's next meeting. "
+            ).format(n=waiting)
+            if waiting
+            else self.tr("Every item has an outcome. ")
+        )
+        return (
+            self.tr("End the meeting now? ")
+            + carried
+            + self.tr(
+                "Next review dates are set from the outcomes, and the record becomes read-only."
+            )
+        )
+
+    def end_meeting(self) -> None:
+        """Ask to confirm, then end the meeting (roll-over, next reviews, locked)."""
+        if self._read_only or self.detail is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("End the meeting"),
+            self._end_question(),
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("end_meeting_confirm")
+        end = box.addButton(self.tr("End meeting"), QMessageBox.ButtonRole.AcceptRole)
+        end.setObjectName("confirm_end_button")
+        end.setAccessibleName(self.tr("End the meeting"))
+        keep = box.addButton(self.tr("Keep going"), QMessageBox.ButtonRole.RejectRole)
+        keep.setAccessibleName(self.tr("Keep the meeting going"))
+        box.setDefaultButton(end)
+        box.setEscapeButton(keep)
+        box.buttonClicked.connect(
+            lambda button: self._finish() if button is end else self.summary_edit.setFocus()
+        )
+        box.open()
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        meeting_id = self.meeting_id
+
+        def job(desk: Desk) -> tuple[MeetingDetail, bool]:
+            finished = False
+            with desk.write() as session:
+                try:
+                    meeting_mode.start_meeting(session, meeting_id)
+                except RuleError:
+                    finished = True  # finished (or cancelled): shown read-only
+            with desk.read() as session:
+                return meetings.get_meeting(session, meeting_id), finished
+
+        self.runner.run(
+            job, self._on_meeting_fetched, self._on_error, owner=self, description="start meeting"
+        )
+
+    def _on_meeting_fetched(self, result: tuple[MeetingDetail, bool]) -> None:
+        detail, read_only = result
+        self.detail = detail
+        self.agenda = list(detail.agenda)
+        self.members = list(detail.members)
+        self._seconds_before = sum(entry.seconds_taken for entry in self.agenda)
+        self._meeting_clock.start()
+        self.title_label.setText(
+            f"{detail.meeting.title} — {meetings.meeting_day_text(detail.meeting)}"
+        )
+        self._set_read_only(read_only)
+        self._show_members()
+        self._tick.start()
+        if not self.agenda:
+            self.progress_label.setText(self.tr("No items"))
+            self.reason_label.setText(self.tr("This meeting has nothing on its agenda."))
+        else:
+            waiting = [n for n, entry in enumerate(self.agenda) if entry.outcome is None]
+            self.go_to(waiting[0] if waiting else 0)
+        self.summary_edit.setFocus()
+        self.meeting_loaded.emit(detail)
+
+    def _load_briefing(self, item_id: uuid.UUID) -> None:
+        today = dt.date.today()
+
+        def job(desk: Desk) -> ItemBriefing:
+            with desk.read() as session:
+                return meeting_mode.item_briefing(session, item_id, today=today)
+
+        self.runner.run(
+            job, self._on_briefing_fetched, self._on_error, owner=self, description="item briefing"
+        )
+
+    def _on_briefing_fetched(self, briefing: ItemBriefing) -> None:
+        entry = self.current_entry()
+        if entry is None or briefing.entry.id != entry.id:
+            return  # the chair has moved on
+        self.briefing = briefing
+        self.open_actions = list(briefing.open_actions)
+        self.banner.show_banner(briefing.record.banner)
+        self._show_reason()
+        self._show_changes()
+        case = briefing.record.case
+        goals = case.goals if case is not None else ()
+        self.goals_label.setText(
+            "\n".join(
+                "• "
+                + goal.description
+                + (f" — by {goal.target_text}" if goal.target_on else "")
+                + (f" ({goal.outcome_text})" if goal.outcome_text else "")
+                for goal in goals
+            )
+            or self.tr("No goals recorded.")
+        )
+        self._show_open_actions()
+        self.briefing_shown.emit(entry.id)
+
+    # -- showing -----------------------------------------------------------------------
+
+    def _show_agenda(self) -> None:
+        self.agenda_strip.set_entries(self.agenda, self._index)
+        if self.agenda:
+            self.progress_label.setText(
+                self.tr("Item {n} of {total}").format(n=self._index + 1, total=len(self.agenda))
+            )
+        self.previous_button.setEnabled(self._index > 0)
+        self.next_button.setEnabled(self._index < len(self.agenda) - 1)
+
+    def _show_reason(self) -> None:
+        entry = self.current_entry()
+        if entry is None or self.briefing is None:
+            return
+        lines = [entry.reason_text + (f" — {entry.reason_detail}" if entry.reason_detail else "")]
+        if entry.carried_count and "carried" not in entry.reason_detail.lower():
+            lines.append(self.tr("Carried {n}×").format(n=entry.carried_count))
+        lines.append(
+            self.tr("Last discussed {when}").format(when=self.briefing.last_discussed_text)
+        )
+        self.reason_label.setText("\n".join(lines))
+
+    def _show_changes(self) -> None:
+        if self.briefing is None:
+            return
+        lines = []
+        hidden = 0
+        for change in self.briefing.changes:
+            if change.is_note and not self._revealed:
+                hidden += 1
+                continue
+            lines.append(f"{change.on_text}  {change.kind.capitalize()}: {change.text}")
+        if hidden:
+            lines.append(self.tr("{n} note(s) hidden — Reveal (Ctrl+R) to show").format(n=hidden))
+        self.changes_label.setText("\n".join(lines) or self.tr("Nothing recorded since."))
+
+    def _show_open_actions(self) -> None:
+        lines = []
+        for action in self.open_actions:
+            due = (
+                self.tr("OVERDUE, was due {due}").format(due=action.due_text)
+                if action.overdue
+                else self.tr("due {due}").format(due=action.due_text)
+            )
+            new = self.tr(" — agreed today") if action.agreed_here else ""
+            lines.append(f"• {action.description} — {action.owner_name}, {due}{new}")
+        self.actions_label.setText("\n".join(lines) or self.tr("No open actions."))
+
+    def _show_members(self) -> None:
+        self.attendance_panel.set_members(self.members, read_only=self._read_only)
+        missing = meetings.missing_core_professions(self.members)
+        self.warning_label.setText(missing_text(missing) if missing else "")
+        self.warning_label.setVisible(bool(missing))
+
+    def _show_privacy_state(self) -> None:
+        self.privacy_label.setText(
+            self.tr("Revealed: sensitive alerts and notes are on screen")
+            if self._revealed
+            else self.tr("Private: initials only, sensitive alerts and notes hidden")
+        )
+        self.reveal_button.setText(
+            self.tr("Hide (Ctrl+R)") if self._revealed else self.tr("Reveal (Ctrl+R)")
+        )
+
+    def _update_clocks(self) -> None:
+        if not self._meeting_clock.isValid():
+            return
+        running = not self._read_only
+        spent_here = self._item_clock.elapsed() // 1000 if running and self._index >= 0 else 0
+        meeting_seconds = self._seconds_before + (
+            self._meeting_clock.elapsed() // 1000 if running else 0
+        )
+        started = self.detail.meeting.started_at if self.detail is not None else None
+        if running and started is not None:
+            # Wall time since the meeting began: right after a crash and restart too.
+            meeting_seconds = max(0, int((dt.datetime.now(dt.UTC) - started).total_seconds()))
+        self.meeting_clock_label.setText(
+            self.tr("Meeting {time}").format(time=clock_text(int(meeting_seconds)))
+        )
+        entry = self.current_entry()
+        if entry is None:
+            self.item_timer_label.setText("")
+            return
+        taken = entry.seconds_taken + int(spent_here)
+        allotted = entry.minutes_allotted * 60
+        text = self.tr("{taken} of {allotted} min").format(
+            taken=clock_text(taken), allotted=entry.minutes_allotted
+        )
+        over = taken - allotted
+        if over > 0:
+            text += self.tr("  +{over} over").format(over=clock_text(over))
+            self.item_timer_label.setStyleSheet(
+                "QLabel { background: #d5281b; color: white; padding: 2px 8px; }"
+            )
+        else:
+            self.item_timer_label.setStyleSheet("")
+        self.item_timer_label.setText(text)
+
+    def _set_read_only(self, read_only: bool) -> None:
+        self._read_only = read_only
+        for edit in (self.summary_edit, self.decisions_edit):
+            edit.setReadOnly(read_only)
+        self.outcome_box.setEnabled(not read_only)
+        self.end_button.setEnabled(not read_only)
+        if read_only:
+            self.action_form.hide()
+            self.saved_label.setText(
+                self.tr("Finished — read-only") if self.detail is not None else ""
+            )
+        self.attendance_panel.set_members(self.members, read_only=read_only)
+
+    # -- saving ------------------------------------------------------------------------
+
+    def _send_save(self, job: object) -> None:
+        self._saves_in_flight += 1
+        self.saved_label.setText(self.tr("Saving…"))
+        self.runner.run(
+            job,  # type: ignore[arg-type]
+            self._on_capture_saved,
+            self._on_save_failed,
+            owner=self,
+            description="save meeting capture",
+        )
+
+    def _on_capture_saved(self, saved: AgendaEntry) -> None:
+        self._saves_in_flight -= 1
+        self._replace_entry(saved)
+        if self._saves_in_flight == 0 and not self._dirty:
+            self.saved_label.setText(
+                self.tr("Saved {time}").format(
+                    time=dt.datetime.now(meetings.LONDON).strftime("%H:%M:%S")
+                )
+            )
+        self.capture_saved.emit(saved)
+
+    def _on_save_failed(self, error: UserError) -> None:
+        self._saves_in_flight -= 1
+        self.saved_label.setText(self.tr("Not saved"))
+        self.error_label.show_message(str(error))
+
+    def _replace_entry(self, saved: AgendaEntry) -> None:
+        """Take the store's word for an item, keeping the text typed since."""
+        for number, entry in enumerate(self.agenda):
+            if entry.id == saved.id:
+                summary, decisions = self._typed.get(saved.id, (saved.summary, saved.decisions))
+                self.agenda[number] = dataclasses.replace(
+                    saved,
+                    summary=summary,
+                    decisions=decisions,
+                    seconds_taken=max(saved.seconds_taken, entry.seconds_taken),
+                )
+        self._show_agenda()
+
+    def _leave_item(self) -> None:
+        """Save the item in front and send the time spent on it."""
+        entry = self.current_entry()
+        if entry is None or self._read_only:
+            return
+        self.save_now()
+        seconds = int(self._item_clock.elapsed() // 1000) if self._item_clock.isValid() else 0
+        self._item_clock.invalidate()
+        if seconds <= 0:
+            return
+        self.agenda[self._index] = dataclasses.replace(
+            entry, seconds_taken=entry.seconds_taken + seconds
+        )
+        item_id = entry.id
+
+        def job(desk: Desk) -> AgendaEntry:
+            with desk.write() as session:
+                return meeting_mode.add_time(session, item_id, seconds)
+
+        self.runner.run(
+            job, self._replace_entry, self._on_error, owner=self, description="add time"
+        )
+
+    def _finish(self) -> None:
+        self._leave_item()
+        meeting_id = self.meeting_id
+
+        def job(desk: Desk) -> tuple[MeetingEnd, TimeStatistics]:
+            with desk.write() as session:
+                end = meeting_mode.finish_meeting(session, meeting_id)
+                return end, meeting_mode.time_statistics(session, meeting_id)
+
+        self._set_read_only(True)  # nothing more is typed while the meeting ends
+        self.runner.run(
+            job, self._on_meeting_ended, self._on_finish_failed, owner=self, description="end"
+        )
+
+    def _on_meeting_ended(self, result: tuple[MeetingEnd, TimeStatistics]) -> None:
+        end, times = result
+        self.agenda = [item.entry for item in end.items]
+        self._typed.clear()
+        self._show_agenda()
+        self._set_read_only(True)
+        self._update_clocks()
+        self.summary_dialog = MeetingSummaryDialog(
+            end, times, full_names=self._revealed, parent=self
+        )
+        self.summary_dialog.open()
+        self.meeting_finished.emit(self.meeting_id)
+
+    def _on_finish_failed(self, error: UserError) -> None:
+        self._set_read_only(False)
+        self._item_clock.start()
+        self._on_error(error)
+
+    def _on_error(self, error: UserError) -> None:
+        self.error_label.show_message(str(error))
+
+    # -- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def _on_capture_typed(self) -> None:
+        entry = self.current_entry()
+        if entry is None or self._read_only:
+            return
+        self._typed[entry.id] = (self.summary_edit.toPlainText(), self.decisions_edit.toPlainText())
+        self._dirty = True
+        self.saved_label.setText(self.tr("Saving…"))
+        self._debounce.start()
+        if not self._max_wait.isActive():
+            self._max_wait.start()
+
+    @Slot(int)
+    def _on_outcome_box_activated(self, index: int) -> None:
+        entry = self.current_entry()
+        if entry is None or self._read_only:
+            return
+        code = self.outcome_box.itemData(index)
+        outcome = AgendaOutcome(code) if code else None
+        if outcome == entry.outcome:
+            return
+        self.agenda[self._index] = dataclasses.replace(entry, outcome=outcome)
+        self._show_agenda()
+        item_id = entry.id
+
+        def job(desk: Desk) -> AgendaEntry:
+            with desk.write() as session:
+                return meeting_mode.save_capture(
+                    session, item_id, outcome=outcome, clear_outcome=outcome is None
+                )
+
+        self.save_now()
+        self._send_save(job)
+
+    @Slot(str)
+    def _on_decisions_action_requested(self, line: str) -> None:
+        if self._read_only or self.briefing is None:
+            return
+        self.save_now()
+        self.action_form.open_for(
+            line, self.briefing.owners, dt.date.today() + dt.timedelta(days=DEFAULT_DUE_DAYS)
+        )
+
+    @Slot(str, object, object)
+    def _on_action_form_submitted(
+        self, description: str, owner_id: uuid.UUID | None, due_on: dt.date
+    ) -> None:
+        entry = self.current_entry()
+        if entry is None or self._read_only:
+            return
+        item_id, case_id = entry.id, entry.case_id
+
+        def job(desk: Desk) -> OpenAction:
+            with desk.write() as session:
+                return meeting_mode.add_action_from_decision(
+                    session, item_id, description=description, owner_id=owner_id, due_on=due_on
+                )
+
+        def done(action: OpenAction) -> None:
+            current = self.current_entry()
+            if current is not None and current.id == item_id:
+                self.open_actions.append(action)
+                self._show_open_actions()
+                self.action_form.hide()
+                self.decisions_edit.setFocus()
+            self.actions_changed.emit(case_id)
+
+        self.runner.run(
+            job,
+            done,
+            lambda error: self.action_form.show_error(str(error)),
+            owner=self,
+            description="add action from decision",
+        )
+
+    def _on_attendance_panel_set(
+        self, staff_id: uuid.UUID, status: AttendanceStatus, deputy_name: str
+    ) -> None:
+        if self._read_only:
+            return
+        meeting_id = self.meeting_id
+
+        def job(desk: Desk) -> MemberAttendance:
+            with desk.write() as session:
+                return meetings.set_attendance(
+                    session, meeting_id, staff_id, status, deputy_name=deputy_name
+                )
+
+        def done(member: MemberAttendance) -> None:
+            self.members = [member if m.staff_id == member.staff_id else m for m in self.members]
+            self.attendance_panel.error_label.show_message("")
+            self._show_members()
+
+        self.runner.run(
+            job,
+            done,
+            lambda error: self.attendance_panel.error_label.show_message(str(error)),
+            owner=self,
+            description="set attendance",
+        )
+
+    # -- Qt ---------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.isFullScreen():
+            self.showNormal()  # leaves full screen, never the meeting
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._leave_item()
+        self._tick.stop()
+        super().closeEvent(event)
