@@ -295,14 +295,18 @@ def test_typing_a_summary_saves_within_a_second_and_a_half(qtbot, store, runner)
     assert entry is not None
     summary = child(window, QPlainTextEdit, "summary_edit")
     summary.setFocus()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)  # the briefing is in
+    reader = Store.open(store.path)  # another connection, as after a crash
     qtbot.keyClicks(summary, "Typed and nothing else")
 
     def saved() -> bool:
-        with Store.open(store.path) as reader, reader.read() as session:
+        with reader.read() as session:
             items = {e.id: e for e in meetings.agenda(session, meeting.id)}
         return items[entry.id].summary == "Typed and nothing else"
 
+    # 400 ms of quiet, then one small transaction; 1.5 s leaves room for a busy machine.
     qtbot.waitUntil(saved, timeout=1500)
+    reader.close()
     assert child(window, QLabel, "saved_label").text().startswith("Saved ")
 
 

@@ -110,7 +110,11 @@ class AgendaStrip(QScrollArea):
                     n=number + 1, who=entry.initials, state=state
                 )
             )
-        self.setFixedHeight(self._inner.sizeHint().height() + 6)
+        # The buttons' own size hints: the inner widget's is stale until it is laid out,
+        # and a scroll area does not grow to its contents by itself.
+        tallest = max((button.sizeHint().height() for button in self.buttons), default=0)
+        bar = self.horizontalScrollBar().sizeHint().height()
+        self.setFixedHeight(tallest + bar + 8)
         if 0 <= current < len(self.buttons):
             self.ensureWidgetVisible(self.buttons[current])
 

@@ -435,6 +435,8 @@ class MeetingsPage(QWidget):
         current = select or self._current_entry_id()
         self.agenda_model.set_rows(entries)
         row = next((n for n, e in enumerate(entries) if e.id == current), -1)
+        if row < 0 and entries:
+            row = 0  # something is always chosen, so the minutes box says whose they are
         if row >= 0:
             self.agenda_table.selectionModel().setCurrentIndex(
                 self.agenda_model.index(row, 0),
@@ -671,6 +673,8 @@ class MeetingsPage(QWidget):
     @Slot(QModelIndex, QModelIndex)
     def _on_agenda_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         entry = self.agenda_model.row_at(current.row())
+        editable = self.detail is not None and self.detail.meeting.status is MeetingStatus.PLANNED
+        self.minutes_spin.setEnabled(entry is not None and editable)
         if entry is not None:
             self.minutes_spin.blockSignals(True)
             self.minutes_spin.setValue(entry.minutes_allotted)
