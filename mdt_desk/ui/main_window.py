@@ -131,6 +131,17 @@ class KeyboardShortcutsDialog(QDialog):
         ):
             extra.addChild(QTreeWidgetItem([text, keys]))
         self.tree.addTopLevelItem(extra)
+        meeting = QTreeWidgetItem([self.tr("Meeting mode"), ""])
+        for text, keys in (
+            (self.tr("Next / previous case"), "Page Down / Page Up"),
+            (self.tr("Make the decision line an action"), "Ctrl+Enter"),
+            (self.tr("Attendance"), "F6"),
+            (self.tr("Reveal or hide private details"), "Ctrl+R"),
+            (self.tr("End the meeting"), "Ctrl+E"),
+            (self.tr("Full screen on / off"), "F11, Esc"),
+        ):
+            meeting.addChild(QTreeWidgetItem([text, keys]))
+        self.tree.addTopLevelItem(meeting)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

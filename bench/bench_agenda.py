@@ -1,0 +1,106 @@
+"""Benchmark the agenda proposals against the same SQL on raw SQLite.
+
+Usage::
+
+    .venv/bin/python bench/bench_agenda.py --store /tmp/demo100k.sqlite [--repeat 30]
+
+For every planned meeting of the store, :func:`mdt_desk.services.agenda_rules.propose`
+runs in a ``store.read()`` session; the baseline is every SELECT it sent to SQLite (the
+candidate cases, last discussions, carried items, overdue counts, admissions), captured
+with their parameters and run on a plain ``sqlite3`` connection on the same file, all
+rows fetched. The ratio is the cost of the ORM and of judging the rules in Python over
+reading the rows. Targets: median at most 250 ms per meeting (the agenda builder asks
+off the GUI thread) and at most 3 times the raw reads.
+"""
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_queries import machine, percentile  # noqa: E402
+
+from mdt_desk.models.enums import MeetingStatus  # noqa: E402
+from mdt_desk.models.store import Store  # noqa: E402
+from mdt_desk.services import agenda_rules, meetings  # noqa: E402
+
+TARGET_MEDIAN_MS = 250.0
+TARGET_RATIO = 3.0
+
+
+def captured_selects(session: Session, call: Callable[[], object]) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(bind, "before_cursor_execute", listener)
+    return seen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", required=True, type=Path, help="a demo store")
+    parser.add_argument("--repeat", type=int, default=30, help="runs per meeting")
+    args = parser.parse_args(argv)
+    print(machine())
+    with Store.open(args.store, create=False) as store:
+        raw = store.raw_connection()
+        service_ms: list[float] = []
+        raw_ms: list[float] = []
+        sizes: list[int] = []
+        with store.read() as session:
+            planned = [
+                m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
+            ]
+            for meeting in planned:
+                statements = captured_selects(
+                    session, lambda m=meeting: agenda_rules.propose(session, m.id)
+                )
+                sizes.append(len(agenda_rules.propose(session, meeting.id)))
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    agenda_rules.propose(session, meeting.id)
+                    service_ms.append((time.perf_counter() - started) * 1000)
+                    started = time.perf_counter()
+                    for sql, parameters in statements:
+                        raw.execute(sql, parameters).fetchall()
+                    raw_ms.append((time.perf_counter() - started) * 1000)
+        open_cases = raw.execute(
+            "SELECT count(*) FROM care_case WHERE status != 'closed'"
+        ).fetchone()[0]
+        raw.close()
+    service_median, raw_median = statistics.median(service_ms), statistics.median(raw_ms)
+    ratio = service_median / raw_median
+    print(
+        f"{len(planned)} planned meetings, {open_cases} open cases in the store; proposals "
+        f"per meeting: min {min(sizes)}, median {statistics.median(sizes):.0f}, "
+        f"max {max(sizes)}; {args.repeat} runs each.\n"
+    )
+    print("| | median ms | p95 ms |\n| --- | --- | --- |")
+    print(f"| propose() | {service_median:.1f} | {percentile(service_ms, 0.95):.1f} |")
+    print(f"| its SELECTs on raw sqlite3 | {raw_median:.1f} | {percentile(raw_ms, 0.95):.1f} |")
+    ok = service_median <= TARGET_MEDIAN_MS and ratio <= TARGET_RATIO
+    print(
+        f"\nservice / raw: {ratio:.2f}x — targets (<= {TARGET_MEDIAN_MS:.0f} ms, "
+        f"<= {TARGET_RATIO:.0f}x) {'met' if ok else 'MISSED'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
