@@ -14,7 +14,6 @@ off the GUI thread) and at most 3 times the raw reads.
 """
 
 import argparse
-import sqlite3
 import statistics
 import sys
 import time
@@ -26,11 +25,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_queries import machine, percentile  # noqa: E402
+from bench_queries import machine, percentile
 
-from mdt_desk.models.enums import MeetingStatus  # noqa: E402
-from mdt_desk.models.store import Store  # noqa: E402
-from mdt_desk.services import agenda_rules, meetings  # noqa: E402
+from mdt_desk.models.enums import MeetingStatus
+from mdt_desk.models.store import Store
+from mdt_desk.services import agenda_rules, meetings
 
 TARGET_MEDIAN_MS = 250.0
 TARGET_RATIO = 3.0
@@ -68,8 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
             ]
             for meeting in planned:
+                meeting_id = meeting.id
                 statements = captured_selects(
-                    session, lambda m=meeting: agenda_rules.propose(session, m.id)
+                    session, lambda: agenda_rules.propose(session, meeting_id)
                 )
                 sizes.append(len(agenda_rules.propose(session, meeting.id)))
                 for _ in range(args.repeat):
