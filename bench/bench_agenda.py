@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
             ]
             for meeting in planned:
-                meeting_id = meeting.id
                 statements = captured_selects(
-                    session, lambda: agenda_rules.propose(session, meeting_id)
+                    session, partial(agenda_rules.propose, session, meeting.id)
                 )
                 sizes.append(len(agenda_rules.propose(session, meeting.id)))
                 for _ in range(args.repeat):
