@@ -27,6 +27,7 @@ from mdt_desk.models.enums import (
     CaseStatus,
     ClosureReason,
     ConsentDecision,
+    DocumentKind,
     Gender,
     GoalOutcome,
     InterventionKind,
@@ -363,6 +364,30 @@ class AgendaItem(SyncedRecord):
     seconds_taken: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class PrintRecord(SyncedRecord):
+    """One document printed or saved as PDF: what, for whom, by whom, when, which version.
+
+    Kept as a synced record (not a log line) so every print is in the journal, reaches
+    the hub like any change, and shows in the person's history (reliability.md: every
+    print is attributable). Whichever of the person, case, meeting and practice the
+    document is about are set; the others stay empty.
+    """
+
+    __tablename__ = "print_record"
+
+    kind: Mapped[DocumentKind] = mapped_column(coded(DocumentKind))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_case.id"), index=True)
+    meeting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("meeting.id"), index=True)
+    practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("practice.id"))
+    printed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    printed_at: Mapped[dt.datetime]
+    plan_version: Mapped[str] = mapped_column(String(40), default="")
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int]
+    large_print: Mapped[bool] = mapped_column(default=False)
+
+
 #: Synced tables in dependency order (parents first): the order of export, replay
 #: and journal-trigger installation.
 SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
@@ -386,10 +411,11 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     Attendance,
     AgendaItem,
     MeetingAmendment,
+    PrintRecord,
 )
 
 #: Tables whose content may never change once written (only retirement is allowed).
-APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note", "meeting_amendment"})
+APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note", "meeting_amendment", "print_record"})
 
 
 def synced_tables() -> list[Table]:

@@ -166,3 +166,13 @@ class AlertKind(StrEnum):
     SAFEGUARDING = "safeguarding"
     CARER_STRESS = "carer_stress"
     OTHER = "other"
+
+
+class DocumentKind(StrEnum):
+    """The documents MDT Desk prints; each print is kept as a print record."""
+
+    CARE_PLAN = "care_plan"
+    AGENDA = "agenda"
+    AGENDA_INITIALS = "agenda_initials"
+    MINUTES = "minutes"
+    CASELOAD_LIST = "caseload_list"

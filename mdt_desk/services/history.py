@@ -6,6 +6,11 @@ their case(s) and every row hanging off them, reads those rows' journal entries 
 the journal's row-id index (so it stays fast on a store of 100,000 people), and turns
 each into words: the record, the field, the old and new values (codes as words, staff
 ids as names, dates the CUI way) and the time in Europe/London.
+
+Prints of the person's documents (print records) are part of the history: each shows
+as one entry, "Care plan printed by Ngozi Okafor, version 12", not field by field.
+:func:`plan_version` counts the same journal (less the prints) to give a printed plan
+its version.
 """
 
 import datetime as dt
@@ -36,6 +41,7 @@ from mdt_desk.models import (
     OutcomeEvent,
     Patient,
     Practice,
+    PrintRecord,
     Staff,
 )
 from mdt_desk.models.base import UTCDateTime
@@ -64,7 +70,11 @@ _RECORD_WORDS = {
     "alert": "Alert",
     "consent": "Consent to share",
     "long_term_condition": "Long-term condition",
+    "print_record": "Print",
 }
+#: The one field of a print record its history entry is made from (the others are its
+#: details, told in that entry), and the retirement that withdraws it.
+_PRINT_FIELDS = frozenset({"kind", "retired_at"})
 
 _FIELD_WORDS = {
     "nhs_number": "NHS number",
@@ -153,6 +163,19 @@ class _Describer:
         }
         self.records: dict[uuid.UUID, str] = {}
         self.values: dict[uuid.UUID, str] = {}
+        #: print record id -> "3 pages, large print"
+        self.print_details: dict[uuid.UUID, str] = {}
+
+    def describe_print(self, printed: PrintRecord) -> None:
+        who = self.staff.get(printed.printed_by_id, "") if printed.printed_by_id else ""
+        text = f"{label(printed.kind)} printed"
+        if who:
+            text += f" by {who}"
+        if printed.plan_version:
+            text += f", version {printed.plan_version}"
+        self.records[printed.id] = text
+        pages = f"{printed.pages} page" + ("" if printed.pages == 1 else "s")
+        self.print_details[printed.id] = pages + (", large print" if printed.large_print else "")
 
     def id_words(self, field: str, value: uuid.UUID) -> str:
         if value in self.staff and field not in ("case_id", "patient_id", "goal_id"):
@@ -233,6 +256,14 @@ def _patient_rows(
     for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == patient_id)):
         words.records[event.id] = f"Outcome event: {label(event.kind)}"
         yield event.id
+    # Prints about the person but no case (the case's own prints come with the case).
+    for printed in session.scalars(
+        select(PrintRecord).where(
+            PrintRecord.patient_id == patient_id, PrintRecord.case_id.is_(None)
+        )
+    ):
+        words.describe_print(printed)
+        yield printed.id
 
 
 def _case_rows(
@@ -270,6 +301,58 @@ def _case_rows(
         for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.case_id.in_(chunk))):
             words.records[event.id] = f"Outcome event: {label(event.kind)}"
             yield event.id
+        for printed in session.scalars(select(PrintRecord).where(PrintRecord.case_id.in_(chunk))):
+            words.describe_print(printed)
+            yield printed.id
+
+
+def _record_rows(
+    session: Session, patient: Patient, case_id: uuid.UUID | None, words: _Describer
+) -> list[uuid.UUID]:
+    """The ids of the person, their case(s) and every row hanging off them, once each."""
+    words.records[patient.id] = "Person"
+    words.values[patient.id] = patient_display_name(patient.family_name, patient.given_name)
+    case_query = select(Case).where(Case.patient_id == patient.id)
+    if case_id is not None:
+        case_query = case_query.where(Case.id == case_id)
+    cases = list(session.scalars(case_query))
+    for case in cases:
+        words.records[case.id] = f"Case referred {cui_date(case.referred_on)}"
+        words.values[case.id] = f"the case referred {cui_date(case.referred_on)}"
+    row_ids = [patient.id, *(case.id for case in cases)]
+    row_ids.extend(_patient_rows(session, patient.id, words))
+    row_ids.extend(_case_rows(session, [case.id for case in cases], words))
+    return list(dict.fromkeys(row_ids))
+
+
+def plan_version(session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | None) -> str:
+    """A short, stable version of the person's plan: how many journalled transactions
+    have changed their record and the case so far (prints excluded), e.g. ``"12"``.
+
+    A count rather than a content hash because people can read it ("version 12 is
+    newer than version 9") and ask "has it changed since I printed it?". It is the same
+    on every desk once they have synced, since it counts the shared journal.
+
+    Raises:
+        NotFoundError: the person is not in this store.
+    """
+    patient = load_patient(session, patient_id)
+    words = _Describer(session)
+    row_ids = [
+        row_id
+        for row_id in _record_rows(session, patient, case_id, words)
+        if row_id not in words.print_details
+    ]
+    transactions: set[int] = set()
+    for chunk in _chunks(row_ids):
+        transactions.update(
+            session.scalars(
+                select(JournalChange.tx)
+                .where(JournalChange.row_id.in_([row_id.hex for row_id in chunk]))
+                .distinct()
+            )
+        )
+    return str(len(transactions))
 
 
 def record_history(
@@ -295,19 +378,7 @@ def record_history(
     """
     patient: Patient = load_patient(session, patient_id)
     words = _Describer(session)
-    words.records[patient.id] = "Person"
-    words.values[patient.id] = patient_display_name(patient.family_name, patient.given_name)
-    case_query = select(Case).where(Case.patient_id == patient.id)
-    if case_id is not None:
-        case_query = case_query.where(Case.id == case_id)
-    cases = list(session.scalars(case_query))
-    for case in cases:
-        words.records[case.id] = f"Case referred {cui_date(case.referred_on)}"
-        words.values[case.id] = f"the case referred {cui_date(case.referred_on)}"
-    row_ids = [patient.id, *(case.id for case in cases)]
-    row_ids.extend(_patient_rows(session, patient.id, words))
-    row_ids.extend(_case_rows(session, [case.id for case in cases], words))
-    row_ids = list(dict.fromkeys(row_ids))
+    row_ids = _record_rows(session, patient, case_id, words)
 
     changes: list[tuple[JournalChange, JournalTransaction]] = []
     for chunk in _chunks(row_ids):
@@ -326,15 +397,21 @@ def record_history(
 
     entries: list[HistoryEntry] = []
     for change, tx in changes:
+        row_id = uuid.UUID(change.row_id)
         added = change.old_value is None
+        field_words = _FIELD_WORDS.get(change.field) or label(change.field)
         new_text = words.value_words(change.entity, change.field, change.new_value)
+        if change.entity == PrintRecord.__tablename__:
+            if change.field not in _PRINT_FIELDS:
+                continue  # told once, in the entry of the print itself
+            if change.field == "kind":
+                field_words, new_text = "Printed", words.print_details.get(row_id, "")
         if added and (not new_text or change.field in _IMPLIED_ON_ADD):
             continue  # an empty field of a new record, or its owner, says nothing new
         if added and change.new_value in ("0", "false"):
             column = Base.metadata.tables[change.entity].c.get(change.field)
             if column is not None and isinstance(column.type, Boolean):
                 continue
-        row_id = uuid.UUID(change.row_id)
         who = (
             words.staff.get(tx.actor_id, "") if tx.actor_id is not None else ""
         ) or tx.actor_label
@@ -344,7 +421,7 @@ def record_history(
                 when_text=audit_time(tx.recorded_at),
                 who=who or "Not recorded",
                 record=words.records.get(row_id, _RECORD_WORDS.get(change.entity, change.entity)),
-                field=_FIELD_WORDS.get(change.field) or label(change.field),
+                field=field_words,
                 old_text=words.value_words(change.entity, change.field, change.old_value),
                 new_text=new_text,
                 entity=change.entity,

@@ -1,4 +1,5 @@
-"""Meetings: titles, recurring series, locality meetings, meeting-mode timing, amendments
+"""Meetings: titles, recurring series, locality meetings, meeting-mode timing, amendments;
+print records
 
 Revision ID: 0002_meetings
 Revises: 0001_initial
@@ -34,6 +35,10 @@ AGENDA_ITEM = [
 ]
 MEETING_PRACTICE = ["meeting_id", "practice_id", *_COMMON]
 MEETING_AMENDMENT = ["meeting_id", "agenda_item_id", "author_id", "written_at", "body", *_COMMON]
+PRINT_RECORD = [
+    "kind", "patient_id", "case_id", "meeting_id", "practice_id", "printed_by_id", "printed_at",
+    "plan_version", "content_sha256", "pages", "large_print", *_COMMON,
+]
 
 _MEETING_BEFORE = [c for c in MEETING if c not in ("title", "series_id", "repeat_weeks",
                                                     "started_at", "finished_at")]
@@ -107,6 +112,41 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_meeting_amendment_meeting_id"), "meeting_amendment", ["meeting_id"], unique=False
     )
+    op.create_table(
+        "print_record",
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("patient_id", sa.Uuid(), nullable=True),
+        sa.Column("case_id", sa.Uuid(), nullable=True),
+        sa.Column("meeting_id", sa.Uuid(), nullable=True),
+        sa.Column("practice_id", sa.Uuid(), nullable=True),
+        sa.Column("printed_by_id", sa.Uuid(), nullable=True),
+        sa.Column("printed_at", sa.DateTime(), nullable=False),
+        sa.Column("plan_version", sa.String(40), nullable=False),
+        sa.Column("content_sha256", sa.String(64), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("large_print", sa.Boolean(), nullable=False),
+        *_record_columns("print_record"),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patient.id"], name=op.f("fk_print_record_patient_id_patient")
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["care_case.id"], name=op.f("fk_print_record_case_id_care_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"], ["meeting.id"], name=op.f("fk_print_record_meeting_id_meeting")
+        ),
+        sa.ForeignKeyConstraint(
+            ["practice_id"], ["practice.id"], name=op.f("fk_print_record_practice_id_practice")
+        ),
+        sa.ForeignKeyConstraint(
+            ["printed_by_id"], ["staff.id"], name=op.f("fk_print_record_printed_by_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_print_record")),
+    )
+    op.create_index(op.f("ix_print_record_case_id"), "print_record", ["case_id"], unique=False)
+    op.create_index(
+        op.f("ix_print_record_meeting_id"), "print_record", ["meeting_id"], unique=False
+    )
     _journal_new_defaults(connection)
     install_journal_triggers(
         connection,
@@ -115,6 +155,8 @@ def upgrade() -> None:
             ("agenda_item", AGENDA_ITEM, False),
             ("meeting_practice", MEETING_PRACTICE, False),
             ("meeting_amendment", MEETING_AMENDMENT, True),
+            # A print happened or it did not: its record is never edited, only withdrawn.
+            ("print_record", PRINT_RECORD, True),
         ],
     )
 
@@ -168,8 +210,13 @@ def _journal_new_defaults(connection: sa.Connection) -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
-    for table in ("meeting_amendment", "meeting_practice", "agenda_item", "meeting"):
+    for table in (
+        "print_record", "meeting_amendment", "meeting_practice", "agenda_item", "meeting"
+    ):
         drop_journal_triggers(connection, table)
+    op.drop_index(op.f("ix_print_record_meeting_id"), table_name="print_record")
+    op.drop_index(op.f("ix_print_record_case_id"), table_name="print_record")
+    op.drop_table("print_record")
     op.drop_index(op.f("ix_meeting_amendment_meeting_id"), table_name="meeting_amendment")
     op.drop_table("meeting_amendment")
     op.drop_index(op.f("ix_meeting_practice_meeting_id"), table_name="meeting_practice")

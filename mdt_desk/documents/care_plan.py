@@ -1,0 +1,394 @@
+"""The care plan the person keeps at home: plain English, about them, in their words.
+
+The sections follow issue 5: who the plan is for (the CUI identification block),
+their care coordinator and the people involved, what matters to them, what we will do
+(every open action: who, what, by when, how it is going) and what has been done, things
+to know (only alerts they agreed to share, never sensitive ones), who to call if things
+get worse, consent to share and the next review.
+
+Everything is gathered through services (:func:`gather_care_plan`); rendering
+(:func:`render_care_plan`) only lays it out.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from reportlab.platypus import Flowable, KeepTogether
+from sqlalchemy.orm import Session
+
+from mdt_desk.documents.common import (
+    DocumentStyles,
+    PageFrame,
+    RenderedPdf,
+    document_styles,
+    heading,
+    london_day,
+    long_date,
+    markup,
+    paragraph,
+    render,
+    spacer,
+    table,
+    text,
+    unbroken,
+    usable_width,
+)
+from mdt_desk.errors import RuleError
+from mdt_desk.models.enums import ActionStatus, ConsentDecision
+from mdt_desk.services.case_view import CaseView, RecordView, load_record
+from mdt_desk.services.display import cui_date
+from mdt_desk.services.history import plan_version
+from mdt_desk.services.plans import ActionPlanRow, list_action_rows
+from mdt_desk.services.prints import CarePlanContacts, care_plan_contacts
+
+#: "What has been done recently" looks back this far.
+RECENT_DAYS = 90
+#: ...and shows at most this many, newest first, so the plan stays short.
+RECENT_LIMIT = 15
+
+SECTION_HEADINGS = (
+    "My care coordinator",
+    "People involved in my care",
+    "What matters to me",
+    "What we will do",
+    "What has been done recently",
+    "Things to know",
+    "If things get worse",
+    "Sharing my information",
+    "My next review",
+)
+
+_STATUS_WORDS = {ActionStatus.OPEN: "To do", ActionStatus.IN_PROGRESS: "In progress"}
+
+
+@dataclass(frozen=True)
+class CarePlanContent:
+    """Everything one printed care plan shows."""
+
+    record: RecordView
+    case: CaseView
+    open_actions: tuple[ActionPlanRow, ...]
+    done_recently: tuple[ActionPlanRow, ...]
+    contacts: CarePlanContacts
+    plan_version: str
+    today: dt.date
+
+
+def gather_care_plan(
+    session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | None, today: dt.date
+) -> CarePlanContent:
+    """Read what the plan shows, through the services.
+
+    Args:
+        case_id: the case whose plan to print; ``None`` takes the person's open case,
+            else their latest.
+
+    Raises:
+        NotFoundError: the person or case is not in this store.
+        RuleError: the person has no case, so there is no plan to print.
+    """
+    record = load_record(session, patient_id, case_id, today)
+    case = record.case
+    if case is None:
+        raise RuleError(f"{record.title} has no case yet, so there is no care plan to print.")
+    actions = list_action_rows(session, case.id, include_closed=True)
+    since = today - dt.timedelta(days=RECENT_DAYS)
+    done = sorted(
+        (
+            row
+            for row in actions
+            if row.status is ActionStatus.DONE
+            and row.completed_on is not None
+            and row.completed_on >= since
+        ),
+        key=lambda row: (row.completed_on or today, row.id),
+        reverse=True,
+    )[:RECENT_LIMIT]
+    return CarePlanContent(
+        record=record,
+        case=case,
+        open_actions=tuple(row for row in actions if not row.is_closed),
+        done_recently=tuple(done),
+        contacts=care_plan_contacts(
+            session, patient_id, case.coordinator.staff_id if case.coordinator else None
+        ),
+        plan_version=plan_version(session, patient_id, case.id),
+        today=today,
+    )
+
+
+def _identity(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    banner = content.record.banner
+    gap = "&nbsp;" * 4  # Paragraph collapses ordinary runs of spaces
+    born = f"Born <b>{text(banner.born_text)}</b>"
+    if banner.deceased:
+        born += f"{gap}Died <b>{text(banner.died_text)}</b>"
+    elif banner.age_text:
+        born += f" {text(banner.age_text)}"
+    return [
+        paragraph(banner.display_name, styles.identity_name),
+        markup(f"{born}{gap}NHS No. <b>{text(unbroken(banner.nhs_number_text))}</b>", styles.body),
+        markup(f"My GP practice <b>{text(content.contacts.practice_name)}</b>", styles.body),
+    ]
+
+
+def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    coordinator = content.case.coordinator
+    contacts = content.contacts
+    section = heading("My care coordinator", styles)
+    if coordinator is None:
+        return [
+            section,
+            paragraph(
+                "You do not have a care coordinator yet. Until you do, please contact "
+                f"{contacts.practice_name} on {contacts.practice_phone}.",
+                styles.body,
+            ),
+        ]
+    ways = [f"phone {contacts.coordinator_phone}"] if contacts.coordinator_phone else []
+    if contacts.coordinator_email:
+        ways.append(f"email {contacts.coordinator_email}")
+    how = (
+        "You can contact them by " + " or ".join(ways) + "."
+        if ways
+        else f"You can contact them through {contacts.practice_name} on {contacts.practice_phone}."
+    )
+    return [
+        section,
+        markup(
+            f"<b>{text(coordinator.name)}</b> is your care coordinator: the person who "
+            "makes sure your care is joined up.",
+            styles.body,
+        ),
+        paragraph(how, styles.body),
+    ]
+
+
+def _people(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("People involved in my care", styles)
+    members = [member for member in content.case.care_team if member.current]
+    if not members:
+        return [section, paragraph("No one else is involved in your care yet.", styles.body)]
+    width = usable_width()
+    return [
+        section,
+        table(
+            ("Name", "What they do", "Organisation", "How to contact them"),
+            [
+                (
+                    member.name,
+                    member.role or member.profession_text,
+                    member.organisation,
+                    # A phone number stays on one line; longer contact text may wrap.
+                    (unbroken(member.contact) if len(member.contact) <= 20 else member.contact)
+                    or "Through your care coordinator",
+                )
+                for member in members
+            ],
+            (width * 0.25, width * 0.21, width * 0.29, width * 0.25),
+            styles,
+        ),
+    ]
+
+
+def _goals(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("What matters to me", styles)
+    goals = content.case.goals
+    if not goals:
+        return [
+            section,
+            paragraph(
+                "We have not written down what matters to you yet. Your care coordinator "
+                "will ask you.",
+                styles.body,
+            ),
+        ]
+    width = usable_width()
+    return [
+        section,
+        table(
+            ("In my own words", "By when", "How it is going"),
+            [(f"“{goal.description}”", goal.target_text, goal.outcome_text) for goal in goals],
+            (width * 0.6, width * 0.18, width * 0.22),
+            styles,
+        ),
+    ]
+
+
+def _actions(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("What we will do", styles)
+    if not content.open_actions:
+        return [section, paragraph("There is nothing left to do on your plan.", styles.body)]
+    width = usable_width()
+
+    def status(row: ActionPlanRow) -> str:
+        words = _STATUS_WORDS.get(row.status, row.status.value)
+        return f"{words} (late)" if row.is_overdue(content.today) else words
+
+    return [
+        section,
+        table(
+            ("Who", "What they will do", "By when", "How it is going"),
+            [
+                (row.owner_name, row.description, cui_date(row.due_on), status(row))
+                for row in content.open_actions
+            ],
+            (width * 0.22, width * 0.45, width * 0.15, width * 0.18),
+            styles,
+        ),
+    ]
+
+
+def _done(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("What has been done recently", styles)
+    if not content.done_recently:
+        return [
+            section,
+            paragraph(f"Nothing has been finished in the last {RECENT_DAYS} days.", styles.body),
+        ]
+    width = usable_width()
+    return [
+        section,
+        table(
+            ("What was done", "Who did it", "When"),
+            [
+                (row.description, row.owner_name, cui_date(row.completed_on))
+                for row in content.done_recently
+            ],
+            (width * 0.55, width * 0.27, width * 0.18),
+            styles,
+        ),
+    ]
+
+
+def _things_to_know(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("Things to know", styles)
+    alerts = content.contacts.shared_alerts
+    if not alerts:
+        return [section, paragraph("Nothing to note.", styles.body)]
+    items: list[Flowable] = [section]
+    for alert in alerts:
+        detail = f": {text(alert.detail)}" if alert.detail.strip() else ""
+        items.append(markup(f"• <b>{text(alert.kind_text)}</b>{detail}", styles.body))
+    return items
+
+
+def _if_worse(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    contacts = content.contacts
+    coordinator = content.case.coordinator
+    in_hours = (
+        f"call your care coordinator, {text(coordinator.name)}"
+        + (f", on <b>{text(contacts.coordinator_phone)}</b>" if contacts.coordinator_phone else "")
+        + ", or "
+        if coordinator is not None
+        else "call "
+    )
+    block = [
+        heading("If things get worse", styles),
+        markup(
+            "<b>In working hours</b> (Monday to Friday, 8am to 6:30pm): "
+            f"{in_hours}your GP practice, {text(contacts.practice_name)}, on "
+            f"<b>{text(contacts.practice_phone)}</b>.",
+            styles.body,
+        ),
+        markup(
+            "<b>At night, at weekends and on bank holidays</b>: call <b>NHS 111</b> "
+            "(free from any phone) or go to 111.nhs.uk.",
+            styles.body,
+        ),
+        markup(
+            "<b>In an emergency</b>, if someone is seriously ill or hurt or their life is at "
+            "risk: call <b>999</b>.",
+            styles.body,
+        ),
+    ]
+    return [KeepTogether(block)]
+
+
+def _consent(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("Sharing my information", styles)
+    consent = content.record.banner.consent
+    if consent is None or consent.decision is ConsentDecision.NOT_ASKED:
+        words = (
+            "We have not yet asked you whether the people involved in your care may share "
+            "information about you with each other. Your care coordinator will ask you."
+        )
+    else:
+        on = long_date(consent.recorded_on)
+        words = {
+            ConsentDecision.GIVEN: (
+                f"On {on} you agreed that the people involved in your care may share "
+                "information about you with each other, so you do not have to repeat your "
+                "story."
+            ),
+            ConsentDecision.DECLINED: (
+                f"On {on} you said you do not want information about you shared between the "
+                "people involved in your care. We will ask you before sharing anything."
+            ),
+            ConsentDecision.BEST_INTERESTS: (
+                f"On {on} it was decided, in your best interests, that the people involved in "
+                "your care may share information about you with each other."
+            ),
+        }[consent.decision]
+    tail = " You can change your mind at any time: tell your care coordinator."
+    return [section, paragraph(words + tail, styles.body)]
+
+
+def _review(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    section = heading("My next review", styles)
+    review_on = content.case.next_review_on
+    words = (
+        f"We will look at this plan with you again by {long_date(review_on)}."
+        if review_on is not None
+        else "A date to look at this plan again has not been set yet."
+    )
+    return [section, paragraph(words + " You can ask for a review sooner.", styles.body)]
+
+
+def render_care_plan(
+    content: CarePlanContent, *, printed_by: str, now: dt.datetime, large_print: bool = False
+) -> RenderedPdf:
+    """Lay out a gathered care plan as a PDF."""
+    styles = document_styles(large_print=large_print)
+    banner = content.record.banner
+    frame = PageFrame(
+        title="My care plan",
+        subject=f"{banner.display_name}   {unbroken('NHS No. ' + banner.nhs_number_text)}",
+        printed_by=printed_by,
+        printed_at=now,
+        plan_version=content.plan_version,
+    )
+    story: list[Flowable] = [paragraph("My care plan", styles.title)]
+    story += _identity(content, styles)
+    for section in (
+        _coordinator,
+        _people,
+        _goals,
+        _actions,
+        _done,
+        _things_to_know,
+        _if_worse,
+        _consent,
+        _review,
+    ):
+        story += section(content, styles)
+    story.append(spacer(styles))
+    return render(story, frame, styles)
+
+
+def care_plan_pdf(
+    session: Session,
+    patient_id: uuid.UUID,
+    *,
+    case_id: uuid.UUID | None = None,
+    now: dt.datetime,
+    printed_by: str,
+    large_print: bool = False,
+) -> tuple[RenderedPdf, CarePlanContent]:
+    """The care plan of a person's case as PDF bytes, with what it was made from."""
+    content = gather_care_plan(session, patient_id, case_id, london_day(now))
+    return (
+        render_care_plan(content, printed_by=printed_by, now=now, large_print=large_print),
+        content,
+    )
