@@ -386,13 +386,139 @@ def _cmd_agenda_propose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_pdf(args: argparse.Namespace, request: Any) -> int:
+    """Produce a document (recording the print) and write it to ``--out``."""
+    import os
+    import tempfile
+
+    from mdt_desk import documents
+    from mdt_desk.services.desk import Desk
+
+    target = Path(args.out_file).expanduser()
+    if target.is_dir():
+        raise UserError(f"--out {target} is a folder; give the path of the PDF file to write.")
+    if not target.parent.exists():
+        raise UserError(f"There is no folder {target.parent} to write {target.name} into.")
+    with _open_store(args, create=False) as store:
+        made = documents.produce(Desk.for_store(store), request)
+    # Written beside the target and renamed: never a half-written PDF under its name.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mdt-desk-", suffix=".pdf")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(made.content)
+        os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise UserError(f"Cannot write {target}: {error.strerror}.") from error
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "file": str(target),
+                "pages": made.pages,
+                "title": made.title,
+                "plan_version": made.plan_version,
+                "sha256": made.sha256,
+                "print_id": made.print_id,
+            },
+        )
+    else:
+        _write(args.out, f"Wrote {target} ({made.pages} page{'s' if made.pages != 1 else ''}).")
+    return EXIT_OK
+
+
+def _cmd_careplan(args: argparse.Namespace) -> int:
+    from mdt_desk.documents import DocumentRequest
+    from mdt_desk.models.enums import DocumentKind
+    from mdt_desk.services.patients import find_by_nhs_number
+    from mdt_desk.services.validation import format_nhs_number
+
+    with _open_store(args, create=False) as store, store.read() as session:
+        patient = find_by_nhs_number(session, args.nhs)
+    if patient is None:
+        raise UserError(
+            f"Nobody with NHS number {format_nhs_number(args.nhs)} is registered in this store."
+        )
+    request = DocumentRequest(
+        DocumentKind.CARE_PLAN, patient_id=patient.id, large_print=args.large_print
+    )
+    return _write_pdf(args, request)
+
+
+def _cmd_agenda_pdf(args: argparse.Namespace) -> int:
+    from mdt_desk.documents import DocumentRequest
+    from mdt_desk.models.enums import DocumentKind
+
+    if not args.meeting or not args.out_file:
+        raise UserError(
+            "Give --meeting ID and --out FILE.pdf to print an agenda "
+            "(or `mdt-desk agenda propose --meeting ID` for the proposed cases)."
+        )
+    meeting_id = _uuid_argument(args.meeting, "meeting", "mdt-desk meetings list")
+    kind = DocumentKind.AGENDA_INITIALS if args.initials else DocumentKind.AGENDA
+    return _write_pdf(args, DocumentRequest(kind, meeting_id=meeting_id))
+
+
+def _cmd_minutes(args: argparse.Namespace) -> int:
+    from mdt_desk.documents import DocumentRequest
+    from mdt_desk.models.enums import DocumentKind
+
+    meeting_id = _uuid_argument(args.meeting, "meeting", "mdt-desk meetings list")
+    return _write_pdf(args, DocumentRequest(DocumentKind.MINUTES, meeting_id=meeting_id))
+
+
+def _cmd_caseload_pdf(args: argparse.Namespace) -> int:
+    from mdt_desk.documents import DocumentRequest
+    from mdt_desk.models.enums import DocumentKind
+
+    if bool(args.practice) == bool(args.coordinator):
+        raise UserError("Give either --practice CODE or --coordinator STAFF_ID.")
+    if args.practice:
+        with _open_store(args, create=False) as store, store.read() as session:
+            practice_id = _practice_argument(session, args.practice)
+        request = DocumentRequest(DocumentKind.CASELOAD_LIST, practice_id=practice_id)
+    else:
+        staff_id = _uuid_argument(args.coordinator, "staff", "mdt-desk staff list")
+        request = DocumentRequest(DocumentKind.CASELOAD_LIST, coordinator_id=staff_id)
+    return _write_pdf(args, request)
+
+
+def _add_document_commands(
+    commands: Any, command: Callable[..., argparse.ArgumentParser], agenda: Any
+) -> None:
+    """``careplan``, ``agenda --meeting ID --out``, ``minutes`` and ``caseload`` PDFs."""
+    out_help = "the PDF file to write (replaced if it exists)"
+    sub = command(commands, "careplan", _cmd_careplan, "print a person's care plan to a PDF file")
+    sub.add_argument("--nhs", metavar="NUMBER", required=True, help="the person's NHS number")
+    sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
+    sub.add_argument("--large-print", action="store_true", help="16 pt text and larger")
+    agenda.add_argument("--meeting", metavar="ID", help="see `mdt-desk meetings list`")
+    agenda.add_argument("--out", dest="out_file", metavar="FILE.pdf", help=out_help)
+    agenda.add_argument(
+        "--initials", action="store_true", help="people by initials only, for circulation"
+    )
+    agenda.add_argument("--json", action="store_true", help="print the result as JSON")
+    agenda.set_defaults(handler=_cmd_agenda_pdf)
+    sub = command(commands, "minutes", _cmd_minutes, "print a meeting's minutes to a PDF file")
+    sub.add_argument("--meeting", metavar="ID", required=True, help="see `mdt-desk meetings list`")
+    sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
+    sub = command(
+        commands, "caseload", _cmd_caseload_pdf, "print a practice's or coordinator's caseload"
+    )
+    sub.add_argument("--practice", metavar="CODE", help="ODS code of the practice")
+    sub.add_argument("--coordinator", metavar="STAFF_ID", help="see `mdt-desk staff list`")
+    sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from mdt_desk.app import run_gui
 
     return run_gui(Path(args.store) if args.store else default_store_path())
 
 
-def _add_meeting_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+def _add_meeting_commands(
+    commands: Any, command: Callable[..., argparse.ArgumentParser], store_option: Any
+) -> None:
     """``meetings list|schedule`` and ``agenda propose`` (``agenda`` is a group)."""
     meetings = commands.add_parser("meetings", help="MDT meetings")
     meetings_commands = meetings.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -426,8 +552,13 @@ def _add_meeting_commands(commands: Any, command: Callable[..., argparse.Argumen
         "--count", type=int, metavar="K", help="how many meetings (with --every-weeks)"
     )
 
-    agenda = commands.add_parser("agenda", help="the agenda of a meeting")
-    agenda_commands = agenda.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    agenda = commands.add_parser(
+        "agenda",
+        help="a meeting's agenda: print it (--meeting ID --out FILE.pdf) or `propose`",
+        description="Print a meeting's agenda to a PDF file, or list the proposed cases.",
+        parents=[store_option],
+    )
+    agenda_commands = agenda.add_subparsers(title="commands", metavar="COMMAND")
     sub = command(
         agenda_commands,
         "propose",
@@ -435,6 +566,7 @@ def _add_meeting_commands(commands: Any, command: Callable[..., argparse.Argumen
         "the cases proposed for a meeting, and why",
     )
     sub.add_argument("--meeting", metavar="ID", required=True, help="see `mdt-desk meetings list`")
+    _add_document_commands(commands, command, agenda)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -532,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")
     sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
 
-    _add_meeting_commands(commands, command)
+    _add_meeting_commands(commands, command, store_option)
 
     command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
 
