@@ -1,7 +1,8 @@
 """Refresh docs/screenshots/ from a demo store (offscreen; no display needed).
 
 Shots: the caseload, a case record (summary and action plan), the new referral dialog
-with a rejected NHS number, a deceased person's banner, the agenda builder, and meeting
+with a rejected NHS number, a deceased person's banner, the care plan's print preview,
+the agenda builder, and meeting
 mode on the shared screen (projection privacy on).
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--store demo.sqlite]
@@ -101,6 +102,15 @@ def main() -> int:
                 tabs.setCurrentIndex(index)
         settle(app, window)
         save(window, "action-plan.png")
+
+    window.workspace.setCurrentWidget(record)
+    preview = window.print_current()
+    if preview is not None:
+        preview.resize(900, 1000)
+        settle(app, window)
+        QTest.qWait(300)
+        save(preview, "print-preview.png")
+        preview.close()
 
     dead = window.open_record(deceased_patient(db), None)
     settle(app, window)

@@ -44,10 +44,12 @@ from mdt_desk.ui.runner import TaskRunner
 if TYPE_CHECKING:
     # Imported when first used: the case record and the dialogs are a sixth of the
     # start-up time, and the caseload is shown without them (docs/performance.md).
+    from mdt_desk.documents import DocumentRequest
     from mdt_desk.ui.case_record.widget import CaseRecordWidget
     from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
     from mdt_desk.ui.meetings.meetings_page import MeetingsPage
     from mdt_desk.ui.new_referral_dialog import NewReferralDialog
+    from mdt_desk.ui.print_preview import PrintPreviewDialog
     from mdt_desk.ui.welcome_dialog import WelcomeDialog
 
 
@@ -187,6 +189,7 @@ class MainWindow(QMainWindow):
         self._records: list[CaseRecordWidget] = []
         self.meetings_page: MeetingsPage | None = None
         self.meeting_windows: list[MeetingModeWindow] = []
+        self.print_dialog: PrintPreviewDialog | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -240,6 +243,13 @@ class MainWindow(QMainWindow):
         self.start_meeting_action = self._action(
             self.tr("S&tart meeting"), self.start_chosen_meeting, QKeySequence("F5")
         )
+        self.print_action = self._action(
+            self.tr("&Print…"), self.print_current, QKeySequence(QKeySequence.StandardKey.Print)
+        )
+        self.print_agenda_initials_action = self._action(
+            self.tr("Print agenda with &initials only…"), self.print_agenda_initials
+        )
+        self.print_minutes_action = self._action(self.tr("Print m&inutes…"), self.print_minutes)
         self.close_tab_action = self._action(
             self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
         )
@@ -257,7 +267,7 @@ class MainWindow(QMainWindow):
 
         menus = self.menuBar()
         file_menu = menus.addMenu(self.tr("&File"))
-        file_menu.addActions([self.new_referral_action, self.close_tab_action])
+        file_menu.addActions([self.new_referral_action, self.print_action, self.close_tab_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menus.addMenu(self.tr("&Edit"))
@@ -272,6 +282,8 @@ class MainWindow(QMainWindow):
         meetings_menu.addActions(
             [self.meetings_action, self.schedule_meeting_action, self.start_meeting_action]
         )
+        meetings_menu.addSeparator()
+        meetings_menu.addActions([self.print_agenda_initials_action, self.print_minutes_action])
         help_menu = menus.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts_action, self.about_action])
         self.menus = [file_menu, edit_menu, view_menu, meetings_menu, help_menu]
@@ -428,6 +440,82 @@ class MainWindow(QMainWindow):
             record.reload()
         if self.meetings_page is not None:
             self.meetings_page.reload()
+
+    # -- printing ------------------------------------------------------------------
+
+    def print_request(self) -> "DocumentRequest | None":
+        """What Print means on the tab in front (``None``, with a message, if nothing).
+
+        A case record prints the person's care plan; the Meetings tab the chosen
+        meeting's agenda (its minutes once it has finished); the caseload the list of the
+        chosen practice, or of the signed-in coordinator on *My caseload*.
+        """
+        from mdt_desk.documents import DocumentRequest
+        from mdt_desk.models.enums import DocumentKind, MeetingStatus
+
+        widget = self.workspace.currentWidget()
+        for record in self._records:
+            if record is widget:
+                return DocumentRequest(
+                    DocumentKind.CARE_PLAN, patient_id=record.patient_id, case_id=record.case_id
+                )
+        page = self.meetings_page
+        if page is not None and widget is page:
+            detail = page.detail
+            if detail is None:
+                self.statusBar().showMessage(self.tr("Choose a meeting to print."), 5000)
+                return None
+            finished = detail.meeting.status is MeetingStatus.FINISHED
+            kind = DocumentKind.MINUTES if finished else DocumentKind.AGENDA
+            return DocumentRequest(kind, meeting_id=detail.meeting.id)
+        query = self.caseload_model.query
+        if query.practice_id is not None:
+            return DocumentRequest(DocumentKind.CASELOAD_LIST, practice_id=query.practice_id)
+        if query.view is CaseloadView.MY_CASELOAD and self.runner.desk.actor_id is not None:
+            return DocumentRequest(
+                DocumentKind.CASELOAD_LIST, coordinator_id=self.runner.desk.actor_id
+            )
+        self.statusBar().showMessage(
+            self.tr("Choose a practice, or My caseload, to print a caseload list."), 5000
+        )
+        return None
+
+    @Slot()
+    def print_current(self) -> "PrintPreviewDialog | None":
+        """Ctrl+P: the print preview of what the tab in front shows."""
+        request = self.print_request()
+        return self.show_print_preview(request) if request is not None else None
+
+    def _meeting_request(self, kind_name: str) -> "DocumentRequest | None":
+        from mdt_desk.documents import DocumentRequest
+        from mdt_desk.models.enums import DocumentKind
+
+        page = self.show_meetings()
+        if page.detail is None:
+            self.statusBar().showMessage(self.tr("Choose a meeting to print."), 5000)
+            return None
+        return DocumentRequest(DocumentKind(kind_name), meeting_id=page.detail.meeting.id)
+
+    @Slot()
+    def print_agenda_initials(self) -> "PrintPreviewDialog | None":
+        request = self._meeting_request("agenda_initials")
+        return self.show_print_preview(request) if request is not None else None
+
+    @Slot()
+    def print_minutes(self) -> "PrintPreviewDialog | None":
+        request = self._meeting_request("minutes")
+        return self.show_print_preview(request) if request is not None else None
+
+    def show_print_preview(self, request: "DocumentRequest") -> "PrintPreviewDialog":
+        from mdt_desk.ui.print_preview import PrintPreviewDialog
+
+        dialog = PrintPreviewDialog(self.runner, request, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # The case history shows the print: refresh what is open.
+        dialog.printed.connect(lambda _made: self._on_record_changed(None))
+        self.print_dialog = dialog
+        dialog.open()
+        return dialog
 
     # -- meetings ------------------------------------------------------------------
 

@@ -1,0 +1,279 @@
+"""Print preview, Print and Save as PDF for every document MDT Desk makes.
+
+The dialog asks :func:`mdt_desk.documents.preview` for the PDF on the task runner (off the
+GUI thread) and shows its pages with Qt PDF. *Print…* and *Save as PDF…* ask
+:func:`mdt_desk.documents.produce`, which renders the document again and records the
+print in the journal in the same transaction, so what is recorded is exactly what left
+the desk. Printing draws one page per turn of the event loop, so the window stays
+responsive while a long document goes to the printer.
+"""
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QPainter, QShortcut
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mdt_desk import documents
+from mdt_desk.documents import DocumentRequest, ProducedDocument
+from mdt_desk.errors import UserError
+from mdt_desk.models.enums import DocumentKind
+from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.widgets import ErrorLabel
+
+
+def load_pdf(content: bytes, parent: QObject) -> tuple[QPdfDocument, QBuffer]:
+    """A Qt PDF document over bytes (the buffer must live as long as the document)."""
+    buffer = QBuffer(parent)
+    buffer.setData(QByteArray(content))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    document = QPdfDocument(parent)
+    document.load(buffer)
+    return document, buffer
+
+
+#: What to do with a produced (and recorded) document: write it, or print it.
+AfterProduce = Callable[[ProducedDocument], None]
+
+
+class PrintPreviewDialog(QDialog):
+    """The pages of a document, with Print…, Save as PDF… and (care plans) large print.
+
+    Signals:
+        printed(object): the :class:`ProducedDocument` that was printed or saved (its
+            print is recorded).
+        preview_shown(int): the preview is on screen, with this many pages.
+    """
+
+    printed = Signal(object)
+    preview_shown = Signal(int)
+
+    def __init__(
+        self, runner: TaskRunner, request: DocumentRequest, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.request = request
+        self.shown: ProducedDocument | None = None
+        self._document: QPdfDocument | None = None
+        self._buffer: QBuffer | None = None
+        self._pending_pages: list[int] = []
+        self._painter: QPainter | None = None
+        self._print_source: tuple[QPdfDocument, QBuffer] | None = None
+        self._printing: tuple[QPrinter, ProducedDocument] | None = None
+        self.setWindowTitle(self.tr("Print preview"))
+        self.setAccessibleName(self.tr("Print preview"))
+        self.view = QPdfView(self)
+        self.view.setObjectName("print_preview_pages")
+        self.view.setAccessibleName(self.tr("Pages of the document"))
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.status = QLabel(self.tr("Preparing the document…"))
+        self.status.setObjectName("print_preview_status")
+        self.error = ErrorLabel(self)
+        self.large_print = QCheckBox(self.tr("&Large print"), self)
+        self.large_print.setObjectName("large_print_check")
+        self.large_print.setAccessibleName(self.tr("Large print"))
+        self.large_print.setChecked(request.large_print)
+        self.large_print.setVisible(request.kind is DocumentKind.CARE_PLAN)
+        self.print_button = QPushButton(self.tr("&Print…"), self)
+        self.print_button.setObjectName("print_button")
+        self.print_button.setAccessibleName(self.tr("Print"))
+        self.save_button = QPushButton(self.tr("&Save as PDF…"), self)
+        self.save_button.setObjectName("save_pdf_button")
+        self.save_button.setAccessibleName(self.tr("Save as PDF"))
+        close = QPushButton(self.tr("Close"), self)
+        close.setAccessibleName(self.tr("Close the preview"))
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.large_print)
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.print_button)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        self.print_button.clicked.connect(self.choose_printer)
+        self.save_button.clicked.connect(self.choose_file)
+        close.clicked.connect(self.reject)
+        self.large_print.toggled.connect(self._on_large_print_toggled)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Print), self, self.choose_printer)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, self.choose_file)
+        self.resize(QSize(820, 960))
+        self.refresh()
+
+    # -- the preview ---------------------------------------------------------------
+
+    def refresh(self) -> None:
+        request = self.request
+        self.status.setText(self.tr("Preparing the document…"))
+        self.runner.run(
+            lambda desk: documents.preview(desk, request),
+            self._on_preview_ready,
+            self._on_error,
+            owner=self,
+            description="print preview",
+        )
+
+    def _on_preview_ready(self, made: ProducedDocument) -> None:
+        self.shown = made
+        document, buffer = load_pdf(made.content, self)
+        old = (self._document, self._buffer)
+        self._document, self._buffer = document, buffer
+        self.view.setDocument(document)
+        for stale in old:
+            if stale is not None:
+                stale.deleteLater()
+        self.setWindowTitle(self.tr("Print preview — {title}").format(title=made.title))
+        self.status.setText(
+            self.tr("{pages} page(s)").format(pages=made.pages)
+            + (
+                self.tr(", plan version {v}").format(v=made.plan_version)
+                if made.plan_version
+                else ""
+            )
+        )
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(True)
+        self.print_button.setDefault(True)
+        self.preview_shown.emit(made.pages)
+
+    def page_count(self) -> int:
+        return self._document.pageCount() if self._document is not None else 0
+
+    def _on_error(self, error: UserError) -> None:
+        self.error.show_message(str(error))
+        self.status.setText("")
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(self.shown is not None)
+
+    @Slot(bool)
+    def _on_large_print_toggled(self, checked: bool) -> None:
+        self.request = dataclasses.replace(self.request, large_print=checked)
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(False)
+        self.refresh()
+
+    # -- printing and saving (each recorded) ----------------------------------------------
+
+    def _produce(self, then: AfterProduce) -> None:
+        request = self.request
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(False)
+        self.status.setText(self.tr("Preparing the document…"))
+        self.runner.run(
+            lambda desk: documents.produce(desk, request),
+            then,
+            self._on_error,
+            owner=self,
+            description="print",
+        )
+
+    @Slot()
+    def choose_file(self) -> None:
+        if self.shown is None:
+            return
+        folder = Path.home()
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Save as PDF"),
+            str(folder / self.shown.filename),
+            self.tr("PDF documents (*.pdf)"),
+        )
+        if path:
+            self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        """Produce the document (recording it) and write it to ``path``."""
+
+        def write(made: ProducedDocument) -> None:
+            try:
+                handle, temporary = tempfile.mkstemp(
+                    dir=path.parent, prefix=".mdt-desk-", suffix=".pdf"
+                )
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(made.content)
+                os.replace(temporary, path)
+            except OSError as error:
+                self._on_error(UserError(f"Cannot write {path}: {error.strerror}."))
+                return
+            self._done(made, self.tr("Saved to {path}").format(path=path))
+
+        self._produce(write)
+
+    @Slot()
+    def choose_printer(self) -> None:
+        if self.shown is None:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(self.shown.title)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle(self.tr("Print {title}").format(title=self.shown.title))
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.print_to(printer)
+
+    def print_to(self, printer: QPrinter) -> None:
+        """Produce the document (recording it) and send its pages to ``printer``."""
+
+        def start(made: ProducedDocument) -> None:
+            source = load_pdf(made.content, self)
+            self._print_source = source
+            painter = QPainter()
+            if not painter.begin(printer):
+                self._on_error(UserError("The printer could not be started; try another one."))
+                return
+            self._painter = painter
+            self._pending_pages = list(range(source[0].pageCount()))
+            self._printing = (printer, made)
+            QTimer.singleShot(0, self._print_next_page)
+
+        self._produce(start)
+
+    @Slot()
+    def _print_next_page(self) -> None:
+        painter, source, printing = self._painter, self._print_source, self._printing
+        if painter is None or source is None or printing is None:
+            return
+        printer, made = printing
+        page = self._pending_pages.pop(0)
+        self.status.setText(
+            self.tr("Printing page {n} of {total}…").format(n=page + 1, total=made.pages)
+        )
+        area = printer.pageRect(QPrinter.Unit.DevicePixel).size().toSize()
+        image = source[0].render(page, area)
+        painter.drawImage(0, 0, image)
+        if self._pending_pages:
+            printer.newPage()
+            QTimer.singleShot(0, self._print_next_page)
+            return
+        painter.end()
+        self._painter = None
+        for item in source:
+            item.deleteLater()
+        self._print_source = None
+        self._done(made, self.tr("Sent {pages} page(s) to the printer").format(pages=made.pages))
+
+    def _done(self, made: ProducedDocument, message: str) -> None:
+        self.status.setText(message)
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(True)
+        self.printed.emit(made)

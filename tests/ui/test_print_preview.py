@@ -1,0 +1,115 @@
+"""Print preview, Save as PDF and Print from the app, each print in the record's history."""
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+from pypdf import PdfReader
+from PySide6.QtCore import Qt
+from PySide6.QtPrintSupport import QPrinter
+
+from mdt_desk.models.enums import MeetingStatus
+from mdt_desk.models.store import Store
+from mdt_desk.services import history, meetings
+from mdt_desk.ui.main_window import MainWindow
+from mdt_desk.ui.print_preview import PrintPreviewDialog
+from tests.documents.helpers import flat, pages_text
+from tests.ui.test_main_window import open_window
+
+WAIT = 10_000
+
+
+def busy_case(path: Path) -> tuple[uuid.UUID, uuid.UUID]:
+    with sqlite3.connect(path) as db:
+        patient, case = db.execute(
+            "SELECT c.patient_id, c.id FROM care_case c JOIN action a ON a.case_id = c.id"
+            " WHERE c.status = 'active' GROUP BY c.id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    return uuid.UUID(patient), uuid.UUID(case)
+
+
+def preview_of_record(qtbot, window: MainWindow, wait_idle, path: Path) -> PrintPreviewDialog:
+    patient_id, case_id = busy_case(path)
+    record = window.open_record(patient_id, case_id)
+    qtbot.waitUntil(lambda: record.view is not None, timeout=WAIT)
+    wait_idle(window)
+    qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.print_dialog
+    assert isinstance(dialog, PrintPreviewDialog)
+    qtbot.waitUntil(lambda: dialog.shown is not None, timeout=WAIT)
+    return dialog
+
+
+def print_kinds(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT new_value FROM journal WHERE entity = 'print_record' AND field = 'kind'"
+            " ORDER BY origin_seq"
+        ).fetchall()
+    return [row[0].strip('"') for row in rows]
+
+
+def test_ctrl_p_on_a_record_previews_the_care_plan_and_a_preview_records_nothing(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    dialog = preview_of_record(qtbot, window, wait_idle, demo_store_path)
+    assert dialog.shown is not None
+    assert dialog.page_count() == dialog.shown.pages >= 1
+    assert dialog.shown.title.startswith("Care plan")
+    assert dialog.large_print.isVisible() or not dialog.isVisible()
+    assert print_kinds(demo_store_path) == []  # looking is not printing
+
+    # Large print renders again with more pages.
+    pages = dialog.shown.pages
+    with qtbot.waitSignal(dialog.preview_shown, timeout=WAIT):
+        dialog.large_print.setChecked(True)
+    assert dialog.shown.pages > pages
+
+
+def test_save_as_pdf_writes_the_file_and_the_history_shows_the_print(
+    qtbot, demo_store_path, wait_idle, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    dialog = preview_of_record(qtbot, window, wait_idle, demo_store_path)
+    target = tmp_path / "care-plan.pdf"
+    with qtbot.waitSignal(dialog.printed, timeout=WAIT) as printed:
+        dialog.save_to(target)
+    made = printed.args[0]
+    assert target.read_bytes() == made.content
+    assert "What matters to me" in flat(" ".join(pages_text(target.read_bytes())))
+    assert print_kinds(demo_store_path) == ["care_plan"]
+    patient_id, case_id = busy_case(demo_store_path)
+    with Store.open(demo_store_path) as store, store.read() as session:
+        entries = history.record_history(session, patient_id, case_id)
+    printed_entry = next(entry for entry in entries if entry.entity == "print_record")
+    assert printed_entry.record.startswith("Care plan printed by")
+    assert printed_entry.who
+
+
+def test_print_sends_every_page_to_the_printer_without_blocking(
+    qtbot, demo_store_path, wait_idle, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    page = window.meetings_page
+    assert page is not None
+    qtbot.waitUntil(lambda: page.detail is not None, timeout=WAIT)
+    wait_idle(window)
+    assert page.detail is not None and page.detail.meeting.status is MeetingStatus.PLANNED
+    qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.print_dialog
+    assert isinstance(dialog, PrintPreviewDialog)
+    qtbot.waitUntil(lambda: dialog.shown is not None, timeout=WAIT)
+    assert dialog.shown is not None and dialog.shown.title.startswith("Agenda")
+    # A PDF printer stands in for a real one (no print server here).
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    output = tmp_path / "printed.pdf"
+    printer.setOutputFileName(str(output))
+    with qtbot.waitSignal(dialog.printed, timeout=WAIT):
+        dialog.print_to(printer)
+    assert len(PdfReader(output).pages) == dialog.shown.pages
+    assert print_kinds(demo_store_path) == ["agenda"]
+    with Store.open(demo_store_path) as store, store.read() as session:
+        assert meetings.get_meeting(session, page.detail.meeting.id)  # still there, unchanged
