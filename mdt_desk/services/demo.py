@@ -507,7 +507,9 @@ class _Generator:
                 day = -_MEETING_INTERVAL_DAYS * number - shift if number else 14 - shift
                 past = number > 0
                 local = dt.datetime.combine(
-                    self.date(day), dt.time(12, 30 if index % 2 else 13), self._local_zone
+                    self.date(day),
+                    dt.time(12, 30) if index % 2 else dt.time(13, 0),
+                    self._local_zone,
                 )
                 starts_at = local.astimezone(dt.UTC)
                 chair = practice.staff[
