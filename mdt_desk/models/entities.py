@@ -388,6 +388,41 @@ class PrintRecord(SyncedRecord):
     large_print: Mapped[bool] = mapped_column(default=False)
 
 
+class ReviewItem(SyncedRecord):
+    """Something sync could not decide alone, for a person to review.
+
+    Made by the team hub, in its serial order, so every desk has the same items: two
+    desks changed one field at once (``same_field``, both values kept here), an
+    identity field changed concurrently (``identity``), a record was changed on one
+    desk while retired on another (``edit_vs_delete``), two people share an NHS
+    number (``duplicate``), or a case has two current coordinators (``coordinator``).
+    Resolving one is an ordinary, journalled change, so it syncs like any other.
+    """
+
+    __tablename__ = "review_item"
+    __table_args__ = (Index("ix_review_item_open", "resolved_at", "kind"),)
+
+    kind: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    #: the value that stands (the winner) and the one that lost, as journal JSON
+    kept_value: Mapped[str | None] = mapped_column(Text)
+    other_value: Mapped[str | None] = mapped_column(Text)
+    kept_by: Mapped[str] = mapped_column(String(200), default="")
+    other_by: Mapped[str] = mapped_column(String(200), default="")
+    kept_at: Mapped[str] = mapped_column(String(40), default="")
+    other_at: Mapped[str] = mapped_column(String(40), default="")
+    kept_desk: Mapped[str] = mapped_column(String(32), default="")
+    other_desk: Mapped[str] = mapped_column(String(32), default="")
+    #: for a duplicate: the other record with the same identity
+    other_row_id: Mapped[str] = mapped_column(String(32), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[dt.datetime | None]
+    resolution: Mapped[str] = mapped_column(String(40), default="")
+    resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+
+
 #: Synced tables in dependency order (parents first): the order of export, replay
 #: and journal-trigger installation.
 SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
@@ -412,6 +447,7 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     AgendaItem,
     MeetingAmendment,
     PrintRecord,
+    ReviewItem,
 )
 
 #: Tables whose content may never change once written (only retirement is allowed).

@@ -53,7 +53,7 @@ def damaged_message(path: Path, error: BaseException) -> str:
 #: The newest migration in ``migrations/versions``; a test checks it against Alembic.
 #: Kept as a constant so that opening an up-to-date store does not import Alembic
 #: (an eighth of the start-up time).
-SCHEMA_HEAD = "0002_meetings"
+SCHEMA_HEAD = "0003_sync"
 
 
 def _alembic_config() -> "Config":
@@ -303,6 +303,31 @@ class Store:
             )
             if not changed:
                 session.delete(header)
+
+    def wall_clock_ms(self) -> int:
+        """This desk's wall clock (injected in tests), in milliseconds."""
+        return self._clock()
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A write transaction with no journal header of its own.
+
+        For sync, which applies other desks' changes under copies of their headers
+        (:mod:`mdt_desk.models.replication`) and keeps its cursors in ``store_meta``.
+        A synced table written here without a header is refused by the triggers.
+        """
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def set_meta(self, session: Session, key: str, value: str) -> None:
+        """Set a ``store_meta`` value inside the caller's write transaction."""
+        session.execute(
+            text(
+                "INSERT INTO store_meta (key, value) VALUES (:k, :v)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
+            {"k": key, "v": value},
+        )
 
     def get_meta(self, key: str) -> str | None:
         with self.read() as session:

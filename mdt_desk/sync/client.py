@@ -1,0 +1,516 @@
+"""The desk's side of sync: send the outbox, fetch and apply other desks' changes.
+
+The outbox is the change journal itself: every field change this desk made (its own
+replica id) after the last one the hub acknowledged. Each change carries the clock of
+the value the desk held for that field when it was made — the newest clock in the
+journal for the field before it — so the hub can tell an edit made in knowledge of the
+latest value from a concurrent one.
+
+Pulling reads the hub's changes after this desk's cursor in pages. Each page is applied
+in one local transaction: a change is written only if its clock ``(hlc, site)`` is
+newer than the field's clock here (last writer wins, the same rule as the hub's, so
+the order of arrival does not matter), under a copy of its origin's journal header, and
+the cursor moves in the same transaction. A crash anywhere repeats at most one page, and
+re-applying a page changes nothing.
+"""
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from mdt_desk.models import SYNCED_MODELS
+from mdt_desk.models.clock import hlc_millis
+from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
+from mdt_desk.models.store import Store, schema_version_number
+from mdt_desk.sync.hub import (
+    HubError,
+    HubInfo,
+    _unreachable,
+    hub_change,
+    hub_now_ms,
+    hub_replica,
+    read_hub_info,
+    redacted,
+)
+from mdt_desk.sync.protocol import BATCH_SIZE, MAX_SKEW_MS, Change, PulledChange
+from mdt_desk.sync.push import push_changes
+
+log = logging.getLogger(__name__)
+
+META_HUB_ID = "sync_hub_id"
+META_HUB_ADDRESS = "sync_hub_address"
+META_PUSHED_THROUGH = "sync_pushed_through"
+META_PULL_CURSOR = "sync_pull_cursor"
+META_LAST_SYNC = "sync_last_at"
+
+#: Columns of every synced table, by table name: only these are ever written by sync.
+_COLUMNS: dict[str, frozenset[str]] = {
+    model.__tablename__: frozenset(column.name for column in model.__table__.columns)
+    for model in SYNCED_MODELS
+}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    skipped_unknown: int = 0
+    hub_last_seq: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"pushed": self.pushed, "pulled": self.pulled, "conflicts": self.conflicts}
+
+
+class ClockSkewError(HubError):
+    """The desk's clock is too far from the hub's to push safely."""
+
+
+class WrongHubError(HubError):
+    """The desk belongs to another hub."""
+
+
+def _meta_int(store: Store, key: str) -> int:
+    value = store.get_meta(key)
+    return int(value) if value else 0
+
+
+def outbox_count(store: Store) -> int:
+    """How many of this desk's changes the hub has not acknowledged."""
+    with store.read() as session:
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+                    " WHERE t.replica_id = :me AND c.origin_seq > :after"
+                ),
+                {"me": store.replica_id.hex, "after": _meta_int(store, META_PUSHED_THROUGH)},
+            ).scalar_one()
+        )
+
+
+_OUTBOX_SQL = """
+SELECT c.origin_seq, t.tx_uuid, t.hlc, t.actor_id, t.actor_label, t.recorded_at,
+       t.schema_version, c.entity, c.row_id, c.field, c.op, c.new_value,
+       (SELECT t2.hlc || ':' || t2.replica_id FROM journal_change AS c2
+          JOIN journal_tx AS t2 ON t2.tx = c2.tx
+         WHERE c2.row_id = c.row_id AND c2.entity = c.entity AND c2.field = c.field
+           AND c2.origin_seq < c.origin_seq
+         ORDER BY t2.hlc DESC, t2.replica_id DESC LIMIT 1) AS base,
+       (SELECT max(t3.hlc) FROM journal_change AS c3 JOIN journal_tx AS t3 ON t3.tx = c3.tx
+         WHERE c3.row_id = c.row_id AND c3.entity = c.entity AND c3.origin_seq < c.origin_seq
+           AND c3.tx != c.tx) AS row_base
+FROM journal_change AS c JOIN journal_tx AS t ON t.tx = c.tx
+WHERE t.replica_id = :me AND c.origin_seq > :after
+ORDER BY c.origin_seq
+LIMIT :limit
+"""
+
+
+def _hex(value: Any) -> str:
+    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
+
+
+def read_outbox(store: Store, after: int, limit: int = BATCH_SIZE) -> list[Change]:
+    """This desk's changes after ``after``, in order, ending on a whole transaction."""
+    me = store.replica_id.hex
+    with store.read() as session:
+        rows = session.execute(text(_OUTBOX_SQL), {"me": me, "after": after, "limit": limit}).all()
+        if len(rows) == limit:
+            # Finish the last transaction: a push never splits one.
+            last_tx = rows[-1][1]
+            more = session.execute(
+                text(
+                    _OUTBOX_SQL.replace("LIMIT :limit", "").replace(
+                        "WHERE t.replica_id = :me AND c.origin_seq > :after",
+                        "WHERE t.replica_id = :me AND c.origin_seq > :after AND t.tx_uuid = :tx",
+                    )
+                ),
+                {"me": me, "after": rows[-1][0], "tx": last_tx},
+            ).all()
+            rows = [*rows, *more]
+    changes = []
+    for row in rows:
+        base_hlc, base_site = 0, ""
+        if row.base:
+            hlc_text, _, site_text = str(row.base).partition(":")
+            base_hlc, base_site = int(hlc_text), _hex(site_text)
+        changes.append(
+            Change(
+                origin_site=me,
+                origin_seq=int(row.origin_seq),
+                tx_id=_hex(row.tx_uuid),
+                hlc=int(row.hlc),
+                base_hlc=base_hlc,
+                base_site=base_site,
+                row_base_hlc=int(row.row_base or 0),
+                entity=str(row.entity),
+                row_id=str(row.row_id),
+                field=str(row.field),
+                op=str(row.op),
+                value=row.new_value,
+                schema_version=int(row.schema_version),
+                actor_id=_hex(row.actor_id) if row.actor_id else None,
+                actor_label=str(row.actor_label),
+                recorded_at=str(row.recorded_at),
+            )
+        )
+    return changes
+
+
+def _previous_own_seq(store: Store, seq: int) -> int:
+    """The origin_seq of this desk's own change before ``seq`` (0 if none)."""
+    with store.read() as session:
+        value = session.execute(
+            text(
+                "SELECT max(c.origin_seq) FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+                " WHERE t.replica_id = :me AND c.origin_seq < :seq"
+            ),
+            {"me": store.replica_id.hex, "seq": seq},
+        ).scalar_one()
+    return int(value or 0)
+
+
+def bind_to_hub(store: Store, info: HubInfo, address: str) -> None:
+    """Refuse a hub other than the desk's own; remember the first one."""
+    bound = store.get_meta(META_HUB_ID)
+    if bound and bound != info.hub_id.hex:
+        raise WrongHubError(
+            f"This desk belongs to another team hub (it last synced with "
+            f"{store.get_meta(META_HUB_ADDRESS) or 'another hub'}); nothing was sent to "
+            f"{address}. To move a desk to a new hub, set up a new desk from that hub."
+        )
+    if not bound:
+        with store.write_session() as session:
+            store.set_meta(session, META_HUB_ID, info.hub_id.hex)
+            store.set_meta(session, META_HUB_ADDRESS, address)
+
+
+def push_all(
+    store: Store,
+    engine: Engine,
+    *,
+    label: str,
+    now_ms: int,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[int, int]:
+    """Push the outbox in batches until it is empty; (changes sent, conflicts found)."""
+    pushed = conflicts = 0
+    total = outbox_count(store)
+    while True:
+        if should_stop is not None and should_stop():
+            break
+        after = _meta_int(store, META_PUSHED_THROUGH)
+        batch = read_outbox(store, after)
+        if not batch:
+            break
+        result = push_changes(
+            engine,
+            site=store.replica_id.hex,
+            label=label,
+            schema_version=schema_version_number(),
+            prev_seq=_previous_own_seq(store, batch[0].origin_seq),
+            changes=batch,
+            now_ms=now_ms,
+        )
+        _failpoint("after_hub_commit_before_local_ack")
+        with store.write_session() as session:
+            store.set_meta(session, META_PUSHED_THROUGH, str(batch[-1].origin_seq))
+        pushed += result.accepted
+        conflicts += result.conflicts
+        if progress is not None:
+            progress("push", pushed, total)
+    return pushed, conflicts
+
+
+def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(hub_change)
+            .where(hub_change.c.server_seq > cursor)
+            .order_by(hub_change.c.server_seq)
+            .limit(limit)
+        ).all()
+    if len(rows) == limit and len(rows) > 1:
+        # Never split the fields of one new row across pages: the row is inserted whole.
+        last = (rows[-1].tx_id, rows[-1].entity, rows[-1].row_id)
+        while len(rows) > 1 and (rows[-1].tx_id, rows[-1].entity, rows[-1].row_id) == last:
+            rows = rows[:-1]
+    return [
+        PulledChange(
+            server_seq=int(row.server_seq),
+            change=Change(
+                origin_site=row.origin_site,
+                origin_seq=int(row.origin_seq),
+                tx_id=row.tx_id,
+                hlc=int(row.hlc),
+                base_hlc=int(row.base_hlc),
+                base_site=row.base_site,
+                row_base_hlc=int(row.row_base_hlc),
+                entity=row.entity,
+                row_id=row.row_id,
+                field=row.field,
+                op=row.op,
+                value=row.value,
+                schema_version=int(row.schema_version),
+                actor_id=row.actor_id,
+                actor_label=row.actor_label,
+                recorded_at=row.recorded_at,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _local_clocks(
+    session: Session, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], tuple[int, str]]:
+    """The clock ``(hlc, site)`` of each field here: its newest change in the journal."""
+    clocks: dict[tuple[str, str, str], tuple[int, str]] = {}
+    row_ids = sorted({row_id for _entity, row_id, _field in keys})
+    for start in range(0, len(row_ids), 400):
+        chunk = row_ids[start : start + 400]
+        marks = ", ".join(f":r{n}" for n in range(len(chunk)))
+        for entity, row_id, name, hlc, site in session.execute(
+            text(
+                "SELECT c.entity, c.row_id, c.field, t.hlc, t.replica_id FROM journal_change c"
+                f" JOIN journal_tx t ON t.tx = c.tx WHERE c.row_id IN ({marks})"
+            ),
+            {f"r{n}": row_id for n, row_id in enumerate(chunk)},
+        ):
+            key = (entity, row_id, name)
+            if key in keys:
+                clock = (int(hlc), _hex(site))
+                if clock > clocks.get(key, (-1, "")):
+                    clocks[key] = clock
+    return clocks
+
+
+def _header(change: Change) -> RemoteTransaction:
+    recorded = change.recorded_at
+    try:
+        at = dt.datetime.fromisoformat(recorded).replace(tzinfo=dt.UTC)
+    except ValueError:
+        at = dt.datetime.now(dt.UTC)
+    return RemoteTransaction(
+        tx_uuid=uuid.UUID(change.tx_id),
+        replica_id=uuid.UUID(change.origin_site),
+        actor_id=uuid.UUID(change.actor_id) if change.actor_id else None,
+        actor_label=change.actor_label,
+        hlc=change.hlc,
+        recorded_at=at,
+        schema_version=change.schema_version,
+    )
+
+
+def _groups(page: Sequence[PulledChange]) -> Iterator[list[Change]]:
+    """Consecutive changes of one origin transaction."""
+    group: list[Change] = []
+    for pulled in page:
+        if group and pulled.change.tx_id != group[0].tx_id:
+            yield group
+            group = []
+        group.append(pulled.change)
+    if group:
+        yield group
+
+
+def _materialise(session: Session, changes: Sequence[Change]) -> int:
+    """Write winning changes of one transaction into the records; returns how many."""
+    by_row: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
+            None if change.value is None else json.loads(change.value)
+        )
+    for (entity, row_id), values in by_row.items():
+        exists = session.execute(
+            text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
+        ).first()
+        names = sorted(values)
+        if exists is None:
+            columns = ", ".join(f'"{name}"' for name in ["id", *names])
+            marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
+            session.execute(
+                text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})'),
+                {"v0": row_id, **{f"v{n + 1}": values[name] for n, name in enumerate(names)}},
+            )
+        else:
+            assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
+            session.execute(
+                text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id'),
+                {"id": row_id, **{f"v{n}": values[name] for n, name in enumerate(names)}},
+            )
+    return len(changes)
+
+
+def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -> None:
+    """Apply one pulled page in one local transaction, moving the cursor with it."""
+    me = store.replica_id.hex
+    with replication_session(store) as session:
+        incoming = [
+            pulled
+            for pulled in page
+            if pulled.change.origin_site != me  # this desk's own changes, coming back
+        ]
+        clocks = _local_clocks(session, {pulled.change.key for pulled in incoming})
+        for group in _groups(incoming):
+            winners = []
+            for change in group:
+                known = _COLUMNS.get(change.entity)
+                if known is None or change.field not in known or change.field == "id":
+                    report.skipped_unknown += 1  # from a newer desk: kept at the hub
+                    continue
+                if change.clock > clocks.get(change.key, (-1, "")):
+                    winners.append(change)
+                    clocks[change.key] = change.clock
+            if winners:
+                enter_remote(session, _header(group[0]))
+                report.applied += _materialise(session, winners)
+        _failpoint("mid_page_apply")
+        store.set_meta(session, META_PULL_CURSOR, str(page[-1].server_seq))
+    report.pulled += len(incoming)
+
+
+def pull_all(
+    store: Store,
+    engine: Engine,
+    report: SyncReport,
+    *,
+    page_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    total: int | None = None,
+) -> None:
+    while True:
+        if should_stop is not None and should_stop():
+            return
+        cursor = _meta_int(store, META_PULL_CURSOR)
+        try:
+            page = _fetch(engine, cursor, page_size)
+        except DBAPIError as error:
+            raise _unreachable(engine.url, error) from error
+        if not page:
+            return
+        apply_page(store, page, report)
+        if progress is not None:
+            progress("pull", page[-1].server_seq, total or page[-1].server_seq)
+
+
+def sync_once(
+    store: Store,
+    engine: Engine,
+    *,
+    address: str | None = None,
+    label: str = "",
+    wall_clock_ms: Callable[[], int] | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SyncReport:
+    """One full sync: push the outbox, then pull and apply everything new.
+
+    Raises:
+        HubUnreachableError: offline; nothing changed here.
+        WrongHubError, ClockSkewError, HubError: refused with a message; this desk's
+            changes stay in its outbox.
+    """
+    shown = address or redacted(engine.url)
+    info = read_hub_info(engine)
+    if schema_version_number() < info.min_push_schema:
+        raise HubError(
+            "This desk's MDT Desk is too old for the team hub: install the new version, "
+            "then sync. Its changes are kept and will be sent then."
+        )
+    bind_to_hub(store, info, shown)
+    report = SyncReport()
+    try:
+        hub_ms = hub_now_ms(engine)
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    desk_ms = wall_clock_ms() if wall_clock_ms is not None else store.wall_clock_ms()
+    if abs(desk_ms - hub_ms) > MAX_SKEW_MS:
+        minutes = round(abs(desk_ms - hub_ms) / 60000)
+        raise ClockSkewError(
+            f"This computer's clock is {minutes} minutes "
+            f"{'ahead of' if desk_ms > hub_ms else 'behind'} the team hub's. Correct the "
+            "clock, then sync again: your changes are kept on this desk until then."
+        )
+    report.pushed, report.conflicts = push_all(
+        store,
+        engine,
+        label=label,
+        now_ms=hub_ms,
+        progress=progress,
+        should_stop=should_stop,
+    )
+    with engine.connect() as connection:
+        report.hub_last_seq = int(
+            connection.execute(text("SELECT last_seq FROM hub_counter WHERE id = 1")).scalar_one()
+        )
+    pull_all(
+        store, engine, report, progress=progress, should_stop=should_stop, total=report.hub_last_seq
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(hub_replica)
+                .where(hub_replica.c.site_id == store.replica_id.hex)
+                .values(last_pull_seq=_meta_int(store, META_PULL_CURSOR))
+            )
+    except DBAPIError as error:  # the pull is done; this is bookkeeping only
+        log.warning("could not record the pull position at the hub: %s", type(error).__name__)
+    with store.write_session() as session:
+        store.set_meta(session, META_LAST_SYNC, dt.datetime.now(dt.UTC).isoformat())
+    report.conflicts = open_review_count(store)
+    return report
+
+
+def open_review_count(store: Store) -> int:
+    with store.read() as session:
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM review_item"
+                    " WHERE resolved_at IS NULL AND retired_at IS NULL"
+                )
+            ).scalar_one()
+        )
+
+
+#: Named places where a test may make the process crash (see tests/sync). In normal use
+#: nothing is registered and each call returns at once.
+FAILPOINTS: dict[str, Callable[[], None]] = {}
+
+
+def _failpoint(name: str) -> None:
+    action = FAILPOINTS.get(name)
+    if action is not None:
+        action()
+
+
+__all__ = [
+    "FAILPOINTS",
+    "ClockSkewError",
+    "SyncReport",
+    "WrongHubError",
+    "apply_page",
+    "hlc_millis",
+    "open_review_count",
+    "outbox_count",
+    "pull_all",
+    "push_all",
+    "read_outbox",
+    "sync_once",
+]

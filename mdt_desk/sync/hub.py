@@ -1,0 +1,270 @@
+"""The team hub: an existing database engine holding every desk's changes.
+
+The hub is passive: PostgreSQL for a team, or a SQLite file for one machine and tests,
+reached through a SQLAlchemy URL. All sync logic runs in the desks (``push``/``pull``
+in this package), in short transactions on these tables:
+
+- ``hub_meta``: protocol and schema versions, the hub's id (a desk belongs to one hub).
+- ``hub_counter``: one row; pushers lock it, so ``server_seq`` is gapless and in commit
+  order whoever pushes.
+- ``hub_change``: every change ever pushed, in hub order; ``(origin_site, origin_seq)``
+  is unique, the idempotency key of a re-push. Append-only.
+- ``hub_state``: the current value and clock of every field (the merge's result).
+- ``hub_conflict``: what the hub found for people to review (each also a review-item
+  change in ``hub_change``, so desks get it by the same cursor).
+- ``hub_replica``: each desk's last pushed sequence (gaps and copied desks show here).
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from mdt_desk.errors import UserError
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+#: The oldest desk schema (journal schema_version) the hub accepts pushes from.
+MIN_PUSH_SCHEMA = 3
+HUB_SCHEMA_VERSION = 1
+
+hub_metadata = MetaData()
+
+hub_meta = Table(
+    "hub_meta",
+    hub_metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+hub_counter = Table(
+    "hub_counter",
+    hub_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+hub_change = Table(
+    "hub_change",
+    hub_metadata,
+    Column("server_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("origin_site", String(32), nullable=False),
+    Column("origin_seq", BigInteger, nullable=False),
+    Column("tx_id", String(32), nullable=False),
+    Column("hlc", BigInteger, nullable=False),
+    Column("base_hlc", BigInteger, nullable=False),
+    Column("base_site", String(32), nullable=False),
+    Column("row_base_hlc", BigInteger, nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("row_id", String(32), nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("op", String(10), nullable=False),
+    Column("value", Text),
+    Column("schema_version", Integer, nullable=False),
+    Column("actor_id", String(32)),
+    Column("actor_label", String(200), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Index("uq_hub_change_origin", "origin_site", "origin_seq", unique=True),
+    Index("ix_hub_change_row", "entity", "row_id"),
+)
+hub_state = Table(
+    "hub_state",
+    hub_metadata,
+    Column("entity", String(40), primary_key=True),
+    Column("row_id", String(32), primary_key=True),
+    Column("field", String(40), primary_key=True),
+    Column("value", Text),
+    Column("hlc", BigInteger, nullable=False),
+    Column("site", String(32), nullable=False),
+    Column("server_seq", BigInteger, nullable=False),
+    # Duplicate NHS numbers and two current coordinators are found by value.
+    Index("ix_hub_state_value", "entity", "field", "value"),
+)
+hub_conflict = Table(
+    "hub_conflict",
+    hub_metadata,
+    Column("conflict_id", String(32), primary_key=True),
+    Column("server_seq", BigInteger, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("row_id", String(32), nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("kept_seq", BigInteger),
+    Column("other_seq", BigInteger),
+    Column("other_row_id", String(32), nullable=False),
+    Column("resolved", Integer, nullable=False),
+)
+hub_replica = Table(
+    "hub_replica",
+    hub_metadata,
+    Column("site_id", String(32), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("last_origin_seq", BigInteger, nullable=False),
+    Column("last_pull_seq", BigInteger, nullable=False),
+    Column("last_seen", String(40), nullable=False),
+)
+
+META_PROTOCOL = "protocol_version"
+META_SCHEMA = "hub_schema_version"
+META_MIN_PUSH_SCHEMA = "min_push_schema"
+META_HUB_ID = "hub_id"
+
+
+@dataclass(frozen=True, slots=True)
+class HubInfo:
+    hub_id: uuid.UUID
+    protocol_version: int
+    schema_version: int
+    min_push_schema: int
+    dialect: str
+
+
+class HubError(UserError):
+    """The hub cannot be used as asked (unreachable, not a hub, refused a push)."""
+
+
+class HubUnreachableError(HubError):
+    """The hub did not answer: the desk works offline and tries again later."""
+
+
+def redacted(url: str | URL) -> str:
+    """The URL as it may appear in messages and logs: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database address)"
+
+
+def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
+    """An engine for the hub at ``url`` (``password``, if given, replaces the URL's)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise HubError(
+            f"{url!s} is not a hub address: give a database URL such as "
+            "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
+        ) from error
+    if password is not None:
+        parsed = parsed.set(password=password)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: object) -> None:
+            # One pusher at a time: the write lock is taken at BEGIN, not mid-way.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise HubError("The hub must be a PostgreSQL database or a SQLite file.")
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": 10,
+            # A stalled desk must not hold the hub's lock for everyone.
+            "options": "-c lock_timeout=30000 -c statement_timeout=120000"
+            " -c idle_in_transaction_session_timeout=60000",
+        },
+    )
+
+
+def _unreachable(url: str | URL, error: BaseException) -> HubUnreachableError:
+    detail = getattr(error, "orig", None) or error
+    first_line = (
+        str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+    )
+    return HubUnreachableError(f"The team hub {redacted(url)} is not reachable ({first_line}).")
+
+
+def init_hub(engine: Engine) -> HubInfo:
+    """Create the hub's tables (or check an existing hub); idempotent."""
+    try:
+        with engine.begin() as connection:
+            hub_metadata.create_all(connection)
+            existing = dict(connection.execute(select(hub_meta.c.key, hub_meta.c.value)).all())
+            if META_HUB_ID not in existing:
+                connection.execute(
+                    hub_meta.insert(),
+                    [
+                        {"key": META_HUB_ID, "value": uuid.uuid4().hex},
+                        {"key": META_PROTOCOL, "value": str(PROTOCOL_VERSION)},
+                        {"key": META_SCHEMA, "value": str(HUB_SCHEMA_VERSION)},
+                        {"key": META_MIN_PUSH_SCHEMA, "value": str(MIN_PUSH_SCHEMA)},
+                    ],
+                )
+                connection.execute(hub_counter.insert(), {"id": 1, "last_seq": 0})
+            elif int(existing.get(META_SCHEMA, "0")) > HUB_SCHEMA_VERSION:
+                raise HubError(
+                    "This hub was set up by a newer version of MDT Desk; upgrade this desk."
+                )
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    return read_hub_info(engine)
+
+
+def read_hub_info(engine: Engine) -> HubInfo:
+    """The hub's identity and versions; refuses a database that is not a hub."""
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("hub_meta"):
+                raise HubError(
+                    f"{redacted(engine.url)} is not an MDT Desk team hub: set it up first with "
+                    "`mdt-desk hub init URL`."
+                )
+            meta = dict(connection.execute(select(hub_meta.c.key, hub_meta.c.value)).all())
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    except SQLAlchemyError as error:  # pragma: no cover - driver-specific failures
+        raise _unreachable(engine.url, error) from error
+    return HubInfo(
+        hub_id=uuid.UUID(meta[META_HUB_ID]),
+        protocol_version=int(meta[META_PROTOCOL]),
+        schema_version=int(meta[META_SCHEMA]),
+        min_push_schema=int(meta[META_MIN_PUSH_SCHEMA]),
+        dialect=engine.dialect.name,
+    )
+
+
+def hub_now_ms(engine: Engine) -> int:
+    """The hub's clock in milliseconds (the database server's, for PostgreSQL)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            value = connection.execute(
+                text("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+            ).scalar_one()
+        else:
+            value = connection.execute(
+                text("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)")
+            ).scalar_one()
+    return int(value)

@@ -1,0 +1,74 @@
+"""What travels between a desk and the hub: one field change, with its clocks."""
+
+import hashlib
+from dataclasses import dataclass
+
+#: A desk whose clock is further than this from the hub's may not push.
+MAX_SKEW_MS = 5 * 60 * 1000
+#: Changes per push batch, and per pulled page (about 100 ms of local writing).
+BATCH_SIZE = 2000
+
+#: Fields whose concurrent change is always for a person to check, even to one value.
+IDENTITY_FIELDS = frozenset({("patient", "nhs_number"), ("patient", "date_of_birth")})
+RETIRED = "retired_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed field as the journal recorded it on its desk.
+
+    ``base_hlc``/``base_site`` is the clock of the value the editor's desk held for the
+    field when the change was made (0/"" for a new field); ``row_base_hlc`` the newest
+    clock it held for any field of the row. The hub compares them with its own current
+    clocks to tell a change made in knowledge of the latest value from a concurrent one.
+    Values are the journal's JSON of the stored value (``None`` for SQL NULL).
+    """
+
+    origin_site: str
+    origin_seq: int
+    tx_id: str
+    hlc: int
+    base_hlc: int
+    base_site: str
+    row_base_hlc: int
+    entity: str
+    row_id: str
+    field: str
+    op: str
+    value: str | None
+    schema_version: int
+    actor_id: str | None
+    actor_label: str
+    recorded_at: str
+
+    @property
+    def payload_hash(self) -> str:
+        """SHA-256 of the change's content: a re-push must carry the very same change."""
+        parts = (
+            self.origin_site,
+            str(self.origin_seq),
+            self.tx_id,
+            str(self.hlc),
+            self.entity,
+            self.row_id,
+            self.field,
+            self.op,
+            "\x00" if self.value is None else self.value,
+        )
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.entity, self.row_id, self.field)
+
+    @property
+    def clock(self) -> tuple[int, str]:
+        return (self.hlc, self.origin_site)
+
+
+@dataclass(frozen=True, slots=True)
+class PulledChange:
+    """A change as the hub hands it back, in hub order."""
+
+    server_seq: int
+    change: Change

@@ -1,0 +1,638 @@
+"""Pushing a desk's changes into the hub, and the hub-side merge that decides them.
+
+One push is one hub transaction, serialized on the ``hub_counter`` row (``FOR UPDATE``
+on PostgreSQL, ``BEGIN IMMEDIATE`` on a SQLite hub), so every pusher sees the changes
+before it and ``server_seq`` is gapless and in commit order. In it:
+
+1. Re-pushed changes (same ``origin_site``/``origin_seq``) are skipped when their payload
+   hash matches; a different payload under the same key means two desks share one
+   identity (a copied store file), and the push is refused with nothing written.
+2. A gap (the desk's previous change is not the hub's last from it) is refused too: the
+   hub is not the one this desk pushed to, or it lost changes.
+3. Each new change is merged into ``hub_state`` by last writer wins on ``(hlc, site)``,
+   so the result does not depend on arrival order. A change whose base clock is not the
+   hub's current clock for the field was made without knowing the current value; when
+   the values differ (or it is an identity field) a conflict is recorded: the loser is
+   kept, and a review item is made for people to decide.
+4. A change to a row another desk retired (or a retirement of a row another desk has
+   since edited) is an edit-versus-delete conflict; a second patient with an NHS number
+   already in use, and a case with two current coordinators, become review items too.
+5. Review items are ordinary changes (entity ``review_item``) appended to the change log
+   under the hub's own site id, so every desk receives exactly the same items by the
+   same cursor, and resolving one is an ordinary change from a desk.
+"""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+
+from mdt_desk.models.clock import hlc_millis
+from mdt_desk.sync.hub import (
+    META_HUB_ID,
+    HubError,
+    _unreachable,
+    hub_change,
+    hub_conflict,
+    hub_counter,
+    hub_meta,
+    hub_replica,
+    hub_state,
+)
+from mdt_desk.sync.protocol import IDENTITY_FIELDS, MAX_SKEW_MS, RETIRED, Change
+
+_CHUNK = 400
+
+
+@dataclass
+class PushResult:
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    last_server_seq: int = 0
+
+
+@dataclass
+class _State:
+    value: str | None
+    hlc: int
+    site: str
+    server_seq: int
+
+
+@dataclass
+class _Merge:
+    """Everything one push writes, gathered before writing it set-based."""
+
+    hub_site: str
+    seq: int
+    now_text: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    #: hub state of the rows this push touches: (entity, row id) -> field -> state
+    rows: dict[tuple[str, str], dict[str, _State]] = field(default_factory=dict)
+    dirty: set[tuple[str, str, str]] = field(default_factory=set)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    flagged_rows: set[tuple[str, str, str]] = field(default_factory=set)
+    #: NHS numbers given in this push: value -> rows (a duplicate may be in the same push)
+    nhs_numbers: dict[str, list[tuple[str, _State]]] = field(default_factory=dict)
+    by_change: dict[int, Change] = field(default_factory=dict)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def get(self, key: tuple[str, str, str]) -> _State | None:
+        return self.rows.get((key[0], key[1]), {}).get(key[2])
+
+    def set(self, key: tuple[str, str, str], state: _State) -> None:
+        self.rows.setdefault((key[0], key[1]), {})[key[2]] = state
+        self.dirty.add(key)
+
+    def field_values(self, entity: str, name: str) -> list[tuple[str, _State]]:
+        """Every loaded row of ``entity`` with its ``name`` field (small: this push's rows)."""
+        return [
+            (row_id, fields[name])
+            for (kind, row_id), fields in self.rows.items()
+            if kind == entity and name in fields
+        ]
+
+
+class ReplicaCollisionError(HubError):
+    """Two desks push under one identity: a store file was copied."""
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    return (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def _stored_time(value: dt.datetime) -> str:
+    # The desk stores timestamps as naive UTC text; review items must look the same.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _json(value: str | None) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _load_rows(
+    connection: Connection, rows: set[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, _State]]:
+    """The hub state of every field of these rows."""
+    found: dict[tuple[str, str], dict[str, _State]] = {row: {} for row in rows}
+    ordered = sorted(rows)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        for entity, row_id, name, value, hlc, site, seq in connection.execute(
+            select(
+                hub_state.c.entity,
+                hub_state.c.row_id,
+                hub_state.c.field,
+                hub_state.c.value,
+                hub_state.c.hlc,
+                hub_state.c.site,
+                hub_state.c.server_seq,
+            ).where(tuple_(hub_state.c.entity, hub_state.c.row_id).in_(chunk))
+        ):
+            found[(entity, row_id)][name] = _State(value, hlc, site, seq)
+    return found
+
+
+def push_changes(
+    engine: Engine,
+    *,
+    site: str,
+    label: str,
+    schema_version: int,
+    prev_seq: int,
+    changes: Sequence[Change],
+    now_ms: int,
+) -> PushResult:
+    """Push one batch (whole transactions, in ``origin_seq`` order) into the hub."""
+    try:
+        with engine.begin() as connection:
+            return _push(
+                connection,
+                site=site,
+                label=label,
+                schema_version=schema_version,
+                prev_seq=prev_seq,
+                changes=changes,
+                now_ms=now_ms,
+            )
+    except HubError:
+        raise
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+
+
+def _push(
+    connection: Connection,
+    *,
+    site: str,
+    label: str,
+    schema_version: int,
+    prev_seq: int,
+    changes: Sequence[Change],
+    now_ms: int,
+) -> PushResult:
+    counter = select(hub_counter.c.last_seq).where(hub_counter.c.id == 1)
+    if connection.dialect.name == "postgresql":
+        counter = counter.with_for_update()
+    last_seq = int(connection.execute(counter).scalar_one())
+    hub_site = str(
+        connection.execute(
+            select(hub_meta.c.value).where(hub_meta.c.key == META_HUB_ID)
+        ).scalar_one()
+    )
+    replica = connection.execute(
+        select(hub_replica.c.last_origin_seq).where(hub_replica.c.site_id == site)
+    ).scalar_one_or_none()
+    hub_last = int(replica) if replica is not None else 0
+    result = PushResult(last_server_seq=last_seq)
+    fresh, result.duplicates = _new_changes(
+        connection, site=site, prev_seq=prev_seq, changes=changes, now_ms=now_ms, hub_last=hub_last
+    )
+    seqs = [change.origin_seq for change in changes]
+    merge = _Merge(hub_site=hub_site, seq=last_seq, now_text=_stored_time(dt.datetime.now(dt.UTC)))
+    if fresh:
+        merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
+        for change in fresh:
+            _merge_one(connection, merge, change)
+        _check_coordinators(connection, merge, fresh)
+        _write(connection, merge)
+    result.accepted = len(fresh)
+    result.conflicts = len(merge.conflicts)
+    result.last_server_seq = merge.seq
+    if merge.seq != last_seq:
+        connection.execute(
+            update(hub_counter).where(hub_counter.c.id == 1).values(last_seq=merge.seq)
+        )
+    top = max([hub_last, *seqs])
+    values = {
+        "label": label[:200],
+        "schema_version": schema_version,
+        "last_origin_seq": top,
+        "last_seen": merge.now_text,
+    }
+    if replica is None:
+        connection.execute(hub_replica.insert(), {"site_id": site, "last_pull_seq": 0, **values})
+    else:
+        connection.execute(
+            update(hub_replica).where(hub_replica.c.site_id == site).values(**values)
+        )
+    return result
+
+
+def _new_changes(
+    connection: Connection,
+    *,
+    site: str,
+    prev_seq: int,
+    changes: Sequence[Change],
+    now_ms: int,
+    hub_last: int,
+) -> tuple[list[Change], int]:
+    """The changes the hub does not have yet, and how many it had (a re-push).
+
+    Raises:
+        ReplicaCollisionError: another desk pushed under this identity (a copied file).
+        HubError: a gap, or clocks too far ahead of the hub's.
+    """
+    existing: dict[int, str] = {}
+    seqs = [change.origin_seq for change in changes]
+    for start in range(0, len(seqs), _CHUNK):
+        existing.update(
+            connection.execute(
+                select(hub_change.c.origin_seq, hub_change.c.payload_hash).where(
+                    hub_change.c.origin_site == site,
+                    hub_change.c.origin_seq.in_(seqs[start : start + _CHUNK]),
+                )
+            ).all()
+        )
+    fresh: list[Change] = []
+    duplicates = 0
+    previous = prev_seq
+    for change in changes:
+        known = existing.get(change.origin_seq)
+        if known is not None:
+            if known != change.payload_hash:
+                raise ReplicaCollisionError(
+                    "Another desk is sending changes under this desk's identity: this store "
+                    "file was copied from another desk. Nothing was sent and nothing is lost; "
+                    "ask your administrator to set this desk up again from the hub."
+                )
+            duplicates += 1
+        else:
+            if not fresh and previous != hub_last:
+                if previous > hub_last:
+                    raise HubError(
+                        "The hub is missing changes this desk sent earlier: it is not the hub "
+                        "this desk synced with, or it was restored from an older backup. "
+                        "Nothing was sent; this desk keeps its changes."
+                    )
+                raise ReplicaCollisionError(
+                    "Another desk has sent changes under this desk's identity: this store "
+                    "file was copied from another desk. Nothing was sent and nothing is lost."
+                )
+            if hlc_millis(change.hlc) > now_ms + MAX_SKEW_MS:
+                raise HubError(
+                    "This desk's changes carry a time more than 5 minutes ahead of the hub's: "
+                    "correct the computer's clock, then sync again. The changes are kept."
+                )
+            fresh.append(change)
+        previous = change.origin_seq
+    return fresh, duplicates
+
+
+def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
+    seq = merge.next_seq()
+    merge.by_change[seq] = change
+    merge.changes.append(
+        {
+            "server_seq": seq,
+            "origin_site": change.origin_site,
+            "origin_seq": change.origin_seq,
+            "tx_id": change.tx_id,
+            "hlc": change.hlc,
+            "base_hlc": change.base_hlc,
+            "base_site": change.base_site,
+            "row_base_hlc": change.row_base_hlc,
+            "entity": change.entity,
+            "row_id": change.row_id,
+            "field": change.field,
+            "op": change.op,
+            "value": change.value,
+            "schema_version": change.schema_version,
+            "actor_id": change.actor_id,
+            "actor_label": change.actor_label,
+            "recorded_at": change.recorded_at,
+            "payload_hash": change.payload_hash,
+        }
+    )
+    key = change.key
+    current = merge.get(key)
+    if change.entity == "review_item":
+        if change.field == "resolved_at" and change.value not in (None, "null"):
+            connection.execute(
+                update(hub_conflict)
+                .where(hub_conflict.c.conflict_id == change.row_id)
+                .values(resolved=1)
+            )
+    elif current is not None and (current.hlc, current.site) != (change.base_hlc, change.base_site):
+        identity = (change.entity, change.field) in IDENTITY_FIELDS
+        if current.value != change.value or identity:
+            incoming_wins = change.clock > (current.hlc, current.site)
+            kept, other = (seq, current.server_seq) if incoming_wins else (current.server_seq, seq)
+            _conflict(
+                connection,
+                merge,
+                kind="identity" if identity else "same_field",
+                key=key,
+                kept_seq=kept,
+                other_seq=other,
+            )
+    _edit_versus_delete(connection, merge, change, seq)
+    if current is None or change.clock > (current.hlc, current.site):
+        merge.set(key, _State(change.value, change.hlc, change.origin_site, seq))
+    stands = merge.get(key)
+    if (
+        (change.entity, change.field) == ("patient", "nhs_number")
+        and change.value not in (None, "null")
+        and stands is not None
+        and stands.server_seq == seq
+    ):
+        _check_duplicate(connection, merge, change, seq)
+
+
+def _edit_versus_delete(connection: Connection, merge: _Merge, change: Change, seq: int) -> None:
+    if change.entity == "review_item":
+        return
+    row = (change.entity, change.row_id)
+    if (change.entity, change.row_id, "edit_vs_delete") in merge.flagged_rows:
+        return
+    fields = merge.rows.get(row, {})
+    retired = fields.get(RETIRED)
+    unseen = [
+        state
+        for name, state in fields.items()
+        if state.site != change.origin_site
+        and state.hlc > change.row_base_hlc
+        and name not in ("updated_at", RETIRED)
+    ]
+    if change.field == RETIRED and change.value not in (None, "null"):
+        if unseen:  # retired here while another desk edited it
+            latest = max(unseen, key=lambda state: state.hlc)
+            _conflict(
+                connection,
+                merge,
+                kind="edit_vs_delete",
+                key=(change.entity, change.row_id, RETIRED),
+                kept_seq=seq,
+                other_seq=latest.server_seq,
+            )
+    elif (
+        change.field not in ("updated_at", RETIRED)
+        and retired is not None
+        and retired.value not in (None, "null")
+        and retired.site != change.origin_site
+        and retired.hlc > change.row_base_hlc
+    ):
+        _conflict(
+            connection,
+            merge,
+            kind="edit_vs_delete",
+            key=(change.entity, change.row_id, RETIRED),
+            kept_seq=retired.server_seq,
+            other_seq=seq,
+        )
+
+
+def _check_duplicate(connection: Connection, merge: _Merge, change: Change, seq: int) -> None:
+    others = [
+        row_id
+        for (row_id,) in connection.execute(
+            select(hub_state.c.row_id).where(
+                hub_state.c.entity == "patient",
+                hub_state.c.field == "nhs_number",
+                hub_state.c.value == change.value,
+                hub_state.c.row_id != change.row_id,
+            )
+        )
+    ]
+    others += [
+        row_id
+        for row_id, state in merge.nhs_numbers.get(change.value or "", [])
+        if row_id != change.row_id and row_id not in others
+    ]
+    merge.nhs_numbers.setdefault(change.value or "", []).append(
+        (change.row_id, _State(change.value, change.hlc, change.origin_site, seq))
+    )
+    for other in others:
+        retired = merge.get(("patient", other, RETIRED))
+        if retired is not None and retired.value not in (None, "null"):
+            continue
+        _conflict(
+            connection,
+            merge,
+            kind="duplicate",
+            key=("patient", change.row_id, "nhs_number"),
+            kept_seq=seq,
+            other_seq=None,
+            other_row_id=other,
+        )
+
+
+def _check_coordinators(connection: Connection, merge: _Merge, fresh: Sequence[Change]) -> None:
+    """A case with two current coordinators after this push is for people to sort out."""
+    assignments = {c.row_id for c in fresh if c.entity == "coordinator_assignment"}
+    if not assignments:
+        return
+    cases = {
+        state.value
+        for row_id in assignments
+        if (state := merge.get(("coordinator_assignment", row_id, "case_id"))) is not None
+        and state.value is not None
+    }
+    for case_json in sorted(cases):
+        rows = {
+            row_id
+            for (row_id,) in connection.execute(
+                select(hub_state.c.row_id).where(
+                    hub_state.c.entity == "coordinator_assignment",
+                    hub_state.c.field == "case_id",
+                    hub_state.c.value == case_json,
+                )
+            )
+        } | {
+            row_id
+            for row_id in assignments
+            if (state := merge.get(("coordinator_assignment", row_id, "case_id"))) is not None
+            and state.value == case_json
+        }
+        missing = {("coordinator_assignment", r) for r in rows} - set(merge.rows)
+        if missing:
+            merge.rows.update(_load_rows(connection, missing))
+
+        def is_current(row_id: str) -> bool:
+            fields = merge.rows.get(("coordinator_assignment", row_id), {})
+            ended, retired = fields.get("ended_on"), fields.get(RETIRED)
+            return (ended is None or ended.value in (None, "null")) and (
+                retired is None or retired.value in (None, "null")
+            )
+
+        current = [row for row in sorted(rows) if is_current(row)]
+        case_id = json.loads(case_json)
+        already = connection.execute(
+            select(hub_conflict.c.conflict_id).where(
+                hub_conflict.c.kind == "coordinator",
+                hub_conflict.c.row_id == case_id,
+                hub_conflict.c.resolved == 0,
+            )
+        ).first()
+        if len(current) > 1 and already is None:
+            first = merge.get(("coordinator_assignment", current[-1], "staff_id"))
+            second = merge.get(("coordinator_assignment", current[0], "staff_id"))
+            _conflict(
+                connection,
+                merge,
+                kind="coordinator",
+                key=("care_case", case_id, "coordinator"),
+                kept_seq=first.server_seq if first else None,
+                other_seq=second.server_seq if second else None,
+            )
+
+
+def _conflict(
+    connection: Connection,
+    merge: _Merge,
+    *,
+    kind: str,
+    key: tuple[str, str, str],
+    kept_seq: int | None,
+    other_seq: int | None,
+    other_row_id: str = "",
+) -> None:
+    entity, row_id, name = key
+    flag = (entity, row_id, kind) if kind == "edit_vs_delete" else None
+    if flag is not None:
+        merge.flagged_rows.add(flag)
+    conflict_id = uuid.uuid4().hex
+    seq = merge.next_seq()
+    kept = _describe(connection, merge, kept_seq)
+    other = _describe(connection, merge, other_seq)
+    merge.conflicts.append(
+        {
+            "conflict_id": conflict_id,
+            "server_seq": seq,
+            "kind": kind,
+            "entity": entity,
+            "row_id": row_id,
+            "field": name,
+            "kept_seq": kept_seq,
+            "other_seq": other_seq,
+            "other_row_id": other_row_id,
+            "resolved": 0,
+        }
+    )
+    fields: dict[str, str | None] = {
+        "kind": json.dumps(kind),
+        "entity": json.dumps(entity),
+        "row_id": json.dumps(row_id),
+        "field": json.dumps(name),
+        "kept_value": _json(kept.get("value")),
+        "other_value": _json(other.get("value")),
+        "kept_by": json.dumps(kept.get("actor_label", "")),
+        "other_by": json.dumps(other.get("actor_label", "")),
+        "kept_at": json.dumps(kept.get("recorded_at", "")),
+        "other_at": json.dumps(other.get("recorded_at", "")),
+        "kept_desk": json.dumps(kept.get("origin_site", "")),
+        "other_desk": json.dumps(other.get("origin_site", "")),
+        "other_row_id": json.dumps(other_row_id),
+        "detail": json.dumps(""),
+        "resolution": json.dumps(""),
+        "created_at": json.dumps(merge.now_text),
+        "updated_at": json.dumps(merge.now_text),
+    }
+    # The review item is a row like any other, made by the hub: one change per field,
+    # the first under the sequence number the conflict took.
+    hlc = max(
+        (merge.by_change[s].hlc for s in (kept_seq, other_seq) if s in merge.by_change),
+        default=0,
+    )
+    first = True
+    for name_, value in fields.items():
+        if value is None:
+            continue
+        change_seq = seq if first else merge.next_seq()
+        first = False
+        merge.changes.append(
+            {
+                "server_seq": change_seq,
+                "origin_site": merge.hub_site,
+                "origin_seq": change_seq,
+                "tx_id": conflict_id,
+                "hlc": hlc,
+                "base_hlc": 0,
+                "base_site": "",
+                "row_base_hlc": 0,
+                "entity": "review_item",
+                "row_id": conflict_id,
+                "field": name_,
+                "op": "set",
+                "value": value,
+                "schema_version": 3,
+                "actor_id": None,
+                "actor_label": "Team hub",
+                "recorded_at": merge.now_text,
+                "payload_hash": "",
+            }
+        )
+        merge.set(
+            ("review_item", conflict_id, name_), _State(value, hlc, merge.hub_site, change_seq)
+        )
+
+
+def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[str, Any]:
+    """Who made the change at ``seq``, when, from which desk, and its value."""
+    if seq is None:
+        return {}
+    change = merge.by_change.get(seq)
+    if change is not None:
+        return {
+            "value": change.value,
+            "actor_label": change.actor_label,
+            "recorded_at": change.recorded_at,
+            "origin_site": change.origin_site,
+        }
+    row = connection.execute(
+        select(
+            hub_change.c.value,
+            hub_change.c.actor_label,
+            hub_change.c.recorded_at,
+            hub_change.c.origin_site,
+        ).where(hub_change.c.server_seq == seq)
+    ).first()
+    return dict(row._mapping) if row is not None else {}
+
+
+def _write(connection: Connection, merge: _Merge) -> None:
+    if merge.changes:
+        connection.execute(hub_change.insert(), merge.changes)
+    if merge.dirty:
+        rows = []
+        for entity, row_id, name in sorted(merge.dirty):
+            state = merge.rows[(entity, row_id)][name]
+            rows.append(
+                {
+                    "entity": entity,
+                    "row_id": row_id,
+                    "field": name,
+                    "value": state.value,
+                    "hlc": state.hlc,
+                    "site": state.site,
+                    "server_seq": state.server_seq,
+                }
+            )
+        statement = _insert(connection, hub_state)
+        statement = statement.on_conflict_do_update(
+            index_elements=[hub_state.c.entity, hub_state.c.row_id, hub_state.c.field],
+            set_={
+                "value": statement.excluded.value,
+                "hlc": statement.excluded.hlc,
+                "site": statement.excluded.site,
+                "server_seq": statement.excluded.server_seq,
+            },
+        )
+        connection.execute(statement, rows)
+    if merge.conflicts:
+        connection.execute(hub_conflict.insert(), merge.conflicts)
+
+
+__all__ = ["PushResult", "ReplicaCollisionError", "push_changes"]
