@@ -510,6 +510,130 @@ def _add_document_commands(
     sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
 
 
+def _hub_engine_for(url: str) -> Any:
+    """An engine for ``url`` with its password from the URL, the keyring or the environment."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from mdt_desk.sync.credentials import load_password
+    from mdt_desk.sync.hub import HubError, hub_engine
+
+    try:
+        given = make_url(url).password
+    except ArgumentError:
+        raise HubError(
+            f"{url!r} is not a hub address: give a database URL such as "
+            "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
+        ) from None
+    password = None if given else load_password(url, environment=True)
+    return hub_engine(url, password=password)
+
+
+def _cmd_hub_init(args: argparse.Namespace) -> int:
+    from mdt_desk.sync.hub import init_hub, redacted
+
+    engine = _hub_engine_for(args.url)
+    try:
+        info = init_hub(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "hub": redacted(args.url),
+                "hub_id": info.hub_id,
+                "protocol_version": info.protocol_version,
+                "schema_version": info.schema_version,
+                "engine": info.dialect,
+            },
+        )
+    else:
+        _write(
+            args.out,
+            f"The team hub at {redacted(args.url)} is ready ({info.dialect}, protocol "
+            f"{info.protocol_version}, hub schema {info.schema_version}).",
+        )
+    return EXIT_OK
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
+    from mdt_desk.sync.hub import redacted
+
+    with _open_store(args, create=True) as store:
+        url = args.hub or store.get_meta(META_HUB_ADDRESS)
+        if not url:
+            raise UserError("Give the team hub's address with --hub URL.")
+        _actor_id, label = _actor(store)
+        engine = _hub_engine_for(url)
+        try:
+            report = sync_once(store, engine, address=redacted(url), label=label)
+        finally:
+            engine.dispose()
+    if args.json:
+        _emit_json(args.out, report.as_dict())
+    else:
+        _write(
+            args.out,
+            f"Sent {report.pushed} changes, received {report.pulled}; "
+            f"{report.conflicts} to review.",
+        )
+    return EXIT_OK
+
+
+def _cmd_conflicts(args: argparse.Namespace) -> int:
+    from mdt_desk.services.review import list_open_items
+
+    with _open_store(args, create=False) as store, store.read() as session:
+        items = list_open_items(session)
+    if args.json:
+        _emit_json(
+            args.out,
+            [
+                {
+                    "id": item.id,
+                    "kind": item.kind,
+                    "title": item.title,
+                    "record": item.record_text,
+                    "field": item.field_text,
+                    "kept": item.kept_text,
+                    "kept_by": item.kept_by,
+                    "kept_at": item.kept_at_text,
+                    "other": item.other_text,
+                    "other_by": item.other_by,
+                    "other_at": item.other_at_text,
+                }
+                for item in items
+            ],
+        )
+    else:
+        for item in items:
+            _write(args.out, f"{item.id}  {item.title}: {item.summary}")
+        _write(args.out, f"{len(items)} to review.")
+    return EXIT_OK
+
+
+def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """``hub init``, ``sync`` and ``conflicts``."""
+    hub = commands.add_parser("hub", help="the team hub this desk syncs with")
+    hub_commands = hub.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(hub_commands, "init", _cmd_hub_init, "create (or check) the team hub's tables")
+    sub.add_argument(
+        "url",
+        help="the hub database, e.g. postgresql+psycopg://mdt@db.example/team or "
+        "sqlite:///team-hub.sqlite (password: keyring, MDT_DESK_HUB_PASSWORD or PGPASSWORD)",
+    )
+    sub = command(
+        commands,
+        "sync",
+        _cmd_sync,
+        "send this desk's changes to the team hub and bring in everyone else's",
+    )
+    sub.add_argument("--hub", metavar="URL", help="the hub (default: the one this desk uses)")
+    command(commands, "conflicts", _cmd_conflicts, "changes that need a person to review")
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from mdt_desk.app import run_gui
 
@@ -665,6 +789,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
 
     _add_meeting_commands(commands, command, store_option)
+
+    _add_sync_commands(commands, command)
 
     command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
 

@@ -11,6 +11,8 @@ BATCH_SIZE = 2000
 #: Fields whose concurrent change is always for a person to check, even to one value.
 IDENTITY_FIELDS = frozenset({("patient", "nhs_number"), ("patient", "date_of_birth")})
 RETIRED = "retired_at"
+#: Bookkeeping fields every edit touches: last writer wins, never a conflict to review.
+BOOKKEEPING_FIELDS = frozenset({"updated_at", "created_at"})
 
 
 @dataclass(frozen=True, slots=True)

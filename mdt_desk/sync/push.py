@@ -46,7 +46,13 @@ from mdt_desk.sync.hub import (
     hub_replica,
     hub_state,
 )
-from mdt_desk.sync.protocol import IDENTITY_FIELDS, MAX_SKEW_MS, RETIRED, Change
+from mdt_desk.sync.protocol import (
+    BOOKKEEPING_FIELDS,
+    IDENTITY_FIELDS,
+    MAX_SKEW_MS,
+    RETIRED,
+    Change,
+)
 
 _CHUNK = 400
 
@@ -325,7 +331,11 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
                 .where(hub_conflict.c.conflict_id == change.row_id)
                 .values(resolved=1)
             )
-    elif current is not None and (current.hlc, current.site) != (change.base_hlc, change.base_site):
+    elif (
+        current is not None
+        and change.field not in BOOKKEEPING_FIELDS
+        and (current.hlc, current.site) != (change.base_hlc, change.base_site)
+    ):
         identity = (change.entity, change.field) in IDENTITY_FIELDS
         if current.value != change.value or identity:
             incoming_wins = change.clock > (current.hlc, current.site)
