@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, Uuid, select
+from sqlalchemy import Boolean, Date, DateTime, Enum, Uuid, select, text
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import (
@@ -130,6 +130,8 @@ class HistoryEntry:
     entity: str
     row_id: uuid.UUID
     added: bool
+    #: where the change was made: "This desk", "Team hub" or "Another desk (4bc91f9e)"
+    desk_text: str = ""
 
 
 def audit_time(value: dt.datetime) -> str:
@@ -395,6 +397,22 @@ def record_history(
         )
     changes.sort(key=lambda pair: (pair[1].recorded_at, pair[0].origin_seq), reverse=True)
 
+    meta: dict[str, str] = {
+        str(key): str(value)
+        for key, value in session.execute(
+            text("SELECT key, value FROM store_meta WHERE key IN ('replica_id', 'sync_hub_id')")
+        )
+    }
+    here = uuid.UUID(meta["replica_id"]) if "replica_id" in meta else None
+    hub = uuid.UUID(meta["sync_hub_id"]) if "sync_hub_id" in meta else None
+
+    def desk_words(replica: uuid.UUID) -> str:
+        if replica == here:
+            return "This desk"
+        if replica == hub:
+            return "Team hub"
+        return f"Another desk ({replica.hex[:8]})"
+
     entries: list[HistoryEntry] = []
     for change, tx in changes:
         row_id = uuid.UUID(change.row_id)
@@ -427,6 +445,7 @@ def record_history(
                 entity=change.entity,
                 row_id=row_id,
                 added=added,
+                desk_text=desk_words(tx.replica_id),
             )
         )
         if limit is not None and len(entries) >= limit:

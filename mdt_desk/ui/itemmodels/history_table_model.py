@@ -14,4 +14,5 @@ class HistoryTableModel(RecordListTableModel[HistoryEntry]):
         Column[HistoryEntry]("What", lambda e: e.field),
         Column[HistoryEntry]("From", lambda e: "" if e.added else (e.old_text or "(empty)")),
         Column[HistoryEntry]("To", lambda e: e.new_text or "(empty)"),
+        Column[HistoryEntry]("Desk", lambda e: e.desk_text),
     )
