@@ -3,7 +3,10 @@
 Each open case of the meeting's practices is checked against every rule; a case is
 proposed when at least one holds, with every reason that holds, so the chair sees the
 whole picture ("new referral; 2 overdue actions"). Deceased people and closed cases are
-never proposed. Cases already on the agenda, or dismissed for this meeting, are left out.
+never proposed. Cases already on the agenda, or dismissed for this meeting, are left out;
+so is a case already on the agenda of another upcoming (planned or in progress) meeting of
+the same practices that starts before this one — it will be discussed there first, and if
+it is not reached it is carried over. Dismissals stay per meeting.
 
 The rules, all judged on the meeting's date (Europe/London):
 
@@ -29,7 +32,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import RuleError
-from mdt_desk.models import Action, AgendaItem, Case, Meeting, OutcomeEvent, Patient, Practice
+from mdt_desk.models import (
+    Action,
+    AgendaItem,
+    Case,
+    Meeting,
+    MeetingPractice,
+    OutcomeEvent,
+    Patient,
+    Practice,
+)
 from mdt_desk.models.enums import (
     ActionStatus,
     AgendaOutcome,
@@ -162,6 +174,31 @@ def _carried(
     }
 
 
+def _on_earlier_open_agenda(
+    session: Session, meeting: Meeting, practice_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Cases on the agenda of another planned or running meeting of any of these
+    practices that starts before ``meeting`` (they are discussed there first)."""
+    covering = select(MeetingPractice.meeting_id).where(
+        MeetingPractice.practice_id.in_(practice_ids), MeetingPractice.retired_at.is_(None)
+    )
+    return set(
+        session.scalars(
+            select(AgendaItem.case_id)
+            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+            .where(
+                AgendaItem.retired_at.is_(None),
+                AgendaItem.dismissed.is_(False),
+                Meeting.id != meeting.id,
+                Meeting.retired_at.is_(None),
+                Meeting.status.in_((MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS)),
+                Meeting.starts_at < meeting.starts_at,
+                or_(Meeting.practice_id.in_(practice_ids), Meeting.id.in_(covering)),
+            )
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _CaseFacts:
     """What the rules need, read for every candidate case in a few set-based queries."""
@@ -271,6 +308,7 @@ def propose(
                 )
             )
         )
+        listed |= _on_earlier_open_agenda(session, meeting, practice_ids)
         candidates = [row for row in candidates if row[0].id not in listed]
     case_ids = [case.id for case, _patient, _code in candidates]
     if not case_ids:

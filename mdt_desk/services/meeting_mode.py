@@ -7,9 +7,10 @@ a crash or power cut mid-meeting loses at most that second (reliability.md).
 Ending a meeting (:func:`finish_meeting`) does, in one transaction: items deferred or not
 reached roll over to the practice's next planned meeting with their carry count; each
 discussed case gets its next review date from its outcome (and a "close case" outcome
-closes it); escalations that were discussed are cleared; the meeting becomes finished
-and read-only. Later corrections are amendments (:func:`add_amendment`) beside the
-record, never edits of it.
+closes it); escalations that were discussed are cleared; every discussed item's summary,
+outcome and decisions go into its case's notes, so the record shows what the MDT said;
+the meeting becomes finished and read-only. Later corrections are amendments
+(:func:`add_amendment`) beside the record, never edits of it.
 """
 
 import datetime as dt
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import RuleError, ValidationError
-from mdt_desk.models import Action, AgendaItem, Case, Meeting, MeetingAmendment, Staff
+from mdt_desk.models import Action, AgendaItem, Case, Meeting, MeetingAmendment, Note, Staff
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import (
     ActionStatus,
@@ -84,7 +85,10 @@ class ItemBriefing:
 
     entry: AgendaEntry
     record: RecordView
+    #: ``08-Dec-2026``, or ``Not discussed at an MDT before``
     last_discussed_text: str
+    #: the day it was last discussed at another meeting; ``None`` if never
+    last_discussed_on: dt.date | None
     changes: tuple[ChangeSinceLast, ...]
     open_actions: tuple[OpenAction, ...]
     owners: tuple[plans.OwnerChoice, ...]
@@ -239,7 +243,10 @@ def item_briefing(
     return ItemBriefing(
         entry=entry,
         record=record,
-        last_discussed_text=cui_date(since) if previous is not None else "Never",
+        last_discussed_text=(
+            cui_date(since) if previous is not None else "Not discussed at an MDT before"
+        ),
+        last_discussed_on=since if previous is not None else None,
         changes=tuple(changes),
         open_actions=open_actions,
         owners=tuple(plans.action_owner_choices(session, case.id)),
@@ -348,13 +355,53 @@ def _next_planned(session: Session, meeting: Meeting) -> Meeting | None:
     ).first()
 
 
+def _was_discussed(item: AgendaItem) -> bool:
+    """An outcome other than defer, or anything typed: the MDT talked about the case."""
+    has_outcome = item.outcome is not None and item.outcome is not AgendaOutcome.DEFER
+    return has_outcome or bool(item.summary.strip() or item.decisions.strip())
+
+
+def discussion_note_text(meeting: MeetingSummary, item: AgendaItem) -> str:
+    """``MDT meeting Mon 07-Dec-2026 (… MDT) — outcome: Change plan.`` and what was said."""
+    local = meeting.starts_at.astimezone(LONDON)
+    outcome = f"outcome: {label(item.outcome)}." if item.outcome else "no outcome recorded."
+    lines = [f"MDT meeting {local:%a} {cui_date(local.date())} ({meeting.title}) — {outcome}"]
+    if item.summary.strip():
+        lines.append(f"Discussion: {item.summary.strip()}")
+    if item.decisions.strip():
+        lines.append(f"Decisions: {item.decisions.strip()}")
+    return "\n".join(lines)
+
+
+def _note_discussions(session: Session, meeting: Meeting, author_id: uuid.UUID | None) -> None:
+    """A note on each discussed case of what the MDT said and decided."""
+    summary = get_meeting_summary(session, meeting.id)
+    for item in _agenda_items(session, meeting.id):
+        if not _was_discussed(item):
+            continue
+        written = plans.add_note(session, item.case_id, discussion_note_text(summary, item))
+        note = session.get(Note, written.id)
+        if author_id is not None and note is not None:
+            note.author_id = author_id
+
+
 def finish_meeting(
-    session: Session, meeting_id: uuid.UUID, *, now: dt.datetime | None = None
+    session: Session,
+    meeting_id: uuid.UUID,
+    *,
+    now: dt.datetime | None = None,
+    author_id: uuid.UUID | None = None,
 ) -> MeetingEnd:
-    """End the meeting: roll over, set next reviews, close what the MDT closed, lock it."""
+    """End the meeting: roll over, set next reviews, close what the MDT closed, lock it.
+
+    Args:
+        author_id: who the discussion notes are written by (the signed-in staff member);
+            ``None`` leaves them to the transaction's actor.
+    """
     meeting = _running(session, meeting_id)
     now = now or utc_now()
     day = _day(meeting.starts_at)
+    _note_discussions(session, meeting, author_id)
     following = _next_planned(session, meeting)
     following_items = (
         {item.case_id: item for item in _agenda_items_any(session, following.id)}
@@ -548,6 +595,7 @@ __all__ = [
     "add_amendment",
     "add_time",
     "amendments",
+    "discussion_note_text",
     "finish_meeting",
     "item_briefing",
     "outcome_choices",

@@ -107,6 +107,8 @@ class MeetingSummary:
     item_count: int
     #: when meeting mode started it (the meeting clock runs from here, across a restart)
     started_at: dt.datetime | None = None
+    #: when the chair ended it in meeting mode
+    finished_at: dt.datetime | None = None
 
     @property
     def ends_at(self) -> dt.datetime:
@@ -268,6 +270,7 @@ def _summaries(session: Session, meetings: Sequence[Meeting]) -> list[MeetingSum
                 repeat_weeks=meeting.repeat_weeks,
                 item_count=counts.get(meeting.id, 0),
                 started_at=meeting.started_at,
+                finished_at=meeting.finished_at,
             )
         )
     return result
@@ -309,6 +312,8 @@ def _schedule_errors(
         )
     if not location.strip() and not video_link.strip():
         errors["location"] = "Say where the meeting is, or give its video link."
+    if video_link.strip() and not video_link.strip().lower().startswith(("https://", "http://")):
+        errors["video_link"] = "Give the video link as a web address starting https://"
     if repeat_weeks is not None and not 1 <= repeat_weeks <= 8:
         errors["repeat"] = "Repeat every 1 to 8 weeks."
     if not 1 <= occurrences <= MAX_OCCURRENCES:
@@ -382,7 +387,9 @@ def schedule_meeting(
     )
     practice = session.get(Practice, practice_id) if practice_id else None
     if practice is None or practice.retired_at is not None:
-        errors["practice"] = "Choose the practice the meeting is for."
+        errors["practice"] = (
+            "Choose the practice from the list: type part of its name or ODS code and pick it."
+        )
     chair = session.get(Staff, chair_id) if chair_id else None
     if chair is None or chair.retired_at is not None:
         errors["chair"] = "Choose who chairs the meeting."

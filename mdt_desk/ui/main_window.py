@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mdt_desk.ui.meetings.meetings_page import MeetingsPage
     from mdt_desk.ui.new_referral_dialog import NewReferralDialog
     from mdt_desk.ui.print_preview import PrintPreviewDialog
+    from mdt_desk.ui.sign_in_dialog import SignInDialog
     from mdt_desk.ui.welcome_dialog import WelcomeDialog
 
 
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         self.meetings_page: MeetingsPage | None = None
         self.meeting_windows: list[MeetingModeWindow] = []
         self.print_dialog: PrintPreviewDialog | None = None
+        self.sign_in_dialog: SignInDialog | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -253,6 +255,7 @@ class MainWindow(QMainWindow):
         self.close_tab_action = self._action(
             self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
         )
+        self.sign_in_action = self._action(self.tr("Sign &in as…"), self.show_sign_in)
         self.quit_action = self._action(self.tr("&Quit"), self.close, QKeySequence("Ctrl+Q"))
         self.undo_action = self.undo_group.createUndoAction(self, self.tr("&Undo"))
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -268,6 +271,8 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu(self.tr("&File"))
         file_menu.addActions([self.new_referral_action, self.print_action, self.close_tab_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.sign_in_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menus.addMenu(self.tr("&Edit"))
@@ -729,6 +734,23 @@ class MainWindow(QMainWindow):
         box.setDetailedText(details)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    @Slot()
+    def show_sign_in(self) -> "SignInDialog":
+        """File → Sign in as…: later changes are recorded as the chosen staff member's."""
+        from mdt_desk.ui.sign_in_dialog import SignInDialog
+
+        dialog = SignInDialog(self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.signed_in.connect(self._on_sign_in_dialog_signed_in)
+        self.sign_in_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(object)
+    def _on_sign_in_dialog_signed_in(self, _staff_id: object) -> None:
+        self._show_signed_in()
+        self.refresh()  # "My caseload" is the new member's
 
     @Slot()
     def _on_welcome_accepted(self) -> None:

@@ -494,9 +494,12 @@ def test_carried_over_counts_the_meetings_a_case_has_waited(store, host, chair) 
     assert all(entry.reason is AgendaReason.CARRIED_OVER for entry in rolled.values())
 
     third_day = MEETING_DAY + dt.timedelta(weeks=2)
-    # Judged before the second meeting has happened: waited at one meeting so far.
+    # Judged before the second meeting has happened: waited at one meeting so far. It is
+    # not proposed for the third (it is on the second's agenda, which comes first), but
+    # judged it says how long it has waited.
     third = schedule(store, host, chair, third_day)
-    early = propose(store, third)
+    assert waiting not in propose(store, third)
+    early = propose(store, third, include_listed=True)
     assert reasons_of(early[waiting])[AgendaReason.CARRIED_OVER] == "Carried 1×"
     assert early[waiting].carried_count == 1
 
@@ -644,8 +647,38 @@ def test_listed_and_dismissed_cases_are_not_proposed_again(store, host, chair) -
         meetings.dismiss_proposal(session, meeting_id, dismissed, reason=AgendaReason.NEW_REFERRAL)
     assert set(propose(store, meeting_id)) == {left}
     assert set(propose(store, meeting_id, include_listed=True)) == {listed, dismissed, left}
-    # A dismissal is for that meeting only.
-    assert set(propose(store, other_meeting)) == {listed, dismissed, left}
+    # A dismissal is for that meeting only; the listed case waits for the earlier meeting.
+    assert set(propose(store, other_meeting)) == {dismissed, left}
+
+
+def test_a_case_on_an_earlier_upcoming_agenda_is_not_proposed_for_a_later_one(
+    store, host, chair, practice_ids
+) -> None:
+    listed = open_case(store, host, chair, accepted=False, family="Listed")
+    left = open_case(store, host, chair, accepted=False, family="Left")
+    first = schedule(store, host, chair, MEETING_DAY)
+    later = schedule(store, host, chair, MEETING_DAY + dt.timedelta(weeks=2))
+    # a locality meeting hosted by a neighbour that covers the host practice, later still
+    locality = schedule(
+        store, practice_ids["A81002"], chair, MEETING_DAY + dt.timedelta(weeks=4), others=[host]
+    )
+    with store.write(chair) as session:
+        meetings.add_to_agenda(session, later, listed, reason=AgendaReason.NEW_REFERRAL)
+    # on the later meeting's agenda: still proposed for the earlier one, not for later ones
+    assert set(propose(store, first)) == {listed, left}
+    assert set(propose(store, locality)) == {left}
+    # once that meeting is running, the same holds
+    with store.write(chair) as session:
+        meeting_mode.start_meeting(session, later)
+    assert set(propose(store, locality)) == {left}
+    # finished without reaching it: it is carried over, and proposed again
+    with store.write(chair) as session:
+        meeting_mode.finish_meeting(session, later)
+    assert listed in propose(store, locality)
+    # a dismissal on the earlier meeting does not hide it from a later one
+    with store.write(chair) as session:
+        meetings.dismiss_proposal(session, first, left, reason=AgendaReason.NEW_REFERRAL)
+    assert left in propose(store, locality)
 
 
 def test_a_case_taken_off_the_agenda_is_not_proposed_again(store, host, chair) -> None:

@@ -70,7 +70,9 @@ def test_scheduling_reports_every_wrong_field(store, practice_ids, chair) -> Non
     host = practice_ids["A81001"]
     ok = {"practice_id": host, "chair_id": chair}
     assert schedule_errors(store) == {
-        "practice": "Choose the practice the meeting is for.",
+        "practice": (
+            "Choose the practice from the list: type part of its name or ODS code and pick it."
+        ),
         "chair": "Choose who chairs the meeting.",
     }
     assert schedule_errors(store, **ok, day=None, start_time=None) == {
@@ -568,3 +570,65 @@ def test_a_meeting_with_no_next_one_says_where_its_items_go(store, host, chair) 
     assert end.next_meeting is None and end.rolled_over == 0
     assert end.items[0].rolled_to_text == "Will be proposed for the next meeting"
     assert at_meeting(MEETING_DAY).tzinfo is not None
+
+
+def test_finishing_writes_what_was_discussed_into_the_case_notes(store, host, chair, team) -> None:
+    talked = open_case(store, host, chair, family="Talked")
+    typed_only = open_case(store, host, chair, family="Typed")
+    deferred = open_case(store, host, chair, family="Deferred")
+    unreached = open_case(store, host, chair, family="Unreached")
+    meeting_id = schedule(store, host, chair, MEETING_DAY)
+    with store.write(chair) as session:
+        items = {
+            case_id: meetings.add_to_agenda(
+                session, meeting_id, case_id, reason=AgendaReason.NEW_REFERRAL
+            ).id
+            for case_id in (talked, typed_only, deferred, unreached)
+        }
+        meeting_mode.start_meeting(session, meeting_id, now=at_meeting(MEETING_DAY, 0))
+        meeting_mode.save_capture(
+            session,
+            items[talked],
+            summary="Falls at night; son worried. ",
+            decisions="Medication review\nGP to call the son",
+            outcome=AgendaOutcome.CHANGE_PLAN,
+        )
+        meeting_mode.save_capture(session, items[typed_only], summary="Brief word only")
+        meeting_mode.save_capture(session, items[deferred], outcome=AgendaOutcome.DEFER)
+        meeting_mode.finish_meeting(
+            session, meeting_id, now=at_meeting(MEETING_DAY, 90), author_id=team["gp"]
+        )
+    with store.read() as session:
+        notes = {case_id: plans.list_notes(session, case_id) for case_id in items}
+    (note,) = notes[talked]
+    assert note.body == (
+        "MDT meeting Tue 08-Dec-2026 (The Densham Surgery MDT) — outcome: Change plan.\n"
+        "Discussion: Falls at night; son worried.\n"
+        "Decisions: Medication review\nGP to call the son"
+    )
+    assert note.author_id == team["gp"]
+    (typed_note,) = notes[typed_only]
+    assert typed_note.body == (
+        "MDT meeting Tue 08-Dec-2026 (The Densham Surgery MDT) — no outcome recorded.\n"
+        "Discussion: Brief word only"
+    )
+    assert notes[deferred] == [] and notes[unreached] == []
+
+
+def test_a_video_link_must_be_a_web_address(store, host, chair) -> None:
+    ok = {"practice_id": host, "chair_id": chair}
+    assert schedule_errors(store, **ok, location="", video_link="teams meeting") == {
+        "video_link": "Give the video link as a web address starting https://"
+    }
+    with store.write(chair) as session:
+        (made,) = meetings.schedule_meeting(
+            session,
+            practice_id=host,
+            day=TODAY,
+            start_time=dt.time(9, 30),
+            duration_minutes=15,
+            chair_id=chair,
+            video_link="http://meet.example/mdt",
+            today=TODAY,
+        )
+    assert made.video_link == "http://meet.example/mdt"

@@ -3,6 +3,7 @@ actions from decisions, deferral and roll-over, ending the meeting, projection p
 and save-as-you-type."""
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,15 +30,16 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.services.meetings import AgendaEntry, MeetingSummary
 from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     MeetingResultsTableModel,
+    duration_text,
     result_rows,
 )
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
-from mdt_desk.ui.meeting_mode.panels import ActionForm, AgendaStrip
+from mdt_desk.ui.meeting_mode.panels import ActionForm, AgendaStrip, counted
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
-from mdt_desk.ui.meeting_mode.window import clock_text, missing_text
+from mdt_desk.ui.meeting_mode.window import BASE_POINT_SIZE, clock_text, missing_text
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import CuiDateEdit
-from tests.ui.finders import child
+from tests.ui.finders import child, focused
 
 WAIT = 10_000
 
@@ -136,7 +138,7 @@ def choose(qtbot, box: QComboBox, text: str) -> None:
 
 
 def make_action(qtbot, window: MeetingModeWindow, line: str) -> None:
-    """Type a decision line, Ctrl+Enter, take the suggested owner, +14 days, Enter."""
+    """Type a decision line, Ctrl+Enter, Tab past what and who, +14 days, Enter."""
     decisions = child(window, QPlainTextEdit, "decisions_edit")
     decisions.setFocus()
     qtbot.keyClicks(decisions, line)
@@ -145,14 +147,24 @@ def make_action(qtbot, window: MeetingModeWindow, line: str) -> None:
     assert form.isVisible()
     description = child(form, QLineEdit, "action_description_edit")
     assert description.text() == line
+    # the keyboard starts on "What", at the end of the line, ready to finish it
+    assert focused(QLineEdit) is description
+    assert description.cursorPosition() == len(line)
     owner = child(form, QComboBox, "action_owner_box")
     assert owner.count() > 0 and owner.currentData() is not None
     due = child(form, CuiDateEdit, "action_due_edit")
     assert due.date_value() == dt.date.today() + dt.timedelta(days=14)
+    qtbot.keyClick(description, Qt.Key.Key_Tab)
+    assert owner.isAncestorOf(focused(QWidget)) or focused(QWidget) is owner  # Who
+    qtbot.keyClick(focused(QWidget), Qt.Key.Key_Tab)
+    assert focused(QWidget) is due  # Due by
+    qtbot.keyClick(due, Qt.Key.Key_Tab)
+    assert focused(QPushButton) is child(form, QPushButton, "action_save_button")
     with qtbot.waitSignal(window.actions_changed, timeout=WAIT) as changed:
-        qtbot.keyClick(owner, Qt.Key.Key_Return)
+        qtbot.keyClick(focused(QPushButton), Qt.Key.Key_Return)
     assert changed.args == [window.current_entry().case_id]  # type: ignore[union-attr]
     assert not form.isVisible()
+    assert focused(QPlainTextEdit) is decisions  # back where the line was typed
     assert line in child(window, QLabel, "open_actions_label").text()
     assert "agreed today" in child(window, QLabel, "open_actions_label").text()
 
@@ -406,3 +418,153 @@ def test_results_model_passes_the_model_tester(qtmodeltester, store) -> None:
     qtmodeltester.check(model)
     assert model.rowCount() == len(end.items) > 0
     assert model.index(0, 0).data() == end.items[0].entry.initials
+
+
+def mnemonics(widgets: list[QWidget]) -> list[str]:
+    """The ``&x`` letters of the labels with a buddy and the buttons among ``widgets``."""
+    letters = []
+    for widget in widgets:
+        if isinstance(widget, QLabel) and widget.buddy() is None:
+            continue
+        text = widget.text() if isinstance(widget, QLabel | QAbstractButton) else ""
+        found = re.search(r"&([^&])", text.replace("&&", ""))
+        if found:
+            letters.append(found.group(1).lower())
+    return letters
+
+
+def test_the_keyboard_comes_back_to_the_summary(qtbot, store, runner) -> None:
+    meeting = planned_meeting(store)
+    put_proposals_first(store, meeting.id)
+    window = open_meeting(qtbot, runner, meeting.id)
+    window.activateWindow()
+    summary = child(window, QPlainTextEdit, "summary_edit")
+    outcome = child(window, QComboBox, "outcome_box")
+    decisions = child(window, QPlainTextEdit, "decisions_edit")
+    # every caption has its own Alt+letter, and it goes to its field
+    shown = [w for w in window.findChildren(QWidget) if w.isVisibleTo(window)]
+    letters = mnemonics(shown)
+    assert len(letters) == len(set(letters)), letters
+    for letter, field in (
+        (Qt.Key.Key_O, outcome),
+        (Qt.Key.Key_E, decisions),
+        (Qt.Key.Key_D, summary),
+    ):
+        qtbot.keyClick(focused(QWidget), letter, Qt.KeyboardModifier.AltModifier)
+        assert focused(QWidget) is field
+    # Page Down from the decisions: the next item's summary has the keyboard
+    next_item(qtbot, window, decisions)
+    assert focused(QPlainTextEdit) is summary
+    with qtbot.waitSignal(window.briefing_shown, timeout=WAIT):
+        qtbot.keyClick(outcome, Qt.Key.Key_PageUp)
+    assert focused(QPlainTextEdit) is summary
+    # the attendance panel, closed with F6, hands it back
+    qtbot.keyClick(summary, Qt.Key.Key_F6)
+    assert focused(QWidget) is not summary
+    qtbot.keyClick(focused(QWidget), Qt.Key.Key_F6)
+    assert focused(QPlainTextEdit) is summary
+    # F1 lists the keys, Ctrl+W among them
+    assert "Ctrl+W" in window.shortcuts_text()
+    # Ctrl+W closes the window, saving what was typed first
+    entry = window.current_entry()
+    assert entry is not None
+    qtbot.keyClicks(summary, "Typed just before closing")
+    qtbot.keyClick(summary, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+    settle(qtbot, window)
+    with Store.open(store.path) as reader, reader.read() as session:
+        saved = {e.id: e for e in meetings.agenda(session, meeting.id)}[entry.id]
+    assert saved.summary.endswith("Typed just before closing")
+
+
+def test_banner_details_stay_shut_until_revealed(qtbot, store, runner) -> None:
+    meeting = planned_meeting(store)
+    window = open_meeting(qtbot, runner, meeting.id)
+    details = child(window.banner, QAbstractButton, "banner_details_button")
+    assert not details.isEnabled()
+    assert details.accessibleDescription() == "Hidden while presenting; reveal with Ctrl+R"
+    window.banner.set_details_shown(True)
+    qtbot.mouseClick(details, Qt.MouseButton.LeftButton)
+    assert not window.banner.details_shown()
+    # revealed: the details open, and closing them puts the keyboard back in the summary
+    qtbot.keyClick(window.summary_edit, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert details.isEnabled() and not details.accessibleDescription()
+    details.setFocus()
+    qtbot.keyClick(details, Qt.Key.Key_Space)
+    assert window.banner.details_shown()
+    qtbot.keyClick(details, Qt.Key.Key_Space)
+    assert not window.banner.details_shown()
+    assert focused(QPlainTextEdit) is window.summary_edit
+    # hidden again: the details shut with it
+    window.banner.set_details_shown(True)
+    qtbot.keyClick(window.summary_edit, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert not window.banner.details_shown() and not details.isEnabled()
+
+
+def test_the_action_owner_is_found_by_any_part_of_the_name(qtbot, store, runner) -> None:
+    meeting = planned_meeting(store)
+    window = open_meeting(qtbot, runner, meeting.id)
+    briefing = window.briefing
+    assert briefing is not None and len(briefing.owners) > 1
+    # QTest types ASCII only
+    wanted = next(o for o in reversed(briefing.owners) if o.name.split()[-1].isascii())
+    family = wanted.name.split()[-1]
+    decisions = window.decisions_edit
+    decisions.setFocus()
+    qtbot.keyClicks(decisions, "Visit at home")
+    qtbot.keyClick(decisions, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    form = child(window, ActionForm, "action_form")
+    owner = child(form, QComboBox, "action_owner_box")
+    assert owner.isEditable()
+    completer = owner.completer()
+    assert completer is not None and completer.filterMode() == Qt.MatchFlag.MatchContains
+    line = owner.lineEdit()
+    assert line is not None
+    line.clear()
+    qtbot.keyClicks(line, family[1:].lower())  # part of the family name, not its start
+    popup = completer.popup()
+    assert popup is not None
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    offered = [
+        completer.completionModel().index(n, 0).data() for n in range(popup.model().rowCount())
+    ]
+    assert any(wanted.name in text for text in offered)
+    row = next(n for n, text in enumerate(offered) if wanted.name in text)
+    popup.setCurrentIndex(completer.completionModel().index(row, 0))
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert owner.currentData() == wanted.id
+    # half-typed: said next to the form, nothing saved
+    line.setText(family[:2])
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert "Choose who will do it from the list" in form.error_label.text()
+    assert form.isVisible()
+
+
+def test_the_end_of_the_meeting_reads_well_on_the_shared_screen(qtbot, store, runner) -> None:
+    meeting = planned_meeting(store)
+    put_proposals_first(store, meeting.id, count=1)
+    window = open_meeting(qtbot, runner, meeting.id)
+    assert "Last discussed Never" not in window.reason_label.text()
+    qtbot.keyClick(window.summary_edit, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    confirm = child(window, QMessageBox, "end_meeting_confirm")
+    assert confirm.font().pointSize() >= BASE_POINT_SIZE
+    assert "(s)" not in confirm.text()
+    with qtbot.waitSignal(window.meeting_finished, timeout=WAIT):
+        qtbot.keyClick(confirm, Qt.Key.Key_Return)
+    settle(qtbot, window)
+    dialog = child(window, MeetingSummaryDialog, "meeting_summary_dialog")
+    assert dialog.font().pointSize() >= BASE_POINT_SIZE
+    totals = child(dialog, QLabel, "summary_totals_label").text()
+    assert "(s)" not in totals and "new action" in totals
+    clock = child(window, QLabel, "meeting_clock_label").text()
+    assert clock.startswith("Meeting ") and clock.endswith("ended")
+    dialog.close()
+
+
+def test_durations_and_counts_are_said_in_words() -> None:
+    assert duration_text(108) == "1 min 48 s"
+    assert duration_text(120) == "2 min"
+    assert duration_text(45) == "45 s"
+    assert duration_text(3900) == "1 h 5 min"
+    assert counted(1, "note") == "1 note" and counted(3, "note") == "3 notes"
+    assert counted(0, "new action") == "0 new actions"

@@ -2,11 +2,23 @@
 
 import datetime as dt
 import itertools
+import re
 import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QModelIndex, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QPushButton
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 
 from mdt_desk.models.enums import AgendaReason, MeetingStatus
 from mdt_desk.models.store import Store
@@ -20,7 +32,7 @@ from mdt_desk.ui.itemmodels.agenda_table_models import (
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meetings.meetings_page import MeetingsPage
 from mdt_desk.ui.meetings.schedule_dialog import ScheduleMeetingDialog
-from tests.ui.finders import child
+from tests.ui.finders import child, focused
 from tests.ui.test_main_window import open_window
 
 WAIT = 10_000
@@ -232,3 +244,111 @@ def test_meeting_models_pass_qtmodeltester(qtmodeltester, demo_store_path) -> No
     agenda_list = AgendaTableModel()
     agenda_list.set_rows(entries)
     qtmodeltester.check(agenda_list)
+
+
+def test_tab_leaves_each_table_and_reaches_the_proposals(qtbot, demo_store_path, wait_idle) -> None:
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    window.activateWindow()
+    for table in (page.meeting_table, page.proposal_table, page.agenda_table):
+        assert not table.tabKeyNavigation()
+    proposals = page.proposal_model.rows()
+    assert proposals
+    page.meeting_table.setFocus()
+    passed = []
+    for _ in range(4):
+        qtbot.keyClick(focused(QWidget), Qt.Key.Key_Tab)
+        if focused(QWidget) is page.proposal_table:
+            break
+        passed.append(focused(QWidget).objectName())
+    assert focused(QTableView) is page.proposal_table
+    # only the meeting's own buttons lie between the two tables
+    assert set(passed) <= {"start_meeting_button", "cancel_meeting_button"}
+    # the table with the keyboard shows its chosen row brighter than the others do
+    highlight = QPalette.ColorRole.Highlight
+    assert page.proposal_table.palette().color(highlight) != (
+        page.meeting_table.palette().color(highlight)
+    )
+    # Enter there accepts the chosen proposal
+    chosen = page.proposal_model.row_at(page.proposal_table.currentIndex().row())
+    assert chosen is not None
+    qtbot.keyClick(page.proposal_table, Qt.Key.Key_Return)
+    wait_idle(window)
+    assert chosen.case_id in {entry.case_id for entry in page.agenda_model.rows()}
+    # and Tab goes on through its buttons to the agenda, then the agenda's tools
+    order = []
+    page.proposal_table.setFocus()
+    for _ in range(12):
+        qtbot.keyClick(focused(QWidget), Qt.Key.Key_Tab)
+        order.append(focused(QWidget).objectName())
+    enabled = [name for name in order if name]
+    assert enabled.index("agenda_table") < enabled.index("move_up_button")
+    assert enabled[: enabled.index("agenda_table")] == [
+        "accept_proposal_button",
+        "accept_all_button",
+        "dismiss_proposal_button",
+    ]
+
+
+def dialog_mnemonics(dialog: QWidget) -> list[str]:
+    letters = []
+    for widget in dialog.findChildren(QWidget):
+        if isinstance(widget, QLabel) and widget.buddy() is None:
+            continue
+        if isinstance(widget, QLabel | QAbstractButton):
+            found = re.search(r"&([^&])", widget.text().replace("&&", ""))
+            if found:
+                letters.append(found.group(1).lower())
+    return letters
+
+
+def test_schedule_dialog_mnemonics_defaults_and_searchable_pickers(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    dialog = page.show_schedule_dialog()
+    letters = dialog_mnemonics(dialog)
+    assert len(letters) >= 12  # every field and the Save button
+    assert len(letters) == len(set(letters)), sorted(letters)
+    # "All practices" in the filter: the signed-in member's first covered practice
+    me = next(m for m in page._staff if m.id == window.runner.desk.actor_id)
+    practice = next(p for p in page._practices if p.id == dialog.practice_id())
+    if me.practice_codes and any(p.ods_code in me.practice_codes for p in page._practices):
+        assert practice.ods_code in me.practice_codes
+    # the chair is found by any part of the name
+    chair = child(dialog, QComboBox, "meeting_chair")
+    assert chair.isEditable()
+    completer = chair.completer()
+    assert completer is not None and completer.filterMode() == Qt.MatchFlag.MatchContains
+    assert dialog.chair_id() == window.runner.desk.actor_id
+    # a half-typed practice is refused with a message that says what to do
+    combo = child(dialog, QComboBox, "meeting_practice")
+    line = combo.lineEdit()
+    assert line is not None
+    line.setText(line.text()[:4])
+    assert dialog.practice_id() is None
+    qtbot.keyClicks(child(dialog, QLineEdit, "meeting_place"), "Room 1")
+    qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    error = dialog.errors.label_for("practice")
+    assert error.text().endswith(
+        "Choose the practice from the list: type part of its name or ODS code and pick it."
+    )
+    dialog.reject()
+    # with a practice chosen in the filter, the dialog starts on it
+    page.practice_filter.setCurrentIndex(page.practice_filter.count() - 1)
+    wait_idle(window)
+    again = page.show_schedule_dialog()
+    assert again.practice_id() == page.practice_filter.currentData()
+    again.reject()
+
+
+def test_also_covering_sits_beside_its_list(qtbot, demo_store_path, wait_idle) -> None:
+    _window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    dialog = page.show_schedule_dialog()
+    qtbot.waitExposed(dialog)
+    others = child(dialog, QListWidget, "meeting_other_practices")
+    caption = next(label for label in dialog.findChildren(QLabel) if label.buddy() is others)
+    top_of_list = others.mapTo(dialog, others.rect().topLeft()).y()
+    top_of_caption = caption.mapTo(dialog, caption.rect().topLeft()).y()
+    assert abs(top_of_list - top_of_caption) < caption.height()
+    dialog.reject()

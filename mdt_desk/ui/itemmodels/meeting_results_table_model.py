@@ -27,6 +27,12 @@ class MeetingResultRow:
     minutes_taken: float
     minutes_allotted: int
     over_by_minutes: float
+    #: the exact time, for ``1 min 48 s``
+    seconds_taken: int = 0
+
+    @property
+    def seconds_over(self) -> int:
+        return max(0, self.seconds_taken - self.minutes_allotted * 60)
 
 
 def result_rows(
@@ -52,13 +58,26 @@ def result_rows(
                 minutes_taken=timing.minutes_taken if timing else 0.0,
                 minutes_allotted=entry.minutes_allotted,
                 over_by_minutes=timing.over_by_minutes if timing else 0.0,
+                seconds_taken=timing.entry.seconds_taken if timing else entry.seconds_taken,
             )
         )
     return rows
 
 
-def _minutes(value: float) -> str:
-    return f"{value:.1f}"
+def duration_text(seconds: int) -> str:
+    """``48 s``, ``1 min 48 s``, ``2 min``, ``1 h 5 min``."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def over_text(row: MeetingResultRow) -> str:
+    """``On time`` or ``2 min over``."""
+    return f"{duration_text(row.seconds_over)} over" if row.seconds_over else "On time"
 
 
 class MeetingResultsTableModel(RecordListTableModel[MeetingResultRow]):
@@ -69,13 +88,10 @@ class MeetingResultsTableModel(RecordListTableModel[MeetingResultRow]):
         Column[MeetingResultRow]("Outcome", lambda r: r.outcome_text),
         Column[MeetingResultRow]("Next", lambda r: r.next_text),
         Column[MeetingResultRow]("New actions", lambda r: r.new_actions_text),
-        Column[MeetingResultRow]("Minutes taken", lambda r: _minutes(r.minutes_taken)),
-        Column[MeetingResultRow]("Allotted", lambda r: str(r.minutes_allotted)),
-        Column[MeetingResultRow](
-            "Over by",
-            lambda r: f"{_minutes(r.over_by_minutes)} over" if r.over_by_minutes else "On time",
-        ),
+        Column[MeetingResultRow]("Time taken", lambda r: duration_text(r.seconds_taken)),
+        Column[MeetingResultRow]("Allotted", lambda r: f"{r.minutes_allotted} min"),
+        Column[MeetingResultRow]("Timing", over_text),
     )
 
     def is_emphasised(self, record: MeetingResultRow) -> bool:
-        return record.over_by_minutes > 0
+        return record.seconds_over > 0

@@ -32,7 +32,11 @@ from mdt_desk.services.display import label
 from mdt_desk.services.meetings import AgendaEntry, MemberAttendance
 from mdt_desk.services.plans import OwnerChoice
 from mdt_desk.ui.case_record.banner import PatientBanner
+from mdt_desk.ui.meetings.schedule_dialog import chosen_data, make_searchable
 from mdt_desk.ui.widgets import CuiDateEdit, ErrorLabel
+
+#: Said by the banner's Details button while zone 2 is held back from the shared screen.
+DETAILS_HIDDEN_TEXT = "Hidden while presenting; reveal with Ctrl+R"
 
 #: The warning colours: dark text on NHS warm yellow reads on any projector, and the
 #: words ("Warning: …") carry the message without the colour.
@@ -40,6 +44,11 @@ WARNING_STYLE = (
     "QLabel { background: #ffb81c; color: #212b32; border: 3px solid #212b32;"
     " padding: 8px 12px; font-weight: bold; }"
 )
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 note``, ``3 notes``."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def entry_state_text(entry: AgendaEntry) -> str:
@@ -123,13 +132,38 @@ class AgendaStrip(QScrollArea):
 
 
 class PrivateBanner(PatientBanner):
-    """The CUI banner with sensitive alerts held back until the chair reveals them."""
+    """The CUI banner with sensitive alerts held back until the chair reveals them.
+
+    Zone 2 (address, phone, contacts) does not open at all until then: its Details
+    button is disabled, and says why to a screen reader.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._full_view: BannerView | None = None
         self._revealed = False
         self.hidden_alerts = 0
+        # "&Details" would take Alt+D from the discussion summary.
+        self.details_button.setText(self.tr("De&tails"))
+        # held back: faded and dashed, so nobody reaches for it on the projector
+        self.details_button.setStyleSheet(
+            self.details_button.styleSheet()
+            + "QToolButton:disabled { color: rgba(255, 255, 255, 150);"
+            " border: 1px dashed rgba(255, 255, 255, 150); }"
+        )
+        self._show_details_allowed()
+
+    def _show_details_allowed(self) -> None:
+        if not self._revealed:
+            super().set_details_shown(False)
+        self.details_button.setEnabled(self._revealed)
+        self.details_button.setAccessibleDescription(
+            "" if self._revealed else self.tr(DETAILS_HIDDEN_TEXT)
+        )
+        self.details_button.setToolTip("" if self._revealed else self.tr(DETAILS_HIDDEN_TEXT))
+
+    def set_details_shown(self, shown: bool) -> None:
+        super().set_details_shown(shown and self._revealed)
 
     def show_banner(self, view: BannerView) -> None:
         self._full_view = view
@@ -137,8 +171,8 @@ class PrivateBanner(PatientBanner):
         self.hidden_alerts = len(view.alerts) - len(shown)
         super().show_banner(dataclasses.replace(view, alerts=shown))
         if self.hidden_alerts:
-            hidden = self.tr("{n} sensitive alert(s) hidden — Reveal (Ctrl+R) to show").format(
-                n=self.hidden_alerts
+            hidden = self.tr("{alerts} hidden — Reveal (Ctrl+R) to show").format(
+                alerts=counted(self.hidden_alerts, self.tr("sensitive alert"))
             )
             text = self.alerts_value.text()
             shown_text = "" if not shown else text + "\n"
@@ -146,6 +180,7 @@ class PrivateBanner(PatientBanner):
 
     def set_revealed(self, revealed: bool) -> None:
         self._revealed = revealed
+        self._show_details_allowed()
         if self._full_view is not None:
             self.show_banner(self._full_view)
 
@@ -312,6 +347,7 @@ class ActionForm(QFrame):
         self.owner_box = QComboBox(self)
         self.owner_box.setObjectName("action_owner_box")
         self.owner_box.setAccessibleName(self.tr("Who will do it"))
+        make_searchable(self.owner_box, self.tr("Type part of a name"))
         self.due_edit = CuiDateEdit(parent=self)
         self.due_edit.setObjectName("action_due_edit")
         self.due_edit.setAccessibleName(self.tr("Due by"))
@@ -327,9 +363,9 @@ class ActionForm(QFrame):
         grid.addWidget(heading, 0, 0, 1, 4)
         for row, (caption, field) in enumerate(
             (
-                (self.tr("What"), self.description_edit),
-                (self.tr("Who"), self.owner_box),
-                (self.tr("Due by"), self.due_edit),
+                (self.tr("&What"), self.description_edit),
+                (self.tr("W&ho"), self.owner_box),
+                (self.tr("Due &by"), self.due_edit),
             ),
             start=1,
         ):
@@ -341,15 +377,25 @@ class ActionForm(QFrame):
         grid.addWidget(self.save_button, 5, 2)
         grid.addWidget(self.cancel_button, 5, 3)
         grid.setColumnStretch(1, 1)
-        for field in (self.description_edit, self.owner_box, self.due_edit, self.save_button):
+        owner_line = self.owner_box.lineEdit()
+        assert owner_line is not None  # editable, so it can be searched
+        for field in (self.description_edit, owner_line, self.due_edit, self.save_button):
             field.installEventFilter(self)
         self.cancel_button.installEventFilter(self)
+        for before, after in (
+            (self.description_edit, self.owner_box),
+            (self.owner_box, self.due_edit),
+            (self.due_edit, self.save_button),
+            (self.save_button, self.cancel_button),
+        ):
+            QWidget.setTabOrder(before, after)
         self.save_button.clicked.connect(self._on_save_button_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
         self.hide()
 
     def open_for(self, description: str, owners: Sequence[OwnerChoice], due_on: dt.date) -> None:
-        """Show the form for a decision line, focus on the owner (the usual next choice)."""
+        """Show the form for a decision line, focus on what will be done (cursor at the end,
+        so the line can be finished or corrected), then Tab to who and by when."""
         self.error_label.show_message("")
         self.description_edit.setText(description)
         self.owner_box.clear()
@@ -367,7 +413,8 @@ class ActionForm(QFrame):
         self.due_edit.set_date(due_on)
         self.setEnabled(True)
         self.show()
-        (self.owner_box if description else self.description_edit).setFocus()
+        self.description_edit.setFocus()
+        self.description_edit.end(False)
 
     def show_error(self, message: str) -> None:
         self.setEnabled(True)
@@ -375,6 +422,16 @@ class ActionForm(QFrame):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if watched is self.due_edit and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                # A date field steps through day, month and year on Tab; here Tab leaves
+                # it (typing the digits moves between the parts).
+                forward = event.key() == Qt.Key.Key_Tab and not (
+                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                )
+                (self.save_button if forward else self.owner_box).setFocus(
+                    Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason
+                )
+                return True
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 if watched is self.cancel_button:
                     self._on_cancel_button_clicked()
@@ -393,8 +450,15 @@ class ActionForm(QFrame):
             self.error_label.show_message(self.tr("Say what will be done."))
             self.description_edit.setFocus()
             return
+        owner = chosen_data(self.owner_box)
+        if owner is None and self.owner_box.count():
+            self.error_label.show_message(
+                self.tr("Choose who will do it from the list: type part of their name and pick it.")
+            )
+            self.owner_box.setFocus()
+            return
         self.setEnabled(False)  # until the save comes back
-        self.submitted.emit(description, self.owner_box.currentData(), self.due_edit.date_value())
+        self.submitted.emit(description, owner, self.due_edit.date_value())
 
     @Slot()
     def _on_cancel_button_clicked(self) -> None:

@@ -15,8 +15,10 @@ from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
 from mdt_desk.services.meetings import meeting_day_text
 from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     MeetingResultsTableModel,
+    duration_text,
     result_rows,
 )
+from mdt_desk.ui.meeting_mode.panels import counted
 
 
 class MeetingSummaryDialog(QDialog):
@@ -31,6 +33,9 @@ class MeetingSummaryDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        if parent is not None:
+            # A dialog is a window and does not inherit fonts: take the shared screen's.
+            self.setFont(parent.font())
         self.setObjectName("meeting_summary_dialog")
         self.setWindowTitle(self.tr("Meeting summary"))
         self.setAccessibleName(self.tr("Meeting summary"))
@@ -47,27 +52,31 @@ class MeetingSummaryDialog(QDialog):
         heading.setWordWrap(True)
         new_actions = sum(len(item.new_actions) for item in end.items)
         if end.next_meeting is not None:
-            carried = self.tr("{n} item(s) carried over to {when}.").format(
-                n=end.rolled_over, when=meeting_day_text(end.next_meeting)
+            carried = self.tr("{items} carried over to {when}.").format(
+                items=counted(end.rolled_over, self.tr("item")),
+                when=meeting_day_text(end.next_meeting),
             )
         else:
             carried = self.tr(
                 "No later meeting is planned: items not reached will be proposed for the next one."
             )
-        over = max(0.0, times.minutes_taken - times.minutes_allotted)
+        seconds_taken = sum(item.entry.seconds_taken for item in times.items)
+        over = seconds_taken - times.minutes_allotted * 60
         self.totals_label = QLabel(
             self.tr(
                 "{discussed} discussed, {not_reached} deferred or not reached. "
-                "{actions} new action(s). {carried}\n"
-                "Time: {taken:.0f} of {allotted} minutes allotted{over}."
+                "{actions}. {carried}\n"
+                "Time: {taken} of {allotted} min allotted — {over}."
             ).format(
                 discussed=times.discussed,
                 not_reached=times.not_reached,
-                actions=new_actions,
+                actions=counted(new_actions, self.tr("new action")),
                 carried=carried,
-                taken=times.minutes_taken,
+                taken=duration_text(seconds_taken),
                 allotted=times.minutes_allotted,
-                over=self.tr(", {m:.0f} minutes over").format(m=over) if over >= 1 else "",
+                over=self.tr("{time} over").format(time=duration_text(over))
+                if over > 0
+                else self.tr("on time"),
             ),
             self,
         )

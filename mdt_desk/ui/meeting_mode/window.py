@@ -9,9 +9,11 @@ least once a second while typing goes on — so a crash loses at most that secon
 Privacy on a projector: other people on the agenda appear by initials only; sensitive
 alerts and case notes stay hidden until the chair reveals them (Ctrl+R).
 
-Keys: Page Down / Page Up next and previous item, F6 attendance, Ctrl+Enter in the
-decisions box makes the line an action, Ctrl+R reveal, Ctrl+E end the meeting, F11
-full screen, Esc leave full screen.
+Keys (:data:`SHORTCUTS`, shown by F1): Page Down / Page Up next and previous item, F6
+attendance, Ctrl+Enter in the decisions box makes the line an action, Ctrl+R reveal,
+Ctrl+E end the meeting, Ctrl+W close the window (what was typed is saved first), F11
+full screen, Esc leave full screen. After moving between items, or closing a panel, the
+keyboard is back in the discussion summary.
 
 Every database call goes through the :class:`~mdt_desk.ui.runner.TaskRunner`.
 """
@@ -22,7 +24,15 @@ import logging
 import uuid
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QScreen, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QScreen,
+    QShortcut,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -50,6 +60,7 @@ from mdt_desk.ui.meeting_mode.panels import (
     AttendancePanel,
     DecisionsEdit,
     PrivateBanner,
+    counted,
 )
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.runner import TaskRunner
@@ -65,6 +76,19 @@ SAVE_MAX_WAIT_MS = 1000
 DEFAULT_DUE_DAYS = 14
 #: Large enough to read from the back of a meeting room.
 BASE_POINT_SIZE = 16
+
+#: Every key of meeting mode, as the F1 list shows it.
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Page Down / Page Up", "Next / previous item"),
+    ("Alt+D, Alt+O, Alt+E", "Discussion summary, outcome, decisions"),
+    ("Ctrl+Enter", "In the decisions: make the line an action"),
+    ("F6", "Attendance"),
+    ("Ctrl+R", "Reveal or hide sensitive alerts, notes and banner details"),
+    ("Ctrl+E", "End the meeting"),
+    ("Ctrl+W", "Close this window (what was typed is saved first)"),
+    ("F11 / Esc", "Full screen / leave full screen"),
+    ("F1", "This list"),
+)
 
 
 def clock_text(seconds: int) -> str:
@@ -203,6 +227,10 @@ class MeetingModeWindow(QWidget):
         self.end_button = self._button(
             "end_meeting_button", self.tr("End meeting (Ctrl+E)"), self.tr("End the meeting")
         )
+        self.keys_button = self._button(
+            "keys_button", self.tr("Keys (F1)"), self.tr("Keyboard shortcuts")
+        )
+        self.keys_button.clicked.connect(self.show_shortcuts)
         self.previous_button.clicked.connect(self.previous_item)
         self.next_button.clicked.connect(self.next_item)
         self.attendance_button.clicked.connect(self.toggle_attendance)
@@ -220,6 +248,7 @@ class MeetingModeWindow(QWidget):
             self.attendance_button,
             self.reveal_button,
             self.end_button,
+            self.keys_button,
         ):
             controls.addWidget(button)
 
@@ -241,6 +270,7 @@ class MeetingModeWindow(QWidget):
         self.error_label.setObjectName("meeting_error_label")
 
         self.banner = PrivateBanner(self)
+        self.banner.details_button.toggled.connect(self._on_banner_details_toggled)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("meeting_splitter")
@@ -339,11 +369,14 @@ class MeetingModeWindow(QWidget):
         self.decisions_edit.action_requested.connect(self._on_decisions_action_requested)
         layout = QVBoxLayout(host)
         layout.setContentsMargins(12, 8, 0, 0)
-        summary_caption = _heading(self.tr("Discussion summary"), host)
+        summary_caption = _heading(self.tr("&Discussion summary"), host)
+        summary_caption.setObjectName("summary_caption")
         summary_caption.setBuddy(self.summary_edit)
-        outcome_caption = _heading(self.tr("Outcome"), host)
+        outcome_caption = _heading(self.tr("&Outcome"), host)
+        outcome_caption.setObjectName("outcome_caption")
         outcome_caption.setBuddy(self.outcome_box)
-        decisions_caption = _heading(self.tr("Decisions (Ctrl+Enter: new action)"), host)
+        decisions_caption = _heading(self.tr("D&ecisions (Ctrl+Enter: new action)"), host)
+        decisions_caption.setObjectName("decisions_caption")
         decisions_caption.setBuddy(self.decisions_edit)
         layout.addWidget(summary_caption)
         layout.addWidget(self.summary_edit, 3)
@@ -363,6 +396,8 @@ class MeetingModeWindow(QWidget):
             (QKeySequence(Qt.Key.Key_F6), self.toggle_attendance),
             (QKeySequence("Ctrl+R"), self.reveal_button.toggle),
             (QKeySequence("Ctrl+E"), self.end_meeting),
+            (QKeySequence("Ctrl+W"), self.close),
+            (QKeySequence(Qt.Key.Key_F1), self.show_shortcuts),
             (QKeySequence(Qt.Key.Key_F11), self.toggle_full_screen),
         ):
             shortcut = QShortcut(keys, self)
@@ -427,6 +462,30 @@ class MeetingModeWindow(QWidget):
         self._show_agenda()
         self._update_clocks()
         self._load_briefing(entry.id)
+        self.focus_summary()
+
+    def focus_summary(self) -> None:
+        """Put the keyboard in the discussion summary, the cursor after its text."""
+        self.summary_edit.setFocus()
+        self.summary_edit.moveCursor(QTextCursor.MoveOperation.End)
+
+    def shortcuts_text(self) -> str:
+        return "\n".join(f"{keys}\t{what}" for keys, what in SHORTCUTS)
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            self.tr("Meeting mode keys"),
+            self.shortcuts_text(),
+            QMessageBox.StandardButton.Close,
+            self,
+        )
+        box.setObjectName("meeting_keys_box")
+        box.setFont(self.font())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: self.focus_summary())
+        box.open()
 
     @Slot()
     def toggle_attendance(self) -> None:
@@ -439,7 +498,7 @@ class MeetingModeWindow(QWidget):
         if shown and first is not None:
             first.setFocus()
         elif not shown:
-            self.summary_edit.setFocus()
+            self.focus_summary()
 
     @Slot(bool)
     def set_revealed(self, revealed: bool) -> None:
@@ -488,9 +547,9 @@ class MeetingModeWindow(QWidget):
         )
         carried = (
             self.tr(
-                "{n} item(s) deferred or without an outcome will be carried to the "
+                "{items} deferred or without an outcome will be carried to the "
                 "practice's next meeting. "
-            ).format(n=waiting)
+            ).format(items=counted(waiting, self.tr("item")))
             if waiting
             else self.tr("Every item has an outcome. ")
         )
@@ -514,6 +573,7 @@ class MeetingModeWindow(QWidget):
             self,
         )
         box.setObjectName("end_meeting_confirm")
+        box.setFont(self.font())  # a dialog is a window: it does not inherit the large font
         end = box.addButton(self.tr("End meeting"), QMessageBox.ButtonRole.AcceptRole)
         end.setObjectName("confirm_end_button")
         end.setAccessibleName(self.tr("End the meeting"))
@@ -522,7 +582,7 @@ class MeetingModeWindow(QWidget):
         box.setDefaultButton(end)
         box.setEscapeButton(keep)
         box.buttonClicked.connect(
-            lambda button: self._finish() if button is end else self.summary_edit.setFocus()
+            lambda button: self._finish() if button is end else self.focus_summary()
         )
         box.open()
 
@@ -564,7 +624,7 @@ class MeetingModeWindow(QWidget):
         else:
             waiting = [n for n, entry in enumerate(self.agenda) if entry.outcome is None]
             self.go_to(waiting[0] if waiting else 0)
-        self.summary_edit.setFocus()
+        self.focus_summary()
         self.meeting_loaded.emit(detail)
 
     def _load_briefing(self, item_id: uuid.UUID) -> None:
@@ -622,6 +682,8 @@ class MeetingModeWindow(QWidget):
             lines.append(self.tr("Carried {n}×").format(n=entry.carried_count))
         lines.append(
             self.tr("Last discussed {when}").format(when=self.briefing.last_discussed_text)
+            if self.briefing.last_discussed_on is not None
+            else self.tr("Not discussed at an MDT before")
         )
         self.reason_label.setText("\n".join(lines))
 
@@ -636,7 +698,11 @@ class MeetingModeWindow(QWidget):
                 continue
             lines.append(f"{change.on_text}  {change.kind.capitalize()}: {change.text}")
         if hidden:
-            lines.append(self.tr("{n} note(s) hidden — Reveal (Ctrl+R) to show").format(n=hidden))
+            lines.append(
+                self.tr("{notes} hidden — Reveal (Ctrl+R) to show").format(
+                    notes=counted(hidden, self.tr("note"))
+                )
+            )
         self.changes_label.setText("\n".join(lines) or self.tr("Nothing recorded since."))
 
     def _show_open_actions(self) -> None:
@@ -671,6 +737,13 @@ class MeetingModeWindow(QWidget):
         if not self._meeting_clock.isValid():
             return
         running = not self._read_only
+        meeting = self.detail.meeting if self.detail is not None else None
+        if not running and meeting is not None and meeting.started_at and meeting.finished_at:
+            # Ended: the clock stops at the meeting's length, never back to 0:00.
+            final = int((meeting.finished_at - meeting.started_at).total_seconds())
+            self.meeting_clock_label.setText(
+                self.tr("Meeting {time} — ended").format(time=clock_text(final))
+            )
         spent_here = self._item_clock.elapsed() // 1000 if running and self._index >= 0 else 0
         meeting_seconds = self._seconds_before + (
             self._meeting_clock.elapsed() // 1000 if running else 0
@@ -679,9 +752,10 @@ class MeetingModeWindow(QWidget):
         if running and started is not None:
             # Wall time since the meeting began: right after a crash and restart too.
             meeting_seconds = max(0, int((dt.datetime.now(dt.UTC) - started).total_seconds()))
-        self.meeting_clock_label.setText(
-            self.tr("Meeting {time}").format(time=clock_text(int(meeting_seconds)))
-        )
+        if running or meeting is None or not (meeting.started_at and meeting.finished_at):
+            self.meeting_clock_label.setText(
+                self.tr("Meeting {time}").format(time=clock_text(int(meeting_seconds)))
+            )
         entry = self.current_entry()
         if entry is None:
             self.item_timer_label.setText("")
@@ -785,7 +859,7 @@ class MeetingModeWindow(QWidget):
 
         def job(desk: Desk) -> tuple[MeetingEnd, TimeStatistics]:
             with desk.write() as session:
-                end = meeting_mode.finish_meeting(session, meeting_id)
+                end = meeting_mode.finish_meeting(session, meeting_id, author_id=desk.actor_id)
                 return end, meeting_mode.time_statistics(session, meeting_id)
 
         self._set_read_only(True)  # nothing more is typed while the meeting ends
@@ -795,6 +869,8 @@ class MeetingModeWindow(QWidget):
 
     def _on_meeting_ended(self, result: tuple[MeetingEnd, TimeStatistics]) -> None:
         end, times = result
+        if self.detail is not None:
+            self.detail = dataclasses.replace(self.detail, meeting=end.meeting)
         self.agenda = [item.entry for item in end.items]
         self._typed.clear()
         self._show_agenda()
@@ -803,6 +879,7 @@ class MeetingModeWindow(QWidget):
         self.summary_dialog = MeetingSummaryDialog(
             end, times, full_names=self._revealed, parent=self
         )
+        self.summary_dialog.setFont(self.font())  # readable on the shared screen too
         self.summary_dialog.open()
         self.meeting_finished.emit(self.meeting_id)
 
@@ -890,6 +967,11 @@ class MeetingModeWindow(QWidget):
             owner=self,
             description="add action from decision",
         )
+
+    @Slot(bool)
+    def _on_banner_details_toggled(self, shown: bool) -> None:
+        if not shown:
+            self.focus_summary()
 
     def _on_attendance_panel_set(
         self, staff_id: uuid.UUID, status: AttendanceStatus, deputy_name: str

@@ -8,12 +8,13 @@ meeting's length. Every change goes through the task runner to the services; the
 then shows what the service returns.
 """
 
+import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,14 +60,52 @@ _OPEN = (MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS)
 AgendaChange = Callable[["Session", uuid.UUID], None]
 
 
+class _MeetingsTableView(QTableView):
+    """A table whose chosen row is bright only while it has the keyboard focus.
+
+    Three tables share the tab; a muted selection in the others shows at a glance which
+    one the arrow keys and Enter act on.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._show_focus(False)
+
+    def _show_focus(self, focused: bool) -> None:
+        palette = self.palette()
+        base = QPalette()  # the application's colours, not a muted copy of them
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            if focused:
+                highlight = base.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight)
+                text = base.color(QPalette.ColorGroup.Active, QPalette.ColorRole.HighlightedText)
+            else:
+                highlight = base.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Mid)
+                text = base.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Text)
+            palette.setColor(group, QPalette.ColorRole.Highlight, highlight)
+            palette.setColor(group, QPalette.ColorRole.HighlightedText, text)
+        self.setPalette(palette)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        self._show_focus(True)
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        # a pop-up (a menu, the quick-find list) borrowing the focus keeps the table bright
+        if event.reason() != Qt.FocusReason.PopupFocusReason:
+            self._show_focus(False)
+        super().focusOutEvent(event)
+
+
 def _table(name: str, accessible: str, description: str) -> QTableView:
-    table = QTableView()
+    table = _MeetingsTableView()
     table.setObjectName(name)
     table.setAccessibleName(accessible)
     table.setAccessibleDescription(description)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    # Tab leaves the table (arrow keys move within it): it must not trap the keyboard.
+    table.setTabKeyNavigation(False)
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
     table.verticalHeader().hide()
@@ -118,7 +157,7 @@ class MeetingsPage(QWidget):
         self.schedule_button = QPushButton(self.tr("&Schedule meeting…"))
         self.schedule_button.setObjectName("schedule_meeting_button")
         self.schedule_button.setAccessibleName(self.tr("Schedule meeting"))
-        self.start_button = QPushButton(self.tr("Start &meeting (F5)"))
+        self.start_button = QPushButton(self.tr("Star&t meeting (F5)"))
         self.start_button.setObjectName("start_meeting_button")
         self.start_button.setAccessibleName(self.tr("Start meeting"))
         self.cancel_button = QPushButton(self.tr("Cancel meeting"))
@@ -201,6 +240,7 @@ class MeetingsPage(QWidget):
         self.add_find.setPlaceholderText(self.tr("Add a case: name, NHS number or born"))
 
         self._layout()
+        self._tab_order()
         self._connect()
         self._shortcuts()
         self._show_detail(None)
@@ -234,7 +274,9 @@ class MeetingsPage(QWidget):
         agenda_buttons = QHBoxLayout()
         for button in (self.up_button, self.down_button, self.remove_button):
             agenda_buttons.addWidget(button)
-        agenda_buttons.addWidget(QLabel(self.tr("Minutes")))
+        minutes_label = QLabel(self.tr("M&inutes"))
+        minutes_label.setBuddy(self.minutes_spin)
+        agenda_buttons.addWidget(minutes_label)
         agenda_buttons.addWidget(self.minutes_spin)
         agenda_buttons.addWidget(self.add_find, 1)
         agenda_layout.addLayout(agenda_buttons)
@@ -263,6 +305,28 @@ class MeetingsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
+
+    def _tab_order(self) -> None:
+        """Left to right, top to bottom: each table, then the buttons that act on it."""
+        chain: list[QWidget] = [
+            self.practice_filter,
+            self.schedule_button,
+            self.meeting_table,
+            self.start_button,
+            self.cancel_button,
+            self.proposal_table,
+            self.accept_button,
+            self.accept_all_button,
+            self.dismiss_button,
+            self.agenda_table,
+            self.up_button,
+            self.down_button,
+            self.remove_button,
+            self.minutes_spin,
+            self.add_find,
+        ]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
 
     def _connect(self) -> None:
         self.practice_filter.currentIndexChanged.connect(self._on_practice_filter_changed)
@@ -415,9 +479,9 @@ class MeetingsPage(QWidget):
             return
         meeting = detail.meeting
         self.start_button.setText(
-            self.tr("Resume &meeting (F5)")
+            self.tr("Resume mee&ting (F5)")
             if meeting.status is MeetingStatus.IN_PROGRESS
-            else self.tr("Start &meeting (F5)")
+            else self.tr("Star&t meeting (F5)")
         )
         self.heading.setText(f"{meeting.title} — {meetings.meeting_day_text(meeting)}")
         where = " · ".join(part for part in (meeting.location, meeting.video_link) if part)
@@ -586,6 +650,7 @@ class MeetingsPage(QWidget):
             self._staff,
             practice_id=filtered if isinstance(filtered, uuid.UUID) else None,
             chair_id=self.runner.desk.actor_id,
+            signed_in_id=self.runner.desk.actor_id,
             parent=self,
         )
         self.current_dialog = dialog

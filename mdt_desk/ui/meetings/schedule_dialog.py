@@ -8,10 +8,12 @@ from PySide6.QtCore import Qt, QTime, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
+    QFormLayout,
     QHBoxLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QSpinBox,
     QTimeEdit,
     QWidget,
@@ -32,6 +34,26 @@ _REPEATS: tuple[tuple[int | None, str], ...] = (
 )
 
 
+def make_searchable(combo: QComboBox, placeholder: str = "") -> None:
+    """Let a combo box be searched by typing any part of an entry's text."""
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    completer = combo.completer()
+    assert completer is not None  # an editable combo box has one
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    line = combo.lineEdit()
+    if line is not None and placeholder:
+        line.setPlaceholderText(placeholder)
+
+
+def chosen_data(combo: QComboBox) -> object:
+    """The data of the entry the typed text names in full (any case), else ``None``."""
+    index = combo.findText(combo.currentText().strip(), Qt.MatchFlag.MatchFixedString)
+    return combo.itemData(index) if index >= 0 else None
+
+
 def index_of_data(combo: QComboBox, value: object) -> int:
     """The row holding ``value`` (``findData`` does not compare Python objects by value)."""
     if value is None:
@@ -49,23 +71,23 @@ class ScheduleMeetingDialog(RecordDialog):
         *,
         practice_id: uuid.UUID | None,
         chair_id: uuid.UUID | None,
+        signed_in_id: uuid.UUID | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """
+        Args:
+            practice_id: the practice to start with (the Meetings tab's filter); without
+                it, the signed-in member's first covered practice, else the first.
+        """
         super().__init__(self.tr("Schedule an MDT meeting"), parent)
         self._practices = list(practices)
         self._staff = list(staff)
         self.practice_combo = QComboBox(self)
-        self.practice_combo.setEditable(True)
-        self.practice_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        make_searchable(self.practice_combo, self.tr("Type part of the name or ODS code"))
         for practice in self._practices:
             self.practice_combo.addItem(
                 f"{practice_display_name(practice.name)} ({practice.ods_code})", practice.id
             )
-        completer = self.practice_combo.completer()
-        assert completer is not None  # an editable combo box has one
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.other_practices = QListWidget(self)
         self.other_practices.setMaximumHeight(90)
         self.title_edit = QLineEdit(self)
@@ -83,7 +105,7 @@ class ScheduleMeetingDialog(RecordDialog):
         self.video_edit = QLineEdit(self)
         self.video_edit.setPlaceholderText(self.tr("https://… (optional)"))
         self.chair_combo = QComboBox(self)
-        self.chair_combo.addItem(self.tr("Choose the chair"), None)
+        make_searchable(self.chair_combo, self.tr("Type part of a name"))
         for member in self._staff:
             self.chair_combo.addItem(
                 f"{member.display_name} — {label(member.profession)}", member.id
@@ -113,33 +135,61 @@ class ScheduleMeetingDialog(RecordDialog):
         self.count_spin.setEnabled(False)
         repeat_row.addWidget(self.repeat_combo, 1)
         repeat_row.addWidget(self.count_spin)
+        # Every mnemonic once in the dialog: &Save (OK) and Cancel (Esc) included.
         self.add_field(self.tr("&Practice"), self.practice_combo, "practice", "meeting_practice")
         self.add_field(
             self.tr("Also &covering"), self.other_practices, "practices", "meeting_other_practices"
         )
         self.add_field(self.tr("&Title"), self.title_edit, "title", "meeting_title")
         self.add_field(self.tr("&Date"), self.day_edit, "day", "meeting_day")
-        self.add_field(self.tr("&Starts at"), self.time_edit, "start_time", "meeting_time")
-        self.add_field(self.tr("&Length"), self.length_spin, "duration", "meeting_length")
+        self.add_field(self.tr("Starts &at"), self.time_edit, "start_time", "meeting_time")
+        self.add_field(self.tr("Le&ngth"), self.length_spin, "duration", "meeting_length")
         self.add_field(self.tr("P&lace"), self.place_edit, "location", "meeting_place")
         self.add_field(self.tr("&Video link"), self.video_edit, "video_link", "meeting_video")
         self.add_field(self.tr("C&hair"), self.chair_combo, "chair", "meeting_chair")
         self.add_field(self.tr("&Invited"), self.invited_list, "invited", "meeting_invited")
         self.add_field(self.tr("&Repeat"), repeat_box, "repeat", "meeting_repeat_box")
+        self._keep_captions_by_their_fields()
         self.form.addRow("", self.errors.label_for("occurrences"))
         self.practice_combo.currentIndexChanged.connect(self._on_practice_combo_changed)
         self.repeat_combo.currentIndexChanged.connect(self._on_repeat_combo_changed)
-        self.practice_combo.setCurrentIndex(max(index_of_data(self.practice_combo, practice_id), 0))
+        self.practice_combo.setCurrentIndex(
+            max(
+                index_of_data(self.practice_combo, self._first_practice(practice_id, signed_in_id)),
+                0,
+            )
+        )
         self._on_practice_combo_changed(self.practice_combo.currentIndex())
-        self.chair_combo.setCurrentIndex(max(index_of_data(self.chair_combo, chair_id), 0))
+        self.chair_combo.setCurrentIndex(index_of_data(self.chair_combo, chair_id))
         self.resize(560, 720)
+
+    def _first_practice(
+        self, practice_id: uuid.UUID | None, signed_in_id: uuid.UUID | None
+    ) -> uuid.UUID | None:
+        if practice_id is not None:
+            return practice_id
+        member = next((m for m in self._staff if m.id == signed_in_id), None)
+        by_code = {practice.ods_code: practice.id for practice in self._practices}
+        for code in member.practice_codes if member is not None else ():
+            if code in by_code:
+                return by_code[code]
+        return None
+
+    def _keep_captions_by_their_fields(self) -> None:
+        """Captions sit at the top of their row, beside the field, however tall it is."""
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # The short list of neighbours keeps its own height: spare room goes to the
+        # invited list, not into a gap between "Also covering" and its list.
+        box = self.other_practices.parentWidget()
+        if box is not None:
+            box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     # -- what the form says --------------------------------------------------------
 
     def practice_id(self) -> uuid.UUID | None:
         # The typed text must still name the chosen practice (not half-edited).
-        index = self.practice_combo.findText(self.practice_combo.currentText())
-        value = self.practice_combo.itemData(index) if index >= 0 else None
+        value = chosen_data(self.practice_combo)
         return value if isinstance(value, uuid.UUID) else None
 
     def other_practice_ids(self) -> list[uuid.UUID]:
@@ -149,7 +199,7 @@ class ScheduleMeetingDialog(RecordDialog):
         return self._checked(self.invited_list)
 
     def chair_id(self) -> uuid.UUID | None:
-        value = self.chair_combo.currentData()
+        value = chosen_data(self.chair_combo)
         return value if isinstance(value, uuid.UUID) else None
 
     def repeat_weeks(self) -> int | None:

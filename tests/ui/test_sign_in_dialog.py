@@ -1,0 +1,58 @@
+"""File → Sign in as…: a GP chair signs in on the desk and becomes the actor."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QListView
+
+from mdt_desk.services import staff as staff_service
+from mdt_desk.ui.sign_in_dialog import SignInDialog
+from tests.ui.finders import child, focused
+from tests.ui.test_main_window import open_window
+
+WAIT = 10_000
+
+
+def test_signing_in_as_another_member_from_the_file_menu(qtbot, demo_store_path, wait_idle) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.activateWindow()
+    before = window.runner.desk.actor_id
+    file_menu = window.menus[0]
+    action = next(a for a in file_menu.actions() if a.text().replace("&", "") == "Sign in as…")
+    action.trigger()
+    dialog = window.sign_in_dialog
+    assert isinstance(dialog, SignInDialog)
+    wait_idle(window)
+    names = dialog.shown_names()
+    assert names and all(" — " in name for name in names)  # name — profession
+    gp = next(name for name in names if name.endswith("— GP") and name.startswith("Dr "))
+    family = gp.split(" — ")[0].split()[-1]
+    # type-to-filter: any part of the name, not only its start ("Dr …")
+    filter_edit = child(dialog, QLineEdit, "sign_in_filter")
+    assert focused(QLineEdit) is filter_edit
+    qtbot.keyClicks(filter_edit, family[1:].lower())
+    shown = dialog.shown_names()
+    assert gp in shown and len(shown) < len(names)
+    staff_list = child(dialog, QListView, "sign_in_staff_list")
+    while staff_list.currentIndex().data() != gp:
+        qtbot.keyClick(filter_edit, Qt.Key.Key_Down)
+    chosen = dialog.chosen_id()
+    assert chosen is not None and chosen != before
+    with qtbot.waitSignal(dialog.signed_in, timeout=WAIT):
+        qtbot.keyClick(filter_edit, Qt.Key.Key_Return)
+    wait_idle(window)
+    assert window.runner.desk.actor_id == chosen
+    label = window.signed_in_label
+    assert isinstance(label, QLabel)
+    assert label.text() == f"Signed in: {gp.split(' — ')[0]}"
+    # the desk remembers who is signed in (as it opens next time)
+    assert staff_service.signed_in_staff_id(window.runner.desk.store) == chosen
+
+
+def test_an_empty_choice_is_refused(qtbot, demo_store_path, wait_idle) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    dialog = window.show_sign_in()
+    wait_idle(window)
+    qtbot.keyClicks(child(dialog, QLineEdit, "sign_in_filter"), "zzzzzz")
+    assert dialog.shown_names() == []
+    dialog.sign_in_chosen()
+    assert "Choose who you are" in dialog.error_label.text()
+    dialog.reject()
