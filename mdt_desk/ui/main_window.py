@@ -40,6 +40,9 @@ from mdt_desk.ui.itemmodels.caseload_table_model import (
 from mdt_desk.ui.navigator import NavigatorWidget
 from mdt_desk.ui.quick_find import QuickFindWidget
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.sync.controller import SyncController
+from mdt_desk.ui.sync.settings import saved_hub_address
+from mdt_desk.ui.sync.status_label import SyncStatusLabel
 
 if TYPE_CHECKING:
     # Imported when first used: the case record and the dialogs are a sixth of the
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from mdt_desk.ui.new_referral_dialog import NewReferralDialog
     from mdt_desk.ui.print_preview import PrintPreviewDialog
     from mdt_desk.ui.sign_in_dialog import SignInDialog
+    from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog
     from mdt_desk.ui.welcome_dialog import WelcomeDialog
 
 
@@ -191,10 +195,13 @@ class MainWindow(QMainWindow):
         self.meetings_page: MeetingsPage | None = None
         self.meeting_windows: list[MeetingModeWindow] = []
         self.print_dialog: PrintPreviewDialog | None = None
+        # Sync has its own worker thread: the network never holds up the screens' reads.
+        self.sync_controller = SyncController(runner.desk.store.path, label=runner.desk.actor_name)
         self.sign_in_dialog: SignInDialog | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
+        self._start_sync()
         self.resize(1280, 800)
         self._restore_settings()
         self.navigator.select_view(
@@ -252,6 +259,11 @@ class MainWindow(QMainWindow):
             self.tr("Print agenda with &initials only…"), self.print_agenda_initials
         )
         self.print_minutes_action = self._action(self.tr("Print m&inutes…"), self.print_minutes)
+        self.team_hub_action = self._action(self.tr("&Team hub…"), self.show_team_hub)
+        self.sync_now_action = self._action(
+            self.tr("S&ync now"), self.sync_now, QKeySequence("Ctrl+Shift+S")
+        )
+        self.review_action = self._action(self.tr("Needs &review…"), self.show_review_list)
         self.close_tab_action = self._action(
             self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
         )
@@ -289,9 +301,11 @@ class MainWindow(QMainWindow):
         )
         meetings_menu.addSeparator()
         meetings_menu.addActions([self.print_agenda_initials_action, self.print_minutes_action])
+        settings_menu = menus.addMenu(self.tr("&Settings"))
+        settings_menu.addActions([self.team_hub_action, self.sync_now_action, self.review_action])
         help_menu = menus.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts_action, self.about_action])
-        self.menus = [file_menu, edit_menu, view_menu, meetings_menu, help_menu]
+        self.menus = [file_menu, edit_menu, view_menu, meetings_menu, settings_menu, help_menu]
 
         toolbar = QToolBar(self.tr("Main"))
         toolbar.setObjectName("main_toolbar")
@@ -321,8 +335,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.store_label = QLabel(self.tr("Store: {path}").format(path=self.runner.desk.store.path))
         self.signed_in_label = QLabel()
-        self.sync_label = QLabel(self.tr("Local only"))
-        self.sync_label.setToolTip(self.tr("This desk is not connected to a team hub yet."))
+        self.sync_label = SyncStatusLabel(self.sync_controller, self.runner)
         self.busy_label = QLabel()
         for label in (self.busy_label, self.signed_in_label, self.sync_label):
             label.setContentsMargins(10, 0, 10, 0)
@@ -445,6 +458,40 @@ class MainWindow(QMainWindow):
             record.reload()
         if self.meetings_page is not None:
             self.meetings_page.reload()
+
+    # -- sync ------------------------------------------------------------------------
+
+    def _start_sync(self) -> None:
+        address = saved_hub_address(self.runner.desk.store.path)
+        if address:
+            self.sync_controller.configure(address)
+        self.sync_controller.synced.connect(lambda _report: self.refresh())
+        self.runner.busy_changed.connect(
+            lambda busy: None if busy else self.sync_controller.refresh_counts()
+        )
+
+    @Slot()
+    def show_team_hub(self) -> "TeamHubDialog":
+        from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog
+
+        dialog = TeamHubDialog(self.sync_controller, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def sync_now(self) -> None:
+        """Ctrl+Shift+S: sync now (in the background); says so when no hub is set."""
+        if not self.sync_controller.configured:
+            self.statusBar().showMessage(
+                self.tr("This desk has no team hub yet: Settings → Team hub."), 5000
+            )
+            return
+        self.sync_controller.sync_now()
+
+    @Slot()
+    def show_review_list(self) -> None:
+        self.sync_label.show_review_list()
 
     # -- printing ------------------------------------------------------------------
 
@@ -763,6 +810,7 @@ class MainWindow(QMainWindow):
             window.close()  # saves what was typed last, through the runner, before it stops
         self.save_settings()
         self.quick_find.results.hide()
+        self.sync_controller.shutdown()  # stops at its next batch; nothing half-applied
         self.runner.shutdown()
         self.runner.desk.store.close()
         super().closeEvent(event)
