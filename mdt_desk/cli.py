@@ -559,7 +559,7 @@ def _cmd_hub_init(args: argparse.Namespace) -> int:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
-    from mdt_desk.sync.hub import redacted
+    from mdt_desk.sync.hub import without_password
 
     with _open_store(args, create=True) as store:
         url = args.hub or store.get_meta(META_HUB_ADDRESS)
@@ -568,7 +568,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         _actor_id, label = _actor(store)
         engine = _hub_engine_for(url)
         try:
-            report = sync_once(store, engine, address=redacted(url), label=label)
+            report = sync_once(store, engine, address=without_password(url), label=label)
         finally:
             engine.dispose()
     if args.json:

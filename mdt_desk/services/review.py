@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Enum, String, Text, select, text
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
@@ -244,6 +244,17 @@ def resolve(
     if resolution is Resolution.KEEP_OTHER:
         _set_field(session, item.entity, item.row_id, item.field, _decoded(item.other_value))
     elif resolution is Resolution.EDITED:
+        model = _TABLES.get(item.entity)
+        column = model.__table__.columns.get(item.field) if model is not None else None
+        if (
+            column is None
+            or not isinstance(column.type, String | Text)
+            or isinstance(column.type, Enum)
+        ):
+            raise RuleError(
+                "This value is not free text: keep one of the two values here, then change "
+                "it in the record if neither is right."
+            )
         if edited_value is None or not edited_value.strip():
             raise ValidationError("Type the value to keep.", {"value": "Type the value to keep."})
         _set_field(session, item.entity, item.row_id, item.field, edited_value.strip())

@@ -18,6 +18,7 @@ in this package), in short transactions on these tables:
 import logging
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -154,6 +155,11 @@ def redacted(url: str | URL) -> str:
         return "(not a database address)"
 
 
+def without_password(url: str | URL) -> str:
+    """The URL with no password at all (kept in settings and the store; never a secret)."""
+    return make_url(url).set(password=None).render_as_string(hide_password=False)
+
+
 def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
     """An engine for the hub at ``url`` (``password``, if given, replaces the URL's)."""
     try:
@@ -163,7 +169,7 @@ def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
             f"{url!s} is not a hub address: give a database URL such as "
             "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
         ) from error
-    if password is not None:
+    if password is not None and parsed.get_backend_name() != "sqlite":  # a file has none
         parsed = parsed.set(password=password)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -235,6 +241,10 @@ def init_hub(engine: Engine) -> HubInfo:
 
 def read_hub_info(engine: Engine) -> HubInfo:
     """The hub's identity and versions; refuses a database that is not a hub."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        # Connecting would create an empty file: a mistyped path must not leave one behind.
+        raise HubError(f"There is no team hub at {database}: check the address.")
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_table("hub_meta"):
