@@ -237,18 +237,36 @@ def push_all(
 
 
 def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
+    """The next page after ``cursor``: ``limit`` changes, extended to a whole transaction.
+
+    A page never ends inside an origin transaction (its run of the log), so a new
+    record always arrives with all its fields, however small the page, and each
+    transaction is applied here at once, as it was made.
+    """
+    page = (
+        select(hub_change)
+        .where(hub_change.c.server_seq > cursor)
+        .order_by(hub_change.c.server_seq)
+        .limit(limit)
+    )
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(hub_change)
-            .where(hub_change.c.server_seq > cursor)
-            .order_by(hub_change.c.server_seq)
-            .limit(limit)
-        ).all()
-    if len(rows) == limit and len(rows) > 1:
-        # Never split the fields of one new row across pages: the row is inserted whole.
-        last = (rows[-1].tx_id, rows[-1].entity, rows[-1].row_id)
-        while len(rows) > 1 and (rows[-1].tx_id, rows[-1].entity, rows[-1].row_id) == last:
-            rows = rows[:-1]
+        rows = list(connection.execute(page).all())
+        while rows and len(rows) >= limit:
+            tx_id = rows[-1].tx_id
+            more = connection.execute(
+                select(hub_change)
+                .where(hub_change.c.server_seq > rows[-1].server_seq)
+                .order_by(hub_change.c.server_seq)
+                .limit(limit)
+            ).all()
+            run = []
+            for row in more:
+                if row.tx_id != tx_id:
+                    break
+                run.append(row)
+            rows.extend(run)
+            if len(run) < len(more) or not more:
+                break
     return [
         PulledChange(
             server_seq=int(row.server_seq),
@@ -317,19 +335,33 @@ def _header(change: Change) -> RemoteTransaction:
 
 
 def _groups(page: Sequence[PulledChange]) -> Iterator[list[Change]]:
-    """Consecutive changes of one origin transaction."""
-    group: list[Change] = []
+    """The page's changes by origin transaction, in the order each first appears.
+
+    Transactions are gathered whole even if the log interleaves them (a hub written
+    by an earlier version put review items inside a push): a new record's fields
+    must be stored together.
+    """
+    groups: dict[str, list[Change]] = {}
     for pulled in page:
-        if group and pulled.change.tx_id != group[0].tx_id:
-            yield group
-            group = []
-        group.append(pulled.change)
-    if group:
-        yield group
+        groups.setdefault(pulled.change.tx_id, []).append(pulled.change)
+    yield from groups.values()
 
 
 def _materialise(session: Session, changes: Sequence[Change]) -> int:
-    """Write winning changes of one transaction into the records; returns how many."""
+    """Write winning changes of one transaction into the records; returns how many.
+
+    Every winner leaves a journal row under the remote header, because the field's
+    clock here is the newest clock in the journal for it. The triggers journal only a
+    value that changed (or a non-null value of a new row); a winner that stored the
+    value already held (two desks typed the same words) is journalled here instead,
+    so the next edit on this desk carries the winner's clock as its base rather than
+    an older one, which the hub would take for a concurrent edit.
+    """
+    before = int(
+        session.execute(
+            text("SELECT coalesce(max(origin_seq), 0) FROM journal_change")
+        ).scalar_one()
+    )
     by_row: dict[tuple[str, str], dict[str, Any]] = {}
     for change in changes:
         by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
@@ -353,6 +385,33 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
                 text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id'),
                 {"id": row_id, **{f"v{n}": values[name] for n, name in enumerate(names)}},
             )
+    journalled = {
+        (str(entity), str(row_id), str(name))
+        for entity, row_id, name in session.execute(
+            text("SELECT entity, row_id, field FROM journal_change WHERE origin_seq > :before"),
+            {"before": before},
+        )
+    }
+    latest = {change.key: change for change in changes}
+    unjournalled = [
+        {
+            "e": change.entity,
+            "r": change.row_id,
+            "f": change.field,
+            "o": change.op,
+            "v": change.value or "null",
+        }
+        for key, change in latest.items()
+        if key not in journalled
+    ]
+    if unjournalled:
+        session.execute(
+            text(
+                "INSERT INTO journal_change (tx, entity, row_id, field, op, old_value, new_value)"
+                " SELECT tx, :e, :r, :f, :o, :v, :v FROM journal_context WHERE id = 1"
+            ),
+            unjournalled,
+        )
     return len(changes)
 
 
@@ -360,10 +419,17 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
     """Apply one pulled page in one local transaction, moving the cursor with it."""
     me = store.replica_id.hex
     with replication_session(store) as session:
+        # A page delivered again (or overlapping one applied) is applied only past the
+        # cursor read in this transaction: every change is applied exactly once.
+        cursor = session.execute(
+            text("SELECT value FROM store_meta WHERE key = :k"), {"k": META_PULL_CURSOR}
+        ).scalar_one_or_none()
+        after = int(cursor) if cursor else 0
         incoming = [
             pulled
             for pulled in page
-            if pulled.change.origin_site != me  # this desk's own changes, coming back
+            if pulled.server_seq > after
+            and pulled.change.origin_site != me  # this desk's own changes, coming back
         ]
         clocks = _local_clocks(session, {pulled.change.key for pulled in incoming})
         for group in _groups(incoming):
@@ -373,14 +439,16 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
                 if known is None or change.field not in known or change.field == "id":
                     report.skipped_unknown += 1  # from a newer desk: kept at the hub
                     continue
-                if change.clock > clocks.get(change.key, (-1, "")):
+                # Equal clocks: a later change of the same origin transaction to the
+                # same field (each change is applied once, in hub order), so it stands.
+                if change.clock >= clocks.get(change.key, (-1, "")):
                     winners.append(change)
                     clocks[change.key] = change.clock
             if winners:
                 enter_remote(session, _header(group[0]))
                 report.applied += _materialise(session, winners)
         _failpoint("mid_page_apply")
-        store.set_meta(session, META_PULL_CURSOR, str(page[-1].server_seq))
+        store.set_meta(session, META_PULL_CURSOR, str(max(after, page[-1].server_seq)))
     report.pulled += len(incoming)
 
 

@@ -89,6 +89,8 @@ class _Merge:
     #: NHS numbers given in this push: value -> rows (a duplicate may be in the same push)
     nhs_numbers: dict[str, list[tuple[str, _State]]] = field(default_factory=dict)
     by_change: dict[int, Change] = field(default_factory=dict)
+    #: review items found, written after every change of the push (see _add_review_items)
+    items: list["_Item"] = field(default_factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -108,6 +110,15 @@ class _Merge:
             for (kind, row_id), fields in self.rows.items()
             if kind == entity and name in fields
         ]
+
+
+@dataclass
+class _Item:
+    """A review item found during a push: its hub_conflict row and its fields."""
+
+    conflict: dict[str, Any]
+    fields: dict[str, str]
+    hlc: int
 
 
 class ReplicaCollisionError(HubError):
@@ -212,6 +223,7 @@ def _push(
         for change in fresh:
             _merge_one(connection, merge, change)
         _check_coordinators(connection, merge, fresh)
+        _add_review_items(merge)
         _write(connection, merge)
     result.accepted = len(fresh)
     result.conflicts = len(merge.conflicts)
@@ -338,7 +350,7 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
     ):
         identity = (change.entity, change.field) in IDENTITY_FIELDS
         if current.value != change.value or identity:
-            incoming_wins = change.clock > (current.hlc, current.site)
+            incoming_wins = change.clock >= (current.hlc, current.site)
             kept, other = (seq, current.server_seq) if incoming_wins else (current.server_seq, seq)
             _conflict(
                 connection,
@@ -349,7 +361,10 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
                 other_seq=other,
             )
     _edit_versus_delete(connection, merge, change, seq)
-    if current is None or change.clock > (current.hlc, current.site):
+    # An equal clock is the same transaction (one clock per transaction and site)
+    # setting the field again, later in it: fresh changes of a site arrive in its
+    # order, so the later one stands (e.g. a case referred then accepted at once).
+    if current is None or change.clock >= (current.hlc, current.site):
         merge.set(key, _State(change.value, change.hlc, change.origin_site, seq))
     stands = merge.get(key)
     if (
@@ -514,23 +529,8 @@ def _conflict(
     if flag is not None:
         merge.flagged_rows.add(flag)
     conflict_id = uuid.uuid4().hex
-    seq = merge.next_seq()
     kept = _describe(connection, merge, kept_seq)
     other = _describe(connection, merge, other_seq)
-    merge.conflicts.append(
-        {
-            "conflict_id": conflict_id,
-            "server_seq": seq,
-            "kind": kind,
-            "entity": entity,
-            "row_id": row_id,
-            "field": name,
-            "kept_seq": kept_seq,
-            "other_seq": other_seq,
-            "other_row_id": other_row_id,
-            "resolved": 0,
-        }
-    )
     fields: dict[str, str | None] = {
         "kind": json.dumps(kind),
         "entity": json.dumps(entity),
@@ -550,43 +550,71 @@ def _conflict(
         "created_at": json.dumps(merge.now_text),
         "updated_at": json.dumps(merge.now_text),
     }
-    # The review item is a row like any other, made by the hub: one change per field,
-    # the first under the sequence number the conflict took.
     hlc = max(
         (merge.by_change[s].hlc for s in (kept_seq, other_seq) if s in merge.by_change),
         default=0,
     )
-    first = True
-    for name_, value in fields.items():
-        if value is None:
-            continue
-        change_seq = seq if first else merge.next_seq()
-        first = False
-        merge.changes.append(
-            {
-                "server_seq": change_seq,
-                "origin_site": merge.hub_site,
-                "origin_seq": change_seq,
-                "tx_id": conflict_id,
-                "hlc": hlc,
-                "base_hlc": 0,
-                "base_site": "",
-                "row_base_hlc": 0,
-                "entity": "review_item",
-                "row_id": conflict_id,
-                "field": name_,
-                "op": "set",
-                "value": value,
-                "schema_version": 3,
-                "actor_id": None,
-                "actor_label": "Team hub",
-                "recorded_at": merge.now_text,
-                "payload_hash": "",
-            }
+    merge.items.append(
+        _Item(
+            conflict={
+                "conflict_id": conflict_id,
+                "kind": kind,
+                "entity": entity,
+                "row_id": row_id,
+                "field": name,
+                "kept_seq": kept_seq,
+                "other_seq": other_seq,
+                "other_row_id": other_row_id,
+                "resolved": 0,
+            },
+            fields={name_: value for name_, value in fields.items() if value is not None},
+            hlc=hlc,
         )
-        merge.set(
-            ("review_item", conflict_id, name_), _State(value, hlc, merge.hub_site, change_seq)
-        )
+    )
+
+
+def _add_review_items(merge: _Merge) -> None:
+    """Append the push's review items to the change log, after all its changes.
+
+    A review item is a row like any other, made by the hub: one change per field,
+    the first under the sequence number the conflict took. They come after the
+    desks' changes, never between them, so each pushed transaction stays one run of
+    the log and a page never holds half of a new record (a patient's NHS number
+    without its name, which could not be stored).
+    """
+    for item in merge.items:
+        conflict_id = str(item.conflict["conflict_id"])
+        first_seq = 0
+        for name_, value in item.fields.items():
+            change_seq = merge.next_seq()
+            first_seq = first_seq or change_seq
+            merge.changes.append(
+                {
+                    "server_seq": change_seq,
+                    "origin_site": merge.hub_site,
+                    "origin_seq": change_seq,
+                    "tx_id": conflict_id,
+                    "hlc": item.hlc,
+                    "base_hlc": 0,
+                    "base_site": "",
+                    "row_base_hlc": 0,
+                    "entity": "review_item",
+                    "row_id": conflict_id,
+                    "field": name_,
+                    "op": "set",
+                    "value": value,
+                    "schema_version": 3,
+                    "actor_id": None,
+                    "actor_label": "Team hub",
+                    "recorded_at": merge.now_text,
+                    "payload_hash": "",
+                }
+            )
+            merge.set(
+                ("review_item", conflict_id, name_),
+                _State(value, item.hlc, merge.hub_site, change_seq),
+            )
+        merge.conflicts.append({**item.conflict, "server_seq": first_seq})
 
 
 def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[str, Any]:
