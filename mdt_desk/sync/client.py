@@ -40,7 +40,13 @@ from mdt_desk.sync.hub import (
     read_hub_info,
     redacted,
 )
-from mdt_desk.sync.protocol import BATCH_SIZE, MAX_SKEW_MS, Change, PulledChange
+from mdt_desk.sync.protocol import (
+    BATCH_SIZE,
+    MAX_SKEW_MS,
+    PULL_PAGE_SIZE,
+    Change,
+    PulledChange,
+)
 from mdt_desk.sync.push import push_changes
 
 log = logging.getLogger(__name__)
@@ -124,23 +130,30 @@ def _hex(value: Any) -> str:
 
 
 def read_outbox(store: Store, after: int, limit: int = BATCH_SIZE) -> list[Change]:
-    """This desk's changes after ``after``, in order, ending on a whole transaction."""
+    """This desk's changes after ``after``, in order, about ``limit`` of them."""
     me = store.replica_id.hex
     with store.read() as session:
-        rows = session.execute(text(_OUTBOX_SQL), {"me": me, "after": after, "limit": limit}).all()
+        rows = list(
+            session.execute(text(_OUTBOX_SQL), {"me": me, "after": after, "limit": limit}).all()
+        )
         if len(rows) == limit:
-            # Finish the last transaction: a push never splits one.
-            last_tx = rows[-1][1]
+            # Finish the last record: its fields travel together (a new row is inserted
+            # whole at the other end). A large transaction (an import) is sent in
+            # batches, so no hub transaction holds the hub's lock for long.
+            last = rows[-1]
             more = session.execute(
                 text(
-                    _OUTBOX_SQL.replace("LIMIT :limit", "").replace(
+                    _OUTBOX_SQL.replace(
                         "WHERE t.replica_id = :me AND c.origin_seq > :after",
                         "WHERE t.replica_id = :me AND c.origin_seq > :after AND t.tx_uuid = :tx",
                     )
                 ),
-                {"me": me, "after": rows[-1][0], "tx": last_tx},
+                {"me": me, "after": last.origin_seq, "tx": last.tx_uuid, "limit": limit},
             ).all()
-            rows = [*rows, *more]
+            for row in more:
+                if (row.entity, row.row_id) != (last.entity, last.row_id):
+                    break
+                rows.append(row)
     changes = []
     for row in rows:
         base_hlc, base_site = 0, ""
@@ -237,11 +250,13 @@ def push_all(
 
 
 def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
-    """The next page after ``cursor``: ``limit`` changes, extended to a whole transaction.
+    """The next page after ``cursor``: about ``limit`` changes.
 
-    A page never ends inside an origin transaction (its run of the log), so a new
-    record always arrives with all its fields, however small the page, and each
-    transaction is applied here at once, as it was made.
+    A transaction that ends within another ``limit`` changes is taken whole, so an
+    ordinary edit is applied here all at once, as it was made. A larger one (an import
+    on another desk) is cut between records — never inside one, as a new record is
+    inserted with all its fields — so no local write transaction grows long enough to
+    keep the screens waiting.
     """
     page = (
         select(hub_change)
@@ -252,21 +267,21 @@ def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
     with engine.connect() as connection:
         rows = list(connection.execute(page).all())
         while rows and len(rows) >= limit:
-            tx_id = rows[-1].tx_id
-            more = connection.execute(
+            last = rows[-1]
+            ahead = connection.execute(
                 select(hub_change)
-                .where(hub_change.c.server_seq > rows[-1].server_seq)
+                .where(hub_change.c.server_seq > last.server_seq)
                 .order_by(hub_change.c.server_seq)
                 .limit(limit)
             ).all()
-            run = []
-            for row in more:
-                if row.tx_id != tx_id:
-                    break
-                run.append(row)
-            rows.extend(run)
-            if len(run) < len(more) or not more:
+            same_tx = _takewhile_tx(ahead, last.tx_id)
+            if len(same_tx) < len(ahead):  # the transaction ends within the look-ahead
+                rows.extend(same_tx)
                 break
+            same_row = ahead[: _run_length(ahead, last)]
+            rows.extend(same_row)
+            if len(same_row) < len(ahead) or not ahead:
+                break  # cut between two records of a large transaction
     return [
         PulledChange(
             server_seq=int(row.server_seq),
@@ -332,6 +347,25 @@ def _header(change: Change) -> RemoteTransaction:
         recorded_at=at,
         schema_version=change.schema_version,
     )
+
+
+def _takewhile_tx(rows: Sequence[Any], tx_id: str) -> list[Any]:
+    taken = []
+    for row in rows:
+        if row.tx_id != tx_id:
+            break
+        taken.append(row)
+    return taken
+
+
+def _run_length(rows: Sequence[Any], last: Any) -> int:
+    """How many of ``rows`` continue ``last``'s record (same transaction and row)."""
+    count = 0
+    for row in rows:
+        if (row.tx_id, row.entity, row.row_id) != (last.tx_id, last.entity, last.row_id):
+            break
+        count += 1
+    return count
 
 
 def _groups(page: Sequence[PulledChange]) -> Iterator[list[Change]]:
@@ -457,7 +491,7 @@ def pull_all(
     engine: Engine,
     report: SyncReport,
     *,
-    page_size: int = BATCH_SIZE,
+    page_size: int = PULL_PAGE_SIZE,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     total: int | None = None,

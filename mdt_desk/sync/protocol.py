@@ -5,8 +5,11 @@ from dataclasses import dataclass
 
 #: A desk whose clock is further than this from the hub's may not push.
 MAX_SKEW_MS = 5 * 60 * 1000
-#: Changes per push batch, and per pulled page (about 100 ms of local writing).
+#: Changes per push batch (one short hub transaction).
 BATCH_SIZE = 2000
+#: Changes per pulled page: one local write transaction of a few tens of milliseconds,
+#: so an edit made on the desk while a large sync runs waits no longer than that.
+PULL_PAGE_SIZE = 500
 
 #: Fields whose concurrent change is always for a person to check, even to one value.
 IDENTITY_FIELDS = frozenset({("patient", "nhs_number"), ("patient", "date_of_birth")})

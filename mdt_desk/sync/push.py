@@ -88,6 +88,8 @@ class _Merge:
     flagged_rows: set[tuple[str, str, str]] = field(default_factory=set)
     #: NHS numbers given in this push: value -> rows (a duplicate may be in the same push)
     nhs_numbers: dict[str, list[tuple[str, _State]]] = field(default_factory=dict)
+    #: NHS number -> rows holding it at the hub before this push
+    hub_nhs: dict[str, list[str]] = field(default_factory=dict)
     by_change: dict[int, Change] = field(default_factory=dict)
     #: review items found, written after every change of the push (see _add_review_items)
     items: list["_Item"] = field(default_factory=list)
@@ -220,6 +222,7 @@ def _push(
     merge = _Merge(hub_site=hub_site, seq=last_seq, now_text=_stored_time(dt.datetime.now(dt.UTC)))
     if fresh:
         merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
+        _load_nhs_numbers(connection, merge, fresh)
         for change in fresh:
             _merge_one(connection, merge, change)
         _check_coordinators(connection, merge, fresh)
@@ -264,13 +267,14 @@ def _new_changes(
         HubError: a gap, or clocks too far ahead of the hub's.
     """
     existing: dict[int, str] = {}
-    seqs = [change.origin_seq for change in changes]
-    for start in range(0, len(seqs), _CHUNK):
+    if changes:
+        # One range query: the key (origin_site, origin_seq) index answers it at once,
+        # where a long IN list may be planned as a scan of the site's whole history.
         existing.update(
             connection.execute(
                 select(hub_change.c.origin_seq, hub_change.c.payload_hash).where(
                     hub_change.c.origin_site == site,
-                    hub_change.c.origin_seq.in_(seqs[start : start + _CHUNK]),
+                    hub_change.c.origin_seq.between(changes[0].origin_seq, changes[-1].origin_seq),
                 )
             ).all()
         )
@@ -419,16 +423,35 @@ def _edit_versus_delete(connection: Connection, merge: _Merge, change: Change, s
         )
 
 
+def _load_nhs_numbers(connection: Connection, merge: _Merge, fresh: Sequence[Change]) -> None:
+    """Which rows at the hub hold each NHS number this push gives (one query a push)."""
+    values = sorted(
+        {
+            c.value
+            for c in fresh
+            if (c.entity, c.field) == ("patient", "nhs_number") and c.value not in (None, "null")
+        }
+    )
+    for start in range(0, len(values), _CHUNK):
+        for row_id, value in connection.execute(
+            select(hub_state.c.row_id, hub_state.c.value).where(
+                hub_state.c.entity == "patient",
+                hub_state.c.field == "nhs_number",
+                hub_state.c.value.in_(values[start : start + _CHUNK]),
+            )
+        ):
+            merge.hub_nhs.setdefault(value, []).append(row_id)
+
+
 def _check_duplicate(connection: Connection, merge: _Merge, change: Change, seq: int) -> None:
     others = [
         row_id
-        for (row_id,) in connection.execute(
-            select(hub_state.c.row_id).where(
-                hub_state.c.entity == "patient",
-                hub_state.c.field == "nhs_number",
-                hub_state.c.value == change.value,
-                hub_state.c.row_id != change.row_id,
-            )
+        for row_id in merge.hub_nhs.get(change.value or "", [])
+        if row_id != change.row_id
+        # still this number (unless this push has changed it)
+        and (
+            (state := merge.get(("patient", row_id, "nhs_number"))) is None
+            or state.value == change.value
         )
     ]
     others += [
@@ -641,8 +664,10 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
 
 
 def _write(connection: Connection, merge: _Merge) -> None:
-    if merge.changes:
-        connection.execute(hub_change.insert(), merge.changes)
+    # Multi-row VALUES in chunks: one statement per thousand rows, not one per row
+    # (the parameter count stays under SQLite's and PostgreSQL's limits).
+    for start in range(0, len(merge.changes), 1000):
+        connection.execute(hub_change.insert().values(merge.changes[start : start + 1000]))
     if merge.dirty:
         rows = []
         for entity, row_id, name in sorted(merge.dirty):
@@ -658,17 +683,18 @@ def _write(connection: Connection, merge: _Merge) -> None:
                     "server_seq": state.server_seq,
                 }
             )
-        statement = _insert(connection, hub_state)
-        statement = statement.on_conflict_do_update(
-            index_elements=[hub_state.c.entity, hub_state.c.row_id, hub_state.c.field],
-            set_={
-                "value": statement.excluded.value,
-                "hlc": statement.excluded.hlc,
-                "site": statement.excluded.site,
-                "server_seq": statement.excluded.server_seq,
-            },
-        )
-        connection.execute(statement, rows)
+        for start in range(0, len(rows), 2000):
+            statement = _insert(connection, hub_state).values(rows[start : start + 2000])
+            statement = statement.on_conflict_do_update(
+                index_elements=[hub_state.c.entity, hub_state.c.row_id, hub_state.c.field],
+                set_={
+                    "value": statement.excluded.value,
+                    "hlc": statement.excluded.hlc,
+                    "site": statement.excluded.site,
+                    "server_seq": statement.excluded.server_seq,
+                },
+            )
+            connection.execute(statement)
     if merge.conflicts:
         connection.execute(hub_conflict.insert(), merge.conflicts)
 
