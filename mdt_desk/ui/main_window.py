@@ -10,14 +10,16 @@ window never waits on the disk.
 import uuid
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -198,6 +200,7 @@ class MainWindow(QMainWindow):
         # Sync has its own worker thread: the network never holds up the screens' reads.
         self.sync_controller = SyncController(runner.desk.store.path, label=runner.desk.actor_name)
         self.sign_in_dialog: SignInDialog | None = None
+        self.hub_password_prompt: QInputDialog | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -465,10 +468,38 @@ class MainWindow(QMainWindow):
         address = saved_hub_address(self.runner.desk.store.path)
         if address:
             self.sync_controller.configure(address)
+            # Without a keyring the password lives for one run only: ask once the
+            # controller has looked (never blocking the window's start).
+            QTimer.singleShot(1500, self._ask_hub_password_if_needed)
         self.sync_controller.synced.connect(lambda _report: self.refresh())
         self.runner.busy_changed.connect(
             lambda busy: None if busy else self.sync_controller.refresh_counts()
         )
+
+    @Slot()
+    def _ask_hub_password_if_needed(self) -> None:
+        controller = self.sync_controller
+        address = controller.hub_address
+        if not controller.configured or controller.has_password or address.startswith("sqlite"):
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(self.tr("Team hub password"))
+        dialog.setLabelText(
+            self.tr(
+                "This computer has no keyring to keep the team hub's password, so MDT Desk "
+                "asks for it once each time it starts. Password for {hub}:"
+            ).format(hub=address)
+        )
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+        dialog.setObjectName("hub_password_prompt")
+        dialog.textValueSelected.connect(
+            lambda password: controller.configure(
+                saved_hub_address(self.runner.desk.store.path), password or None
+            )
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.hub_password_prompt = dialog
+        dialog.open()
 
     @Slot()
     def show_team_hub(self) -> "TeamHubDialog":
