@@ -557,6 +557,28 @@ def _cmd_hub_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _SyncProgress:
+    """Progress of a long sync (a new desk's first), on stderr at most once a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        import time
+
+        self._stream = stream
+        self._clock = time.monotonic
+        self._last = self._clock()
+        self._shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = self._clock()
+        if now - self._last < 1.0:
+            return
+        self._last = now
+        verb = "Sending" if phase == "push" else "Receiving"
+        share = f" {100 * done // total}%" if total else ""
+        self._stream.write(f"{verb}{share} ({done:,} of {total:,} changes)\n")
+        self._stream.flush()
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
     from mdt_desk.sync.hub import without_password
@@ -568,7 +590,13 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         _actor_id, label = _actor(store)
         engine = _hub_engine_for(url)
         try:
-            report = sync_once(store, engine, address=without_password(url), label=label)
+            report = sync_once(
+                store,
+                engine,
+                address=without_password(url),
+                label=label,
+                progress=_SyncProgress(sys.stderr),
+            )
         finally:
             engine.dispose()
     if args.json:
