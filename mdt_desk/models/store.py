@@ -8,6 +8,7 @@ so a second window or the sync worker waits briefly instead of failing.
 import datetime as dt
 import logging
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,19 @@ def backup_store(path: Path, label: str) -> Path:
     return target
 
 
+#: One writer at a time per store file within this process (the screens' worker and
+#: the sync worker). Waiting on a lock wakes the moment it is free; SQLite's own busy
+#: handler polls with growing sleeps, so a busy sync could make a screen's small write
+#: wait hundreds of milliseconds. Other processes still meet SQLite's lock and timeout.
+_WRITE_GATES: dict[str, threading.RLock] = {}
+_WRITE_GATES_LOCK = threading.Lock()
+
+
+def _write_gate(path: Path) -> threading.RLock:
+    with _WRITE_GATES_LOCK:
+        return _WRITE_GATES.setdefault(str(path), threading.RLock())
+
+
 class Store:
     """An open desk store.
 
@@ -171,6 +185,7 @@ class Store:
         self._clock = clock
         self._read_engine = _make_engine(path, immediate=False)
         self._write_engine = _make_engine(path, immediate=True)
+        self._write_gate = _write_gate(path)
         try:
             with self.read() as session:
                 rows = session.execute(text("SELECT key, value FROM store_meta")).all()
@@ -267,7 +282,11 @@ class Store:
         nothing does. ``actor_label`` names the actor when no staff member is signed
         in yet (e.g. the first import on a new desk).
         """
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._write_gate,
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             last = int(
                 session.execute(
                     text("SELECT value FROM store_meta WHERE key = :k"), {"k": META_HLC}
@@ -316,7 +335,11 @@ class Store:
         (:mod:`mdt_desk.models.replication`) and keeps its cursors in ``store_meta``.
         A synced table written here without a header is refused by the triggers.
         """
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._write_gate,
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def set_meta(self, session: Session, key: str, value: str) -> None:

@@ -17,6 +17,7 @@ re-applying a page changes nothing.
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -507,6 +508,8 @@ def pull_all(
         if not page:
             return
         apply_page(store, page, report)
+        # Let a screen's write that queued behind this page go first.
+        time.sleep(0.001)
         if progress is not None:
             progress("pull", page[-1].server_seq, total or page[-1].server_seq)
 
