@@ -525,8 +525,40 @@ def _hub_engine_for(url: str) -> Any:
             f"{url!r} is not a hub address: give a database URL such as "
             "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
         ) from None
-    password = None if given else load_password(url, environment=True)
-    return hub_engine(url, password=password)
+    if given:
+        # A password on the command line is visible to every user of the computer.
+        raise UserError(
+            "Leave the password out of the hub address: anyone on this computer can read "
+            "a command line. Keep it in the keyring with `mdt-desk hub password URL`, or "
+            "set MDT_DESK_HUB_PASSWORD for this session."
+        )
+    return hub_engine(url, password=load_password(url, environment=True))
+
+
+def _cmd_hub_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from mdt_desk.sync.credentials import save_password
+    from mdt_desk.sync.hub import redacted
+
+    if make_url_password(args.url):
+        raise UserError("Give the hub address without the password; you will be asked for it.")
+    password = getpass.getpass(f"Password for the team hub {redacted(args.url)}: ")
+    if not password:
+        raise UserError("No password given; nothing was saved.")
+    save_password(args.url, password)
+    _write(args.out, "The password is kept in this computer's keyring.")
+    return EXIT_OK
+
+
+def make_url_password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        raise UserError(f"{url!r} is not a hub address.") from None
 
 
 def _cmd_hub_init(args: argparse.Namespace) -> int:
@@ -652,6 +684,14 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
         help="the hub database, e.g. postgresql+psycopg://mdt@db.example/team or "
         "sqlite:///team-hub.sqlite (password: keyring, MDT_DESK_HUB_PASSWORD or PGPASSWORD)",
     )
+    sub = command(
+        hub_commands,
+        "password",
+        _cmd_hub_password,
+        "keep the hub's password in this computer's keyring (asked for, never an argument)",
+        reports=False,
+    )
+    sub.add_argument("url", help="the hub address, without the password")
     sub = command(
         commands,
         "sync",
