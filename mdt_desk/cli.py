@@ -520,9 +520,9 @@ def _hub_engine_for(url: str) -> Any:
 
     try:
         given = make_url(url).password
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise HubError(
-            f"{url!r} is not a hub address: give a database URL such as "
+            "That is not a hub address: give a database URL such as "
             "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
         ) from None
     if given:
@@ -557,8 +557,8 @@ def make_url_password(url: str) -> str | None:
 
     try:
         return make_url(url).password
-    except ArgumentError:
-        raise UserError(f"{url!r} is not a hub address.") from None
+    except (ArgumentError, ValueError):
+        raise UserError("That is not a hub address.") from None
 
 
 def _cmd_hub_init(args: argparse.Namespace) -> int:

@@ -39,13 +39,14 @@ def replication_session(store: Store) -> Iterator[Session]:
     """One write transaction (``BEGIN IMMEDIATE``) for applying remote changes.
 
     Inside it, :func:`enter_remote` chooses which remote transaction the following
-    writes belong to. Foreign keys are checked at commit, not per statement, so a page
-    may hold a child before its parent. The journal context is cleared before commit;
+    writes belong to. Foreign keys are checked per statement (the hub's order puts every
+    parent before its children), so a record whose parent could not be stored fails at
+    once and can be set aside, instead of failing the whole page at commit. The journal
+    context is cleared before commit;
     the desk's clock is advanced past every applied clock, so a later local edit is
     ordered after what this desk has seen.
     """
     with store.write_session() as session:
-        session.execute(text("PRAGMA defer_foreign_keys = ON"))
         seen = [0]
         session.info["remote_hlc"] = seen
         yield session

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import SYNCED_MODELS
@@ -32,8 +32,11 @@ from mdt_desk.models.clock import hlc_millis
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.store import Store, schema_version_number
 from mdt_desk.sync.hub import (
+    HUB_SCHEMA_VERSION,
+    PROTOCOL_VERSION,
     HubError,
     HubInfo,
+    HubUnreachableError,
     _unreachable,
     hub_change,
     hub_now_ms,
@@ -74,6 +77,8 @@ class SyncReport:
     applied: int = 0
     conflicts: int = 0
     skipped_unknown: int = 0
+    #: changes the hub holds damaged (not JSON, bad ids, incomplete records): set aside
+    skipped_damaged: int = 0
     hub_last_seq: int = 0
     messages: list[str] = field(default_factory=list)
 
@@ -402,6 +407,7 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
         by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
             None if change.value is None else json.loads(change.value)
         )
+    refused: set[tuple[str, str]] = set()
     for (entity, row_id), values in by_row.items():
         exists = session.execute(
             text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
@@ -410,16 +416,23 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
         if exists is None:
             columns = ", ".join(f'"{name}"' for name in ["id", *names])
             marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
-            session.execute(
-                text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})'),
-                {"v0": row_id, **{f"v{n + 1}": values[name] for n, name in enumerate(names)}},
-            )
+            statement = text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})')
+            parameters = {
+                "v0": row_id,
+                **{f"v{n + 1}": values[name] for n, name in enumerate(names)},
+            }
         else:
             assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
-            session.execute(
-                text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id'),
-                {"id": row_id, **{f"v{n}": values[name] for n, name in enumerate(names)}},
-            )
+            statement = text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id')
+            parameters = {"id": row_id, **{f"v{n}": values[name] for n, name in enumerate(names)}}
+        try:
+            with session.begin_nested():
+                session.execute(statement, parameters)
+        except IntegrityError:
+            # A record the hub holds incomplete (damaged, or from a faulty desk): set it
+            # aside rather than stop every later change from arriving.
+            log.warning("a %s record from the hub could not be stored; set aside", entity)
+            refused.add((entity, row_id))
     journalled = {
         (str(entity), str(row_id), str(name))
         for entity, row_id, name in session.execute(
@@ -437,7 +450,7 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             "v": change.value or "null",
         }
         for key, change in latest.items()
-        if key not in journalled
+        if key not in journalled and (change.entity, change.row_id) not in refused
     ]
     if unjournalled:
         session.execute(
@@ -447,7 +460,21 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             ),
             unjournalled,
         )
-    return len(changes)
+    return len(changes) - sum(1 for c in changes if (c.entity, c.row_id) in refused)
+
+
+def _well_formed(change: Change) -> bool:
+    """A change this desk can store: a real row id and a value that is JSON."""
+    if len(change.row_id) != 32 or any(ch not in "0123456789abcdef" for ch in change.row_id):
+        return False
+    try:
+        uuid.UUID(change.tx_id)
+        uuid.UUID(change.origin_site)
+        if change.value is not None:
+            json.loads(change.value)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -> None:
@@ -473,6 +500,12 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
                 known = _COLUMNS.get(change.entity)
                 if known is None or change.field not in known or change.field == "id":
                     report.skipped_unknown += 1  # from a newer desk: kept at the hub
+                    continue
+                if not _well_formed(change):
+                    report.skipped_damaged += 1
+                    log.warning(
+                        "a damaged change at the hub was set aside (seq %s)", change.origin_seq
+                    )
                     continue
                 # Equal clocks: a later change of the same origin transaction to the
                 # same field (each change is applied once, in hub order), so it stands.
@@ -533,6 +566,11 @@ def sync_once(
     """
     shown = address or redacted(engine.url)
     info = read_hub_info(engine)
+    if info.protocol_version > PROTOCOL_VERSION or info.schema_version > HUB_SCHEMA_VERSION:
+        raise HubError(
+            "The team hub was set up by a newer version of MDT Desk: install the new version "
+            "on this desk, then sync. This desk's changes are kept until then."
+        )
     if schema_version_number() < info.min_push_schema:
         raise HubError(
             "This desk's MDT Desk is too old for the team hub: install the new version, "
@@ -545,25 +583,39 @@ def sync_once(
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
     desk_ms = wall_clock_ms() if wall_clock_ms is not None else store.wall_clock_ms()
+    refusal: HubError | None = None
     if abs(desk_ms - hub_ms) > MAX_SKEW_MS:
         minutes = round(abs(desk_ms - hub_ms) / 60000)
-        raise ClockSkewError(
+        refusal = ClockSkewError(
             f"This computer's clock is {minutes} minutes "
             f"{'ahead of' if desk_ms > hub_ms else 'behind'} the team hub's. Correct the "
             "clock, then sync again: your changes are kept on this desk until then."
         )
-    report.pushed, report.conflicts = push_all(
-        store,
-        engine,
-        label=label,
-        now_ms=hub_ms,
-        progress=progress,
-        should_stop=should_stop,
-    )
-    with engine.connect() as connection:
-        report.hub_last_seq = int(
-            connection.execute(text("SELECT last_seq FROM hub_counter WHERE id = 1")).scalar_one()
-        )
+    else:
+        try:
+            report.pushed, report.conflicts = push_all(
+                store,
+                engine,
+                label=label,
+                now_ms=hub_ms,
+                progress=progress,
+                should_stop=should_stop,
+            )
+        except HubUnreachableError:
+            raise
+        except HubError as error:
+            # Refused (a clock that was fast when the changes were made, a copied store):
+            # the changes stay in the outbox, and everyone else's still come in.
+            refusal = error
+    try:
+        with engine.connect() as connection:
+            report.hub_last_seq = int(
+                connection.execute(
+                    text("SELECT last_seq FROM hub_counter WHERE id = 1")
+                ).scalar_one()
+            )
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
     pull_all(
         store, engine, report, progress=progress, should_stop=should_stop, total=report.hub_last_seq
     )
@@ -579,6 +631,8 @@ def sync_once(
     with store.write_session() as session:
         store.set_meta(session, META_LAST_SYNC, dt.datetime.now(dt.UTC).isoformat())
     report.conflicts = open_review_count(store)
+    if refusal is not None:
+        raise refusal  # after the pull: this desk is up to date, its own changes wait
     return report
 
 

@@ -112,6 +112,7 @@ hub_conflict = Table(
     Column("other_seq", BigInteger),
     Column("other_row_id", String(32), nullable=False),
     Column("resolved", Integer, nullable=False),
+    Index("ix_hub_conflict_open", "kind", "row_id", "resolved"),
 )
 hub_replica = Table(
     "hub_replica",
@@ -151,22 +152,27 @@ def redacted(url: str | URL) -> str:
     """The URL as it may appear in messages and logs: never with its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "(not a database address)"
 
 
 def without_password(url: str | URL) -> str:
     """The URL with no password at all (kept in settings and the store; never a secret)."""
-    return make_url(url).set(password=None).render_as_string(hide_password=False)
+    try:
+        return make_url(url).set(password=None).render_as_string(hide_password=False)
+    except (ArgumentError, ValueError):
+        return "(not a database address)"
 
 
 def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
     """An engine for the hub at ``url`` (``password``, if given, replaces the URL's)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as error:
+        parsed.port  # noqa: B018  (a malformed port only fails when read)
+    except (ArgumentError, ValueError) as error:
+        # Not echoed: a mistyped address may hold the password.
         raise HubError(
-            f"{url!s} is not a hub address: give a database URL such as "
+            "That is not a hub address: give a database URL such as "
             "postgresql+psycopg://user@host/team or sqlite:///team-hub.sqlite"
         ) from error
     if password is not None and parsed.get_backend_name() != "sqlite":  # a file has none
@@ -198,6 +204,11 @@ def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": 10,
+            # A dead network link is noticed within about half a minute, not fifteen.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
             # A stalled desk must not hold the hub's lock for everyone.
             "options": "-c lock_timeout=30000 -c statement_timeout=120000"
             " -c idle_in_transaction_session_timeout=60000",
@@ -257,6 +268,11 @@ def read_hub_info(engine: Engine) -> HubInfo:
         raise _unreachable(engine.url, error) from error
     except SQLAlchemyError as error:  # pragma: no cover - driver-specific failures
         raise _unreachable(engine.url, error) from error
+    if META_HUB_ID not in meta or META_PROTOCOL not in meta:
+        raise HubError(
+            f"{redacted(engine.url)} is not a complete MDT Desk team hub (its set-up record "
+            "is missing): ask your administrator to run `mdt-desk hub init` on it."
+        )
     return HubInfo(
         hub_id=uuid.UUID(meta[META_HUB_ID]),
         protocol_version=int(meta[META_PROTOCOL]),

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -189,6 +190,13 @@ def push_changes(
         raise
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
+    except psycopg.Error as error:  # raised on the driver's own COPY cursor
+        if isinstance(error, psycopg.OperationalError):
+            raise _unreachable(engine.url, error) from error
+        raise HubError(
+            f"The team hub refused this desk's changes ({type(error).__name__}); they are "
+            "kept here. Tell your administrator."
+        ) from error
 
 
 def _push(
@@ -333,7 +341,7 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
             "value": change.value,
             "schema_version": change.schema_version,
             "actor_id": change.actor_id,
-            "actor_label": change.actor_label,
+            "actor_label": change.actor_label[:200],
             "recorded_at": change.recorded_at,
             "payload_hash": change.payload_hash,
         }

@@ -40,7 +40,14 @@ from mdt_desk.sync.client import (
     outbox_count,
     sync_once,
 )
-from mdt_desk.sync.hub import HubError, HubUnreachableError, hub_engine, read_hub_info, redacted
+from mdt_desk.sync.hub import (
+    HubError,
+    HubUnreachableError,
+    hub_engine,
+    read_hub_info,
+    redacted,
+    without_password,
+)
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +256,9 @@ class _SyncWorker(QObject):
             report = sync_once(
                 store,
                 engine,
-                address=self._shown,
+                # Kept by the store as its hub's address: never with a password, not even
+                # a masked one.
+                address=without_password(self._url or ""),
                 label=self._label,
                 should_stop=lambda: self._cancel.is_set() or self._closing.is_set(),
             )
