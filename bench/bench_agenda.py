@@ -17,16 +17,12 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_queries import machine, percentile
+from bench_queries import captured_selects, machine, percentile
 
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
@@ -34,22 +30,6 @@ from mdt_desk.services import agenda_rules, meetings
 
 TARGET_MEDIAN_MS = 250.0
 TARGET_RATIO = 3.0
-
-
-def captured_selects(session: Session, call: Callable[[], object]) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", listener)
-    try:
-        call()
-    finally:
-        event.remove(bind, "before_cursor_execute", listener)
-    return seen
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,8 +70,8 @@ def raw_query(raw: sqlite3.Connection, sql: str, parameters: Any) -> Callable[[]
     return lambda: raw.execute(sql, parameters).fetchall()
 
 
-def capture_sql(session: Session, call: Callable[[], object]) -> Captured:
-    """The last SELECT the service sent to SQLite, with its parameters."""
+def captured_selects(session: Session, call: Callable[[], object]) -> list[Captured]:
+    """Every SELECT ``call`` sent to SQLite through ``session``, with its parameters."""
     seen: list[Captured] = []
 
     def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
@@ -84,7 +84,12 @@ def capture_sql(session: Session, call: Callable[[], object]) -> Captured:
         call()
     finally:
         event.remove(bind, "before_cursor_execute", listener)
-    return seen[-1]
+    return seen
+
+
+def capture_sql(session: Session, call: Callable[[], object]) -> Captured:
+    """The last SELECT the service sent to SQLite, with its parameters."""
+    return captured_selects(session, call)[-1]
 
 
 Result = tuple[str, list[float], list[float], list[float]]  # name, service, raw, fresh

@@ -52,17 +52,16 @@ from mdt_desk.models.enums import (
     RiskBand,
 )
 from mdt_desk.services.cases import OPEN_STATUSES, open_case_of
-from mdt_desk.services.display import cui_date, label, patient_display_name
+from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.meetings import (
     DEFAULT_MINUTES,
     LONDON,
     AgendaEntry,
     add_to_agenda,
-    initials,
     load_meeting,
     meeting_practice_ids,
+    person_labels,
 )
-from mdt_desk.services.validation import format_nhs_number
 
 ADMISSION_KINDS = (
     OutcomeEventKind.HOSPITAL_ADMISSION,
@@ -375,11 +374,7 @@ def propose(
             Proposal(
                 case_id=case.id,
                 patient_id=patient.id,
-                patient_name=patient_display_name(
-                    patient.family_name, patient.given_name, patient.title
-                ),
-                initials=initials(patient.given_name, patient.family_name),
-                nhs_number_text=format_nhs_number(patient.nhs_number),
+                **person_labels(patient),
                 practice_code=practice_code,
                 reasons=tuple(reasons),
                 suggested_minutes=max(DEFAULT_MINUTES[r.reason] for r in reasons),

@@ -39,8 +39,8 @@ from mdt_desk.services.meetings import (
     LONDON,
     AgendaEntry,
     MeetingSummary,
-    _agenda_items,
-    _entries,
+    agenda_entries,
+    agenda_items,
     get_meeting_summary,
     load_item,
     load_meeting,
@@ -175,7 +175,7 @@ def item_briefing(
     item = load_item(session, item_id)
     meeting = load_meeting(session, item.meeting_id)
     today = today or dt.datetime.now(LONDON).date()
-    entry = _entries(session, [item])[0]
+    entry = agenda_entries(session, [item])[0]
     case = cases.load_case(session, item.case_id)
     record = load_record(session, case.patient_id, case.id, today)
     previous = session.execute(
@@ -291,7 +291,7 @@ def save_capture(
     if item.discussed_at is None and (summary or decisions or outcome):
         item.discussed_at = now or utc_now()
     session.flush()
-    return _entries(session, [item])[0]
+    return agenda_entries(session, [item])[0]
 
 
 def add_time(session: Session, item_id: uuid.UUID, seconds: int) -> AgendaEntry:
@@ -303,7 +303,7 @@ def add_time(session: Session, item_id: uuid.UUID, seconds: int) -> AgendaEntry:
     item.seconds_taken += seconds
     item.minutes_taken = round(item.seconds_taken / 60)
     session.flush()
-    return _entries(session, [item])[0]
+    return agenda_entries(session, [item])[0]
 
 
 def add_action_from_decision(
@@ -376,7 +376,7 @@ def discussion_note_text(meeting: MeetingSummary, item: AgendaItem) -> str:
 def _note_discussions(session: Session, meeting: Meeting, author_id: uuid.UUID | None) -> None:
     """A note on each discussed case of what the MDT said and decided."""
     summary = get_meeting_summary(session, meeting.id)
-    for item in _agenda_items(session, meeting.id):
+    for item in agenda_items(session, meeting.id):
         if not _was_discussed(item):
             continue
         written = plans.add_note(session, item.case_id, discussion_note_text(summary, item))
@@ -418,7 +418,7 @@ def finish_meeting(
         select(Action).where(Action.meeting_id == meeting.id, Action.retired_at.is_(None))
     ):
         new_actions.setdefault(action.case_id, []).append(action)
-    for item in _agenda_items(session, meeting.id):
+    for item in agenda_items(session, meeting.id):
         case = session.get(Case, item.case_id)
         assert case is not None
         next_review_text = ""
@@ -465,7 +465,7 @@ def finish_meeting(
         session.flush()
         results.append(
             ItemResult(
-                entry=_entries(session, [item])[0],
+                entry=agenda_entries(session, [item])[0],
                 next_review_text=next_review_text,
                 rolled_to_text=rolled_to_text,
                 new_actions=tuple(
@@ -511,7 +511,7 @@ def _staff_name(session: Session, staff_id: uuid.UUID | None) -> str:
 def time_statistics(session: Session, meeting_id: uuid.UUID) -> TimeStatistics:
     """Minutes per item against those allotted."""
     load_meeting(session, meeting_id)
-    entries = _entries(session, _agenda_items(session, meeting_id))
+    entries = agenda_entries(session, agenda_items(session, meeting_id))
     items = tuple(
         ItemTime(
             entry=entry,
@@ -558,7 +558,9 @@ def add_amendment(
 
 
 def amendments(session: Session, meeting_id: uuid.UUID) -> list[AmendmentView]:
-    items = {entry.id: entry for entry in _entries(session, _agenda_items(session, meeting_id))}
+    items = {
+        entry.id: entry for entry in agenda_entries(session, agenda_items(session, meeting_id))
+    }
     result = []
     for amendment in session.scalars(
         select(MeetingAmendment)

@@ -186,6 +186,17 @@ def initials(given_name: str, family_name: str) -> str:
     return "".join(f"{part.upper()}." for part in parts if part) or "—"
 
 
+def person_labels(patient: Patient) -> dict[str, str]:
+    """How agenda lists name a person: full name, initials (projected), NHS number."""
+    return {
+        "patient_name": patient_display_name(
+            patient.family_name, patient.given_name, patient.title
+        ),
+        "initials": initials(patient.given_name, patient.family_name),
+        "nhs_number_text": format_nhs_number(patient.nhs_number),
+    }
+
+
 def load_meeting(session: Session, meeting_id: uuid.UUID) -> Meeting:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.retired_at is not None:
@@ -547,7 +558,7 @@ def missing_core_professions(attendance: Sequence[MemberAttendance]) -> list[str
 # -- the agenda -------------------------------------------------------------------------
 
 
-def _entries(session: Session, items: Sequence[AgendaItem]) -> list[AgendaEntry]:
+def agenda_entries(session: Session, items: Sequence[AgendaItem]) -> list[AgendaEntry]:
     if not items:
         return []
     case_ids = {item.case_id for item in items}
@@ -569,11 +580,7 @@ def _entries(session: Session, items: Sequence[AgendaItem]) -> list[AgendaEntry]
                 meeting_id=item.meeting_id,
                 case_id=item.case_id,
                 patient_id=patient.id,
-                patient_name=patient_display_name(
-                    patient.family_name, patient.given_name, patient.title
-                ),
-                initials=initials(patient.given_name, patient.family_name),
-                nhs_number_text=format_nhs_number(patient.nhs_number),
+                **person_labels(patient),
                 practice_code=practice_code,
                 position=item.position,
                 reason=item.reason,
@@ -593,7 +600,7 @@ def _entries(session: Session, items: Sequence[AgendaItem]) -> list[AgendaEntry]
     return result
 
 
-def _agenda_items(session: Session, meeting_id: uuid.UUID) -> list[AgendaItem]:
+def agenda_items(session: Session, meeting_id: uuid.UUID) -> list[AgendaItem]:
     return list(
         session.scalars(
             select(AgendaItem)
@@ -610,7 +617,7 @@ def _agenda_items(session: Session, meeting_id: uuid.UUID) -> list[AgendaItem]:
 def agenda(session: Session, meeting_id: uuid.UUID) -> list[AgendaEntry]:
     """The meeting's agenda in running order."""
     load_meeting(session, meeting_id)
-    return _entries(session, _agenda_items(session, meeting_id))
+    return agenda_entries(session, agenda_items(session, meeting_id))
 
 
 def get_meeting(session: Session, meeting_id: uuid.UUID) -> MeetingDetail:
@@ -699,7 +706,7 @@ def add_to_agenda(
     item.minutes_allotted = minutes
     item.carried_count = carried_count
     session.flush()
-    return _entries(session, [item])[0]
+    return agenda_entries(session, [item])[0]
 
 
 def dismiss_proposal(
@@ -745,7 +752,7 @@ def move_item(session: Session, item_id: uuid.UUID, to_index: int) -> list[Agend
     """
     item = load_item(session, item_id)
     _editable_agenda(session, item.meeting_id)
-    others = [other for other in _agenda_items(session, item.meeting_id) if other.id != item.id]
+    others = [other for other in agenda_items(session, item.meeting_id) if other.id != item.id]
     to_index = max(0, min(to_index, len(others)))
     before = others[to_index - 1].position if to_index > 0 else None
     after = others[to_index].position if to_index < len(others) else None
@@ -776,7 +783,7 @@ def set_item_minutes(session: Session, item_id: uuid.UUID, minutes: int) -> Agen
     _validate_minutes(minutes)
     item.minutes_allotted = minutes
     session.flush()
-    return _entries(session, [item])[0]
+    return agenda_entries(session, [item])[0]
 
 
 def meeting_day_text(meeting: MeetingSummary) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import SYNCED_MODELS, ReviewItem
 from mdt_desk.models.base import utc_now
-from mdt_desk.services.display import cui_time, label
+from mdt_desk.services.display import cui_date, cui_time, label
 
 _TABLES = {model.__tablename__: model for model in SYNCED_MODELS}
 
@@ -107,8 +107,6 @@ def _words(value: Any) -> str:
     text_value = str(value)
     if len(text_value) == 10 and text_value[4] == "-" and text_value[7] == "-":
         try:
-            from mdt_desk.services.display import cui_date
-
             return cui_date(dt.date.fromisoformat(text_value))
         except ValueError:
             return text_value
@@ -189,16 +187,6 @@ def list_open_items(session: Session) -> list[ReviewItemView]:
         .order_by(ReviewItem.created_at, ReviewItem.id)
     ).all()
     return [_view(session, item) for item in items]
-
-
-def open_count(session: Session) -> int:
-    return len(
-        session.scalars(
-            select(ReviewItem.id).where(
-                ReviewItem.resolved_at.is_(None), ReviewItem.retired_at.is_(None)
-            )
-        ).all()
-    )
 
 
 def _set_field(session: Session, entity: str, row_id: str, field: str, stored: Any) -> None:

@@ -28,7 +28,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import SYNCED_MODELS
-from mdt_desk.models.clock import hlc_millis
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.store import Store, schema_version_number
 from mdt_desk.sync.hub import (
@@ -665,7 +664,6 @@ __all__ = [
     "SyncReport",
     "WrongHubError",
     "apply_page",
-    "hlc_millis",
     "open_review_count",
     "outbox_count",
     "pull_all",

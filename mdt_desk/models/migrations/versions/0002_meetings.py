@@ -45,7 +45,7 @@ _MEETING_BEFORE = [c for c in MEETING if c not in ("title", "series_id", "repeat
 _AGENDA_ITEM_BEFORE = [c for c in AGENDA_ITEM if c not in ("dismissed", "seconds_taken")]
 
 
-def _record_columns(table: str) -> list[sa.Column[object]]:
+def _record_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -76,7 +76,7 @@ def upgrade() -> None:
         "meeting_practice",
         sa.Column("meeting_id", sa.Uuid(), nullable=False),
         sa.Column("practice_id", sa.Uuid(), nullable=False),
-        *_record_columns("meeting_practice"),
+        *_record_columns(),
         sa.ForeignKeyConstraint(
             ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_practice_meeting_id_meeting")
         ),
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("author_id", sa.Uuid(), nullable=True),
         sa.Column("written_at", sa.DateTime(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        *_record_columns("meeting_amendment"),
+        *_record_columns(),
         sa.ForeignKeyConstraint(
             ["meeting_id"], ["meeting.id"], name=op.f("fk_meeting_amendment_meeting_id_meeting")
         ),
@@ -125,7 +125,7 @@ def upgrade() -> None:
         sa.Column("content_sha256", sa.String(64), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("large_print", sa.Boolean(), nullable=False),
-        *_record_columns("print_record"),
+        *_record_columns(),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patient.id"], name=op.f("fk_print_record_patient_id_patient")
         ),
