@@ -17,7 +17,7 @@ from typing import cast
 from sqlalchemy import Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mdt_desk.models.base import SyncedRecord
+from mdt_desk.models.base import Base, SyncedRecord
 from mdt_desk.models.enums import (
     ActionStatus,
     AgendaOutcome,
@@ -73,6 +73,18 @@ class Practice(SyncedRecord):
     commissioner_code: Mapped[str] = mapped_column(String(5), default="", index=True)
     open_date: Mapped[dt.date | None]
     close_date: Mapped[dt.date | None]
+
+
+class Locality(SyncedRecord):
+    """A name for a locality (the practices sharing a commissioner code).
+
+    The ODS file gives only the code; a team names its localities itself.
+    """
+
+    __tablename__ = "locality"
+
+    code: Mapped[str] = mapped_column(String(5), index=True)
+    name: Mapped[str] = mapped_column(String(100))
 
 
 class Staff(SyncedRecord):
@@ -283,6 +295,9 @@ class Action(SyncedRecord):
     due_on: Mapped[dt.date]
     status: Mapped[ActionStatus] = mapped_column(coded(ActionStatus), default=ActionStatus.OPEN)
     completed_on: Mapped[dt.date | None]
+    #: need-to-know (e.g. safeguarding, risk to staff): never on the person's own copy,
+    #: hidden on a shared screen until revealed
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class Note(SyncedRecord):
@@ -297,6 +312,8 @@ class Note(SyncedRecord):
     written_at: Mapped[dt.datetime]
     body: Mapped[str] = mapped_column(Text)
     amends_note_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("note.id"))
+    #: need-to-know, as for actions; the one field of a note that may change later
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class Intervention(SyncedRecord):
@@ -362,6 +379,8 @@ class AgendaItem(SyncedRecord):
     dismissed: Mapped[bool] = mapped_column(default=False, server_default="0")
     # Time spent on the item, summed over every visit in meeting mode.
     seconds_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: why the item was deferred (reaches the minutes and the next agenda)
+    deferral_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class PrintRecord(SyncedRecord):
@@ -427,6 +446,7 @@ class ReviewItem(SyncedRecord):
 #: and journal-trigger installation.
 SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     Practice,
+    Locality,
     Staff,
     StaffPracticeCover,
     Patient,
@@ -449,6 +469,23 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     PrintRecord,
     ReviewItem,
 )
+
+class Draft(Base):
+    """Text a person has typed on this desk but not yet saved (a note, a goal, a reason...).
+
+    Local working state, not part of the record: never journalled, never synced. Kept
+    in the store so that closing a tab, quitting, signing in as someone else or a crash
+    never loses what was typed. ``key`` names the field (e.g. ``note:<case id>``).
+    """
+
+    __tablename__ = "draft"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    staff_id: Mapped[uuid.UUID | None]
+    case_id: Mapped[uuid.UUID | None]
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime]
+
 
 #: Tables whose content may never change once written (only retirement is allowed).
 APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note", "meeting_amendment", "print_record"})

@@ -124,7 +124,8 @@ def journal_trigger_ddl(
         columns: every column except ``id``. Migrations pass an explicit list (frozen
             with the migration); a test checks the installed triggers cover every
             column of the current model.
-        append_only: refuse updates of anything but the retirement columns.
+        append_only: refuse updates of anything but the retirement columns (and the
+            ``sensitive`` flag, where the table has one).
     """
     t = _quoted(table)
     guard = (
@@ -165,7 +166,9 @@ BEGIN
 END""",
     ]
     if append_only:
-        content = [c for c in columns if c not in ("retired_at", "updated_at")]
+        # Marking a note sensitive after it was written only ever protects the person,
+        # so ``sensitive`` may change on an append-only record; its content may not.
+        content = [c for c in columns if c not in ("retired_at", "updated_at", "sensitive")]
         changed = " OR ".join(f"NEW.{_quoted(c)} IS NOT OLD.{_quoted(c)}" for c in content)
         statements.append(
             f"""CREATE TRIGGER journal_{table}_append_only BEFORE UPDATE ON {t}
