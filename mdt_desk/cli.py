@@ -173,6 +173,55 @@ def _cmd_staff_sign_in(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_actions_list(args: argparse.Namespace) -> int:
+    from mdt_desk.services.actions import list_actions
+    from mdt_desk.services.display import cui_date, label
+    from mdt_desk.services.staff import get_staff
+    from mdt_desk.services.validation import format_nhs_number
+
+    owner_id = (
+        _uuid_argument(args.owner, "staff", "mdt-desk staff list") if args.owner else None
+    )
+    with _open_store(args, create=False) as store, store.read() as session:
+        if owner_id is not None:
+            get_staff(session, owner_id)  # an unknown id is a clear error, not an empty list
+        rows = list_actions(
+            session, owner_id=owner_id, overdue_only=args.overdue, include_closed=args.all
+        )
+    if args.json:
+        _emit_json(
+            args.out,
+            [
+                {
+                    "id": str(row.id),
+                    "case_id": str(row.case_id),
+                    "patient_id": str(row.patient_id),
+                    "nhs_number": row.nhs_number,
+                    "person_name": row.person_name,
+                    "description": row.description,
+                    "owner_id": str(row.owner_id),
+                    "owner_name": row.owner_name,
+                    "due_on": row.due_on.isoformat(),
+                    "status": row.status.value,
+                    "overdue": row.overdue,
+                    "sensitive": row.sensitive,
+                }
+                for row in rows
+            ],
+        )
+        return EXIT_OK
+    for row in rows:
+        due = cui_date(row.due_on) + (" (overdue)" if row.overdue else "")
+        _write(
+            args.out,
+            f"{due:<24} {label(row.status.value):<12} {row.owner_name:<28} "
+            f"{row.person_name} ({format_nhs_number(row.nhs_number)}): {row.description}",
+        )
+    what = "overdue action" if args.overdue else "action"
+    _write(args.out, f"{len(rows)} {what}{'' if len(rows) == 1 else 's'}.")
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mdt_desk.services.demo import generate_demo
 
@@ -761,6 +810,54 @@ def _add_meeting_commands(
     _add_document_commands(commands, command, agenda)
 
 
+def _add_staff_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    staff = commands.add_parser("staff", help="team members and who uses this desk")
+    staff_commands = staff.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    command(staff_commands, "list", _cmd_staff_list, "list the team (* marks who is signed in)")
+    sub = command(staff_commands, "add", _cmd_staff_add, "add a team member")
+    sub.add_argument("--family-name", required=True)
+    sub.add_argument("--given-name", required=True)
+    sub.add_argument("--title", default="")
+    sub.add_argument("--profession", required=True, help="e.g. social_worker, district_nurse, gp")
+    sub.add_argument("--organisation", default="")
+    sub.add_argument("--email", default="")
+    sub.add_argument("--phone", default="")
+    sub.add_argument(
+        "--practice",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="ODS code of a practice they cover (repeat for several)",
+    )
+    sub.add_argument("--sign-in", action="store_true", help="sign this desk in as them")
+    sub = command(
+        staff_commands,
+        "sign-in",
+        _cmd_staff_sign_in,
+        "sign this desk in as a staff member",
+        reports=False,
+    )
+    sub.add_argument("staff_id", help="the staff id shown by `mdt-desk staff list`")
+
+
+def _add_action_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    actions = commands.add_parser("actions", help="actions across every case")
+    actions_commands = actions.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(
+        actions_commands,
+        "list",
+        _cmd_actions_list,
+        "list actions still to do (overdue first), across every case",
+    )
+    sub.add_argument("--owner", metavar="STAFF_ID", help="only this staff member's actions")
+    sub.add_argument(
+        "--overdue",
+        action="store_true",
+        help="only overdue ones: open or in progress and due before today",
+    )
+    sub.add_argument("--all", action="store_true", help="also done and cancelled actions")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mdt-desk`` (every subcommand takes ``--store``)."""
     store_help = (
@@ -824,33 +921,8 @@ def build_parser() -> argparse.ArgumentParser:
         "file", help="the CSV file (columns: see docs/patient-import.md or the README)"
     )
 
-    staff = commands.add_parser("staff", help="team members and who uses this desk")
-    staff_commands = staff.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    command(staff_commands, "list", _cmd_staff_list, "list the team (* marks who is signed in)")
-    sub = command(staff_commands, "add", _cmd_staff_add, "add a team member")
-    sub.add_argument("--family-name", required=True)
-    sub.add_argument("--given-name", required=True)
-    sub.add_argument("--title", default="")
-    sub.add_argument("--profession", required=True, help="e.g. social_worker, district_nurse, gp")
-    sub.add_argument("--organisation", default="")
-    sub.add_argument("--email", default="")
-    sub.add_argument("--phone", default="")
-    sub.add_argument(
-        "--practice",
-        action="append",
-        default=[],
-        metavar="CODE",
-        help="ODS code of a practice they cover (repeat for several)",
-    )
-    sub.add_argument("--sign-in", action="store_true", help="sign this desk in as them")
-    sub = command(
-        staff_commands,
-        "sign-in",
-        _cmd_staff_sign_in,
-        "sign this desk in as a staff member",
-        reports=False,
-    )
-    sub.add_argument("staff_id", help="the staff id shown by `mdt-desk staff list`")
+    _add_staff_commands(commands, command)
+    _add_action_commands(commands, command)
 
     sub = command(commands, "demo", _cmd_demo, "fill the store with a synthetic demo caseload")
     sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")

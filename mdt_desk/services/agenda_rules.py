@@ -43,7 +43,6 @@ from mdt_desk.models import (
     Practice,
 )
 from mdt_desk.models.enums import (
-    ActionStatus,
     AgendaOutcome,
     AgendaReason,
     CaseStatus,
@@ -51,6 +50,7 @@ from mdt_desk.models.enums import (
     OutcomeEventKind,
     RiskBand,
 )
+from mdt_desk.services.actions import overdue_condition
 from mdt_desk.services.cases import OPEN_STATUSES, open_case_of
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.meetings import (
@@ -328,9 +328,7 @@ def propose(
             select(Action.case_id, func.count())
             .where(
                 Action.case_id.in_(case_ids),
-                Action.retired_at.is_(None),
-                Action.status.in_((ActionStatus.OPEN, ActionStatus.IN_PROGRESS)),
-                Action.due_on < day,
+                overdue_condition(day),
             )
             .group_by(Action.case_id)
         ).all()

@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 from mdt_desk.errors import ValidationError
 from mdt_desk.models import Action, Case, CoordinatorAssignment, Patient, Practice, Staff
 from mdt_desk.models.enums import ActionStatus, CaseStatus, RiskBand
+from mdt_desk.services.actions import overdue_condition
 from mdt_desk.services.staff import display_staff_name
 from mdt_desk.services.validation import parse_date
 
@@ -230,7 +231,7 @@ _EXTRA_SORT_KEYS: dict[str, Any] = {
     ),
     "overdue_actions": lambda: (
         select(func.count())
-        .where(_outstanding_actions(_case.c.id), _action.c.due_on < _TODAY)
+        .where(_action.c.case_id == _case.c.id, overdue_condition(_TODAY))
         .scalar_subquery()
     ),
 }
@@ -253,7 +254,7 @@ def _view_filter(view: CaseloadView, status: ColumnElement[Any]) -> list[ColumnE
     )
     overdue_action = (
         select(_action.c.id)
-        .where(_outstanding_actions(_case.c.id), _action.c.due_on < _TODAY)
+        .where(_action.c.case_id == _case.c.id, overdue_condition(_TODAY))
         .exists()
     )
     filters: dict[CaseloadView, list[ColumnElement[bool]]] = {
