@@ -92,9 +92,24 @@ def _cmd_practices_list(args: argparse.Namespace) -> int:
         for practice in practices:
             _write(
                 args.out,
-                f"{practice.locality:5} {practice.ods_code}  {practice.name}  "
+                f"{practice.locality_name or practice.locality:5} {practice.ods_code}  "
+                f"{practice.name}  "
                 f"({practice.status.value}, {practice.open_cases} open cases)",
             )
+    return EXIT_OK
+
+
+def _cmd_practices_name_locality(args: argparse.Namespace) -> int:
+    from mdt_desk.services.practices import name_locality
+
+    with _open_store(args, create=False) as store:
+        actor_id, label = _actor(store)
+        with store.write(actor_id, label) as session:
+            named = name_locality(session, args.code, args.name)
+    if args.json:
+        _emit_json(args.out, {"code": named.code, "name": named.name, "title": named.title})
+    else:
+        _write(args.out, f"Locality {named.code} is now shown as “{named.title}”.")
     return EXIT_OK
 
 
@@ -908,6 +923,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("file", help="the epraccur.csv file")
     sub = command(practices_commands, "list", _cmd_practices_list, "list practices")
     sub.add_argument("--locality", help="only the practices of this commissioner code")
+    sub = command(
+        practices_commands,
+        "name-locality",
+        _cmd_practices_name_locality,
+        "give a locality (the practices of one commissioner code) a name; empty removes it",
+    )
+    sub.add_argument("code", help="the locality's commissioner code, e.g. 15E")
+    sub.add_argument("name", help="the name the team uses, e.g. 'Norwich North'")
 
     patients = commands.add_parser("patients", help="patients registered with the practices")
     patients_commands = patients.add_subparsers(title="commands", metavar="COMMAND", required=True)

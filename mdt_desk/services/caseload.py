@@ -26,6 +26,7 @@ from mdt_desk.errors import ValidationError
 from mdt_desk.models import Action, Case, CoordinatorAssignment, Patient, Practice, Staff
 from mdt_desk.models.enums import ActionStatus, CaseStatus, RiskBand
 from mdt_desk.services.actions import overdue_condition
+from mdt_desk.services.practices import LocalityName, locality_names
 from mdt_desk.services.staff import display_staff_name
 from mdt_desk.services.validation import parse_date
 
@@ -473,6 +474,13 @@ class Locality:
 
     code: str
     practices: tuple[PracticeCount, ...]
+    #: the name the team gave it, "" until named (see services.practices.name_locality)
+    name: str = ""
+
+    @property
+    def title(self) -> str:
+        """The name, or "Locality <code>" until it has one: never a bare code."""
+        return LocalityName(self.code, self.name).title
 
     @property
     def open_cases(self) -> int:
@@ -523,6 +531,7 @@ def navigator(
         .where(_practice.c.retired_at.is_(None), with_people)
         .order_by(_practice.c.commissioner_code, _practice.c.name)
     ).all()
+    names = locality_names(session)
     grouped: dict[str, list[PracticeCount]] = {}
     for practice_id, code, name, commissioner in practices:
         grouped.setdefault(commissioner, []).append(
@@ -530,7 +539,9 @@ def navigator(
         )
     return Navigator(
         view_counts=counts,
-        localities=tuple(Locality(code, tuple(items)) for code, items in grouped.items()),
+        localities=tuple(
+            Locality(code, tuple(items), names.get(code, "")) for code, items in grouped.items()
+        ),
     )
 
 

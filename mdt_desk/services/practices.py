@@ -8,6 +8,7 @@ the others (walk-in centres, prisons, hospices, ...) are counted as skipped.
 import csv
 import datetime as dt
 import io
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import ImportFileError, ValidationError
-from mdt_desk.models import Case, Patient, Practice
+from mdt_desk.models import Case, Locality, Patient, Practice
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import CaseStatus, PracticeStatus
 from mdt_desk.services.ids import practice_id_for
@@ -53,6 +54,7 @@ class PracticeSummary:
     status: PracticeStatus
     locality: str
     open_cases: int
+    locality_name: str = ""
 
 
 def _parse_ods_date(raw: str, label: str) -> dt.date | None:
@@ -191,6 +193,7 @@ def list_practices(
     )
     if commissioner_code is not None:
         query = query.where(Practice.commissioner_code == commissioner_code)
+    names = locality_names(session)
     return [
         PracticeSummary(
             id=practice.id,
@@ -200,6 +203,7 @@ def list_practices(
             status=practice.status,
             locality=practice.commissioner_code,
             open_cases=int(count),
+            locality_name=names.get(practice.commissioner_code, ""),
         )
         for practice, count in session.execute(query)
     ]
@@ -207,3 +211,76 @@ def list_practices(
 
 def find_practice_by_code(session: Session, ods_code: str) -> Practice | None:
     return session.scalar(select(Practice).where(Practice.ods_code == ods_code.upper()))
+
+
+# -- Localities ------------------------------------------------------------------------
+#
+# The ODS file groups practices only by a commissioner code ("15E"); a team names its
+# localities itself. A name is a synced record, so every desk shows the same one.
+
+_LOCALITY_NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class LocalityName:
+    """A locality's code and the name the team gave it ("" until named)."""
+
+    code: str
+    name: str
+
+    @property
+    def title(self) -> str:
+        """What a person reads: the name, or "Locality <code>" until it has one."""
+        if self.name:
+            return self.name
+        return f"Locality {self.code}" if self.code else "Locality not known"
+
+
+def locality_names(session: Session) -> dict[str, str]:
+    """The name of every named locality, by code."""
+    rows = session.execute(
+        select(Locality.code, Locality.name)
+        .where(Locality.retired_at.is_(None))
+        .order_by(Locality.code, Locality.updated_at)
+    )
+    return {code: name for code, name in rows}
+
+
+def name_locality(session: Session, code: str, name: str) -> LocalityName:
+    """Give the locality with commissioner code ``code`` a name (or rename it).
+
+    An empty name removes the name, so the locality shows its code again.
+
+    Raises:
+        ValidationError: no practice has that code, or the name is too long.
+    """
+    code = code.strip().upper()
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    known = session.scalar(
+        select(func.count())
+        .select_from(Practice)
+        .where(Practice.commissioner_code == code, Practice.retired_at.is_(None))
+    )
+    if not known:
+        message = f"No practice in this store is in locality {code or '(none)'}."
+        raise ValidationError(message, {"code": message})
+    if len(name) > _LOCALITY_NAME_MAX:
+        message = f"A locality name can be at most {_LOCALITY_NAME_MAX} characters."
+        raise ValidationError(message, {"name": message})
+    records = session.scalars(
+        select(Locality).where(Locality.code == code, Locality.retired_at.is_(None))
+    ).all()
+    now = utc_now()
+    if not name:
+        for record in records:
+            record.retired_at = now
+        return LocalityName(code, "")
+    if records:
+        # Two desks naming one locality offline make two records; keep one.
+        first, *others = records
+        first.name = name
+        for other in others:
+            other.retired_at = now
+    else:
+        session.add(Locality(code=code, name=name))
+    return LocalityName(code, name)

@@ -3,10 +3,19 @@
 import datetime as dt
 import uuid
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QTreeView,
+    QWidget,
+)
 
+from mdt_desk.errors import UserError
 from mdt_desk.services.caseload import (
     VIEW_TITLES,
     CaseloadQuery,
@@ -16,12 +25,15 @@ from mdt_desk.services.caseload import (
 )
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import practice_display_name
+from mdt_desk.services.practices import LocalityName, name_locality
 from mdt_desk.ui.runner import TaskRunner
 
 #: Item data role holding the caseload query an item selects.
 QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Item data role holding the title the caseload shows for it.
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 2
+#: Item data role holding a locality item's commissioner code.
+LOCALITY_ROLE = Qt.ItemDataRole.UserRole + 3
 
 # The views in the order a coordinator works through them.
 VIEW_ORDER = (
@@ -76,6 +88,8 @@ class NavigatorWidget(QTreeView):
         self.expandAll()
         self.selectionModel().currentChanged.connect(self._on_current_changed)
         self.activated.connect(self._on_current_changed)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_context_menu_requested)
 
     def refresh(self) -> None:
         """Count again (after a change, or once someone is signed in)."""
@@ -100,10 +114,19 @@ class NavigatorWidget(QTreeView):
         self._practices_root.removeRows(0, self._practices_root.rowCount())
         select: QStandardItem | None = None
         for locality in found.localities:
-            title = self.tr("Locality {code}").format(code=locality.code or self.tr("not known"))
+            title = locality.name or (
+                self.tr("Locality {code}").format(code=locality.code or self.tr("not known"))
+            )
             locality_item = QStandardItem(f"{title} ({locality.open_cases})")
             locality_item.setEditable(False)
             locality_item.setSelectable(False)
+            locality_item.setData(locality.code, LOCALITY_ROLE)
+            locality_item.setData(locality.name, TITLE_ROLE)
+            locality_item.setToolTip(
+                self.tr("Commissioner code {code}. Right-click to name this locality.").format(
+                    code=locality.code or self.tr("not known")
+                )
+            )
             for practice in locality.practices:
                 name = practice_display_name(practice.name)
                 item = QStandardItem(f"{name} ({practice.open_cases})")
@@ -120,6 +143,68 @@ class NavigatorWidget(QTreeView):
             self.selectionModel().blockSignals(True)
             self.setCurrentIndex(select.index())
             self.selectionModel().blockSignals(False)
+
+    def locality_codes(self) -> list[str]:
+        """The commissioner codes of the localities shown, in order."""
+        return [
+            str(self._practices_root.child(row).data(LOCALITY_ROLE))
+            for row in range(self._practices_root.rowCount())
+        ]
+
+    def locality_title(self, code: str) -> str:
+        """The text shown for the locality ``code`` (for tests and the screen reader)."""
+        for row in range(self._practices_root.rowCount()):
+            item = self._practices_root.child(row)
+            if item.data(LOCALITY_ROLE) == code:
+                return item.text()
+        raise KeyError(code)
+
+    @Slot(QPoint)
+    def _on_context_menu_requested(self, position: QPoint) -> None:
+        code = self.indexAt(position).data(LOCALITY_ROLE)
+        if code is None:
+            return
+        menu = QMenu(self)
+        action = menu.addAction(self.tr("&Name this locality…"))
+        action.triggered.connect(lambda: self.ask_locality_name(str(code)))
+        menu.popup(self.viewport().mapToGlobal(position))
+
+    def ask_locality_name(self, code: str) -> None:
+        """Ask for the locality's name (empty shows its code again) and save it."""
+        current = ""
+        for row in range(self._practices_root.rowCount()):
+            item = self._practices_root.child(row)
+            if item.data(LOCALITY_ROLE) == code:
+                current = str(item.data(TITLE_ROLE) or "")
+        name, accepted = QInputDialog.getText(
+            self,
+            self.tr("Name this locality"),
+            self.tr("Name for {title} (leave empty to show the code):").format(
+                title=LocalityName(code, "").title
+            ),
+            QLineEdit.EchoMode.Normal,
+            current,
+        )
+        if accepted:
+            self.save_locality_name(code, name)
+
+    def save_locality_name(self, code: str, name: str) -> None:
+        """Save a locality's name through the runner, then count again."""
+
+        def save(desk: Desk) -> LocalityName:
+            with desk.write() as session:
+                return name_locality(session, code, name)
+
+        self._runner.run(
+            save,
+            lambda _named: self.refresh(),
+            self._on_locality_name_refused,
+            owner=self,
+            description="name a locality",
+        )
+
+    def _on_locality_name_refused(self, error: UserError) -> None:
+        QMessageBox.warning(self, self.tr("Name this locality"), str(error))
 
     def _current_practice(self) -> uuid.UUID | None:
         query = self.currentIndex().data(QUERY_ROLE)
