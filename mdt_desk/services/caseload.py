@@ -83,6 +83,7 @@ class PatientMatch:
     date_of_death: dt.date | None
     postcode: str
     practice_code: str
+    practice_name: str
 
 
 def _caseload_order(
@@ -583,6 +584,7 @@ def _search_statement(kind: str) -> Select[Any]:
             patient.date_of_death,
             patient.postcode,
             _practice.c.ods_code,
+            _practice.c.name,
         )
         .join_from(_patient, _practice, _practice.c.id == patient.practice_id)
         .where(conditions[kind], patient.retired_at.is_(None))

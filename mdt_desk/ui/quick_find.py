@@ -20,6 +20,8 @@ from mdt_desk.ui.itemmodels.patient_match_table_model import PatientMatchTableMo
 from mdt_desk.ui.runner import TaskRunner
 
 MAX_MATCHES = 30
+#: Matches shown without scrolling; more scroll within the list.
+MAX_ROWS_SHOWN = 12
 
 
 class QuickFindWidget(QLineEdit):
@@ -108,12 +110,29 @@ class QuickFindWidget(QLineEdit):
         self.results_shown.emit(len(matches))
 
     def _place_results(self) -> None:
+        """Size the list to its matches (up to a dozen rows) and keep it inside the window."""
         parent = self._popup_parent
         origin = parent.mapFromGlobal(self.mapToGlobal(QPoint(0, self.height())))
-        rows = min(self.model.rowCount(), 12)
-        height = self.results.horizontalHeader().height() + rows * 26 + 4
-        width = max(self.width() + 200, 640)
-        self.results.setGeometry(origin.x(), origin.y(), width, height)
+        self.results.resizeColumnsToContents()
+        self.results.resizeRowsToContents()
+        rows = min(self.model.rowCount(), MAX_ROWS_SHOWN)
+        frame = 2 * self.results.frameWidth()
+        height = (
+            self.results.horizontalHeader().sizeHint().height()
+            + sum(self.results.rowHeight(row) for row in range(rows))
+            + frame
+        )
+        header = self.results.horizontalHeader()
+        width = header.length() + frame + self.results.verticalScrollBar().sizeHint().width()
+        width = max(width, self.width())
+        room_below = parent.height() - origin.y() - 8
+        room_right = parent.width() - origin.x() - 8
+        self.results.setGeometry(
+            origin.x(),
+            origin.y(),
+            max(200, min(width, room_right)),
+            max(60, min(height, room_below)),
+        )
 
     # -- keyboard ------------------------------------------------------------------
 
@@ -155,3 +174,7 @@ class QuickFindWidget(QLineEdit):
             return
         self.results.hide()
         self.patient_chosen.emit(patient_id)
+        # Ready for the next person: the field clears once a record is opened.
+        self._latest += 1
+        self.clear()
+        self.model.set_matches([])

@@ -132,10 +132,22 @@ def test_quick_find_by_nhs_number_opens_the_record(qtbot, demo_store_path, wait_
     wait_idle(window)
     assert window.quick_find.model.rowCount() == 1
     assert window.quick_find.results.isVisible()
+    with sqlite3.connect(demo_store_path) as db:
+        (practice_name,) = db.execute(
+            "SELECT pr.name FROM patient p JOIN practice pr ON pr.id = p.practice_id"
+            " WHERE p.id = ?",
+            (patient_id,),
+        ).fetchone()
+    # The practice is named as people know it, not by its ODS code.
+    shown_practice = window.quick_find.model.index(0, 4).data()
+    assert shown_practice.lower() == practice_name.lower()
     qtbot.keyClick(window.quick_find, Qt.Key.Key_Return)
     record = window.workspace.currentWidget()
     assert isinstance(record, CaseRecordWidget)
     assert record.patient_id == uuid.UUID(patient_id)
+    # Ready for the next person.
+    assert window.quick_find.text() == ""
+    assert not window.quick_find.results.isVisible()
 
 
 def test_quick_find_narrows_as_the_user_types(qtbot, qtmodeltester, demo_store_path, wait_idle):
@@ -157,6 +169,12 @@ def test_quick_find_narrows_as_the_user_types(qtbot, qtmodeltester, demo_store_p
         model.index(row, 0).data().startswith(family[:4].upper()) for row in range(model.rowCount())
     )
     qtmodeltester.check(model)
+    # Tall enough for its matches: up to a dozen rows show without scrolling.
+    results = window.quick_find.results
+    shown_rows = min(model.rowCount(), 12)
+    last = results.visualRect(model.index(shown_rows - 1, 0))
+    assert results.viewport().rect().contains(last.bottomLeft())
+    assert results.geometry().bottom() <= window.height()
     qtbot.keyClick(window.quick_find, Qt.Key.Key_Escape)
     assert not window.quick_find.results.isVisible()
 

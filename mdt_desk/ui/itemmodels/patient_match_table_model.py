@@ -8,7 +8,12 @@ from typing import Any, TypeAlias
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from mdt_desk.services.caseload import PatientMatch
-from mdt_desk.services.display import cui_age, cui_date, patient_display_name
+from mdt_desk.services.display import (
+    cui_age,
+    cui_date,
+    patient_display_name,
+    practice_display_name,
+)
 from mdt_desk.services.validation import format_nhs_number
 
 AnyIndex: TypeAlias = QModelIndex | QPersistentModelIndex
@@ -75,7 +80,9 @@ class PatientMatchTableModel(QAbstractTableModel):
                 )
             if column == 3:
                 return match.postcode
-            return match.practice_code
+            return practice_display_name(match.practice_name)
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HEADERS) - 1:
+            return f"{practice_display_name(match.practice_name)} ({match.practice_code})"
         if role == PatientMatchRole.PATIENT_ID:
             return match.patient_id
         return None
