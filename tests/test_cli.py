@@ -32,6 +32,7 @@ def expected_gp_practices(path: Path) -> int:
         return sum(1 for row in csv.reader(handle) if len(row) == 27 and row[25] == "4")
 
 
+@pytest.mark.slow
 def test_practices_import_takes_every_gp_practice_and_a_second_run_adds_none(
     tmp_path: Path,
 ) -> None:

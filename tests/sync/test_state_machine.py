@@ -437,6 +437,7 @@ def _review_rows(state: dict[tuple[str, str, str], str | None]) -> list[dict[str
     return list(rows.values())
 
 
+@pytest.mark.slow
 def test_sync_state_machine(
     hub_factory: Callable[[], Hub], template_store: Path, tmp_path: Path
 ) -> None:

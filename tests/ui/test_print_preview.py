@@ -4,6 +4,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
@@ -87,6 +88,7 @@ def test_save_as_pdf_writes_the_file_and_the_history_shows_the_print(
     assert printed_entry.who
 
 
+@pytest.mark.slow
 def test_print_sends_every_page_to_the_printer_without_blocking(
     qtbot, demo_store_path, wait_idle, tmp_path: Path
 ) -> None:
