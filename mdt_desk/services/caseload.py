@@ -174,6 +174,9 @@ class CaseloadQuery:
         coordinator_id: whose caseload "My caseload" is.
         sort: one of :data:`CASELOAD_SORTS`.
         descending: reverse the sort.
+        coordinated_by: only cases this staff member currently coordinates (a filter
+            the user chose, combinable with any view; ``None``: anyone's).
+        risk_band: only people in this risk band (``None``: any).
     """
 
     view: CaseloadView = CaseloadView.ALL_OPEN
@@ -182,6 +185,28 @@ class CaseloadQuery:
     coordinator_id: uuid.UUID | None = None
     sort: str = "next_review"
     descending: bool = False
+    coordinated_by: uuid.UUID | None = None
+    risk_band: RiskBand | None = None
+
+    @property
+    def shape(self) -> "_Shape":
+        """Which optional conditions apply: one prepared statement per shape."""
+        return _Shape(
+            self.view,
+            self.practice_id is not None,
+            self.status is not None,
+            self.coordinated_by is not None,
+            self.risk_band is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    view: CaseloadView
+    by_practice: bool
+    by_status: bool
+    by_coordinator: bool
+    by_risk: bool
 
 
 def _current_coordinator_of(case_id: ColumnElement[Any], column: ColumnElement[Any]) -> Any:
@@ -279,9 +304,8 @@ def _view_filter(view: CaseloadView, status: ColumnElement[Any]) -> list[ColumnE
     return filters[view]
 
 
-def _where(
-    view: CaseloadView, by_practice: bool, by_status: bool, sort: str
-) -> list[ColumnElement[bool]]:
+def _where(shape: _Shape, sort: str) -> list[ColumnElement[bool]]:
+    view, by_practice, by_status = shape.view, shape.by_practice, shape.by_status
     status: ColumnElement[Any] = _case.c.status
     if by_practice and sort != "next_review":
         # A unary + keeps SQLite off the status index: it then walks the practice's
@@ -298,13 +322,23 @@ def _where(
         conditions.extend(_view_filter(view, status))
     if by_practice:
         conditions.append(_patient.c.practice_id == bindparam("practice_id"))
+    if shape.by_coordinator:
+        conditions.append(
+            _case.c.id.in_(
+                select(_assignment.c.case_id).where(
+                    _assignment.c.staff_id == bindparam("coordinated_by"),
+                    _assignment.c.ended_on.is_(None),
+                    _assignment.c.retired_at.is_(None),
+                )
+            )
+        )
+    if shape.by_risk:
+        conditions.append(_patient.c.risk_band == bindparam("risk_band"))
     return conditions
 
 
 @functools.cache
-def _caseload_statement(
-    view: CaseloadView, by_practice: bool, by_status: bool, sort: str, descending: bool
-) -> Select[Any]:
+def _caseload_statement(shape: _Shape, sort: str, descending: bool) -> Select[Any]:
     """The caseload query of one shape; values are bound when it runs."""
     inner_columns: dict[str, Any] = dict(_PAGE_COLUMNS)
     if sort in _EXTRA_SORT_KEYS:
@@ -317,7 +351,7 @@ def _caseload_statement(
     page = (
         select(*(column.label(name) for name, column in inner_columns.items()))
         .join_from(_case, _patient, _patient.c.id == _case.c.patient_id)
-        .where(*_where(view, by_practice, by_status, sort))
+        .where(*_where(shape, sort))
         .order_by(*_caseload_order(sort, inner_columns, reverse))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
@@ -334,7 +368,9 @@ def _caseload_statement(
             _staff.c.given_name,
             _staff.c.title,
             select(func.count()).where(outstanding).scalar_subquery(),
-            select(func.count()).where(outstanding, _action.c.due_on < _TODAY).scalar_subquery(),
+            select(func.count())
+            .where(_action.c.case_id == page.c.case_id, overdue_condition(_TODAY))
+            .scalar_subquery(),
         )
         .join_from(page, _practice, _practice.c.id == page.c.practice_id)
         .outerjoin(
@@ -349,6 +385,8 @@ def _query_values(query: CaseloadQuery, today: dt.date) -> dict[str, Any]:
         "practice_id": query.practice_id,
         "status": query.status,
         "me": query.coordinator_id,
+        "coordinated_by": query.coordinated_by,
+        "risk_band": query.risk_band,
         "today": today,
         "week_end": today + dt.timedelta(days=7),
         "closed_since": today - dt.timedelta(days=CLOSED_RECENTLY_DAYS),
@@ -374,13 +412,7 @@ def caseload_rows(
     """
     if query.sort not in CASELOAD_SORTS:
         raise ValueError(f"unknown caseload sort {query.sort!r}; use one of {CASELOAD_SORTS}")
-    statement = _caseload_statement(
-        query.view,
-        query.practice_id is not None,
-        query.status is not None,
-        query.sort,
-        query.descending,
-    )
+    statement = _caseload_statement(query.shape, query.sort, query.descending)
     values = _query_values(query, today or dt.date.today())
     values.update(limit=limit, offset=offset)
     rows = session.execute(statement, values).all()
@@ -414,20 +446,18 @@ def caseload_rows(
 
 
 @functools.cache
-def _count_statement(view: CaseloadView, by_practice: bool, by_status: bool) -> Select[Any]:
+def _count_statement(shape: _Shape) -> Select[Any]:
     return (
         select(func.count())
         .select_from(_case)
         .join(_patient, _patient.c.id == _case.c.patient_id)
-        .where(*_where(view, by_practice, by_status, "next_review"))
+        .where(*_where(shape, "next_review"))
     )
 
 
 def caseload_count(session: Session, query: CaseloadQuery, today: dt.date | None = None) -> int:
     """How many cases a caseload view holds."""
-    statement = _count_statement(
-        query.view, query.practice_id is not None, query.status is not None
-    )
+    statement = _count_statement(query.shape)
     return int(
         session.execute(statement, _query_values(query, today or dt.date.today())).scalar_one()
     )

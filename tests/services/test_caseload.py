@@ -294,3 +294,80 @@ def test_navigator_counts_views_and_practices(demo_store: Store, db: sqlite3.Con
     assert [locality.code for locality in found.localities] == ["10E"]
     assert len(found.localities[0].practices) == 14
     assert found.view_counts[CaseloadView.MY_CASELOAD] == 0  # nobody given
+
+
+def _raw_filtered(
+    db: sqlite3.Connection, coordinator: uuid.UUID | None, band: str | None, status: str | None
+) -> set[uuid.UUID]:
+    """Open cases (or those in ``status``) with the chosen coordinator and risk band, by SQL."""
+    sql = (
+        "SELECT c.id FROM care_case c JOIN patient p ON p.id = c.patient_id"
+        " WHERE c.retired_at IS NULL AND p.retired_at IS NULL"
+    )
+    values: list[str] = []
+    if status is None:
+        sql += " AND c.status != 'closed'"
+    else:
+        sql += " AND c.status = ?"
+        values.append(status)
+    if coordinator is not None:
+        sql += (
+            " AND c.id IN (SELECT case_id FROM coordinator_assignment WHERE staff_id = ?"
+            " AND ended_on IS NULL AND retired_at IS NULL)"
+        )
+        values.append(coordinator.hex)
+    if band is not None:
+        sql += " AND p.risk_band = ?"
+        values.append(band)
+    return {uuid.UUID(row[0]) for row in db.execute(sql, values)}
+
+
+@pytest.mark.parametrize(
+    ("use_coordinator", "band", "status"),
+    [
+        (True, None, None),
+        (False, "high", None),
+        (False, None, "under_review"),
+        (True, "medium", None),
+        (True, None, "active"),
+        (False, "very_high", "active"),
+    ],
+)
+def test_filters_combine_with_each_other_and_agree_with_sql(
+    demo_store: Store, db: sqlite3.Connection, use_coordinator: bool, band, status
+) -> None:
+    (busiest,) = db.execute(
+        "SELECT staff_id FROM coordinator_assignment WHERE ended_on IS NULL"
+        " GROUP BY staff_id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    coordinator = uuid.UUID(busiest) if use_coordinator else None
+    query = CaseloadQuery(
+        coordinated_by=coordinator,
+        risk_band=RiskBand(band) if band else None,
+        status=CaseStatus(status) if status else None,
+    )
+    with demo_store.read() as session:
+        rows = caseload_rows(session, query, limit=10_000, today=TODAY)
+        count = caseload_count(session, query, today=TODAY)
+    expected = _raw_filtered(db, coordinator, band, status)
+    assert expected, "the demo should have cases for this filter"
+    assert {row.case_id for row in rows} == expected
+    assert count == len(expected)
+    if coordinator is not None:
+        assert {row.coordinator_id for row in rows} == {coordinator}
+
+
+def test_a_filter_narrows_a_saved_view(demo_store: Store, db: sqlite3.Connection) -> None:
+    with demo_store.read() as session:
+        high_risk = caseload_rows(
+            session, CaseloadQuery(view=CaseloadView.HIGH_RISK), limit=10_000, today=TODAY
+        )
+        narrowed = caseload_rows(
+            session,
+            CaseloadQuery(view=CaseloadView.HIGH_RISK, risk_band=RiskBand.VERY_HIGH),
+            limit=10_000,
+            today=TODAY,
+        )
+    assert narrowed and len(narrowed) < len(high_risk)
+    assert {row.risk_band for row in narrowed} == {RiskBand.VERY_HIGH}
+    assert {row.case_id for row in narrowed} <= {row.case_id for row in high_risk}
