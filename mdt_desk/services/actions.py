@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import Action, Case, Patient, Staff
@@ -48,6 +48,39 @@ def overdue_condition(day: dt.date | ColumnElement[Any]) -> ColumnElement[bool]:
 def is_overdue(status: ActionStatus, due_on: dt.date, day: dt.date) -> bool:
     """The same rule as :func:`overdue_condition`, for one action already in hand."""
     return status in OUTSTANDING_STATUSES and due_on < day
+
+
+@dataclass(frozen=True)
+class ActionsQuery:
+    """Which actions an action list shows.
+
+    Args:
+        owner_id: only this staff member's actions (``None``: everyone's).
+        overdue_only: only overdue ones.
+    """
+
+    owner_id: uuid.UUID | None = None
+    overdue_only: bool = False
+
+
+def count_actions(session: Session, query: ActionsQuery, today: dt.date | None = None) -> int:
+    """How many actions :func:`list_actions` gives for ``query`` (for the navigator)."""
+    day = today or london_today()
+    conditions = [
+        overdue_condition(day) if query.overdue_only else outstanding_condition(),
+        Case.retired_at.is_(None),
+        Patient.retired_at.is_(None),
+    ]
+    if query.owner_id is not None:
+        conditions.append(Action.owner_id == query.owner_id)
+    statement = (
+        select(func.count())
+        .select_from(Action)
+        .join(Case, Case.id == Action.case_id)
+        .join(Patient, Patient.id == Case.patient_id)
+        .where(*conditions)
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 @dataclass(frozen=True)
