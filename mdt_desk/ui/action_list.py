@@ -85,6 +85,7 @@ class ActionListView(QTableView):
         """Show ``query``'s actions; ``mine`` follows whoever is signed in."""
         self._mine = mine
         self._query = query
+        self.setColumnHidden(OWNER, mine)  # every row would name the person reading it
         self.reload()
 
     def reload(self) -> None:

@@ -70,6 +70,7 @@ def test_my_actions_lists_the_signed_in_persons_actions_overdue_first(
     model = window.action_list.action_model
     qtmodeltester.check(model)
     assert {model.index(row, OWNER).data() for row in range(model.rowCount())} == {name}
+    assert window.action_list.isColumnHidden(OWNER)  # every row would say the same name
     overdue = [row.overdue for row in shown_rows(model)]
     assert overdue == sorted(overdue, reverse=True)
     if any(overdue):
@@ -100,6 +101,7 @@ def test_overdue_actions_lists_actions_with_their_owners(
     expected = raw_actions(demo_store_path, None, overdue_only=True)
     assert expected and shown_ids(window) == expected
     model = window.action_list.action_model
+    assert not window.action_list.isColumnHidden(OWNER)
     owners = {model.index(row, OWNER).data() for row in range(model.rowCount())}
     assert len(owners) > 1, "the team's list shows every owner"
     assert all(
@@ -185,4 +187,45 @@ def test_caseload_filters_narrow_any_view_and_clear(
     wait_idle(window)
     assert model.rowCount() > 0 and not filters.active
     QApplication.processEvents()
+    window.close()
+
+
+def test_every_default_column_fits_at_1280_by_800(qtbot, demo_store_path: Path, wait_idle) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    window.navigator.select_view(CaseloadView.ALL_OPEN)
+    wait_idle(window)
+    qtbot.waitUntil(lambda: window.caseload_model.rowCount() > 0)
+    table = window.caseload_table
+    header = table.horizontalHeader()
+    shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+    assert [COLUMNS[c].key for c in shown] == [
+        "name",
+        "nhs_number",
+        "age",
+        "practice",
+        "coordinator",
+        "status",
+        "risk",
+        "next_review",
+        "overdue_actions",
+    ]
+    assert sum(table.columnWidth(c) for c in shown) <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    # Dates, numbers, ages and words like "overdue" are never cut; long names elide
+    # with the full text in the tooltip.
+    metrics = table.fontMetrics()
+    bold = table.font()
+    bold.setBold(True)
+    bold_metrics = type(metrics)(bold)
+    model = window.caseload_model
+    for column in shown:
+        spec = COLUMNS[column]
+        for row in range(min(model.rowCount(), 40)):
+            text = model.index(row, column).data()
+            if spec.elastic:
+                assert model.index(row, column).data(Qt.ItemDataRole.ToolTipRole) == text
+                continue
+            width = max(metrics.horizontalAdvance(text), bold_metrics.horizontalAdvance(text))
+            assert width <= table.columnWidth(column), (spec.key, text)
     window.close()

@@ -21,9 +21,10 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QFont
+from sqlalchemy.orm import Session
 
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadRow, caseload_count, caseload_rows
-from mdt_desk.services.desk import Desk
+from mdt_desk.services.changes import Changes
 from mdt_desk.services.display import (
     NOT_KNOWN,
     cui_age,
@@ -50,37 +51,52 @@ class CaseloadRole(IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class CaseloadColumn:
+    """A caseload column; ``sample`` is typical long content, to size it from its content."""
+
     key: str  # the service's sort key
     title: str
     align_right: bool = False
+    sample: str = ""
+    #: a text column that may narrow (eliding, full text in the tooltip) to fit the window
+    elastic: bool = False
+    #: shown until the person chooses otherwise (View → Caseload columns)
+    shown_by_default: bool = True
+
+    @property
+    def heading(self) -> str:
+        """The heading as drawn: counts' headings wrap onto two lines to stay narrow."""
+        return (
+            self.title.replace(" ", "\n") if self.align_right and " " in self.title else self.title
+        )
 
 
 COLUMNS = (
-    CaseloadColumn("name", "Name"),
-    CaseloadColumn("nhs_number", "NHS No."),
-    CaseloadColumn("age", "Age", align_right=True),
-    CaseloadColumn("practice", "Practice"),
-    CaseloadColumn("coordinator", "Coordinator"),
-    CaseloadColumn("status", "Status"),
-    CaseloadColumn("risk", "Risk"),
-    CaseloadColumn("next_review", "Next review"),
-    CaseloadColumn("open_actions", "Open actions", align_right=True),
-    CaseloadColumn("overdue_actions", "Overdue actions", align_right=True),
+    CaseloadColumn("name", "Name", sample="GONÇALVES, Jonathan (Mr)", elastic=True),
+    CaseloadColumn("nhs_number", "NHS No.", sample="999 999 9999"),
+    CaseloadColumn("age", "Age", align_right=True, sample="101y"),
+    CaseloadColumn("practice", "Practice", sample="Newington Road Surgery", elastic=True),
+    CaseloadColumn("coordinator", "Coordinator", sample="Agnieszka Brown", elastic=True),
+    CaseloadColumn("status", "Status", sample="Under review"),
+    CaseloadColumn("risk", "Risk", sample="Not recorded"),
+    CaseloadColumn("next_review", "Next review", sample="05-Nov-2026 — overdue"),
+    # Open actions are on the record; the caseload leads with what is overdue, and
+    # leaving this out by default lets every other column fit at 1280×800.
+    CaseloadColumn(
+        "open_actions", "Open actions", align_right=True, sample="99", shown_by_default=False
+    ),
+    CaseloadColumn("overdue_actions", "Overdue actions", align_right=True, sample="99"),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 
 
 def _fetch(
-    desk: Desk, query: CaseloadQuery, pages: tuple[int, ...], today: dt.date, count: bool
+    session: Session, query: CaseloadQuery, pages: tuple[int, ...], today: dt.date, count: bool
 ) -> tuple[int | None, dict[int, list[CaseloadRow]]]:
-    with desk.read() as session:
-        total = caseload_count(session, query, today) if count else None
-        return total, {
-            page: caseload_rows(
-                session, query, offset=page * PAGE_SIZE, limit=PAGE_SIZE, today=today
-            )
-            for page in pages
-        }
+    total = caseload_count(session, query, today) if count else None
+    return total, {
+        page: caseload_rows(session, query, offset=page * PAGE_SIZE, limit=PAGE_SIZE, today=today)
+        for page in pages
+    }
 
 
 class CaseloadTableModel(QAbstractTableModel):
@@ -103,6 +119,10 @@ class CaseloadTableModel(QAbstractTableModel):
         self._requested: set[int] = set()
         # Bumped whenever the query changes, so answers to an older query are dropped.
         self._generation = 0
+        # A committed change that could move a case in or out of a view, or change a
+        # column, reloads what is shown (docs/architecture.md, "Operations and what
+        # changed").
+        runner.changes_committed.connect(self._on_runner_changes_committed)
 
     # -- what the view shows -------------------------------------------------------
 
@@ -126,6 +146,10 @@ class CaseloadTableModel(QAbstractTableModel):
         self._generation += 1
         self._load(pages=tuple(sorted(self._pages)) or (0,), count=True, reset=True)
 
+    def _on_runner_changes_committed(self, changes: Changes, _origin: object) -> None:
+        if changes.caseload:
+            self.refresh()
+
     def row_at(self, row: int) -> CaseloadRow | None:
         """The case on ``row``, or None while its page is still loading."""
         page = self._pages.get(row // PAGE_SIZE)
@@ -143,8 +167,8 @@ class CaseloadTableModel(QAbstractTableModel):
         def done(result: tuple[int | None, dict[int, list[CaseloadRow]]]) -> None:
             self._on_fetched(generation, reset, *result)
 
-        self._runner.run(
-            lambda desk: _fetch(desk, query, pages, today, count),
+        self._runner.read(
+            lambda session: _fetch(session, query, pages, today, count),
             done,
             owner=self,
             description="caseload page",
@@ -193,7 +217,7 @@ class CaseloadTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(COLUMNS[section].title)
+            return self.tr(COLUMNS[section].heading)
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -247,6 +271,8 @@ class CaseloadTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ToolTipRole and key == "name" and row.date_of_death:
             return self.tr("Died {date}").format(date=cui_date(row.date_of_death))
+        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[index.column()].elastic:
+            return self._display(row, key, overdue_review)  # in full, where it is elided
         if role == CaseloadRole.CASE_ID:
             return row.case_id
         if role == CaseloadRole.PATIENT_ID:
