@@ -5,8 +5,10 @@ bad arguments); 3 an import that refused some rows.
 """
 
 import argparse
+import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,8 +19,8 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
-from mdt_desk.errors import ImportFileError, UserError
-from mdt_desk.models.store import Store, damaged_message
+from mdt_desk.errors import ImportFileError, StoreDamagedError, UserError
+from mdt_desk.models.store import Store, discard_unused_store, store_error
 from mdt_desk.paths import default_store_path
 from mdt_desk.services.reports import ImportReport
 
@@ -44,14 +46,30 @@ def _emit_json(out: TextIO, payload: Any) -> None:
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
-    return Store.open(args.store or default_store_path(), create=create)
+    from mdt_desk.models.store import conversion_needed
+
+    path = args.store or default_store_path()
+    if getattr(args, "json", False) or not conversion_needed(path):
+        return Store.open(path, create=create)
+    sys.stderr.write(
+        f"Converting the store {path} for this version of MDT Desk (a copy of the old one "
+        "is kept beside it)…\n"
+    )
+    sys.stderr.flush()
+    started = time.monotonic()
+    store = Store.open(path, create=create)
+    sys.stderr.write(f"Converting the store… done ({time.monotonic() - started:.1f} s).\n")
+    return store
 
 
 def _actor(store: Store) -> tuple[Any, str]:
-    from mdt_desk.services.staff import setup_actor_label, signed_in_staff_id
+    """Who the command's changes are by: the signed-in person (named, as the app's
+    are, so a review item says who), else whoever is setting the desk up."""
+    from mdt_desk.services.desk import Desk
+    from mdt_desk.services.staff import setup_actor_label
 
-    staff_id = signed_in_staff_id(store)
-    return staff_id, "" if staff_id else setup_actor_label()
+    desk = Desk.for_store(store)
+    return desk.actor_id, desk.actor_name or setup_actor_label()
 
 
 def _report_import(args: argparse.Namespace, report: ImportReport, what: str) -> int:
@@ -71,13 +89,48 @@ def _report_import(args: argparse.Namespace, report: ImportReport, what: str) ->
     return EXIT_ROWS_REJECTED if report.problems else EXIT_OK
 
 
+class _Progress:
+    """Progress of long work on stderr: as each phase starts, at most once a second
+    while it runs, and as it ends. Commands run with ``--json`` show none."""
+
+    def __init__(self, stream: TextIO, labels: dict[str, tuple[str, str]]) -> None:
+        self._stream = stream
+        self._labels = labels  # phase -> (what is being done, unit counted or "")
+        self._clock = time.monotonic
+        self._last = 0.0
+        self._phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = self._clock()
+        ends = total > 0 and done >= total
+        if phase == self._phase and not ends and now - self._last < 1.0:
+            return
+        self._phase, self._last = phase, now
+        what, unit = self._labels.get(phase, (phase.capitalize(), ""))
+        share = f" {100 * done // total}%" if total else ""
+        count = f" ({done:,} of {total:,} {unit})" if unit and total else ""
+        self._stream.write(f"{what}…{share}{count}\n")
+        self._stream.flush()
+
+
+def _progress(args: argparse.Namespace, labels: dict[str, tuple[str, str]]) -> "_Progress | None":
+    return None if args.json else _Progress(sys.stderr, labels)
+
+
+def _import_labels(path: str, what: str) -> dict[str, tuple[str, str]]:
+    from mdt_desk.services.progress import READING, WRITING
+
+    return {READING: (f"Reading {Path(path).name}", ""), WRITING: (f"Writing {what}", "rows")}
+
+
 def _cmd_practices_import(args: argparse.Namespace) -> int:
     from mdt_desk.services.practices import import_ods_practices
 
+    progress = _progress(args, _import_labels(args.file, "practices"))
     with _open_store(args) as store:
         actor_id, label = _actor(store)
         with store.write(actor_id, label) as session:
-            report = import_ods_practices(session, Path(args.file))
+            report = import_ods_practices(session, Path(args.file), progress)
     return _report_import(args, report, "GP practices")
 
 
@@ -114,12 +167,17 @@ def _cmd_practices_name_locality(args: argparse.Namespace) -> int:
 
 
 def _cmd_patients_import(args: argparse.Namespace) -> int:
-    from mdt_desk.services.patient_import import import_patients_csv
+    from mdt_desk.services.patient_import import import_patients_file, unfinished_import
 
+    progress = _progress(args, _import_labels(args.file, "patients"))
     with _open_store(args) as store:
+        earlier = unfinished_import(store)
+        if earlier is not None:
+            sys.stderr.write(f"mdt-desk: {earlier.message()}\n")
         actor_id, label = _actor(store)
-        with store.write(actor_id, label) as session:
-            report = import_patients_csv(session, Path(args.file))
+        report = import_patients_file(
+            store, Path(args.file), actor_id=actor_id, actor_label=label, progress=progress
+        )
     return _report_import(args, report, "Patients")
 
 
@@ -194,9 +252,7 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
     from mdt_desk.services.staff import get_staff
     from mdt_desk.services.validation import format_nhs_number
 
-    owner_id = (
-        _uuid_argument(args.owner, "staff", "mdt-desk staff list") if args.owner else None
-    )
+    owner_id = _uuid_argument(args.owner, "staff", "mdt-desk staff list") if args.owner else None
     with _open_store(args, create=False) as store, store.read() as session:
         if owner_id is not None:
             get_staff(session, owner_id)  # an unknown id is a clear error, not an empty list
@@ -243,8 +299,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.patients < 1:
         raise UserError("--patients must be at least 1.")
     started = time.perf_counter()
+    progress = _progress(args, {"making": ("Making demo patients", "patients")})
     with _open_store(args) as store:
-        report = generate_demo(store, patients=args.patients, seed=args.seed)
+        report = generate_demo(
+            store,
+            patients=args.patients,
+            seed=args.seed,
+            progress=None if progress is None else functools.partial(progress, "making"),
+        )
     seconds = time.perf_counter() - started
     if args.json:
         _emit_json(args.out, {**asdict(report), "seconds": round(seconds, 2)})
@@ -287,10 +349,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from mdt_desk.services.check import check_store
+    from mdt_desk.services.check import CheckReport, CheckResult, check_store
 
-    with _open_store(args, create=False) as store:
-        report = check_store(store)
+    try:
+        opened = _open_store(args, create=False)
+    except StoreDamagedError as error:  # a damaged store is a failed check, not a bad argument
+        report = CheckReport((CheckResult("store", False, str(error)),))
+    else:
+        with opened as store:
+            report = check_store(store)
     if args.json:
         _emit_json(args.out, asdict(report))
     else:
@@ -484,10 +551,28 @@ def _write_pdf(args: argparse.Namespace, request: Any) -> int:
                 "plan_version": made.plan_version,
                 "sha256": made.sha256,
                 "print_id": made.print_id,
+                "left_off": {
+                    "actions": made.left_off.actions,
+                    "notes": made.left_off.notes,
+                    "alerts": made.left_off.alerts,
+                },
             },
         )
     else:
         _write(args.out, f"Wrote {target} ({made.pages} page{'s' if made.pages != 1 else ''}).")
+        if made.left_off:
+            # Said beside the file, never in it: the person's copy does not mention them.
+            left = made.left_off
+            counts = ", ".join(
+                f"{count} sensitive {kind}{'s' if count != 1 else ''}"
+                for count, kind in (
+                    (left.actions, "action"),
+                    (left.notes, "note"),
+                    (left.alerts, "alert"),
+                )
+                if count
+            )
+            sys.stderr.write(f"Not on the person's copy: {counts} (never printed for them).\n")
     return EXIT_OK
 
 
@@ -691,7 +776,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
                 engine,
                 address=without_password(url),
                 label=label,
-                progress=_SyncProgress(sys.stderr),
+                progress=None if args.json else _SyncProgress(sys.stderr),
             )
         finally:
             engine.dispose()
@@ -979,22 +1064,40 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args.out = out or sys.stdout
     if not hasattr(args, "json"):
         args.json = False
+    store_path = Path(getattr(args, "store", None) or default_store_path()).expanduser()
+    store_path = store_path.resolve()
+    store_existed = os.path.lexists(store_path)
+    missing = [folder for folder in store_path.parents if not folder.exists()]
     try:
         status: int = args.handler(args)
     except ImportFileError as error:
         sys.stderr.write(f"mdt-desk: {error}\n")
-        return EXIT_USER_ERROR
+        status = EXIT_USER_ERROR
     except UserError as error:
         sys.stderr.write(f"mdt-desk: {error}\n")
-        return EXIT_USER_ERROR
+        status = EXIT_USER_ERROR
     except DatabaseError as error:
-        store = getattr(args, "store", None) or default_store_path()
-        sys.stderr.write(f"mdt-desk: {damaged_message(Path(store), error)}\n")
-        return EXIT_USER_ERROR
+        sys.stderr.write(f"mdt-desk: {_database_error_message(store_path, error)}\n")
+        status = EXIT_USER_ERROR
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away; that is not an error of ours.
         return EXIT_OK
+    if status == EXIT_USER_ERROR and not store_existed:
+        # A refused command leaves no empty store behind where there was none.
+        discard_unused_store(store_path, missing)
     return status
+
+
+def _database_error_message(path: Path, error: DatabaseError) -> str:
+    """Busy, full, read-only, cannot open or damaged: each cause its own message."""
+    classified = store_error(path, error)
+    if classified is not None:
+        return str(classified)
+    detail = getattr(error, "orig", None) or error
+    return (
+        f"MDT Desk could not use the store {path} ({detail}). Nothing more was written to "
+        "it. Run `mdt-desk check` to see whether the store is intact."
+    )
 
 
 if __name__ == "__main__":

@@ -41,5 +41,29 @@ class StoreError(UserError):
     """The store cannot be opened or used: wrong file, newer version, damaged."""
 
 
+class StoreBusyError(StoreError):
+    """Another program held the store's write lock for longer than we wait; retry."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the store has no room left; nothing was written."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store file, or the folder it is in, cannot be written."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be created or opened: missing folder, no permission."""
+
+
+class StoreDamagedError(StoreError):
+    """SQLite found the store file itself damaged (malformed, not a database)."""
+
+
+class StoreDiskError(StoreError):
+    """The disk reported an error while reading or writing the store."""
+
+
 class ImportFileError(UserError):
     """A file given to an import cannot be read at all (missing, not CSV, wrong shape)."""

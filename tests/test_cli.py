@@ -166,3 +166,85 @@ def test_the_console_script_runs_as_a_separate_process(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "There is no MDT Desk store" in result.stderr and "Traceback" not in result.stderr
+
+
+def _valid_test_numbers(count: int) -> list[str]:
+    import nhs_number
+
+    numbers = []
+    for stem_number in range(count * 2):
+        stem = f"999{stem_number:06d}"
+        check = nhs_number.calculate_checksum(stem)
+        if check is not None and check < 10:
+            numbers.append(f"{stem}{check}")
+    return numbers[:count]
+
+
+def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path, capsys) -> None:
+    quiet, shown = str(tmp_path / "quiet.sqlite"), str(tmp_path / "shown.sqlite")
+
+    assert run("practices", "import", str(DEMO_ODS_FILE), "--store", quiet, "--json")[0] == 0
+    assert capsys.readouterr().err == ""
+    status, output = run("practices", "import", str(DEMO_ODS_FILE), "--store", shown)
+    err = capsys.readouterr().err
+    assert status == 0 and output.startswith("GP practices:")
+    assert "Reading practices.csv… 0%" in err and "Writing practices… 100% (" in err
+
+    code = json.loads(run("practices", "list", "--store", shown, "--json")[1])[0]["ods_code"]
+    patients = tmp_path / "patients.csv"
+    patients.write_text(
+        "nhs_number,family_name,given_name,date_of_birth,practice_code\n"
+        + "".join(
+            f"{number},Family{index},Given,1945-07-14,{code}\n"
+            for index, number in enumerate(_valid_test_numbers(50))
+        )
+    )
+    capsys.readouterr()
+    status, output = run("patients", "import", str(patients), "--store", shown)
+    err = capsys.readouterr().err
+    assert status == 0 and output.startswith("Patients: 50 imported")
+    assert err.splitlines() == [
+        "Reading patients.csv… 0%",
+        "Reading patients.csv… 100%",
+        "Writing patients… 0% (0 of 50 rows)",
+        "Writing patients… 100% (50 of 50 rows)",
+    ]
+    status, output = run("patients", "import", str(patients), "--store", quiet, "--json")
+    assert status == 0 and json.loads(output)["imported"] == 50
+    assert capsys.readouterr().err == ""
+
+    demo = str(tmp_path / "demo.sqlite")
+    assert run("demo", "--patients", "3", "--store", demo)[0] == 0
+    assert "Making demo patients… 100% (3 of 3 patients)" in capsys.readouterr().err
+    demo = str(tmp_path / "demo-quiet.sqlite")
+    assert run("demo", "--patients", "3", "--store", demo, "--json")[0] == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_store_conversion_is_announced_on_stderr_and_not_with_json(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import shutil
+
+    from mdt_desk.models import store as store_module
+    from mdt_desk.models.store import Store
+
+    old_migrations = tmp_path / "migrations-0003"
+    shutil.copytree(store_module.MIGRATIONS_DIR, old_migrations)
+    for later in (old_migrations / "versions").glob("000[4-9]_*.py"):
+        later.unlink()
+    paths = [tmp_path / "shown.sqlite", tmp_path / "quiet.sqlite"]
+    with monkeypatch.context() as old_version:
+        old_version.setattr(store_module, "MIGRATIONS_DIR", old_migrations)
+        old_version.setattr(store_module, "SCHEMA_HEAD", "0003_sync")
+        for path in paths:
+            Store.open(path).close()
+
+    assert run("stats", "--store", str(paths[0]))[0] == 0
+    err = capsys.readouterr().err
+    assert f"Converting the store {paths[0]} for this version of MDT Desk" in err
+    assert "Converting the store… done (" in err
+    assert run("stats", "--store", str(paths[0]))[0] == 0  # converted once only
+    assert capsys.readouterr().err == ""
+    assert run("stats", "--store", str(paths[1]), "--json")[0] == 0
+    assert capsys.readouterr().err == ""

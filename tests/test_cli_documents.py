@@ -2,11 +2,15 @@
 
 import json
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
 
 from mdt_desk.cli import build_parser
+from mdt_desk.models.store import Store
+from mdt_desk.services import plans
+from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import patient_display_name
 from tests.documents.helpers import flat, pages_text
 from tests.test_cli import run
@@ -82,7 +86,7 @@ def test_agenda_minutes_and_caseload_pdfs(store_path: str, tmp_path: Path) -> No
         assert out.read_bytes().startswith(b"%PDF")
         assert f"Wrote {out}" in output
         assert prints(store_path)[-1] == ("kind", f'"{kind}"')
-    assert "Minutes" in flat(" ".join(pages_text((tmp_path / "minutes.pdf").read_bytes())))
+    assert "MDT minutes" in flat(" ".join(pages_text((tmp_path / "minutes.pdf").read_bytes())))
 
 
 @pytest.mark.parametrize(
@@ -130,3 +134,31 @@ def test_document_commands_have_help(command: str, capsys: pytest.CaptureFixture
         build_parser().parse_args([command, "--help"])
     assert exit_info.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_careplan_says_beside_the_file_what_it_left_off(
+    store_path: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with sqlite3.connect(store_path) as db:
+        action_id, nhs, description = db.execute(
+            "SELECT a.id, p.nhs_number, a.description FROM action a"
+            " JOIN care_case c ON c.id = a.case_id JOIN patient p ON p.id = c.patient_id"
+            " WHERE a.status IN ('open', 'in_progress') AND c.status = 'active'"
+            " AND a.retired_at IS NULL ORDER BY a.id LIMIT 1"
+        ).fetchone()
+    with Store.open(store_path) as store, Desk.for_store(store).write() as session:
+        plans.set_action_sensitive(session, uuid.UUID(action_id), True)
+    out = tmp_path / "plan.pdf"
+    status, output = run("careplan", "--nhs", nhs, "--out", str(out), "--store", store_path)
+    assert status == 0 and "Wrote" in output
+    err = capsys.readouterr().err
+    assert "Not on the person's copy:" in err and "sensitive action" in err
+    text = flat(" ".join(pages_text(out.read_bytes())))
+    assert flat(description) not in text
+    assert "sensitive" not in text.lower()  # the copy itself does not mention them
+    status, output = run(
+        "careplan", "--nhs", nhs, "--out", str(out), "--store", store_path, "--json"
+    )
+    assert status == 0 and json.loads(output)["left_off"]["actions"] >= 1

@@ -32,6 +32,7 @@ from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import DocumentKind
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.meetings import get_meeting_summary
+from mdt_desk.services.persons_copy import NOTHING_LEFT_OFF, LeftOff
 from mdt_desk.services.prints import record_print
 from mdt_desk.services.staff import setup_actor_label
 
@@ -80,6 +81,8 @@ class ProducedDocument:
         title: what the document is, for a window or print-job title.
         plan_version: the care plan's version ("" for other documents).
         print_id: the print record :func:`produce` wrote (``None`` from :func:`preview`).
+        left_off: the sensitive items the person's copy (the care plan) leaves out; for
+            the screen to say, never in the PDF.
     """
 
     content: bytes
@@ -88,6 +91,7 @@ class ProducedDocument:
     title: str
     plan_version: str = ""
     print_id: uuid.UUID | None = None
+    left_off: LeftOff = NOTHING_LEFT_OFF
 
     @property
     def sha256(self) -> str:
@@ -130,6 +134,7 @@ def _render(
             filename=f"care-plan-{content.record.banner.nhs_number}-{stamp}{suffix}.pdf",
             title=f"Care plan: {content.record.banner.display_name}",
             plan_version=content.plan_version,
+            left_off=content.left_off,
         )
         return _Rendered(pdf, document, patient_id, content.case.id)
     if kind in (DocumentKind.AGENDA, DocumentKind.AGENDA_INITIALS, DocumentKind.MINUTES):
@@ -241,4 +246,5 @@ def produce(
         title=document.title,
         plan_version=document.plan_version,
         print_id=printed.id,
+        left_off=document.left_off,
     )

@@ -7,7 +7,9 @@ to know (only alerts they agreed to share, never sensitive ones), who to call if
 get worse, consent to share and the next review.
 
 Everything is gathered through services (:func:`gather_care_plan`); rendering
-(:func:`render_care_plan`) only lays it out.
+(:func:`render_care_plan`) only lays it out. No sensitive action, note or alert ever
+reaches it: :func:`~mdt_desk.services.persons_copy.persons_copy` takes them out while
+gathering and counts them (``CarePlanContent.left_off``) for the screen, not the paper.
 """
 
 import datetime as dt
@@ -22,24 +24,26 @@ from mdt_desk.documents.common import (
     PageFrame,
     RenderedPdf,
     document_styles,
+    fitted_table,
     heading,
+    keep_together,
     london_day,
     long_date,
     markup,
     paragraph,
     render,
     spacer,
-    table,
     text,
     unbroken,
-    usable_width,
 )
 from mdt_desk.errors import RuleError
 from mdt_desk.models.enums import ActionStatus, ConsentDecision
-from mdt_desk.services.case_view import CaseView, RecordView, load_record
+from mdt_desk.services.care_team import PersonInvolved, people_involved
+from mdt_desk.services.case_view import CaseView, RecordView
 from mdt_desk.services.display import cui_date
 from mdt_desk.services.history import plan_version
-from mdt_desk.services.plans import ActionPlanRow, list_action_rows
+from mdt_desk.services.persons_copy import NOTHING_LEFT_OFF, LeftOff, persons_copy
+from mdt_desk.services.plans import ActionPlanRow
 from mdt_desk.services.prints import CarePlanContacts, care_plan_contacts
 
 #: "What has been done recently" looks back this far.
@@ -71,8 +75,12 @@ class CarePlanContent:
     open_actions: tuple[ActionPlanRow, ...]
     done_recently: tuple[ActionPlanRow, ...]
     contacts: CarePlanContacts
+    #: "People involved in my care": the coordinator first, and only they as coordinator.
+    people: tuple[PersonInvolved, ...]
     plan_version: str
     today: dt.date
+    #: the sensitive items this copy leaves out (said on screen, never printed)
+    left_off: LeftOff = NOTHING_LEFT_OFF
 
 
 def gather_care_plan(
@@ -88,31 +96,29 @@ def gather_care_plan(
         NotFoundError: the person or case is not in this store.
         RuleError: the person has no case, so there is no plan to print.
     """
-    record = load_record(session, patient_id, case_id, today)
+    # The person's copy: sensitive actions, notes and alerts never reach the document.
+    copy = persons_copy(
+        session,
+        patient_id,
+        case_id,
+        today,
+        recent_days=RECENT_DAYS,
+        recent_limit=RECENT_LIMIT,
+    )
+    record = copy.record
     case = record.case
     if case is None:
         raise RuleError(f"{record.title} has no case yet, so there is no care plan to print.")
-    actions = list_action_rows(session, case.id, include_closed=True)
-    since = today - dt.timedelta(days=RECENT_DAYS)
-    done = sorted(
-        (
-            row
-            for row in actions
-            if row.status is ActionStatus.DONE
-            and row.completed_on is not None
-            and row.completed_on >= since
-        ),
-        key=lambda row: (row.completed_on or today, row.id),
-        reverse=True,
-    )[:RECENT_LIMIT]
     return CarePlanContent(
         record=record,
         case=case,
-        open_actions=tuple(row for row in actions if not row.is_closed),
-        done_recently=tuple(done),
+        open_actions=copy.open_actions,
+        done_recently=copy.done_recently,
+        left_off=copy.left_off,
         contacts=care_plan_contacts(
             session, patient_id, case.coordinator.staff_id if case.coordinator else None
         ),
+        people=people_involved(session, case),
         plan_version=plan_version(session, patient_id, case.id),
         today=today,
     )
@@ -142,7 +148,7 @@ def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowa
             section,
             paragraph(
                 "You do not have a care coordinator yet. Until you do, please contact "
-                f"{contacts.practice_name} on {contacts.practice_phone}.",
+                f"{contacts.practice_name} on {keep_together(contacts.practice_phone)}.",
                 styles.body,
             ),
         ]
@@ -161,32 +167,30 @@ def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowa
             "makes sure your care is joined up.",
             styles.body,
         ),
-        paragraph(how, styles.body),
+        paragraph(keep_together(how), styles.body),
     ]
 
 
 def _people(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
     section = heading("People involved in my care", styles)
-    members = [member for member in content.case.care_team if member.current]
-    if not members:
+    if not content.people:
         return [section, paragraph("No one else is involved in your care yet.", styles.body)]
-    width = usable_width()
+
+    def contact(person: PersonInvolved) -> str:
+        if person.contact:
+            return person.contact
+        if person.is_coordinator or content.case.coordinator is None:
+            return f"Through {content.contacts.practice_name}"
+        return "Through your care coordinator"
+
     return [
         section,
-        table(
+        *fitted_table(
             ("Name", "What they do", "Organisation", "How to contact them"),
             [
-                (
-                    member.name,
-                    member.role or member.profession_text,
-                    member.organisation,
-                    # A phone number stays on one line; longer contact text may wrap.
-                    (unbroken(member.contact) if len(member.contact) <= 20 else member.contact)
-                    or "Through your care coordinator",
-                )
-                for member in members
+                (person.name, person.role, person.organisation, contact(person))
+                for person in content.people
             ],
-            (width * 0.25, width * 0.21, width * 0.29, width * 0.25),
             styles,
         ),
     ]
@@ -204,13 +208,11 @@ def _goals(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
                 styles.body,
             ),
         ]
-    width = usable_width()
     return [
         section,
-        table(
+        *fitted_table(
             ("In my own words", "By when", "How it is going"),
             [(f"“{goal.description}”", goal.target_text, goal.outcome_text) for goal in goals],
-            (width * 0.6, width * 0.18, width * 0.22),
             styles,
         ),
     ]
@@ -220,7 +222,6 @@ def _actions(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]
     section = heading("What we will do", styles)
     if not content.open_actions:
         return [section, paragraph("There is nothing left to do on your plan.", styles.body)]
-    width = usable_width()
 
     def status(row: ActionPlanRow) -> str:
         words = _STATUS_WORDS.get(row.status, row.status.value)
@@ -228,13 +229,12 @@ def _actions(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]
 
     return [
         section,
-        table(
+        *fitted_table(
             ("Who", "What they will do", "By when", "How it is going"),
             [
                 (row.owner_name, row.description, cui_date(row.due_on), status(row))
                 for row in content.open_actions
             ],
-            (width * 0.22, width * 0.45, width * 0.15, width * 0.18),
             styles,
         ),
     ]
@@ -247,16 +247,14 @@ def _done(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
             section,
             paragraph(f"Nothing has been finished in the last {RECENT_DAYS} days.", styles.body),
         ]
-    width = usable_width()
     return [
         section,
-        table(
+        *fitted_table(
             ("What was done", "Who did it", "When"),
             [
                 (row.description, row.owner_name, cui_date(row.completed_on))
                 for row in content.done_recently
             ],
-            (width * 0.55, width * 0.27, width * 0.18),
             styles,
         ),
     ]
@@ -269,7 +267,7 @@ def _things_to_know(content: CarePlanContent, styles: DocumentStyles) -> list[Fl
         return [section, paragraph("Nothing to note.", styles.body)]
     items: list[Flowable] = [section]
     for alert in alerts:
-        detail = f": {text(alert.detail)}" if alert.detail.strip() else ""
+        detail = f": {text(keep_together(alert.detail))}" if alert.detail.strip() else ""
         items.append(markup(f"• <b>{text(alert.kind_text)}</b>{detail}", styles.body))
     return items
 
@@ -279,7 +277,11 @@ def _if_worse(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable
     coordinator = content.case.coordinator
     in_hours = (
         f"call your care coordinator, {text(coordinator.name)}"
-        + (f", on <b>{text(contacts.coordinator_phone)}</b>" if contacts.coordinator_phone else "")
+        + (
+            f", on <b>{text(keep_together(contacts.coordinator_phone))}</b>"
+            if contacts.coordinator_phone
+            else ""
+        )
         + ", or "
         if coordinator is not None
         else "call "
@@ -289,11 +291,11 @@ def _if_worse(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable
         markup(
             "<b>In working hours</b> (Monday to Friday, 8am to 6:30pm): "
             f"{in_hours}your GP practice, {text(contacts.practice_name)}, on "
-            f"<b>{text(contacts.practice_phone)}</b>.",
+            f"<b>{text(keep_together(contacts.practice_phone))}</b>.",
             styles.body,
         ),
         markup(
-            "<b>At night, at weekends and on bank holidays</b>: call <b>NHS 111</b> "
+            "<b>At night, at weekends and on bank holidays</b>: call <b>NHS&nbsp;111</b> "
             "(free from any phone) or go to 111.nhs.uk.",
             styles.body,
         ),
@@ -332,7 +334,7 @@ def _consent(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]
             ),
         }[consent.decision]
     tail = " You can change your mind at any time: tell your care coordinator."
-    return [section, paragraph(words + tail, styles.body)]
+    return [section, paragraph(keep_together(words + tail), styles.body)]
 
 
 def _review(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
@@ -343,7 +345,10 @@ def _review(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
         if review_on is not None
         else "A date to look at this plan again has not been set yet."
     )
-    return [section, paragraph(words + " You can ask for a review sooner.", styles.body)]
+    return [
+        section,
+        paragraph(keep_together(words + " You can ask for a review sooner."), styles.body),
+    ]
 
 
 def render_care_plan(

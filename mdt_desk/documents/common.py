@@ -14,6 +14,7 @@ each page's drawing until the end and draws the footers once the count is known.
 
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
+    HRFlowable,
+    KeepTogether,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -42,6 +45,7 @@ from reportlab.platypus import (
 from mdt_desk.errors import UserError
 from mdt_desk.resources import resource_path
 from mdt_desk.services.display import cui_time
+from mdt_desk.services.text_safety import printable
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -169,8 +173,9 @@ def document_styles(*, large_print: bool = False, compact: bool = False) -> Docu
 
 
 def text(value: str) -> str:
-    """User text made safe inside a Paragraph (``&``, ``<`` would otherwise be markup)."""
-    return escape(value).replace("\n", "<br/>")
+    """User text made safe inside a Paragraph (``&``, ``<`` would otherwise be markup;
+    bidi overrides and zero-width characters would disguise a name, so they go)."""
+    return escape(printable(value)).replace("\n", "<br/>")
 
 
 def paragraph(value: str, style: ParagraphStyle) -> Paragraph:
@@ -182,6 +187,51 @@ def unbroken(value: str) -> str:
     """``value`` with no-break spaces, so a line never breaks inside it (an NHS number
     stays ``943 476 5919`` on one line, as the CUI asks)."""
     return value.replace(" ", "\u00a0")
+
+
+_MONTH_WORDS = "|".join((*_MONTHS_LONG, *(month[:3] for month in _MONTHS_LONG), "Sept"))
+# What a reader must see whole on one line: a long date (14 July 2027, 14 Jul 2027),
+# "NHS 111", and runs of digit groups such as phone and NHS numbers (01843 555 010,
+# +44 7700 900643, (01843) 555010, 943 476 5919).
+_KEEP_TOGETHER = re.compile(
+    rf"\b\d{{1,2}} (?:{_MONTH_WORDS}) \d{{4}}\b"
+    r"|\bNHS 111\b"
+    # (a number followed by a month name starts a date, not more of a phone number)
+    rf"|(?<![\w(+])(?:\+|\()?\d+\)?(?: \(?\d+\)?(?! (?:{_MONTH_WORDS})\b))+(?![\w)])"
+)
+
+
+def keep_together(value: str) -> str:
+    """``value`` with no-break spaces inside long dates, phone numbers and NHS numbers,
+    so a line wraps around them and never through them.
+
+    A run of digit groups is read as numbers of ten or more digits each (a UK phone
+    number has 10 or 11, an NHS number 10), so "01843 555 010 01843 555 020" is two
+    numbers that a line may wrap between. Groups with fewer than seven digits in all
+    ("2 or 3 times", "10 20 30") are left alone.
+    """
+
+    def number(groups: list[str]) -> str:
+        found = " ".join(groups)
+        if found[0] in "+(" or sum(c.isdigit() for c in found) >= 7:
+            return unbroken(found)
+        return found
+
+    def glue(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if re.search(r"[A-Za-z]", found):  # a date, or NHS 111
+            return unbroken(found)
+        numbers: list[list[str]] = [[]]
+        digits = 0
+        for group in found.split(" "):
+            if digits >= 10:
+                numbers.append([])
+                digits = 0
+            numbers[-1].append(group)
+            digits += sum(c.isdigit() for c in group)
+        return " ".join(number(groups) for groups in numbers)
+
+    return _KEEP_TOGETHER.sub(glue, value)
 
 
 class _Heading(Paragraph):
@@ -213,7 +263,7 @@ def heading(value: str, styles: DocumentStyles) -> Paragraph:
 
 def markup(value: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of our own markup (``<b>``), with any user text already escaped."""
-    return Paragraph(value, style)
+    return Paragraph(printable(value), style)
 
 
 def long_date(value: dt.date) -> str:
@@ -230,11 +280,18 @@ def table(
     rows: Sequence[Sequence[str | Flowable]],
     widths: Sequence[float],
     styles: DocumentStyles,
+    *,
+    split_in_row: float = 0,
 ) -> Table:
     """A table that splits between rows and repeats its header row on every page.
 
     Cells are Paragraphs so long text wraps inside its column instead of running off
     the page; strings are treated as plain user text.
+
+    Args:
+        split_in_row: if more than 0, a row that fits on no page (a very long
+            description) may break inside itself, leaving at least this height on
+            each page; otherwise such a row cannot be laid out at all.
     """
     data: list[list[Flowable]] = [[paragraph(title, styles.cell_header) for title in header]]
     for row in rows:
@@ -242,7 +299,14 @@ def table(
             [cell if isinstance(cell, Flowable) else paragraph(cell, styles.cell) for cell in row]
         )
     padding = 4 if styles.large_print else 3
-    result = Table(data, colWidths=list(widths), repeatRows=1, splitByRow=1, hAlign="LEFT")
+    result = Table(
+        data,
+        colWidths=list(widths),
+        repeatRows=1,
+        splitByRow=1,
+        splitInRow=split_in_row,
+        hAlign="LEFT",
+    )
     result.setStyle(
         TableStyle(
             [
@@ -259,6 +323,148 @@ def table(
         )
     )
     return result
+
+
+def _split_in_row(styles: DocumentStyles) -> float:
+    """A row taller than a page breaks inside itself, three lines at least each side."""
+    return float(styles.cell.leading) * 3
+
+
+def _cell_padding(styles: DocumentStyles) -> float:
+    """Left plus right padding of a :func:`table` cell."""
+    return 2 * ((4 if styles.large_print else 3) + 1)
+
+
+def _words(value: str) -> list[str]:
+    """The pieces a Paragraph may break a line between: it breaks at spaces and line
+    breaks only, never at a no-break space (nor at a hyphen: no hyphenation is set)."""
+    return [word for word in re.split(r"[ \t\r\n]+", value) if word]
+
+
+def _text_widths(value: str, font: str, size: float) -> tuple[float, float]:
+    """The widest unbreakable piece of ``value`` and its widest line unwrapped."""
+    widest_word = max((pdfmetrics.stringWidth(w, font, size) for w in _words(value)), default=0)
+    widest_line = max(
+        (pdfmetrics.stringWidth(" ".join(_words(line)), font, size) for line in value.split("\n")),
+        default=0,
+    )
+    return widest_word, widest_line
+
+
+def fitted_widths(
+    header: Sequence[str], rows: Sequence[Sequence[str]], styles: DocumentStyles, width: float
+) -> list[float] | None:
+    """Column widths sized from the content, or ``None`` if it does not fit in ``width``.
+
+    Every column is at least as wide as its widest unbreakable piece (a word, a date, an
+    NHS or phone number), so a line never breaks inside one. A column of short values
+    (a name, a date, "To do": at most twelve ems on one line) gets its whole width, so
+    each value reads on one line; a column of longer text gets at least eight ems to
+    wrap in, then up to twelve, then up to its longest line; what is left spreads so
+    the table spans the page. A table that cannot have that does not fit: ``None``,
+    and the caller lays its rows out another way (large print, long names).
+    """
+    padding = _cell_padding(styles) + 0.5  # the half point absorbs rounding in reportlab
+    size = float(styles.cell.fontSize)
+    least: list[float] = []
+    most: list[float] = []
+    for column, title in enumerate(header):
+        word, line = _text_widths(title, FONT_BOLD, float(styles.cell_header.fontSize))
+        for row in rows:
+            cell_word, cell_line = _text_widths(row[column], FONT, size)
+            word, line = max(word, cell_word), max(line, cell_line)
+        least.append(word + padding)
+        most.append(max(line, word) + padding)
+    short, measure = 12 * size, 8 * size
+    widths = [
+        high if high <= short else max(low, measure) for low, high in zip(least, most, strict=True)
+    ]
+    if sum(widths) > width:
+        return None
+    for target in (
+        [max(now, min(high, short)) for now, high in zip(widths, most, strict=True)],
+        most,
+    ):
+        wanting = sum(goal - now for goal, now in zip(target, widths, strict=True))
+        spare = width - sum(widths)
+        if wanting > 0 and spare > 0:
+            grant = min(1.0, spare / wanting)
+            widths = [now + (goal - now) * grant for goal, now in zip(target, widths, strict=True)]
+    spare = width - sum(widths)
+    return [now + spare * now / sum(widths) for now in widths]
+
+
+def _stacked_rows(
+    header: Sequence[str], rows: Sequence[Sequence[str]], styles: DocumentStyles, width: float
+) -> list[Flowable]:
+    """Each row as a block of "label: value" lines, boxed like a table row.
+
+    Used where the columns cannot all fit side by side without breaking a word. The
+    cells are already kept together (:func:`keep_together`). A block too tall to sit
+    on one page (a very long description) is drawn between two rules instead of in a
+    box, so it flows on to the next page as ordinary lines.
+    """
+    padding = 4 if styles.large_print else 3
+    line_style = ParagraphStyle(
+        "stacked",
+        parent=styles.cell,
+        leftIndent=styles.body_size,
+        firstLineIndent=-styles.body_size,
+    )
+    gap = styles.body_size * 0.4
+    page = (A4[1] - 2 * MARGIN) * 0.6
+    blocks: list[Flowable] = []
+    for row in rows:
+        lines: list[Flowable] = [
+            Paragraph(f"<b>{text(label)}:</b> {text(value)}", line_style)
+            for label, value in zip(header, row, strict=True)
+            if value.strip()
+        ]
+        block = Table([[line] for line in lines], colWidths=[width], hAlign="LEFT")
+        block.setStyle(
+            TableStyle(
+                [
+                    ("BOX", (0, 0), (-1, -1), 0.6, RULE),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                    ("TOPPADDING", (0, 0), (-1, 0), padding + 1),
+                    ("BOTTOMPADDING", (0, -1), (-1, -1), padding + 1),
+                    ("LEFTPADDING", (0, 0), (-1, -1), padding + 4),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), padding + 1),
+                ]
+            )
+        )
+        if block.wrap(width, A4[1])[1] <= page:
+            blocks += [KeepTogether([block]), Spacer(1, gap)]
+            continue
+        # reportlab draws a table row split across pages without its box and padding
+        rule = HRFlowable(width="100%", thickness=0.6, color=RULE, spaceBefore=0)
+        blocks += [rule, Spacer(1, padding), *lines, Spacer(1, padding), rule, Spacer(1, gap)]
+    return blocks
+
+
+def fitted_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    styles: DocumentStyles,
+    *,
+    width: float | None = None,
+) -> list[Flowable]:
+    """A :func:`table` of plain user text whose columns are sized from their content.
+
+    Dates, NHS and phone numbers are kept whole (:func:`keep_together`), and no column
+    is narrower than its widest word, so no line breaks inside a word or a number.
+    Where the columns cannot fit side by side at this size (large print, long names
+    or email addresses), each row is laid out instead as a block of "label: value"
+    lines across the full width.
+    """
+    width = usable_width() if width is None else width
+    kept = [[keep_together(cell) for cell in row] for row in rows]
+    widths = fitted_widths(header, kept, styles, width)
+    if widths is None:
+        return _stacked_rows(header, kept, styles, width)
+    return [table(header, kept, widths, styles, split_in_row=_split_in_row(styles))]
 
 
 def spacer(styles: DocumentStyles, lines: float = 0.5) -> Spacer:
@@ -287,10 +493,18 @@ class PageFrame:
     landscape: bool = False
     extra_lines: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        # Printed on every page and kept in the PDF's metadata: no invisible controls.
+        for name in ("title", "subject", "printed_by"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
+        object.__setattr__(self, "extra_lines", tuple(map(printable, self.extra_lines)))
+
     def printed_line(self) -> str:
-        line = f"Printed by {self.printed_by or 'Not recorded'} on {cui_time(self.printed_at)}"
+        when = unbroken(cui_time(self.printed_at))
+        line = f"Printed by {self.printed_by or 'Not recorded'} on {when}"
         if self.plan_version:
-            line += f" · Plan version {self.plan_version}"
+            # Wrapped, the dot stays at the end of a line and "Plan version N" stays whole.
+            line += f"\u00a0· {unbroken('Plan version ' + self.plan_version)}"
         return line
 
 

@@ -6,9 +6,12 @@ agenda and who presents it. The initials-only variant, for circulating by email 
 paper, shows each person as initials and practice code: no patient's name or NHS
 number appears anywhere in it, the footer included (its subject is the meeting).
 
-The minutes give attendance (present, apologies, deputies), then for each item the
-outcome, summary, decisions and the actions agreed (owner, due), the items deferred
-or not reached, the time statistics and any amendments made after the meeting.
+The minutes give when the meeting actually ran (date, start, end, real length; the
+scheduled time too, labelled, where it differs), attendance (present, apologies,
+deputies), then every item in running order, numbered 1, 2, 3…: the outcome (with why
+it was deferred), time taken in minutes and seconds, summary, decisions and the actions
+agreed (owner, due); then the items deferred or not reached, the time statistics and
+any amendments made after the meeting.
 """
 
 import datetime as dt
@@ -45,7 +48,11 @@ from mdt_desk.services.meetings import (
     LONDON,
     AgendaEntry,
     MeetingDetail,
+    MeetingSummary,
+    deferral_text,
+    duration_text,
     get_meeting,
+    held_times,
     meeting_day_text,
 )
 from mdt_desk.services.plans import ActionRecord, list_actions
@@ -64,8 +71,14 @@ class MeetingContent:
     amendments: tuple[AmendmentView, ...]
 
 
-def gather_meeting(session: Session, meeting_id: uuid.UUID) -> MeetingContent:
+def gather_meeting(
+    session: Session, meeting_id: uuid.UUID, *, for_circulation: bool = False
+) -> MeetingContent:
     """Read the meeting, its members, agenda, agreed actions and timings via services.
+
+    Args:
+        for_circulation: for the initials-only agenda, which leaves the team: no
+            sensitive action is read at all.
 
     Raises:
         NotFoundError: the meeting is not in this store.
@@ -75,7 +88,12 @@ def gather_meeting(session: Session, meeting_id: uuid.UUID) -> MeetingContent:
     for entry in detail.agenda:
         agreed[entry.id] = tuple(
             action
-            for action in list_actions(session, entry.case_id, include_closed=True)
+            for action in list_actions(
+                session,
+                entry.case_id,
+                include_closed=True,
+                include_sensitive=not for_circulation,
+            )
             if action.meeting_id == meeting_id
         )
     return MeetingContent(
@@ -98,13 +116,30 @@ def time_slots(start: dt.datetime, minutes: Sequence[int]) -> list[str]:
     return slots
 
 
-def _details(content: MeetingContent, styles: DocumentStyles) -> list[Flowable]:
-    meeting = content.detail.meeting
+def _when(meeting: MeetingSummary, *, held: bool) -> list[tuple[str, str]]:
+    """When the meeting is (agenda), or when it actually ran (minutes).
+
+    The minutes give the date, start and end the meeting ran and its real length; the
+    scheduled ones follow, labelled, only where they differ.
+    """
     ends = meeting.ends_at.astimezone(LONDON)
-    rows = [
-        ("When", f"{meeting_day_text(meeting)}–{ends:%H:%M} ({meeting.duration_minutes} minutes)"),
-        ("Where", meeting.location or "Not recorded"),
-    ]
+    scheduled = f"{meeting_day_text(meeting)}–{ends:%H:%M} ({meeting.duration_minutes} minutes)"
+    times = held_times(meeting) if held else None
+    if times is None:
+        return [("Scheduled" if held else "When", scheduled)]
+    rows = [("Held", times.held_text)]
+    if times.length_text:
+        rows.append(("Length", times.length_text))
+    if times.differs:
+        rows.append(("Scheduled for", times.scheduled_text))
+    return rows
+
+
+def _details(
+    content: MeetingContent, styles: DocumentStyles, *, held: bool = False
+) -> list[Flowable]:
+    meeting = content.detail.meeting
+    rows = [*_when(meeting, held=held), ("Where", meeting.location or "Not recorded")]
     if meeting.video_link:
         rows.append(("Video link", meeting.video_link))
     rows += [
@@ -124,10 +159,7 @@ def _who(entry: AgendaEntry, initials_only: bool) -> str:
 
 
 def _why(entry: AgendaEntry) -> str:
-    reason = entry.reason_text
-    if entry.reason_detail:
-        reason += f": {entry.reason_detail}"
-    return reason
+    return entry.why_text
 
 
 def _invited(content: MeetingContent, styles: DocumentStyles) -> list[Flowable]:
@@ -250,6 +282,13 @@ def _attendance(content: MeetingContent, styles: DocumentStyles) -> list[Flowabl
     return items
 
 
+def _next_step(entry: AgendaEntry) -> str:
+    """What happens to an item left undiscussed, with the reason it was deferred."""
+    if entry.deferred:
+        return f"{deferral_text(entry.deferral_reason)}. Carried to the next meeting"
+    return "Not reached: carried to the next meeting"
+
+
 def _item(
     number: int, entry: AgendaEntry, content: MeetingContent, styles: DocumentStyles
 ) -> list[Flowable]:
@@ -258,15 +297,28 @@ def _item(
             f"{number}. {entry.patient_name}, {unbroken('NHS No. ' + entry.nhs_number_text)}",
             styles.subheading,
         ),
-        markup(f"<b>Why discussed</b>: {text(_why(entry))}", styles.body),
+        markup(f"<b>Why on the agenda</b>: {text(_why(entry))}", styles.body),
         markup(f"<b>Outcome</b>: {text(entry.outcome_text or 'Not reached')}", styles.body),
     ]
+    if entry.deferred:
+        reason = entry.deferral_reason.strip() or "No reason given"
+        head.append(markup(f"<b>Why deferred</b>: {text(reason)}", styles.body))
+    if entry.seconds_taken:
+        head.append(
+            markup(
+                f"<b>Time taken</b>: {text(entry.time_taken_text)} "
+                f"({entry.minutes_allotted} minutes allotted)",
+                styles.body,
+            )
+        )
     if entry.summary.strip():
         head.append(markup(f"<b>Discussion</b>: {text(entry.summary.strip())}", styles.body))
+    actions = content.agreed_actions.get(entry.id, ())
+    if not entry.discussed and not entry.decisions.strip() and not actions:
+        return [KeepTogether(head)]
     decisions = entry.decisions.strip() or "None recorded"
     head.append(markup(f"<b>Decisions</b>: {text(decisions)}", styles.body))
     items: list[Flowable] = [KeepTogether(head)]
-    actions = content.agreed_actions.get(entry.id, ())
     if actions:
         width = usable_width()
         items.append(
@@ -288,24 +340,21 @@ def _item(
 def _time_statistics(content: MeetingContent, styles: DocumentStyles) -> list[Flowable]:
     statistics = content.statistics
     width = usable_width()
-    rows = [
-        (
-            str(number),
-            item.entry.patient_name,
-            f"{item.entry.minutes_allotted}",
-            f"{item.minutes_taken:g}",
-            f"{item.over_by_minutes:g}" if item.over_by_minutes else "",
+    rows = []
+    for number, item in enumerate(statistics.items, start=1):
+        over = item.entry.seconds_taken - item.entry.minutes_allotted * 60
+        rows.append(
+            (
+                str(number),
+                item.entry.patient_name,
+                f"{item.entry.minutes_allotted} min",
+                item.entry.time_taken_text,
+                duration_text(over) if over > 0 else "",
+            )
         )
-        for number, item in enumerate(statistics.items, start=1)
-    ]
+    total_seconds = sum(item.entry.seconds_taken for item in statistics.items)
     rows.append(
-        (
-            "",
-            "All items",
-            f"{statistics.minutes_allotted}",
-            f"{statistics.minutes_taken:g}",
-            "",
-        )
+        ("", "All items", f"{statistics.minutes_allotted} min", duration_text(total_seconds), "")
     )
     return [
         heading("Time", styles),
@@ -315,7 +364,7 @@ def _time_statistics(content: MeetingContent, styles: DocumentStyles) -> list[Fl
             styles.body,
         ),
         table(
-            ("No.", "Person", "Minutes allotted", "Minutes taken", "Over by"),
+            ("No.", "Person", "Allotted", "Time taken", "Over by"),
             rows,
             (width * 0.07, width * 0.45, width * 0.16, width * 0.16, width * 0.16),
             styles,
@@ -329,7 +378,10 @@ def render_minutes(
     """Lay out the minutes of a meeting (normally a finished one)."""
     styles = document_styles(large_print=large_print)
     meeting = content.detail.meeting
-    story: list[Flowable] = [paragraph("MDT minutes", styles.title), *_details(content, styles)]
+    story: list[Flowable] = [
+        paragraph("MDT minutes", styles.title),
+        *_details(content, styles, held=True),
+    ]
     if meeting.status.value != "finished":
         story.append(
             markup(
@@ -339,12 +391,15 @@ def render_minutes(
             )
         )
     story += _attendance(content, styles)
-    story.append(heading("Items discussed", styles))
-    discussed = [entry for entry in content.detail.agenda if entry.discussed]
-    if not discussed:
+    # Every item in running order, numbered 1, 2, 3…: the numbers of the deferred list
+    # and the time table below refer to these.
+    story.append(heading("Items", styles))
+    if not content.detail.agenda:
+        story.append(paragraph("Nothing was on the agenda.", styles.body))
+    elif not any(entry.discussed for entry in content.detail.agenda):
         story.append(paragraph("No item was discussed.", styles.body))
     numbers = {entry.id: number for number, entry in enumerate(content.detail.agenda, start=1)}
-    for entry in discussed:
+    for entry in content.detail.agenda:
         story += _item(numbers[entry.id], entry, content, styles)
     deferred = [entry for entry in content.detail.agenda if not entry.discussed]
     story.append(heading("Deferred or not reached", styles))
@@ -358,9 +413,7 @@ def render_minutes(
                         str(numbers[entry.id]),
                         f"{entry.patient_name}\n{unbroken('NHS No. ' + entry.nhs_number_text)}",
                         _why(entry),
-                        "Deferred: carried to the next meeting"
-                        if entry.outcome is not None
-                        else "Not reached: carried to the next meeting",
+                        _next_step(entry),
                     )
                     for entry in deferred
                 ],
@@ -382,9 +435,11 @@ def render_minutes(
                     styles.body,
                 )
             )
+    times = held_times(meeting)
+    when = times.held_text.split("–")[0] if times is not None else meeting_day_text(meeting)
     frame = PageFrame(
         title="MDT minutes",
-        subject=f"{meeting.title}, {meeting_day_text(meeting)}",
+        subject=f"{meeting.title}, {when}",  # the day it was held
         printed_by=printed_by,
         printed_at=now,
     )
@@ -400,9 +455,9 @@ def agenda_pdf(
     initials_only: bool = False,
     large_print: bool = False,
 ) -> RenderedPdf:
-    """The meeting's agenda as PDF bytes."""
+    """The meeting's agenda as PDF bytes (initials only: nothing sensitive is gathered)."""
     return render_agenda(
-        gather_meeting(session, meeting_id),
+        gather_meeting(session, meeting_id, for_circulation=initials_only),
         printed_by=printed_by,
         now=now,
         initials_only=initials_only,

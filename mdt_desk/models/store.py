@@ -6,20 +6,34 @@ so a second window or the sync worker waits briefly instead of failing.
 """
 
 import datetime as dt
+import errno
 import logging
+import os
+import shutil
 import sqlite3
 import threading
+import unicodedata
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlalchemy.orm import Session
 
-from mdt_desk.errors import StoreError
+from mdt_desk.errors import (
+    StoreBusyError,
+    StoreDamagedError,
+    StoreDiskError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.clock import WallClock, next_hlc, system_wall_clock
 from mdt_desk.models.journal import JournalTransaction
@@ -49,6 +63,175 @@ def damaged_message(path: Path, error: BaseException) -> str:
         f"The store {path} is damaged ({detail}). Nothing more was written to it. "
         "Restore it from a backup, or re-join the team hub to rebuild this desk."
     )
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) for the causes a
+# person can act on. Each gets its own message: calling a locked or full store
+# "damaged" would have people throw away a healthy store and its unsynced changes.
+_SQLITE_PERM = 3
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+_SQLITE_READONLY_DBMOVED = _SQLITE_READONLY | (4 << 8)
+#: Below this much free space an I/O error is taken to be a full disk.
+_NEARLY_FULL_BYTES = 1 << 20
+
+_MESSAGE_HINTS = (
+    ("database is locked", _SQLITE_BUSY),
+    ("database table is locked", _SQLITE_LOCKED),
+    ("disk is full", _SQLITE_FULL),
+    ("readonly database", _SQLITE_READONLY),
+    ("unable to open database", _SQLITE_CANTOPEN),
+    ("malformed", _SQLITE_CORRUPT),
+    ("file is not a database", _SQLITE_NOTADB),
+    ("disk i/o error", _SQLITE_IOERR),
+)
+
+
+def _sqlite_code(error: BaseException) -> int | None:
+    """The extended SQLite result code behind ``error`` (SQLAlchemy-wrapped or not)."""
+    orig = getattr(error, "orig", None) or error
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code
+    message = str(orig).lower()
+    return next((found for hint, found in _MESSAGE_HINTS if hint in message), None)
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def _cannot_open(path: Path) -> StoreError:
+    """Why SQLite could not open or create ``path``, found by looking at the disk."""
+    folder = path.parent
+    if not folder.is_dir():
+        return StoreUnavailableError(
+            f"Cannot create or open the store {path}: the folder {folder} does not exist. "
+            "Check the path, or create the folder first. Nothing was written."
+        )
+    if path.exists() and (not _writable(folder) or not _writable(path)):
+        return _read_only(path)
+    if not path.exists() and not _writable(folder):
+        return StoreUnavailableError(
+            f"Cannot create the store {path}: the folder {folder} cannot be written (it is "
+            "read-only, or you may not write there). Choose a folder you can write to."
+        )
+    if path.exists() and not os.access(path, os.R_OK):
+        return StoreUnavailableError(
+            f"Cannot open the store {path}: you may not read that file. Ask whoever manages "
+            "this computer to give you access to it. Nothing was changed."
+        )
+    return StoreUnavailableError(
+        f"Cannot create or open the store {path}. Check that the file and its folder are "
+        "there and that you may read and write them. Nothing was changed."
+    )
+
+
+def _read_only(path: Path) -> StoreError:
+    return StoreReadOnlyError(
+        f"The store {path} cannot be written: the file or its folder is read-only. It is not "
+        "damaged and nothing was changed. MDT Desk needs to write the file and, beside it, "
+        "its -wal and -shm files: make the folder and the file writable (or copy the store "
+        "to a folder you can write to), then try again."
+    )
+
+
+def _busy(path: Path, _error: BaseException) -> StoreError:
+    return StoreBusyError(
+        f"The store {path} is busy: another program (another MDT Desk window, a sync or "
+        f"an import) kept it locked for more than {BUSY_TIMEOUT_MS / 1000:g} seconds. "
+        "Nothing was changed and the store is not damaged. Wait for the other program "
+        "to finish, then try again."
+    )
+
+
+def _full(path: Path, _error: BaseException) -> StoreError:
+    return StoreFullError(
+        f"The disk holding the store {path} is full. Nothing was changed and the store is "
+        "not damaged. Free some space on that disk, then try again."
+    )
+
+
+def _damaged(path: Path, error: BaseException) -> StoreError:
+    return StoreDamagedError(damaged_message(path, error))
+
+
+def _disk(path: Path, error: BaseException) -> StoreError:
+    detail = getattr(error, "orig", None) or error
+    return StoreDiskError(
+        f"The disk reported an error while MDT Desk was reading or writing the store {path} "
+        f"({detail}). Nothing more was written. Check the disk or network drive and try "
+        "again; `mdt-desk check` tells you whether the store itself is intact."
+    )
+
+
+_BY_CAUSE: dict[int, Callable[[Path, BaseException], StoreError]] = {
+    _SQLITE_BUSY: _busy,
+    _SQLITE_LOCKED: _busy,
+    _SQLITE_FULL: _full,
+    _SQLITE_READONLY: lambda path, _error: _read_only(path),
+    _SQLITE_CANTOPEN: lambda path, _error: _cannot_open(path),
+    _SQLITE_PERM: lambda path, _error: _cannot_open(path),
+    _SQLITE_CORRUPT: _damaged,
+    _SQLITE_NOTADB: _damaged,
+    _SQLITE_IOERR: _disk,
+}
+
+
+def _error_code(error: BaseException) -> int | None:
+    if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
+        if error.errno == errno.ENOSPC:
+            return _SQLITE_FULL
+        if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _SQLITE_CANTOPEN
+        return _SQLITE_IOERR
+    return _sqlite_code(error)
+
+
+def store_error(path: Path, error: BaseException) -> StoreError | None:
+    """The user's error for an SQLite or disk failure on the store at ``path``.
+
+    Each cause has its own message and fix: busy (another program is writing),
+    disk full, read-only file or folder, cannot create or open, a disk error, and
+    really damaged. Returns ``None`` when ``error`` is none of these (a bug).
+    """
+    if isinstance(error, StoreError):
+        return error
+    code = _error_code(error)
+    if code is None:
+        return None
+    if code == _SQLITE_READONLY_DBMOVED:
+        return StoreUnavailableError(
+            f"The store {path} was moved or deleted while MDT Desk had it open. Nothing was "
+            "changed. Open the store again from where it is now."
+        )
+    primary = code & 0xFF
+    if primary == _SQLITE_IOERR and _nearly_full(path.parent):
+        primary = _SQLITE_FULL
+    build = _BY_CAUSE.get(primary)
+    return None if build is None else build(path, error)
+
+
+def raise_store_error(path: Path, error: BaseException) -> None:
+    """Raise the classified :class:`StoreError` for ``error``, if it has one."""
+    translated = store_error(path, error)
+    if translated is not None and translated is not error:
+        raise translated from error
 
 
 #: The newest migration in ``migrations/versions``; a test checks it against Alembic.
@@ -95,14 +278,55 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
-def _make_engine(path: Path, *, immediate: bool) -> Engine:
+#: A write that has waited this long for another program's write lock is announced
+#: to the store's :attr:`Store.busy_listener` (the app then says it is waiting).
+BUSY_NOTICE_MS = 500
+
+#: Told ``True`` when a write starts waiting for another program that holds the
+#: store's write lock, and ``False`` once it got in or gave up. Called on the thread
+#: that writes.
+BusyListener = Callable[[bool], None]
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error).lower()
+
+
+def _make_engine(
+    path: Path, *, immediate: bool, busy_listener: Callable[[], BusyListener | None] | None = None
+) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        listener = busy_listener() if busy_listener is not None else None
+        if listener is None:
+            connection.exec_driver_sql(begin)
+            return
+        # Try for a moment; if another program holds the lock, say so, then wait the
+        # rest of the busy timeout as before.
+        # (Any other failure is met again by the second try, as SQLAlchemy's error.)
+        raw = connection.connection.driver_connection
+        raw.execute(f"PRAGMA busy_timeout={BUSY_NOTICE_MS}")
+        try:
+            raw.execute(begin)
+            return
+        except sqlite3.OperationalError as error:
+            waiting = _is_busy(error)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if waiting:
+            listener(True)
+        try:
+            connection.exec_driver_sql(begin)
+        finally:
+            if waiting:
+                listener(False)
 
     return engine
 
@@ -112,15 +336,23 @@ def _inspect_existing_file(path: Path) -> str | None:
 
     Returns ``None`` for an empty SQLite file, which is treated as a new store.
     """
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_MAGIC))
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise_store_error(path, error)
+        raise
     if header != SQLITE_MAGIC:
         raise StoreError(
             f"{path} is not an MDT Desk store: it is not a database file. "
             "Choose the store file MDT Desk created, or a new file name."
         )
+    # Without a -wal beside it the file holds everything, so read it as immutable:
+    # SQLite then creates no -wal or -shm, and a damaged or foreign file is refused
+    # without leaving anything beside it. (With a -wal, the files are there already.)
+    immutable = "" if path.with_name(path.name + "-wal").exists() else "&immutable=1"
     try:
-        raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        raw = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True)
         try:
             application_id = raw.execute("PRAGMA application_id").fetchone()[0]
             tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
@@ -128,10 +360,13 @@ def _inspect_existing_file(path: Path) -> str | None:
             if "alembic_version" in tables:
                 found = raw.execute("SELECT version_num FROM alembic_version").fetchone()
                 revision = found[0] if found else None
+            if application_id == APPLICATION_ID and "store_meta" in tables:
+                raw.execute("SELECT key, value FROM store_meta").fetchall()
         finally:
             raw.close()
-    except sqlite3.DatabaseError as error:
-        raise StoreError(damaged_message(path, error)) from error
+    except sqlite3.Error as error:
+        raise_store_error(path, error)
+        raise StoreDamagedError(damaged_message(path, error)) from error
     if application_id == 0 and not tables:
         return None
     if application_id != APPLICATION_ID:
@@ -140,24 +375,103 @@ def _inspect_existing_file(path: Path) -> str | None:
             "Choose the store file MDT Desk created, or a new file name."
         )
     if revision is None:
-        raise StoreError(f"{path} is an MDT Desk store without a schema version: it is damaged.")
+        raise StoreDamagedError(
+            f"{path} is an MDT Desk store without a schema version: it is damaged. "
+            "Restore it from a backup, or re-join the team hub to rebuild this desk."
+        )
     return str(revision)
+
+
+def remove_store_files(path: Path) -> None:
+    """Delete a store file and SQLite's files beside it (-wal, -shm, -journal)."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        beside = path.with_name(name)
+        if os.path.lexists(beside):
+            try:
+                beside.unlink()
+            except OSError as error:
+                log.warning("could not remove %s: %s", beside.name, error.strerror)
+
+
+def discard_unused_store(path: Path, created_folders: Iterable[Path] = ()) -> bool:
+    """Delete the store at ``path`` if nothing was ever written to it; True if deleted.
+
+    For a command that created a store and was then refused: it should leave no empty
+    store behind. ``created_folders`` (deepest first) are removed too if left empty.
+    A store holding any journalled change is never touched.
+    """
+    if not path.is_file():
+        return False
+    if path.stat().st_size > 0:
+        try:
+            raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                used = raw.execute("SELECT EXISTS (SELECT 1 FROM journal_tx)").fetchone()[0]
+            finally:
+                raw.close()
+        except sqlite3.Error:
+            return False  # not ours to judge: leave it
+        if used:
+            return False
+    remove_store_files(path)
+    for folder in created_folders:
+        with suppress(OSError):
+            folder.rmdir()
+    return True
+
+
+def conversion_needed(path: Path | str) -> bool:
+    """Whether opening the store at ``path`` first converts it from an older schema.
+
+    For saying so before a conversion that may take a while; ``False`` for a new,
+    current, foreign, newer or unreadable file (opening it says what is wrong).
+    """
+    path = Path(path).expanduser().resolve()
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        revision = _inspect_existing_file(path)
+    except (StoreError, OSError):
+        return False
+    return revision is not None and revision != schema_head() and revision in _known_revisions()
 
 
 def backup_store(path: Path, label: str) -> Path:
     """Copy the store (consistently, with SQLite's backup API) beside itself."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.{label}-{stamp}.bak")
-    source = sqlite3.connect(path)
     try:
-        destination = sqlite3.connect(target)
+        source = sqlite3.connect(path)
         try:
-            source.backup(destination)
+            destination = sqlite3.connect(target)
+            try:
+                source.backup(destination)
+            finally:
+                destination.close()
         finally:
-            destination.close()
-    finally:
-        source.close()
+            source.close()
+    except sqlite3.Error as error:
+        target.unlink(missing_ok=True)  # half a backup is worse than none
+        raise_store_error(path, error)
+        raise
     return target
+
+
+def _compose_text(session: Session, _context: Any, _instances: Any) -> None:
+    """Keep every text field a person's action writes in Unicode NFC.
+
+    "Zoë" typed with a combining diaeresis and "Zoë" typed as one character look the
+    same but would be two names to a search, a sort or a duplicate check; composed,
+    they are one. Applies to every record a journalled write adds or changes.
+    """
+    for instance in (*session.new, *session.dirty):
+        state = sa_inspect(instance)
+        for attribute in state.mapper.column_attrs:
+            value = state.dict.get(attribute.key)
+            if isinstance(value, str) and not isinstance(value, Enum) and not value.isascii():
+                composed = unicodedata.normalize("NFC", value)
+                if composed != value:
+                    setattr(instance, attribute.key, composed)
 
 
 #: One writer at a time per store file within this process (the screens' worker and
@@ -184,14 +498,21 @@ class Store:
         self.path = path
         self._clock = clock
         self._read_engine = _make_engine(path, immediate=False)
-        self._write_engine = _make_engine(path, immediate=True)
+        #: Told when a write has to wait for another program (see :data:`BusyListener`).
+        self.busy_listener: BusyListener | None = None
+        self._write_engine = _make_engine(
+            path, immediate=True, busy_listener=lambda: self.busy_listener
+        )
         self._write_gate = _write_gate(path)
         try:
             with self.read() as session:
                 rows = session.execute(text("SELECT key, value FROM store_meta")).all()
+        except StoreError:
+            self.close()
+            raise
         except DatabaseError as error:
             self.close()
-            raise StoreError(damaged_message(path, error)) from error
+            raise StoreDamagedError(damaged_message(path, error)) from error
         meta = {str(key): str(value) for key, value in rows}
         self.replica_id = uuid.UUID(meta[META_REPLICA_ID])
         self.schema_version = schema_version_number()
@@ -223,13 +544,26 @@ class Store:
             saved = backup_store(path, f"before-{head}")
             log.info("store backed up before migration to %s", saved.name)
         if revision != head:
+            born_here = not os.path.lexists(path)
+            missing = [
+                folder for folder in (path.parent, *path.parent.parents) if not folder.exists()
+            ]
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise StoreError(
-                    f"Cannot create the folder for {path}: {error.strerror}."
+                raise StoreUnavailableError(
+                    f"Cannot create the folder for {path}: {error.strerror}. "
+                    "Choose a folder you can write to. Nothing was written."
                 ) from error
-            cls._migrate(path, clock, new=revision is None)
+            try:
+                cls._migrate(path, clock, new=revision is None)
+            except BaseException:
+                if born_here:  # a store that failed to be born leaves nothing behind
+                    remove_store_files(path)
+                    for folder in missing:
+                        with suppress(OSError):
+                            folder.rmdir()
+                raise
         return cls(path, clock=clock)
 
     @staticmethod
@@ -254,8 +588,9 @@ class Store:
                             {"k": META_CREATED_AT, "v": now},
                         ],
                     )
-        except sqlite3.OperationalError as error:  # pragma: no cover - disk full, read-only
-            raise StoreError(f"Cannot write the store at {path}: {error}.") from error
+        except (DBAPIError, sqlite3.Error, OSError) as error:  # disk full, read-only...
+            raise_store_error(path, error)
+            raise
         finally:
             engine.dispose()
 
@@ -268,11 +603,20 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading. Nothing written through it is kept."""
-        with Session(self._read_engine) as session:
+        with self._classified_errors(), Session(self._read_engine) as session:
             try:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def _classified_errors(self) -> Iterator[None]:
+        """Turn SQLite's busy, full, read-only... failures into the user's StoreError."""
+        try:
+            yield
+        except DBAPIError as error:
+            raise_store_error(self.path, error)
+            raise
 
     @contextmanager
     def write(self, actor_id: uuid.UUID | None = None, actor_label: str = "") -> Iterator[Session]:
@@ -280,13 +624,16 @@ class Store:
 
         Everything flushed in the block commits together with its journal rows, or
         nothing does. ``actor_label`` names the actor when no staff member is signed
-        in yet (e.g. the first import on a new desk).
+        in yet (e.g. the first import on a new desk). Text written through the ORM is
+        kept in Unicode NFC (see :func:`_compose_text`).
         """
         with (
+            self._classified_errors(),
             self._write_gate,
             Session(self._write_engine, expire_on_commit=False) as session,
             session.begin(),
         ):
+            event.listen(session, "before_flush", _compose_text)
             last = int(
                 session.execute(
                     text("SELECT value FROM store_meta WHERE key = :k"), {"k": META_HLC}
@@ -336,10 +683,22 @@ class Store:
         A synced table written here without a header is refused by the triggers.
         """
         with (
+            self._classified_errors(),
             self._write_gate,
             Session(self._write_engine, expire_on_commit=False) as session,
             session.begin(),
         ):
+            yield session
+
+    @contextmanager
+    def local_write(self) -> Iterator[Session]:
+        """A plain write transaction for this desk's local, non-synced tables (drafts).
+
+        Not journalled and not part of the record: no journal header is opened, so a
+        synced table written here is refused by its triggers. Takes the same write gate
+        and ``BEGIN IMMEDIATE`` as every other write.
+        """
+        with self.write_session() as session:
             yield session
 
     def set_meta(self, session: Session, key: str, value: str) -> None:
@@ -351,6 +710,10 @@ class Store:
             ),
             {"k": key, "v": value},
         )
+
+    def delete_meta(self, session: Session, key: str) -> None:
+        """Remove a ``store_meta`` value inside the caller's write transaction."""
+        session.execute(text("DELETE FROM store_meta WHERE key = :k"), {"k": key})
 
     def get_meta(self, key: str) -> str | None:
         with self.read() as session:

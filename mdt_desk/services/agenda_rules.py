@@ -8,7 +8,9 @@ so is a case already on the agenda of another upcoming (planned or in progress) 
 the same practices that starts before this one — it will be discussed there first, and if
 it is not reached it is carried over. Dismissals stay per meeting.
 
-The rules, all judged on the meeting's date (Europe/London):
+The rules, all judged on the meeting's date (Europe/London; the day it was started, for
+a meeting already running). No reason names a date after that day, and a review is said
+to be "overdue since" a date only once that date has passed:
 
 - new referral: the case has never been discussed at an MDT meeting;
 - review due: its next review is on or before the meeting day;
@@ -56,11 +58,15 @@ from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.meetings import (
     DEFAULT_MINUTES,
     LONDON,
+    REASON_SEPARATOR,
     AgendaEntry,
     add_to_agenda,
+    deferral_text,
+    join_reasons,
     load_meeting,
     meeting_practice_ids,
     person_labels,
+    running_day,
 )
 
 ADMISSION_KINDS = (
@@ -112,7 +118,8 @@ class Proposal:
 
     @property
     def reasons_text(self) -> str:
-        return "; ".join(reason.text for reason in self.reasons)
+        """Every reason, each once: ``New referral 22-Nov-2026, not yet discussed; …``."""
+        return join_reasons(reason.text for reason in self.reasons)
 
 
 def _last_discussed(
@@ -140,16 +147,31 @@ def _last_discussed(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """A case left undiscussed (or deferred) at an earlier meeting."""
+
+    count: int
+    #: ``Carried 1×``, or ``Carried 1×; Deferred: GP away``
+    text: str
+
+
 def _carried(
     session: Session,
     case_ids: list[uuid.UUID],
     meeting: Meeting,
     practice_ids: list[uuid.UUID],
-) -> dict[uuid.UUID, int]:
+) -> dict[uuid.UUID, _Carried]:
     """Cases left undiscussed (or deferred) at the latest earlier finished meeting they
-    were on, with the carry count they would now have."""
+    were on, with the carry count they would now have and why they were deferred."""
     rows = session.execute(
-        select(AgendaItem.case_id, AgendaItem.outcome, AgendaItem.carried_count, Meeting.starts_at)
+        select(
+            AgendaItem.case_id,
+            AgendaItem.outcome,
+            AgendaItem.carried_count,
+            AgendaItem.deferral_reason,
+            Meeting.starts_at,
+        )
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .where(
             AgendaItem.case_id.in_(case_ids),
@@ -163,14 +185,18 @@ def _carried(
         )
         .order_by(Meeting.starts_at)
     ).all()
-    latest: dict[uuid.UUID, tuple[AgendaOutcome | None, int]] = {}
-    for case_id, outcome, carried_count, _starts in rows:
-        latest[case_id] = (outcome, carried_count)
-    return {
-        case_id: carried_count + 1
-        for case_id, (outcome, carried_count) in latest.items()
-        if outcome is None or outcome is AgendaOutcome.DEFER
-    }
+    latest: dict[uuid.UUID, tuple[AgendaOutcome | None, int, str]] = {}
+    for case_id, outcome, carried_count, deferral_reason, _starts in rows:
+        latest[case_id] = (outcome, carried_count, deferral_reason)
+    result: dict[uuid.UUID, _Carried] = {}
+    for case_id, (outcome, carried_count, deferral_reason) in latest.items():
+        if outcome is not None and outcome is not AgendaOutcome.DEFER:
+            continue
+        text = f"Carried {carried_count + 1}×"
+        if outcome is AgendaOutcome.DEFER:
+            text += REASON_SEPARATOR + deferral_text(deferral_reason)
+        result[case_id] = _Carried(carried_count + 1, text)
+    return result
 
 
 def _on_earlier_open_agenda(
@@ -203,9 +229,11 @@ class _CaseFacts:
     """What the rules need, read for every candidate case in a few set-based queries."""
 
     day: dt.date
+    #: the day the proposals are made: "overdue since" is said only of a date before it
+    today: dt.date
     last_discussed: dict[uuid.UUID, dt.date]
     since: dict[uuid.UUID, dt.date]
-    carried: dict[uuid.UUID, int]
+    carried: dict[uuid.UUID, _Carried]
     overdue: dict[uuid.UUID, int]
     events: dict[uuid.UUID, list[OutcomeEvent]]
 
@@ -231,9 +259,7 @@ def _reasons(case: Case, patient: Patient, facts: _CaseFacts) -> list[ProposalRe
             )
         )
     if case.id in facts.carried:
-        reasons.append(
-            ProposalReason(AgendaReason.CARRIED_OVER, f"Carried {facts.carried[case.id]}×")
-        )
+        reasons.append(ProposalReason(AgendaReason.CARRIED_OVER, facts.carried[case.id].text))
     if case.id not in last_discussed:
         reasons.append(
             ProposalReason(
@@ -242,7 +268,11 @@ def _reasons(case: Case, patient: Patient, facts: _CaseFacts) -> list[ProposalRe
             )
         )
     if case.next_review_on is not None and case.next_review_on <= day:
-        when = "overdue since" if case.next_review_on < day else "due"
+        # "Overdue since" only of a day already past when the reason is written (it is
+        # kept as the agenda item's reason): for a meeting ahead, a review due before it
+        # but not yet reached is "due", never "overdue since" a day still to come.
+        overdue = case.next_review_on < min(day, facts.today)
+        when = "overdue since" if overdue else "due"
         reasons.append(
             ProposalReason(
                 AgendaReason.REVIEW_DUE, f"Review {when} {cui_date(case.next_review_on)}"
@@ -274,16 +304,25 @@ def _reasons(case: Case, patient: Patient, facts: _CaseFacts) -> list[ProposalRe
 
 
 def propose(
-    session: Session, meeting_id: uuid.UUID, *, include_listed: bool = False
+    session: Session,
+    meeting_id: uuid.UUID,
+    *,
+    include_listed: bool = False,
+    today: dt.date | None = None,
 ) -> list[Proposal]:
     """The cases to propose for a meeting, most pressing first, each with its reasons.
+
+    The rules judge the meeting's day: the day it was started if it has been (a
+    meeting run early is held that day), else its scheduled day.
 
     Args:
         include_listed: also judge cases already on the agenda or dismissed (to show why
             an agenda item is there); by default they are left out.
+        today: the day the proposals are made (Europe/London); now by default.
     """
     meeting = load_meeting(session, meeting_id)
-    day = meeting.starts_at.astimezone(LONDON).date()
+    day = running_day(meeting)
+    today = today or dt.datetime.now(LONDON).date()
     practice_ids = meeting_practice_ids(session, meeting)
     candidates = session.execute(
         select(Case, Patient, Practice.ods_code)
@@ -355,6 +394,7 @@ def propose(
 
     facts = _CaseFacts(
         day=day,
+        today=today,
         last_discussed=last_discussed,
         since=since,
         carried=carried,
@@ -376,7 +416,7 @@ def propose(
                 practice_code=practice_code,
                 reasons=tuple(reasons),
                 suggested_minutes=max(DEFAULT_MINUTES[r.reason] for r in reasons),
-                carried_count=carried.get(case.id, 0),
+                carried_count=carried[case.id].count if case.id in carried else 0,
             )
         )
     proposals.sort(key=lambda p: REASON_PRIORITY.index(p.reason))  # stable: names within
@@ -401,7 +441,8 @@ def add_person_by_hand(
         (p for p in propose(session, meeting_id, include_listed=True) if p.case_id == case.id),
         None,
     )
-    detail = "Added by the chair" + (f"; {also.reasons_text}" if also else "")
+    also_reasons = [reason.text for reason in also.reasons] if also else []
+    detail = join_reasons(["Added by the chair", *also_reasons])
     return add_to_agenda(
         session,
         meeting_id,

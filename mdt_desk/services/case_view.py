@@ -29,6 +29,7 @@ from mdt_desk.models import (
     OutcomeEvent,
     Practice,
     Staff,
+    StaffPracticeCover,
 )
 from mdt_desk.models.enums import (
     CaseStatus,
@@ -43,7 +44,7 @@ from mdt_desk.models.enums import (
     RiskBand,
     Urgency,
 )
-from mdt_desk.services.cases import OPEN_STATUSES, case_record
+from mdt_desk.services.cases import OPEN_STATUSES, can_coordinate, case_record
 from mdt_desk.services.display import (
     NOT_KNOWN,
     cui_age,
@@ -178,6 +179,8 @@ class GoalView:
     target_text: str
     outcome: GoalOutcome | None
     outcome_text: str
+    #: the target date is before today and the goal has no outcome yet
+    target_passed: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ class NoteView:
     amends_note_id: uuid.UUID | None
     corrects_text: str
     corrected_by: tuple[uuid.UUID, ...]
+    #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
+    sensitive: bool = False
 
     @property
     def is_correction(self) -> bool:
@@ -231,11 +236,19 @@ class ConditionView:
 
 @dataclass(frozen=True)
 class StaffChoice:
+    """A member of staff for a picker.
+
+    ``covers_practice``: they cover the person's own practice (offered first);
+    ``can_coordinate``: they may be the care coordinator (not the administrator).
+    """
+
     id: uuid.UUID
     name: str
     profession: Profession
     profession_text: str
     organisation: str
+    covers_practice: bool = False
+    can_coordinate: bool = True
 
 
 @dataclass(frozen=True)
@@ -303,7 +316,21 @@ def _staff_names(session: Session) -> dict[uuid.UUID, str]:
     }
 
 
-def _staff_choices(session: Session) -> tuple[StaffChoice, ...]:
+def _staff_choices(
+    session: Session, practice_id: uuid.UUID | None = None
+) -> tuple[StaffChoice, ...]:
+    covering = (
+        set(
+            session.scalars(
+                select(StaffPracticeCover.staff_id).where(
+                    StaffPracticeCover.practice_id == practice_id,
+                    StaffPracticeCover.retired_at.is_(None),
+                )
+            )
+        )
+        if practice_id is not None
+        else set()
+    )
     return tuple(
         StaffChoice(
             id=staff.id,
@@ -311,6 +338,8 @@ def _staff_choices(session: Session) -> tuple[StaffChoice, ...]:
             profession=staff.profession,
             profession_text=label(staff.profession),
             organisation=staff.organisation,
+            covers_practice=staff.id in covering,
+            can_coordinate=can_coordinate(staff.profession),
         )
         for staff in session.scalars(
             select(Staff)
@@ -438,6 +467,7 @@ def _notes(
             amends_note_id=note.amends_note_id,
             corrects_text=corrects,
             corrected_by=tuple(c.id for c in corrections.get(note.id, ())),
+            sensitive=note.sensitive,
         )
 
     # Newest first; each correction is shown right after the note it corrects.
@@ -511,6 +541,9 @@ def _case_view(
             target_text=cui_date(goal.target_on, "Not set"),
             outcome=goal.outcome,
             outcome_text=label(goal.outcome, "Not yet"),
+            target_passed=(
+                goal.target_on is not None and goal.target_on < today and goal.outcome is None
+            ),
         )
         for goal in session.scalars(
             select(Goal)
@@ -627,7 +660,7 @@ def load_record(
         outcome_events=events,
         case=_case_view(session, case, today, names, banner.deceased) if case else None,
         other_case_count=max(case_count - (1 if case else 0), 0),
-        staff=_staff_choices(session),
+        staff=_staff_choices(session, patient.practice_id),
         today=today,
     )
 

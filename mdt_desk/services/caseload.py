@@ -17,17 +17,37 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Date, Select, Table, and_, bindparam, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
 from mdt_desk.errors import ValidationError
-from mdt_desk.models import Action, Case, CoordinatorAssignment, Patient, Practice, Staff
+from mdt_desk.models import (
+    Action,
+    Case,
+    CoordinatorAssignment,
+    Patient,
+    Practice,
+    Staff,
+    StaffPracticeCover,
+)
 from mdt_desk.models.enums import ActionStatus, CaseStatus, RiskBand
-from mdt_desk.services.actions import overdue_condition
+from mdt_desk.services.actions import ActionsQuery, count_actions, overdue_condition
 from mdt_desk.services.practices import LocalityName, locality_names
 from mdt_desk.services.staff import display_staff_name
+from mdt_desk.services.text_safety import printable
 from mdt_desk.services.validation import parse_date
 
 #: Actions still to do: they count as open, and as overdue once past their due date.
@@ -42,6 +62,7 @@ _case = cast(Table, Case.__table__)
 _patient = cast(Table, Patient.__table__)
 _practice = cast(Table, Practice.__table__)
 _staff = cast(Table, Staff.__table__)
+_cover = cast(Table, StaffPracticeCover.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,15 +545,21 @@ class Navigator:
 
     view_counts: dict[CaseloadView, int]
     localities: tuple[Locality, ...]
+    #: the signed-in person's actions still to do, and the team's overdue actions
+    my_actions: int = 0
+    team_overdue_actions: int = 0
 
 
 def navigator(
     session: Session, coordinator_id: uuid.UUID | None, today: dt.date | None = None
 ) -> Navigator:
-    """Counts for every saved view, and the practices that have people in this store.
+    """Counts for every saved view, and the team's practices.
 
-    Practices imported from the national file but with nobody registered here are left
-    out: a desk holds one team's practices, the ODS file has thousands.
+    The team's practices are those with people in this store or covered by a team
+    member. Other practices imported from the national file are left out: a desk holds
+    one team's practices, the ODS file has thousands. A store that has neither yet (just
+    set up, practices imported and nobody added) shows every practice it holds, so the
+    import is seen to have worked.
     """
     today = today or dt.date.today()
     counts = {
@@ -555,12 +582,21 @@ def navigator(
         ).all()
     )
     with_people = select(_patient.c.id).where(_patient.c.practice_id == _practice.c.id).exists()
+    covered = (
+        select(_cover.c.id)
+        .where(_cover.c.practice_id == _practice.c.id, _cover.c.retired_at.is_(None))
+        .exists()
+    )
+    anyone = session.execute(
+        select(select(_patient.c.id).exists() | select(_cover.c.id).exists())
+    ).scalar_one()
+    statement = select(
+        _practice.c.id, _practice.c.ods_code, _practice.c.name, _practice.c.commissioner_code
+    ).where(_practice.c.retired_at.is_(None))
+    if anyone:
+        statement = statement.where(or_(with_people, covered))
     practices = session.execute(
-        select(
-            _practice.c.id, _practice.c.ods_code, _practice.c.name, _practice.c.commissioner_code
-        )
-        .where(_practice.c.retired_at.is_(None), with_people)
-        .order_by(_practice.c.commissioner_code, _practice.c.name)
+        statement.order_by(_practice.c.commissioner_code, _practice.c.name)
     ).all()
     names = locality_names(session)
     grouped: dict[str, list[PracticeCount]] = {}
@@ -569,6 +605,12 @@ def navigator(
             PracticeCount(practice_id, code, name, int(open_by_practice.get(practice_id, 0)))
         )
     return Navigator(
+        my_actions=(
+            count_actions(session, ActionsQuery(owner_id=coordinator_id), today)
+            if coordinator_id is not None
+            else 0
+        ),
+        team_overdue_actions=count_actions(session, ActionsQuery(overdue_only=True), today),
         view_counts=counts,
         localities=tuple(
             Locality(code, tuple(items), names.get(code, "")) for code, items in grouped.items()
@@ -660,7 +702,7 @@ def find_patients(session: Session, text: str, limit: int = 50) -> list[PatientM
     (``smith, j``). Case does not matter. Nothing typed, or too little to search on,
     finds nobody.
     """
-    search = _search_values(" ".join((text or "").split()))
+    search = _search_values(" ".join(printable(text or "").split()))
     if search is None:
         return []
     kind, values = search

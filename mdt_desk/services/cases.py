@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import Case, CoordinatorAssignment, Patient, Staff
-from mdt_desk.models.enums import CaseStatus, ClosureReason, ReferralSource, Urgency
+from mdt_desk.models.enums import CaseStatus, ClosureReason, Profession, ReferralSource, Urgency
 from mdt_desk.services.display import cui_date, patient_display_name
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.staff import display_staff_name
@@ -128,10 +128,27 @@ def open_case_of(session: Session, patient_id: uuid.UUID) -> Case | None:
     )
 
 
+#: Professions that never coordinate care: the administrator sets the desk up and keeps
+#: the team list; they do not hold a caseload.
+NON_COORDINATING_PROFESSIONS = frozenset({Profession.ADMINISTRATOR})
+
+
+def can_coordinate(profession: Profession) -> bool:
+    """Whether someone of ``profession`` may be a person's care coordinator."""
+    return profession not in NON_COORDINATING_PROFESSIONS
+
+
 def _active_staff(session: Session, staff_id: uuid.UUID | None, field: str) -> Staff:
     staff = session.get(Staff, staff_id) if staff_id else None
     if staff is None or staff.retired_at is not None:
         message = "Choose a care coordinator from the team."
+        raise ValidationError(message, {field: message})
+    if field == "coordinator" and not can_coordinate(staff.profession):
+        message = (
+            f"{display_staff_name(staff.family_name, staff.given_name, staff.title)} is the "
+            "team's administrator, not a care coordinator: choose someone who works with "
+            "the person."
+        )
         raise ValidationError(message, {field: message})
     return staff
 

@@ -104,6 +104,9 @@ BATCH_PATIENTS = 10_000
 #: The 999 range holds 10**6 nine-digit stems, of which 10/11 have a valid check digit.
 MAX_DEMO_PATIENTS = 900_000
 DEMO_ACTOR_LABEL = "synthetic demo data"
+#: ``store_meta`` key present from the demo's first write until its last: a store that
+#: still has it holds a demo that was interrupted (killed, disk full) part-way.
+META_DEMO_UNFINISHED = "demo_unfinished"
 #: The commissioner code (locality) of the practices in ``resources/demo/practices.csv``.
 DEMO_LOCALITY = "10E"
 
@@ -194,6 +197,9 @@ class _Vocabulary:
     organisations: dict[Profession, str]
     carer_relationships: tuple[str, ...]
     meeting_rooms: tuple[str, ...]
+    #: an action and a note of an alert's kind, for a person with that alert
+    actions_by_alert: dict[AlertKind, tuple[tuple[str, tuple[Profession, ...]], ...]]
+    notes_by_alert: dict[AlertKind, tuple[str, ...]]
 
 
 def _load_vocabulary() -> _Vocabulary:
@@ -241,6 +247,14 @@ def _load_vocabulary() -> _Vocabulary:
         organisations={Profession(k): str(v) for k, v in raw["organisations"].items()},
         carer_relationships=strings(raw["carer_relationships"]),
         meeting_rooms=strings(raw["meeting_rooms"]),
+        actions_by_alert={
+            AlertKind(kind): tuple(
+                (str(action["text"]), tuple(Profession(p) for p in action["professions"]))
+                for action in actions
+            )
+            for kind, actions in raw["actions_by_alert"].items()
+        },
+        notes_by_alert=by_enum(AlertKind, "notes_by_alert"),
     )
 
 
@@ -345,6 +359,10 @@ class _Generator:
         # Reproducible synthetic data, not security: a seeded PRNG is the point.
         self.rng = random.Random(seed)  # noqa: S311
         self._id_rng = random.Random(f"mdt-desk demo ids {seed}")  # noqa: S311
+        # The actions and notes that go with an alert draw from their own generator, so
+        # everything else stays as it was before they were added.
+        self._alert_rng = random.Random(f"mdt-desk demo alert items {seed}")  # noqa: S311
+        self._alert_kinds: list[AlertKind] = []  # the alerts of the person being made
         self._id_blocks: dict[Table, int] = {}
         self._id_counts: dict[Table, int] = {}
         self._next_block = 0
@@ -651,6 +669,7 @@ class _Generator:
                 }
             )
         draw = rng.random()
+        self._alert_kinds = []
         for _ in range(0 if draw < 0.7 else 1 if draw < 0.93 else 2):
             self._alert(patient_id)
         if not has_case:
@@ -661,7 +680,8 @@ class _Generator:
 
     def _alert(self, patient_id: Id) -> None:
         kind = self.rng.choices(_ALERT_KINDS, cum_weights=_ALERT_CUMULATIVE)[0]
-        sensitive = kind in (AlertKind.SAFEGUARDING, AlertKind.RISK_TO_STAFF) or (
+        self._alert_kinds.append(kind)
+        sensitive = kind in SENSITIVE_ALERT_KINDS or (
             kind is AlertKind.CARER_STRESS and self.rng.random() < 0.5
         )
         self.rows[_ALERT].append(
@@ -674,6 +694,62 @@ class _Generator:
                 "share_with_person": not sensitive,
             }
         )
+
+    def _alert_items(
+        self,
+        case_id: Id,
+        practice: _PracticeInfo,
+        lead: _StaffMember,
+        *,
+        referred: int,
+        end: int,
+        closed: int | None,
+    ) -> None:
+        """For each alert of the person with actions and notes of its kind (safeguarding,
+        risk to staff), one action and one note of that kind, sensitive as the kind is:
+        still to do while the case is open, done once it has closed."""
+        rng = self._alert_rng
+        for kind in self._alert_kinds:
+            actions = self.v.actions_by_alert.get(kind)
+            notes = self.v.notes_by_alert.get(kind)
+            if not actions or not notes:
+                continue
+            sensitive = kind in SENSITIVE_ALERT_KINDS
+            text, professions = rng.choice(actions)
+            owner = practice.staff.get(rng.choice(professions), lead)
+            if closed is None:
+                due, status, completed = rng.randint(3, 30), ActionStatus.OPEN, None
+            else:
+                due = rng.randint(min(referred + 3, end), end)
+                status, completed = ActionStatus.DONE, due
+            self.rows[_ACTION].append(
+                self._base(_ACTION)
+                | {
+                    "case_id": case_id,
+                    "goal_id": None,
+                    "meeting_id": None,
+                    "description": text,
+                    "owner_id": owner.id,
+                    "due_on": self.day(due),
+                    "status": status,
+                    "completed_on": None if completed is None else self.day(completed),
+                    "sensitive": sensitive,
+                }
+            )
+            written = rng.randint(referred, end)
+            self.rows[_NOTE].append(
+                self._base(_NOTE)
+                | {
+                    "case_id": case_id,
+                    "author_id": owner.id,
+                    "written_at": self.storage.stamp(
+                        dt.datetime.combine(self.date(written), rng.choice(self._times))
+                    ),
+                    "body": rng.choice(notes),
+                    "amends_note_id": None,
+                    "sensitive": sensitive,
+                }
+            )
 
     def _consent(self, patient_id: Id, by: Id | None, day: int) -> None:
         draw = self.rng.random()
@@ -944,6 +1020,7 @@ class _Generator:
                     "due_on": day(due),
                     "status": action_status,
                     "completed_on": None if completed is None else day(completed),
+                    "sensitive": False,
                 }
             )
 
@@ -957,12 +1034,14 @@ class _Generator:
                 "written_at": self.moment(rng.randint(referred, end)),
                 "body": rng.choice(v.notes),
                 "amends_note_id": None,
+                "sensitive": False,
             }
             if previous_note is not None and rng.random() < 0.03:
                 note["amends_note_id"] = previous_note
                 note["body"] = "Correction to the earlier note: " + note["body"]
             previous_note = note["id"]
             rows[_NOTE].append(note)
+        self._alert_items(case_id, practice, lead, referred=referred, end=end, closed=closed)
 
         # A short-term intervention.
         if accepted is not None and rng.random() < 0.22:
@@ -1172,6 +1251,10 @@ _CASE_CHANCE: dict[RiskBand | None, float] = {
     RiskBand.VERY_HIGH: 0.45,
 }
 _ALERT_KINDS = tuple(AlertKind)
+#: Alerts whose kind makes them, and the actions and notes that go with them, sensitive.
+SENSITIVE_ALERT_KINDS: frozenset[AlertKind] = frozenset(
+    {AlertKind.SAFEGUARDING, AlertKind.RISK_TO_STAFF}
+)
 _ALERT_CUMULATIVE = (30, 45, 60, 66, 74, 80, 92, 100)  # in AlertKind order
 _SOURCES = tuple(ReferralSource)
 _SOURCE_CUMULATIVE = (40, 60, 65, 75, 85, 95, 98, 100)  # in ReferralSource order
@@ -1263,6 +1346,28 @@ def _write(session: Session, table: Table, rows: list[Row]) -> None:
         session.execute(insert(_UNTYPED[table]), rows)
 
 
+def unfinished_demo(store: Store) -> tuple[int, int] | None:
+    """(patients written, patients asked for) when a demo in this store was interrupted."""
+    value = store.get_meta(META_DEMO_UNFINISHED)
+    if value is None:
+        return None
+    written, _, wanted = value.partition("/")
+    try:
+        return int(written), int(wanted)
+    except ValueError:
+        return 0, 0
+
+
+def _refuse_unfinished_demo(store: Store) -> None:
+    unfinished = unfinished_demo(store)
+    if unfinished is not None:
+        raise UserError(
+            "This store holds an unfinished demo (it was interrupted after "
+            f"{unfinished[0]:,} of {unfinished[1]:,} patients): start again with a new "
+            "file, for example --store demo-2.sqlite. The store is not damaged."
+        )
+
+
 def generate_demo(
     store: Store,
     *,
@@ -1290,6 +1395,7 @@ def generate_demo(
     """
     if not 1 <= patients <= MAX_DEMO_PATIENTS:
         raise UserError(f"The demo makes between 1 and {MAX_DEMO_PATIENTS:,} patients.")
+    _refuse_unfinished_demo(store)
     with store.read() as session:
         storage = _Storage(session.get_bind().dialect)
         if session.scalar(select(func.count()).select_from(Patient)):
@@ -1309,6 +1415,7 @@ def generate_demo(
     # Agenda items are made along with the cases but written last: ids after them all.
     generator.begin_ids((_AGENDA,), first_block=len(setup_tables) + batches * len(_BATCH_TABLES))
     with store.write(None, label) as session:
+        store.set_meta(session, META_DEMO_UNFINISHED, f"0/{patients}")
         import_ods_practices(session, resource_path("demo", "practices.csv"))
         practices = session.execute(
             select(Practice.id, Practice.ods_code, Practice.name, Practice.postcode)
@@ -1340,12 +1447,14 @@ def generate_demo(
             for table in _BATCH_TABLES:
                 _write(session, table, generator.rows[table])
                 generator.rows[table] = []
+            store.set_meta(session, META_DEMO_UNFINISHED, f"{written + len(batch)}/{patients}")
         written += len(batch)
         if progress is not None:
             progress(written, patients)
 
     with store.write(None, label) as session:
         _write(session, _AGENDA, generator.agenda_rows())
+        store.delete_meta(session, META_DEMO_UNFINISHED)
 
     coordinators = [m for m in generator.staff if m.profession in COORDINATOR_PROFESSIONS]
     chosen = generator.rng.choice(coordinators)

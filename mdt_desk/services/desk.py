@@ -1,28 +1,43 @@
-"""The desk: an open store and the staff member using it.
+"""The desk: an open store, the staff member using it and the team hub it syncs with.
 
 Every screen works through one :class:`Desk`. Its :meth:`Desk.write` opens a journalled
 transaction whose actor is the signed-in staff member, so no screen can forget to say
 who made a change.
+
+A desk is immutable: signing in as someone else makes a new one
+(:meth:`Desk.sign_in`), which the app's task runner swaps in on the GUI thread and
+announces. A job already queued keeps the desk it was queued with, so no worker thread
+ever sees a desk change under it.
 """
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from mdt_desk.models.store import Store
 from mdt_desk.services import staff as staff_service
 
+#: The store_meta key under which a sync records its team hub's address (never with a
+#: password). The same key as ``mdt_desk.sync.client.META_HUB_ADDRESS``: the command
+#: line's ``sync --hub`` and the app's sync both write it, so the app shows that hub.
+HUB_ADDRESS_META = "sync_hub_address"
 
-@dataclass
+
+@dataclass(frozen=True, slots=True)
 class Desk:
-    """An open store and who is signed in on it (``actor_id`` is None before set-up)."""
+    """An open store and who is signed in on it (``actor_id`` is None before set-up).
+
+    ``hub_address`` is the team hub this store last synced with or joined (from the
+    command line or the app), without a password; None for a desk that never synced.
+    """
 
     store: Store
     actor_id: uuid.UUID | None
     actor_name: str
+    hub_address: str | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> "Desk":
@@ -37,7 +52,8 @@ class Desk:
             name = names.get(actor_id, "")
             if not name:
                 actor_id = None
-        return cls(store=store, actor_id=actor_id, actor_name=name)
+        hub = (store.get_meta(HUB_ADDRESS_META) or "").strip() or None
+        return cls(store=store, actor_id=actor_id, actor_name=name, hub_address=hub)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -51,8 +67,15 @@ class Desk:
         with self.store.write(self.actor_id, label) as session:
             yield session
 
-    def sign_in(self, staff_id: uuid.UUID) -> None:
-        """Make ``staff_id`` the actor of every later change on this desk."""
+    def sign_in(self, staff_id: uuid.UUID) -> "Desk":
+        """Record ``staff_id`` as signed in on the store; the desk whose changes are theirs.
+
+        This desk is left as it was: the caller swaps the new one in (the app's task
+        runner does so on the GUI thread, :meth:`mdt_desk.ui.runner.TaskRunner.set_desk`).
+        """
         member = staff_service.sign_in(self.store, staff_id)
-        self.actor_id = member.id
-        self.actor_name = member.display_name
+        return replace(self, actor_id=member.id, actor_name=member.display_name)
+
+    def reread(self) -> "Desk":
+        """The desk as the store now says (after a demo or set-up signed someone in)."""
+        return Desk.for_store(self.store)

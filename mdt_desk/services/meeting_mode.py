@@ -37,13 +37,17 @@ from mdt_desk.services.case_view import RecordView, load_record
 from mdt_desk.services.display import cui_date, cui_time, label
 from mdt_desk.services.meetings import (
     LONDON,
+    REASON_SEPARATOR,
     AgendaEntry,
     MeetingSummary,
     agenda_entries,
     agenda_items,
+    deferral_text,
     get_meeting_summary,
+    join_reasons,
     load_item,
     load_meeting,
+    running_day,
 )
 from mdt_desk.services.staff import display_staff_name
 
@@ -56,6 +60,7 @@ NEXT_REVIEW_AFTER: dict[AgendaOutcome, dt.timedelta] = {
 }
 
 MAX_CAPTURE_CHARS = 20_000
+MAX_DEFERRAL_REASON_CHARS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,8 @@ class ChangeSinceLast:
     kind: str  # "event", "action done", "note"
     text: str
     is_note: bool
+    #: a sensitive action or note: hidden on the shared screen until revealed
+    sensitive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,8 @@ class OpenAction:
     due_text: str
     overdue: bool
     agreed_here: bool
+    #: need-to-know: hidden on the shared screen until revealed
+    sensitive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +223,7 @@ def item_briefing(
                     "action done",
                     f"{done.description} ({done.owner_name})",
                     False,
+                    done.sensitive,
                 )
             )
     if record.case is not None:
@@ -226,6 +236,7 @@ def item_briefing(
                         "note",
                         f"{note.author_name}: {note.body}",
                         True,
+                        note.sensitive,
                     )
                 )
     changes.sort(key=lambda change: change.on, reverse=True)
@@ -237,6 +248,7 @@ def item_briefing(
             due_text=cui_date(row.due_on),
             overdue=row.is_overdue(today),
             agreed_here=_agreed_at(session, row.id) == meeting.id,
+            sensitive=row.sensitive,
         )
         for row in plans.list_action_rows(session, case.id)
     )
@@ -265,25 +277,36 @@ def save_capture(
     decisions: str | None = None,
     outcome: AgendaOutcome | None = None,
     clear_outcome: bool = False,
+    deferral_reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> AgendaEntry:
     """Save what has been typed or chosen for an item (only the fields given change).
 
     Text is saved exactly as typed (not stripped), so a save in the middle of a word
     loses nothing.
+
+    Args:
+        deferral_reason: why the item is deferred; it goes into the minutes and, when
+            the item rolls over, into its reason on the next agenda.
     """
     item = load_item(session, item_id)
     _running(session, item.meeting_id)
-    for name, value in (("summary", summary), ("decisions", decisions)):
-        if value is not None and len(value) > MAX_CAPTURE_CHARS:
+    for name, value, limit in (
+        ("summary", summary, MAX_CAPTURE_CHARS),
+        ("decisions", decisions, MAX_CAPTURE_CHARS),
+        ("deferral reason", deferral_reason, MAX_DEFERRAL_REASON_CHARS),
+    ):
+        if value is not None and len(value) > limit:
             raise ValidationError(
-                f"The {name} is longer than {MAX_CAPTURE_CHARS:,} characters; shorten it.",
-                {name: "Too long."},
+                f"The {name} is longer than {limit:,} characters; shorten it.",
+                {name.replace(" ", "_"): "Too long."},
             )
     if summary is not None:
         item.summary = summary
     if decisions is not None:
         item.decisions = decisions
+    if deferral_reason is not None:
+        item.deferral_reason = deferral_reason
     if outcome is not None:
         item.outcome = outcome
     elif clear_outcome:
@@ -313,9 +336,15 @@ def add_action_from_decision(
     description: str,
     owner_id: uuid.UUID | None,
     due_on: dt.date | None,
+    sensitive: bool = False,
     today: dt.date | None = None,
 ) -> OpenAction:
-    """A new action agreed at the meeting: in the case's plan and the owner's list at once."""
+    """A new action agreed at the meeting: in the case's plan and the owner's list at once.
+
+    Args:
+        sensitive: need-to-know (safeguarding, risk to staff): never on the person's own
+            copy, and hidden on the shared screen until the chair reveals it.
+    """
     item = load_item(session, item_id)
     meeting = _running(session, item.meeting_id)
     made = plans.add_action(
@@ -325,6 +354,7 @@ def add_action_from_decision(
         owner_id=owner_id,
         due_on=due_on,
         meeting_id=meeting.id,
+        sensitive=sensitive,
         today=today,
     )
     if item.discussed_at is None:
@@ -337,6 +367,7 @@ def add_action_from_decision(
         due_text=cui_date(made.due_on),
         overdue=False,
         agreed_here=True,
+        sensitive=made.sensitive,
     )
 
 
@@ -362,8 +393,11 @@ def _was_discussed(item: AgendaItem) -> bool:
 
 
 def discussion_note_text(meeting: MeetingSummary, item: AgendaItem) -> str:
-    """``MDT meeting Mon 07-Dec-2026 (… MDT) — outcome: Change plan.`` and what was said."""
-    local = meeting.starts_at.astimezone(LONDON)
+    """``MDT meeting Mon 07-Dec-2026 (… MDT) — outcome: Change plan.`` and what was said.
+
+    The date is the day the meeting was held (started), which may not be its scheduled one.
+    """
+    local = (meeting.started_at or meeting.starts_at).astimezone(LONDON)
     outcome = f"outcome: {label(item.outcome)}." if item.outcome else "no outcome recorded."
     lines = [f"MDT meeting {local:%a} {cui_date(local.date())} ({meeting.title}) — {outcome}"]
     if item.summary.strip():
@@ -371,6 +405,26 @@ def discussion_note_text(meeting: MeetingSummary, item: AgendaItem) -> str:
     if item.decisions.strip():
         lines.append(f"Decisions: {item.decisions.strip()}")
     return "\n".join(lines)
+
+
+def carried_reason_detail(item: AgendaItem, held_on: dt.date) -> str:
+    """``Carried 2× (from 02-Dec-2026); Deferred: GP away; New referral …``.
+
+    The reason it was deferred (if the meeting gave one) comes next, then the reasons
+    it was on the agenda before, each once: an earlier "Carried 1×" gives way to the new
+    count instead of piling up.
+    """
+    parts = [f"Carried {item.carried_count + 1}× (from {cui_date(held_on)})"]
+    if item.outcome is AgendaOutcome.DEFER:
+        parts.append(deferral_text(item.deferral_reason))
+    # why it was on this agenda (its reason's name, where no detail was written)
+    before = item.reason_detail if item.reason_detail.strip() else label(item.reason)
+    previous = [
+        part
+        for part in before.split(REASON_SEPARATOR.strip())
+        if not part.strip().casefold().startswith(("carried ", "deferred"))
+    ]
+    return join_reasons(parts + previous)
 
 
 def _note_discussions(session: Session, meeting: Meeting, author_id: uuid.UUID | None) -> None:
@@ -400,7 +454,9 @@ def finish_meeting(
     """
     meeting = _running(session, meeting_id)
     now = now or utc_now()
-    day = _day(meeting.starts_at)
+    # The day it was held: next reviews and closures run from it, and the carried items
+    # say it, even when the meeting was run on another day than scheduled.
+    day = running_day(meeting)
     _note_discussions(session, meeting, author_id)
     following = _next_planned(session, meeting)
     following_items = (
@@ -435,10 +491,7 @@ def finish_meeting(
                     target.position = last_position
                 target.dismissed = False
                 target.reason = AgendaReason.CARRIED_OVER
-                target.reason_detail = (
-                    f"Carried {item.carried_count + 1}× (from {cui_date(day)})"
-                    + (f"; {item.reason_detail}" if item.reason_detail else "")
-                )
+                target.reason_detail = carried_reason_detail(item, day)
                 target.minutes_allotted = item.minutes_allotted
                 target.carried_count = item.carried_count + 1
                 rolled += 1
@@ -476,6 +529,7 @@ def finish_meeting(
                         due_text=cui_date(action.due_on),
                         overdue=False,
                         agreed_here=True,
+                        sensitive=action.sensitive,
                     )
                     for action in new_actions.get(case.id, [])
                 ),

@@ -15,6 +15,7 @@ meeting (capture, ending, roll-over) in :mod:`mdt_desk.services.meeting_mode`.
 """
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -154,10 +155,26 @@ class AgendaEntry:
     decisions: str
     discussed_at: dt.datetime | None
     seconds_taken: int
+    #: why the meeting deferred it (meeting mode asks when the outcome is "defer")
+    deferral_reason: str = ""
 
     @property
     def discussed(self) -> bool:
         return self.outcome is not None and self.outcome is not AgendaOutcome.DEFER
+
+    @property
+    def deferred(self) -> bool:
+        return self.outcome is AgendaOutcome.DEFER
+
+    @property
+    def why_text(self) -> str:
+        """Why the case is on the agenda, each reason once (see :func:`why_text`)."""
+        return why_text(self.reason_text, self.reason_detail)
+
+    @property
+    def time_taken_text(self) -> str:
+        """``7 min 05 s``: the time spent on the item in meeting mode."""
+        return duration_text(self.seconds_taken)
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,6 +612,7 @@ def agenda_entries(session: Session, items: Sequence[AgendaItem]) -> list[Agenda
                 decisions=item.decisions,
                 discussed_at=item.discussed_at,
                 seconds_taken=item.seconds_taken,
+                deferral_reason=item.deferral_reason,
             )
         )
     return result
@@ -790,3 +808,133 @@ def meeting_day_text(meeting: MeetingSummary) -> str:
     """``Tue 08-Dec-2026 13:00``."""
     local = meeting.starts_at.astimezone(LONDON)
     return f"{local:%a} {cui_date(local.date())} {local:%H:%M}"
+
+
+# -- what the record says about a meeting and its items ---------------------------------
+
+#: How the reasons of one agenda item are joined in its detail text.
+REASON_SEPARATOR = "; "
+
+
+def running_day(meeting: Meeting) -> dt.date:
+    """The day a meeting is judged on: the day it was started, else its scheduled day.
+
+    A meeting run early (started a week before its date) is held on the day it runs: the
+    agenda rules, next review dates and the minutes all speak of that day.
+    """
+    when = meeting.started_at or meeting.starts_at
+    return when.astimezone(LONDON).date()
+
+
+def unique_reasons(parts: Iterable[str]) -> list[str]:
+    """Each reason once, in order, ignoring case and spacing; blanks dropped.
+
+    Only the newest "Carried n×" is kept: a case carried again keeps its history in
+    the count, not in a growing list of every earlier carry.
+    """
+    seen: set[str] = set()
+    carried = False
+    result = []
+    for part in parts:
+        words = " ".join(part.split())
+        key = words.casefold()
+        if not words or key in seen:
+            continue
+        if key.startswith("carried "):
+            if carried:
+                continue
+            carried = True
+        seen.add(key)
+        result.append(words)
+    return result
+
+
+def deferral_text(reason: str) -> str:
+    """``Deferred: GP away`` — one line, and no ";" (it separates an item's reasons)."""
+    words = " ".join(reason.replace(";", ",").split())
+    return f"Deferred: {words}" if words else "Deferred, no reason given"
+
+
+def join_reasons(parts: Iterable[str]) -> str:
+    """``Carried 1× (from 02-Dec-2026); Deferred: GP away`` — each reason once."""
+    return REASON_SEPARATOR.join(unique_reasons(parts))
+
+
+def why_text(reason_text: str, reason_detail: str) -> str:
+    """Why a case is on the agenda, in words, saying each reason once.
+
+    The detail the rules write names its reason already ("Escalated by the
+    coordinator", "Added by the chair; Review due 08-Dec-2026"), so the reason's label
+    is put in front only when the first part of the detail does not say it; a detail
+    with a repeated part (a reason copied in twice) shows it once.
+    """
+    parts = unique_reasons(reason_detail.split(REASON_SEPARATOR.strip()))
+    if not parts:
+        return reason_text
+    label_words = re.findall(r"\w+", reason_text.casefold())
+    if label_words and label_words[0] not in re.findall(r"\w+", parts[0].casefold()):
+        return f"{reason_text}: {REASON_SEPARATOR.join(parts)}"
+    return REASON_SEPARATOR.join(parts)
+
+
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``7 min 05 s``, ``1 h 02 min 09 s`` — a time taken, in minutes and seconds."""
+    hours, rest = divmod(max(0, round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldTimes:
+    """When a meeting actually ran, in words (Europe/London)."""
+
+    #: ``Wed 02-Dec-2026 13:04–13:41`` (the end missing while it is running)
+    held_text: str
+    #: ``37 min 12 s``; empty while it is running
+    length_text: str
+    #: ``Wed 09-Dec-2026 13:00–14:30 (90 minutes)``
+    scheduled_text: str
+    #: the meeting ran on another day, or at other times, than scheduled
+    differs: bool
+
+
+def held_times(meeting: MeetingSummary) -> HeldTimes | None:
+    """When the meeting ran, against when it was scheduled; ``None`` if it never started."""
+    scheduled_start = meeting.starts_at.astimezone(LONDON)
+    scheduled_end = meeting.ends_at.astimezone(LONDON)
+    scheduled_text = (
+        f"{scheduled_start:%a} {cui_date(scheduled_start.date())} "
+        f"{scheduled_start:%H:%M}–{scheduled_end:%H:%M} ({meeting.duration_minutes} minutes)"
+    )
+    if meeting.started_at is None:
+        return None
+    start = meeting.started_at.astimezone(LONDON)
+    held = f"{start:%a} {cui_date(start.date())} {start:%H:%M}"
+    if meeting.finished_at is None:
+        return HeldTimes(
+            held_text=f"{held}, still running",
+            length_text="",
+            scheduled_text=scheduled_text,
+            differs=start.date() != scheduled_start.date()
+            or f"{start:%H:%M}" != f"{scheduled_start:%H:%M}",
+        )
+    end = meeting.finished_at.astimezone(LONDON)
+    seconds = max(0.0, (meeting.finished_at - meeting.started_at).total_seconds())
+    if end.date() != start.date():
+        held += f"–{end:%a} {cui_date(end.date())} {end:%H:%M}"
+    else:
+        held += f"–{end:%H:%M}"
+    return HeldTimes(
+        held_text=held,
+        length_text=duration_text(seconds),
+        scheduled_text=scheduled_text,
+        differs=(
+            start.date() != scheduled_start.date()
+            or f"{start:%H:%M}" != f"{scheduled_start:%H:%M}"
+            or f"{end:%H:%M}" != f"{scheduled_end:%H:%M}"
+        ),
+    )

@@ -36,30 +36,46 @@ whose NHS number is held in the store by someone with a different family name or
 of birth is refused, as is a row repeating an earlier row's NHS number with other
 details. Importing the same file twice changes nothing the second time.
 
+A long file never locks colleagues out (:func:`import_patients_file`). The file is
+read a block at a time and each checked row is staged in a private temporary
+database, so memory stays bounded and the store is not touched while the file is
+read: a file that fails part way (or an interruption) leaves nothing behind. The
+staged rows are then written in short transactions (each aims at well under a second
+of the store's write lock, with a pause between them for other writers). While they
+are being written the store carries an "unfinished import" mark; if the writing is
+interrupted, the mark says so and importing the same file again completes it. See
+``docs/architecture.md`` ("Long imports").
+
 The user-facing description is ``docs/patient-import.md``.
 """
 
 import csv
 import datetime as dt
 import io
+import json
 import logging
 import re
+import sqlite3
+import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import ImportFileError, ValidationError
 from mdt_desk.models import Patient, Practice, base
 from mdt_desk.models.enums import Gender
+from mdt_desk.models.store import Store
 from mdt_desk.services.display import cui_date
-from mdt_desk.services.importfiles import read_text_file
+from mdt_desk.services.importfiles import StreamedTextFile
+from mdt_desk.services.progress import READING, WRITING, Progress
 from mdt_desk.services.reports import ImportReport, RowProblem
+from mdt_desk.services.text_safety import check_name, nfc
 from mdt_desk.services.validation import (
     check_date_of_birth,
     format_nhs_number,
@@ -192,13 +208,15 @@ _ALIAS_RANK = {
 }
 
 
-def _records(text: str, delimiter: str, problems: list[RowProblem] | None) -> Iterator[_Record]:
-    """CSV records with the physical line each starts on.
+def _records(
+    text: Iterable[str], delimiter: str, problems: list[RowProblem] | None
+) -> Iterator[_Record]:
+    """CSV records of ``text`` (lines, newlines kept) with the physical line each starts on.
 
     A record CSV cannot parse (a quote mark never closed runs the rest of the file
     into one field) ends the file; with ``problems`` given, it is reported there.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(text, delimiter=delimiter)
     start = 1
     while True:
         try:
@@ -241,13 +259,14 @@ def _columns_of(header: Sequence[str]) -> dict[str, int]:
     return {column: index for column, (_rank, index) in best.items()}
 
 
-def _find_header(text: str) -> tuple[str, _Record]:
+def _find_header(head: str) -> tuple[str, _Record]:
     """The delimiter and the header record: the delimiter and row (among the first
-    few non-blank ones) that name the most known columns."""
+    few non-blank ones of ``head``, the start of the file) that name the most known
+    columns."""
     best: tuple[int, str, _Record] | None = None
     for delimiter in _DELIMITERS:
         rows = 0
-        for record in _records(text, delimiter, None):
+        for record in _records(io.StringIO(head, newline=""), delimiter, None):
             if not any(cell.strip() for cell in record.fields):
                 continue
             known = {
@@ -283,8 +302,8 @@ def _cell(fields: Sequence[str], columns: Mapping[str, int], column: str) -> str
 
 
 def _printable(value: str, column: str) -> str:
-    """``value`` with runs of white space made one space; refuse control characters."""
-    cleaned = _SPACES.sub(" ", value)
+    """``value`` in NFC with runs of white space made one space; refuse control characters."""
+    cleaned = nfc(_SPACES.sub(" ", value))
     if _CONTROL.search(cleaned):
         raise ValidationError(
             f"The {_LABELS[column]} contains a control character (an invisible code that is "
@@ -310,6 +329,11 @@ def _text(value: str, column: str) -> str:
             f"The {_LABELS[column]} is {len(cleaned)} characters long; at most {limit} fit."
         )
     return cleaned
+
+
+def _name(value: str, column: str) -> str:
+    """A name part; invisible characters that could disguise it are refused."""
+    return check_name(_text(value, column), column, _LABELS[column])
 
 
 def _gender(value: str) -> Gender:
@@ -359,11 +383,11 @@ def _validate(
             reasons.append(str(error))
 
     check("nhs_number", normalise_nhs_number)
-    check("family_name", lambda raw: _text(raw, "family_name"))
-    check("given_name", lambda raw: _text(raw, "given_name"))
+    check("family_name", lambda raw: _name(raw, "family_name"))
+    check("given_name", lambda raw: _name(raw, "given_name"))
     check("date_of_birth", _date_of_birth)
     check("practice_code", normalise_ods_practice_code)
-    check("title", lambda raw: _text(raw, "title"))
+    check("title", lambda raw: _name(raw, "title"))
     check("gender", _gender)
     check("address", _address)
     check("postcode", lambda raw: _postcode(_single_line(raw, "postcode")))
@@ -526,19 +550,161 @@ def _write(
 
 @dataclass
 class _Plan:
-    """What to write, worked out before anything is written."""
+    """What to write for one batch of rows, worked out before any of it is written."""
 
     inserts: list[tuple[int, dict[str, object]]] = field(default_factory=list)
     updates: list[tuple[int, dict[str, object]]] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
+    #: Lines of the rows matched (new, updated or unchanged): later rows with the
+    #: same NHS number are compared with these.
+    accepted: list[int] = field(default_factory=list)
 
 
-def _read_rows(
-    text: str, path: Path, practices: Mapping[str, uuid.UUID], problems: list[RowProblem]
-) -> list[_Row]:
-    """The valid rows of the file; every other data row goes into ``problems``."""
-    delimiter, header = _find_header(text)
+# --- staging: the checked rows, outside the store ----------------------------------------
+
+#: Checked rows staged in one go while the file is read.
+_STAGE_BATCH = 5000
+#: The start of the file searched for the header row.
+_HEAD_CHARS = 1 << 20
+#: Rows in the first publishing transaction; later ones are sized from how long the
+#: previous one held the write lock, aiming at :data:`_TARGET_HOLD_SECONDS`.
+_FIRST_PUBLISH_ROWS = 1000
+_MIN_PUBLISH_ROWS = 100
+_MAX_PUBLISH_ROWS = 20_000
+_TARGET_HOLD_SECONDS = 0.4
+#: Pause between publishing transactions, so a waiting writer (another window, the
+#: sync worker, a colleague's program on a shared store) gets the lock. SQLite's
+#: busy handler retries at most every 100 ms, so a pause this long lets it in.
+_PAUSE_SECONDS = 0.1
+#: Page cache of the importing connection while it writes (KiB).
+_CACHE_KIB = 65_536
+
+_STAGED_COLUMNS = (
+    "line",
+    "nhs_number",
+    "family_name",
+    "given_name",
+    "date_of_birth",
+    "practice_code",
+    "practice_id",
+    "title",
+    "gender",
+    "address",
+    "postcode",
+    "phone",
+)
+
+
+class _Staging:
+    """The checked rows of one import, in a private temporary SQLite database.
+
+    ``sqlite3.connect("")`` makes an on-disk database that SQLite deletes when it is
+    closed (on Unix it is unlinked as soon as it is made), so a crash leaves nothing
+    behind, memory stays bounded (only a small page cache is kept in memory), and the
+    store is neither written nor locked while the file is read. Nothing in it is ever
+    synced: it is not part of the store.
+    """
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        columns = ", ".join(f"{name} TEXT" for name in _STAGED_COLUMNS[1:])
+        self._db.execute(
+            f"CREATE TABLE staged (line INTEGER PRIMARY KEY, {columns}, "
+            "accepted INTEGER NOT NULL DEFAULT 0)"
+        )
+        self._db.execute("CREATE INDEX staged_nhs ON staged (nhs_number, accepted)")
+        self.count = 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, rows: Sequence[_Row]) -> None:
+        if not rows:
+            return
+        marks = ", ".join("?" for _ in _STAGED_COLUMNS)
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            f"INSERT INTO staged ({', '.join(_STAGED_COLUMNS)}) VALUES ({marks})",
+            [
+                (
+                    row.line,
+                    row.nhs_number,
+                    row.family_name,
+                    row.given_name,
+                    row.date_of_birth.isoformat(),
+                    row.practice_code,
+                    row.practice_id.hex,
+                    row.title,
+                    None if row.gender is None else row.gender.value,
+                    row.address,
+                    row.postcode,
+                    row.phone,
+                )
+                for row in rows
+            ],
+        )
+        self._db.execute("COMMIT")
+        self.count += len(rows)
+
+    @staticmethod
+    def _row(values: Sequence[Any]) -> _Row:
+        fields = dict(zip(_STAGED_COLUMNS, values, strict=True))
+        fields["date_of_birth"] = dt.date.fromisoformat(fields["date_of_birth"])
+        fields["practice_id"] = uuid.UUID(fields["practice_id"])
+        fields["gender"] = None if fields["gender"] is None else Gender(fields["gender"])
+        return _Row(**fields)
+
+    def batch(self, after_line: int, size: int) -> list[_Row]:
+        """The next ``size`` staged rows after ``after_line``, in file order."""
+        return [
+            self._row(values)
+            for values in self._db.execute(
+                f"SELECT {', '.join(_STAGED_COLUMNS)} FROM staged "
+                "WHERE line > ? ORDER BY line LIMIT ?",
+                (after_line, size),
+            )
+        ]
+
+    def accepted_before(self, nhs_numbers: set[str], line: int) -> dict[str, _Row]:
+        """The earlier matched row, if any, of each of ``nhs_numbers``."""
+        found: dict[str, _Row] = {}
+        ordered = sorted(nhs_numbers)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            chunk = ordered[start : start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for values in self._db.execute(
+                f"SELECT {', '.join(_STAGED_COLUMNS)} FROM staged "
+                f"WHERE nhs_number IN ({marks}) AND accepted = 1 AND line < ?",
+                (*chunk, line),
+            ):
+                row = self._row(values)
+                found[row.nhs_number] = row
+        return found
+
+    def accept(self, lines: Sequence[int]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "UPDATE staged SET accepted = 1 WHERE line = ?", [(line,) for line in lines]
+        )
+        self._db.execute("COMMIT")
+
+
+def _stage(
+    source: StreamedTextFile,
+    practices: Mapping[str, uuid.UUID],
+    staging: _Staging,
+    problems: list[RowProblem],
+    progress: Progress | None,
+) -> None:
+    """Check every row of the file; stage the valid ones, report the others."""
+    path = source.path
+    with source.open() as stream:
+        head = stream.read(_HEAD_CHARS)
+    delimiter, header = _find_header(head)
+    del head
     columns = _columns_of(header.fields)
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
@@ -551,37 +717,52 @@ def _read_rows(
         )
     width = len(header.fields)
     rows: list[_Row] = []
-    for record in _records(text, delimiter, problems):
-        if record.line <= header.line or not any(cell.strip() for cell in record.fields):
-            continue
-        if len(record.fields) > width and any(cell.strip() for cell in record.fields[width:]):
-            problems.append(
-                RowProblem(
-                    record.line,
-                    f"This line has {len(record.fields)} fields but the header has {width}; "
-                    "check for a value with an unquoted delimiter in it.",
+    if progress is not None:
+        progress(READING, 0, source.size)
+    with source.open() as stream:
+        for record in _records(stream, delimiter, problems):
+            if record.line <= header.line or not any(cell.strip() for cell in record.fields):
+                continue
+            if len(record.fields) > width and any(cell.strip() for cell in record.fields[width:]):
+                problems.append(
+                    RowProblem(
+                        record.line,
+                        f"This line has {len(record.fields)} fields but the header has "
+                        f"{width}; check for a value with an unquoted delimiter in it.",
+                    )
                 )
-            )
-            continue
-        try:
-            rows.append(_validate(record, columns, practices))
-        except ValidationError as error:
-            reason = str(error)
-            if record.last_line > record.line:
-                reason += f" (This row runs from line {record.line} to line {record.last_line}.)"
-            problems.append(RowProblem(record.line, reason))
-    return rows
+                continue
+            try:
+                rows.append(_validate(record, columns, practices))
+            except ValidationError as error:
+                reason = str(error)
+                if record.last_line > record.line:
+                    reason += (
+                        f" (This row runs from line {record.line} to line {record.last_line}.)"
+                    )
+                problems.append(RowProblem(record.line, reason))
+            if len(rows) >= _STAGE_BATCH:
+                staging.add(rows)
+                rows = []
+                if progress is not None:
+                    progress(READING, source.bytes_read, source.size)
+    staging.add(rows)
+    if progress is not None:
+        progress(READING, source.size, source.size)
+
+
+# --- matching and writing ---------------------------------------------------------------
 
 
 def _plan(
     rows: Sequence[_Row],
+    seen: dict[str, _Row],
     existing: Mapping[str, list[_Existing]],
     now: dt.datetime,
     problems: list[RowProblem],
 ) -> _Plan:
-    """Match each valid row to the file's earlier rows and to the store."""
+    """Match each valid row to the file's earlier rows (``seen``) and to the store."""
     plan = _Plan()
-    seen: dict[str, _Row] = {}
     for row in rows:
         earlier = seen.get(row.nhs_number)
         if earlier is not None:
@@ -594,6 +775,7 @@ def _plan(
         matches = existing.get(row.nhs_number)
         if not matches:
             seen[row.nhs_number] = row
+            plan.accepted.append(row.line)
             plan.inserts.append((row.line, _new_patient(row, now)))
             continue
         clash = _store_clash(row, matches)
@@ -601,6 +783,7 @@ def _plan(
             problems.append(RowProblem(row.line, clash))
             continue
         seen[row.nhs_number] = row
+        plan.accepted.append(row.line)
         changes = _changes(row, matches[0])
         if changes:
             # Every updatable field is set (to its merged value) so a batch is one
@@ -612,52 +795,210 @@ def _plan(
     return plan
 
 
-def import_patients_csv(session: Session, path: Path) -> ImportReport:
+@dataclass
+class _Tally:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+def _publish(
+    session: Session,
+    rows: Sequence[_Row],
+    seen: dict[str, _Row],
+    tally: _Tally,
+    problems: list[RowProblem],
+) -> list[int]:
+    """Match and write one batch of staged rows; return the lines matched.
+
+    The store is looked at here, inside the write transaction, so a patient a
+    colleague added since the file was read is matched, not duplicated.
+    """
+    existing = _existing_patients(
+        session, {row.nhs_number for row in rows if row.nhs_number not in seen}
+    )
+    plan = _plan(rows, seen, existing, base.utc_now(), problems)
+    for start in range(0, len(plan.inserts), _BATCH_SIZE):
+        batch = plan.inserts[start : start + _BATCH_SIZE]
+        tally.imported += _write(session, insert(Patient), batch, problems)
+    for start in range(0, len(plan.updates), _BATCH_SIZE):
+        batch = plan.updates[start : start + _BATCH_SIZE]
+        tally.updated += _write(session, update(Patient), batch, problems)
+    session.flush()
+    tally.unchanged += plan.unchanged
+    tally.skipped += plan.skipped
+    return plan.accepted
+
+
+def _report(tally: _Tally, problems: list[RowProblem]) -> ImportReport:
+    problems.sort(key=lambda problem: problem.line)
+    log.info(
+        "patient import: %d imported, %d updated, %d unchanged, %d skipped, %d rejected",
+        tally.imported,
+        tally.updated,
+        tally.unchanged,
+        tally.skipped,
+        len(problems),
+    )
+    return ImportReport(
+        imported=tally.imported,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        skipped=tally.skipped,
+        problems=tuple(problems),
+    )
+
+
+def _practices(session: Session) -> dict[str, uuid.UUID]:
+    return dict(
+        session.execute(
+            select(Practice.ods_code, Practice.id).where(Practice.retired_at.is_(None))
+        ).all()
+    )
+
+
+# --- an interrupted import --------------------------------------------------------------
+
+#: ``store_meta`` key set while a long import is being written, cleared in the same
+#: transaction as its last rows. ``store_meta`` is local to the desk: never synced.
+META_UNFINISHED_IMPORT = "unfinished_patient_import"
+
+
+@dataclass(frozen=True)
+class UnfinishedImport:
+    """A patient import whose writing stopped part way (a crash, a full disk)."""
+
+    file: str
+    started_at: str
+    written: int
+    rows: int
+
+    def message(self) -> str:
+        return (
+            f"An import of {self.file} (started {self.started_at}) stopped after "
+            f"{self.written:,} of {self.rows:,} rows were written. Import the same file "
+            "again to complete it: rows already written are left as they are."
+        )
+
+
+def unfinished_import(store: Store) -> UnfinishedImport | None:
+    """The patient import that was interrupted while being written, if any."""
+    value = store.get_meta(META_UNFINISHED_IMPORT)
+    if not value:
+        return None
+    try:
+        return UnfinishedImport(**json.loads(value))
+    except (TypeError, ValueError):
+        return UnfinishedImport(file="a patient list", started_at="", written=0, rows=0)
+
+
+# --- the import -------------------------------------------------------------------------
+
+
+def import_patients_file(
+    store: Store,
+    path: Path,
+    *,
+    actor_id: uuid.UUID | None = None,
+    actor_label: str = "",
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import or update the patients of a CSV patient list (see the module docs).
 
     Good rows are written; each bad row is reported by line number and left out
-    entirely. Re-importing the same file changes nothing.
+    entirely. Re-importing the same file changes nothing. The file is read and
+    checked before anything is written; the rows are then written in short
+    transactions, so other writers wait a moment at most.
 
     Args:
-        session: a journalled write session (:meth:`Store.write`).
+        store: the desk's store.
         path: the CSV file.
+        actor_id: who imports (the signed-in staff member), for the journal.
+        actor_label: names the actor when nobody is signed in yet.
+        progress: told ``(READING, bytes, file size)`` then ``(WRITING, rows, rows)``.
 
     Raises:
         ImportFileError: the file cannot be read at all: missing, a folder, binary,
             empty, in an unknown encoding, without a header row, or missing required
             columns.
     """
-    text = read_text_file(path, kind=FILE_KIND)
-    practices = dict(
-        session.execute(
-            select(Practice.ods_code, Practice.id).where(Practice.retired_at.is_(None))
-        ).all()
-    )
+    source = StreamedTextFile(path, kind=FILE_KIND)
+    with store.read() as session:
+        practices = _practices(session)
     problems: list[RowProblem] = []
-    rows = _read_rows(text, path, practices, problems)
-    existing = _existing_patients(session, {row.nhs_number for row in rows})
-    plan = _plan(rows, existing, base.utc_now(), problems)
-    imported = updated = 0
-    for start in range(0, len(plan.inserts), _BATCH_SIZE):
-        batch = plan.inserts[start : start + _BATCH_SIZE]
-        imported += _write(session, insert(Patient), batch, problems)
-    for start in range(0, len(plan.updates), _BATCH_SIZE):
-        batch = plan.updates[start : start + _BATCH_SIZE]
-        updated += _write(session, update(Patient), batch, problems)
-    session.flush()
-    problems.sort(key=lambda problem: problem.line)
-    log.info(
-        "patient import: %d imported, %d updated, %d unchanged, %d skipped, %d rejected",
-        imported,
-        updated,
-        plan.unchanged,
-        plan.skipped,
-        len(problems),
-    )
-    return ImportReport(
-        imported=imported,
-        updated=updated,
-        unchanged=plan.unchanged,
-        skipped=plan.skipped,
-        problems=tuple(problems),
-    )
+    tally = _Tally()
+    staging = _Staging()
+    try:
+        _stage(source, practices, staging, problems, progress)
+        earlier = unfinished_import(store)
+        marker = json.dumps(
+            {
+                "file": str(path),
+                "started_at": base.utc_now().isoformat(timespec="seconds"),
+                "written": 0,
+                "rows": staging.count,
+            }
+        )
+        clear_marker = earlier is not None and earlier.file == str(path)
+        size, after, done = _FIRST_PUBLISH_ROWS, 0, 0
+        if progress is not None:
+            progress(WRITING, 0, staging.count)
+        while True:
+            rows = staging.batch(after, size)
+            last = done + len(rows) >= staging.count
+            seen = staging.accepted_before({row.nhs_number for row in rows}, after + 1)
+            with store.write(actor_id, actor_label) as session:
+                started = time.monotonic()
+                # A bigger page cache on this connection: a big store's indexes are
+                # written faster (the import's memory stays well within bounds).
+                session.execute(text(f"PRAGMA cache_size=-{_CACHE_KIB}"))
+                accepted = _publish(session, rows, seen, tally, problems)
+                if not last:
+                    marker = json.dumps({**json.loads(marker), "written": done + len(rows)})
+                    store.set_meta(session, META_UNFINISHED_IMPORT, marker)
+                elif done or clear_marker:
+                    session.execute(
+                        text("DELETE FROM store_meta WHERE key = :k"),
+                        {"k": META_UNFINISHED_IMPORT},
+                    )
+            held = time.monotonic() - started
+            staging.accept(accepted)
+            done += len(rows)
+            if progress is not None:
+                progress(WRITING, done, staging.count)
+            if last:
+                break
+            after = rows[-1].line
+            wanted = min(2 * size, int(size * _TARGET_HOLD_SECONDS / max(held, 0.01)))
+            size = min(_MAX_PUBLISH_ROWS, max(_MIN_PUBLISH_ROWS, wanted))
+            time.sleep(_PAUSE_SECONDS)
+    finally:
+        staging.close()
+    return _report(tally, problems)
+
+
+def import_patients_csv(session: Session, path: Path) -> ImportReport:
+    """Import a patient list inside the caller's write transaction.
+
+    The same checks and results as :func:`import_patients_file`, in one transaction
+    (which holds the write lock throughout): for small files and callers that are
+    already writing. Prefer :func:`import_patients_file`.
+
+    Raises:
+        ImportFileError: as :func:`import_patients_file`.
+    """
+    source = StreamedTextFile(path, kind=FILE_KIND)
+    problems: list[RowProblem] = []
+    tally = _Tally()
+    staging = _Staging()
+    try:
+        _stage(source, _practices(session), staging, problems, None)
+        after = 0
+        while rows := staging.batch(after, _MAX_PUBLISH_ROWS):
+            seen = staging.accepted_before({row.nhs_number for row in rows}, after + 1)
+            staging.accept(_publish(session, rows, seen, tally, problems))
+            after = rows[-1].line
+    finally:
+        staging.close()
+    return _report(tally, problems)

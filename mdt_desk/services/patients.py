@@ -18,11 +18,13 @@ from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import AlertKind, ConsentDecision, Gender, RiskBand
 from mdt_desk.models.journal import current_actor_id
 from mdt_desk.services.display import cui_date, patient_display_name
+from mdt_desk.services.text_safety import check_name
 from mdt_desk.services.validation import (
     check_date_of_birth,
     format_nhs_number,
     normalise_nhs_number,
     normalise_postcode,
+    require_name,
     require_text,
 )
 
@@ -110,12 +112,14 @@ def register_patient(
         digits = normalise_nhs_number(nhs_number)
     except ValidationError as error:
         errors.update(error.field_errors)
-    for field, value, label in (
-        ("family_name", family_name, "family name"),
-        ("given_name", given_name, "given name"),
+    names: dict[str, str] = {}
+    for field, value, label, check in (
+        ("family_name", family_name, "family name", require_name),
+        ("given_name", given_name, "given name", require_name),
+        ("title", title, "title", check_name),
     ):
         try:
-            require_text(value, field, label)
+            names[field] = check(value, field, label)
         except ValidationError as error:
             errors.update(error.field_errors)
     if date_of_birth is None:
@@ -148,9 +152,9 @@ def register_patient(
     assert date_of_birth is not None and practice is not None
     patient = Patient(
         nhs_number=digits,
-        family_name=family_name.strip(),
-        given_name=given_name.strip(),
-        title=title.strip(),
+        family_name=names["family_name"],
+        given_name=names["given_name"],
+        title=names["title"],
         date_of_birth=date_of_birth,
         gender=gender,
         address=address.strip(),

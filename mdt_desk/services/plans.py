@@ -55,6 +55,8 @@ class ActionRecord:
     goal_id: uuid.UUID | None
     meeting_id: uuid.UUID | None
     completed_on: dt.date | None
+    #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
+    sensitive: bool = False
 
     def is_overdue(self, today: dt.date) -> bool:
         """Open (or in progress) past its due date."""
@@ -69,6 +71,8 @@ class NoteRecord:
     written_at: dt.datetime
     body: str
     amends_note_id: uuid.UUID | None
+    #: need-to-know, as for actions (the one field of a note that may change later)
+    sensitive: bool = False
 
 
 def _fail(field: str, message: str) -> ValidationError:
@@ -94,6 +98,7 @@ def _action_record(action: Action, owner: Staff) -> ActionRecord:
         goal_id=action.goal_id,
         meeting_id=action.meeting_id,
         completed_on=action.completed_on,
+        sensitive=action.sensitive,
     )
 
 
@@ -107,6 +112,7 @@ def add_action(
     goal_id: uuid.UUID | None = None,
     meeting_id: uuid.UUID | None = None,
     imported_history: bool = False,
+    sensitive: bool = False,
     today: dt.date | None = None,
 ) -> ActionRecord:
     """Add one thing one named owner will do by a date.
@@ -114,6 +120,8 @@ def add_action(
     Args:
         imported_history: allows a due date in the past (actions brought in from an
             earlier record); a new action must be due today or later.
+        sensitive: need-to-know (safeguarding, risk to staff): never on the person's
+            own copy, hidden on a shared screen until revealed.
     """
     today = today or dt.date.today()
     errors: dict[str, str] = {}
@@ -144,6 +152,7 @@ def add_action(
         goal_id=goal_id,
         meeting_id=meeting_id,
         status=ActionStatus.OPEN,
+        sensitive=sensitive,
     )
     session.add(action)
     session.flush()
@@ -165,6 +174,7 @@ def update_action(
     owner_id: uuid.UUID | None = None,
     due_on: dt.date | None = None,
     status: ActionStatus | None = None,
+    sensitive: bool | None = None,
     today: dt.date | None = None,
 ) -> ActionRecord:
     """Change an action; only the arguments given change. Done records the date."""
@@ -186,6 +196,8 @@ def update_action(
     if status is not None and status != action.status:
         action.status = status
         action.completed_on = today if status is ActionStatus.DONE else None
+    if sensitive is not None:
+        action.sensitive = sensitive
     session.flush()
     owner = session.get(Staff, action.owner_id)
     assert owner is not None
@@ -193,15 +205,26 @@ def update_action(
 
 
 def list_actions(
-    session: Session, case_id: uuid.UUID, *, include_closed: bool = False
+    session: Session,
+    case_id: uuid.UUID,
+    *,
+    include_closed: bool = False,
+    include_sensitive: bool = True,
 ) -> list[ActionRecord]:
-    """A case's actions by due date; open and in-progress ones unless ``include_closed``."""
+    """A case's actions by due date; open and in-progress ones unless ``include_closed``.
+
+    Args:
+        include_sensitive: ``False`` for anything that leaves the team (a document
+            circulated or given to the person): sensitive actions are then left out.
+    """
     query = (
         select(Action, Staff)
         .join(Staff, Staff.id == Action.owner_id)
         .where(Action.case_id == case_id, Action.retired_at.is_(None))
         .order_by(Action.due_on, Action.created_at)
     )
+    if not include_sensitive:
+        query = query.where(Action.sensitive.is_(False))
     if not include_closed:
         query = query.where(Action.status.in_((ActionStatus.OPEN, ActionStatus.IN_PROGRESS)))
     return [_action_record(action, owner) for action, owner in session.execute(query)]
@@ -238,11 +261,13 @@ def add_note(
     body: str,
     *,
     amends_note_id: uuid.UUID | None = None,
+    sensitive: bool = False,
 ) -> NoteRecord:
     """Append a note to the case timeline; the author is the desk's signed-in actor.
 
     A correction is a new note with ``amends_note_id`` naming the original, which
-    stays as it was written.
+    stays as it was written. A correction of a sensitive note is sensitive too: it
+    repeats what it corrects.
     """
     if not body.strip():
         raise _fail("body", "The note is empty.")
@@ -251,15 +276,21 @@ def add_note(
         original = session.get(Note, amends_note_id)
         if original is None or original.case_id != case.id:
             raise _fail("amends", "The note being corrected belongs to another case.")
+        sensitive = sensitive or original.sensitive
     note = Note(
         case_id=case.id,
         author_id=current_actor_id(session.connection()),
         written_at=utc_now(),
         body=body.rstrip(),
         amends_note_id=amends_note_id,
+        sensitive=sensitive,
     )
     session.add(note)
     session.flush()
+    return _note_record(note)
+
+
+def _note_record(note: Note) -> NoteRecord:
     return NoteRecord(
         id=note.id,
         case_id=note.case_id,
@@ -267,20 +298,53 @@ def add_note(
         written_at=note.written_at,
         body=note.body,
         amends_note_id=note.amends_note_id,
+        sensitive=note.sensitive,
     )
+
+
+def set_note_sensitive(session: Session, note_id: uuid.UUID, sensitive: bool) -> NoteRecord:
+    """Mark a note sensitive (need-to-know) or not; its corrections follow it.
+
+    The flag is the one field of a written note that may change: the note itself stays
+    as it was written. A note and the corrections of it share one flag, since each
+    correction repeats what it corrects, so marking any of them marks the whole chain.
+
+    Raises:
+        NotFoundError: the note is not in this store.
+    """
+    note = session.get(Note, note_id)
+    if note is None or note.retired_at is not None:
+        raise NotFoundError("That note is not in this store.")
+    by_id = {
+        other.id: other
+        for other in session.scalars(
+            select(Note).where(Note.case_id == note.case_id, Note.retired_at.is_(None))
+        )
+    }
+    root = note
+    while root.amends_note_id in by_id and root.amends_note_id != note.id:
+        root = by_id[root.amends_note_id]
+    corrections: dict[uuid.UUID, list[Note]] = {}
+    for other in by_id.values():
+        if other.amends_note_id is not None:
+            corrections.setdefault(other.amends_note_id, []).append(other)
+    pending, visited = [root], set[uuid.UUID]()
+    while pending:
+        current = pending.pop()
+        if current.id in visited:
+            continue
+        visited.add(current.id)
+        if current.sensitive != sensitive:
+            current.sensitive = sensitive
+        pending.extend(corrections.get(current.id, ()))
+    session.flush()
+    return _note_record(note)
 
 
 def list_notes(session: Session, case_id: uuid.UUID) -> list[NoteRecord]:
     """The case timeline, oldest first."""
     return [
-        NoteRecord(
-            id=note.id,
-            case_id=note.case_id,
-            author_id=note.author_id,
-            written_at=note.written_at,
-            body=note.body,
-            amends_note_id=note.amends_note_id,
-        )
+        _note_record(note)
         for note in session.scalars(
             select(Note)
             .where(Note.case_id == case_id, Note.retired_at.is_(None))
@@ -459,6 +523,8 @@ class ActionPlanRow:
     goal_text: str
     completed_on: dt.date | None
     withdrawn: bool = False
+    #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
+    sensitive: bool = False
 
     @property
     def is_closed(self) -> bool:
@@ -515,6 +581,7 @@ def _action_plan_row(session: Session, action: Action) -> ActionPlanRow:
         goal_text=goal.description if goal is not None else "",
         completed_on=action.completed_on,
         withdrawn=action.retired_at is not None,
+        sensitive=action.sensitive,
     )
 
 
@@ -556,6 +623,7 @@ def list_action_rows(
             goal_id=action.goal_id,
             goal_text=goal.description if goal is not None else "",
             completed_on=action.completed_on,
+            sensitive=action.sensitive,
         )
         for action, owner, goal in session.execute(query)
     ]
@@ -678,5 +746,15 @@ def restore_action(session: Session, row: ActionPlanRow) -> ActionPlanRow:
     action.status = row.status
     action.completed_on = row.completed_on
     action.goal_id = row.goal_id
+    action.sensitive = row.sensitive
+    session.flush()
+    return _action_plan_row(session, action)
+
+
+def set_action_sensitive(session: Session, action_id: uuid.UUID, sensitive: bool) -> ActionPlanRow:
+    """Mark an action sensitive (need-to-know: never on the person's own copy, hidden on
+    a shared screen until revealed), or no longer sensitive."""
+    action = _load_action(session, action_id)
+    action.sensitive = sensitive
     session.flush()
     return _action_plan_row(session, action)

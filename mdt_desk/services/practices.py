@@ -22,6 +22,7 @@ from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import CaseStatus, PracticeStatus
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.importfiles import read_text_file
+from mdt_desk.services.progress import READING, WRITING, Progress
 from mdt_desk.services.reports import ImportReport, RowProblem
 from mdt_desk.services.validation import normalise_ods_practice_code
 
@@ -104,12 +105,31 @@ def _read_rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def import_ods_practices(session: Session, path: Path) -> ImportReport:
+#: Rows between two progress reports of a practice import.
+_PROGRESS_ROWS = 1000
+
+
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    pass
+
+
+def _insert_practices(session: Session, rows: list[dict[str, object]], tell: Progress) -> None:
+    tell(WRITING, 0, len(rows))
+    for start in range(0, len(rows), _PROGRESS_ROWS):
+        # Core insert is still journalled field by field by the store's triggers.
+        session.execute(insert(Practice), rows[start : start + _PROGRESS_ROWS])
+        tell(WRITING, min(start + _PROGRESS_ROWS, len(rows)), len(rows))
+
+
+def import_ods_practices(
+    session: Session, path: Path, progress: Progress | None = None
+) -> ImportReport:
     """Import or update the GP practices of an ODS ``epraccur`` file.
 
     Re-importing the same file changes nothing; a newer file updates the practices
     whose details changed. Rows are validated one by one and a bad row is reported
-    with its line number, never half-written.
+    with its line number, never half-written. ``progress`` is told
+    ``(READING, rows checked, rows)`` then ``(WRITING, rows written, rows)``.
 
     Raises:
         ImportFileError: the file is missing, unreadable or not in the epraccur shape.
@@ -128,7 +148,10 @@ def import_ods_practices(session: Session, path: Path) -> ImportReport:
     new_rows: list[dict[str, object]] = []
     seen: set[str] = set()
     updated = unchanged = skipped = 0
-    for line, fields in rows:
+    tell = progress or _no_progress
+    for index, (line, fields) in enumerate(rows):
+        if index % _PROGRESS_ROWS == 0:
+            tell(READING, index, len(rows))
         if not any(field.strip() for field in fields):
             continue
         if len(fields) != EPRACCUR_FIELDS:
@@ -161,9 +184,8 @@ def import_ods_practices(session: Session, path: Path) -> ImportReport:
                 changed = True
         updated += changed
         unchanged += not changed
-    if new_rows:
-        # Core insert is still journalled field by field by the store's triggers.
-        session.execute(insert(Practice), new_rows)
+    tell(READING, len(rows), len(rows))
+    _insert_practices(session, new_rows, tell)
     session.flush()
     return ImportReport(
         imported=len(new_rows),

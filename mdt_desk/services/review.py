@@ -10,17 +10,28 @@ the desk has seen the current value the choice is not itself a new conflict.
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Enum, String, Text, select, text
+from sqlalchemy import Column, Enum, String, Text, select, text
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import SYNCED_MODELS, ReviewItem
 from mdt_desk.models.base import utc_now
-from mdt_desk.services.display import cui_date, cui_time, label
+from mdt_desk.services.display import (
+    NOT_KNOWN,
+    cui_date,
+    cui_time,
+    label,
+    patient_display_name,
+    practice_display_name,
+)
+from mdt_desk.services.staff import display_staff_name
+from mdt_desk.services.text_safety import nfc
+from mdt_desk.services.validation import format_nhs_number
 
 _TABLES = {model.__tablename__: model for model in SYNCED_MODELS}
 
@@ -100,8 +111,9 @@ def _decoded(value: str | None) -> Any:
 
 
 def _words(value: Any) -> str:
+    """A value in words when its column is not known (the best guess from its form)."""
     if value is None:
-        return "(empty)"
+        return EMPTY
     if isinstance(value, bool):
         return "Yes" if value else "No"
     text_value = str(value)
@@ -113,49 +125,205 @@ def _words(value: Any) -> str:
     return label(text_value) if text_value.islower() and "_" in text_value else text_value
 
 
-def _when(value: str) -> str:
+#: What an empty value reads as.
+EMPTY = "(empty)"
+
+
+def _column(entity: str, field: str) -> Column[Any] | None:
+    model = _TABLES.get(entity)
+    if model is None or not field:
+        return None
+    return cast("Column[Any] | None", model.__table__.columns.get(field))
+
+
+def _python_type(column: Column[Any]) -> type | None:
     try:
-        return cui_time(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC))
+        python_type: type = column.type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def _moment(value: str) -> str:
+    """A stored UTC moment (naive text) in CUI form, London time."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return value
+    return cui_time(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+
+
+def _value_words(session: Session, entity: str, field: str, value: Any) -> str:
+    """A stored value as a person reads it: labels for codes, names for people and
+    records, ``14-Jul-2027`` for dates, Yes or No — never a code or an id."""
+    if value is None or value == "":
+        return EMPTY
+    column = _column(entity, field)
+    if column is None:
+        return _words(value)
+    python_type = _python_type(column)
+    target = next((key.column.table.name for key in column.foreign_keys), None)
+    if python_type is uuid.UUID or target is not None:
+        return _reference_words(session, target or "", str(value))
+    return _typed_words(python_type, value)
+
+
+def _typed_words(python_type: type | None, value: Any) -> str:
+    text_value = str(value)
+    if python_type is bool:
+        words = "Yes" if value in (True, 1, "1", "true") else "No"
+    elif python_type is dt.datetime:
+        words = _moment(text_value)
+    elif python_type is dt.date:
+        try:
+            words = cui_date(dt.date.fromisoformat(text_value[:10]))
+        except ValueError:
+            words = text_value
+    elif isinstance(python_type, type) and issubclass(python_type, StrEnum):
+        words = label(text_value)
+    else:
+        words = text_value
+    return words
+
+
+def _row(session: Session, sql: str, row_id: str) -> Any:
+    return session.execute(text(sql), {"id": row_id}).first()
+
+
+def staff_words(session: Session, staff_id: str) -> str:
+    """A staff member's name from their id (hex or canonical), or ``Not Known``."""
+    try:
+        key = uuid.UUID(staff_id).hex
+    except ValueError:
+        return NOT_KNOWN
+    row = _row(session, "SELECT family_name, given_name, title FROM staff WHERE id = :id", key)
+    return display_staff_name(row.family_name, row.given_name, row.title) if row else NOT_KNOWN
+
+
+def _person(session: Session, patient_id: str) -> str | None:
+    """``SMITH, Jane, NHS No. 943 476 5919``: the person, with their NHS number."""
+    row = _row(
+        session,
+        "SELECT family_name, given_name, title, nhs_number FROM patient WHERE id = :id",
+        patient_id,
+    )
+    if row is None:
+        return None
+    name = patient_display_name(row.family_name, row.given_name, row.title)
+    return f"{name}, NHS No. {format_nhs_number(row.nhs_number)}"
+
+
+def _reference_words(session: Session, target: str, value: str) -> str:
+    """The record an id points at, in words."""
+    try:
+        key = uuid.UUID(value).hex
+    except ValueError:
+        return value
+    words = NOT_KNOWN
+    if target in ("staff", ""):
+        words = staff_words(session, key)  # an id with no reference: most often a person
+    elif target == "patient":
+        words = _person(session, key) or NOT_KNOWN
+    elif target in _REFERENCES:
+        sql, shown = _REFERENCES[target]
+        row = _row(session, sql, key)
+        words = shown(row) if row is not None else NOT_KNOWN
+    else:
+        words = _record_words(session, target, key)
+    return words
+
+
+_REFERENCES: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "practice": (
+        "SELECT name FROM practice WHERE id = :id",
+        lambda row: practice_display_name(row.name),
+    ),
+    "goal": (
+        "SELECT description FROM goal WHERE id = :id",
+        lambda row: f"Goal “{row.description}”",
+    ),
+    "meeting": (
+        "SELECT starts_at FROM meeting WHERE id = :id",
+        lambda row: f"Meeting of {_moment(str(row.starts_at))}",
+    ),
+}
+
+
+def _patient_id_of(session: Session, entity: str, row_id: str) -> str | None:
+    """The person a record belongs to, through its own patient or case reference."""
+    if entity == "patient":
+        return row_id
+    column = _column(entity, "patient_id")
+    if column is not None:
+        row = _row(session, f'SELECT patient_id FROM "{entity}" WHERE id = :id', row_id)
+        if row is not None and row.patient_id is not None:
+            return str(row.patient_id)
+    if _column(entity, "case_id") is not None:
+        row = _row(
+            session,
+            f'SELECT c.patient_id FROM "{entity}" x JOIN care_case c ON c.id = x.case_id'
+            " WHERE x.id = :id",
+            row_id,
+        )
+        if row is not None:
+            return str(row.patient_id)
+    if entity == "care_case":
+        row = _row(session, "SELECT patient_id FROM care_case WHERE id = :id", row_id)
+        if row is not None:
+            return str(row.patient_id)
+    return None
 
 
 def _record_words(session: Session, entity: str, row_id: str) -> str:
+    """``Action of SMITH, Jane, NHS No. 943 476 5919``: the record and whose it is."""
     base = _ENTITY_WORDS.get(entity, entity.replace("_", " ").capitalize())
-    if entity == "patient":
-        row = session.execute(
-            text("SELECT family_name, given_name FROM patient WHERE id = :id"), {"id": row_id}
-        ).first()
-        if row is not None:
-            return f"{row.family_name.upper()}, {row.given_name}"
-    if entity in ("care_case", "action", "goal"):
-        row = session.execute(
-            text(
-                "SELECT p.family_name, p.given_name FROM patient p JOIN care_case c"
-                " ON c.patient_id = p.id WHERE c.id = :id"
-                if entity == "care_case"
-                else f'SELECT p.family_name, p.given_name FROM "{entity}" x JOIN care_case c'
-                " ON c.id = x.case_id JOIN patient p ON p.id = c.patient_id WHERE x.id = :id"
-            ),
-            {"id": row_id},
-        ).first()
-        if row is not None:
-            return f"{base} of {row.family_name.upper()}, {row.given_name}"
-    return base
+    patient_id = _patient_id_of(session, entity, row_id)
+    person = _person(session, patient_id) if patient_id is not None else None
+    if person is None:
+        if entity == "staff":
+            return f"{base} {staff_words(session, row_id)}"
+        return base
+    return person if entity == "patient" else f"{base} of {person}"
+
+
+def _who(session: Session, by: str, *, where: tuple[str, str, str], at: str) -> str:
+    """Who made a change: the hub gives a name (a label) or, for a signed-in person
+    on an older desk, their staff id; an item made before either is looked up in
+    this desk's journal. ``Not Known`` only when nothing says."""
+    by = by.strip()
+    if by:
+        try:
+            uuid.UUID(by)
+        except ValueError:
+            return by
+        return staff_words(session, by)
+    entity, row_id, field = where
+    actor = session.execute(
+        text(
+            "SELECT t.actor_id, t.actor_label FROM journal_change c"
+            " JOIN journal_tx t ON t.tx = c.tx"
+            " WHERE c.entity = :entity AND c.row_id = :row AND c.field = :field"
+            " AND t.recorded_at = :at ORDER BY c.origin_seq DESC LIMIT 1"
+        ),
+        {"entity": entity, "row": row_id, "field": field, "at": at},
+    ).first()
+    if actor is None:
+        return NOT_KNOWN
+    if actor.actor_id is not None:
+        return staff_words(session, str(actor.actor_id))
+    return str(actor.actor_label or NOT_KNOWN)
 
 
 def _view(session: Session, item: ReviewItem) -> ReviewItemView:
     kept, other = _decoded(item.kept_value), _decoded(item.other_value)
     if item.kind == "coordinator":
-        names = []
-        for value in (kept, other):
-            row = session.execute(
-                text("SELECT given_name, family_name FROM staff WHERE id = :id"), {"id": value}
-            ).first()
-            names.append(f"{row.given_name} {row.family_name}" if row else "Not Known")
-        kept_text, other_text = names
+        kept_text, other_text = (
+            staff_words(session, str(value)) if value else NOT_KNOWN for value in (kept, other)
+        )
     else:
-        kept_text, other_text = _words(kept), _words(other)
+        kept_text = _value_words(session, item.entity, item.field, kept)
+        other_text = _value_words(session, item.entity, item.field, other)
+    where = (item.entity, item.row_id, item.field)
     return ReviewItemView(
         id=item.id,
         kind=item.kind,
@@ -166,12 +334,12 @@ def _view(session: Session, item: ReviewItem) -> ReviewItemView:
         record_text=_record_words(session, item.entity, item.row_id),
         field_text=label(item.field) if item.field else "",
         kept_text=kept_text,
-        kept_by=item.kept_by or "Not Known",
-        kept_at_text=_when(item.kept_at),
+        kept_by=_who(session, item.kept_by, where=where, at=item.kept_at),
+        kept_at_text=_moment(item.kept_at),
         kept_desk=item.kept_desk[:8],
         other_text=other_text,
-        other_by=item.other_by or "Not Known",
-        other_at_text=_when(item.other_at),
+        other_by=_who(session, item.other_by, where=where, at=item.other_at),
+        other_at_text=_moment(item.other_at),
         other_desk=item.other_desk[:8],
         other_row_id=item.other_row_id,
         resolved=item.resolved_at is not None,
@@ -245,7 +413,7 @@ def resolve(
             )
         if edited_value is None or not edited_value.strip():
             raise ValidationError("Type the value to keep.", {"value": "Type the value to keep."})
-        _set_field(session, item.entity, item.row_id, item.field, edited_value.strip())
+        _set_field(session, item.entity, item.row_id, item.field, nfc(edited_value.strip()))
     elif resolution is Resolution.RESTORED:
         if item.kind != "edit_vs_delete":
             raise RuleError("Only a removed record can be restored.")

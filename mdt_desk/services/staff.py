@@ -12,7 +12,8 @@ from mdt_desk.models import Practice, Staff, StaffPracticeCover
 from mdt_desk.models.enums import Profession
 from mdt_desk.models.store import META_SIGNED_IN_STAFF, Store
 from mdt_desk.services.ids import practice_cover_id_for
-from mdt_desk.services.validation import require_text
+from mdt_desk.services.text_safety import check_name
+from mdt_desk.services.validation import require_name
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,15 @@ def add_staff(
     """Add a team member covering the given practices."""
     errors: dict[str, str] = {}
     try:
-        family = require_text(family_name, "family_name", "family name")
+        family = require_name(family_name, "family_name", "family name")
     except ValidationError as error:
         errors.update(error.field_errors)
     try:
-        given = require_text(given_name, "given_name", "given name")
+        given = require_name(given_name, "given_name", "given name")
+    except ValidationError as error:
+        errors.update(error.field_errors)
+    try:
+        title = check_name(title, "title", "title")
     except ValidationError as error:
         errors.update(error.field_errors)
     try:

@@ -13,6 +13,7 @@ from nhs_number.constants import REGION_ENGLAND_WALES_IOM, REGION_SYNTHETIC, Reg
 
 from mdt_desk.errors import ValidationError
 from mdt_desk.services.display import cui_date
+from mdt_desk.services.text_safety import check_name
 
 _NHS_SEPARATORS = re.compile(r"[\s-]+")
 #: Ranges an English or Welsh practice can hold: numbers issued in England, Wales and
@@ -165,3 +166,9 @@ def require_text(value: str, field: str, label: str) -> str:
     if not cleaned:
         raise ValidationError(f"Enter the {label}.", {field: f"Enter the {label}."})
     return cleaned
+
+
+def require_name(value: str, field: str, label: str) -> str:
+    """A person's name part: stripped, in NFC, not empty, with no invisible characters
+    that could disguise it (see :mod:`mdt_desk.services.text_safety`)."""
+    return check_name(require_text(value, field, label), field, label)

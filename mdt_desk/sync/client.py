@@ -112,6 +112,26 @@ def outbox_count(store: Store) -> int:
         )
 
 
+def edits_waiting(store: Store) -> int:
+    """How many edits people made on this desk the hub has not acknowledged.
+
+    One saved edit (a note added, an action changed) is one journal transaction,
+    however many fields it wrote: this is the "changes waiting" a person sees, where
+    :func:`outbox_count` counts the field changes sync sends.
+    """
+    with store.read() as session:
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(DISTINCT c.tx) FROM journal_change c"
+                    " JOIN journal_tx t ON t.tx = c.tx"
+                    " WHERE t.replica_id = :me AND c.origin_seq > :after"
+                ),
+                {"me": store.replica_id.hex, "after": _meta_int(store, META_PUSHED_THROUGH)},
+            ).scalar_one()
+        )
+
+
 _OUTBOX_SQL = """
 SELECT c.origin_seq, t.tx_uuid, t.hlc, t.actor_id, t.actor_label, t.recorded_at,
        t.schema_version, c.entity, c.row_id, c.field, c.op, c.new_value,
@@ -664,6 +684,7 @@ __all__ = [
     "SyncReport",
     "WrongHubError",
     "apply_page",
+    "edits_waiting",
     "open_review_count",
     "outbox_count",
     "pull_all",

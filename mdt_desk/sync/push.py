@@ -569,8 +569,8 @@ def _conflict(
         "field": json.dumps(name),
         "kept_value": _json(kept.get("value")),
         "other_value": _json(other.get("value")),
-        "kept_by": json.dumps(kept.get("actor_label", "")),
-        "other_by": json.dumps(other.get("actor_label", "")),
+        "kept_by": json.dumps(_made_by(kept)),
+        "other_by": json.dumps(_made_by(other)),
         "kept_at": json.dumps(kept.get("recorded_at", "")),
         "other_at": json.dumps(other.get("recorded_at", "")),
         "kept_desk": json.dumps(kept.get("origin_site", "")),
@@ -648,6 +648,13 @@ def _add_review_items(merge: _Merge) -> None:
         merge.conflicts.append({**item.conflict, "server_seq": first_seq})
 
 
+def _made_by(described: dict[str, Any]) -> str:
+    """Who made a change, for a review item: the desk's label (the person's name, or
+    who set the desk up) or, when a signed-in person's change carries no label (the
+    command line's), their staff id, which every desk turns into their name."""
+    return str(described.get("actor_label") or described.get("actor_id") or "")[:200]
+
+
 def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[str, Any]:
     """Who made the change at ``seq``, when, from which desk, and its value."""
     if seq is None:
@@ -656,6 +663,7 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
     if change is not None:
         return {
             "value": change.value,
+            "actor_id": change.actor_id,
             "actor_label": change.actor_label,
             "recorded_at": change.recorded_at,
             "origin_site": change.origin_site,
@@ -663,6 +671,7 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
     row = connection.execute(
         select(
             hub_change.c.value,
+            hub_change.c.actor_id,
             hub_change.c.actor_label,
             hub_change.c.recorded_at,
             hub_change.c.origin_site,

@@ -7,11 +7,21 @@ Everything reads and writes through the :class:`~mdt_desk.ui.runner.TaskRunner`,
 window never waits on the disk.
 """
 
+import dataclasses
+import math
 import uuid
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+    QUndoGroup,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,6 +34,8 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
+    QStyle,
     QTableView,
     QTabWidget,
     QToolBar,
@@ -33,7 +45,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mdt_desk.services.actions import ActionsQuery
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView
+from mdt_desk.ui.action_list import ActionListView
+from mdt_desk.ui.caseload_filters import CaseloadFilterBar
+from mdt_desk.ui.drafts import flush_drafts
 from mdt_desk.ui.itemmodels.caseload_table_model import (
     COLUMNS,
     CaseloadRole,
@@ -42,7 +58,9 @@ from mdt_desk.ui.itemmodels.caseload_table_model import (
 from mdt_desk.ui.navigator import NavigatorWidget
 from mdt_desk.ui.quick_find import QuickFindWidget
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.store_wait import StoreWaitLabel
 from mdt_desk.ui.sync.controller import SyncController
+from mdt_desk.ui.sync.progress_bar import SyncProgressBar
 from mdt_desk.ui.sync.settings import saved_hub_address
 from mdt_desk.ui.sync.status_label import SyncStatusLabel
 
@@ -71,10 +89,22 @@ class SettingsKey:
 
 
 class CaseloadPage(QWidget):
-    """The caseload tab: a heading naming the view and its count, and the table."""
+    """The caseload tab: a heading naming the view and its count, the filters and the table.
 
-    def __init__(self, model: CaseloadTableModel, parent: QWidget | None = None) -> None:
+    For the action lists (*My actions*, *Overdue actions*) the same tab shows a table of
+    actions instead of cases, without the case filters.
+    """
+
+    def __init__(
+        self,
+        model: CaseloadTableModel,
+        filters: CaseloadFilterBar,
+        actions: ActionListView,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.filters = filters
+        self.action_list = actions
         self.heading = QLabel()
         self.heading.setObjectName("caseload_heading")
         font = self.heading.font()
@@ -101,16 +131,95 @@ class CaseloadPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        for column, width in enumerate((230, 105, 50, 175, 160, 95, 105, 175, 95, 115)):
-            self.table.setColumnWidth(column, width)
+        # Sized from their content and fitted to the window (see fit_columns) until the
+        # user sizes a column or the saved layout is restored.
+        self.auto_fit_columns = True
+        self._fitting = False
+        for column, spec in enumerate(COLUMNS):
+            header.setSectionHidden(column, not spec.shown_by_default)
+        header.sectionResized.connect(self._on_header_section_resized)
+        self.table.viewport().installEventFilter(self)
         # The model starts sorted by next review date, earliest first; saying so before
         # sorting is switched on keeps the view from asking for another order.
         header.setSortIndicator(7, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table in one press
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.action_list)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
-        layout.addWidget(self.table)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.stack)
+
+    def fit_columns(self) -> None:
+        """Give each shown column the width of its content and heading, and fit the table.
+
+        Where the whole does not fit (1280×800 with the navigator open), the long text
+        columns (name, practice, coordinator) give up width in proportion, down to a
+        floor; their full text is in the tooltip. Dates, numbers and words like
+        "overdue" are never cut.
+        """
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        bold_metrics = QFontMetrics(bold)
+        padding = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 10
+        natural: dict[int, int] = {}
+        for column, spec in enumerate(COLUMNS):
+            if header.isSectionHidden(column):
+                continue
+            heading = max(bold_metrics.horizontalAdvance(line) for line in spec.heading.split("\n"))
+            # Overdue dates are bold; the rest is in the table's own font.
+            sample = (bold_metrics if spec.key == "next_review" else metrics).horizontalAdvance(
+                spec.sample
+            )
+            natural[column] = max(sample, heading) + padding
+        available = self.table.viewport().width()
+        excess = sum(natural.values()) - available
+        elastic = [c for c in natural if COLUMNS[c].elastic]
+        if excess > 0 and elastic:
+            # Never below three quarters of the typical text: past that, scroll instead.
+            floors = {c: natural[c] * 3 // 4 for c in elastic}
+            room = sum(natural[c] - floors[c] for c in elastic)
+            share = min(1.0, excess / room) if room else 0.0
+            for column in elastic:
+                natural[column] -= math.ceil((natural[column] - floors[column]) * share)
+        self._fitting = True
+        try:
+            for column, width in natural.items():
+                self.table.setColumnWidth(column, width)
+        finally:
+            self._fitting = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The viewport's own size (not the page's): it is what the columns must fit.
+        if (
+            watched is self.table.viewport()
+            and event.type() == QEvent.Type.Resize
+            and self.auto_fit_columns
+        ):
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
+    @Slot(int, int, int)
+    def _on_header_section_resized(self, _column: int, _old: int, _new: int) -> None:
+        if not self._fitting:
+            self.auto_fit_columns = False  # the user sized a column: keep theirs
+
+    def show_cases(self) -> None:
+        self.filters.show()
+        self.stack.setCurrentWidget(self.table)
+
+    def show_actions(self) -> None:
+        self.filters.hide()
+        self.stack.setCurrentWidget(self.action_list)
+
+    @property
+    def showing_actions(self) -> bool:
+        return self.stack.currentWidget() is self.action_list
 
 
 class KeyboardShortcutsDialog(QDialog):
@@ -171,7 +280,11 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.undo_group = QUndoGroup(self)
         self.caseload_model = CaseloadTableModel(runner, self)
-        self.caseload_page = CaseloadPage(self.caseload_model)
+        self.caseload_filters = CaseloadFilterBar(runner)
+        self.action_list = ActionListView(runner)
+        self.caseload_page = CaseloadPage(
+            self.caseload_model, self.caseload_filters, self.action_list
+        )
         self.caseload_table = self.caseload_page.table
         self.navigator = NavigatorWidget(runner)
         self.workspace = QTabWidget()
@@ -189,10 +302,11 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.navigator)
         self.splitter.addWidget(self.workspace)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([290, 990])
+        self.splitter.setSizes([230, 1050])
         self.setCentralWidget(self.splitter)
         self.quick_find = QuickFindWidget(runner, popup_parent=self)
         self._caseload_title = ""
+        self._chosen_caseload = CaseloadQuery()
         self._records: list[CaseRecordWidget] = []
         self.meetings_page: MeetingsPage | None = None
         self.meeting_windows: list[MeetingModeWindow] = []
@@ -261,7 +375,7 @@ class MainWindow(QMainWindow):
         self.print_agenda_initials_action = self._action(
             self.tr("Print agenda with &initials only…"), self.print_agenda_initials
         )
-        self.print_minutes_action = self._action(self.tr("Print m&inutes…"), self.print_minutes)
+        self.print_minutes_action = self._action(self.tr("Print min&utes…"), self.print_minutes)
         self.team_hub_action = self._action(self.tr("&Team hub…"), self.show_team_hub)
         self.sync_now_action = self._action(
             self.tr("S&ync now"), self.sync_now, QKeySequence("Ctrl+Shift+S")
@@ -296,7 +410,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions(
             [self.find_action, self.caseload_action, self.navigator_action, self.refresh_action]
         )
-        self.columns_menu = view_menu.addMenu(self.tr("Caseload &columns"))
+        self.columns_menu = view_menu.addMenu(self.tr("Caseload c&olumns"))
         self._build_columns_menu()
         meetings_menu = menus.addMenu(self.tr("&Meetings"))
         meetings_menu.addActions(
@@ -326,11 +440,12 @@ class MainWindow(QMainWindow):
         for number, column in enumerate(COLUMNS):
             action = QAction(self.tr(column.title), self)
             action.setCheckable(True)
-            action.setChecked(True)
+            action.setChecked(not header.isSectionHidden(number))
             action.setEnabled(number != 0)
             action.toggled.connect(
                 lambda shown, section=number: header.setSectionHidden(section, not shown)
             )
+            action.toggled.connect(self._on_caseload_column_toggled)
             self.columns_menu.addAction(action)
             self.column_actions.append(action)
 
@@ -340,6 +455,10 @@ class MainWindow(QMainWindow):
         self.signed_in_label = QLabel()
         self.sync_label = SyncStatusLabel(self.sync_controller, self.runner)
         self.busy_label = QLabel()
+        self.store_wait_label = StoreWaitLabel(self.runner.desk.store, self)
+        bar.addPermanentWidget(self.store_wait_label)
+        self.sync_progress = SyncProgressBar(self.sync_controller, self)
+        bar.addPermanentWidget(self.sync_progress)
         for label in (self.busy_label, self.signed_in_label, self.sync_label):
             label.setContentsMargins(10, 0, 10, 0)
             bar.addPermanentWidget(label)
@@ -352,6 +471,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.navigator.query_chosen.connect(self._on_navigator_query_chosen)
+        self.caseload_filters.filters_changed.connect(self._on_caseload_filters_changed)
+        self.action_list.loaded.connect(self._on_action_list_loaded)
+        self.action_list.case_chosen.connect(self._on_action_list_case_chosen)
         self.caseload_model.loaded.connect(self._on_caseload_loaded)
         self.caseload_table.activated.connect(self._on_caseload_activated)
         self.caseload_table.horizontalHeader().customContextMenuRequested.connect(
@@ -364,6 +486,10 @@ class MainWindow(QMainWindow):
         self.workspace.currentChanged.connect(self._on_workspace_current_changed)
         self.runner.busy_changed.connect(self._on_runner_busy_changed)
         self.runner.bug_found.connect(self._on_runner_bug_found)
+        self.runner.user_error_unhandled.connect(self._on_runner_user_error_unhandled)
+        # The window reloads nothing by hand after a change: every screen hears what
+        # changed from the runner and decides for itself (docs/architecture.md).
+        self.runner.desk_changed.connect(self._on_runner_desk_changed)
 
     # -- settings ------------------------------------------------------------------
 
@@ -373,7 +499,7 @@ class MainWindow(QMainWindow):
             (SettingsKey.GEOMETRY, self.restoreGeometry),
             (SettingsKey.STATE, self.restoreState),
             (SettingsKey.SPLITTER, self.splitter.restoreState),
-            (SettingsKey.CASELOAD_HEADER, self.caseload_table.horizontalHeader().restoreState),
+            (SettingsKey.CASELOAD_HEADER, self._restore_caseload_header),
         ):
             value = settings.value(key)
             if isinstance(value, QByteArray):
@@ -394,6 +520,17 @@ class MainWindow(QMainWindow):
             except ValueError:
                 continue  # a damaged settings entry: skip it, never fail to start
         self.workspace.setCurrentIndex(0)
+
+    @Slot(bool)
+    def _on_caseload_column_toggled(self, _shown: bool) -> None:
+        if self.caseload_page.auto_fit_columns:
+            self.caseload_page.fit_columns()
+
+    def _restore_caseload_header(self, state: QByteArray) -> bool:
+        restored = self.caseload_table.horizontalHeader().restoreState(state)
+        if restored:
+            self.caseload_page.auto_fit_columns = False  # the person's own layout
+        return restored
 
     def save_settings(self) -> None:
         settings = QSettings()
@@ -435,7 +572,6 @@ class MainWindow(QMainWindow):
                 self.workspace.indexOf(widget), title
             )
         )
-        record.record_changed.connect(self._on_record_changed)
         referral_requested = getattr(record, "referral_requested", None)
         if referral_requested is not None:
             referral_requested.connect(self._on_record_referral_requested)
@@ -455,26 +591,23 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def refresh(self) -> None:
-        self.caseload_model.refresh()
-        self.navigator.refresh()
-        for record in self.open_records():
-            record.reload()
-        if self.meetings_page is not None:
-            self.meetings_page.reload()
+        """Ctrl+R: every screen reads again, as if everything had changed."""
+        from mdt_desk.services.changes import Changes
+
+        self.runner.announce(Changes.everything())
 
     # -- sync ------------------------------------------------------------------------
 
     def _start_sync(self) -> None:
-        address = saved_hub_address(self.runner.desk.store.path)
+        desk = self.runner.desk
+        address = saved_hub_address(desk.store.path, joined=desk.hub_address)
         if address:
             self.sync_controller.configure(address)
             # Without a keyring the password lives for one run only: ask once the
             # controller has looked (never blocking the window's start).
             QTimer.singleShot(1500, self._ask_hub_password_if_needed)
-        self.sync_controller.synced.connect(lambda _report: self.refresh())
-        self.runner.busy_changed.connect(
-            lambda busy: None if busy else self.sync_controller.refresh_counts()
-        )
+        # What a pull applied is told to every screen, as a write on this desk is.
+        self.sync_controller.changes_applied.connect(self.runner.announce)
 
     @Slot()
     def _ask_hub_password_if_needed(self) -> None:
@@ -494,7 +627,8 @@ class MainWindow(QMainWindow):
         dialog.setObjectName("hub_password_prompt")
         dialog.textValueSelected.connect(
             lambda password: controller.configure(
-                saved_hub_address(self.runner.desk.store.path), password or None
+                saved_hub_address(self.runner.desk.store.path, joined=self.runner.desk.hub_address),
+                password or None,
             )
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -594,8 +728,6 @@ class MainWindow(QMainWindow):
 
         dialog = PrintPreviewDialog(self.runner, request, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        # The case history shows the print: refresh what is open.
-        dialog.printed.connect(lambda _made: self._on_record_changed(None))
         self.print_dialog = dialog
         dialog.open()
         return dialog
@@ -625,7 +757,7 @@ class MainWindow(QMainWindow):
             page.show_schedule_dialog()
 
         # Queued behind the page's first load: the form lists the practices and staff.
-        self.runner.run(lambda _desk: None, open_dialog, owner=page)
+        self.runner.after_queued(open_dialog, owner=page)
 
     @Slot()
     def start_chosen_meeting(self) -> None:
@@ -650,8 +782,6 @@ class MainWindow(QMainWindow):
                 window.activateWindow()
                 return window
         window = MeetingModeWindow(self.runner, meeting_id)
-        window.meeting_finished.connect(self._on_meeting_mode_finished)
-        window.actions_changed.connect(self._on_record_changed)
         window.destroyed.connect(lambda _obj=None, w=window: self._forget_meeting_window(w))
         self.meeting_windows.append(window)
         own = self.screen()
@@ -662,10 +792,6 @@ class MainWindow(QMainWindow):
     def _forget_meeting_window(self, window: "MeetingModeWindow") -> None:
         if window in self.meeting_windows:
             self.meeting_windows.remove(window)
-
-    @Slot(object)
-    def _on_meeting_mode_finished(self, _meeting_id: object) -> None:
-        self.refresh()
 
     @Slot()
     def close_current_record(self) -> None:
@@ -717,20 +843,45 @@ class MainWindow(QMainWindow):
     # -- slots ---------------------------------------------------------------------
 
     @Slot(object, str)
-    def _on_navigator_query_chosen(self, query: CaseloadQuery, title: str) -> None:
-        current = self.caseload_model.query
+    def _on_navigator_query_chosen(self, query: CaseloadQuery | ActionsQuery, title: str) -> None:
         self._caseload_title = title
         self.caseload_page.heading.setText(title)
-        self.caseload_model.set_query(
-            CaseloadQuery(
+        if isinstance(query, ActionsQuery):
+            # "My actions" follows whoever is signed in; "Overdue actions" is the team's.
+            self.action_list.show_actions(query, mine=query.owner_id is not None)
+            self.caseload_page.show_actions()
+        else:
+            current = self.caseload_model.query
+            self._chosen_caseload = CaseloadQuery(
                 view=query.view,
                 practice_id=query.practice_id,
                 coordinator_id=query.coordinator_id,
                 sort=current.sort,
                 descending=current.descending,
             )
-        )
+            self.caseload_model.set_query(self.caseload_filters.apply(self._chosen_caseload))
+            self.caseload_page.show_cases()
         self.workspace.setCurrentIndex(0)
+
+    @Slot()
+    def _on_caseload_filters_changed(self) -> None:
+        current = self.caseload_model.query
+        chosen = dataclasses.replace(
+            self._chosen_caseload, sort=current.sort, descending=current.descending
+        )
+        self.caseload_model.set_query(self.caseload_filters.apply(chosen))
+
+    @Slot(int)
+    def _on_action_list_loaded(self, count: int) -> None:
+        self.caseload_page.heading.setText(
+            self.tr("{title} — {count} actions").format(title=self._caseload_title, count=count)
+            if count != 1
+            else self.tr("{title} — 1 action").format(title=self._caseload_title)
+        )
+
+    @Slot(object, object)
+    def _on_action_list_case_chosen(self, patient_id: uuid.UUID, case_id: uuid.UUID) -> None:
+        self.open_record(patient_id, case_id)
 
     @Slot(int)
     def _on_caseload_loaded(self, count: int) -> None:
@@ -752,20 +903,11 @@ class MainWindow(QMainWindow):
         self.open_record(patient_id, None)
 
     @Slot(object)
-    def _on_record_changed(self, _case_id: object) -> None:
-        self.caseload_model.refresh()
-        self.navigator.refresh()
-
-    @Slot(object)
     def _on_record_referral_requested(self, _patient_id: object) -> None:
         self.show_new_referral()
 
     @Slot(object, object)
     def _on_referral_made(self, patient_id: uuid.UUID, case_id: uuid.UUID | None) -> None:
-        self._on_record_changed(case_id)
-        for record in self.open_records():
-            if record.patient_id == patient_id:
-                record.reload()
         self.open_record(patient_id, case_id)
 
     @Slot(int)
@@ -779,6 +921,7 @@ class MainWindow(QMainWindow):
             return
         if widget not in self._records:
             return
+        flush_drafts(widget)  # what was typed in the last moments is kept too
         self._records.remove(widget)
         self.undo_group.removeStack(widget.undo_stack)
         self.workspace.removeTab(index)
@@ -798,6 +941,21 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(self.tr("Working…") if busy else "")
 
     @Slot(str)
+    def _on_runner_user_error_unhandled(self, message: str) -> None:
+        """A problem the person can fix (busy store, full disk): say it plainly."""
+        self.statusBar().showMessage(message, 15_000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("MDT Desk"),
+            message,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setAccessibleName(self.tr("Problem"))
+        box.setAccessibleDescription(message)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def _on_runner_bug_found(self, details: str) -> None:
         box = QMessageBox(
             QMessageBox.Icon.Critical,
@@ -820,21 +978,17 @@ class MainWindow(QMainWindow):
 
         dialog = SignInDialog(self.runner, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.signed_in.connect(self._on_sign_in_dialog_signed_in)
         self.sign_in_dialog = dialog
         dialog.open()
         return dialog
 
     @Slot(object)
-    def _on_sign_in_dialog_signed_in(self, _staff_id: object) -> None:
+    def _on_runner_desk_changed(self, _desk: object) -> None:
         self._show_signed_in()
-        self.refresh()  # "My caseload" is the new member's
 
     @Slot()
     def _on_welcome_accepted(self) -> None:
-        self._show_signed_in()
         self.navigator.select_view(CaseloadView.MY_CASELOAD)
-        self.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for window in list(self.meeting_windows):
@@ -842,6 +996,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.quick_find.results.hide()
         self.sync_controller.shutdown()  # stops at its next batch; nothing half-applied
+        flush_drafts(self)  # typing not yet kept as a draft is saved before the runner stops
         self.runner.shutdown()
         self.runner.desk.store.close()
         super().closeEvent(event)

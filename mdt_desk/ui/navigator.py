@@ -14,8 +14,10 @@ from PySide6.QtWidgets import (
     QTreeView,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
+from mdt_desk.services.actions import ActionsQuery
 from mdt_desk.services.caseload import (
     VIEW_TITLES,
     CaseloadQuery,
@@ -23,6 +25,7 @@ from mdt_desk.services.caseload import (
     Navigator,
     navigator,
 )
+from mdt_desk.services.changes import Changes
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import practice_display_name
 from mdt_desk.services.practices import LocalityName, name_locality
@@ -34,6 +37,16 @@ QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 2
 #: Item data role holding a locality item's commissioner code.
 LOCALITY_ROLE = Qt.ItemDataRole.UserRole + 3
+
+MY_ACTIONS_TITLE = "My actions"
+
+
+def _query_for(view: CaseloadView, me: uuid.UUID | None) -> CaseloadQuery | ActionsQuery:
+    """What a saved view shows: cases, or for "Overdue actions" the actions themselves."""
+    if view is CaseloadView.OVERDUE_ACTIONS:
+        return ActionsQuery(overdue_only=True)
+    return CaseloadQuery(view=view, coordinator_id=me)
+
 
 # The views in the order a coordinator works through them.
 VIEW_ORDER = (
@@ -56,7 +69,8 @@ class NavigatorWidget(QTreeView):
 
     Signals:
         query_chosen(object, str): the user chose a view or practice; carries the
-            :class:`CaseloadQuery` and its title.
+            :class:`CaseloadQuery` (or, for the action lists, an :class:`ActionsQuery`)
+            and its title.
     """
 
     query_chosen = Signal(object, str)
@@ -81,35 +95,57 @@ class NavigatorWidget(QTreeView):
         for view in VIEW_ORDER:
             item = QStandardItem(self.tr(VIEW_TITLES[view]))
             item.setEditable(False)
-            item.setData(CaseloadQuery(view=view, coordinator_id=runner.desk.actor_id), QUERY_ROLE)
+            item.setData(_query_for(view, runner.desk.actor_id), QUERY_ROLE)
             item.setData(self.tr(VIEW_TITLES[view]), TITLE_ROLE)
             self._views_root.appendRow(item)
             self._view_items[view] = item
+            if view is CaseloadView.MY_CASELOAD:
+                # The signed-in person's actions across every case, beside their caseload.
+                self.my_actions_item = QStandardItem(self.tr(MY_ACTIONS_TITLE))
+                self.my_actions_item.setEditable(False)
+                self.my_actions_item.setData(
+                    ActionsQuery(owner_id=runner.desk.actor_id), QUERY_ROLE
+                )
+                self.my_actions_item.setData(self.tr(MY_ACTIONS_TITLE), TITLE_ROLE)
+                self._views_root.appendRow(self.my_actions_item)
         self.expandAll()
         self.selectionModel().currentChanged.connect(self._on_current_changed)
         self.activated.connect(self._on_current_changed)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_context_menu_requested)
+        # Each screen decides for itself what to reload (docs/architecture.md).
+        runner.changes_committed.connect(self._on_runner_changes_committed)
+        runner.desk_changed.connect(self._on_runner_desk_changed)
 
     def refresh(self) -> None:
         """Count again (after a change, or once someone is signed in)."""
         me = self._runner.desk.actor_id
         today = dt.date.today()
 
-        def count(desk: Desk) -> Navigator:
-            with desk.read() as session:
-                return navigator(session, me, today)
-
-        self._runner.run(count, self._show, owner=self, description="navigator counts")
+        self._runner.read(
+            lambda session: navigator(session, me, today),
+            self._show,
+            owner=self,
+            description="navigator counts",
+        )
 
     def _show(self, found: Navigator) -> None:
         me = self._runner.desk.actor_id
         for view, item in self._view_items.items():
             title = self.tr(VIEW_TITLES[view])
-            count = found.view_counts[view]
+            if view is CaseloadView.OVERDUE_ACTIONS:
+                count, what = found.team_overdue_actions, self.tr("actions")
+            else:
+                count, what = found.view_counts[view], self.tr("cases")
             item.setText(f"{title} ({count})")
-            item.setData(CaseloadQuery(view=view, coordinator_id=me), QUERY_ROLE)
-            item.setData(f"{title}, {count} cases", Qt.ItemDataRole.AccessibleTextRole)
+            item.setData(_query_for(view, me), QUERY_ROLE)
+            item.setData(f"{title}, {count} {what}", Qt.ItemDataRole.AccessibleTextRole)
+        mine = self.tr(MY_ACTIONS_TITLE)
+        self.my_actions_item.setText(f"{mine} ({found.my_actions})")
+        self.my_actions_item.setData(ActionsQuery(owner_id=me), QUERY_ROLE)
+        self.my_actions_item.setData(
+            f"{mine}, {found.my_actions} {self.tr('actions')}", Qt.ItemDataRole.AccessibleTextRole
+        )
         current = self._current_practice()
         self._practices_root.removeRows(0, self._practices_root.rowCount())
         select: QStandardItem | None = None
@@ -191,13 +227,13 @@ class NavigatorWidget(QTreeView):
     def save_locality_name(self, code: str, name: str) -> None:
         """Save a locality's name through the runner, then count again."""
 
-        def save(desk: Desk) -> LocalityName:
-            with desk.write() as session:
-                return name_locality(session, code, name)
+        def save(session: Session) -> LocalityName:
+            return name_locality(session, code, name)
 
-        self._runner.run(
+        # The write announces the new name; the counts reload from that.
+        self._runner.write(
             save,
-            lambda _named: self.refresh(),
+            None,
             self._on_locality_name_refused,
             owner=self,
             description="name a locality",
@@ -210,11 +246,30 @@ class NavigatorWidget(QTreeView):
         query = self.currentIndex().data(QUERY_ROLE)
         return query.practice_id if isinstance(query, CaseloadQuery) else None
 
+    @Slot(object, object)
+    def _on_runner_changes_committed(self, changes: Changes, _origin: object) -> None:
+        if changes.caseload:
+            self.refresh()
+
+    @Slot(object)
+    def _on_runner_desk_changed(self, desk: Desk) -> None:
+        """Someone else signed in: "My caseload" (and any view of "mine") is theirs now."""
+        for view, item in self._view_items.items():
+            item.setData(_query_for(view, desk.actor_id), QUERY_ROLE)
+        self.my_actions_item.setData(ActionsQuery(owner_id=desk.actor_id), QUERY_ROLE)
+        self.refresh()
+        current = self.currentIndex()
+        if current.isValid() and isinstance(current.data(QUERY_ROLE), CaseloadQuery | ActionsQuery):
+            self._on_current_changed(current)
+
     def select_view(self, view: CaseloadView) -> None:
         self.setCurrentIndex(self._view_items[view].index())
+
+    def select_my_actions(self) -> None:
+        self.setCurrentIndex(self.my_actions_item.index())
 
     @Slot(QModelIndex)
     def _on_current_changed(self, index: QModelIndex) -> None:
         query = index.data(QUERY_ROLE)
-        if isinstance(query, CaseloadQuery):
+        if isinstance(query, CaseloadQuery | ActionsQuery):
             self.query_chosen.emit(query, str(index.data(TITLE_ROLE)))

@@ -28,15 +28,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from mdt_desk.errors import RuleError, UserError
 from mdt_desk.models.enums import Gender, ReferralSource, Urgency
-from mdt_desk.services import referrals
-from mdt_desk.services.desk import Desk
+from mdt_desk.services import drafts, referrals
+from mdt_desk.services.dates import DateInputError, parse_typed_date
 from mdt_desk.services.display import cui_date, label, practice_display_name
 from mdt_desk.services.practices import PracticeSummary, list_practices
 from mdt_desk.services.referrals import NewPerson, PersonFound, ReferralMade
-from mdt_desk.services.validation import parse_date
+from mdt_desk.ui.drafts import DraftGuard, DraftNotice
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import CuiDateEdit, FieldErrors, NhsNumberEdit
 
@@ -79,11 +80,22 @@ class NewReferralDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.person_box)
         layout.addWidget(self.referral_box)
+        self.draft_notice = DraftNotice(self)
+        layout.addWidget(self.draft_notice)
         layout.addWidget(self.errors.summary)
         layout.addLayout(self.button_row)
         self.resize(640, 720)
         self._update_buttons()
         self._load_practices()
+        # A half-typed reason is kept as a draft; closing asks before discarding it.
+        self.drafts = DraftGuard(self, super().reject)
+        self.drafts.keep(
+            runner,
+            self.reason_edit,
+            drafts.draft_key(drafts.REFERRAL_REASON, "new"),
+            None,
+            self.draft_notice,
+        )
 
     # -- building ----------------------------------------------------------------------
 
@@ -164,6 +176,9 @@ class NewReferralDialog(QDialog):
         self.title_edit.setCompleter(QCompleter(["Mrs", "Mr", "Ms", "Miss", "Mx", "Dr"], page))
         self.birth_edit = QLineEdit(page)
         self.birth_edit.setPlaceholderText(self.tr("e.g. 14-Jul-1945 or 14/07/1945"))
+        self.birth_edit.setToolTip(
+            self.tr("Type the date of birth, e.g. 14-Jul-1945, 14/07/1945 or 1945-07-14.")
+        )
         self.birth_edit.editingFinished.connect(self._on_birth_edited)
         self.gender_combo = QComboBox(page)
         for gender in _GENDER_ORDER:
@@ -186,7 +201,7 @@ class NewReferralDialog(QDialog):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         for caption, widget, field, name in (
-            (self.tr("&Family name"), self.family_edit, "family_name", "referral_family_name"),
+            (self.tr("Fa&mily name"), self.family_edit, "family_name", "referral_family_name"),
             (self.tr("&Given name"), self.given_edit, "given_name", "referral_given_name"),
             (self.tr("&Title"), self.title_edit, "title", "referral_title"),
             (self.tr("&Born"), self.birth_edit, "date_of_birth", "referral_date_of_birth"),
@@ -248,13 +263,9 @@ class NewReferralDialog(QDialog):
         """Look the NHS number up (off the GUI thread)."""
         number = self.nhs_edit.text()
 
-        def job(desk: Desk) -> PersonFound | None:
-            with desk.read() as session:
-                return referrals.look_up_person(session, number)
-
         self.find_button.setEnabled(False)
-        self.runner.run(
-            job,
+        self.runner.read(
+            lambda session: referrals.look_up_person(session, number),
             lambda found: self._on_person_looked_up(number, found),
             self._on_look_up_failed,
             owner=self,
@@ -272,25 +283,29 @@ class NewReferralDialog(QDialog):
         source = _coded(self.source_combo, ReferralSource)
         reason = self.reason_edit.toPlainText()
         urgency = _coded(self.urgency_combo, Urgency)
-        referred_on = self.referred_on_edit.date_value()
+        try:
+            referred_on = self.referred_on_edit.date_value()
+        except DateInputError:
+            # the field says why under itself; nothing is saved until it reads as a date
+            self.referred_on_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
 
-        def job(desk: Desk) -> ReferralMade:
-            with desk.write() as session:
-                return referrals.make_referral(
-                    session,
-                    nhs_number=nhs_number,
-                    patient_id=patient_id,
-                    new_person=new_person,
-                    source=source,
-                    reason=reason,
-                    urgency=urgency,
-                    referred_on=referred_on,
-                )
+        def call(session: Session) -> ReferralMade:
+            return referrals.make_referral(
+                session,
+                nhs_number=nhs_number,
+                patient_id=patient_id,
+                new_person=new_person,
+                source=source,
+                reason=reason,
+                urgency=urgency,
+                referred_on=referred_on,
+            )
 
         self.saving = True
         self._update_buttons()
-        self.runner.run(
-            job, self._on_saved, self._on_save_failed, owner=self, description="new referral"
+        self.runner.write(
+            call, self._on_saved, self._on_save_failed, owner=self, description="new referral"
         )
 
     # -- results -----------------------------------------------------------------------
@@ -327,6 +342,15 @@ class NewReferralDialog(QDialog):
         self.errors.show(error)
         self.nhs_edit.setFocus()
 
+    def accept(self) -> None:
+        """Saved: the kept reason is no longer needed."""
+        self.drafts.discard_all()
+        super().accept()
+
+    def reject(self) -> None:
+        """Closed without saving: asks before discarding a typed reason."""
+        self.drafts.request_close()
+
     def _on_saved(self, made: ReferralMade) -> None:
         self.saving = False
         self.patient_id = made.patient_id
@@ -362,13 +386,21 @@ class NewReferralDialog(QDialog):
             family_name=self.family_edit.text(),
             given_name=self.given_edit.text(),
             title=self.title_edit.text(),
-            date_of_birth=self.birth_edit.text(),
+            date_of_birth=self._typed_birth_date(),
             gender=_coded(self.gender_combo, Gender) or Gender.NOT_KNOWN,
             address=self.address_edit.toPlainText(),
             postcode=self.postcode_edit.text(),
             phone=self.phone_edit.text(),
             practice_id=self._chosen_practice(),
         )
+
+    def _typed_birth_date(self) -> str:
+        """The date of birth as the service reads it (``14-Jul-1945``) when it is a date;
+        otherwise as typed, so the service's message explains it next to the field."""
+        try:
+            return cui_date(parse_typed_date(self.birth_edit.text(), dt.date.today()))
+        except DateInputError:
+            return self.birth_edit.text()
 
     def _chosen_practice(self) -> uuid.UUID | None:
         index = self.practice_combo.findText(
@@ -378,12 +410,8 @@ class NewReferralDialog(QDialog):
         return value if isinstance(value, uuid.UUID) else None
 
     def _load_practices(self) -> None:
-        def job(desk: Desk) -> list[PracticeSummary]:
-            with desk.read() as session:
-                return list_practices(session)
-
-        self.runner.run(
-            job,
+        self.runner.read(
+            list_practices,
             self._on_practices_loaded,
             lambda error: self.errors.summary.show_message(str(error)),
             owner=self,
@@ -410,11 +438,17 @@ class NewReferralDialog(QDialog):
 
     @Slot()
     def _on_birth_edited(self) -> None:
-        # Shown the CUI way once it can be read; anything else is explained on save.
-        try:
-            born = parse_date(self.birth_edit.text(), "date_of_birth")
-        except UserError:
+        # Shown the CUI way once it can be read; otherwise the reason, next to the field.
+        label = self.errors.label_for("date_of_birth")
+        if not self.birth_edit.text().strip():
+            label.show_message("")
             return
+        try:
+            born = parse_typed_date(self.birth_edit.text(), dt.date.today())
+        except DateInputError as error:
+            label.show_message(str(error))
+            return
+        label.show_message("")
         self.birth_edit.setText(cui_date(born))
 
     @Slot()

@@ -4,8 +4,10 @@ The dialog asks :func:`mdt_desk.documents.preview` for the PDF on the task runne
 GUI thread) and shows its pages with Qt PDF. *Print…* and *Save as PDF…* ask
 :func:`mdt_desk.documents.produce`, which renders the document again and records the
 print in the journal in the same transaction, so what is recorded is exactly what left
-the desk. Printing draws one page per turn of the event loop, so the window stays
-responsive while a long document goes to the printer.
+the desk. For a care plan (the person's own copy) it says on screen, never on the paper,
+how many sensitive items were left off and why, and announces it to screen readers.
+Printing draws one page per turn of the event loop, so the window stays responsive while
+a long document goes to the printer.
 """
 
 import dataclasses
@@ -14,8 +16,24 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QPainter, QShortcut
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QKeySequence,
+    QPainter,
+    QShortcut,
+)
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -34,6 +52,7 @@ from mdt_desk import documents
 from mdt_desk.documents import DocumentRequest, ProducedDocument
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import DocumentKind
+from mdt_desk.services.persons_copy import LeftOff
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel
 
@@ -87,6 +106,12 @@ class PrintPreviewDialog(QDialog):
         self.status = QLabel(self.tr("Preparing the document…"))
         self.status.setObjectName("print_preview_status")
         self.error = ErrorLabel(self)
+        # What the person's copy leaves out, and why: on screen only, never in the PDF.
+        self.left_off_label = QLabel(self)
+        self.left_off_label.setObjectName("print_preview_left_off")
+        self.left_off_label.setWordWrap(True)
+        self.left_off_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.left_off_label.hide()
         self.large_print = QCheckBox(self.tr("&Large print"), self)
         self.large_print.setObjectName("large_print_check")
         self.large_print.setAccessibleName(self.tr("Large print"))
@@ -110,6 +135,7 @@ class PrintPreviewDialog(QDialog):
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.left_off_label)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
         self.print_button.clicked.connect(self.choose_printer)
@@ -155,7 +181,45 @@ class PrintPreviewDialog(QDialog):
         for button in (self.print_button, self.save_button):
             button.setEnabled(True)
         self.print_button.setDefault(True)
+        self._show_left_off(made.left_off)
         self.preview_shown.emit(made.pages)
+
+    def left_off_text(self, left_off: LeftOff) -> str:
+        """``2 sensitive actions and 1 sensitive note are not on the person's copy…``."""
+        parts = [
+            self.tr("{n} sensitive actions").format(n=left_off.actions)
+            if left_off.actions != 1
+            else self.tr("1 sensitive action"),
+            self.tr("{n} sensitive notes").format(n=left_off.notes)
+            if left_off.notes != 1
+            else self.tr("1 sensitive note"),
+            self.tr("{n} sensitive alerts").format(n=left_off.alerts)
+            if left_off.alerts != 1
+            else self.tr("1 sensitive alert"),
+        ]
+        counts = (left_off.actions, left_off.notes, left_off.alerts)
+        named = [part for part, count in zip(parts, counts, strict=True) if count]
+        if not named:
+            return ""
+        listed = (
+            named[0] if len(named) == 1 else ", ".join(named[:-1]) + self.tr(" and ") + named[-1]
+        )
+        verb = self.tr("is") if left_off.total == 1 else self.tr("are")
+        return self.tr(
+            "{listed} {verb} not on the person's copy: sensitive items (such as "
+            "safeguarding or risk to staff) are never printed for the person. This note is "
+            "not printed."
+        ).format(listed=listed, verb=verb)
+
+    def _show_left_off(self, left_off: LeftOff) -> None:
+        message = self.left_off_text(left_off)
+        self.left_off_label.setText(message)
+        self.left_off_label.setAccessibleName(message)
+        self.left_off_label.setVisible(bool(message))
+        if message:
+            QAccessible.updateAccessibility(
+                QAccessibleAnnouncementEvent(self.left_off_label, message)
+            )
 
     def page_count(self) -> int:
         return self._document.pageCount() if self._document is not None else 0

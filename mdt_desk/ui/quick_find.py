@@ -10,12 +10,12 @@ a backlog.
 import time
 import uuid
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QWidget
+from sqlalchemy.orm import Session
 
 from mdt_desk.services.caseload import PatientMatch, find_patients
-from mdt_desk.services.desk import Desk
 from mdt_desk.ui.itemmodels.patient_match_table_model import PatientMatchTableModel
 from mdt_desk.ui.runner import TaskRunner
 
@@ -83,17 +83,16 @@ class QuickFindWidget(QLineEdit):
             self._show_matches(generation, started, [])
             return
 
-        def search(desk: Desk) -> list[PatientMatch] | None:
+        def search(session: Session) -> list[PatientMatch] | None:
             if generation != self._latest:
                 return None  # the user has typed on; a newer search is queued
-            with desk.read() as session:
-                return find_patients(session, text, limit=MAX_MATCHES)
+            return find_patients(session, text, limit=MAX_MATCHES)
 
         def done(matches: list[PatientMatch] | None) -> None:
             if matches is not None:
                 self._show_matches(generation, started, matches)
 
-        self._runner.run(search, done, owner=self, description="quick find")
+        self._runner.read(search, done, owner=self, description="quick find")
 
     def _show_matches(self, generation: int, started: float, matches: list[PatientMatch]) -> None:
         if generation != self._latest:
@@ -125,14 +124,26 @@ class QuickFindWidget(QLineEdit):
         header = self.results.horizontalHeader()
         width = header.length() + frame + self.results.verticalScrollBar().sizeHint().width()
         width = max(width, self.width())
-        room_below = parent.height() - origin.y() - 8
-        room_right = parent.width() - origin.x() - 8
-        self.results.setGeometry(
-            origin.x(),
-            origin.y(),
-            max(200, min(width, room_right)),
-            max(60, min(height, room_below)),
-        )
+        # The visible area: the parent, cut to the screen it is on (a window may hang off
+        # the screen's edge). A field near the bottom (the agenda's "Add a case") opens
+        # its list above itself; near the right edge, the list moves left.
+        area = parent.rect()
+        screen = self.screen()
+        if screen is not None:
+            geometry = screen.availableGeometry()
+            top_left = parent.mapFromGlobal(geometry.topLeft())
+            area = area.intersected(QRect(top_left, geometry.size()))
+        room_below = area.bottom() - origin.y() - 8
+        room_above = origin.y() - self.height() - area.top() - 8
+        width = max(200, min(width, area.width() - 16))
+        x = max(area.left() + 8, min(origin.x(), area.right() - 8 - width))
+        if height <= room_below or room_below >= room_above:
+            height = max(60, min(height, room_below))
+            y = origin.y()
+        else:
+            height = max(60, min(height, room_above))
+            y = origin.y() - self.height() - height
+        self.results.setGeometry(x, y, width, height)
 
     # -- keyboard ------------------------------------------------------------------
 

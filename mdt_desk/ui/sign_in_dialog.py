@@ -102,11 +102,9 @@ class SignInDialog(QDialog):
         self._load()
 
     def _load(self) -> None:
-        def job(desk: Desk) -> list[StaffSummary]:
-            with desk.read() as session:
-                return staff_service.list_staff(session)
-
-        self.runner.run(job, self._on_staff_loaded, self._show_error, owner=self)
+        self.runner.read(
+            staff_service.list_staff, self._on_staff_loaded, self._show_error, owner=self
+        )
 
     def _on_staff_loaded(self, staff: list[StaffSummary]) -> None:
         self.staff_model.clear()
@@ -137,16 +135,18 @@ class SignInDialog(QDialog):
             return
         self.ok_button.setEnabled(False)
 
-        def job(desk: Desk) -> uuid.UUID:
-            desk.sign_in(staff_id)
-            return staff_id
+        def job(desk: Desk) -> Desk:
+            return desk.sign_in(staff_id)
 
         self.runner.run(
             job, self._on_signed_in, self._show_error, owner=self, description="sign in"
         )
 
-    def _on_signed_in(self, staff_id: uuid.UUID) -> None:
-        self.signed_in.emit(staff_id)
+    def _on_signed_in(self, desk: Desk) -> None:
+        # Swapped here, on the GUI thread; every screen hears of it by desk_changed.
+        self.runner.set_desk(desk)
+        assert desk.actor_id is not None
+        self.signed_in.emit(desk.actor_id)
         self.accept()
 
     def _show_error(self, error: UserError) -> None:

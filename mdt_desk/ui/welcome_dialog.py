@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import Profession
@@ -35,6 +36,7 @@ from mdt_desk.services.demo import DemoReport, generate_demo
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import label
 from mdt_desk.services.practices import import_ods_practices
+from mdt_desk.services.progress import WRITING
 from mdt_desk.services.reports import ImportReport
 from mdt_desk.services.staff import StaffSummary
 from mdt_desk.ui.runner import TaskRunner
@@ -50,9 +52,12 @@ class _ProgressRelay(QObject):
 
     Signals:
         progressed(int, int): done so far, and in all.
+        phase_progressed(str, int, int): a service's ``(phase, done, total)``
+            (:mod:`mdt_desk.services.progress`).
     """
 
     progressed = Signal(int, int)
+    phase_progressed = Signal(str, int, int)
 
 
 class WelcomeDialog(QDialog):
@@ -139,6 +144,7 @@ class WelcomeDialog(QDialog):
         # No parent: the running job holds it, so it outlives the dialog if need be.
         self._relay = _ProgressRelay()
         self._relay.progressed.connect(self._on_demo_progressed)
+        self._relay.phase_progressed.connect(self._on_import_progressed)
         return box
 
     def _build_setup_box(self) -> QGroupBox:
@@ -151,6 +157,12 @@ class WelcomeDialog(QDialog):
         self.import_status = QLabel(self.tr("No practices imported yet."), box)
         self.import_status.setObjectName("welcome_import_status")
         self.import_status.setWordWrap(True)
+        self.import_progress = QProgressBar(box)
+        self.import_progress.setObjectName("welcome_import_progress")
+        self.import_progress.setAccessibleName(self.tr("Practice import progress"))
+        self.import_progress.setRange(0, 100)
+        self.import_progress.setFormat("%p%")
+        self.import_progress.hide()
         self.import_error = ErrorLabel(box)
         form = self._build_staff_form(box)
         sign_in_row = self._build_sign_in_row(box)
@@ -158,6 +170,7 @@ class WelcomeDialog(QDialog):
         layout.addWidget(QLabel(self.tr("1. Your practices"), box))
         layout.addWidget(self.import_button)
         layout.addWidget(self.import_status)
+        layout.addWidget(self.import_progress)
         layout.addWidget(self.import_error)
         layout.addWidget(QLabel(self.tr("2. The team"), box))
         layout.addLayout(form)
@@ -253,17 +266,16 @@ class WelcomeDialog(QDialog):
         """Make the demo caseload off the GUI thread, then sign in its coordinator."""
         patients, seed, relay = self.demo_patients, self.demo_seed, self._relay
 
-        def job(desk: Desk) -> DemoReport:
+        def job(desk: Desk) -> tuple[DemoReport, Desk]:
             report = generate_demo(
                 desk.store,
                 patients=patients,
                 seed=seed,
                 progress=relay.progressed.emit,
             )
-            # generate_demo signed in through the store: the desk follows it.
-            signed_in = Desk.for_store(desk.store)
-            desk.actor_id, desk.actor_name = signed_in.actor_id, signed_in.actor_name
-            return report
+            # generate_demo signed in through the store: the desk follows it (swapped
+            # in on the GUI thread when the report arrives).
+            return report, desk.reread()
 
         self._set_working(True)
         self.demo_error.show_message("")
@@ -280,15 +292,18 @@ class WelcomeDialog(QDialog):
         if path is None:
             return
 
-        def job(desk: Desk) -> ImportReport:
-            with desk.write() as session:
-                return import_ods_practices(session, path)
+        relay = self._relay
+
+        def call(session: Session) -> ImportReport:
+            return import_ods_practices(session, path, relay.phase_progressed.emit)
 
         self.import_error.show_message("")
         self.import_status.setText(self.tr("Importing practices…"))
+        self.import_progress.setValue(0)
+        self.import_progress.show()
         self._set_working(True)
-        self.runner.run(
-            job,
+        self.runner.write(
+            call,
             self._on_practices_imported,
             self._on_import_failed,
             owner=self,
@@ -302,28 +317,23 @@ class WelcomeDialog(QDialog):
         profession = self.profession_combo.currentData()
         codes = tuple(code for code in self.practices_edit.text().replace(",", " ").split() if code)
 
-        def job(desk: Desk) -> StaffSummary:
-            with desk.write() as session:
-                return staff_service.add_staff(
-                    session,
-                    family_name=family,
-                    given_name=given,
-                    title=title,
-                    profession=profession if profession is not None else "",
-                    practice_codes=codes,
-                )
+        def call(session: Session) -> StaffSummary:
+            return staff_service.add_staff(
+                session,
+                family_name=family,
+                given_name=given,
+                title=title,
+                profession=profession if profession is not None else "",
+                practice_codes=codes,
+            )
 
-        self.runner.run(
-            job, self._on_staff_added, self._on_staff_failed, owner=self, description="add staff"
+        self.runner.write(
+            call, self._on_staff_added, self._on_staff_failed, owner=self, description="add staff"
         )
 
     def reload_staff(self, select: uuid.UUID | None = None) -> None:
-        def job(desk: Desk) -> list[StaffSummary]:
-            with desk.read() as session:
-                return staff_service.list_staff(session)
-
-        self.runner.run(
-            job,
+        self.runner.read(
+            staff_service.list_staff,
             lambda members: self._on_staff_listed(members, select),
             lambda error: self.sign_in_error.show_message(str(error)),
             owner=self,
@@ -339,19 +349,22 @@ class WelcomeDialog(QDialog):
             )
             return
 
-        def job(desk: Desk) -> str:
-            desk.sign_in(staff_id)
-            return desk.actor_name
+        def job(desk: Desk) -> Desk:
+            return desk.sign_in(staff_id)
 
         self.runner.run(
             job,
-            lambda _name: self.accept(),
+            self._on_signed_in,
             lambda error: self.sign_in_error.show_message(str(error)),
             owner=self,
             description="sign in",
         )
 
     # -- results -----------------------------------------------------------------------
+
+    def _on_signed_in(self, desk: Desk) -> None:
+        self.runner.set_desk(desk)  # on the GUI thread; the screens hear desk_changed
+        self.accept()
 
     @Slot(int, int)
     def _on_demo_progressed(self, done: int, total: int) -> None:
@@ -363,7 +376,9 @@ class WelcomeDialog(QDialog):
             )
         )
 
-    def _on_demo_made(self, report: DemoReport) -> None:
+    def _on_demo_made(self, made: tuple[DemoReport, Desk]) -> None:
+        report, desk = made
+        self.runner.set_desk(desk)
         self.demo_report = report
         self._set_working(False)
         self.demo_status.setText(
@@ -379,9 +394,16 @@ class WelcomeDialog(QDialog):
         self.demo_progress.hide()
         self.demo_error.show_message(str(error))
 
+    @Slot(str, int, int)
+    def _on_import_progressed(self, phase: str, done: int, total: int) -> None:
+        """Reading the file is the first half of the bar, writing it the second."""
+        share = done / total if total else 1.0
+        self.import_progress.setValue(int(50 * share) + (50 if phase == WRITING else 0))
+
     def _on_practices_imported(self, report: ImportReport) -> None:
         self.import_report = report
         self._set_working(False)
+        self.import_progress.setValue(100)
         self.import_status.setText(
             self.tr(
                 "Practices: {imported} imported, {updated} updated, {unchanged} unchanged, "
@@ -402,6 +424,7 @@ class WelcomeDialog(QDialog):
 
     def _on_import_failed(self, error: UserError) -> None:
         self._set_working(False)
+        self.import_progress.hide()
         self.import_status.setText(self.tr("No practices imported."))
         self.import_error.show_message(str(error))
 

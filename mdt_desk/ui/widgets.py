@@ -1,7 +1,8 @@
 """Small input widgets that follow the CUI conventions, shared by every form.
 
-- :class:`CuiDateEdit` shows dates as ``14-Jul-1945`` whatever the system locale, with a
-  calendar pop-up.
+- :class:`DateField` reads a typed date (``14/07/1945``, ``1945-07-14``, ``today``...),
+  shows it as ``14-Jul-1945`` whatever the system locale, with a calendar pop-up, and
+  says next to the field when the text is not a date.
 - :class:`NhsNumberEdit` accepts digits, spaces and hyphens and reformats to
   ``943 476 5919`` as the user types.
 - :class:`FieldErrors` puts a service's per-field messages next to the fields.
@@ -10,34 +11,275 @@
 import datetime as dt
 import re
 
-from PySide6.QtCore import QDate, QLocale, Qt, Slot
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QDateEdit, QLabel, QLineEdit, QWidget
+from PySide6.QtCore import QDate, QLocale, Qt, Signal, Slot
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QColor, QKeyEvent, QPalette
+from PySide6.QtWidgets import (
+    QCalendarWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mdt_desk.errors import ValidationError
+from mdt_desk.services.dates import EARLIEST_DATE, LATEST_DATE, DateInputError, parse_typed_date
+from mdt_desk.services.display import cui_date
 
 # Month names must be English (CUI: 14-Jul-1945) even on a machine set to another language.
 _CUI_LOCALE = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
 
 
-class CuiDateEdit(QDateEdit):
-    """A date field shown as ``dd-Mmm-yyyy``, with a calendar pop-up."""
+class _DateLineEdit(QLineEdit):
+    """The typing part of a :class:`DateField`: Up/Down step a day, Alt+Down or F4 opens
+    the calendar; everything else is plain typing (Tab leaves the field)."""
 
-    def __init__(self, value: dt.date | None = None, parent: QWidget | None = None) -> None:
+    step_requested = Signal(int)
+    calendar_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, alt = event.key(), event.modifiers() & Qt.KeyboardModifier.AltModifier
+        if key == Qt.Key.Key_F4 or (key == Qt.Key.Key_Down and alt):
+            self.calendar_requested.emit()
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and not alt:
+            self.step_requested.emit(1 if key == Qt.Key.Key_Up else -1)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+
+class _CalendarPopup(QFrame):
+    """A calendar under the field; Enter or a click picks the day, Esc closes it."""
+
+    picked = Signal(object)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.calendar = QCalendarWidget(self)
+        self.calendar.setLocale(_CUI_LOCALE)
+        self.calendar.setAccessibleName(self.tr("Calendar"))
+        self.calendar.setMinimumDate(QDate(1900, 1, 1))
+        self.calendar.setMaximumDate(QDate(2199, 12, 31))
+        self.calendar.activated.connect(self._on_calendar_picked)
+        self.calendar.clicked.connect(self._on_calendar_picked)
+        QVBoxLayout(self).addWidget(self.calendar)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+    @Slot(QDate)
+    def _on_calendar_picked(self, qdate: QDate) -> None:
+        self.close()
+        self.picked.emit(dt.date(qdate.year(), qdate.month(), qdate.day()))
+
+
+class DateField(QWidget):
+    """A date typed or picked from a calendar, shown as ``14-Jul-2027`` (NHS CUI).
+
+    The person types any form :func:`~mdt_desk.services.dates.parse_typed_date` reads
+    (``14/07/2027``, ``2027-07-14``, ``today``, ``+7``...). On leaving the field the text
+    is shown as ``dd-Mmm-yyyy``; text that cannot be read stays as typed, with the reason
+    underneath (announced to screen readers), and is never replaced by another date.
+    Tab moves to the next field; Up/Down change the day; Alt+Down or F4 opens a calendar.
+
+    Signals:
+        editingFinished(): the person left the field or pressed Enter.
+
+    Args:
+        value: the date shown at first; ``None`` shows today unless ``optional``.
+        optional: an empty field means "no date" rather than an error.
+        show_errors: show the reason under the field (a table cell's editor reports it
+            through its delegate instead).
+    """
+
+    editingFinished = Signal()  # noqa: N815 - named like the QLineEdit signal it replaces
+
+    def __init__(
+        self,
+        value: dt.date | None = None,
+        parent: QWidget | None = None,
+        *,
+        optional: bool = False,
+        show_errors: bool = True,
+    ) -> None:
         super().__init__(parent)
-        self.setLocale(_CUI_LOCALE)
-        self.setDisplayFormat("dd-MMM-yyyy")
-        self.setCalendarPopup(True)
-        self.calendarWidget().setLocale(_CUI_LOCALE)
-        self.setMinimumDate(QDate(1900, 1, 1))
-        self.set_date(value or dt.date.today())
+        self.optional = optional
+        self._show_errors = show_errors
+        self._error = ""
+        self.line_edit = _DateLineEdit(self)
+        self.line_edit.setPlaceholderText(
+            self.tr("Not set") if optional else self.tr("e.g. 14-Jul-2027")
+        )
+        hint = self.tr(
+            "Type a date such as 14-Jul-2027, 14/07/2027, 2027-07-14, today or +7 "
+            "(days from today). Up and Down change the day; Alt+Down opens a calendar."
+        )
+        self.line_edit.setToolTip(hint)
+        self.calendar_button = QToolButton(self)
+        self.calendar_button.setArrowType(Qt.ArrowType.DownArrow)
+        self.calendar_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Alt+Down from the text
+        self.calendar_button.setToolTip(self.tr("Choose from a calendar (Alt+Down)"))
+        self.calendar_button.setAccessibleName(self.tr("Choose from a calendar"))
+        self.error_label = ErrorLabel(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(self.line_edit, 1)
+        row.addWidget(self.calendar_button)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addLayout(row)
+        column.addWidget(self.error_label)
+        self.setFocusProxy(self.line_edit)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.line_edit.editingFinished.connect(self._on_line_edit_editing_finished)
+        self.line_edit.textEdited.connect(self._on_line_edit_text_edited)
+        self.line_edit.step_requested.connect(self._on_line_edit_step_requested)
+        self.line_edit.calendar_requested.connect(self.open_calendar)
+        self.calendar_button.clicked.connect(self.open_calendar)
+        if value is None and not optional:
+            value = dt.date.today()
+        self.set_date(value)
+
+    # -- reading and writing -------------------------------------------------------
+
+    def text(self) -> str:
+        return self.line_edit.text()
+
+    def set_text(self, text: str) -> None:
+        """Put ``text`` in the field as if typed (read when the field is left or saved)."""
+        self.line_edit.setText(text)
+
+    def set_date(self, value: dt.date | None) -> None:
+        """Show ``value`` as ``dd-Mmm-yyyy`` (empty for ``None``); clears any message."""
+        self.line_edit.setText(cui_date(value, "") if value is not None else "")
+        self._set_error("")
+
+    def date_or_none(self) -> dt.date | None:
+        """The date in the field; ``None`` when an optional field is empty.
+
+        Raises:
+            DateInputError: the text is not a date (the reason is shown by the field).
+        """
+        if self.optional and not self.text().strip():
+            self._set_error("")
+            return None
+        try:
+            value = parse_typed_date(self.text(), dt.date.today())
+        except DateInputError as error:
+            self._set_error(str(error))
+            raise
+        self._set_error("")
+        return value
 
     def date_value(self) -> dt.date:
-        qdate = self.date()
-        return dt.date(qdate.year(), qdate.month(), qdate.day())
+        """The date in the field.
 
-    def set_date(self, value: dt.date) -> None:
-        self.setDate(QDate(value.year, value.month, value.day))
+        Raises:
+            DateInputError: empty, or not a date (the reason is shown by the field).
+        """
+        value = self.date_or_none()
+        if value is None:
+            error = DateInputError(self.tr("Enter a date, for example 14-Jul-2027."))
+            self._set_error(str(error))
+            raise error
+        return value
+
+    def error_text(self) -> str:
+        """Why the text could not be read; empty when it could."""
+        return self._error
+
+    def setAccessibleName(self, name: str) -> None:
+        super().setAccessibleName(name)
+        self.line_edit.setAccessibleName(name)
+        self.calendar_button.setAccessibleName(
+            self.tr("Choose the {field} from a calendar").format(field=name.lower())
+        )
+
+    # -- calendar --------------------------------------------------------------------
+
+    @Slot()
+    def open_calendar(self) -> None:
+        if not self.isEnabled() or self.line_edit.isReadOnly():
+            return
+        popup = _CalendarPopup(self)
+        popup.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        try:
+            current = parse_typed_date(self.text(), dt.date.today())
+        except DateInputError:
+            current = dt.date.today()
+        popup.calendar.setSelectedDate(QDate(current.year, current.month, current.day))
+        popup.picked.connect(self._on_popup_picked)
+        popup.move(self.line_edit.mapToGlobal(self.line_edit.rect().bottomLeft()))
+        popup.show()
+        popup.calendar.setFocus()
+
+    # -- slots -----------------------------------------------------------------------
+
+    @Slot()
+    def _on_line_edit_editing_finished(self) -> None:
+        try:
+            value = self.date_or_none()
+        except DateInputError:
+            pass  # the text stays as typed, with the reason under it
+        else:
+            if value is not None:
+                self.line_edit.setText(cui_date(value))
+        self.editingFinished.emit()
+
+    @Slot(str)
+    def _on_line_edit_text_edited(self, text: str) -> None:
+        if not self._error:
+            return
+        try:  # the message goes as soon as the text reads as a date
+            if not (self.optional and not text.strip()):
+                parse_typed_date(text, dt.date.today())
+        except DateInputError:
+            return
+        self._set_error("")
+
+    @Slot(int)
+    def _on_line_edit_step_requested(self, days: int) -> None:
+        if self.line_edit.isReadOnly():
+            return
+        try:
+            current = parse_typed_date(self.text(), dt.date.today())
+        except DateInputError:
+            if self.text().strip():
+                return  # never step from something that is not a date
+            current = dt.date.today() - dt.timedelta(days=days)
+        stepped = current + dt.timedelta(days=days)
+        if EARLIEST_DATE <= stepped <= LATEST_DATE:
+            self.set_date(stepped)
+
+    @Slot(object)
+    def _on_popup_picked(self, value: dt.date) -> None:
+        self.set_date(value)
+        self.line_edit.setFocus(Qt.FocusReason.PopupFocusReason)
+        self.editingFinished.emit()
+
+    def _set_error(self, message: str) -> None:
+        if message == self._error:
+            return
+        self._error = message
+        self.line_edit.setAccessibleDescription(message)
+        if self._show_errors:
+            self.error_label.show_message(message)
+        if message:
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.line_edit, message))
+
+
+#: The date field's former name, kept for the forms and tests that use it.
+CuiDateEdit = DateField
 
 
 def format_nhs_digits(text: str) -> str:

@@ -28,6 +28,8 @@ EARLIER_DAY = dt.date(2026, 11, 24)
 MEETING_DAY = dt.date(2026, 12, 8)
 START = dt.time(13, 0)
 FAR_REVIEW = TODAY + dt.timedelta(days=365)
+#: a day after every meeting of these tests, for proposals judged once the day has come
+LATER = dt.date(2027, 6, 1)
 
 _serials = itertools.count(1)
 
@@ -177,9 +179,15 @@ def discuss(
     return meeting_id
 
 
-def propose(store: Store, meeting_id: uuid.UUID, **options: bool) -> dict[uuid.UUID, Proposal]:
+def propose(
+    store: Store, meeting_id: uuid.UUID, *, include_listed: bool = False, today: dt.date = LATER
+) -> dict[uuid.UUID, Proposal]:
+    """The proposals by case; made on ``today`` (by default after every meeting day, so
+    they do not depend on the machine's clock)."""
     with store.read() as session:
-        proposals = agenda_rules.propose(session, meeting_id, **options)
+        proposals = agenda_rules.propose(
+            session, meeting_id, include_listed=include_listed, today=today
+        )
     for proposal in proposals:
         assert proposal.reasons, "every proposal says why"
         assert all(reason.text.strip() for reason in proposal.reasons)
@@ -518,7 +526,9 @@ def test_carried_over_counts_the_meetings_a_case_has_waited(store, host, chair) 
 
     judged = propose(store, third, include_listed=True)
     assert set(judged) == {waiting}
-    assert reasons_of(judged[waiting]) == {AgendaReason.CARRIED_OVER: "Carried 2×"}
+    assert reasons_of(judged[waiting]) == {
+        AgendaReason.CARRIED_OVER: "Carried 2×; Deferred, no reason given"
+    }
     assert judged[waiting].carried_count == 2 and judged[waiting].suggested_minutes == 10
 
 

@@ -529,7 +529,10 @@ def test_finishing_rolls_over_sets_reviews_and_closes(store, host, chair, team) 
         e.carried_count == 1 and e.reason is AgendaReason.CARRIED_OVER for e in rolled.values()
     )
     assert rolled[deferred].minutes_allotted == 12
-    assert rolled[deferred].reason_detail == "Carried 1× (from 24-Nov-2026)"
+    # deferred with no reason given: the next agenda says so, and why it came before
+    assert rolled[deferred].reason_detail == (
+        "Carried 1× (from 24-Nov-2026); Deferred, no reason given; New referral"
+    )
     assert (
         closed.status is CaseStatus.CLOSED and results[closed.id].next_review_text == "Case closed"
     )

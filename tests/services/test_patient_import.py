@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,7 @@ from mdt_desk.errors import ImportFileError, ValidationError
 from mdt_desk.models import Patient, base
 from mdt_desk.models.enums import Gender
 from mdt_desk.models.store import Store
-from mdt_desk.services.patient_import import import_patients_csv
+from mdt_desk.services.patient_import import import_patients_csv, import_patients_file
 from mdt_desk.services.reports import ImportReport
 from mdt_desk.services.validation import normalise_nhs_number
 
@@ -60,6 +61,11 @@ def write_csv(path: Path, lines: Sequence[str], encoding: str = "utf-8") -> Path
 
 
 def run_import(store: Store, path: Path) -> ImportReport:
+    """The import as the command line and the app run it: streamed, in short transactions."""
+    return import_patients_file(store, path, actor_label="test import")
+
+
+def run_import_in_one_transaction(store: Store, path: Path) -> ImportReport:
     with store.write(actor_label="test import") as session:
         return import_patients_csv(session, path)
 
@@ -691,3 +697,278 @@ def test_command_line_exit_statuses_and_json(
     assert output == ""
     assert "is empty" in capsys.readouterr().err
     assert patient_count(store) == 4
+
+
+# --- long imports: streamed, in short transactions, all or nothing ------------------------
+
+
+@pytest.fixture
+def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file read as a large one would be, and written a few rows at a time."""
+    from mdt_desk.services import importfiles, patient_import
+
+    monkeypatch.setattr(importfiles, "_WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(importfiles, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(patient_import, "_STAGE_BATCH", 2)
+    monkeypatch.setattr(patient_import, "_FIRST_PUBLISH_ROWS", 3)
+    monkeypatch.setattr(patient_import, "_MIN_PUBLISH_ROWS", 1)
+    monkeypatch.setattr(patient_import, "_MAX_PUBLISH_ROWS", 3)
+    monkeypatch.setattr(patient_import, "_PAUSE_SECONDS", 0.0)
+
+
+def _long_mixed_file(tmp_path: Path) -> Path:
+    """Repeats, clashes and bad rows spread so they fall in different batches."""
+    lines = [HEADER]
+    for index in range(24):
+        lines.append(f"{NHS[index]},Family{index},Given,1945-07-14,A81001,,{index} Road,,")
+    lines += [
+        f"{NHS[1]},Family1,Given,1945-07-14,A81001,,1 Road,,",  # repeat: skipped
+        f"{NHS[2]},Family2,Given,1945-07-14,A81001,,Elsewhere,,",  # other address: refused
+        f"{NHS[3]},Someone,Else,1950-01-01,A81001,,,,",  # other person: refused
+        f"{BAD_CHECK_DIGIT},Bad,Check,1945-07-14,A81001,,,,",
+        f"{NHS[30]},Jones,Ann,1940-01-01,A81002,,,,",  # in the store: updated
+        f"{NHS[31]},Other,Person,1940-01-01,A81001,,,,",  # store clash
+        f"{NHS[31]},Jones,Bob,1941-01-01,A81001,,,,",  # compared with the store again
+        f"{NHS[4]},Family4,Given,1945-07-14,A81001,,4 Road,,",  # repeat: skipped
+    ]
+    return write_csv(tmp_path / "long.csv", lines)
+
+
+def _seed_store(store: Store, tmp_path: Path) -> None:
+    with store.write(actor_label="test import") as session:
+        import_patients_csv(
+            session,
+            write_csv(
+                tmp_path / "seed.csv",
+                [
+                    HEADER,
+                    f"{NHS[30]},Jones,Ann,1940-01-01,A81001,,,,",
+                    f"{NHS[31]},Jones,Bob,1941-01-01,A81001,,,,",
+                ],
+            ),
+        )
+
+
+def _contents(store: Store) -> dict[str, tuple[object, ...]]:
+    return {
+        number: (p.family_name, p.given_name, p.date_of_birth, p.address, p.practice_id)
+        for number, p in patients_by_nhs(store).items()
+    }
+
+
+def test_streamed_import_in_many_batches_matches_one_transaction(
+    tmp_path: Path, practices_file: Path, tiny_batches: None
+) -> None:
+    from mdt_desk.services.practices import import_ods_practices
+
+    stores = []
+    for name in ("streamed", "single"):
+        store = Store.open(tmp_path / f"{name}.sqlite")
+        with store.write(actor_label="test") as session:
+            import_ods_practices(session, practices_file)
+        _seed_store(store, tmp_path)
+        stores.append(store)
+    streamed, single = stores
+    path = _long_mixed_file(tmp_path)
+
+    report = run_import(streamed, path)
+    expected = run_import_in_one_transaction(single, path)
+
+    assert report == expected
+    assert (report.imported, report.updated, report.skipped) == (24, 1, 2)
+    assert sorted(problem_lines(report)) == [27, 28, 29, 31]
+    assert "already on line 4 with a different address" in problem_lines(report)[27]
+    assert "already used on line 5 for a different person" in problem_lines(report)[28]
+    assert _contents(streamed) == _contents(single)
+    with streamed.read() as session:
+        transactions = session.execute(text("SELECT count(*) FROM journal_tx")).scalar_one()
+    assert transactions > 5  # written in many short transactions, not one
+    assert run_import(streamed, path).imported == 0  # and idempotent
+    for store in stores:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b" \r\n\r\n  \n", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary data"),
+        (b"\x01\x02\x03\x04\x05\x06\x07\x08 some text", "binary data"),
+        (HEADER.encode() + b"\r\n\x81\x8d\x8f\x90\x9d\r\n", "neither UTF-8 nor Windows-1252"),
+        (f"{NHS[0]},Smith,Joan,1945-07-14,A81001\r\n".encode(), "no header row"),
+        ("nhs,surname\r\n".encode("utf-16"), "Save it again as 'CSV UTF-8'"),
+    ],
+)
+def test_large_files_are_refused_for_the_same_reasons(
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    tiny_batches: None,
+    content: bytes,
+    expected: str,
+) -> None:
+    path = tmp_path / "patients.csv"
+    path.write_bytes(content)
+
+    with pytest.raises(ImportFileError, match=expected):
+        run_import(store, path)
+    assert patient_count(store) == 0
+
+
+def test_a_large_windows_1252_file_is_read_in_blocks(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path, tiny_batches: None
+) -> None:
+    lines = [HEADER] + [
+        f"{NHS[index]},Brontë,Zoë,1945-07-14,A81001,female,Café Row {index},,"
+        for index in range(30)
+    ]
+    path = write_csv(tmp_path / "excel.csv", lines, encoding="cp1252")
+
+    assert run_import(store, path) == ImportReport(imported=30)
+    assert {patient.given_name for patient in patients_by_nhs(store).values()} == {"Zoë"}
+
+
+class _InterruptedError(Exception):
+    pass
+
+
+def test_an_import_interrupted_while_reading_leaves_nothing_visible(
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    tiny_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mdt_desk.services import patient_import
+
+    path = _long_mixed_file(tmp_path)
+    journal = journal_size(store)
+    validate = patient_import._validate
+    calls = iter(range(1000))
+
+    def failing_validate(*args: Any, **kwargs: Any) -> Any:
+        if next(calls) == 15:  # half-way through the file
+            raise _InterruptedError
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(patient_import, "_validate", failing_validate)
+
+    with pytest.raises(_InterruptedError):
+        run_import(store, path)
+
+    assert patient_count(store) == 0
+    assert journal_size(store) == journal
+    assert patient_import.unfinished_import(store) is None
+
+
+def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_it_again(
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    tiny_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mdt_desk.services import patient_import
+
+    path = _long_mixed_file(tmp_path)
+    publish = patient_import._publish
+    batches = iter(range(1000))
+
+    def failing_publish(*args: Any, **kwargs: Any) -> Any:
+        if next(batches) == 3:  # a full disk, a crash: after three batches were written
+            raise _InterruptedError
+        return publish(*args, **kwargs)
+
+    monkeypatch.setattr(patient_import, "_publish", failing_publish)
+    with pytest.raises(_InterruptedError):
+        run_import(store, path)
+
+    unfinished = patient_import.unfinished_import(store)
+    assert unfinished is not None
+    assert (unfinished.file, unfinished.written, unfinished.rows) == (str(path), 9, 31)
+    assert "Import the same file again to complete it" in unfinished.message()
+    assert patient_count(store) == 9  # every row written is whole, and journalled
+    assert journalled_patient_ids(store) == {p.id.hex for p in patients_by_nhs(store).values()}
+
+    monkeypatch.setattr(patient_import, "_publish", publish)
+    report = run_import(store, path)
+
+    assert (report.imported, report.unchanged) == (17, 9)  # the 9 written before: unchanged
+    assert patient_count(store) == 26
+    assert patient_import.unfinished_import(store) is None
+
+
+def test_progress_is_reported_while_reading_then_writing(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path, tiny_batches: None
+) -> None:
+    # Big enough (about 40 kB) that the file is read in several blocks.
+    lines = [HEADER] + [
+        f"{number},Family{index},Given,1945-07-14,A81001,,{index} High Street,TS18 1HU,"
+        for index, number in enumerate(_first_numbers(500))
+    ]
+    path = write_csv(tmp_path / "long.csv", lines)
+    size = path.stat().st_size
+    seen: list[tuple[str, int, int]] = []
+
+    import_patients_file(store, path, actor_label="test", progress=lambda *call: seen.append(call))
+
+    reading = [(done, total) for phase, done, total in seen if phase == "reading"]
+    writing = [(done, total) for phase, done, total in seen if phase == "writing"]
+    assert seen[0][0] == "reading" and seen[-1][0] == "writing"
+    assert reading[0] == (0, size) and reading[-1] == (size, size)
+    assert 0 < reading[len(reading) // 2][0] < size
+    assert writing[0] == (0, 500) and writing[-1] == (500, 500)
+    assert [done for done, _total in writing] == sorted(done for done, _total in writing)
+    assert len(writing) > 5
+
+
+_COLLEAGUE = """
+import sys, time
+from pathlib import Path
+from mdt_desk import cli
+sys.exit(cli.main(["patients", "import", sys.argv[1], "--store", sys.argv[2], "--json"],
+                  out=open(sys.argv[3], "w")))
+"""
+
+
+@pytest.mark.slow
+def test_another_writer_gets_in_during_a_long_import(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from mdt_desk.models import Practice
+
+    numbers = _first_numbers(12_000)
+    lines = [HEADER] + [
+        f"{number},Family{index},Given,1945-07-14,A81001,,{index} High Street,TS18 1HU,"
+        for index, number in enumerate(numbers)
+    ]
+    path = write_csv(tmp_path / "big.csv", lines)
+    store.close()
+    importer = subprocess.Popen(
+        [sys.executable, "-c", _COLLEAGUE, str(path), str(store.path), str(tmp_path / "out")]
+    )
+    waits: list[float] = []
+    counts_seen: list[int] = []
+    try:
+        with Store.open(store.path) as colleague:
+            while importer.poll() is None:
+                started = time.monotonic()
+                with colleague.write(actor_label="colleague") as session:
+                    practice = session.get(Practice, practice_ids["A81001"])
+                    assert practice is not None
+                    practice.phone = f"01642 {len(waits):06d}"
+                waits.append(time.monotonic() - started)
+                counts_seen.append(patient_count(colleague))
+                time.sleep(0.05)
+    finally:
+        importer.wait(timeout=300)
+
+    assert importer.returncode == 0
+    assert json.loads((tmp_path / "out").read_text())["imported"] == len(numbers)
+    # Some of the colleague's edits went in while the import was part-way written.
+    assert any(0 < count < len(numbers) for count in counts_seen)
+    assert max(waits) < 3.0

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -277,7 +277,7 @@ def test_due_date_edited_inline_even_from_overdue_and_undo_restores_it(
     assert isinstance(date_edit, CuiDateEdit)
     assert date_edit.text() == cui_date(overdue_on)  # CUI display in the editor too
     new_due = TODAY + dt.timedelta(days=3)
-    date_edit.setDate(QDate(new_due.year, new_due.month, new_due.day))
+    date_edit.set_text(new_due.strftime("%d/%m/%Y"))  # typed, as a person would
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     # The delegate commits on the next turn of the event loop.
     qtbot.waitUntil(lambda: table.state() != QAbstractItemView.State.EditingState)

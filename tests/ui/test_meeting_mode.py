@@ -3,7 +3,9 @@ actions from decisions, deferral and roll-over, ending the meeting, projection p
 and save-as-you-type."""
 
 import datetime as dt
+import math
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QCheckBox,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -157,8 +160,11 @@ def make_action(qtbot, window: MeetingModeWindow, line: str) -> None:
     qtbot.keyClick(description, Qt.Key.Key_Tab)
     assert owner.isAncestorOf(focused(QWidget)) or focused(QWidget) is owner  # Who
     qtbot.keyClick(focused(QWidget), Qt.Key.Key_Tab)
-    assert focused(QWidget) is due  # Due by
-    qtbot.keyClick(due, Qt.Key.Key_Tab)
+    assert due.isAncestorOf(focused(QWidget))  # Due by (its text part)
+    qtbot.keyClick(focused(QWidget), Qt.Key.Key_Tab)  # one Tab leaves the date
+    sensitive = child(form, QCheckBox, "action_sensitive_check")
+    assert focused(QCheckBox) is sensitive and not sensitive.isChecked()  # Sensitive: no
+    qtbot.keyClick(sensitive, Qt.Key.Key_Tab)
     assert focused(QPushButton) is child(form, QPushButton, "action_save_button")
     with qtbot.waitSignal(window.actions_changed, timeout=WAIT) as changed:
         qtbot.keyClick(focused(QPushButton), Qt.Key.Key_Return)
@@ -197,7 +203,9 @@ def test_a_meeting_run_from_the_keyboard(qtbot, qtmodeltester, store, runner) ->
     meeting = planned_meeting(store)
     first, second, third = put_proposals_first(store, meeting.id)
     following = schedule_next(store, meeting)
+    before_open = time.monotonic()
     window = open_meeting(qtbot, runner, meeting.id)
+    on_first_item = time.monotonic()  # item 1's clock started before this
     assert window.current_index() == 0
     assert window.current_entry() == first or window.current_entry().id == first.id  # type: ignore[union-attr]
     total = len(window.agenda)
@@ -236,7 +244,11 @@ def test_a_meeting_run_from_the_keyboard(qtbot, qtmodeltester, store, runner) ->
     qtbot.keyClicks(summary, "Falls at night; son worried. Team agrees a medication review.")
     choose(qtbot, child(window, QComboBox, "outcome_box"), "Change plan")
     make_action(qtbot, window, "Pharmacist medication review")
+    # the team spends at least a second on the item, so its time is more than nothing
+    qtbot.waitUntil(lambda: time.monotonic() - on_first_item >= 1.2, timeout=WAIT)
+    leaving_first = time.monotonic()  # item 1's clock stops after this
     next_item(qtbot, window, window.decisions_edit)
+    left_first = time.monotonic()
     assert window.current_index() == 1
     assert child(window, QLabel, "progress_label").text() == f"Item 2 of {total}"
     assert "Done" in child(window, AgendaStrip, "agenda_strip").texts()[0]
@@ -282,7 +294,14 @@ def test_a_meeting_run_from_the_keyboard(qtbot, qtmodeltester, store, runner) ->
         by_id = {entry.id: entry for entry in detail.agenda}
         assert by_id[first.id].summary.startswith("Falls at night; son worried.")
         assert by_id[first.id].outcome is AgendaOutcome.CHANGE_PLAN
-        assert by_id[first.id].seconds_taken >= 0
+        # the time on item 1 reached the store: at least the whole seconds the test saw
+        # it in front, at most the time from opening the meeting to leaving the item
+        assert (
+            math.floor(leaving_first - on_first_item)
+            <= by_id[first.id].seconds_taken
+            <= math.ceil(left_first - before_open)
+        )
+        assert by_id[first.id].seconds_taken >= 1
         assert by_id[second.id].outcome is AgendaOutcome.DEFER
         assert by_id[third.id].decisions == "District nurse to visit weekly"
         status = {m.staff_id: (m.status, m.deputy_name) for m in detail.members}

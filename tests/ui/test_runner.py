@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from mdt_desk.errors import RuleError
 from mdt_desk.models.store import Store
+from mdt_desk.services.changes import Changes
 from mdt_desk.services.desk import Desk
 from mdt_desk.ui.runner import TaskRunner
 
@@ -79,3 +80,132 @@ def test_the_qt_binding_keeps_reference_counts_across_many_signals(qapp) -> None
         emitter.fired.emit(number)
     assert len(received) == 2000
     assert (sys.getrefcount(True), sys.getrefcount(False)) == before
+
+
+# -- typed reads and writes, and what they changed -------------------------------------------
+
+
+def _add_staff(session, family: str = "Okafor"):
+    from mdt_desk.models.enums import Profession
+    from mdt_desk.services.staff import add_staff
+
+    return add_staff(
+        session, family_name=family, given_name="Ngozi", profession=Profession.SOCIAL_WORKER
+    )
+
+
+def test_a_write_announces_what_it_changed_once_it_has_committed(qtbot, runner) -> None:
+    from mdt_desk.services.staff import list_staff
+
+    origin = QWidget()
+    seen: list[str] = []
+    announced: list[tuple[Changes, object]] = []
+    runner.changes_committed.connect(lambda changes, who: announced.append((changes, who)))
+    runner.changes_committed.connect(lambda *_: seen.append("announced"))
+    runner.write(_add_staff, lambda _member: seen.append("done"), owner=origin)
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert seen == ["done", "announced"]  # the caller's callback first, then every screen
+    [(changes, who)] = announced
+    assert changes.staff and changes.sync_state and not changes.actions
+    assert who is origin
+    # Committed by then: a read queued now sees it.
+    names: list[list[str]] = []
+    runner.read(lambda session: [m.display_name for m in list_staff(session)], names.append)
+    qtbot.waitUntil(lambda: names != [])
+    assert names == [["Ngozi Okafor"]]
+    assert len(announced) == 1  # a read announces nothing
+
+
+def test_a_write_that_is_refused_announces_nothing(qtbot, runner) -> None:
+    announced: list[Changes] = []
+    errors: list[str] = []
+    runner.changes_committed.connect(lambda changes, _who: announced.append(changes))
+
+    def refuse(session) -> None:
+        _add_staff(session)
+        raise RuleError("Not today.")
+
+    runner.write(refuse, None, lambda error: errors.append(str(error)))
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert errors == ["Not today."]
+    assert announced == []  # rolled back: nothing changed
+
+
+def test_a_desk_job_that_committed_before_it_failed_still_announces(qtbot, runner) -> None:
+    announced: list[Changes] = []
+    runner.changes_committed.connect(lambda changes, _who: announced.append(changes))
+
+    def half(desk: Desk) -> None:
+        with desk.write() as session:
+            _add_staff(session)
+        raise RuleError("The second half was refused.")
+
+    runner.run(half, None, lambda _error: None)
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert len(announced) == 1 and announced[0].staff
+
+
+def test_a_closed_widget_misses_its_callback_but_the_change_is_announced(qtbot, runner) -> None:
+    widget = QWidget()
+    gate = threading.Event()
+    called: list[object] = []
+    announced: list[tuple[Changes, object]] = []
+    runner.changes_committed.connect(lambda changes, who: announced.append((changes, who)))
+
+    def slow(session):
+        gate.wait(5)
+        return _add_staff(session)
+
+    runner.write(slow, called.append, owner=widget)
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(widget))
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert called == []
+    assert len(announced) == 1 and announced[0][1] is None
+
+
+def test_each_job_gets_the_desk_current_when_it_was_queued(qtbot, runner) -> None:
+    import dataclasses
+
+    first = runner.desk
+    second = dataclasses.replace(first, actor_name="Someone else")
+    gate = threading.Event()
+    desks: list[Desk] = []
+    swapped: list[Desk] = []
+    runner.desk_changed.connect(swapped.append)
+
+    def record(desk: Desk) -> None:
+        gate.wait(5)
+        desks.append(desk)
+
+    runner.run(record)  # queued before the swap, still running during it
+    runner.set_desk(second)
+    runner.set_desk(second)  # the same desk again: no second announcement
+    runner.run(desks.append)
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert desks == [first, second]
+    assert swapped == [second]
+    assert runner.desk is second
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(first, "actor_name", "changed under a worker")  # noqa: B010 - frozen
+
+
+def test_a_user_error_nobody_handles_is_shown_plainly_not_as_a_crash(qtbot, tmp_path) -> None:
+    store = Store.open(tmp_path / "desk.sqlite")
+    runner = TaskRunner(Desk.for_store(store))
+    bugs: list[str] = []
+    shown: list[str] = []
+    runner.bug_found.connect(bugs.append)
+    runner.user_error_unhandled.connect(shown.append)
+
+    def refused(_desk: Desk) -> None:
+        raise RuleError("The store is busy: another program is writing to it.")
+
+    runner.run(refused)
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert shown == ["The store is busy: another program is writing to it."]
+    assert bugs == []
+    runner.shutdown()
+    store.close()

@@ -31,6 +31,7 @@ from mdt_desk.sync import credentials
 from mdt_desk.sync.client import (
     ClockSkewError,
     WrongHubError,
+    edits_waiting,
     open_review_count,
     outbox_count,
     sync_once,
@@ -172,10 +173,14 @@ def test_waiting_changes_are_counted_between_syncs(qtbot, world, desk_a):
     desk_a.controller.stop()  # no background sync while counting
     action_id = an_open_action(desk_a.store)
     edit_action(desk_a.runner.desk, action_id, "Waiting for the hub")
-    waiting = outbox_count(desk_a.store)
-    assert waiting > 1
+    assert outbox_count(desk_a.store) > 1  # one edit, several fields to send...
     desk_a.controller.refresh_counts()
-    qtbot.waitUntil(lambda: desk_a.label.text() == f"{waiting} changes waiting")
+    qtbot.waitUntil(lambda: desk_a.label.text() == "1 change waiting")  # ...one edit waiting
+    edit_action(desk_a.runner.desk, action_id, "Still waiting for the hub")
+    edit_action(desk_a.runner.desk, an_open_action(desk_a.store), "Another edit")
+    assert edits_waiting(desk_a.store) == 3
+    desk_a.controller.refresh_counts()
+    qtbot.waitUntil(lambda: desk_a.label.text() == "3 changes waiting")
     assert desk_a.controller.status.state == SyncState.WAITING
     assert "Ctrl+Shift+S" in desk_a.label.toolTip()
 
@@ -183,7 +188,9 @@ def test_waiting_changes_are_counted_between_syncs(qtbot, world, desk_a):
 def test_an_unreachable_hub_shows_offline_with_the_changes_waiting(qtbot, world, desk_a):
     action_id = an_open_action(desk_a.store)
     edit_action(desk_a.runner.desk, action_id, "Made while offline")
-    waiting = outbox_count(desk_a.store)
+    edit_action(desk_a.runner.desk, action_id, "Made while offline, then changed")
+    waiting = edits_waiting(desk_a.store)
+    assert waiting == 2
     desk_a.controller.configure(OFFLINE_HUB, None)
     expected = f"Offline — {waiting} changes waiting"
     qtbot.waitUntil(lambda: desk_a.label.text() == expected, timeout=TIMEOUT)
@@ -201,7 +208,7 @@ def test_an_unreachable_hub_shows_offline_with_the_changes_waiting(qtbot, world,
         desk_a.controller.sync_now()
     qtbot.waitUntil(lambda: desk_a.controller.status.state == SyncState.OFFLINE)
     assert desk_a.controller._timer.isActive()
-    assert outbox_count(desk_a.store) > waiting
+    assert edits_waiting(desk_a.store) > waiting
 
 
 def test_the_screens_keep_working_while_a_sync_waits_for_the_hub(qtbot, world, desk_a):
@@ -252,7 +259,7 @@ def test_a_refused_sync_stops_with_its_message_and_keeps_the_edits(
     monkeypatch.setattr(controller_module, "sync_once", refuse)
     action_id = an_open_action(desk_a.store)
     edit_action(desk_a.runner.desk, action_id, "Kept whatever happens")
-    waiting = outbox_count(desk_a.store)
+    waiting = edits_waiting(desk_a.store)
     with caplog.at_level(logging.INFO, logger="mdt_desk"):
         desk_a.controller.configure(world.hub_url, None)
         qtbot.waitUntil(lambda: desk_a.controller.status.state == SyncState.ERROR)
@@ -261,7 +268,7 @@ def test_a_refused_sync_stops_with_its_message_and_keeps_the_edits(
     assert desk_a.label.text().startswith("Sync stopped: ")
     assert "Traceback" not in desk_a.label.text() + desk_a.label.toolTip()
     assert "internals" not in desk_a.label.text() + desk_a.label.toolTip()
-    assert status.waiting == waiting == outbox_count(desk_a.store)
+    assert status.waiting == waiting == edits_waiting(desk_a.store)
 
 
 # -- a conflict, reviewed ------------------------------------------------------------------
@@ -296,7 +303,9 @@ def test_a_same_field_conflict_is_reviewed_and_kept_the_other_way(
         }
         by = row[ReviewColumn.KEPT_BY] + " / " + row[ReviewColumn.OTHER_BY]
         assert desk_a.runner.desk.actor_name in by
-        assert "this desk" in by
+        assert "this desk" in by and "another desk" in by
+        assert "Not Known" not in by
+        assert re.search(r"NHS No\. \d{3} \d{3} \d{4}$", row[ReviewColumn.RECORD])
         assert row[ReviewColumn.FIELD] == "Description"
         item = dialog.selected_item()
         assert item is not None
@@ -496,3 +505,33 @@ def test_test_connection_answers_off_the_gui_thread(qtbot, world, desk_a):
     dialog.save()
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert QSettings().value(hub_address_key(desk_a.controller.store_path)) is None
+
+
+def test_a_first_sync_shows_a_progress_bar_with_a_percentage(qtbot, world, tmp_path):
+    from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
+
+    from mdt_desk.ui.sync.progress_bar import SyncProgressBar
+
+    # The hub holds a few thousand changes: they come in many pages.
+    Store.open(tmp_path / "new-desk.sqlite").close()
+    controller = SyncController(tmp_path / "new-desk.sqlite", label="New desk")
+    window = QWidget()
+    qtbot.addWidget(window)
+    bar = SyncProgressBar(controller, window)
+    QHBoxLayout(window).addWidget(bar)
+    window.show()
+    shown: list[str] = []
+    bar.valueChanged.connect(lambda _value: shown.append(bar.text()) if bar.isVisible() else None)
+    try:
+        assert not bar.isVisible()
+        with qtbot.waitSignal(controller.synced, timeout=TIMEOUT) as synced:
+            controller.configure(world.hub_url, None)
+        assert synced.args[0].pulled > 1000
+        assert bar is child(window, QProgressBar, "sync_progress")
+        qtbot.waitUntil(lambda: not bar.isVisible(), timeout=TIMEOUT)  # gone once synced
+    finally:
+        controller.shutdown()
+    assert all(re.fullmatch(r"Receiving \d+%", text) for text in shown)
+    values = [int(text.split()[1].rstrip("%")) for text in shown]
+    assert any(0 < value < 100 for value in values)
+    assert values == sorted(values)

@@ -142,3 +142,28 @@ def test_sign_in_needs_someone_to_choose(qtbot, store, runner):
     assert "Add yourself to the team first" in dialog.sign_in_error.text()
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert runner.desk.actor_id is None
+
+
+def test_practice_import_shows_its_progress_as_a_percentage(
+    qtbot, store, runner, tmp_path: Path, monkeypatch
+):
+    from mdt_desk.resources import resource_path
+
+    dialog = open_welcome(qtbot, runner)
+    monkeypatch.setattr(dialog, "choose_ods_file", lambda: resource_path("demo", "practices.csv"))
+    bar = child(dialog, QProgressBar, "welcome_import_progress")
+    assert not bar.isVisible()
+    shown: list[tuple[str, bool]] = []
+    bar.valueChanged.connect(lambda _value: shown.append((bar.text(), bar.isVisible())))
+
+    qtbot.mouseClick(child(dialog, QPushButton, "welcome_import_button"), Qt.MouseButton.LeftButton)
+    settle(qtbot, runner)
+
+    assert count(store, Practice) > 0
+    texts = [text for text, visible in shown if visible]
+    assert texts[-1] == "100%"
+    # Part-way figures were on show while the import ran, in order.
+    middle = [int(text.rstrip("%")) for text in texts[:-1]]
+    assert middle and all(0 < value < 100 for value in middle)
+    assert middle == sorted(middle)
+    assert bar.accessibleName() == "Practice import progress"

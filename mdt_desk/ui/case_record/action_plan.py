@@ -9,16 +9,19 @@ Every change — an edit in a cell, "Mark done", an added action — is saved th
 task runner and then pushed on the record's undo stack (see :mod:`action_undo`), so
 Ctrl+Z / Ctrl+Shift+Z undo and redo it in the store, attributed to the signed-in staff
 member. An overdue action says "Overdue" next to its due date (and is tinted, with an
-icon), never by colour alone.
+icon), never by colour alone. A sensitive action (safeguarding, risk to staff: never on
+the person's own copy) says "Sensitive" before its text, with a padlock; it is set when
+the action is added, and "Mark sensitive" (or the table's context menu) changes it.
 """
 
 import datetime as dt
 import uuid
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -34,8 +37,8 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import ActionStatus
-from mdt_desk.services import plans
-from mdt_desk.services.desk import Desk
+from mdt_desk.services import drafts, plans
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
 from mdt_desk.services.plans import ActionPlanRow, ActionPlanView, OwnerChoice
 from mdt_desk.ui.case_record.action_undo import (
@@ -43,8 +46,8 @@ from mdt_desk.ui.case_record.action_undo import (
     add_command,
     edit_command,
     edit_write,
-    row_write_job,
 )
+from mdt_desk.ui.drafts import DraftKeeper, DraftNotice
 from mdt_desk.ui.itemmodels.action_plan_delegates import (
     Choice,
     ChoiceDelegate,
@@ -129,6 +132,15 @@ class ActionPlanWidget(QWidget):
         self._lay_out()
         self._set_editable(False)
         self.reload()
+        # A half-typed new action is kept as a draft, and comes back here.
+        self.description_draft = DraftKeeper(
+            runner,
+            self.new_description,
+            drafts.draft_key(drafts.ACTION, str(case_id)),
+            case_id,
+            self.draft_notice,
+        )
+        self.description_draft.restore()
 
     def _build_table(self) -> QTableView:
         self.model.edit_requested.connect(self._on_model_edit_requested)
@@ -138,7 +150,8 @@ class ActionPlanWidget(QWidget):
         self.table.setAccessibleDescription(
             self.tr(
                 "Press F2 to change the selected cell; Ctrl+Z undoes a change. "
-                "Overdue actions say Overdue next to the due date."
+                "Overdue actions say Overdue next to the due date. Sensitive actions say "
+                "Sensitive before what will be done; the menu key marks one sensitive or not."
             )
         )
         self.table.setModel(self.model)
@@ -167,6 +180,7 @@ class ActionPlanWidget(QWidget):
         )
         self.goal_delegate = ChoiceDelegate(self.tr("Linked goal"), self)
         self.due_delegate = DueDateDelegate(self)
+        self.due_delegate.date_refused.connect(self._on_due_delegate_date_refused)
         self.description_delegate = TextDelegate(self.tr("What will be done"), self)
         self.table.setItemDelegateForColumn(ActionColumn.DESCRIPTION, self.description_delegate)
         self.table.setItemDelegateForColumn(ActionColumn.OWNER, self.owner_delegate)
@@ -189,6 +203,18 @@ class ActionPlanWidget(QWidget):
         self.mark_done_button.setObjectName("mark_action_done_button")
         self.mark_done_button.setAccessibleName(self.tr("Mark the selected action done"))
         self.mark_done_button.clicked.connect(self.mark_selected_done)
+        # Need-to-know: a sensitive action never reaches the person's own copy.
+        self.mark_sensitive_button = QPushButton(self.tr("Mark sensitive"), self)
+        self.mark_sensitive_button.setObjectName("mark_action_sensitive_button")
+        self.mark_sensitive_button.setAccessibleName(self.tr("Mark the selected action sensitive"))
+        self.mark_sensitive_button.setToolTip(
+            self.tr("A sensitive action is never on the person's copy of the care plan.")
+        )
+        self.mark_sensitive_button.clicked.connect(self.toggle_selected_sensitive)
+        self.sensitive_menu_action = QAction(self.tr("Mark sensitive"), self.table)
+        self.sensitive_menu_action.triggered.connect(self.toggle_selected_sensitive)
+        self.table.addAction(self.sensitive_menu_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.error_label = ErrorLabel(self)
         self.closed_label = QLabel(
             self.tr("The case is closed: reopen it to change its action plan."), self
@@ -212,6 +238,15 @@ class ActionPlanWidget(QWidget):
         self.new_goal = QComboBox(self.add_form)
         self.new_goal.setObjectName("new_action_goal")
         self.new_goal.setAccessibleName(self.tr("New action: linked goal"))
+        self.new_sensitive = QCheckBox(self.tr("Sensitive"), self.add_form)
+        self.new_sensitive.setObjectName("new_action_sensitive")
+        self.new_sensitive.setAccessibleName(self.tr("New action: sensitive"))
+        self.new_sensitive.setToolTip(
+            self.tr(
+                "Safeguarding, risk to staff: never on the person's copy, hidden in meeting "
+                "mode until revealed."
+            )
+        )
         self.add_button = QPushButton(self.tr("Add action"), self.add_form)
         self.add_button.setObjectName("add_action_button")
         self.add_button.setAccessibleName(self.tr("Add action"))
@@ -227,9 +262,9 @@ class ActionPlanWidget(QWidget):
         grid = QGridLayout(self.add_form)
         grid.setContentsMargins(0, 0, 0, 0)
         fields = (
-            (self.tr("New action: descr&iption"), self.new_description, "description"),
+            (self.tr("New action: descri&ption"), self.new_description, "description"),
             (self.tr("Owne&r"), self.new_owner, "owner"),
-            (self.tr("D&ue"), self.new_due, "due_on"),
+            (self.tr("Due &by"), self.new_due, "due_on"),
             (self.tr("Goa&l"), self.new_goal, "goal"),
         )
         for column, (caption, widget, field) in enumerate(fields):
@@ -238,8 +273,11 @@ class ActionPlanWidget(QWidget):
             grid.addWidget(caption_label, 0, column)
             grid.addWidget(widget, 1, column)
             grid.addWidget(self.field_errors.label_for(field), 2, column)
-        grid.addWidget(self.add_button, 1, len(fields))
+        grid.addWidget(self.new_sensitive, 1, len(fields))
+        grid.addWidget(self.add_button, 1, len(fields) + 1)
         grid.addWidget(self.field_errors.summary, 3, 0, 1, len(fields) + 1)
+        self.draft_notice = DraftNotice(self.add_form)
+        grid.addWidget(self.draft_notice, 4, 0, 1, len(fields) + 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 2)
@@ -250,6 +288,7 @@ class ActionPlanWidget(QWidget):
         top.addWidget(self.filter_label)
         top.addWidget(self.filter_combo)
         top.addStretch(1)
+        top.addWidget(self.mark_sensitive_button)
         top.addWidget(self.mark_done_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -257,13 +296,15 @@ class ActionPlanWidget(QWidget):
         layout.addWidget(self.closed_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.add_form)
-        self.setTabOrder(self.filter_combo, self.mark_done_button)
+        self.setTabOrder(self.filter_combo, self.mark_sensitive_button)
+        self.setTabOrder(self.mark_sensitive_button, self.mark_done_button)
         self.setTabOrder(self.mark_done_button, self.table)
         self.setTabOrder(self.table, self.new_description)
         self.setTabOrder(self.new_description, self.new_owner)
         self.setTabOrder(self.new_owner, self.new_due)
         self.setTabOrder(self.new_due, self.new_goal)
-        self.setTabOrder(self.new_goal, self.add_button)
+        self.setTabOrder(self.new_goal, self.new_sensitive)
+        self.setTabOrder(self.new_sensitive, self.add_button)
 
     # -- public ------------------------------------------------------------------------
 
@@ -277,12 +318,8 @@ class ActionPlanWidget(QWidget):
         generation = self._generation
         case_id, include_closed = self.case_id, self.include_closed
 
-        def job(desk: Desk) -> ActionPlanView:
-            with desk.read() as session:
-                return plans.action_plan_view(session, case_id, include_closed=include_closed)
-
-        self.runner.run(
-            job,
+        self.runner.read(
+            lambda session: plans.action_plan_view(session, case_id, include_closed=include_closed),
             lambda view: self._on_plan_fetched(generation, view),
             self._on_failed,
             owner=self,
@@ -306,8 +343,14 @@ class ActionPlanWidget(QWidget):
         case_id = self.case_id
         description = self.new_description.text()
         owner_id = self.new_owner.currentData()
-        due_on = self.new_due.date_value()
+        try:
+            due_on = self.new_due.date_value()
+        except DateInputError:
+            # the field says why under itself; nothing is added until it reads as a date
+            self.new_due.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         goal_id = self.new_goal.currentData()
+        sensitive = self.new_sensitive.isChecked()
 
         def call(session: Session) -> ActionPlanRow:
             added = plans.add_action(
@@ -317,12 +360,13 @@ class ActionPlanWidget(QWidget):
                 owner_id=owner_id,
                 due_on=due_on,
                 goal_id=goal_id,
+                sensitive=sensitive,
             )
             return plans.get_action_row(session, added.id)
 
         self.add_button.setEnabled(False)
-        self.runner.run(
-            row_write_job(call),
+        self.runner.write(
+            call,
             self._on_action_added,
             self._on_add_failed,
             owner=self,
@@ -335,6 +379,13 @@ class ActionPlanWidget(QWidget):
         if action is not None and action.status is not ActionStatus.DONE:
             self.request_edit(action.id, "status", ActionStatus.DONE)
 
+    @Slot()
+    def toggle_selected_sensitive(self) -> None:
+        """Mark the selected action sensitive, or no longer sensitive (undoable)."""
+        action = self.selected_action()
+        if action is not None and self.add_form.isEnabled():
+            self.request_edit(action.id, "sensitive", not action.sensitive)
+
     def request_edit(self, action_id: uuid.UUID, field: str, value: object) -> None:
         """Save one field of an action; once saved, the change goes on the undo stack."""
         row = self.model.row_of(action_id)
@@ -342,8 +393,8 @@ class ActionPlanWidget(QWidget):
         if before is None:
             return
         self.error_label.show_message("")
-        self.runner.run(
-            row_write_job(edit_write(action_id, field, value)),
+        self.runner.write(
+            edit_write(action_id, field, value),
             lambda after: self._on_edit_saved(before, after, field),
             self._on_edit_failed,
             owner=self,
@@ -389,9 +440,17 @@ class ActionPlanWidget(QWidget):
         self.undo_stack.push(add_command(self._command_context(), added))
         self.select_action(added.id)
         self.new_description.clear()
+        self.description_draft.discard()
         self.new_goal.setCurrentIndex(0)
+        self.new_sensitive.setChecked(False)
         self.new_description.setFocus(Qt.FocusReason.OtherFocusReason)
         self.plan_changed.emit(self.case_id)
+
+    @Slot(str)
+    def _on_due_delegate_date_refused(self, message: str) -> None:
+        self.error_label.show_message(
+            self.tr("The due date was not changed. {reason}").format(reason=message)
+        )
 
     def _on_add_failed(self, error: UserError) -> None:
         # Everything typed stays in the fields; the messages appear beside them.
@@ -448,3 +507,15 @@ class ActionPlanWidget(QWidget):
         self.mark_done_button.setEnabled(
             self.add_form.isEnabled() and action is not None and not action.is_closed
         )
+        can_mark = self.add_form.isEnabled() and action is not None
+        marked = action is not None and action.sensitive
+        text = self.tr("Mark not sensitive") if marked else self.tr("Mark sensitive")
+        self.mark_sensitive_button.setText(text)
+        self.mark_sensitive_button.setAccessibleName(
+            self.tr("Mark the selected action not sensitive")
+            if marked
+            else self.tr("Mark the selected action sensitive")
+        )
+        self.mark_sensitive_button.setEnabled(can_mark)
+        self.sensitive_menu_action.setText(text)
+        self.sensitive_menu_action.setEnabled(can_mark)

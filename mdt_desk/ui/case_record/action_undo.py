@@ -19,22 +19,11 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import ActionStatus
 from mdt_desk.services import plans
-from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.plans import ActionPlanRow
 from mdt_desk.ui.runner import TaskRunner
 
 RowWrite = Callable[[Session], ActionPlanRow]
-
-
-def row_write_job(call: RowWrite) -> Callable[[Desk], ActionPlanRow]:
-    """A runner job doing ``call`` in one journalled transaction; returns the saved row."""
-
-    def job(desk: Desk) -> ActionPlanRow:
-        with desk.write() as session:
-            return call(session)
-
-    return job
 
 
 @dataclass(frozen=True)
@@ -75,8 +64,8 @@ class ActionCommand(QUndoCommand):
 
     def _run(self, call: RowWrite) -> None:
         context = self._context
-        context.runner.run(
-            row_write_job(call),
+        context.runner.write(
+            call,
             context.on_saved,
             context.on_error,
             owner=context.owner,
@@ -110,6 +99,8 @@ def edit_text(before: ActionPlanRow, after: ActionPlanRow, field: str) -> str:
         return f"give '{what}' to {after.owner_name}"
     if field == "goal_id":
         return f"link '{what}' to a goal" if after.goal_id else f"unlink '{what}' from its goal"
+    if field == "sensitive":
+        return f"mark '{what}' sensitive" if after.sensitive else f"mark '{what}' not sensitive"
     return f"reword '{what}'"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import UserError
 from mdt_desk.services.case_view import RecordView
 from mdt_desk.ui.case_record.dialogs import RecordDialog
-from mdt_desk.ui.case_record.undo import CommandContext, write_job
+from mdt_desk.ui.case_record.undo import CommandContext
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel
 
@@ -72,8 +72,8 @@ class RecordTab(QWidget):
     ) -> None:
         """Run ``call`` in a journalled write; the record reloads when it is saved."""
         self.error_label.show_message("")
-        self.runner.run(
-            write_job(call),
+        self.runner.write(
+            call,
             lambda _result: (on_done or self._on_saved)(),
             on_error or self._on_save_failed,
             owner=self,
@@ -85,9 +85,13 @@ class RecordTab(QWidget):
         self.current_dialog = dialog
 
         def submit() -> None:
-            call = make_save()  # read the fields here, on the GUI thread
-            self.runner.run(
-                write_job(call),
+            try:
+                call = make_save()  # read the fields here, on the GUI thread
+            except UserError as error:  # e.g. a date that cannot be read: nothing saved
+                dialog.show_error(error)
+                return
+            self.runner.write(
+                call,
                 lambda _result: self._on_dialog_saved(dialog),
                 dialog.show_error,
                 owner=dialog,
@@ -96,6 +100,8 @@ class RecordTab(QWidget):
 
         dialog.submitted.connect(submit)
         dialog.finished.connect(lambda _result: self._on_dialog_finished(dialog))
+        case = self.view.case if self.view is not None else None
+        dialog.keep_drafts(self.runner, case.id if case is not None else None)
         dialog.open()
         return dialog
 

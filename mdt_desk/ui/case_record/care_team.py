@@ -22,7 +22,7 @@ class CareTeamTab(RecordTab):
         self.setAccessibleName(self.tr("Care team"))
         self.model = CareTeamTableModel(self)
         self.table = record_table(self.model, "care_team_table", self.tr("Care team"), self)
-        self.add_button = QPushButton(self.tr("A&dd…"), self)
+        self.add_button = QPushButton(self.tr("Add to the &care team…"), self)
         self.add_button.setObjectName("add_care_team_member_button")
         self.add_button.setAccessibleName(self.tr("Add to the care team"))
         self.add_button.clicked.connect(self.open_add_member_dialog)

@@ -30,7 +30,7 @@ class CoordinatorTab(RecordTab):
         self.coordinator_label.setFont(font)
         self.since_label = QLabel(self)
         self.since_label.setObjectName("coordinator_since_label")
-        self.change_button = QPushButton(self.tr("C&hange coordinator…"), self)
+        self.change_button = QPushButton(self.tr("&Change coordinator…"), self)
         self.change_button.setObjectName("change_coordinator_button")
         self.change_button.setAccessibleName(self.tr("Change coordinator"))
         self.change_button.setToolTip(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TypeVar
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,9 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from mdt_desk.models.enums import ClosureReason, OutcomeEventKind
+from mdt_desk.services import drafts
 from mdt_desk.services.case_view import NoteView, StaffChoice
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
-from mdt_desk.ui.widgets import CuiDateEdit, FieldErrors
+from mdt_desk.ui.case_record.coordinator_picker import CoordinatorPicker
+from mdt_desk.ui.drafts import DraftGuard, DraftNotice, TextField
+from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.widgets import CuiDateEdit, DateField, FieldErrors
 
 
 def staff_combo(
@@ -105,8 +110,11 @@ class RecordDialog(QDialog):
         self.intro.hide()
         layout.addWidget(self.intro)
         layout.addLayout(self.form)
+        self.draft_notice = DraftNotice(self)
+        layout.addWidget(self.draft_notice)
         layout.addWidget(self.errors.summary)
         layout.addWidget(self.buttons)
+        self.drafts = DraftGuard(self, super().reject)
 
     def set_intro(self, text: str) -> None:
         self.intro.setText(text)
@@ -124,17 +132,78 @@ class RecordDialog(QDialog):
         column.addWidget(widget)
         column.addWidget(self.errors.label_for(field))
         self.form.addRow(caption_label, box)
+        self._clear_error_on_change(widget, field)
+
+    def _clear_error_on_change(self, widget: QWidget, field: str) -> None:
+        """A field's message goes as soon as the person changes that field."""
+        error_label = self.errors.label_for(field)
+
+        def clear(*_args: object) -> None:
+            error_label.show_message("")
+
+        if isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(clear)
+        elif isinstance(widget, QLineEdit):
+            widget.textEdited.connect(clear)
+        elif isinstance(widget, QPlainTextEdit):
+            widget.textChanged.connect(clear)
+        elif isinstance(widget, QSpinBox):
+            widget.valueChanged.connect(clear)
+        elif isinstance(widget, DateField):
+            widget.line_edit.textEdited.connect(clear)
 
     def show_error(self, error: Exception) -> None:
         """Show a failed save next to the fields; the dialog stays open as typed."""
         self.ok_button.setEnabled(True)
+        if isinstance(error, DateInputError):
+            # the date field already says why, next to itself; take the person there
+            for field in self.findChildren(DateField):
+                if field.error_text():
+                    field.setFocus(Qt.FocusReason.OtherFocusReason)
+                    break
+            return
         self.errors.show(error)
+        self.fit_to_contents()
+
+    def fit_to_contents(self) -> None:
+        """Grow the dialog so each wrapped message is seen whole, never squeezed over its
+        field (a top-level window does not grow for a word-wrapped label by itself)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        width = max(self.width(), self.minimumSizeHint().width())
+        needed = self.heightForWidth(width)
+        if needed < 0:
+            needed = self.sizeHint().height()
+        if needed > self.height() or width > self.width():
+            self.resize(width, max(needed, self.height()))
 
     @Slot()
     def _on_buttons_accepted(self) -> None:
         self.errors.clear()
         self.ok_button.setEnabled(False)  # until the save finishes or fails
         self.submitted.emit()
+
+    # -- drafts ------------------------------------------------------------------------
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        """The form's free-text fields with their draft keys (none by default)."""
+        return []
+
+    def keep_drafts(self, runner: TaskRunner, case_id: uuid.UUID | None) -> None:
+        """Keep each free-text field as a draft while typed; put back what was kept."""
+        for field, key in self.draft_fields(case_id):
+            self.drafts.keep(runner, field, key, case_id, self.draft_notice)
+
+    def accept(self) -> None:
+        """Saved: the drafts of this form are no longer needed."""
+        self.drafts.discard_all()
+        super().accept()
+
+    def reject(self) -> None:
+        """Closed without saving: asks before discarding anything typed."""
+        self.drafts.request_close()
 
 
 class AcceptCaseDialog(RecordDialog):
@@ -144,13 +213,15 @@ class AcceptCaseDialog(RecordDialog):
         self, staff: Sequence[StaffChoice], today: dt.date, parent: QWidget | None = None
     ) -> None:
         super().__init__(self.tr("Accept referral"), parent)
-        self.coordinator_combo = staff_combo(
+        self.coordinator_picker = CoordinatorPicker(
             staff, placeholder=self.tr("Choose the care coordinator…"), parent=self
         )
+        self.coordinator_combo = self.coordinator_picker.combo
         self.next_review_edit = CuiDateEdit(today + dt.timedelta(weeks=6), self)
         self.add_field(
             self.tr("Care &coordinator"), self.coordinator_combo, "coordinator", "coordinator_combo"
         )
+        self.form.addRow("", self.coordinator_picker.show_everyone)
         self.add_field(
             self.tr("First &review"), self.next_review_edit, "next_review_on", "next_review_date"
         )
@@ -177,14 +248,16 @@ class ChangeCoordinatorDialog(RecordDialog):
                 "coordinator history with your reason. This cannot be undone with Undo."
             )
         )
-        self.coordinator_combo = staff_combo(
+        self.coordinator_picker = CoordinatorPicker(
             staff, placeholder=self.tr("Choose the new coordinator…"), exclude=current, parent=self
         )
+        self.coordinator_combo = self.coordinator_picker.combo
         self.reason_edit = QLineEdit(self)
         self.reason_edit.setPlaceholderText(self.tr("e.g. Needs a nurse-led plan after discharge"))
         self.add_field(
             self.tr("&New coordinator"), self.coordinator_combo, "coordinator", "coordinator_combo"
         )
+        self.form.addRow("", self.coordinator_picker.show_everyone)
         self.add_field(self.tr("&Reason"), self.reason_edit, "reason", "reason_edit")
 
     def coordinator_id(self) -> uuid.UUID | None:
@@ -193,6 +266,9 @@ class ChangeCoordinatorDialog(RecordDialog):
 
     def reason(self) -> str:
         return self.reason_edit.text()
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.reason_edit, drafts.draft_key(drafts.COORDINATOR_REASON, str(case_id)))]
 
 
 class ReopenCaseDialog(ChangeCoordinatorDialog):
@@ -203,6 +279,9 @@ class ReopenCaseDialog(ChangeCoordinatorDialog):
         self.setWindowTitle(self.tr("Reopen case"))
         self.setAccessibleName(self.tr("Reopen case"))
         self.set_intro(self.tr("The case becomes active again with the coordinator you choose."))
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.reason_edit, drafts.draft_key(drafts.REOPEN_REASON, str(case_id)))]
 
 
 class CloseCaseDialog(RecordDialog):
@@ -231,6 +310,9 @@ class CloseCaseDialog(RecordDialog):
     def note(self) -> str:
         return self.note_edit.toPlainText()
 
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.note_edit, drafts.draft_key(drafts.CLOSURE_NOTE, str(case_id)))]
+
 
 class FinishReviewDialog(RecordDialog):
     """End a review with the case carrying on: choose the next review date."""
@@ -257,7 +339,7 @@ class OutcomeEventDialog(RecordDialog):
         self.delayed_days_spin.setSpecialValueText(self.tr("Not applicable"))
         self.add_field(self.tr("&Event"), self.kind_combo, "kind", "event_kind_combo")
         self.add_field(self.tr("&Date"), self.date_edit, "occurred_on", "event_date_edit")
-        self.add_field(self.tr("&Source"), self.source_edit, "source", "event_source_edit")
+        self.add_field(self.tr("S&ource"), self.source_edit, "source", "event_source_edit")
         self.add_field(
             self.tr("Days de&layed"),
             self.delayed_days_spin,
@@ -271,6 +353,9 @@ class OutcomeEventDialog(RecordDialog):
 
     def delayed_days(self) -> int | None:
         return self.delayed_days_spin.value() or None
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.source_edit, drafts.draft_key(drafts.OUTCOME_SOURCE, str(case_id)))]
 
 
 class CareTeamMemberDialog(RecordDialog):
@@ -298,6 +383,17 @@ class CareTeamMemberDialog(RecordDialog):
     def staff_id(self) -> uuid.UUID | None:
         value = self.staff_combo.currentData()
         return value if isinstance(value, uuid.UUID) else None
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [
+            (field, drafts.draft_key(f"{drafts.CARE_TEAM_MEMBER}:{part}", str(case_id)))
+            for field, part in (
+                (self.name_edit, "name"),
+                (self.role_edit, "role"),
+                (self.organisation_edit, "organisation"),
+                (self.contact_edit, "contact"),
+            )
+        ]
 
     @Slot(int)
     def _on_staff_combo_changed(self, _index: int) -> None:
@@ -331,6 +427,9 @@ class GoalDialog(RecordDialog):
     def description(self) -> str:
         return self.description_edit.toPlainText()
 
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.description_edit, drafts.draft_key(drafts.GOAL, str(case_id)))]
+
     def target_on(self) -> dt.date | None:
         return self.target_edit.date_value() if self.target_check.isChecked() else None
 
@@ -354,3 +453,6 @@ class AmendNoteDialog(RecordDialog):
 
     def body(self) -> str:
         return self.amendment_edit.toPlainText()
+
+    def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
+        return [(self.amendment_edit, drafts.draft_key(drafts.AMENDMENT, self.original.id))]

@@ -1,8 +1,16 @@
 """The Goals tab: "what matters to me", in the person's own words."""
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mdt_desk.models.enums import GoalOutcome
 from mdt_desk.services import plans
@@ -23,7 +31,16 @@ class GoalsTab(RecordTab):
         self.setAccessibleName(self.tr("What matters to me"))
         self.model = GoalsTableModel(self)
         self.table = record_table(self.model, "goals_table", self.tr("Goals"), self)
-        self.add_button = QPushButton(self.tr("A&dd goal…"), self)
+        # The person's words are the point: their column takes the spare width and every
+        # row grows to show the whole goal, wrapped (the tooltip holds it too).
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(GoalsTableModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
+        for column in (GoalsTableModel.TARGET, GoalsTableModel.OUTCOME):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.add_button = QPushButton(self.tr("Add goa&l…"), self)
         self.add_button.setObjectName("add_goal_button")
         self.add_button.setAccessibleName(self.tr("Add goal"))
         self.add_button.clicked.connect(self.open_add_goal_dialog)

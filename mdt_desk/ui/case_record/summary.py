@@ -3,7 +3,7 @@ long-term conditions, interventions and outcome events."""
 
 import datetime as dt
 
-from PySide6.QtCore import QDate, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from mdt_desk.models.enums import RiskBand
 from mdt_desk.services import cases, plans
 from mdt_desk.services.case_view import CaseTransition, RecordView
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import NOT_KNOWN, label
 from mdt_desk.ui.case_record.base import RecordTab, Save, record_table
 from mdt_desk.ui.case_record.dialogs import (
@@ -38,8 +39,6 @@ from mdt_desk.ui.itemmodels.case_summary_table_models import (
 )
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import CuiDateEdit
-
-_NO_DATE = QDate(1900, 1, 1)
 
 
 class SummaryTab(RecordTab):
@@ -88,10 +87,10 @@ class SummaryTab(RecordTab):
         buttons = QHBoxLayout()
         for transition, text, name in (
             (CaseTransition.ACCEPT, self.tr("A&ccept…"), "accept_case_button"),
-            (CaseTransition.START_REVIEW, self.tr("Put &under review"), "start_review_button"),
-            (CaseTransition.FINISH_REVIEW, self.tr("&Finish review…"), "finish_review_button"),
+            (CaseTransition.START_REVIEW, self.tr("&Put under review"), "start_review_button"),
+            (CaseTransition.FINISH_REVIEW, self.tr("Finish revie&w…"), "finish_review_button"),
             (CaseTransition.CLOSE, self.tr("C&lose case…"), "close_case_button"),
-            (CaseTransition.REOPEN, self.tr("Re&open…"), "reopen_case_button"),
+            (CaseTransition.REOPEN, self.tr("Reo&pen…"), "reopen_case_button"),
         ):
             button = QPushButton(text, self)
             button.setObjectName(name)
@@ -101,7 +100,7 @@ class SummaryTab(RecordTab):
             self.transition_buttons[transition] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
-        self.escalate_check = QCheckBox(self.tr("&Escalated for the next MDT meeting"), self)
+        self.escalate_check = QCheckBox(self.tr("Escalated for the ne&xt MDT meeting"), self)
         self.escalate_check.setObjectName("escalate_check")
         self.escalate_check.setAccessibleName(self.tr("Escalated for the next MDT meeting"))
         self.escalate_check.clicked.connect(self._on_escalate_check_clicked)
@@ -143,10 +142,9 @@ class SummaryTab(RecordTab):
         for band in RiskBand:
             self.risk_band_combo.addItem(label(band), band)
         self.risk_band_combo.activated.connect(self._on_risk_band_combo_activated)
-        self.next_review_edit = CuiDateEdit(parent=self)
+        self.next_review_edit = CuiDateEdit(parent=self, optional=True)
         self.next_review_edit.setObjectName("next_review_edit")
         self.next_review_edit.setAccessibleName(self.tr("Next review"))
-        self.next_review_edit.setSpecialValueText(self.tr("Not set"))
         self.next_review_edit.editingFinished.connect(self._on_next_review_edit_finished)
         self.review_state_label = QLabel(self)
         self.review_state_label.setObjectName("review_state_label")
@@ -155,9 +153,9 @@ class SummaryTab(RecordTab):
         self.conditions_label.setWordWrap(True)
         risk_box = QGroupBox(self.tr("Risk and review"), self)
         risk_form = QFormLayout(risk_box)
-        risk_label = QLabel(self.tr("&Risk band"), self)
+        risk_label = QLabel(self.tr("Ris&k band"), self)
         risk_label.setBuddy(self.risk_band_combo)
-        review_label = QLabel(self.tr("Next re&view"), self)
+        review_label = QLabel(self.tr("Next &review"), self)
         review_label.setBuddy(self.next_review_edit)
         review_row = QHBoxLayout()
         review_row.addWidget(self.next_review_edit)
@@ -234,10 +232,7 @@ class SummaryTab(RecordTab):
                 closed += f": {case.closure_note}"
         values["closed"].setText(closed or self.tr("Open"))
         self.next_review_edit.setEnabled(case.is_open)
-        if case.next_review_on is None:
-            self.next_review_edit.setDate(_NO_DATE)
-        else:
-            self.next_review_edit.set_date(case.next_review_on)
+        self.next_review_edit.set_date(case.next_review_on)
         if case.review_overdue and case.next_review_on is not None:
             days = (view.today - case.next_review_on).days
             text = self.tr("⚠ OVERDUE by {days} day(s)").format(days=days)
@@ -346,8 +341,10 @@ class SummaryTab(RecordTab):
         view = self.view
         if view is None or view.case is None or not view.case.is_open:
             return
-        chosen = self.next_review_edit.date()
-        new = None if chosen == _NO_DATE else self.next_review_edit.date_value()
+        try:
+            new = self.next_review_edit.date_or_none()
+        except DateInputError:
+            return  # the field says why; nothing is saved until it reads as a date
         old = self._next_review
         if new == old:
             return
@@ -363,7 +360,5 @@ class SummaryTab(RecordTab):
 
     def set_review_date(self, value: dt.date | None) -> None:
         """Type a next review date as the user would (for scripts and tests)."""
-        self.next_review_edit.setDate(
-            _NO_DATE if value is None else QDate(value.year, value.month, value.day)
-        )
+        self.next_review_edit.set_date(value)
         self._on_next_review_edit_finished()

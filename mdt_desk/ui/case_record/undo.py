@@ -23,21 +23,10 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import GoalOutcome, RiskBand
 from mdt_desk.services import cases, patients, plans
-from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.ui.runner import TaskRunner
 
 Write = Callable[[Session], Any]
-
-
-def write_job(call: Write) -> Callable[[Desk], None]:
-    """A runner job doing ``call`` in one journalled transaction."""
-
-    def job(desk: Desk) -> None:
-        with desk.write() as session:
-            call(session)
-
-    return job
 
 
 @dataclass(frozen=True)
@@ -72,8 +61,8 @@ class ServiceCommand(QUndoCommand):
 
     def _run(self, call: Write) -> None:
         context = self._context
-        context.runner.run(
-            write_job(call),
+        context.runner.write(
+            call,
             lambda _result: context.on_done(),
             context.on_error,
             owner=context.owner,

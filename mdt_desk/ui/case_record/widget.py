@@ -14,7 +14,7 @@ itself again. Cheap edits (risk band, next review, escalation, goal outcome) go 
 import datetime as dt
 import uuid
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QLabel,
@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from mdt_desk.errors import UserError
+from mdt_desk.services import drafts
 from mdt_desk.services.case_view import RecordView, load_record
-from mdt_desk.services.desk import Desk
+from mdt_desk.services.changes import Changes
+from mdt_desk.services.drafts import DraftText
 from mdt_desk.services.history import HistoryEntry, record_history
 from mdt_desk.ui.case_record.action_plan import ActionPlanWidget
 from mdt_desk.ui.case_record.banner import PatientBanner
@@ -38,7 +40,7 @@ from mdt_desk.ui.case_record.goals import GoalsTab
 from mdt_desk.ui.case_record.history_tab import HistoryTab
 from mdt_desk.ui.case_record.notes import NotesTab
 from mdt_desk.ui.case_record.summary import SummaryTab
-from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.runner import TaskRunner, originates_in
 from mdt_desk.ui.widgets import ErrorLabel
 
 ACTION_PLAN_TAB = 4
@@ -84,6 +86,11 @@ class CaseRecordWidget(QWidget):
         self.banner = PatientBanner(self)
         self.error_label = ErrorLabel(self)
         self.error_label.setObjectName("record_error_label")
+        self.drafts_label = QLabel(self)
+        self.drafts_label.setObjectName("record_drafts_label")
+        self.drafts_label.setWordWrap(True)
+        self.drafts_label.setAccessibleName(self.tr("Unsaved drafts"))
+        self.drafts_label.hide()
 
         self.summary_tab = SummaryTab(runner, self.undo_stack, self)
         self.coordinator_tab = CoordinatorTab(runner, self.undo_stack, self)
@@ -98,8 +105,8 @@ class CaseRecordWidget(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setAccessibleName(self.tr("Case record sections"))
         for tab, text in (
-            (self.summary_tab, self.tr("&Summary")),
-            (self.coordinator_tab, self.tr("C&oordinator")),
+            (self.summary_tab, self.tr("S&ummary")),
+            (self.coordinator_tab, self.tr("Coord&inator")),
             (self.care_team_tab, self.tr("Care &team")),
             (self.goals_tab, self.tr("&Goals")),
             (self._action_plan_placeholder, self.tr("&Action plan")),
@@ -122,7 +129,11 @@ class CaseRecordWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.drafts_label)
         layout.addWidget(self.pages, 1)
+        # A change committed anywhere else (another tab, meeting mode, sync, review)
+        # reloads this record: it never shows stale clinical data.
+        runner.changes_committed.connect(self._on_runner_changes_committed)
         self.reload()
 
     def _build_no_case_page(self) -> QWidget:
@@ -154,12 +165,8 @@ class CaseRecordWidget(QWidget):
         patient_id, case_id = self.patient_id, self.case_id
         today = dt.date.today()
 
-        def job(desk: Desk) -> RecordView:
-            with desk.read() as session:
-                return load_record(session, patient_id, case_id, today)
-
-        self.runner.run(
-            job,
+        self.runner.read(
+            lambda session: load_record(session, patient_id, case_id, today),
             lambda view: self._on_record_fetched(generation, view),
             self._on_fetch_failed,
             owner=self,
@@ -171,16 +178,25 @@ class CaseRecordWidget(QWidget):
         generation = self._generation
         patient_id, case_id = self.patient_id, self.case_id
 
-        def job(desk: Desk) -> list[HistoryEntry]:
-            with desk.read() as session:
-                return record_history(session, patient_id, case_id)
-
-        self.runner.run(
-            job,
+        self.runner.read(
+            lambda session: record_history(session, patient_id, case_id),
             lambda entries: self._on_history_fetched(generation, entries),
             self._on_fetch_failed,
             owner=self,
             description="load record history",
+        )
+
+    def reload_drafts(self) -> None:
+        """Say which unsaved drafts the signed-in person has kept for this case."""
+        case_id, author = self.case_id, self.runner.desk.actor_id
+        if case_id is None:
+            return
+        self.runner.read(
+            lambda session: drafts.case_drafts(session, case_id, staff_id=author),
+            self._on_drafts_fetched,
+            self._on_fetch_failed,
+            owner=self,
+            description="list drafts",
         )
 
     def show_tab(self, name: str) -> QWidget:
@@ -217,12 +233,41 @@ class CaseRecordWidget(QWidget):
             self.title_changed.emit(self._title)
         self.record_loaded.emit(view)
         self.reload_history()
+        self.reload_drafts()
 
     def _on_history_fetched(self, generation: int, entries: list[HistoryEntry]) -> None:
         if generation != self._generation:
             return
         self.history_tab.show_history(entries)
         self.history_loaded.emit(entries)
+
+    def _on_drafts_fetched(self, kept: list[DraftText]) -> None:
+        places = {
+            drafts.NOTE: self.tr("a note (Notes)"),
+            drafts.AMENDMENT: self.tr("a correction to a note (Notes, Amend)"),
+            drafts.GOAL: self.tr("a new goal (Goals, Add goal)"),
+            drafts.ACTION: self.tr("a new action (Action plan)"),
+            drafts.COORDINATOR_REASON: self.tr(
+                "a reason for changing coordinator (Coordinator, Change coordinator)"
+            ),
+            drafts.REOPEN_REASON: self.tr("a reason for reopening (Summary, Reopen)"),
+            drafts.CLOSURE_NOTE: self.tr("a closing note (Summary, Close)"),
+            drafts.OUTCOME_SOURCE: self.tr("an outcome event (Summary, Record outcome event)"),
+            drafts.CARE_TEAM_MEMBER: self.tr("a care team member (Care team, Add)"),
+        }
+        found = [
+            place
+            for kind, place in places.items()
+            if any(draft.key.startswith(f"{kind}:") for draft in kept)
+        ]
+        self.drafts_label.setText(
+            self.tr("Unsaved drafts kept for you: {places}. Open them to save or discard.").format(
+                places="; ".join(found)
+            )
+            if found
+            else ""
+        )
+        self.drafts_label.setVisible(bool(found))
 
     def _on_fetch_failed(self, error: UserError) -> None:
         self.error_label.show_message(str(error))
@@ -252,6 +297,16 @@ class CaseRecordWidget(QWidget):
     def _on_action_plan_changed(self, _case_id: object) -> None:
         self.record_changed.emit(self.case_id)
         self.reload_history()
+
+    @Slot(object, object)
+    def _on_runner_changes_committed(self, changes: Changes, origin: object) -> None:
+        if not changes.record:
+            return
+        if isinstance(origin, QObject) and originates_in(origin, self):
+            return  # its own save: the tab that saved has reloaded it already
+        self.reload()
+        if self.action_plan is not None:
+            self.action_plan.reload()
 
     @Slot()
     def _on_refer_button_clicked(self) -> None:

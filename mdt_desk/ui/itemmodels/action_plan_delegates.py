@@ -10,13 +10,16 @@ from typing import Any, TypeAlias
 from PySide6.QtCore import (
     QAbstractItemModel,
     QDate,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
     Slot,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QLineEdit,
     QStyledItemDelegate,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.ui.widgets import CuiDateEdit
 
 AnyIndex: TypeAlias = QModelIndex | QPersistentModelIndex
@@ -116,14 +120,35 @@ class TextDelegate(QStyledItemDelegate):
 
 
 class DueDateDelegate(QStyledItemDelegate):
-    """Edits the due date with a CUI date field (``14-Jul-2026``) and its calendar."""
+    """Edits the due date with a typed CUI date field (``14-Jul-2026``) and its calendar.
+
+    Text that is not a date is never stored as another date: the cell keeps its due date
+    and ``date_refused`` says why.
+
+    Signals:
+        date_refused(str): the typed text was not a date; the message says what to type.
+    """
+
+    date_refused = Signal(str)
 
     def createEditor(
         self, parent: QWidget, option: QStyleOptionViewItem, index: AnyIndex
     ) -> QWidget:
-        editor = CuiDateEdit(parent=parent)
+        editor = CuiDateEdit(parent=parent, show_errors=False)
         editor.setAccessibleName(self.tr("Due date"))
+        editor.setAutoFillBackground(True)
+        # Keys reach the text part, not the field: Tab, Enter and Esc must end the edit.
+        editor.line_edit.installEventFilter(self)
         return editor
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        parent = watched.parent() if isinstance(watched, QLineEdit) else None
+        if isinstance(parent, CuiDateEdit):
+            focus = QApplication.focusWidget()
+            if event.type() == QEvent.Type.FocusOut and focus and parent.isAncestorOf(focus):
+                return False  # e.g. the calendar button
+            return bool(super().eventFilter(parent, event))
+        return bool(super().eventFilter(watched, event))
 
     def setEditorData(self, editor: QWidget, index: AnyIndex) -> None:
         assert isinstance(editor, CuiDateEdit)
@@ -133,7 +158,12 @@ class DueDateDelegate(QStyledItemDelegate):
 
     def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: AnyIndex) -> None:
         assert isinstance(editor, CuiDateEdit)
-        model.setData(index, editor.date_value(), Qt.ItemDataRole.EditRole)
+        try:
+            value = editor.date_value()
+        except DateInputError as error:
+            self.date_refused.emit(str(error))
+            return
+        model.setData(index, value, Qt.ItemDataRole.EditRole)
 
 
 def as_date(value: Any) -> dt.date | None:

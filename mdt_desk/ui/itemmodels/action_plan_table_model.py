@@ -6,7 +6,8 @@ which only reports it (:attr:`ActionPlanTableModel.edit_requested`); the widget 
 as an undoable command and hands back the saved row (:meth:`apply_row`).
 
 An overdue action is marked in words ("Overdue" in the due column), with an icon and a
-bold date, and a translucent tint that reads on light and dark palettes alike.
+bold date, and a translucent tint that reads on light and dark palettes alike. A
+sensitive action says "Sensitive" before what will be done, with a padlock.
 """
 
 import datetime as dt
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 from mdt_desk.models.enums import ActionStatus
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.plans import ActionPlanRow
+from mdt_desk.ui.sensitive import sensitive_icon, sensitive_text
 
 AnyIndex: TypeAlias = QModelIndex | QPersistentModelIndex
 
@@ -54,6 +56,8 @@ class ActionRole(IntEnum):
     ACTION_ID = Qt.ItemDataRole.UserRole + 2
     #: True when the action is open past its due date
     OVERDUE = Qt.ItemDataRole.UserRole + 3
+    #: True when the action is sensitive (never on the person's copy)
+    SENSITIVE = Qt.ItemDataRole.UserRole + 4
 
 
 #: The service field each editable column changes.
@@ -226,6 +230,12 @@ class ActionPlanTableModel(QAbstractTableModel):
             return self._text(row, column, overdue)
         if role == Qt.ItemDataRole.EditRole:
             return self._edit_value(row, column)
+        if (
+            row.sensitive
+            and column is ActionColumn.DESCRIPTION
+            and role == Qt.ItemDataRole.DecorationRole
+        ):
+            return sensitive_icon()
         if overdue and role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(_OVERDUE_TINT)
         if overdue and column is ActionColumn.DUE:
@@ -242,6 +252,8 @@ class ActionPlanTableModel(QAbstractTableModel):
             return row.id
         if role == ActionRole.OVERDUE:
             return overdue
+        if role == ActionRole.SENSITIVE:
+            return row.sensitive
         return None
 
     def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -269,7 +281,7 @@ class ActionPlanTableModel(QAbstractTableModel):
 
     def _text(self, row: ActionPlanRow, column: ActionColumn, overdue: bool) -> str:
         if column is ActionColumn.DESCRIPTION:
-            return row.description
+            return sensitive_text(row.description) if row.sensitive else row.description
         if column is ActionColumn.OWNER:
             return row.owner_name
         if column is ActionColumn.DUE:

@@ -60,8 +60,8 @@ class ProposalTableModel(RecordListTableModel[Proposal]):
 
 
 def _reason(entry: AgendaEntry) -> str:
-    detail = entry.reason_detail or entry.reason_text
-    return detail
+    """Why it is on the agenda, each reason once (the tooltip holds it all too)."""
+    return entry.why_text
 
 
 class AgendaTableModel(RecordListTableModel[AgendaEntry]):

@@ -38,14 +38,21 @@ class MeetingResultRow:
 def result_rows(
     results: Sequence[ItemResult], times: TimeStatistics, *, full_names: bool
 ) -> list[MeetingResultRow]:
-    """The rows of the summary, in running order."""
+    """The rows of the summary, in running order.
+
+    Args:
+        full_names: the chair has revealed (Ctrl+R): full names, and the words of
+            sensitive actions; otherwise initials, and a sensitive action only as such.
+    """
     by_item = {item.entry.id: item for item in times.items}
     rows = []
     for result in results:
         entry = result.entry
         timing = by_item.get(entry.id)
         actions = "; ".join(
-            f"{action.description} ({action.owner_name}, due {action.due_text})"
+            "Sensitive action (hidden until revealed)"
+            if action.sensitive and not full_names
+            else f"{action.description} ({action.owner_name}, due {action.due_text})"
             for action in result.new_actions
         )
         rows.append(

@@ -13,10 +13,11 @@ from mdt_desk.ui.itemmodels.record_list_table_model import (
 
 
 def desk_words(desk: str, own_desk: str = "") -> str:
-    """``this desk`` for this desk's changes, else ``desk 1a2b3c4d``."""
+    """``this desk`` for this desk's changes, else ``another desk`` (the person who
+    made the change is named beside it; a desk's id means nothing to anyone)."""
     if own_desk and desk == own_desk:
         return "this desk"
-    return f"desk {desk}" if desk else "another desk"
+    return "another desk"
 
 
 def _who(by: str, at: str, desk: str, own_desk: str = "") -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QGridLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from mdt_desk.models.enums import AttendanceStatus
 from mdt_desk.services.case_view import BannerView
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
 from mdt_desk.services.meetings import AgendaEntry, MemberAttendance
 from mdt_desk.services.plans import OwnerChoice
@@ -322,7 +324,9 @@ class DecisionsEdit(QPlainTextEdit):
 
 
 class ActionForm(QFrame):
-    """The inline form for a new action: what, who, by when. Enter saves, Esc cancels.
+    """The inline form for a new action: what, who, by when, whether it is sensitive
+    (Alt+S; hidden on this screen until revealed, never on the person's copy). Enter
+    saves, Esc cancels.
 
     Signals:
         submitted(str, object, object): description, owner id, due date.
@@ -351,6 +355,11 @@ class ActionForm(QFrame):
         self.due_edit = CuiDateEdit(parent=self)
         self.due_edit.setObjectName("action_due_edit")
         self.due_edit.setAccessibleName(self.tr("Due by"))
+        self.sensitive_check = QCheckBox(
+            self.tr("&Sensitive: hidden here until revealed, never on the person's copy"), self
+        )
+        self.sensitive_check.setObjectName("action_sensitive_check")
+        self.sensitive_check.setAccessibleName(self.tr("Sensitive action"))
         self.save_button = QPushButton(self.tr("Save action"), self)
         self.save_button.setObjectName("action_save_button")
         self.save_button.setAccessibleName(self.tr("Save the new action"))
@@ -373,19 +382,27 @@ class ActionForm(QFrame):
             caption_label.setBuddy(field)
             grid.addWidget(caption_label, row, 0)
             grid.addWidget(field, row, 1, 1, 3)
-        grid.addWidget(self.error_label, 4, 0, 1, 4)
-        grid.addWidget(self.save_button, 5, 2)
-        grid.addWidget(self.cancel_button, 5, 3)
+        grid.addWidget(self.sensitive_check, 4, 1, 1, 3)
+        grid.addWidget(self.error_label, 5, 0, 1, 4)
+        grid.addWidget(self.save_button, 6, 2)
+        grid.addWidget(self.cancel_button, 6, 3)
         grid.setColumnStretch(1, 1)
         owner_line = self.owner_box.lineEdit()
         assert owner_line is not None  # editable, so it can be searched
-        for field in (self.description_edit, owner_line, self.due_edit, self.save_button):
+        for field in (
+            self.description_edit,
+            owner_line,
+            self.due_edit.line_edit,
+            self.sensitive_check,
+            self.save_button,
+        ):
             field.installEventFilter(self)
         self.cancel_button.installEventFilter(self)
         for before, after in (
             (self.description_edit, self.owner_box),
             (self.owner_box, self.due_edit),
-            (self.due_edit, self.save_button),
+            (self.due_edit, self.sensitive_check),
+            (self.sensitive_check, self.save_button),
             (self.save_button, self.cancel_button),
         ):
             QWidget.setTabOrder(before, after)
@@ -411,10 +428,15 @@ class ActionForm(QFrame):
             )
             self.owner_box.addItem(f"{owner.name} — {owner.profession_text}{suffix}", owner.id)
         self.due_edit.set_date(due_on)
+        self.sensitive_check.setChecked(False)
         self.setEnabled(True)
         self.show()
         self.description_edit.setFocus()
         self.description_edit.end(False)
+
+    def is_sensitive(self) -> bool:
+        """Whether the action being added is marked sensitive."""
+        return self.sensitive_check.isChecked()
 
     def show_error(self, message: str) -> None:
         self.setEnabled(True)
@@ -422,16 +444,6 @@ class ActionForm(QFrame):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if watched is self.due_edit and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-                # A date field steps through day, month and year on Tab; here Tab leaves
-                # it (typing the digits moves between the parts).
-                forward = event.key() == Qt.Key.Key_Tab and not (
-                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-                )
-                (self.save_button if forward else self.owner_box).setFocus(
-                    Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason
-                )
-                return True
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 if watched is self.cancel_button:
                     self._on_cancel_button_clicked()
@@ -457,8 +469,14 @@ class ActionForm(QFrame):
             )
             self.owner_box.setFocus()
             return
+        try:
+            due_on = self.due_edit.date_value()
+        except DateInputError:
+            # the field says why under itself; nothing is saved until it reads as a date
+            self.due_edit.setFocus()
+            return
         self.setEnabled(False)  # until the save comes back
-        self.submitted.emit(description, owner, self.due_edit.date_value())
+        self.submitted.emit(description, owner, due_on)
 
     @Slot()
     def _on_cancel_button_clicked(self) -> None:

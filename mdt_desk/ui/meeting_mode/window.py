@@ -2,17 +2,20 @@
 
 One agenda item is in front at a time: its CUI banner, why it is here, what changed
 since it was last discussed, the person's goals and the open actions. Beside it the
-chair (or a note-taker) captures the discussion summary, the outcome and the decisions;
+chair (or a note-taker) captures the discussion summary, the outcome and the decisions
+(and, for a deferral, why: it reaches the minutes and the next agenda);
 everything is saved as it is typed — within half a second of the last keystroke and at
 least once a second while typing goes on — so a crash loses at most that second.
 
 Privacy on a projector: other people on the agenda appear by initials only; sensitive
-alerts and case notes stay hidden until the chair reveals them (Ctrl+R).
+alerts, sensitive actions and case notes stay hidden until the chair reveals them
+(Ctrl+R). A new action can be marked sensitive as it is captured.
 
 Keys (:data:`SHORTCUTS`, shown by F1): Page Down / Page Up next and previous item, F6
 attendance, Ctrl+Enter in the decisions box makes the line an action, Ctrl+R reveal,
 Ctrl+E end the meeting, Ctrl+W close the window (what was typed is saved first), F11
-full screen, Esc leave full screen. After moving between items, or closing a panel, the
+full screen, Esc leave full screen. The last two are buttons on screen too ("End
+meeting…" and "Close"). After moving between items, or closing a panel, the
 keyboard is back in the discussion summary.
 
 Every database call goes through the :class:`~mdt_desk.ui.runner.TaskRunner`.
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -83,7 +87,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+D, Alt+O, Alt+E", "Discussion summary, outcome, decisions"),
     ("Ctrl+Enter", "In the decisions: make the line an action"),
     ("F6", "Attendance"),
-    ("Ctrl+R", "Reveal or hide sensitive alerts, notes and banner details"),
+    ("Ctrl+R", "Reveal or hide sensitive alerts, actions, notes and banner details"),
     ("Ctrl+E", "End the meeting"),
     ("Ctrl+W", "Close this window (what was typed is saved first)"),
     ("F11 / Esc", "Full screen / leave full screen"),
@@ -169,6 +173,8 @@ class MeetingModeWindow(QWidget):
         self._read_only = True  # until the meeting has started
         self._revealed = False
         self._typed: dict[uuid.UUID, tuple[str, str]] = {}
+        #: why each item was deferred, as typed and not yet confirmed saved
+        self._typed_reasons: dict[uuid.UUID, str] = {}
         self._dirty = False
         self._saves_in_flight = 0
         self._item_clock = QElapsedTimer()
@@ -221,11 +227,23 @@ class MeetingModeWindow(QWidget):
         self.reveal_button = self._button(
             "reveal_button",
             self.tr("Reveal (Ctrl+R)"),
-            self.tr("Reveal sensitive alerts and notes"),
+            self.tr("Reveal sensitive alerts, actions and notes"),
         )
         self.reveal_button.setCheckable(True)
         self.end_button = self._button(
-            "end_meeting_button", self.tr("End meeting (Ctrl+E)"), self.tr("End the meeting")
+            "end_meeting_button", self.tr("End meeting… (Ctrl+E)"), self.tr("End the meeting")
+        )
+        self.end_button.setAccessibleDescription(
+            self.tr("Asks first; then carries over what was not discussed and locks the record.")
+        )
+        self.close_button = self._button(
+            "close_meeting_mode_button", self.tr("Close (Ctrl+W)"), self.tr("Close meeting mode")
+        )
+        self.close_button.setAccessibleDescription(
+            self.tr("Everything typed is kept; the meeting stays open and can be resumed.")
+        )
+        self.close_button.setToolTip(
+            self.tr("Close this window; everything typed is kept and the meeting can be resumed")
         )
         self.keys_button = self._button(
             "keys_button", self.tr("Keys (F1)"), self.tr("Keyboard shortcuts")
@@ -236,11 +254,14 @@ class MeetingModeWindow(QWidget):
         self.attendance_button.clicked.connect(self.toggle_attendance)
         self.reveal_button.toggled.connect(self.set_revealed)
         self.end_button.clicked.connect(self.end_meeting)
+        self.close_button.clicked.connect(self.close)
 
         top = QHBoxLayout()
         top.addWidget(self.title_label, 1)
         top.addSpacing(24)
         top.addWidget(self.meeting_clock_label)
+        top.addSpacing(24)
+        top.addWidget(self.close_button)  # where a window's close is looked for
         controls = QHBoxLayout()
         for button in (
             self.previous_button,
@@ -301,8 +322,11 @@ class MeetingModeWindow(QWidget):
         status.addWidget(self.saved_label)
         status.addSpacing(24)
         status.addWidget(self.privacy_label, 1)
-        status.addLayout(controls)
         layout.addLayout(status)
+        # The buttons on a row of their own: beside the save and privacy state they
+        # squeezed those words to one a line on a 1280-pixel screen.
+        controls.insertStretch(0, 1)
+        layout.addLayout(controls)
         self._show_privacy_state()
 
     def _build_briefing(self) -> QWidget:
@@ -360,6 +384,17 @@ class MeetingModeWindow(QWidget):
         self.decisions_edit.setPlaceholderText(
             self.tr("One decision a line; Ctrl+Enter makes the line an action")
         )
+        self.deferral_edit = QLineEdit(host)
+        self.deferral_edit.setObjectName("deferral_reason_edit")
+        self.deferral_edit.setAccessibleName(self.tr("Why deferred"))
+        self.deferral_edit.setAccessibleDescription(
+            self.tr("Goes into the minutes and the case's reason on the next agenda.")
+        )
+        self.deferral_edit.setPlaceholderText(
+            self.tr("Why it is deferred, e.g. the GP who knows the person is away")
+        )
+        self.deferral_edit.setMaxLength(meeting_mode.MAX_DEFERRAL_REASON_CHARS)
+        self.deferral_edit.textEdited.connect(self._on_deferral_reason_typed)
         self.action_form = ActionForm(host)
         self.action_form.submitted.connect(self._on_action_form_submitted)
         self.action_form.cancelled.connect(self.decisions_edit.setFocus)
@@ -384,6 +419,21 @@ class MeetingModeWindow(QWidget):
         outcome_row.addWidget(outcome_caption)
         outcome_row.addWidget(self.outcome_box, 1)
         layout.addLayout(outcome_row)
+        # Shown only while the outcome is "Defer": why, for the minutes and the next agenda.
+        self.deferral_row = QWidget(host)
+        self.deferral_row.setObjectName("deferral_reason_row")
+        deferral_layout = QHBoxLayout(self.deferral_row)
+        deferral_layout.setContentsMargins(0, 0, 0, 0)
+        deferral_caption = QLabel(self.tr("Why de&ferred"), self.deferral_row)
+        deferral_caption.setObjectName("deferral_reason_caption")
+        deferral_caption.setBuddy(self.deferral_edit)
+        self.deferral_edit.setParent(self.deferral_row)
+        deferral_layout.addWidget(deferral_caption)
+        deferral_layout.addWidget(self.deferral_edit, 1)
+        self.deferral_row.hide()
+        layout.addWidget(self.deferral_row)
+        QWidget.setTabOrder(self.outcome_box, self.deferral_edit)
+        QWidget.setTabOrder(self.deferral_edit, self.decisions_edit)
         layout.addWidget(decisions_caption)
         layout.addWidget(self.decisions_edit, 2)
         layout.addWidget(self.action_form)
@@ -452,6 +502,8 @@ class MeetingModeWindow(QWidget):
         self.outcome_box.setCurrentIndex(
             max(0, self.outcome_box.findData(entry.outcome.value if entry.outcome else None))
         )
+        self.deferral_edit.setText(self._typed_reasons.get(entry.id, entry.deferral_reason))
+        self._show_deferral(entry)
         self.action_form.hide()
         self.briefing = None
         self.open_actions = []
@@ -508,6 +560,7 @@ class MeetingModeWindow(QWidget):
             self.reveal_button.setChecked(revealed)
         self.banner.set_revealed(revealed)
         self._show_changes()
+        self._show_open_actions()
         self._show_privacy_state()
 
     @Slot()
@@ -527,12 +580,13 @@ class MeetingModeWindow(QWidget):
             return
         self._dirty = False
         item_id = entry.id
-        summary, decisions = self._typed[item_id]
+        summary, decisions = self._typed.get(item_id, (None, None))
+        reason = self._typed_reasons.get(item_id)
 
         def job(desk: Desk) -> AgendaEntry:
             with desk.write() as session:
                 return meeting_mode.save_capture(
-                    session, item_id, summary=summary, decisions=decisions
+                    session, item_id, summary=summary, decisions=decisions, deferral_reason=reason
                 )
 
         self._send_save(job)
@@ -630,12 +684,12 @@ class MeetingModeWindow(QWidget):
     def _load_briefing(self, item_id: uuid.UUID) -> None:
         today = dt.date.today()
 
-        def job(desk: Desk) -> ItemBriefing:
-            with desk.read() as session:
-                return meeting_mode.item_briefing(session, item_id, today=today)
-
-        self.runner.run(
-            job, self._on_briefing_fetched, self._on_error, owner=self, description="item briefing"
+        self.runner.read(
+            lambda session: meeting_mode.item_briefing(session, item_id, today=today),
+            self._on_briefing_fetched,
+            self._on_error,
+            owner=self,
+            description="item briefing",
         )
 
     def _on_briefing_fetched(self, briefing: ItemBriefing) -> None:
@@ -677,8 +731,8 @@ class MeetingModeWindow(QWidget):
         entry = self.current_entry()
         if entry is None or self.briefing is None:
             return
-        lines = [entry.reason_text + (f" — {entry.reason_detail}" if entry.reason_detail else "")]
-        if entry.carried_count and "carried" not in entry.reason_detail.lower():
+        lines = [entry.why_text]  # each reason once (not "Escalated — Escalated by…")
+        if entry.carried_count and "carried" not in entry.why_text.lower():
             lines.append(self.tr("Carried {n}×").format(n=entry.carried_count))
         lines.append(
             self.tr("Last discussed {when}").format(when=self.briefing.last_discussed_text)
@@ -692,29 +746,47 @@ class MeetingModeWindow(QWidget):
             return
         lines = []
         hidden = 0
+        hidden_actions = 0
         for change in self.briefing.changes:
             if change.is_note and not self._revealed:
                 hidden += 1
                 continue
+            if change.sensitive and not self._revealed:
+                hidden_actions += 1  # a sensitive action done: need-to-know
+                continue
             lines.append(f"{change.on_text}  {change.kind.capitalize()}: {change.text}")
-        if hidden:
+        if hidden or hidden_actions:
+            what = [counted(hidden, self.tr("note"))] if hidden else []
+            if hidden_actions:
+                what.append(counted(hidden_actions, self.tr("sensitive action")))
             lines.append(
                 self.tr("{notes} hidden — Reveal (Ctrl+R) to show").format(
-                    notes=counted(hidden, self.tr("note"))
+                    notes=self.tr(" and ").join(what)
                 )
             )
         self.changes_label.setText("\n".join(lines) or self.tr("Nothing recorded since."))
 
     def _show_open_actions(self) -> None:
         lines = []
+        hidden = 0
         for action in self.open_actions:
+            if action.sensitive and not self._revealed:
+                hidden += 1  # need-to-know: not on the shared screen until revealed
+                continue
             due = (
                 self.tr("OVERDUE, was due {due}").format(due=action.due_text)
                 if action.overdue
                 else self.tr("due {due}").format(due=action.due_text)
             )
             new = self.tr(" — agreed today") if action.agreed_here else ""
-            lines.append(f"• {action.description} — {action.owner_name}, {due}{new}")
+            marker = self.tr("Sensitive: ") if action.sensitive else ""
+            lines.append(f"• {marker}{action.description} — {action.owner_name}, {due}{new}")
+        if hidden:
+            lines.append(
+                self.tr("{actions} hidden — Reveal (Ctrl+R) to show").format(
+                    actions=counted(hidden, self.tr("sensitive action"))
+                )
+            )
         self.actions_label.setText("\n".join(lines) or self.tr("No open actions."))
 
     def _show_members(self) -> None:
@@ -725,9 +797,9 @@ class MeetingModeWindow(QWidget):
 
     def _show_privacy_state(self) -> None:
         self.privacy_label.setText(
-            self.tr("Revealed: sensitive alerts and notes are on screen")
+            self.tr("Revealed: sensitive alerts, actions and notes are on screen")
             if self._revealed
-            else self.tr("Private: initials only, sensitive alerts and notes hidden")
+            else self.tr("Private: initials only, sensitive alerts, actions and notes hidden")
         )
         self.reveal_button.setText(
             self.tr("Hide (Ctrl+R)") if self._revealed else self.tr("Reveal (Ctrl+R)")
@@ -779,6 +851,7 @@ class MeetingModeWindow(QWidget):
         self._read_only = read_only
         for edit in (self.summary_edit, self.decisions_edit):
             edit.setReadOnly(read_only)
+        self.deferral_edit.setReadOnly(read_only)
         self.outcome_box.setEnabled(not read_only)
         self.end_button.setEnabled(not read_only)
         if read_only:
@@ -826,6 +899,7 @@ class MeetingModeWindow(QWidget):
                     saved,
                     summary=summary,
                     decisions=decisions,
+                    deferral_reason=self._typed_reasons.get(saved.id, saved.deferral_reason),
                     seconds_taken=max(saved.seconds_taken, entry.seconds_taken),
                 )
         self._show_agenda()
@@ -845,12 +919,12 @@ class MeetingModeWindow(QWidget):
         )
         item_id = entry.id
 
-        def job(desk: Desk) -> AgendaEntry:
-            with desk.write() as session:
-                return meeting_mode.add_time(session, item_id, seconds)
-
-        self.runner.run(
-            job, self._replace_entry, self._on_error, owner=self, description="add time"
+        self.runner.write(
+            lambda session: meeting_mode.add_time(session, item_id, seconds),
+            self._replace_entry,
+            self._on_error,
+            owner=self,
+            description="add time",
         )
 
     def _finish(self) -> None:
@@ -873,6 +947,7 @@ class MeetingModeWindow(QWidget):
             self.detail = dataclasses.replace(self.detail, meeting=end.meeting)
         self.agenda = [item.entry for item in end.items]
         self._typed.clear()
+        self._typed_reasons.clear()
         self._show_agenda()
         self._set_read_only(True)
         self._update_clocks()
@@ -905,6 +980,22 @@ class MeetingModeWindow(QWidget):
         if not self._max_wait.isActive():
             self._max_wait.start()
 
+    @Slot(str)
+    def _on_deferral_reason_typed(self, text: str) -> None:
+        entry = self.current_entry()
+        if entry is None or self._read_only:
+            return
+        self._typed_reasons[entry.id] = text
+        self._dirty = True
+        self.saved_label.setText(self.tr("Saving…"))
+        self._debounce.start()
+        if not self._max_wait.isActive():
+            self._max_wait.start()
+
+    def _show_deferral(self, entry: AgendaEntry) -> None:
+        """The "Why deferred" field, only while the item's outcome is "Defer"."""
+        self.deferral_row.setVisible(entry.outcome is AgendaOutcome.DEFER)
+
     @Slot(int)
     def _on_outcome_box_activated(self, index: int) -> None:
         entry = self.current_entry()
@@ -916,6 +1007,9 @@ class MeetingModeWindow(QWidget):
             return
         self.agenda[self._index] = dataclasses.replace(entry, outcome=outcome)
         self._show_agenda()
+        self._show_deferral(self.agenda[self._index])
+        if outcome is AgendaOutcome.DEFER:
+            self.deferral_edit.setFocus()  # say why, while the room still remembers
         item_id = entry.id
 
         def job(desk: Desk) -> AgendaEntry:
@@ -944,11 +1038,17 @@ class MeetingModeWindow(QWidget):
         if entry is None or self._read_only:
             return
         item_id, case_id = entry.id, entry.case_id
+        sensitive = self.action_form.is_sensitive()
 
         def job(desk: Desk) -> OpenAction:
             with desk.write() as session:
                 return meeting_mode.add_action_from_decision(
-                    session, item_id, description=description, owner_id=owner_id, due_on=due_on
+                    session,
+                    item_id,
+                    description=description,
+                    owner_id=owner_id,
+                    due_on=due_on,
+                    sensitive=sensitive,
                 )
 
         def done(action: OpenAction) -> None:

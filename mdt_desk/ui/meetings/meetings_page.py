@@ -8,12 +8,13 @@ meeting's length. Every change goes through the task runner to the services; the
 then shows what the service returns.
 """
 
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,8 +37,10 @@ from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.services import agenda_rules, meetings
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.agenda_rules import Proposal
+from mdt_desk.services.changes import Changes
+from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.desk import Desk
-from mdt_desk.services.display import practice_display_name
+from mdt_desk.services.display import cui_date, practice_display_name
 from mdt_desk.services.meetings import AgendaEntry, MeetingDetail, MeetingSummary
 from mdt_desk.services.practices import PracticeSummary, list_practices
 from mdt_desk.services.staff import StaffSummary
@@ -48,7 +51,7 @@ from mdt_desk.ui.itemmodels.agenda_table_models import (
 )
 from mdt_desk.ui.meetings.schedule_dialog import ScheduleMeetingDialog, index_of_data
 from mdt_desk.ui.quick_find import QuickFindWidget
-from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.runner import TaskRunner, originates_in
 from mdt_desk.ui.widgets import ErrorLabel
 
 if TYPE_CHECKING:
@@ -114,6 +117,20 @@ def _table(name: str, accessible: str, description: str) -> QTableView:
     return table
 
 
+#: The "Why" column of the proposals and the agenda.
+WHY_COLUMN = 2
+
+
+def _wrap_why_column(table: QTableView, column: int) -> None:
+    """The Why column takes the spare width and wraps, each row as tall as its reasons:
+    the chair reads every reason (its tooltip holds the whole text too)."""
+    table.setWordWrap(True)
+    header = table.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+
 def meeting_order(rows: Sequence[MeetingSummary]) -> list[MeetingSummary]:
     """Upcoming and running meetings soonest first, then past ones latest first."""
     upcoming = [m for m in rows if m.status in _OPEN]
@@ -150,11 +167,13 @@ class MeetingsPage(QWidget):
         self._staff: list[StaffSummary] = []
         self._select_after_load: uuid.UUID | None = None
         self._keep_proposal_row = 0
+        #: the warning shown when a meeting is started on another day than its own
+        self.start_day_confirm: QMessageBox | None = None
 
         self.practice_filter = QComboBox()
         self.practice_filter.setObjectName("meetings_practice_filter")
         self.practice_filter.setAccessibleName(self.tr("Meetings of practice"))
-        self.schedule_button = QPushButton(self.tr("&Schedule meeting…"))
+        self.schedule_button = QPushButton(self.tr("S&chedule meeting…"))
         self.schedule_button.setObjectName("schedule_meeting_button")
         self.schedule_button.setAccessibleName(self.tr("Schedule meeting"))
         self.start_button = QPushButton(self.tr("Star&t meeting (F5)"))
@@ -196,6 +215,7 @@ class MeetingsPage(QWidget):
         self.proposal_table.setModel(self.proposal_model)
         for column, width in enumerate((210, 105, 380)):
             self.proposal_table.setColumnWidth(column, width)
+        _wrap_why_column(self.proposal_table, WHY_COLUMN)
         self.accept_button = QPushButton(self.tr("&Accept"))
         self.accept_button.setObjectName("accept_proposal_button")
         self.accept_button.setAccessibleName(self.tr("Accept proposal"))
@@ -219,6 +239,7 @@ class MeetingsPage(QWidget):
         self.agenda_table.setDropIndicatorShown(True)
         for column, width in enumerate((210, 105, 330, 70)):
             self.agenda_table.setColumnWidth(column, width)
+        _wrap_why_column(self.agenda_table, WHY_COLUMN)
         self.up_button = QPushButton(self.tr("Move &up"))
         self.up_button.setObjectName("move_up_button")
         self.up_button.setAccessibleName(self.tr("Move up"))
@@ -349,6 +370,8 @@ class MeetingsPage(QWidget):
         self.remove_button.clicked.connect(self.remove_current_item)
         self.minutes_spin.valueChanged.connect(self._on_minutes_spin_changed)
         self.add_find.patient_chosen.connect(self._on_add_find_patient_chosen)
+        # Changes made elsewhere (meeting mode, a record, sync) reload the list.
+        self.runner.changes_committed.connect(self._on_runner_changes_committed)
 
     def _shortcuts(self) -> None:
         for keys, table, slot in (
@@ -373,17 +396,16 @@ class MeetingsPage(QWidget):
         practice_id = self.practice_filter.currentData()
 
         def job(
-            desk: Desk,
+            session: "Session",
         ) -> tuple[list[PracticeSummary], list[StaffSummary], list[MeetingSummary]]:
-            with desk.read() as session:
-                every = meetings.list_meetings(
-                    session, practice_id=practice_id if isinstance(practice_id, uuid.UUID) else None
-                )
-                hosting = {m.practice_id for m in meetings.list_meetings(session)}
-                practices = [p for p in list_practices(session) if p.open_cases or p.id in hosting]
-                return practices, staff_service.list_staff(session), every
+            every = meetings.list_meetings(
+                session, practice_id=practice_id if isinstance(practice_id, uuid.UUID) else None
+            )
+            hosting = {m.practice_id for m in meetings.list_meetings(session)}
+            practices = [p for p in list_practices(session) if p.open_cases or p.id in hosting]
+            return practices, staff_service.list_staff(session), every
 
-        self.runner.run(job, self._on_loaded, self._show_error, owner=self, description="meetings")
+        self.runner.read(job, self._on_loaded, self._show_error, owner=self, description="meetings")
 
     def _on_loaded(
         self, loaded: tuple[list[PracticeSummary], list[StaffSummary], list[MeetingSummary]]
@@ -419,19 +441,25 @@ class MeetingsPage(QWidget):
         else:
             self._show_detail(None)
 
+    @Slot(object, object)
+    def _on_runner_changes_committed(self, changes: Changes, origin: object) -> None:
+        if changes.meeting_list and not (
+            isinstance(origin, QObject) and originates_in(origin, self)
+        ):
+            self.reload()
+
     def current_meeting_id(self) -> uuid.UUID | None:
         meeting = self.meeting_model.row_at(self.meeting_table.currentIndex().row())
         return meeting.id if meeting is not None else None
 
     def _load_meeting(self, meeting_id: uuid.UUID) -> None:
-        def job(desk: Desk) -> tuple[MeetingDetail, list[Proposal]]:
-            with desk.read() as session:
-                detail = meetings.get_meeting(session, meeting_id)
-                editable = detail.meeting.status in _OPEN
-                proposals = agenda_rules.propose(session, meeting_id) if editable else []
-                return detail, proposals
+        def job(session: "Session") -> tuple[MeetingDetail, list[Proposal]]:
+            detail = meetings.get_meeting(session, meeting_id)
+            editable = detail.meeting.status in _OPEN
+            proposals = agenda_rules.propose(session, meeting_id) if editable else []
+            return detail, proposals
 
-        self.runner.run(job, self._on_meeting_loaded, self._show_error, owner=self)
+        self.runner.read(job, self._on_meeting_loaded, self._show_error, owner=self)
 
     def _on_meeting_loaded(self, loaded: tuple[MeetingDetail, list[Proposal]]) -> None:
         detail, proposals = loaded
@@ -665,9 +693,14 @@ class MeetingsPage(QWidget):
         dialog.deleteLater()
 
     def _save_schedule(self, dialog: ScheduleMeetingDialog) -> None:
+        try:
+            day = dialog.day_edit.date_value()
+        except DateInputError as error:
+            dialog.show_error(error)  # the date field says why; nothing is scheduled
+            return
         values = {
             "practice_id": dialog.practice_id(),
-            "day": dialog.day_edit.date_value(),
+            "day": day,
             "start_time": dialog.start_time(),
             "duration_minutes": dialog.length_spin.value(),
             "chair_id": dialog.chair_id(),
@@ -680,22 +713,69 @@ class MeetingsPage(QWidget):
             "occurrences": dialog.count_spin.value(),
         }
 
-        def job(desk: Desk) -> list[MeetingSummary]:
-            with desk.write() as session:
-                return meetings.schedule_meeting(session, **values)  # type: ignore[arg-type]
+        def job(session: "Session") -> list[MeetingSummary]:
+            return meetings.schedule_meeting(session, **values)  # type: ignore[arg-type]
 
         def done(made: list[MeetingSummary]) -> None:
             dialog.accept()
             self._select_after_load = made[0].id
             self.reload()
 
-        self.runner.run(job, done, dialog.show_error, owner=dialog, description="schedule")
+        self.runner.write(job, done, dialog.show_error, owner=dialog, description="schedule")
 
     @Slot()
     def _on_start_button_clicked(self) -> None:
-        meeting_id = self.current_meeting_id()
-        if meeting_id is not None and self.start_button.isEnabled():
-            self.start_meeting_requested.emit(meeting_id)
+        meeting = self.meeting_model.row_at(self.meeting_table.currentIndex().row())
+        if meeting is None or not self.start_button.isEnabled():
+            return
+        today = dt.datetime.now(meetings.LONDON).date()
+        if meeting.status is MeetingStatus.PLANNED and meeting.day != today:
+            self._confirm_start_on_another_day(meeting, today)
+            return
+        self.start_meeting_requested.emit(meeting.id)
+
+    def _confirm_start_on_another_day(self, meeting: MeetingSummary, today: dt.date) -> None:
+        """Starting a meeting on another day than its own: say so, and start only if the
+        chair means it (the record then says the day it was really held)."""
+        when = self.tr("earlier than") if today < meeting.day else self.tr("later than")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Start on another day?"),
+            self.tr(
+                "This meeting is scheduled for {scheduled}. Today is {today}, {when} its "
+                "date.\n\nStart it today? The minutes will give the day and times it is "
+                "actually held."
+            ).format(
+                scheduled=meetings.meeting_day_text(meeting),
+                today=f"{today:%a} {cui_date(today)}",
+                when=when,
+            ),
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("start_day_confirm")
+        start = box.addButton(self.tr("Start it today"), QMessageBox.ButtonRole.AcceptRole)
+        start.setObjectName("confirm_start_today_button")
+        start.setAccessibleName(self.tr("Start the meeting today"))
+        keep = box.addButton(self.tr("Don't start"), QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("keep_planned_button")
+        keep.setAccessibleName(self.tr("Don't start the meeting"))
+        box.setDefaultButton(keep)  # Enter on a surprise keeps the meeting as planned
+        box.setEscapeButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        meeting_id = meeting.id
+        box.buttonClicked.connect(
+            lambda button: (
+                self.start_meeting_requested.emit(meeting_id) if button is start else None
+            )
+        )
+        box.finished.connect(lambda _result: self._forget_start_day_confirm(box))
+        self.start_day_confirm = box
+        box.open()
+
+    def _forget_start_day_confirm(self, box: QMessageBox) -> None:
+        if self.start_day_confirm is box:
+            self.start_day_confirm = None
 
     def start_current_meeting(self) -> None:
         self._on_start_button_clicked()
@@ -713,11 +793,10 @@ class MeetingsPage(QWidget):
         if answer != QMessageBox.StandardButton.Yes:
             return
 
-        def job(desk: Desk) -> MeetingSummary:
-            with desk.write() as session:
-                return meetings.cancel_meeting(session, meeting_id)
+        def job(session: "Session") -> MeetingSummary:
+            return meetings.cancel_meeting(session, meeting_id)
 
-        self.runner.run(job, lambda _m: self.reload(), self._show_error, owner=self)
+        self.runner.write(job, lambda _m: self.reload(), self._show_error, owner=self)
 
     # -- slots -----------------------------------------------------------------------
 

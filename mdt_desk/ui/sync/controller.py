@@ -31,13 +31,14 @@ from sqlalchemy.exc import ArgumentError
 
 from mdt_desk.errors import UserError
 from mdt_desk.models.store import Store
+from mdt_desk.services.changes import NOTHING, Changes, changes_since, journal_mark
 from mdt_desk.sync import credentials
 from mdt_desk.sync.client import (
     META_HUB_ID,
     META_LAST_SYNC,
     SyncReport,
+    edits_waiting,
     open_review_count,
-    outbox_count,
     sync_once,
 )
 from mdt_desk.sync.hub import (
@@ -84,7 +85,7 @@ class SyncStatus:
 
     Attributes:
         state: see :class:`SyncState`.
-        waiting: this desk's changes the hub has not acknowledged (the outbox).
+        waiting: edits made on this desk (saves, not fields) the hub has not acknowledged.
         conflicts: open "Needs review" items.
         last_sync: when the last sync finished (UTC), or None if never.
         message: for "offline" and "error", what went wrong, fit to show (no password).
@@ -120,6 +121,8 @@ class _Outcome:
     message: str
     report: SyncReport | None
     counts: _Counts | None
+    #: what the pull applied to this desk's records (also after a failure part way)
+    changes: Changes = NOTHING
 
 
 def _is_sqlite(url: str) -> bool:
@@ -138,6 +141,7 @@ class _SyncWorker(QObject):
     sync_started = Signal()
     sync_finished = Signal(object)  # _Outcome
     tested = Signal(object)  # ConnectionTest
+    progressed = Signal(str, int, int)  # "push" or "pull", changes done, changes in all
 
     def __init__(
         self, store_path: Path, label: str, cancel: threading.Event, closing: threading.Event
@@ -177,7 +181,7 @@ class _SyncWorker(QObject):
             last = dt.datetime.fromisoformat(last_text) if last_text else None
             if last is not None and last.tzinfo is None:
                 last = last.replace(tzinfo=dt.UTC)
-            return _Counts(outbox_count(store), open_review_count(store), last)
+            return _Counts(edits_waiting(store), open_review_count(store), last)
         except Exception:  # a busy or damaged store: the counts wait for next time
             log.exception("could not count the sync outbox")
             return None
@@ -252,6 +256,7 @@ class _SyncWorker(QObject):
         failure: SyncState | None = None
         message = ""
         report: SyncReport | None = None
+        mark = self._journal_mark(store)
         try:
             report = sync_once(
                 store,
@@ -261,6 +266,7 @@ class _SyncWorker(QObject):
                 address=without_password(self._url or ""),
                 label=self._label,
                 should_stop=lambda: self._cancel.is_set() or self._closing.is_set(),
+                progress=self.progressed.emit,
             )
         except HubUnreachableError as error:
             failure, message = SyncState.OFFLINE, str(error)
@@ -279,7 +285,29 @@ class _SyncWorker(QObject):
                 report.pulled,
                 report.conflicts,
             )
-        self.sync_finished.emit(_Outcome(failure, message, report, self._counts()))
+        changes = self._applied_since(store, mark)
+        self.sync_finished.emit(_Outcome(failure, message, report, self._counts(), changes))
+
+    @staticmethod
+    def _journal_mark(store: Store) -> int | None:
+        try:
+            with store.read() as session:
+                return journal_mark(session)
+        except Exception:  # a busy store: whatever the pull applies is announced as all
+            log.exception("could not read the journal before a sync")
+            return None
+
+    @staticmethod
+    def _applied_since(store: Store, mark: int | None) -> Changes:
+        """What the pages applied by this sync changed (read from the journal)."""
+        if mark is None:
+            return Changes.everything()
+        try:
+            with store.read() as session:
+                return changes_since(session, mark)
+        except Exception:
+            log.exception("could not read what a sync applied")
+            return Changes.everything()  # never leave a screen stale for want of a read
 
     @Slot(int, object, object)
     def test(self, request_id: int, url: str, password: str | None) -> None:
@@ -344,13 +372,20 @@ class SyncController(QObject):
 
     Signals:
         state_changed(SyncStatus): the status bar's words need to change.
-        synced(SyncReport): a sync finished; the screens may refresh what they show.
+        synced(SyncReport): a sync finished.
+        changes_applied(Changes): a sync (even one that failed part way) applied other
+            desks' changes to this one; the window passes them to the task runner,
+            which tells every screen (``TaskRunner.announce``).
         connection_tested(ConnectionTest): the answer to :meth:`test_connection`.
+        progressed(str, int, int): a sync's progress, ``("push" or "pull", changes
+            done, changes in all)`` (the progress bar of a long first sync).
     """
 
     state_changed = Signal(object)
     synced = Signal(object)
+    changes_applied = Signal(object)
     connection_tested = Signal(object)
+    progressed = Signal(str, int, int)
 
     _configure_requested = Signal(object, object)
     _sync_requested = Signal()
@@ -408,6 +443,7 @@ class SyncController(QObject):
         self._worker.counted.connect(self._on_worker_counted)
         self._worker.sync_finished.connect(self._on_worker_sync_finished)
         self._worker.tested.connect(self.connection_tested)
+        self._worker.progressed.connect(self.progressed)
         self._thread.start()
 
     # -- what the window asks ---------------------------------------------------------
@@ -572,6 +608,8 @@ class SyncController(QObject):
         if outcome.failure is not SyncState.LOCAL_ONLY:
             self._failure, self._message = outcome.failure, outcome.message
         self._publish()
+        if outcome.changes:
+            self.changes_applied.emit(outcome.changes)
         if outcome.report is not None:
             self.synced.emit(outcome.report)
         if self._again and not self._closed:

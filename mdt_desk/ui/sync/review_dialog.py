@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
 from mdt_desk.services import review
-from mdt_desk.services.desk import Desk
+from mdt_desk.services.changes import Changes
 from mdt_desk.services.review import Resolution, ReviewItemView
 from mdt_desk.ui.itemmodels.review_table_model import ReviewTableModel, desk_words
 from mdt_desk.ui.runner import TaskRunner
@@ -42,25 +43,22 @@ _VALUE_KINDS = frozenset({"same_field", "identity"})
 _CHECK_KINDS = frozenset({"duplicate", "coordinator"})
 
 
-def _load(desk: Desk) -> list[ReviewItemView]:
-    with desk.read() as session:
-        return review.list_open_items(session)
-
-
 def _resolver(
-    item_id: uuid.UUID, resolution: Resolution, edited_value: str | None
-) -> Callable[[Desk], ReviewItemView]:
-    def job(desk: Desk) -> ReviewItemView:
-        with desk.write() as session:
-            return review.resolve(
-                session,
-                item_id,
-                resolution,
-                resolved_by_id=desk.actor_id,
-                edited_value=edited_value,
-            )
+    item_id: uuid.UUID,
+    resolution: Resolution,
+    edited_value: str | None,
+    resolved_by_id: uuid.UUID | None,
+) -> Callable[[Session], ReviewItemView]:
+    def call(session: Session) -> ReviewItemView:
+        return review.resolve(
+            session,
+            item_id,
+            resolution,
+            resolved_by_id=resolved_by_id,
+            edited_value=edited_value,
+        )
 
-    return job
+    return call
 
 
 class _ValueBox(QGroupBox):
@@ -246,6 +244,7 @@ class ReviewListDialog(QDialog):
             QWidget.setTabOrder(first, second)
         self.resize(1200, 500)
         self._update_buttons()
+        runner.changes_committed.connect(self._on_runner_changes_committed)
         self.reload()
 
     def _button(self, name: str, text: str, description: str, slot: object) -> QPushButton:
@@ -263,9 +262,19 @@ class ReviewListDialog(QDialog):
     @Slot()
     def reload(self) -> None:
         """Read the open items again (after a sync or a decision)."""
-        self._runner.run(
-            _load, self._on_loaded, self._on_error, owner=self, description="review list"
+        self._runner.read(
+            review.list_open_items,
+            self._on_loaded,
+            self._on_error,
+            owner=self,
+            description="review list",
         )
+
+    @Slot(object, object)
+    def _on_runner_changes_committed(self, changes: Changes, origin: object) -> None:
+        """A sync brought new items (or another window decided one): read them again."""
+        if changes.review and origin is not self:
+            self.reload()
 
     def _on_loaded(self, items: list[ReviewItemView]) -> None:
         selected = self.selected_item()
@@ -338,8 +347,10 @@ class ReviewListDialog(QDialog):
         self._keep_row = max(0, self.table.selectionModel().selectedRows()[0].row())
         self.error_label.show_message("")
         self._update_buttons()
-        self._runner.run(
-            _resolver(item.id, resolution, edited_value),
+        # A decision is a write: what it changed (the record, the item) is announced to
+        # every screen once it commits.
+        self._runner.write(
+            _resolver(item.id, resolution, edited_value, self._runner.desk.actor_id),
             self._on_resolved,
             self._on_error,
             owner=self,

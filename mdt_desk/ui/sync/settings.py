@@ -2,7 +2,8 @@
 
 The hub address belongs to one store, not to the computer: a demo store opened on a
 team laptop must never start syncing with the team's hub. So the key carries a short
-digest of the store's path.
+digest of the store's path. A store with no saved address uses the hub it records
+itself (joined from the command line): see :func:`saved_hub_address`.
 """
 
 import hashlib
@@ -28,19 +29,29 @@ def hub_address_key(store_path: Path | str) -> str:
     return f"{SyncSettingsKey.HUB_ADDRESS}/{store_key(store_path)}"
 
 
-def saved_hub_address(store_path: Path | str, settings: QSettings | None = None) -> str | None:
-    """The hub address saved for this store by Settings → Team hub, or None (local only)."""
-    value = (settings or QSettings()).value(hub_address_key(store_path), "")
-    text = str(value).strip() if value else ""
-    return text or None
+def saved_hub_address(
+    store_path: Path | str, settings: QSettings | None = None, *, joined: str | None = None
+) -> str | None:
+    """The hub this store syncs with, or None (local only).
+
+    The address saved by Settings → Team hub wins, and a desk set to "local only" there
+    stays local only. Otherwise it is ``joined``: the hub the store itself records
+    (``Desk.hub_address``), which ``mdt-desk sync --hub URL`` writes, so a desk that
+    joined a hub from the command line shows and syncs with that hub in the app.
+    """
+    settings = settings or QSettings()
+    key = hub_address_key(store_path)
+    if settings.contains(key):
+        value = settings.value(key, "")
+        text = str(value).strip() if value else ""
+        return text or None
+    return (joined or "").strip() or None
 
 
 def save_hub_address(
     store_path: Path | str, address: str | None, settings: QSettings | None = None
 ) -> None:
     settings = settings or QSettings()
-    if address:
-        settings.setValue(hub_address_key(store_path), address)
-    else:
-        settings.remove(hub_address_key(store_path))
+    # "" is kept, not removed: local only chosen here outlasts the hub the store joined.
+    settings.setValue(hub_address_key(store_path), address or "")
     settings.sync()

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
+from mdt_desk.services.changes import Changes
 from mdt_desk.services.display import cui_time
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sync.controller import SyncController, SyncState, SyncStatus
@@ -48,7 +49,8 @@ class SyncStatusLabel(QLabel):
         self._runner = runner
         self.review_dialog: ReviewListDialog | None = None
         controller.state_changed.connect(self._on_controller_state_changed)
-        controller.synced.connect(self._on_controller_synced)
+        # Any committed change may move the "waiting" and "to review" counts.
+        runner.changes_committed.connect(self._on_runner_changes_committed)
         self.show_status(controller.status)
 
     # -- words ---------------------------------------------------------------------------
@@ -145,7 +147,6 @@ class SyncStatusLabel(QLabel):
             return None
         if self.review_dialog is None:
             dialog = ReviewListDialog(self._runner, self.window())
-            dialog.item_resolved.connect(self._on_review_dialog_item_resolved)
             dialog.finished.connect(self._on_review_dialog_finished)
             self.review_dialog = dialog
         self.review_dialog.show()
@@ -157,14 +158,10 @@ class SyncStatusLabel(QLabel):
     def _on_controller_state_changed(self, status: SyncStatus) -> None:
         self.show_status(status)
 
-    @Slot(object)
-    def _on_controller_synced(self, _report: object) -> None:
-        if self.review_dialog is not None:
-            self.review_dialog.reload()
-
-    @Slot(object)
-    def _on_review_dialog_item_resolved(self, _item: object) -> None:
-        self._controller.refresh_counts()
+    @Slot(object, object)
+    def _on_runner_changes_committed(self, changes: Changes, _origin: object) -> None:
+        if changes.sync_state or changes.review:
+            self._controller.refresh_counts()
 
     @Slot(int)
     def _on_review_dialog_finished(self, _result: int) -> None:

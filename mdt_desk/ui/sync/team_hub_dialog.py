@@ -182,6 +182,8 @@ class TeamHubDialog(QDialog):
         )
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("save_button")
+        # The platform's "Save" may have no underlined letter: then Alt+S typed an "s".
+        self.save_button.setText(self.tr("&Save"))
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -218,7 +220,13 @@ class TeamHubDialog(QDialog):
     # -- the fields --------------------------------------------------------------------
 
     def _load(self) -> None:
-        address = saved_hub_address(self._controller.store_path) or ""
+        # No saved address: the hub the desk joined from the command line, if any.
+        address = (
+            saved_hub_address(
+                self._controller.store_path, joined=self._controller.hub_address or None
+            )
+            or ""
+        )
         self.address_edit.setText(address)
         url = _parse(address) if address else None
         self.user_edit.setText((url.username or "") if url is not None else "")

@@ -1,0 +1,24 @@
+"""How long work reports its progress: a plain callback, no Qt.
+
+A service that may take more than a moment takes ``progress: Progress | None`` and
+calls it with ``(phase, done, total)`` as it goes, from whatever thread it runs on.
+The command line prints it on stderr (:mod:`mdt_desk.cli`); the app shows a progress
+bar (the callback emits a queued Qt signal). ``total`` may be 0 when it is not known.
+"""
+
+from collections.abc import Callable
+
+#: ``(phase, done, total)``; ``phase`` is one of the constants below.
+Progress = Callable[[str, int, int], None]
+
+#: Reading and checking an import file (done and total in bytes).
+READING = "reading"
+#: Writing checked rows into the store (done and total in rows).
+WRITING = "writing"
+#: Making demo patients (done and total in patients).
+MAKING = "making"
+#: Sync: sending this desk's changes, receiving everyone else's (in changes).
+SENDING = "push"
+RECEIVING = "pull"
+#: Converting a store from an older schema (total unknown: 0).
+CONVERTING = "converting"

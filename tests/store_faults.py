@@ -1,0 +1,116 @@
+"""Real faults for a desk store: a full disk, a read-only file or folder, a second
+writer holding the lock, garbage bytes. Shared by the store and command-line tests.
+
+The disk faults need mounts, so root (CI runs the suite as root). Root ignores file
+permission bits, so "read-only" is made by the kernel instead: a tmpfs remounted
+read-only, or a read-only bind mount over one file.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+#: How much of a page-sized store is overwritten to damage it (after the header).
+SQLITE_HEADER_BYTES = 100
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
+
+
+def _unmount(target: Path) -> None:
+    subprocess.run(["umount", "-l", str(target)], check=False, capture_output=True)
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "4m") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``folder`` (created), unmounted afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+    except (subprocess.CalledProcessError, FileNotFoundError) as error:
+        detail = getattr(error, "stderr", "") or str(error)
+        pytest.skip(f"mounting a tmpfs is not permitted here (needs root, as in CI): {detail}")
+    try:
+        yield folder
+    finally:
+        _unmount(folder)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Fill the file system holding ``folder`` to the last byte; returns the filler."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        block = b"\0" * 4096
+        try:
+            while True:
+                handle.write(block)
+        except OSError:
+            pass
+        try:
+            while True:
+                handle.write(b"\0")
+        except OSError:
+            pass
+    return filler
+
+
+def remount_read_only(folder: Path) -> None:
+    _mount("-o", "remount,ro", str(folder))
+
+
+@contextmanager
+def read_only_file(path: Path) -> Iterator[Path]:
+    """``path`` made read-only by a read-only bind mount over it (works for root)."""
+    try:
+        _mount("--bind", str(path), str(path))
+    except (subprocess.CalledProcessError, FileNotFoundError) as error:
+        pytest.skip(f"bind mounts are not permitted here (needs root, as in CI): {error}")
+    try:
+        _mount("-o", "remount,ro,bind", str(path))
+        yield path
+    finally:
+        _unmount(path)
+
+
+@contextmanager
+def second_writer(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the store's write lock until the block ends."""
+    script = (
+        "import sqlite3, sys\n"
+        f"connection = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+        "connection.execute('BEGIN IMMEDIATE')\n"
+        "print('holding', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "connection.execute('ROLLBACK')\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            assert holder.stdin is not None
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            holder.wait(timeout=10)
+
+
+def damage(path: Path) -> None:
+    """Overwrite everything after the SQLite header with garbage bytes."""
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(SQLITE_HEADER_BYTES)
+        handle.write(os.urandom(size - SQLITE_HEADER_BYTES))
+
+
+def files_beside(path: Path) -> list[str]:
+    return sorted(name.name for name in path.parent.iterdir())

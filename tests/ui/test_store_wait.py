@@ -1,0 +1,85 @@
+"""A change that must wait for another program says so, then goes through."""
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from mdt_desk.models import Practice
+from mdt_desk.models.store import Store
+from mdt_desk.services.desk import Desk
+from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.store_wait import StoreWaitLabel
+from tests.ui.finders import child
+
+WAITING = "Waiting for another program writing to the store…"
+
+
+@pytest.fixture
+def runner(store: Store) -> Iterator[TaskRunner]:
+    task_runner = TaskRunner(Desk.for_store(store))
+    yield task_runner
+    task_runner.shutdown()
+
+
+def _change_a_practice(desk: Desk) -> str:
+    with desk.write() as session:
+        practice = session.query(Practice).first()
+        assert practice is not None
+        practice.phone = "01642 999999"
+        return practice.ods_code
+
+
+def test_a_write_waiting_for_another_program_says_so_then_goes_through(
+    qtbot, store: Store, runner: TaskRunner, practice_ids
+) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    label = StoreWaitLabel(store, window)
+    QHBoxLayout(window).addWidget(label)
+    window.show()
+    assert not label.isVisible()
+
+    other = sqlite3.connect(store.path, isolation_level=None)  # another program
+    other.execute("BEGIN IMMEDIATE")
+    done: list[str] = []
+    errors: list[object] = []
+    try:
+        runner.run(_change_a_practice, done.append, errors.append)
+        qtbot.waitUntil(label.isVisible, timeout=5_000)
+        assert label is child(window, QLabel, "store_wait_label")
+        assert label.text() == WAITING
+        assert not done and not errors
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    qtbot.waitUntil(lambda: bool(done) or bool(errors), timeout=10_000)
+    assert done and not errors  # it waited, it did not fail
+    qtbot.waitUntil(lambda: not label.isVisible(), timeout=5_000)
+    assert label.text() == ""
+
+
+def test_the_store_tells_its_listener_only_when_a_write_has_to_wait(
+    store: Store, practice_ids
+) -> None:
+    heard: list[bool] = []
+    store.busy_listener = heard.append
+    with store.write(actor_label="test") as session:
+        session.query(Practice).first()
+    assert heard == []  # nobody else writing: nothing to say
+
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.0, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with store.write(actor_label="test") as session:
+            practice = session.query(Practice).first()
+            assert practice is not None
+            practice.phone = "01642 111111"
+    finally:
+        release.join()
+        other.close()
+    assert heard == [True, False]
