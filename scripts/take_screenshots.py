@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QTabWidget, QWidget
 
 from mdt_desk.app import create_main_window
 from mdt_desk.models.store import Store
@@ -67,6 +67,25 @@ def deceased_patient(db: sqlite3.Connection) -> uuid.UUID:
     return uuid.UUID(patient)
 
 
+def most_overdue(db: sqlite3.Connection) -> uuid.UUID:
+    (owner,) = db.execute(
+        """SELECT owner_id FROM action WHERE status IN ('open', 'in_progress')
+           AND due_on < date('now') AND retired_at IS NULL
+           GROUP BY owner_id ORDER BY count(*) DESC LIMIT 1"""
+    ).fetchone()
+    return uuid.UUID(owner)
+
+
+def sensitive_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+    patient, case = db.execute(
+        """SELECT c.patient_id, c.id FROM care_case c
+           JOIN action a ON a.case_id = c.id JOIN patient p ON p.id = c.patient_id
+           WHERE c.status = 'active' AND a.sensitive AND a.status IN ('open', 'in_progress')
+           AND a.retired_at IS NULL AND p.date_of_death IS NULL LIMIT 1"""
+    ).fetchone()
+    return uuid.UUID(patient), uuid.UUID(case)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", type=Path)
@@ -90,6 +109,28 @@ def main() -> int:
     window.navigator.select_view(CaseloadView.ALL_OPEN)
     settle(app, window)
     save(window, "caseload.png")
+    for width, height in ((1280, 800), (1600, 1000)):
+        window.resize(width, height)
+        settle(app, window)
+        save(window, f"caseload-{width}x{height}.png")
+    window.resize(1280, 800)
+    risk = window.findChild(QComboBox, "filter_risk")
+    if risk is not None:
+        risk.setCurrentIndex(max(0, risk.findText("Very high")))
+        settle(app, window)
+        save(window, "caseload-filters.png")
+        risk.setCurrentIndex(0)
+    window.navigator.select_view(CaseloadView.OVERDUE_ACTIONS)
+    settle(app, window)
+    save(window, "overdue-actions.png")
+    window.runner.set_desk(window.runner.desk.sign_in(most_overdue(db)))
+    settle(app, window)
+    window.navigator.select_my_actions()
+    settle(app, window)
+    save(window, "my-actions.png")
+    window.resize(1440, 860)
+    window.navigator.select_view(CaseloadView.ALL_OPEN)
+    settle(app, window)
 
     patient_id, case_id = busiest_case(db)
     record = window.open_record(patient_id, case_id)
@@ -102,6 +143,47 @@ def main() -> int:
                 tabs.setCurrentIndex(index)
         settle(app, window)
         save(window, "action-plan.png")
+
+    sens_patient, sens_case = sensitive_case(db)
+    record = window.open_record(sens_patient, sens_case)
+    settle(app, window)
+    record.show_tab("action_plan")
+    settle(app, window)
+    save(window, "sensitive-action.png")
+    record.show_tab("goals")
+    settle(app, window)
+    save(window, "goals.png")
+    coordinator_dialog = record.coordinator_tab.open_change_coordinator_dialog()
+    if coordinator_dialog is not None:
+        settle(app, window)
+        save(coordinator_dialog, "change-coordinator.png")
+        coordinator_dialog.reject()
+        settle(app, window)
+    goal_dialog = record.goals_tab.open_add_goal_dialog()
+    if goal_dialog is not None:
+        settle(app, window)
+        goal_dialog.target_check.setChecked(True)
+        goal_dialog.target_edit.setFocus()
+        field = goal_dialog.target_edit.line_edit
+        QTest.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(field, "15-Jan-27")
+        QTest.keyClick(field, Qt.Key.Key_Tab)
+        settle(app, window)
+        save(goal_dialog, "date-error.png")
+        goal_dialog.reject()
+        settle(app, window)
+    record.show_tab("notes")
+    editor = record.notes_tab.note_editor
+    editor.setFocus()
+    QTest.keyClicks(editor, "Daughter worried about nights; ring her before Friday")
+    window.workspace.setCurrentWidget(record)
+    window.close_current_record()
+    settle(app, window)
+    record = window.open_record(sens_patient, sens_case)
+    settle(app, window)
+    record.show_tab("notes")
+    settle(app, window)
+    save(window, "draft-restored.png")
 
     window.workspace.setCurrentWidget(record)
     preview = window.print_current()
@@ -120,15 +202,15 @@ def main() -> int:
     dialog = window.show_new_referral()
     dialog.resize(720, 640)
     settle(app, window)
-    field = dialog.findChild(QLineEdit, "referral_nhs_number")
-    if field is not None:
-        field.setFocus()
-        QTest.keyClicks(field, "943 476 5918")
+    nhs_field = dialog.findChild(QLineEdit, "referral_nhs_number")
+    if nhs_field is not None:
+        nhs_field.setFocus()
+        QTest.keyClicks(nhs_field, "943 476 5918")
         finder = dialog.findChild(QWidget, "referral_find_button")
         if finder is not None:
             QTest.mouseClick(finder, Qt.MouseButton.LeftButton)
         else:
-            QTest.keyClick(field, Qt.Key.Key_Return)
+            QTest.keyClick(nhs_field, Qt.Key.Key_Return)
         settle(app, window)
     save(dialog, "new-referral.png")
     dialog.close()
@@ -144,9 +226,18 @@ def main() -> int:
     if meeting_id is not None:
         meeting_window = window.open_meeting_mode(meeting_id)
         meeting_window.showNormal()
-        meeting_window.resize(1600, 900)
-        settle(app, window)
-        save(meeting_window, "meeting-mode.png")
+        defer = meeting_window.outcome_box.findData("defer")
+        if defer >= 0:
+            meeting_window.outcome_box.setCurrentIndex(defer)
+            meeting_window.outcome_box.activated.emit(defer)
+            QTest.keyClicks(meeting_window.deferral_edit, "GP who knows her is away")
+        for (width, height), name in (
+            ((1280, 800), "meeting-mode.png"),
+            ((1600, 1000), "meeting-mode-1600x1000.png"),
+        ):
+            meeting_window.resize(width, height)
+            settle(app, window)
+            save(meeting_window, name)
         meeting_window.close()
         settle(app, window)
 

@@ -158,8 +158,16 @@ def _who(entry: AgendaEntry, initials_only: bool) -> str:
     return f"{entry.patient_name}\n{unbroken('NHS No. ' + entry.nhs_number_text)}"
 
 
-def _why(entry: AgendaEntry) -> str:
-    return entry.why_text
+def _why(entry: AgendaEntry, initials_only: bool = False) -> str:
+    if not initials_only:
+        return entry.why_text
+    # A circulated agenda leaves the team: a deferral reason is free text about the
+    # person, so only the fact of the deferral goes with it.
+    parts = [
+        "Deferred" if part.strip().startswith("Deferred:") else part.strip()
+        for part in entry.why_text.split(";")
+    ]
+    return "; ".join(part for part in parts if part)
 
 
 def _invited(content: MeetingContent, styles: DocumentStyles) -> list[Flowable]:
@@ -231,7 +239,7 @@ def render_agenda(
                     str(number),
                     slot,
                     _who(entry, initials_only),
-                    _why(entry),
+                    _why(entry, initials_only),
                     presenter or "Coordinator",
                 )
             )

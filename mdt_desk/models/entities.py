@@ -470,6 +470,7 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     ReviewItem,
 )
 
+
 class Draft(Base):
     """Text a person has typed on this desk but not yet saved (a note, a goal, a reason...).
 

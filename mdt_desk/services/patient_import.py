@@ -940,7 +940,9 @@ def import_patients_file(
                 "rows": staging.count,
             }
         )
-        clear_marker = earlier is not None and earlier.file == str(path)
+        # Another file's unfinished import keeps its mark once this one is done.
+        other_file = earlier is not None and earlier.file != str(path)
+        restore = store.get_meta(META_UNFINISHED_IMPORT) if other_file else None
         size, after, done = _FIRST_PUBLISH_ROWS, 0, 0
         if progress is not None:
             progress(WRITING, 0, staging.count)
@@ -957,7 +959,9 @@ def import_patients_file(
                 if not last:
                     marker = json.dumps({**json.loads(marker), "written": done + len(rows)})
                     store.set_meta(session, META_UNFINISHED_IMPORT, marker)
-                elif done or clear_marker:
+                elif restore is not None:
+                    store.set_meta(session, META_UNFINISHED_IMPORT, restore)
+                elif done or earlier is not None:
                     session.execute(
                         text("DELETE FROM store_meta WHERE key = :k"),
                         {"k": META_UNFINISHED_IMPORT},

@@ -68,7 +68,7 @@ class ActionListView(QTableView):
             (NHS_NUMBER, 105),
             (ACTION, 320),
             (OWNER, 170),
-            (DUE, 150),
+            (DUE, 190),
             (STATUS, 95),
         ):
             self.setColumnWidth(column, width)

@@ -891,10 +891,18 @@ def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_
     assert journalled_patient_ids(store) == {p.id.hex for p in patients_by_nhs(store).values()}
 
     monkeypatch.setattr(patient_import, "_publish", publish)
+    other = write_csv(
+        tmp_path / "other.csv",
+        [HEADER]
+        + [f"{NHS[32 + index]},Other{index},Given,1945-07-14,A81001,,,," for index in range(5)],
+    )
+    assert run_import(store, other).imported == 5
+    assert patient_import.unfinished_import(store) == unfinished  # another file: still told
+
     report = run_import(store, path)
 
     assert (report.imported, report.unchanged) == (17, 9)  # the 9 written before: unchanged
-    assert patient_count(store) == 26
+    assert patient_count(store) == 26 + 5
     assert patient_import.unfinished_import(store) is None
 
 

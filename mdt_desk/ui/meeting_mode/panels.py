@@ -10,8 +10,8 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
+    QLayoutItem,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -53,6 +55,129 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
+class FlowLayout(QLayout):
+    """Items left to right, wrapping onto a new line when the next one would not fit.
+
+    Each line's items sit on its bottom edge, so texts of different sizes share a
+    baseline near enough. Hidden items take no room. The minimum width is the widest
+    item's, so a narrow screen gets more lines, never a cut-off item or a scroll bar.
+    With ``first_alone``, when everything does not fit on one line the first item has
+    the first line to itself (the banner's name, with the details after it). With
+    ``align_right`` each line ends at the right edge (a row of buttons).
+    """
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        h_spacing: int = 18,
+        v_spacing: int = 4,
+        first_alone: bool = False,
+        align_right: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._first_alone = first_alone
+        self._align_right = align_right
+        self._h_spacing = h_spacing
+        self._v_spacing = v_spacing
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def insert_widget(self, index: int, widget: QWidget) -> None:
+        """Put ``widget`` at ``index`` in the flow (``addWidget`` puts it last)."""
+        self.addWidget(widget)  # takes ownership and appends its item…
+        self._items.insert(index, self._items.pop())  # …which is then moved to its place
+        self.invalidate()
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._arrange(QRect(0, 0, width, 0), apply=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._arrange(rect, apply=True)
+
+    def _shown(self) -> list[QLayoutItem]:
+        return [item for item in self._items if not item.isEmpty()]
+
+    def sizeHint(self) -> QSize:
+        """Everything on one line."""
+        hints = [item.sizeHint() for item in self._shown()]
+        margins = self.contentsMargins()
+        width = sum(h.width() for h in hints) + self._h_spacing * max(0, len(hints) - 1)
+        height = max((h.height() for h in hints), default=0)
+        return QSize(
+            width + margins.left() + margins.right(), height + margins.top() + margins.bottom()
+        )
+
+    def minimumSize(self) -> QSize:
+        """The widest item: one a line, if it must."""
+        size = QSize()
+        for item in self._shown():
+            size = size.expandedTo(item.minimumSize())
+        margins = self.contentsMargins()
+        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
+
+    def lines(self, width: int) -> list[list[QLayoutItem]]:
+        """The items shown, line by line, at ``width`` (margins included)."""
+        margins = self.contentsMargins()
+        room = width - margins.left() - margins.right()
+        lines: list[list[QLayoutItem]] = []
+        used = 0
+        shown = self._shown()
+        alone = self._first_alone and self.sizeHint().width() > width
+        for number, item in enumerate(shown):
+            wide = item.sizeHint().width()
+            if lines and used + self._h_spacing + wide <= room and not (alone and number == 1):
+                lines[-1].append(item)
+                used += self._h_spacing + wide
+            else:
+                lines.append([item])
+                used = wide
+        return lines
+
+    def _arrange(self, rect: QRect, *, apply: bool) -> int:
+        margins = self.contentsMargins()
+        x0 = rect.x() + margins.left()
+        right = rect.right() - margins.right()
+        y = rect.y() + margins.top()
+        for number, line in enumerate(self.lines(rect.width())):
+            if number:
+                y += self._v_spacing
+            tall = max(item.sizeHint().height() for item in line)
+            x = x0
+            if self._align_right:
+                wide = sum(i.sizeHint().width() for i in line) + self._h_spacing * (len(line) - 1)
+                x = max(x0, right + 1 - wide)
+            for item in line:
+                hint = item.sizeHint()
+                width = min(hint.width(), max(0, right - x + 1))
+                if apply:
+                    item.setGeometry(
+                        QRect(QPoint(x, y + tall - hint.height()), QSize(width, hint.height()))
+                    )
+                x += hint.width() + self._h_spacing
+            y += tall
+        return y + margins.bottom() - rect.y()
+
+
 def entry_state_text(entry: AgendaEntry) -> str:
     """How far an item has got, in a word (never colour alone)."""
     if entry.outcome is None:
@@ -72,19 +197,21 @@ class AgendaStrip(QScrollArea):
 
     item_chosen = Signal(int)
 
+    #: Lines of items shown at once; a longer agenda scrolls down within the strip.
+    MAX_LINES = 3
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("agenda_strip")
         self.setAccessibleName(self.tr("Agenda"))
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A long agenda wraps onto more lines rather than scrolling sideways: every item
+        # stays in view on a 1280-pixel projector. Past MAX_LINES it scrolls down.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._inner = QWidget(self)
-        self._row = QHBoxLayout(self._inner)
-        self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.setSpacing(8)
-        self._row.addStretch(1)
+        self._row = FlowLayout(self._inner, h_spacing=8, v_spacing=6)
         self.setWidget(self._inner)
         self.buttons: list[QPushButton] = []
         # The item in front stands out by its fill, a thick border and the word "Now".
@@ -110,7 +237,7 @@ class AgendaStrip(QScrollArea):
             button.setAutoExclusive(False)
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             button.clicked.connect(lambda _checked=False, n=number: self.item_chosen.emit(n))
-            self._row.insertWidget(number, button)
+            self._row.insert_widget(number, button)
             self.buttons.append(button)
         for number, (entry, button) in enumerate(zip(entries, self.buttons, strict=True)):
             state = self.tr("Now") if number == current else self.tr(entry_state_text(entry))
@@ -121,16 +248,30 @@ class AgendaStrip(QScrollArea):
                     n=number + 1, who=entry.initials, state=state
                 )
             )
-        # The buttons' own size hints: the inner widget's is stale until it is laid out,
-        # and a scroll area does not grow to its contents by itself.
-        tallest = max((button.sizeHint().height() for button in self.buttons), default=0)
-        bar = self.horizontalScrollBar().sizeHint().height()
-        self.setFixedHeight(tallest + bar + 8)
+        self._fit_height()
         if 0 <= current < len(self.buttons):
             self.ensureWidgetVisible(self.buttons[current])
 
+    def lines(self) -> int:
+        """How many lines the items take at the strip's width now."""
+        return len(self._row.lines(self.viewport().width()))
+
+    def _fit_height(self) -> None:
+        """As tall as its lines of buttons, up to MAX_LINES (then it scrolls down).
+
+        From the buttons' own size hints: the inner widget's is stale until it is laid
+        out, and a scroll area does not grow to its contents by itself.
+        """
+        tallest = max((button.sizeHint().height() for button in self.buttons), default=0)
+        shown = min(max(1, self.lines()), self.MAX_LINES)
+        self.setFixedHeight(shown * tallest + (shown - 1) * 6 + 8)
+
     def texts(self) -> list[str]:
         return [button.text() for button in self.buttons]
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()  # narrower: more lines; wider: fewer
 
 
 class PrivateBanner(PatientBanner):
@@ -138,6 +279,10 @@ class PrivateBanner(PatientBanner):
 
     Zone 2 (address, phone, contacts) does not open at all until then: its Details
     button is disabled, and says why to a screen reader.
+
+    Zone 1 reflows to fit a 1280-pixel projector: on one line when it fits, otherwise
+    the name on the first line and ``Born``, ``Gender``, ``NHS No.`` after it — each
+    label with its value, never elided or split (the name and NHS number stay whole).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -145,6 +290,9 @@ class PrivateBanner(PatientBanner):
         self._full_view: BannerView | None = None
         self._revealed = False
         self.hidden_alerts = 0
+        self._pairs: list[tuple[QWidget, QLabel]] = []
+        self.zone1_flow = FlowLayout(h_spacing=18, v_spacing=2, first_alone=True)
+        self._reflow_zone1()
         # "&Details" would take Alt+D from the discussion summary.
         self.details_button.setText(self.tr("De&tails"))
         # held back: faded and dashed, so nobody reaches for it on the projector
@@ -154,6 +302,57 @@ class PrivateBanner(PatientBanner):
             " border: 1px dashed rgba(255, 255, 255, 150); }"
         )
         self._show_details_allowed()
+
+    def _reflow_zone1(self) -> None:
+        """Move zone 1's name and label–value pairs from the banner's row into a flow.
+
+        Only widgets move (each ``removeWidget`` lets Qt delete its own layout item);
+        the banner's row stays where it was, empty, so it takes no room. No layout or
+        layout item changes owner between Qt and Python.
+        """
+        outer = self.layout()
+        first = outer.itemAt(0) if isinstance(outer, QVBoxLayout) else None
+        row = first.layout() if first is not None else None
+        assert isinstance(outer, QVBoxLayout) and isinstance(row, QHBoxLayout)
+        pairs = []
+        for index in range(row.count()):
+            item = row.itemAt(index)
+            pair = item.layout() if item is not None else None
+            first_item = pair.itemAt(0) if pair is not None else None
+            second_item = pair.itemAt(1) if pair is not None else None
+            if pair is not None and first_item is not None and second_item is not None:
+                pairs.append((pair, first_item.widget(), second_item.widget()))
+        zone1 = QHBoxLayout()
+        zone1.setSpacing(18)
+        zone1.addLayout(self.zone1_flow, 1)
+        outer.insertLayout(0, zone1)
+        row.removeWidget(self.name_label)
+        self.zone1_flow.addWidget(self.name_label)
+        for pair, caption_label, value_label in pairs:
+            assert isinstance(caption_label, QLabel) and isinstance(value_label, QLabel)
+            pair.removeWidget(caption_label)
+            pair.removeWidget(value_label)
+            host = QWidget(self)
+            host.setObjectName(f"{value_label.objectName()}_pair")
+            together = QHBoxLayout(host)
+            together.setContentsMargins(0, 0, 0, 0)
+            together.setSpacing(6)
+            together.addWidget(caption_label, 0, Qt.AlignmentFlag.AlignBaseline)
+            together.addWidget(value_label, 0, Qt.AlignmentFlag.AlignBaseline)
+            self.zone1_flow.addWidget(host)
+            self._pairs.append((host, value_label))
+        row.removeWidget(self.details_button)
+        zone1.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
+        self._show_pairs()
+
+    def _show_pairs(self) -> None:
+        """A pair takes room only while its value is shown (Died: for a person who died)."""
+        for host, value in self._pairs:
+            host.setVisible(value.isVisibleTo(host))
+
+    def zone1_lines(self) -> int:
+        """How many lines zone 1 takes at the banner's width now."""
+        return len(self.zone1_flow.lines(self.zone1_flow.geometry().width()))
 
     def _show_details_allowed(self) -> None:
         if not self._revealed:
@@ -172,6 +371,7 @@ class PrivateBanner(PatientBanner):
         shown = view.alerts if self._revealed else tuple(a for a in view.alerts if not a.sensitive)
         self.hidden_alerts = len(view.alerts) - len(shown)
         super().show_banner(dataclasses.replace(view, alerts=shown))
+        self._show_pairs()
         if self.hidden_alerts:
             hidden = self.tr("{alerts} hidden — Reveal (Ctrl+R) to show").format(
                 alerts=counted(self.hidden_alerts, self.tr("sensitive alert"))
@@ -214,19 +414,20 @@ class AttendancePanel(QFrame):
         font.setBold(True)
         font.setPointSize(font.pointSize() + 4)
         heading.setFont(font)
-        hint = QLabel(
-            self.tr("Choose each member's attendance; for a deputy, type their name."), self
-        )
-        hint.setWordWrap(True)
+        # two set lines, not word wrap: a splitter gives a wrapping label too little height
+        hint = QLabel(self.tr("Choose for each member;\nfor a deputy, type the name."), self)
         self.error_label = ErrorLabel(self)
         self.error_label.setObjectName("attendance_error_label")
         self._grid_host = QWidget(self)
         self._grid = QGridLayout(self._grid_host)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setVerticalSpacing(4)
-        scroll = QScrollArea(self)
+        self._grid.setColumnStretch(1, 1)
+        # down only: the panel is kept as wide as its rows (see _fit_width)
+        self._scroll = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._grid_host)
         self.close_button = QPushButton(self.tr("Done (F6)"), self)
         self.close_button.setObjectName("attendance_done_button")
@@ -254,6 +455,24 @@ class AttendancePanel(QFrame):
                 deputy_edit.setText(member.deputy_name)
             self._sync_row(status_box, deputy_edit)
 
+    def _fit_width(self) -> None:
+        """At least as wide as the widest row, so no choice is cut off at the right."""
+        margins = self.contentsMargins()
+        layout = self.layout()
+        inner = layout.contentsMargins() if layout is not None else margins
+        need = (
+            self._grid_host.minimumSizeHint().width()
+            + self._scroll.verticalScrollBar().sizeHint().width()
+            + margins.left()
+            + margins.right()
+            + inner.left()
+            + inner.right()
+        )
+        if layout is not None:  # the heading and hint too
+            need = max(need, layout.totalMinimumSize().width())
+        if self.minimumWidth() != need:
+            self.setMinimumWidth(need)
+
     def first_field(self) -> QWidget | None:
         return next(iter(self.rows.values()))[0] if self.rows else None
 
@@ -275,9 +494,10 @@ class AttendancePanel(QFrame):
             lambda _index, s=staff_id: self._on_status_changed(s)
         )
         deputy_edit.editingFinished.connect(lambda s=staff_id: self._on_deputy_edited(s))
-        self._grid.addWidget(name, row, 0)
-        self._grid.addWidget(status_box, row, 1)
-        self._grid.addWidget(deputy_edit, row, 2)
+        # the name over the choice, so the panel fits beside the capture at 1280 pixels
+        self._grid.addWidget(name, 2 * row, 0, 1, 2)
+        self._grid.addWidget(status_box, 2 * row + 1, 0)
+        self._grid.addWidget(deputy_edit, 2 * row + 1, 1)
         self.rows[staff_id] = (status_box, deputy_edit)
 
     def _status(self, status_box: QComboBox) -> AttendanceStatus:
@@ -288,6 +508,7 @@ class AttendancePanel(QFrame):
         status_box.setEnabled(not self._read_only)
         deputy_edit.setEnabled(deputy and not self._read_only)
         deputy_edit.setVisible(deputy)
+        self._fit_width()  # a deputy's name field makes the row wider
 
     def _on_status_changed(self, staff_id: uuid.UUID) -> None:
         status_box, deputy_edit = self.rows[staff_id]
@@ -342,6 +563,7 @@ class ActionForm(QFrame):
         self.setAccessibleName(self.tr("New action"))
         self.setFrameShape(QFrame.Shape.StyledPanel)
         heading = QLabel(self.tr("New action — Enter saves, Esc cancels"), self)
+        heading.setWordWrap(True)
         font = heading.font()
         font.setBold(True)
         heading.setFont(font)
@@ -352,14 +574,23 @@ class ActionForm(QFrame):
         self.owner_box.setObjectName("action_owner_box")
         self.owner_box.setAccessibleName(self.tr("Who will do it"))
         make_searchable(self.owner_box, self.tr("Type part of a name"))
+        # as wide as the form, not as the longest "name — profession (care team)"
+        self.owner_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.owner_box.setMinimumContentsLength(16)
         self.due_edit = CuiDateEdit(parent=self)
         self.due_edit.setObjectName("action_due_edit")
         self.due_edit.setAccessibleName(self.tr("Due by"))
+        # on two lines, so the form fits beside the briefing on a 1280-pixel screen
         self.sensitive_check = QCheckBox(
-            self.tr("&Sensitive: hidden here until revealed, never on the person's copy"), self
+            self.tr("&Sensitive: hidden here until revealed,\nnever on the person's copy"), self
         )
         self.sensitive_check.setObjectName("action_sensitive_check")
         self.sensitive_check.setAccessibleName(self.tr("Sensitive action"))
+        self.sensitive_check.setAccessibleDescription(
+            self.tr("Hidden here until revealed, never on the person's copy")
+        )
         self.save_button = QPushButton(self.tr("Save action"), self)
         self.save_button.setObjectName("action_save_button")
         self.save_button.setAccessibleName(self.tr("Save the new action"))
@@ -427,6 +658,9 @@ class ActionForm(QFrame):
                 else ""
             )
             self.owner_box.addItem(f"{owner.name} — {owner.profession_text}{suffix}", owner.id)
+        owner_line = self.owner_box.lineEdit()
+        if owner_line is not None:
+            owner_line.setCursorPosition(0)  # the name in view, not the end of the line
         self.due_edit.set_date(due_on)
         self.sensitive_check.setChecked(False)
         self.setEnabled(True)

@@ -63,6 +63,7 @@ from mdt_desk.ui.meeting_mode.panels import (
     AgendaStrip,
     AttendancePanel,
     DecisionsEdit,
+    FlowLayout,
     PrivateBanner,
     counted,
 )
@@ -109,8 +110,10 @@ def missing_text(missing: list[str]) -> str:
     return f"Warning: no {joined} present — decisions can still be recorded."
 
 
-def _heading(text: str, parent: QWidget) -> QLabel:
+def _heading(text: str, parent: QWidget, *, wrap: bool = False) -> QLabel:
+    """A bold heading; ``wrap`` lets a long one take two lines on a narrow screen."""
     heading = QLabel(text, parent)
+    heading.setWordWrap(wrap)
     font = heading.font()
     font.setBold(True)
     font.setPointSize(font.pointSize() + 3)
@@ -126,6 +129,16 @@ def _body(name: str, parent: QWidget) -> QLabel:
     body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     return body
+
+
+class _ColumnLayout(QVBoxLayout):
+    """The capture column's layout: its scroll area gives it the whole height and the
+    text boxes stretch to fill it, scrolling only below its minimum. (Answering
+    height-for-width, for its wrapping captions, made the scroll area size it to its
+    preferred height and push the new-action form out of sight at 800 pixels.)"""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class MeetingModeWindow(QWidget):
@@ -207,7 +220,7 @@ class MeetingModeWindow(QWidget):
         return button
 
     def _build(self) -> None:
-        self.title_label = _heading(self.tr("Loading the meeting…"), self)
+        self.title_label = _heading(self.tr("Loading the meeting…"), self, wrap=True)
         self.title_label.setObjectName("meeting_title_label")
         self.progress_label = _heading("", self)
         self.progress_label.setObjectName("progress_label")
@@ -262,7 +275,8 @@ class MeetingModeWindow(QWidget):
         top.addWidget(self.meeting_clock_label)
         top.addSpacing(24)
         top.addWidget(self.close_button)  # where a window's close is looked for
-        controls = QHBoxLayout()
+        # at the right; onto a second line rather than off the edge on a narrow screen
+        controls = FlowLayout(h_spacing=6, v_spacing=6, align_right=True)
         for button in (
             self.previous_button,
             self.next_button,
@@ -325,9 +339,9 @@ class MeetingModeWindow(QWidget):
         layout.addLayout(status)
         # The buttons on a row of their own: beside the save and privacy state they
         # squeezed those words to one a line on a 1280-pixel screen.
-        controls.insertStretch(0, 1)
         layout.addLayout(controls)
         self._show_privacy_state()
+        self._fit_columns()
 
     def _build_briefing(self) -> QWidget:
         host = QWidget(self)
@@ -343,25 +357,51 @@ class MeetingModeWindow(QWidget):
         self.actions_label = _body("open_actions_label", host)
         inner = QVBoxLayout(host)
         inner.setContentsMargins(0, 8, 12, 0)
-        timer_row = QHBoxLayout()
-        timer_row.addWidget(_heading(self.tr("Why they are here"), host), 1)
+        # the timer beside the heading, or under it when the column is narrow
+        timer_row = FlowLayout(h_spacing=24, v_spacing=2)
+        timer_row.addWidget(_heading(self.tr("Why they are here"), host))
         timer_row.addWidget(self.item_timer_label)
         inner.addLayout(timer_row)
         inner.addWidget(self.reason_label)
-        inner.addWidget(_heading(self.tr("What changed since last discussed"), host))
+        inner.addWidget(_heading(self.tr("What changed since last discussed"), host, wrap=True))
         inner.addWidget(self.changes_label)
-        inner.addWidget(_heading(self.tr("What matters to me (goals)"), host))
+        inner.addWidget(_heading(self.tr("What matters to me (goals)"), host, wrap=True))
         inner.addWidget(self.goals_label)
-        inner.addWidget(_heading(self.tr("Open actions"), host))
+        inner.addWidget(_heading(self.tr("Open actions"), host, wrap=True))
         inner.addWidget(self.actions_label)
         inner.addStretch(1)
+        self.briefing_area = self._column(host, "briefing_area", self.tr("About this person"))
+        return self.briefing_area
+
+    def _column(self, host: QWidget, name: str, accessible: str) -> QScrollArea:
+        """``host`` in a column that scrolls down, never sideways: :meth:`_fit_columns`
+        keeps the column at least as wide as what it holds."""
         scroll = QScrollArea(self)
-        scroll.setObjectName("briefing_area")
-        scroll.setAccessibleName(self.tr("About this person"))
+        scroll.setObjectName(name)
+        scroll.setAccessibleName(accessible)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(host)
         return scroll
+
+    def _fit_columns(self) -> None:
+        """Keep each column as wide as its content needs (the timer grows when an item
+        runs over; the new-action form needs more than the captions), so nothing in it is
+        cut off at the right on a 1280-pixel screen."""
+        for scroll, extra in (
+            (self.briefing_area, None),
+            (self.capture_area, self.action_form),
+        ):
+            host = scroll.widget()
+            assert host is not None
+            need = host.minimumSizeHint().width()
+            if extra is not None:
+                margins = host.contentsMargins()
+                need = max(need, extra.minimumSizeHint().width() + margins.left())
+            need += scroll.verticalScrollBar().sizeHint().width()
+            if scroll.minimumWidth() != need:
+                scroll.setMinimumWidth(need)
 
     def _build_capture(self) -> QWidget:
         host = QWidget(self)
@@ -373,6 +413,11 @@ class MeetingModeWindow(QWidget):
         self.outcome_box = QComboBox(host)
         self.outcome_box.setObjectName("outcome_box")
         self.outcome_box.setAccessibleName(self.tr("Outcome"))
+        # sized to the column, not to its longest choice, so the capture fits at 1280 pixels
+        self.outcome_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.outcome_box.setMinimumContentsLength(12)
         self.outcome_box.addItem(self.tr("Choose an outcome…"), None)
         # the codes go in as text: Qt hands a str subclass back as a plain str
         for outcome, text in meeting_mode.outcome_choices():
@@ -402,15 +447,17 @@ class MeetingModeWindow(QWidget):
         self.decisions_edit.textChanged.connect(self._on_capture_typed)
         self.outcome_box.activated.connect(self._on_outcome_box_activated)
         self.decisions_edit.action_requested.connect(self._on_decisions_action_requested)
-        layout = QVBoxLayout(host)
+        layout = _ColumnLayout(host)
         layout.setContentsMargins(12, 8, 0, 0)
-        summary_caption = _heading(self.tr("&Discussion summary"), host)
+        summary_caption = _heading(self.tr("&Discussion summary"), host, wrap=True)
         summary_caption.setObjectName("summary_caption")
         summary_caption.setBuddy(self.summary_edit)
         outcome_caption = _heading(self.tr("&Outcome"), host)
         outcome_caption.setObjectName("outcome_caption")
         outcome_caption.setBuddy(self.outcome_box)
-        decisions_caption = _heading(self.tr("D&ecisions (Ctrl+Enter: new action)"), host)
+        decisions_caption = _heading(
+            self.tr("D&ecisions (Ctrl+Enter: new action)"), host, wrap=True
+        )
         decisions_caption.setObjectName("decisions_caption")
         decisions_caption.setBuddy(self.decisions_edit)
         layout.addWidget(summary_caption)
@@ -437,7 +484,8 @@ class MeetingModeWindow(QWidget):
         layout.addWidget(decisions_caption)
         layout.addWidget(self.decisions_edit, 2)
         layout.addWidget(self.action_form)
-        return host
+        self.capture_area = self._column(host, "capture_area", self.tr("Discussion and decisions"))
+        return self.capture_area
 
     def _build_shortcuts(self) -> None:
         for keys, slot in (
@@ -492,6 +540,8 @@ class MeetingModeWindow(QWidget):
         if not 0 <= index < len(self.agenda) or index == self._index:
             return
         self._leave_item()
+        # A reveal is for the person being discussed: the next one starts private again.
+        self.set_revealed(False)
         self._index = index
         entry = self.agenda[index]
         summary, decisions = self._typed.get(entry.id, (entry.summary, entry.decisions))
@@ -846,6 +896,7 @@ class MeetingModeWindow(QWidget):
         else:
             self.item_timer_label.setStyleSheet("")
         self.item_timer_label.setText(text)
+        self._fit_columns()
 
     def _set_read_only(self, read_only: bool) -> None:
         self._read_only = read_only
@@ -1029,6 +1080,13 @@ class MeetingModeWindow(QWidget):
         self.action_form.open_for(
             line, self.briefing.owners, dt.date.today() + dt.timedelta(days=DEFAULT_DUE_DAYS)
         )
+        self._fit_columns()
+        # once it is laid out: the whole form in view, even on an 800-pixel-high screen
+        QTimer.singleShot(0, self._show_action_form_whole)
+
+    def _show_action_form_whole(self) -> None:
+        if self.action_form.isVisible():
+            self.capture_area.ensureWidgetVisible(self.action_form, 0, 8)
 
     @Slot(str, object, object)
     def _on_action_form_submitted(
