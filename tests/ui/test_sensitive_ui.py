@@ -363,3 +363,17 @@ def test_the_end_of_meeting_summary_hides_a_sensitive_new_action_until_revealed(
     assert words not in private.new_actions_text
     assert private.new_actions_text == "Sensitive action (hidden until revealed)"
     assert words in revealed.new_actions_text
+
+
+def test_a_reveal_ends_when_the_next_person_comes_up(qtbot, demo, demo_runner) -> None:
+    meeting = planned_meeting(demo)
+    put_proposals_first(demo, meeting.id, count=2)
+    window = open_meeting(qtbot, demo_runner, meeting.id)
+    assert len(window.agenda) >= 2
+    window.set_revealed(True)
+    assert window.is_revealed()
+    window.go_to(1)
+    # The next person's sensitive details stay private until the chair reveals again.
+    assert not window.is_revealed()
+    assert not window.reveal_button.isChecked()
+    assert "hidden" in window.privacy_label.text()
