@@ -43,15 +43,17 @@ from mdt_desk.models import (
     Staff,
     StaffPracticeCover,
 )
-from mdt_desk.models.enums import ActionStatus, CaseStatus, RiskBand
-from mdt_desk.services.actions import ActionsQuery, count_actions, overdue_condition
+from mdt_desk.models.enums import CaseStatus, RiskBand
+from mdt_desk.services.actions import (
+    ActionsQuery,
+    count_actions,
+    outstanding_condition,
+    overdue_condition,
+)
 from mdt_desk.services.practices import LocalityName, locality_names
 from mdt_desk.services.staff import display_staff_name
 from mdt_desk.services.text_safety import printable
 from mdt_desk.services.validation import parse_date
-
-#: Actions still to do: they count as open, and as overdue once past their due date.
-OUTSTANDING_ACTIONS = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 
 _NHS_NUMBER_INPUT = re.compile(r"^[\d\s-]+$")
 _MIN_NHS_PREFIX = 3
@@ -245,11 +247,7 @@ def _current_coordinator_of(case_id: ColumnElement[Any], column: ColumnElement[A
 
 
 def _outstanding_actions(case_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    return and_(
-        _action.c.case_id == case_id,
-        _action.c.status.in_(OUTSTANDING_ACTIONS),
-        _action.c.retired_at.is_(None),
-    )
+    return and_(_action.c.case_id == case_id, outstanding_condition())
 
 
 def _rank(column: ColumnElement[Any], order: tuple[str, ...]) -> ColumnElement[Any]:

@@ -35,6 +35,7 @@ from mdt_desk.models.enums import (
     OutcomeEventKind,
 )
 from mdt_desk.models.journal import current_actor_id
+from mdt_desk.services.actions import is_overdue
 from mdt_desk.services.cases import OPEN_STATUSES, load_case
 from mdt_desk.services.patients import load_patient, record_death
 from mdt_desk.services.staff import display_staff_name
@@ -59,8 +60,8 @@ class ActionRecord:
     sensitive: bool = False
 
     def is_overdue(self, today: dt.date) -> bool:
-        """Open (or in progress) past its due date."""
-        return self.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS) and self.due_on < today
+        """Open (or in progress) past its due date (the one rule, in services.actions)."""
+        return is_overdue(self.status, self.due_on, today)
 
 
 @dataclass(frozen=True)
@@ -532,8 +533,8 @@ class ActionPlanRow:
         return self.status in (ActionStatus.DONE, ActionStatus.CANCELLED)
 
     def is_overdue(self, today: dt.date) -> bool:
-        """Open (or in progress) past its due date."""
-        return not self.is_closed and self.due_on < today
+        """Open (or in progress) past its due date (the one rule, in services.actions)."""
+        return is_overdue(self.status, self.due_on, today)
 
 
 @dataclass(frozen=True)

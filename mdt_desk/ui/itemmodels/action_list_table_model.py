@@ -1,6 +1,5 @@
 """Actions across every case (My actions, Overdue actions): whose, what, for whom, by when."""
 
-import datetime as dt
 import uuid
 from enum import IntEnum
 from typing import Any, TypeAlias
@@ -106,6 +105,3 @@ class ActionListTableModel(QAbstractTableModel):
         """The person and case of a row, to open the record."""
         found = self.row_at(row)
         return None if found is None else (found.patient_id, found.case_id)
-
-    def due_dates(self) -> list[dt.date]:
-        return [row.due_on for row in self._rows]
