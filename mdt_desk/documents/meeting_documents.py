@@ -54,6 +54,7 @@ from mdt_desk.services.meetings import (
     get_meeting,
     held_times,
     meeting_day_text,
+    why_for_circulation,
 )
 from mdt_desk.services.plans import ActionRecord, list_actions
 from mdt_desk.services.staff import list_staff
@@ -161,13 +162,7 @@ def _who(entry: AgendaEntry, initials_only: bool) -> str:
 def _why(entry: AgendaEntry, initials_only: bool = False) -> str:
     if not initials_only:
         return entry.why_text
-    # A circulated agenda leaves the team: a deferral reason is free text about the
-    # person, so only the fact of the deferral goes with it.
-    parts = [
-        "Deferred" if part.strip().startswith("Deferred:") else part.strip()
-        for part in entry.why_text.split(";")
-    ]
-    return "; ".join(part for part in parts if part)
+    return why_for_circulation(entry.why_text)
 
 
 def _invited(content: MeetingContent, styles: DocumentStyles) -> list[Flowable]:

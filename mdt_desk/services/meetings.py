@@ -855,6 +855,17 @@ def deferral_text(reason: str) -> str:
     return f"Deferred: {words}" if words else "Deferred, no reason given"
 
 
+#: a deferral as :func:`deferral_text` writes it; its reason never holds a ";"
+_DEFERRAL_WITH_REASON = re.compile(r"Deferred: [^;]*")
+
+
+def why_for_circulation(why: str) -> str:
+    """The "why" of an agenda that leaves the team: a deferral reason is free text
+    about the person, so only the fact of the deferral goes with it, wherever in the
+    text it stands (``Carried over: Deferred: GP away`` → ``Carried over: Deferred``)."""
+    return _DEFERRAL_WITH_REASON.sub("Deferred", why)
+
+
 def join_reasons(parts: Iterable[str]) -> str:
     """``Carried 1× (from 02-Dec-2026); Deferred: GP away`` — each reason once."""
     return REASON_SEPARATOR.join(unique_reasons(parts))

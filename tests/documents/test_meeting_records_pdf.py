@@ -149,3 +149,17 @@ def test_the_next_agenda_gives_the_deferral_reason_once(store, held) -> None:
     # the carry is dated the day the meeting was held, said once, not "Carried over: Carried…"
     assert text.count("Carried 1× (from 22-Nov-2026)") == 1
     assert "Carried over: Carried" not in text and "Escalated: Escalated" not in text
+
+
+def test_the_circulated_agenda_says_deferred_and_keeps_the_reason_within_the_team(
+    store, held
+) -> None:
+    """The initials-only agenda is emailed outside the team: a deferral reason is free
+    text about the person, so it says only that the item was deferred (hazard H76)."""
+    circulated = text_of(store, DocumentKind.AGENDA_INITIALS, held.following_id)
+    assert "Deferred" in circulated
+    assert REASON not in circulated
+    for word in ("GP who knows", "on leave"):
+        assert word not in circulated
+    # the team's own agenda for the same meeting still gives the reason
+    assert f"Deferred: {REASON}" in text_of(store, DocumentKind.AGENDA, held.following_id)
