@@ -8,15 +8,17 @@ else signs in ("My actions" is then theirs).
 """
 
 import dataclasses
+import datetime as dt
 import uuid
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from mdt_desk.services.actions import ActionListRow, ActionsQuery, list_actions
 from mdt_desk.services.changes import Changes
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import cui_date
 from mdt_desk.ui.itemmodels.action_list_table_model import (
     ACTION,
     DUE,
@@ -65,17 +67,34 @@ class ActionListView(QTableView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in (
             (PERSON, 220),
-            (NHS_NUMBER, 105),
+            (NHS_NUMBER, self._text_width("999 999 9999")),
             (ACTION, 320),
             (OWNER, 170),
-            (DUE, 190),
-            (STATUS, 95),
+            # An overdue date is bold and says "(overdue)": it must never be cut.
+            (
+                DUE,
+                max(
+                    self._text_width(self.tr("{date} (overdue)").format(date=cui_date(day)))
+                    for day in (dt.date(2026, month, 28) for month in range(1, 13))
+                ),
+            ),
+            (STATUS, self._text_width(self.tr("In progress"))),
         ):
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(ACTION, QHeaderView.ResizeMode.Stretch)
         self.activated.connect(self._on_activated)
         runner.changes_committed.connect(self._on_runner_changes_committed)
         runner.desk_changed.connect(self._on_runner_desk_changed)
+
+    def _text_width(self, text: str) -> int:
+        """Room for ``text`` in bold, with the cell's margins and the header's sort arrow."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        return (
+            QFontMetrics(bold).horizontalAdvance(text)
+            + 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin)
+            + 16
+        )
 
     @property
     def query(self) -> ActionsQuery | None:

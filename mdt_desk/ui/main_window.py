@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.navigator)
         self.splitter.addWidget(self.workspace)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([230, 1050])
+        self.splitter.setSizes([255, 1025])
         self.setCentralWidget(self.splitter)
         self.quick_find = QuickFindWidget(runner, popup_parent=self)
         self._caseload_title = ""

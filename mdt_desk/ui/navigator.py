@@ -81,6 +81,9 @@ class NavigatorWidget(QTreeView):
         self.setObjectName("navigator")
         self.setAccessibleName(self.tr("Saved views and practices"))
         self.setHeaderHidden(True)
+        # Three levels deep (Practices › locality › practice): a narrow step leaves room
+        # for practice names at 1280 pixels wide.
+        self.setIndentation(12)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setUniformRowHeights(True)
         self.item_model = QStandardItemModel(self)

@@ -318,6 +318,10 @@ class NhsNumberEdit(QLineEdit):
             self.setCursorPosition(position)
 
 
+#: a date as the app writes it (14-Jul-2027), or as someone typed it (15-Jan-27)
+_WHOLE_DATE = re.compile(r"\b(\d{1,2})-([A-Za-z]{3})-(\d{2,4})\b")
+
+
 class ErrorLabel(QLabel):
     """A message shown under a field; hidden while there is nothing to say."""
 
@@ -338,7 +342,10 @@ class ErrorLabel(QLabel):
         self.hide()
 
     def show_message(self, message: str) -> None:
-        self.setText(f"Error: {message}" if message else "")
+        # A wrapped message must not split "14-Jul-2027" after its hyphen: on screen the
+        # date's hyphens do not break; a screen reader is given the plain text.
+        shown = _WHOLE_DATE.sub("\\1\u2011\\2\u2011\\3", message)
+        self.setText(f"Error: {shown}" if message else "")
         self.setVisible(bool(message))
         self.setAccessibleName(message)
 

@@ -115,6 +115,24 @@ def test_each_typed_form_in_a_dialog_saves_that_date(qtbot, record, store, case_
     assert goals_of(store, case_id) == [("Walk to the harbour", expected)]
 
 
+def test_a_wrapped_date_error_never_splits_a_date_and_reads_plainly(
+    qtbot, record, store, case_id
+):
+    """The goal dialog's message wraps; "14-Jul-2027" once broke after "14-"."""
+    dialog = open_goal_dialog(qtbot, record)
+    field = dialog.target_edit
+    type_into(qtbot, field, "15-Jan-27")
+    qtbot.keyClick(field.line_edit, Qt.Key.Key_Tab)
+    label = field.error_label
+    assert label.isVisible() and label.wordWrap()
+    shown_lines = label.text().split()
+    # every date on screen is one unbreakable word: its hyphens do not wrap
+    assert "'15\u2011Jan\u201127':" in shown_lines
+    assert any(word.startswith("14\u2011Jul\u2011") for word in shown_lines)
+    # a screen reader hears the dates as typed and as written, not odd characters
+    assert "'15-Jan-27'" in label.accessibleName() and "\u2011" not in label.accessibleName()
+
+
 def test_an_unreadable_date_is_explained_next_to_the_field_and_nothing_is_saved(
     qtbot, record, store, case_id
 ):

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from mdt_desk.services.actions import ActionListRow
@@ -14,8 +15,10 @@ from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.itemmodels.action_list_table_model import (
     DUE,
+    NHS_NUMBER,
     OWNER,
     PERSON,
+    STATUS,
     ActionListTableModel,
 )
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS
@@ -228,4 +231,54 @@ def test_every_default_column_fits_at_1280_by_800(qtbot, demo_store_path: Path, 
                 continue
             width = max(metrics.horizontalAdvance(text), bold_metrics.horizontalAdvance(text))
             assert width <= table.columnWidth(column), (spec.key, text)
+    window.close()
+
+
+def test_overdue_actions_at_1280_by_800_cut_no_date_status_or_nhs_number(
+    qtbot, demo_store_path: Path, wait_idle
+) -> None:
+    """"12-Nov-2026 (overdue)" in bold, "In progress" and NHS numbers read whole; only
+    free text (names, the action) may elide, with the whole text in its tooltip."""
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    with qtbot.waitSignal(window.action_list.loaded, timeout=5000):
+        window.navigator.select_view(CaseloadView.OVERDUE_ACTIONS)
+    wait_idle(window)
+    table = window.action_list
+    model = table.action_model
+    assert model.rowCount() > 0
+    assert not table.horizontalScrollBar().isVisible()
+    bold = table.font()
+    bold.setBold(True)
+    measure = QFontMetrics(bold)
+    for column in (NHS_NUMBER, DUE, STATUS):
+        for row in range(model.rowCount()):
+            text = model.index(row, column).data()
+            assert measure.horizontalAdvance(text) < table.columnWidth(column), text
+    window.close()
+
+
+def test_the_navigator_names_every_demo_practice_whole_at_1280_by_800(
+    qtbot, demo_store_path: Path, wait_idle
+) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    wait_idle(window)
+    navigator = window.navigator
+    navigator.expandAll()
+    model = navigator.item_model
+    metrics = navigator.fontMetrics()
+    practices = []
+    pending = [model.index(row, 0) for row in range(model.rowCount())]
+    while pending:
+        index = pending.pop()
+        pending.extend(model.index(row, 0, index) for row in range(model.rowCount(index)))
+        if index.parent().isValid() and index.parent().parent().isValid():
+            practices.append(index)
+    assert practices, "the demo store's practices are in the tree"
+    for index in practices:
+        room = navigator.viewport().width() - navigator.visualRect(index).x()
+        text = index.data()
+        assert metrics.horizontalAdvance(text) + 8 <= room, text
+        assert index.data(Qt.ItemDataRole.ToolTipRole).startswith(text.rsplit(" (", 1)[0])
     window.close()
