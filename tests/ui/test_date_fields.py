@@ -115,9 +115,7 @@ def test_each_typed_form_in_a_dialog_saves_that_date(qtbot, record, store, case_
     assert goals_of(store, case_id) == [("Walk to the harbour", expected)]
 
 
-def test_a_wrapped_date_error_never_splits_a_date_and_reads_plainly(
-    qtbot, record, store, case_id
-):
+def test_a_wrapped_date_error_never_splits_a_date_and_reads_plainly(qtbot, record, store, case_id):
     """The goal dialog's message wraps; "14-Jul-2027" once broke after "14-"."""
     dialog = open_goal_dialog(qtbot, record)
     field = dialog.target_edit

@@ -237,7 +237,7 @@ def test_every_default_column_fits_at_1280_by_800(qtbot, demo_store_path: Path, 
 def test_overdue_actions_at_1280_by_800_cut_no_date_status_or_nhs_number(
     qtbot, demo_store_path: Path, wait_idle
 ) -> None:
-    """"12-Nov-2026 (overdue)" in bold, "In progress" and NHS numbers read whole; only
+    """ "12-Nov-2026 (overdue)" in bold, "In progress" and NHS numbers read whole; only
     free text (names, the action) may elide, with the whole text in its tooltip."""
     window = open_window(qtbot, demo_store_path, wait_idle)
     window.resize(1280, 800)
