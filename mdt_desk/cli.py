@@ -167,12 +167,11 @@ def _cmd_practices_name_locality(args: argparse.Namespace) -> int:
 
 
 def _cmd_patients_import(args: argparse.Namespace) -> int:
-    from mdt_desk.services.patient_import import import_patients_file, unfinished_import
+    from mdt_desk.services.patient_import import import_patients_file, unfinished_imports
 
     progress = _progress(args, _import_labels(args.file, "patients"))
     with _open_store(args) as store:
-        earlier = unfinished_import(store)
-        if earlier is not None:
+        for earlier in unfinished_imports(store):
             sys.stderr.write(f"mdt-desk: {earlier.message()}\n")
         actor_id, label = _actor(store)
         report = import_patients_file(

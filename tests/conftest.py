@@ -2,8 +2,11 @@
 
 import datetime as dt
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 # Before any Qt import: no display here, and none needed.
@@ -11,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from mdt_desk.models.store import Store
+from mdt_desk.models.store import META_CREATED_AT, META_REPLICA_ID, Store
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.practices import import_ods_practices
 
@@ -66,9 +69,36 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
+@pytest.fixture(scope="session")
+def _migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One new store, created and migrated by the real code, for tests to copy.
+
+    Running every migration takes ~0.15 s; hundreds of tests need a new store, so
+    each gets a copy of this one with its own identity (see :func:`store`).
+    """
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    with Store.open(path):
+        pass
+    # closed cleanly, everything is in the one file (no WAL left to copy)
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "desk.sqlite") as opened:
+def store(tmp_path: Path, _migrated_store_file: Path) -> Iterator[Store]:
+    """A new, empty store of its own: a copy of the migrated template with a new
+    replica id and creation time, exactly as :meth:`Store.open` gives a new file."""
+    path = tmp_path / "desk.sqlite"
+    shutil.copyfile(_migrated_store_file, path)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executemany(
+            "UPDATE store_meta SET value = ? WHERE key = ?",
+            [
+                (str(uuid.uuid4()), META_REPLICA_ID),
+                (dt.datetime.now(dt.UTC).isoformat(), META_CREATED_AT),
+            ],
+        )
+    with Store.open(path) as opened:
         yield opened
 
 

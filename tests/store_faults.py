@@ -7,10 +7,11 @@ read-only, or a read-only bind mount over one file.
 """
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,56 @@ def damage(path: Path) -> None:
 
 def files_beside(path: Path) -> list[str]:
     return sorted(name.name for name in path.parent.iterdir())
+
+
+#: What :func:`half_written` writes part-way: a schema revision no MDT Desk has.
+HALF_WRITTEN_REVISION = "0099_half_written"
+
+
+@contextmanager
+def half_written(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another program part-way through a big write to the store, holding its lock.
+
+    The store is first put in rollback-journal mode, as a tool that turns WAL off to
+    copy the file as one leaves it (MDT Desk turns WAL back on when it opens it). The
+    write then overflows a tiny page cache, so SQLite writes uncommitted pages into
+    the store file itself: a reader that ignores locks sees half a change. Ending the
+    block rolls the write back; killing the process leaves a hot journal, as a crash
+    would.
+    """
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=DELETE")
+    connection.close()
+    script = (
+        "import sqlite3, sys\n"
+        f"connection = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+        "connection.execute('PRAGMA cache_size=8')\n"
+        "connection.execute('BEGIN IMMEDIATE')\n"
+        "connection.execute('UPDATE alembic_version SET version_num = ?',"
+        f" ({HALF_WRITTEN_REVISION!r},))\n"
+        "connection.execute('CREATE TABLE filler (data BLOB)')\n"
+        "for _ in range(200):\n"
+        "    connection.execute('INSERT INTO filler VALUES (randomblob(4000))')\n"
+        "print('holding', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "connection.execute('ROLLBACK')\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "holding"
+        assert HALF_WRITTEN_REVISION.encode() in path.read_bytes(), "nothing reached the file"
+        yield writer
+    finally:
+        let_go(writer)
+        writer.wait(timeout=10)
+
+
+def let_go(writer: subprocess.Popen[str]) -> None:
+    """Tell the writer of :func:`half_written` to roll its write back and end."""
+    if writer.poll() is None and writer.stdin is not None:
+        with suppress(BrokenPipeError, ValueError):  # it ended meanwhile
+            writer.stdin.write("\n")
+            writer.stdin.flush()

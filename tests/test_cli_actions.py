@@ -2,15 +2,23 @@
 
 import datetime as dt
 import json
+import shutil
 import sqlite3
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.orm import Session
 
+from mdt_desk.models import Case
+from mdt_desk.models.base import utc_now
+from mdt_desk.models.enums import ActionStatus
 from mdt_desk.models.store import Store
+from mdt_desk.services import plans
+from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_rows
 from mdt_desk.services.demo import generate_demo
+from tests.local_zone import local_date_not_londons
 from tests.test_cli import run
 
 REQUIRED = {"id", "case_id", "nhs_number", "description", "owner_id", "due_on", "status"}
@@ -109,3 +117,57 @@ def test_an_unknown_owner_is_a_clear_error(
     assert status == 2
     assert output == ""
     assert "not in this store" in capsys.readouterr().err
+
+
+def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
+    demo_file: Path, tmp_path: Path
+) -> None:
+    """`stats` and `actions list --overdue --all` share one rule and one day, even when
+    the computer's own date is not London's."""
+    path = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_file, path)
+    with local_date_not_londons() as (local_day, london_day):
+        boundary = min(local_day, london_day)  # overdue by one of the two clocks only
+        with Store.open(path) as store:
+            with store.read() as session:
+                first, second = [
+                    row
+                    for row in caseload_rows(session, CaseloadQuery(view=CaseloadView.ALL_OPEN))
+                    if row.coordinator_id is not None
+                ][:2]
+            owner = first.coordinator_id
+            assert owner is not None
+
+            def action(session: Session, case_id: uuid.UUID, due_on: dt.date) -> uuid.UUID:
+                return plans.add_action(
+                    session,
+                    case_id,
+                    description="Ring the GP",
+                    owner_id=owner,
+                    due_on=due_on,
+                    today=due_on,
+                ).id
+
+            with store.write(owner) as session:
+                past = london_day - dt.timedelta(days=3)
+                done = action(session, first.case_id, past)
+                plans.update_action(session, done, status=ActionStatus.DONE, today=london_day)
+                due_today = action(session, first.case_id, london_day)
+                on_boundary = action(session, first.case_id, boundary)
+                # A case withdrawn on another desk (its tombstone synced here) keeps its
+                # actions, but they are no longer anyone's to do.
+                withdrawn = action(session, second.case_id, past)
+                withdrawn_case = session.get(Case, second.case_id)
+                assert withdrawn_case is not None
+                withdrawn_case.retired_at = utc_now()
+        status, output = run("stats", "--json", "--store", str(path))
+        assert status == 0
+        counted = json.loads(output)["actions_overdue"]
+        status, output = run(
+            "actions", "list", "--overdue", "--all", "--json", "--store", str(path)
+        )
+        assert status == 0
+        listed = {uuid.UUID(item["id"]) for item in json.loads(output)}
+    assert counted == len(listed)
+    assert not {done, due_today, withdrawn} & listed
+    assert (on_boundary in listed) == (boundary < london_day)

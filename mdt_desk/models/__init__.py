@@ -33,6 +33,7 @@ from mdt_desk.models.entities import (
     StaffPracticeCover,
     synced_tables,
 )
+from mdt_desk.models.imports import PatientImport, PatientImportRow
 from mdt_desk.models.journal import JournalChange, JournalContext, JournalTransaction, StoreMeta
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "Note",
     "OutcomeEvent",
     "Patient",
+    "PatientImport",
+    "PatientImportRow",
     "Practice",
     "PrintRecord",
     "ReviewItem",

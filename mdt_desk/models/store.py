@@ -237,7 +237,7 @@ def raise_store_error(path: Path, error: BaseException) -> None:
 #: The newest migration in ``migrations/versions``; a test checks it against Alembic.
 #: Kept as a constant so that opening an up-to-date store does not import Alembic
 #: (an eighth of the start-up time).
-SCHEMA_HEAD = "0004_trust"
+SCHEMA_HEAD = "0005_import_staging"
 
 
 def _alembic_config() -> "Config":
@@ -298,7 +298,9 @@ def _is_busy(error: sqlite3.Error) -> bool:
 def _make_engine(
     path: Path, *, immediate: bool, busy_listener: Callable[[], BusyListener | None] | None = None
 ) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
+    # hide_parameters: an error's text (logged, or shown in a dialog) must never carry
+    # the names, NHS numbers or notes a failed statement was given.
+    engine = create_engine(f"sqlite:///{path}", hide_parameters=True)
     event.listen(engine, "connect", _set_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
@@ -331,6 +333,102 @@ def _make_engine(
     return engine
 
 
+#: Every read connection sees ``patient`` as this view of the published patients: the
+#: new patients of an import still being written (``patient_import_row``, see
+#: ``models/imports.py``) are not there, whatever the query (ORM, Core or raw SQL).
+#: A temporary view is private to its connection and shadows the table of the same
+#: name; SQLite flattens it into each query, so the table's indexes are used as before.
+_PUBLISHED_PATIENTS_VIEW = (
+    "CREATE TEMP VIEW IF NOT EXISTS patient AS SELECT * FROM main.patient"
+    " WHERE id NOT IN (SELECT patient_id FROM main.patient_import_row)"
+)
+#: ``Session.info`` key of the sessions whose connection has that view.
+SEES_PUBLISHED_PATIENTS_ONLY = "sees_published_patients_only"
+
+
+def _published_patients_only(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # A store opened at an older schema (tests of upgrades) has no imports to hide.
+    if dbapi_connection.execute(
+        "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'patient_import_row'"
+    ).fetchone():
+        dbapi_connection.execute(_PUBLISHED_PATIENTS_VIEW)
+
+
+#: Files SQLite keeps beside a database while a program has it open to write.
+_WRITER_FILES = ("-wal", "-journal")
+#: Read-only opens SQLite refuses until a read-write open undoes an interrupted write.
+_NEEDS_RECOVERY = (sqlite3.SQLITE_READONLY_ROLLBACK, sqlite3.SQLITE_READONLY_RECOVERY)
+
+_Identity = tuple[int, set[str], str | None]
+
+
+def _query_identity(path: Path, options: str) -> _Identity:
+    """The file's application id, table names and schema revision."""
+    raw = sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        application_id = int(raw.execute("PRAGMA application_id").fetchone()[0])
+        tables = {str(row[0]) for row in raw.execute("SELECT name FROM sqlite_master")}
+        revision = None
+        if "alembic_version" in tables:
+            found = raw.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = None if found is None else str(found[0])
+        if application_id == APPLICATION_ID and "store_meta" in tables:
+            raw.execute("SELECT key, value FROM store_meta").fetchall()
+    finally:
+        raw.close()
+    return application_id, tables, revision
+
+
+def _open_to_write(path: Path) -> bool:
+    """Whether a program has the file open to write (SQLite's files are beside it)."""
+    return any(path.with_name(path.name + suffix).exists() for suffix in _WRITER_FILES)
+
+
+def _file_state(path: Path) -> tuple[int, int, int, bool]:
+    """What changes if another program opens or writes the file."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, _open_to_write(path)
+
+
+def _read_identity(path: Path) -> _Identity:
+    """:func:`_query_identity`, answered rightly even while another program writes.
+
+    A normal read-only open takes SQLite's locks: it waits out another program's write
+    and sees what that committed. On a file in WAL mode it leaves -wal and -shm files
+    beside it, though, and a damaged or foreign file must be refused with nothing
+    created beside it (H60). So the first look is immutable, which creates nothing and
+    takes no lock; but "immutable" promises SQLite that nothing changes the file
+    meanwhile, and a look during another program's write can see half of it and call
+    a healthy store damaged or newer. So that look is trusted only to refuse a file,
+    and only if nothing opened or changed the file while it looked. An MDT Desk store
+    is always read again the normal way: it is about to be opened anyway, and another
+    window, a sync or an import may be writing it.
+    """
+    if _open_to_write(path):  # its -wal or -journal is there already
+        return _query_identity_under_locks(path)
+    before = _file_state(path)
+    try:
+        found = _query_identity(path, "mode=ro&immutable=1")
+    except sqlite3.Error:
+        if _file_state(path) == before:
+            raise
+        return _query_identity_under_locks(path)
+    if found[0] == APPLICATION_ID or _file_state(path) != before:
+        return _query_identity_under_locks(path)
+    return found
+
+
+def _query_identity_under_locks(path: Path) -> _Identity:
+    try:
+        return _query_identity(path, "mode=ro")
+    except sqlite3.Error as error:
+        if getattr(error, "sqlite_errorcode", None) not in _NEEDS_RECOVERY:
+            raise
+    # A write was cut off (a crash, a power cut) and only a read-write open can undo it,
+    # as SQLite does for any program that opens the file next; then look again.
+    return _query_identity(path, "mode=rw")
+
+
 def _inspect_existing_file(path: Path) -> str | None:
     """Refuse a file that is not an MDT Desk store; return its schema revision.
 
@@ -347,26 +445,14 @@ def _inspect_existing_file(path: Path) -> str | None:
             f"{path} is not an MDT Desk store: it is not a database file. "
             "Choose the store file MDT Desk created, or a new file name."
         )
-    # Without a -wal beside it the file holds everything, so read it as immutable:
-    # SQLite then creates no -wal or -shm, and a damaged or foreign file is refused
-    # without leaving anything beside it. (With a -wal, the files are there already.)
-    immutable = "" if path.with_name(path.name + "-wal").exists() else "&immutable=1"
     try:
-        raw = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True)
-        try:
-            application_id = raw.execute("PRAGMA application_id").fetchone()[0]
-            tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
-            revision = None
-            if "alembic_version" in tables:
-                found = raw.execute("SELECT version_num FROM alembic_version").fetchone()
-                revision = found[0] if found else None
-            if application_id == APPLICATION_ID and "store_meta" in tables:
-                raw.execute("SELECT key, value FROM store_meta").fetchall()
-        finally:
-            raw.close()
+        application_id, tables, revision = _read_identity(path)
     except sqlite3.Error as error:
         raise_store_error(path, error)
         raise StoreDamagedError(damaged_message(path, error)) from error
+    except OSError as error:  # the file went while it was looked at
+        raise_store_error(path, error)
+        raise
     if application_id == 0 and not tables:
         return None
     if application_id != APPLICATION_ID:
@@ -462,11 +548,17 @@ def _compose_text(session: Session, _context: Any, _instances: Any) -> None:
 
     "Zoë" typed with a combining diaeresis and "Zoë" typed as one character look the
     same but would be two names to a search, a sort or a duplicate check; composed,
-    they are one. Applies to every record a journalled write adds or changes.
+    they are one. Applies to every field a journalled write sets: a field left as it
+    was is left alone even if it was stored decomposed (before this hook, or by an
+    older desk), since rewriting it would change it. That matters for append-only
+    records: marking a note sensitive must not also "edit" its body, which the store
+    refuses.
     """
     for instance in (*session.new, *session.dirty):
         state = sa_inspect(instance)
         for attribute in state.mapper.column_attrs:
+            if not state.attrs[attribute.key].history.has_changes():
+                continue
             value = state.dict.get(attribute.key)
             if isinstance(value, str) and not isinstance(value, Enum) and not value.isascii():
                 composed = unicodedata.normalize("NFC", value)
@@ -498,6 +590,7 @@ class Store:
         self.path = path
         self._clock = clock
         self._read_engine = _make_engine(path, immediate=False)
+        event.listen(self._read_engine, "connect", _published_patients_only)
         #: Told when a write has to wait for another program (see :data:`BusyListener`).
         self.busy_listener: BusyListener | None = None
         self._write_engine = _make_engine(
@@ -603,7 +696,10 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading. Nothing written through it is kept."""
-        with self._classified_errors(), Session(self._read_engine) as session:
+        with (
+            self._classified_errors(),
+            Session(self._read_engine, info={SEES_PUBLISHED_PATIENTS_ONLY: True}) as session,
+        ):
             try:
                 yield session
             finally:

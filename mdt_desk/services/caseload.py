@@ -47,6 +47,7 @@ from mdt_desk.models.enums import CaseStatus, RiskBand
 from mdt_desk.services.actions import (
     ActionsQuery,
     count_actions,
+    london_today,
     outstanding_condition,
     overdue_condition,
 )
@@ -432,7 +433,7 @@ def caseload_rows(
     if query.sort not in CASELOAD_SORTS:
         raise ValueError(f"unknown caseload sort {query.sort!r}; use one of {CASELOAD_SORTS}")
     statement = _caseload_statement(query.shape, query.sort, query.descending)
-    values = _query_values(query, today or dt.date.today())
+    values = _query_values(query, today or london_today())
     values.update(limit=limit, offset=offset)
     rows = session.execute(statement, values).all()
     return [
@@ -478,7 +479,7 @@ def caseload_count(session: Session, query: CaseloadQuery, today: dt.date | None
     """How many cases a caseload view holds."""
     statement = _count_statement(query.shape)
     return int(
-        session.execute(statement, _query_values(query, today or dt.date.today())).scalar_one()
+        session.execute(statement, _query_values(query, today or london_today())).scalar_one()
     )
 
 
@@ -499,7 +500,8 @@ def caseload_page(
         status: only cases in this status (``None``: every open case).
         sort: one of :data:`CASELOAD_SORTS`.
         offset, limit: the page (rows ``offset`` to ``offset + limit - 1``).
-        today: the day after which an outstanding action is overdue (default: today).
+        today: the day after which an outstanding action is overdue (default: today
+            in Europe/London).
 
     Raises:
         ValueError: ``sort`` is not one of :data:`CASELOAD_SORTS`.
@@ -559,7 +561,7 @@ def navigator(
     set up, practices imported and nobody added) shows every practice it holds, so the
     import is seen to have worked.
     """
-    today = today or dt.date.today()
+    today = today or london_today()
     counts = {
         view: caseload_count(
             session, CaseloadQuery(view=view, coordinator_id=coordinator_id), today

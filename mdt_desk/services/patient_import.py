@@ -39,12 +39,13 @@ details. Importing the same file twice changes nothing the second time.
 A long file never locks colleagues out (:func:`import_patients_file`). The file is
 read a block at a time and each checked row is staged in a private temporary
 database, so memory stays bounded and the store is not touched while the file is
-read: a file that fails part way (or an interruption) leaves nothing behind. The
-staged rows are then written in short transactions (each aims at well under a second
-of the store's write lock, with a pause between them for other writers). While they
-are being written the store carries an "unfinished import" mark; if the writing is
-interrupted, the mark says so and importing the same file again completes it. See
-``docs/architecture.md`` ("Long imports").
+read. The staged rows are then written in short transactions (each aims at well under
+a second of the store's write lock, with a pause between them for other writers), but
+the new patients stay hidden from every reader and from sync, and updates of people
+already in the store wait, until the last transaction publishes them all at once
+(:mod:`mdt_desk.models.imports`). An import that fails or is interrupted at any point
+leaves nothing visible; what it had written is deleted, and :func:`unfinished_imports`
+says so next time. See ``docs/architecture.md`` ("Long imports").
 
 The user-facing description is ``docs/patient-import.md``.
 """
@@ -63,13 +64,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mdt_desk.errors import ImportFileError, ValidationError
-from mdt_desk.models import Patient, Practice, base
+from mdt_desk.errors import ImportFileError, UserError, ValidationError
+from mdt_desk.models import Patient, PatientImport, PatientImportRow, Practice, base
 from mdt_desk.models.enums import Gender
+from mdt_desk.models.imports import ABANDONED_AFTER, discard_abandoned_imports, discard_import
 from mdt_desk.models.store import Store
 from mdt_desk.services.display import cui_date
 from mdt_desk.services.importfiles import StreamedTextFile
@@ -515,29 +517,29 @@ def _write(
     statement: Any,
     batch: list[tuple[int, dict[str, object]]],
     problems: list[RowProblem],
-) -> int:
-    """Run ``statement`` for each ``(line, parameters)``; return how many were written.
+) -> list[dict[str, object]]:
+    """Run ``statement`` for each ``(line, parameters)``; return the parameters written.
 
     The batch runs in one SAVEPOINT. If the database refuses it, each row is tried
     again in its own SAVEPOINT, so a refused row leaves nothing behind and the others
     are still written. Each row is one statement: no row is ever half-written.
     """
     if not batch:
-        return 0
+        return []
     try:
         with session.begin_nested():
             session.execute(statement, [parameters for _line, parameters in batch])
-        return len(batch)
+        return [parameters for _line, parameters in batch]
     except IntegrityError:
         log.warning(
             "patient import: a batch of %d rows was refused; retrying row by row", len(batch)
         )
-    written = 0
+    written = []
     for line, parameters in batch:
         try:
             with session.begin_nested():
                 session.execute(statement, [parameters])
-            written += 1
+            written.append(parameters)
         except IntegrityError as error:
             log.warning(
                 "patient import: line %d refused by the database (%s)",
@@ -613,7 +615,7 @@ class _Staging:
         columns = ", ".join(f"{name} TEXT" for name in _STAGED_COLUMNS[1:])
         self._db.execute(
             f"CREATE TABLE staged (line INTEGER PRIMARY KEY, {columns}, "
-            "accepted INTEGER NOT NULL DEFAULT 0)"
+            "accepted INTEGER NOT NULL DEFAULT 0, deferred INTEGER NOT NULL DEFAULT 0)"
         )
         self._db.execute("CREATE INDEX staged_nhs ON staged (nhs_number, accepted)")
         self.count = 0
@@ -684,12 +686,27 @@ class _Staging:
                 found[row.nhs_number] = row
         return found
 
-    def accept(self, lines: Sequence[int]) -> None:
+    def accept(self, lines: Sequence[int], deferred: Sequence[int] = ()) -> None:
+        """Mark rows matched; ``deferred`` ones also wait for the last transaction."""
         self._db.execute("BEGIN")
         self._db.executemany(
             "UPDATE staged SET accepted = 1 WHERE line = ?", [(line,) for line in lines]
         )
+        self._db.executemany(
+            "UPDATE staged SET deferred = 1 WHERE line = ?", [(line,) for line in deferred]
+        )
         self._db.execute("COMMIT")
+
+    def deferred_batch(self, after_line: int, size: int) -> list[_Row]:
+        """The next ``size`` rows after ``after_line`` whose update was deferred."""
+        return [
+            self._row(values)
+            for values in self._db.execute(
+                f"SELECT {', '.join(_STAGED_COLUMNS)} FROM staged "
+                "WHERE deferred = 1 AND line > ? ORDER BY line LIMIT ?",
+                (after_line, size),
+            )
+        ]
 
 
 def _stage(
@@ -809,11 +826,17 @@ def _publish(
     seen: dict[str, _Row],
     tally: _Tally,
     problems: list[RowProblem],
-) -> list[int]:
-    """Match and write one batch of staged rows; return the lines matched.
+    *,
+    hidden_as: str | None = None,
+) -> tuple[list[int], list[int]]:
+    """Match and write one batch of staged rows; return the lines matched, and the
+    lines whose update was left for the last transaction.
 
     The store is looked at here, inside the write transaction, so a patient a
-    colleague added since the file was read is matched, not duplicated.
+    colleague added since the file was read is matched, not duplicated. With
+    ``hidden_as`` (an unpublished import's id) new patients are written hidden (see
+    :mod:`mdt_desk.models.imports`) and updates of people already in the store, which
+    cannot be hidden, are not written but returned.
     """
     existing = _existing_patients(
         session, {row.nhs_number for row in rows if row.nhs_number not in seen}
@@ -821,14 +844,36 @@ def _publish(
     plan = _plan(rows, seen, existing, base.utc_now(), problems)
     for start in range(0, len(plan.inserts), _BATCH_SIZE):
         batch = plan.inserts[start : start + _BATCH_SIZE]
-        tally.imported += _write(session, insert(Patient), batch, problems)
-    for start in range(0, len(plan.updates), _BATCH_SIZE):
-        batch = plan.updates[start : start + _BATCH_SIZE]
-        tally.updated += _write(session, update(Patient), batch, problems)
+        written = _write(session, insert(Patient), batch, problems)
+        tally.imported += len(written)
+        if hidden_as is not None and written:
+            tx = session.execute(text("SELECT tx FROM journal_context WHERE id = 1")).scalar_one()
+            session.execute(
+                insert(PatientImportRow),
+                [{"patient_id": row["id"], "import_id": hidden_as, "tx": tx} for row in written],
+            )
+    deferred: list[int] = []
+    if hidden_as is None:
+        for start in range(0, len(plan.updates), _BATCH_SIZE):
+            batch = plan.updates[start : start + _BATCH_SIZE]
+            tally.updated += len(_write(session, update(Patient), batch, problems))
+    else:
+        deferred = [line for line, _parameters in plan.updates]
     session.flush()
     tally.unchanged += plan.unchanged
     tally.skipped += plan.skipped
-    return plan.accepted
+    return plan.accepted, deferred
+
+
+def _publish_deferred(
+    session: Session, staging: "_Staging", tally: _Tally, problems: list[RowProblem]
+) -> None:
+    """Write the updates left for the last transaction, matched again against the
+    store as it is now (a colleague may have changed or retired the person since)."""
+    after = 0
+    while rows := staging.deferred_batch(after, _MAX_PUBLISH_ROWS):
+        _publish(session, rows, {}, tally, problems)
+        after = rows[-1].line
 
 
 def _report(tally: _Tally, problems: list[RowProblem]) -> ImportReport:
@@ -860,37 +905,156 @@ def _practices(session: Session) -> dict[str, uuid.UUID]:
 
 # --- an interrupted import --------------------------------------------------------------
 
-#: ``store_meta`` key set while a long import is being written, cleared in the same
-#: transaction as its last rows. ``store_meta`` is local to the desk: never synced.
+#: ``store_meta`` key of the single "unfinished import" mark of schema 0004 and before,
+#: whose rows were written visibly; still reported, and cleared once that file is
+#: imported. Imports are now tracked in ``patient_import`` (one row per import).
 META_UNFINISHED_IMPORT = "unfinished_patient_import"
 
 
 @dataclass(frozen=True)
 class UnfinishedImport:
-    """A patient import whose writing stopped part way (a crash, a full disk)."""
+    """A patient import that stopped before it was complete (an error, a crash)."""
 
     file: str
     started_at: str
     written: int
     rows: int
+    #: Whether its rows were kept (an import of an older version wrote them visibly).
+    kept: bool = False
 
     def message(self) -> str:
+        if self.kept:
+            return (
+                f"An import of {self.file} (started {self.started_at}) stopped after "
+                f"{self.written:,} of {self.rows:,} rows were written. Import the same file "
+                "again to complete it: rows already written are left as they are."
+            )
         return (
             f"An import of {self.file} (started {self.started_at}) stopped after "
-            f"{self.written:,} of {self.rows:,} rows were written. Import the same file "
-            "again to complete it: rows already written are left as they are."
+            f"{self.written:,} of {self.rows:,} rows; none of it was kept or sent to the "
+            "team hub. Import the file again."
         )
 
 
-def unfinished_import(store: Store) -> UnfinishedImport | None:
-    """The patient import that was interrupted while being written, if any."""
-    value = store.get_meta(META_UNFINISHED_IMPORT)
-    if not value:
-        return None
-    try:
-        return UnfinishedImport(**json.loads(value))
-    except (TypeError, ValueError):
-        return UnfinishedImport(file="a patient list", started_at="", written=0, rows=0)
+def unfinished_imports(store: Store) -> list[UnfinishedImport]:
+    """The patient imports that stopped before they were complete, oldest first.
+
+    An import still running (in another window or program) is not one of them.
+    """
+    stale = base.utc_now() - ABANDONED_AFTER
+    with store.read() as session:
+        tracked = session.scalars(
+            select(PatientImport)
+            .where(or_(PatientImport.stopped_at.is_not(None), PatientImport.heartbeat_at < stale))
+            .order_by(PatientImport.started_at)
+        ).all()
+        found = [
+            UnfinishedImport(
+                file=row.file,
+                started_at=row.started_at.isoformat(timespec="seconds"),
+                written=row.written,
+                rows=row.rows,
+            )
+            for row in tracked
+        ]
+    legacy = store.get_meta(META_UNFINISHED_IMPORT)
+    if legacy:
+        try:
+            found.insert(0, UnfinishedImport(**json.loads(legacy), kept=True))
+        except (TypeError, ValueError):
+            found.insert(0, UnfinishedImport("a patient list", "", 0, 0, kept=True))
+    return found
+
+
+def _track(session: Session, publication: "_Publication", written: int, rows: int) -> None:
+    """Record (first transaction) or renew the import's row in ``patient_import``;
+    ``written`` counts the rows written once this transaction commits.
+
+    Raises:
+        UserError: the import was discarded meanwhile, by another program that took it
+            for a crashed one (it was silent for :data:`ABANDONED_AFTER`).
+    """
+    now = base.utc_now()
+    import_id, path = publication.import_id, publication.path
+    if not publication.tracked:
+        session.execute(
+            insert(PatientImport).values(
+                id=import_id,
+                file=str(path),
+                started_at=publication.started_at,
+                heartbeat_at=now,
+                rows=rows,
+                written=written,
+            )
+        )
+        return
+    renewed = session.execute(
+        update(PatientImport)
+        .where(PatientImport.id == import_id, PatientImport.stopped_at.is_(None))
+        .values(heartbeat_at=now, written=written)
+    )
+    if getattr(renewed, "rowcount", 1) != 1:
+        raise UserError(
+            f"The import of {path} was stopped part way and none of it was kept: another "
+            "MDT Desk program took it for a crashed import. Import the file again."
+        )
+
+
+def _note_first_journal_row(session: Session, import_id: str, before: int) -> None:
+    """From this import's first journal row on, sync sends nothing until it is published."""
+    session.execute(
+        update(PatientImport)
+        .where(PatientImport.id == import_id, PatientImport.first_seq.is_(None))
+        .values(first_seq=before + 1)
+    )
+
+
+def _make_visible(session: Session, publication: "_Publication") -> None:
+    """Publish the import: its hidden patients appear, and sync may send them; the
+    file's earlier imports that stopped are no longer reported."""
+    import_id, path = publication.import_id, publication.path
+    if publication.tracked:
+        _show_hidden_rows(session, import_id)
+    # This file has now been imported whole: earlier stopped imports of it are done.
+    session.execute(
+        delete(PatientImport).where(
+            or_(
+                PatientImport.id == import_id,
+                and_(PatientImport.file == str(path), PatientImport.stopped_at.is_not(None)),
+            )
+        )
+    )
+    legacy = session.execute(
+        text("SELECT value FROM store_meta WHERE key = :k"), {"k": META_UNFINISHED_IMPORT}
+    ).scalar_one_or_none()
+    if legacy is not None:
+        try:
+            same_file = json.loads(legacy).get("file") == str(path)
+        except (AttributeError, ValueError):
+            same_file = False
+        if same_file:
+            session.execute(
+                text("DELETE FROM store_meta WHERE key = :k"), {"k": META_UNFINISHED_IMPORT}
+            )
+
+
+def _show_hidden_rows(session: Session, import_id: str) -> None:
+    others = session.scalar(
+        select(func.count())
+        .select_from(PatientImport)
+        .where(PatientImport.id != import_id, PatientImport.stopped_at.is_(None))
+    )
+    if others:
+        session.execute(delete(PatientImportRow).where(PatientImportRow.import_id == import_id))
+    else:
+        # The only import with hidden rows: SQLite empties a whole table far faster
+        # than it deletes a million rows one by one (this holds the write lock).
+        session.execute(text("DELETE FROM patient_import_row"))
+
+
+def _journal_end(session: Session) -> int:
+    end = session.execute(text("SELECT coalesce(max(origin_seq), 0) FROM journal_change"))
+    return int(end.scalar_one())
 
 
 # --- the import -------------------------------------------------------------------------
@@ -909,7 +1073,10 @@ def import_patients_file(
     Good rows are written; each bad row is reported by line number and left out
     entirely. Re-importing the same file changes nothing. The file is read and
     checked before anything is written; the rows are then written in short
-    transactions, so other writers wait a moment at most.
+    transactions, so other writers wait a moment at most, but nobody sees any of
+    them, and sync sends none of them, until the last transaction has committed.
+    An import that fails part way leaves nothing behind but a note that it stopped
+    (:func:`unfinished_imports`).
 
     Args:
         store: the desk's store.
@@ -929,57 +1096,98 @@ def import_patients_file(
     problems: list[RowProblem] = []
     tally = _Tally()
     staging = _Staging()
+    publication = _Publication(import_id=uuid.uuid4().hex, path=path)
     try:
         _stage(source, practices, staging, problems, progress)
-        earlier = unfinished_import(store)
-        marker = json.dumps(
-            {
-                "file": str(path),
-                "started_at": base.utc_now().isoformat(timespec="seconds"),
-                "written": 0,
-                "rows": staging.count,
-            }
+        discard_abandoned_imports(store)
+        _publish_staged(
+            store,
+            staging,
+            publication,
+            tally,
+            problems,
+            actor=(actor_id, actor_label),
+            progress=progress,
         )
-        # Another file's unfinished import keeps its mark once this one is done.
-        other_file = earlier is not None and earlier.file != str(path)
-        restore = store.get_meta(META_UNFINISHED_IMPORT) if other_file else None
-        size, after, done = _FIRST_PUBLISH_ROWS, 0, 0
-        if progress is not None:
-            progress(WRITING, 0, staging.count)
-        while True:
-            rows = staging.batch(after, size)
-            last = done + len(rows) >= staging.count
-            seen = staging.accepted_before({row.nhs_number for row in rows}, after + 1)
-            with store.write(actor_id, actor_label) as session:
-                started = time.monotonic()
-                # A bigger page cache on this connection: a big store's indexes are
-                # written faster (the import's memory stays well within bounds).
-                session.execute(text(f"PRAGMA cache_size=-{_CACHE_KIB}"))
-                accepted = _publish(session, rows, seen, tally, problems)
-                if not last:
-                    marker = json.dumps({**json.loads(marker), "written": done + len(rows)})
-                    store.set_meta(session, META_UNFINISHED_IMPORT, marker)
-                elif restore is not None:
-                    store.set_meta(session, META_UNFINISHED_IMPORT, restore)
-                elif done or earlier is not None:
-                    session.execute(
-                        text("DELETE FROM store_meta WHERE key = :k"),
-                        {"k": META_UNFINISHED_IMPORT},
-                    )
-            held = time.monotonic() - started
-            staging.accept(accepted)
-            done += len(rows)
-            if progress is not None:
-                progress(WRITING, done, staging.count)
-            if last:
-                break
-            after = rows[-1].line
-            wanted = min(2 * size, int(size * _TARGET_HOLD_SECONDS / max(held, 0.01)))
-            size = min(_MAX_PUBLISH_ROWS, max(_MIN_PUBLISH_ROWS, wanted))
-            time.sleep(_PAUSE_SECONDS)
+    except BaseException:
+        if publication.tracked:
+            _discard_after_failure(store, publication.import_id)
+        raise
     finally:
         staging.close()
     return _report(tally, problems)
+
+
+@dataclass
+class _Publication:
+    """The writing of one streamed import."""
+
+    import_id: str
+    path: Path
+    started_at: dt.datetime = field(default_factory=base.utc_now)
+    #: Whether a transaction of it has committed: it has a ``patient_import`` row and
+    #: perhaps hidden patients, to discard if it fails.
+    tracked: bool = False
+
+
+def _publish_staged(
+    store: Store,
+    staging: _Staging,
+    publication: _Publication,
+    tally: _Tally,
+    problems: list[RowProblem],
+    *,
+    actor: tuple[uuid.UUID | None, str],
+    progress: Progress | None,
+) -> None:
+    """Write the staged rows in short transactions, hidden until the last one."""
+    size, after, done = _FIRST_PUBLISH_ROWS, 0, 0
+    if progress is not None:
+        progress(WRITING, 0, staging.count)
+    while True:
+        rows = staging.batch(after, size)
+        last = done + len(rows) >= staging.count
+        seen = staging.accepted_before({row.nhs_number for row in rows}, after + 1)
+        with store.write(*actor) as session:
+            started = time.monotonic()
+            # A bigger page cache on this connection: a big store's indexes are
+            # written faster (the import's memory stays well within bounds).
+            session.execute(text(f"PRAGMA cache_size=-{_CACHE_KIB}"))
+            if last:
+                # The publishing transaction: the last rows, the updates left for it,
+                # and the hidden patients shown, all in one commit.
+                accepted, deferred = _publish(session, rows, seen, tally, problems)
+                _publish_deferred(session, staging, tally, problems)
+                _make_visible(session, publication)
+            else:
+                _track(session, publication, done + len(rows), staging.count)
+                before = _journal_end(session)
+                accepted, deferred = _publish(
+                    session, rows, seen, tally, problems, hidden_as=publication.import_id
+                )
+                if _journal_end(session) > before:
+                    _note_first_journal_row(session, publication.import_id, before)
+        publication.tracked = publication.tracked or not last
+        held = time.monotonic() - started
+        staging.accept(accepted, deferred)
+        done += len(rows)
+        if progress is not None:
+            progress(WRITING, done, staging.count)
+        if last:
+            return
+        after = rows[-1].line
+        wanted = min(2 * size, int(size * _TARGET_HOLD_SECONDS / max(held, 0.01)))
+        size = min(_MAX_PUBLISH_ROWS, max(_MIN_PUBLISH_ROWS, wanted))
+        time.sleep(_PAUSE_SECONDS)
+
+
+def _discard_after_failure(store: Store, import_id: str) -> None:
+    try:
+        discard_import(store, import_id)
+    except Exception:  # the import's own error is the one to report
+        # Left hidden and held back from sync; the next import or sync discards it
+        # once it has been silent for ABANDONED_AFTER.
+        log.exception("patient import: could not discard a stopped import yet")
 
 
 def import_patients_csv(session: Session, path: Path) -> ImportReport:
@@ -1001,7 +1209,7 @@ def import_patients_csv(session: Session, path: Path) -> ImportReport:
         after = 0
         while rows := staging.batch(after, _MAX_PUBLISH_ROWS):
             seen = staging.accepted_before({row.nhs_number for row in rows}, after + 1)
-            staging.accept(_publish(session, rows, seen, tally, problems))
+            staging.accept(_publish(session, rows, seen, tally, problems)[0])
             after = rows[-1].line
     finally:
         staging.close()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models import Action, Case, Meeting, Patient, Practice, Staff
 from mdt_desk.models.enums import ActionStatus, CaseStatus, MeetingStatus, PracticeStatus
+from mdt_desk.services.actions import ActionsQuery, count_actions
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,12 @@ def _count_by(session: Session, column: object, members: list[str], table: type)
 
 
 def store_stats(session: Session, today: dt.date | None = None) -> StoreStats:
-    """Counts of practices, staff, patients, cases, actions (and overdue), meetings."""
-    today = today or dt.date.today()
+    """Counts of practices, staff, patients, cases, actions (and overdue), meetings.
+
+    "Overdue" is :mod:`mdt_desk.services.actions`' rule, judged on ``today`` (default:
+    today in Europe/London), so it agrees with ``mdt-desk actions list --overdue`` and
+    the navigator's "Overdue actions".
+    """
 
     def count(query: object) -> int:
         return int(session.scalar(query) or 0)  # type: ignore[call-overload]
@@ -69,14 +74,6 @@ def store_stats(session: Session, today: dt.date | None = None) -> StoreStats:
         ),
         cases=_count_by(session, Case.status, [s.value for s in CaseStatus], Case),
         actions=_count_by(session, Action.status, [s.value for s in ActionStatus], Action),
-        actions_overdue=count(
-            select(func.count())
-            .select_from(Action)
-            .where(
-                Action.retired_at.is_(None),
-                Action.status.in_((ActionStatus.OPEN, ActionStatus.IN_PROGRESS)),
-                Action.due_on < today,
-            )
-        ),
+        actions_overdue=count_actions(session, ActionsQuery(overdue_only=True), today),
         meetings=_count_by(session, Meeting.status, [s.value for s in MeetingStatus], Meeting),
     )

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import SYNCED_MODELS
+from mdt_desk.models.imports import UNSENT_FROM_SQL, discard_abandoned_imports
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.store import Store, schema_version_number
 from mdt_desk.sync.hub import (
@@ -93,6 +94,13 @@ class WrongHubError(HubError):
     """The desk belongs to another hub."""
 
 
+#: This desk's changes the hub has not acknowledged, up to (not including) the first
+#: journal row of a patient import that is not published yet: the import's rows must
+#: not reach the hub before it is complete, and pushes are ordered and gapless, so
+#: nothing after them is sent either until then (models/imports.py).
+_UNSENT = f"t.replica_id = :me AND c.origin_seq > :after AND c.origin_seq < {UNSENT_FROM_SQL}"
+
+
 def _meta_int(store: Store, key: str) -> int:
     value = store.get_meta(key)
     return int(value) if value else 0
@@ -105,7 +113,7 @@ def outbox_count(store: Store) -> int:
             session.execute(
                 text(
                     "SELECT count(*) FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
-                    " WHERE t.replica_id = :me AND c.origin_seq > :after"
+                    f" WHERE {_UNSENT}"
                 ),
                 {"me": store.replica_id.hex, "after": _meta_int(store, META_PUSHED_THROUGH)},
             ).scalar_one()
@@ -126,13 +134,16 @@ def edits_waiting(store: Store) -> int:
                     "SELECT count(DISTINCT c.tx) FROM journal_change c"
                     " JOIN journal_tx t ON t.tx = c.tx"
                     " WHERE t.replica_id = :me AND c.origin_seq > :after"
+                    # An import's hidden patients are nobody's edit yet; a colleague's
+                    # edit held back behind them (_UNSENT) is waiting, and counted.
+                    " AND c.row_id NOT IN (SELECT patient_id FROM patient_import_row)"
                 ),
                 {"me": store.replica_id.hex, "after": _meta_int(store, META_PUSHED_THROUGH)},
             ).scalar_one()
         )
 
 
-_OUTBOX_SQL = """
+_OUTBOX_SQL = f"""
 SELECT c.origin_seq, t.tx_uuid, t.hlc, t.actor_id, t.actor_label, t.recorded_at,
        t.schema_version, c.entity, c.row_id, c.field, c.op, c.new_value,
        (SELECT t2.hlc || ':' || t2.replica_id FROM journal_change AS c2
@@ -144,7 +155,7 @@ SELECT c.origin_seq, t.tx_uuid, t.hlc, t.actor_id, t.actor_label, t.recorded_at,
          WHERE c3.row_id = c.row_id AND c3.entity = c.entity AND c3.origin_seq < c.origin_seq
            AND c3.tx != c.tx) AS row_base
 FROM journal_change AS c JOIN journal_tx AS t ON t.tx = c.tx
-WHERE t.replica_id = :me AND c.origin_seq > :after
+WHERE {_UNSENT}
 ORDER BY c.origin_seq
 LIMIT :limit
 """
@@ -168,10 +179,7 @@ def read_outbox(store: Store, after: int, limit: int = BATCH_SIZE) -> list[Chang
             last = rows[-1]
             more = session.execute(
                 text(
-                    _OUTBOX_SQL.replace(
-                        "WHERE t.replica_id = :me AND c.origin_seq > :after",
-                        "WHERE t.replica_id = :me AND c.origin_seq > :after AND t.tx_uuid = :tx",
-                    )
+                    _OUTBOX_SQL.replace(f"WHERE {_UNSENT}", f"WHERE {_UNSENT} AND t.tx_uuid = :tx")
                 ),
                 {"me": me, "after": last.origin_seq, "tx": last.tx_uuid, "limit": limit},
             ).all()
@@ -611,6 +619,9 @@ def sync_once(
             "clock, then sync again: your changes are kept on this desk until then."
         )
     else:
+        # A crashed patient import holds back every later change of this desk (see
+        # _UNSENT) until it is discarded.
+        discard_abandoned_imports(store)
         try:
             report.pushed, report.conflicts = push_all(
                 store,

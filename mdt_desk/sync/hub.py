@@ -165,7 +165,12 @@ def without_password(url: str | URL) -> str:
 
 
 def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
-    """An engine for the hub at ``url`` (``password``, if given, replaces the URL's)."""
+    """An engine for the hub at ``url`` (``password``, if given, replaces the URL's).
+
+    Its errors never quote the values a statement was given (``hide_parameters``): the
+    hub's rows carry names, NHS numbers and notes, and a failed sync is logged with its
+    error's text.
+    """
     try:
         parsed = make_url(url)
         parsed.port  # noqa: B018  (a malformed port only fails when read)
@@ -180,7 +185,7 @@ def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: object, _record: object) -> None:
@@ -201,6 +206,7 @@ def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
         raise HubError("The hub must be a PostgreSQL database or a SQLite file.")
     return create_engine(
         parsed,
+        hide_parameters=True,
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": 10,

@@ -12,8 +12,13 @@ person their own draft, if they have one; the author's draft comes back when the
 signs in again.
 
 Each keeper hears of a sign-in by :attr:`TaskRunner.desk_changed`. The main window calls
-:func:`flush_drafts` before a record tab or the window closes, so nothing typed in the
-last 400 ms is left behind.
+:func:`flush_drafts` before a record tab closes, and :func:`keep_drafts_now` before the
+window closes, so nothing typed in the last 400 ms is left behind and nothing waits on
+a timer. A flush sends the text at once; the runner's queue is serial, so the author's
+save always comes before the next person's draft is read. A save that fails keeps the
+text pending: in the field, or in the keeper when someone else has signed in since and
+the field no longer shows it. It is sent again at the next flush, and the window will
+not close while any is pending.
 """
 
 import logging
@@ -93,6 +98,9 @@ class DraftKeeper(QObject):
         self.notice = notice
         self._dirty = False
         self._quiet = False
+        # Text whose save failed after its author was signed out: off the screen, so
+        # held here (by author) and sent again at the next flush, never dropped.
+        self._unkept: dict[uuid.UUID | None, str] = {}
         # Whose text the field holds (typed or restored): drafts are kept under them.
         self._author: uuid.UUID | None = runner.desk.actor_id
         self._debounce = QTimer(self)
@@ -116,8 +124,8 @@ class DraftKeeper(QObject):
         return bool(self.text().strip())
 
     def is_pending(self) -> bool:
-        """Typed text not yet sent to the store."""
-        return self._dirty
+        """Typed text not yet sent to the store, or whose save failed."""
+        return self._dirty or bool(self._unkept)
 
     def restore(self) -> None:
         """Put the signed-in person's kept draft back, if the field is still empty."""
@@ -133,18 +141,31 @@ class DraftKeeper(QObject):
 
     @Slot()
     def flush(self) -> None:
-        """Send what was typed and not yet kept (an empty field discards the draft)."""
+        """Send what was typed and not yet kept (an empty field discards the draft).
+
+        Sent at once, whatever the timers: the timers only call this sooner.
+        """
         self._debounce.stop()
         self._max_wait.stop()
+        unkept, self._unkept = self._unkept, {}
+        for author, body in unkept.items():
+            self._save(author, body)
         if not self._dirty:
             return
         self._dirty = False
-        key, body, author, case_id = self.key, self.text(), self._author, self.case_id
+        self._save(self._author, self.text())
+
+    def _save(self, author: uuid.UUID | None, body: str) -> None:
+        key, case_id = self.key, self.case_id
 
         def job(desk: Desk) -> None:
             drafts.save_draft(desk.store, key, body, staff_id=author, case_id=case_id)
 
-        self.runner.run(job, None, self._on_save_failed, owner=self, description="keep draft")
+        def failed(error: UserError) -> None:
+            self._on_save_failed(author, body, error)
+
+        # Local and unjournalled: nothing to measure or announce (TaskRunner.run_local).
+        self.runner.run_local(job, None, failed, owner=self, description="keep draft")
 
     def discard(self) -> None:
         """Forget the draft: the item was saved, or the person chose to discard it."""
@@ -158,7 +179,9 @@ class DraftKeeper(QObject):
         def job(desk: Desk) -> None:
             drafts.discard_draft(desk.store, key, staff_id=author)
 
-        self.runner.run(job, None, self._on_draft_failed, owner=self, description="discard draft")
+        self.runner.run_local(
+            job, None, self._on_draft_failed, owner=self, description="discard draft"
+        )
 
     def author_changed(self) -> None:
         """Someone else signed in: keep the field's text as its author's, show theirs."""
@@ -180,8 +203,11 @@ class DraftKeeper(QObject):
             self.notice.show_restored()
         self.restored.emit(self.key)
 
-    def _on_save_failed(self, error: UserError) -> None:
-        self._dirty = True  # tried again at the next keystroke, or when the field closes
+    def _on_save_failed(self, author: uuid.UUID | None, body: str, error: UserError) -> None:
+        if author == self._author:
+            self._dirty = True  # still in the field: sent again at the next flush
+        else:
+            self._unkept[author] = body  # signed out since: the field shows another's
         self._on_draft_failed(error)
 
     def _on_draft_failed(self, error: UserError) -> None:
@@ -228,6 +254,17 @@ def flush_drafts(root: QObject) -> None:
     """Send every pending draft under ``root`` to the store (before it closes)."""
     for keeper in keepers_in(root):
         keeper.flush()
+
+
+def keep_drafts_now(root: QObject, runner: TaskRunner) -> list[DraftKeeper]:
+    """Save every pending draft under ``root`` and wait for the saves (the window closes).
+
+    Returns the keepers whose text could not be kept; each field says why. Blocks the
+    GUI thread until the runner's queue is empty, so only for closing.
+    """
+    flush_drafts(root)
+    runner.finish_queued()
+    return [keeper for keeper in keepers_in(root) if keeper.is_pending()]
 
 
 def drafts_author_changed(root: QObject) -> None:

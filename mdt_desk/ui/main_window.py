@@ -49,7 +49,7 @@ from mdt_desk.services.actions import ActionsQuery
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView
 from mdt_desk.ui.action_list import ActionListView
 from mdt_desk.ui.caseload_filters import CaseloadFilterBar
-from mdt_desk.ui.drafts import flush_drafts
+from mdt_desk.ui.drafts import flush_drafts, keep_drafts_now
 from mdt_desk.ui.itemmodels.caseload_table_model import (
     COLUMNS,
     CaseloadRole,
@@ -315,6 +315,9 @@ class MainWindow(QMainWindow):
         self.sync_controller = SyncController(runner.desk.store.path, label=runner.desk.actor_name)
         self.sign_in_dialog: SignInDialog | None = None
         self.hub_password_prompt: QInputDialog | None = None
+        self.unkept_drafts_box: QMessageBox | None = None
+        self._problems_reported = 0  # messages the runner's failures have put up
+        self._close_losing_unkept_drafts = False
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -943,6 +946,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_runner_user_error_unhandled(self, message: str) -> None:
         """A problem the person can fix (busy store, full disk): say it plainly."""
+        self._problems_reported += 1
         self.statusBar().showMessage(message, 15_000)
         box = QMessageBox(
             QMessageBox.Icon.Warning,
@@ -951,12 +955,14 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Ok,
             self,
         )
+        box.setObjectName("problem_box")
         box.setAccessibleName(self.tr("Problem"))
         box.setAccessibleDescription(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def _on_runner_bug_found(self, details: str) -> None:
+        self._problems_reported += 1
         box = QMessageBox(
             QMessageBox.Icon.Critical,
             self.tr("Something went wrong"),
@@ -991,12 +997,74 @@ class MainWindow(QMainWindow):
         self.navigator.select_view(CaseloadView.MY_CASELOAD)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._last_typing_kept():
+            event.ignore()  # the text stays in its fields; the window says why
+            return
         for window in list(self.meeting_windows):
             window.close()  # saves what was typed last, through the runner, before it stops
         self.save_settings()
         self.quick_find.results.hide()
         self.sync_controller.shutdown()  # stops at its next batch; nothing half-applied
-        flush_drafts(self)  # typing not yet kept as a draft is saved before the runner stops
         self.runner.shutdown()
         self.runner.desk.store.close()
         super().closeEvent(event)
+
+    def _last_typing_kept(self) -> bool:
+        """Save every pending draft and wait for it; False if the window must stay open.
+
+        Waited for here rather than left to the runner's shutdown: a save that fails
+        must stop the close while the text is still on screen, and a failure reported
+        while waiting is in a message that closing would take away.
+        """
+        if self._close_losing_unkept_drafts:
+            return True
+        reported = self._problems_reported
+        if keep_drafts_now(self, self.runner):
+            self._show_unkept_drafts_box()
+            return False
+        return self._problems_reported == reported
+
+    def _show_unkept_drafts_box(self) -> None:
+        message = self.tr(
+            "Some of what you typed could not be kept as a draft, so MDT Desk stays open "
+            "with the text still in its fields; each says why. Put that right (for "
+            "example free some disk space) and close again, or close now and lose that "
+            "text."
+        )
+        self.statusBar().showMessage(self.tr("Not closed: typing not kept as a draft."), 15_000)
+        if self.unkept_drafts_box is not None:
+            self.unkept_drafts_box.raise_()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Typing not kept"),
+            message,
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("unkept_drafts_box")
+        box.setAccessibleName(self.tr("Typing not kept"))
+        box.setAccessibleDescription(message)
+        stay = box.addButton(self.tr("&Keep MDT Desk open"), QMessageBox.ButtonRole.RejectRole)
+        stay.setObjectName("keep_open_button")
+        stay.setAccessibleName(self.tr("Keep MDT Desk open"))
+        leave = box.addButton(
+            self.tr("Close and &lose that text"), QMessageBox.ButtonRole.DestructiveRole
+        )
+        leave.setObjectName("close_losing_text_button")
+        leave.setAccessibleName(self.tr("Close and lose that text"))
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda _result: self._on_unkept_drafts_answered(box.clickedButton() is leave)
+        )
+        self.unkept_drafts_box = box
+        box.open()
+
+    def _on_unkept_drafts_answered(self, close_anyway: bool) -> None:
+        self.unkept_drafts_box = None
+        if close_anyway:
+            self._close_losing_unkept_drafts = True
+            self.close()

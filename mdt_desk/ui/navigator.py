@@ -1,6 +1,5 @@
 """The left-hand list: saved views and the team's practices, each with its case count."""
 
-import datetime as dt
 import uuid
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
-from mdt_desk.services.actions import ActionsQuery
+from mdt_desk.services.actions import ActionsQuery, london_today
 from mdt_desk.services.caseload import (
     VIEW_TITLES,
     CaseloadQuery,
@@ -123,7 +122,9 @@ class NavigatorWidget(QTreeView):
     def refresh(self) -> None:
         """Count again (after a change, or once someone is signed in)."""
         me = self._runner.desk.actor_id
-        today = dt.date.today()
+        # The day every other screen judges "due" and "overdue" by, whatever the
+        # computer's own time zone: the counts must match the lists they open.
+        today = london_today()
 
         self._runner.read(
             lambda session: navigator(session, me, today),

@@ -3,7 +3,9 @@
 Active staff are listed as ``name — profession``; typing any part of a name (or a
 profession) above the list narrows it. Names that start "Dr" make a combo box's
 type-ahead useless, hence a filter box over a list. The sign-in itself goes through the
-task runner to :meth:`~mdt_desk.services.desk.Desk.sign_in`.
+task runner to :meth:`~mdt_desk.services.desk.Desk.sign_in`; the runner swaps the new
+desk in (:meth:`~mdt_desk.ui.runner.TaskRunner.change_desk`), not this dialog, so closing
+the dialog while the sign-in runs never leaves it half applied.
 """
 
 import uuid
@@ -138,13 +140,12 @@ class SignInDialog(QDialog):
         def job(desk: Desk) -> Desk:
             return desk.sign_in(staff_id)
 
-        self.runner.run(
+        self.runner.change_desk(
             job, self._on_signed_in, self._show_error, owner=self, description="sign in"
         )
 
     def _on_signed_in(self, desk: Desk) -> None:
-        # Swapped here, on the GUI thread; every screen hears of it by desk_changed.
-        self.runner.set_desk(desk)
+        # The runner has swapped the desk in already; every screen heard desk_changed.
         assert desk.actor_id is not None
         self.signed_in.emit(desk.actor_id)
         self.accept()

@@ -4,10 +4,14 @@ A full disk, a read-only file or folder, a second writer and a missing folder al
 leave a healthy store behind, and the message must not send anyone to a backup.
 """
 
+import datetime as dt
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from mdt_desk.errors import (
     StoreBusyError,
@@ -17,14 +21,17 @@ from mdt_desk.errors import (
     StoreReadOnlyError,
     StoreUnavailableError,
 )
+from mdt_desk.models import Patient
 from mdt_desk.models import store as store_module
-from mdt_desk.models.store import Store, discard_unused_store
+from mdt_desk.models.store import Store, discard_unused_store, schema_head
 from mdt_desk.services.check import check_store
 from mdt_desk.services.staff import add_staff
 from tests.store_faults import (
     damage,
     files_beside,
     fill_disk,
+    half_written,
+    let_go,
     read_only_file,
     remount_read_only,
     second_writer,
@@ -168,3 +175,56 @@ def test_an_unused_new_store_can_be_discarded_but_a_used_one_never(tmp_path: Pat
     assert not discard_unused_store(used)
     with Store.open(used) as again, again.read() as session:
         assert session.execute(text("SELECT count(*) FROM staff")).scalar_one() == 1
+
+
+def test_a_refused_write_does_not_repeat_the_persons_details(tmp_path: Path) -> None:
+    """An error's text reaches the log and the crash dialog: it names the cause, never
+    the names or NHS number the refused statement carried."""
+    person = {
+        "family_name": "Featherstonehaugh",
+        "given_name": "Philippa",
+        "nhs_number": "9434765919",
+        "address": "14 Quayside Mews",
+    }
+    with (
+        Store.open(tmp_path / "desk.sqlite") as store,
+        pytest.raises(IntegrityError) as caught,
+        store.write(actor_label="test") as session,
+    ):
+        # a practice that is not in the store: the foreign key refuses the row
+        session.add(Patient(**person, date_of_birth=dt.date(1938, 3, 2), practice_id=uuid.uuid4()))
+        session.flush()
+    message = str(caught.value)
+    assert "FOREIGN KEY constraint failed" in message  # the cause is still told
+    assert "INSERT INTO patient" in message
+    assert not [value for value in person.values() if value in message]
+
+
+def test_a_store_another_program_is_writing_opens_once_it_is_done(tmp_path: Path) -> None:
+    """Half of another program's write is in the file: opening waits for it to end and
+    sees the store as it is, not "damaged" and not "from a newer version"."""
+    path = tmp_path / "desk.sqlite"
+    Store.open(path).close()
+    with half_written(path) as writer:
+        threading.Timer(0.3, let_go, (writer,)).start()
+        with Store.open(path) as store:
+            assert store.current_revision() == schema_head()
+            _write_meta(store, "after", "the other program's write was undone")
+    with Store.open(path) as again:
+        assert again.get_meta("after") == "the other program's write was undone"
+        assert check_store(again).passed
+
+
+def test_a_write_cut_off_by_a_crash_is_undone_when_the_store_opens(tmp_path: Path) -> None:
+    path = tmp_path / "desk.sqlite"
+    Store.open(path).close()
+    with half_written(path) as writer:
+        writer.kill()
+        writer.wait(timeout=10)
+    assert (tmp_path / "desk.sqlite-journal").exists()  # what the crash left
+    with Store.open(path) as store:
+        assert store.current_revision() == schema_head()
+        with store.read() as session:
+            tables = session.execute(text("SELECT name FROM sqlite_master")).scalars().all()
+        assert "filler" not in tables
+        assert check_store(store).passed

@@ -17,6 +17,7 @@ from mdt_desk.services.changes import (
     changes_since,
     journal_mark,
 )
+from tests.conftest import TODAY
 
 KINDS = sorted(set(ENTITY_KINDS.values()) | {"sync_state"})
 
@@ -113,3 +114,85 @@ def test_meeting_capture_reloads_the_meetings_and_records_not_the_caseload():
     changes = Changes.from_entities(["agenda_item", "attendance"])
     assert changes.meeting_list and changes.record
     assert not changes.caseload
+
+
+def _written(store: Store, actor: uuid.UUID | None, edit) -> Changes:
+    with store.read() as session:
+        mark = journal_mark(session)
+    with store.write(actor) as session:
+        edit(session)
+    with store.read() as session:
+        return changes_since(session, mark)
+
+
+def test_a_change_to_a_case_names_that_case_and_concerns_no_other_record(
+    store: Store, team, practice_ids
+):
+    from mdt_desk.services import plans
+    from tests.services.test_case_rules import active_case, new_patient
+
+    mine = new_patient(store, practice_ids["A81001"])
+    my_case = active_case(store, mine, team["social_worker"])
+    theirs = new_patient(store, practice_ids["A81001"], nhs="9990000026")
+    their_case = active_case(store, theirs, team["social_worker"])
+
+    changes = _written(
+        store, team["gp"], lambda session: plans.add_note(session, their_case, "Phoned her")
+    )
+    assert changes.notes and changes.case_ids == {their_case} and not changes.unattributed
+    assert changes.concerns_record(theirs, their_case)
+    assert not changes.concerns_record(mine, my_case)
+
+    # An edit to an existing action does not journal its case: it is looked up.
+    with store.write(team["gp"]) as session:
+        action_id = plans.add_action(
+            session,
+            their_case,
+            description="Book OT visit",
+            owner_id=team["gp"],
+            due_on=TODAY,
+            imported_history=True,  # TODAY may be in the past: allowed for history
+        ).id
+    changes = _written(
+        store,
+        team["gp"],
+        lambda session: plans.update_action(session, action_id, description="Book OT home visit"),
+    )
+    assert changes.actions and changes.case_ids == {their_case}
+    assert not changes.concerns_record(mine, my_case)
+
+
+def test_a_change_to_the_person_concerns_their_record_even_without_a_case(
+    store: Store, team, practice_ids
+):
+    from mdt_desk.models.enums import RiskBand
+    from mdt_desk.services.patients import set_risk_band
+    from tests.services.test_case_rules import new_patient
+
+    person = new_patient(store, practice_ids["A81001"])
+    changes = _written(
+        store, team["gp"], lambda session: set_risk_band(session, person, RiskBand.HIGH)
+    )
+    assert changes.patient_ids == {person}
+    assert changes.concerns_record(person, None)
+    assert not changes.concerns_record(uuid.uuid4(), uuid.uuid4())
+
+
+def test_staff_practices_and_unnamed_changes_concern_every_record(store: Store):
+    anyone, any_case = uuid.uuid4(), uuid.uuid4()
+    changes = _written(
+        store,
+        None,
+        lambda session: staff_service.add_staff(
+            session, family_name="Nowak", given_name="Zoë", profession=Profession.DISTRICT_NURSE
+        ),
+    )
+    assert changes.unattributed and changes.concerns_record(anyone, any_case)
+    assert Changes.everything().concerns_record(anyone, any_case)
+    # Built by hand without ids, or named only by kind: nobody is known, so everybody.
+    assert Changes(actions=True).concerns_record(anyone, any_case)
+    assert Changes.from_entities(["action"]).concerns_record(anyone, any_case)
+    assert not Changes.from_entities(["review_item"]).concerns_record(anyone, any_case)
+    named = Changes.from_entities([("care_case", uuid.uuid4().hex)])
+    assert not named.concerns_record(anyone, any_case)
+    assert (named | Changes.from_entities(["staff"])).concerns_record(anyone, any_case)

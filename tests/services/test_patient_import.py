@@ -858,10 +858,10 @@ def test_an_import_interrupted_while_reading_leaves_nothing_visible(
 
     assert patient_count(store) == 0
     assert journal_size(store) == journal
-    assert patient_import.unfinished_import(store) is None
+    assert patient_import.unfinished_imports(store) == []
 
 
-def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_it_again(
+def test_an_import_interrupted_while_writing_leaves_nothing_and_says_so_next_time(
     store: Store,
     practice_ids: dict[str, uuid.UUID],
     tmp_path: Path,
@@ -869,13 +869,19 @@ def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mdt_desk.services import patient_import
+    from mdt_desk.services.check import check_store
 
+    _seed_store(store, tmp_path)
+    seeded = _contents(store)
+    journal = journal_size(store)
     path = _long_mixed_file(tmp_path)
     publish = patient_import._publish
     batches = iter(range(1000))
 
     def failing_publish(*args: Any, **kwargs: Any) -> Any:
-        if next(batches) == 3:  # a full disk, a crash: after three batches were written
+        # A full disk: in the last, publishing transaction, after ten were written
+        # (the update of the person in the store, line 29, among them).
+        if next(batches) == 10:
             raise _InterruptedError
         return publish(*args, **kwargs)
 
@@ -883,12 +889,12 @@ def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_
     with pytest.raises(_InterruptedError):
         run_import(store, path)
 
-    unfinished = patient_import.unfinished_import(store)
-    assert unfinished is not None
-    assert (unfinished.file, unfinished.written, unfinished.rows) == (str(path), 9, 31)
-    assert "Import the same file again to complete it" in unfinished.message()
-    assert patient_count(store) == 9  # every row written is whole, and journalled
-    assert journalled_patient_ids(store) == {p.id.hex for p in patients_by_nhs(store).values()}
+    (unfinished,) = patient_import.unfinished_imports(store)
+    assert (unfinished.file, unfinished.written, unfinished.rows) == (str(path), 30, 31)
+    assert "none of it was kept" in unfinished.message()
+    assert _contents(store) == seeded  # nobody added, nobody updated
+    assert journal_size(store) == journal  # and nothing of it journalled
+    assert check_store(store).passed
 
     monkeypatch.setattr(patient_import, "_publish", publish)
     other = write_csv(
@@ -897,13 +903,31 @@ def test_an_import_interrupted_while_writing_is_marked_and_completed_by_running_
         + [f"{NHS[32 + index]},Other{index},Given,1945-07-14,A81001,,,," for index in range(5)],
     )
     assert run_import(store, other).imported == 5
-    assert patient_import.unfinished_import(store) == unfinished  # another file: still told
+    assert patient_import.unfinished_imports(store) == [unfinished]  # another file: still told
 
     report = run_import(store, path)
 
-    assert (report.imported, report.unchanged) == (17, 9)  # the 9 written before: unchanged
-    assert patient_count(store) == 26 + 5
-    assert patient_import.unfinished_import(store) is None
+    assert (report.imported, report.updated) == (24, 1)
+    assert patient_count(store) == 24 + 2 + 5
+    assert patient_import.unfinished_imports(store) == []
+
+
+def test_an_older_versions_unfinished_import_is_still_reported_until_completed(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path
+) -> None:
+    from mdt_desk.services import patient_import
+
+    path = write_csv(tmp_path / "list.csv", [HEADER, f"{NHS[0]},Smith,Joan,1945-07-14,A81001"])
+    mark = {"file": str(path), "started_at": "2026-12-01T09:00:00+00:00", "written": 3, "rows": 9}
+    with store.local_write() as session:
+        store.set_meta(session, patient_import.META_UNFINISHED_IMPORT, json.dumps(mark))
+
+    (unfinished,) = patient_import.unfinished_imports(store)
+    assert "Import the same file again to complete it" in unfinished.message()
+
+    run_import(store, path)
+
+    assert patient_import.unfinished_imports(store) == []
 
 
 def test_progress_is_reported_while_reading_then_writing(
@@ -961,6 +985,7 @@ def test_another_writer_gets_in_during_a_long_import(
     )
     waits: list[float] = []
     counts_seen: list[int] = []
+    written_seen: list[int] = []
     try:
         with Store.open(store.path) as colleague:
             while importer.poll() is None:
@@ -971,12 +996,16 @@ def test_another_writer_gets_in_during_a_long_import(
                     practice.phone = f"01642 {len(waits):06d}"
                 waits.append(time.monotonic() - started)
                 counts_seen.append(patient_count(colleague))
+                with contextlib.closing(colleague.raw_connection()) as raw:
+                    written_seen.append(raw.execute("SELECT count(*) FROM patient").fetchone()[0])
                 time.sleep(0.05)
     finally:
         importer.wait(timeout=300)
 
     assert importer.returncode == 0
     assert json.loads((tmp_path / "out").read_text())["imported"] == len(numbers)
-    # Some of the colleague's edits went in while the import was part-way written.
-    assert any(0 < count < len(numbers) for count in counts_seen)
+    # Some of the colleague's edits went in while the import was part-way written, and
+    # the colleague saw none of the list or all of it, never a part (H79).
+    assert any(0 < count < len(numbers) for count in written_seen)
+    assert set(counts_seen) <= {0, len(numbers)}
     assert max(waits) < 3.0

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import sqlite3
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -173,6 +174,47 @@ def test_only_the_flag_of_a_written_note_may_change(store, team, case_id) -> Non
     with store.read() as session:
         (kept,) = plans.list_notes(session, case_id)
     assert kept.body == "Written once" and not kept.sensitive
+
+
+#: "Zoë visited" with the diaeresis as a combining mark (Unicode NFD), as a note imported
+#: before the store kept text composed, or synced from an older desk, may hold it.
+DECOMPOSED_BODY = unicodedata.normalize("NFD", "Zoë visited; Chloë's key safe code changed")
+
+
+def test_a_note_stored_decomposed_can_still_be_marked_sensitive(store, team, case_id) -> None:
+    with store.write(team["social_worker"]) as session:
+        template = plans.add_note(session, case_id, "Template")
+        stored = uuid.uuid4()
+        # Raw SQL, as an older desk or import wrote it: the ORM would compose it.
+        session.execute(
+            text(
+                "INSERT INTO note (id, case_id, author_id, written_at, body, sensitive,"
+                " created_at, updated_at)"
+                " SELECT :id, case_id, author_id, written_at, :body, 0, created_at, updated_at"
+                " FROM note WHERE id = :template"
+            ),
+            {"id": stored.hex, "body": DECOMPOSED_BODY, "template": template.id.hex},
+        )
+    assert not unicodedata.is_normalized("NFC", DECOMPOSED_BODY)
+    with store.write(team["social_worker"]) as session:
+        assert plans.set_note_sensitive(session, stored, True).sensitive
+    with store.read() as session:
+        kept = {note.id: note for note in plans.list_notes(session, case_id)}
+    assert kept[stored].sensitive
+    assert kept[stored].body == DECOMPOSED_BODY  # the note stays exactly as written
+    assert check_store(store).passed
+
+
+def test_a_changed_field_is_still_kept_composed(store, team, case_id) -> None:
+    owner = team["social_worker"]
+    action_id = add_action(store, case_id, owner, "Order a bath board")
+    with store.write(owner) as session:
+        plans.update_action(session, action_id, description=DECOMPOSED_BODY, today=TODAY)
+    with store.read() as session:
+        stored = session.execute(
+            text("SELECT description FROM action WHERE id = :id"), {"id": action_id.hex}
+        ).scalar_one()
+    assert stored == unicodedata.normalize("NFC", DECOMPOSED_BODY)
 
 
 # -- the person's own copy ----------------------------------------------------------------

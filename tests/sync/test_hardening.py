@@ -1,17 +1,19 @@
 """Sync on bad days: a clock that was fast, a damaged hub row, a newer hub, bad addresses."""
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from mdt_desk.models.store import Store
-from mdt_desk.services import plans
+from mdt_desk.services import patients, plans
 from mdt_desk.sync.client import outbox_count, sync_once
 from mdt_desk.sync.hub import HubError, hub_change, hub_engine, hub_meta
-from tests.sync.support import FakeClock, Hub, field_value, quiesce, seed, sync
+from tests.sync.support import NHS_NUMBERS, FakeClock, Hub, field_value, quiesce, seed, sync
 
 Desks = Callable[..., Store]
 HOUR_MS = 60 * 60 * 1000
@@ -93,3 +95,41 @@ def test_a_bad_address_never_echoes_its_password(address: str) -> None:
     with pytest.raises(HubError) as raised:
         hub_engine(address)
     assert "S3cret" not in str(raised.value)
+
+
+def test_a_refused_hub_write_does_not_repeat_the_persons_details(
+    desks: Desks, hub: Hub, tmp_path: Path
+) -> None:
+    """A failed sync is logged with its error: the error names the cause, never the
+    patient details the refused statement carried (on either hub engine)."""
+    a = desks("a")
+    seeded = seed(a, tmp_path, patients_count=0)
+    with a.write(seeded.staff_ids[0], "Ann") as session:
+        patients.register_patient(
+            session,
+            nhs_number=NHS_NUMBERS[0],
+            family_name="Featherstonehaugh",
+            given_name="Philippa",
+            date_of_birth=dt.date(1938, 3, 2),
+            practice_id=seeded.practice_id,
+        )
+    sync(a, hub)
+    with hub.engine.connect() as connection:
+        pushed = (
+            connection.execute(
+                select(hub_change).where(
+                    hub_change.c.entity == "patient", hub_change.c.field == "family_name"
+                )
+            )
+            .mappings()
+            .all()[-1]
+        )
+    assert "Featherstonehaugh" in pushed["value"]
+    again = {**pushed, "server_seq": hub.last_seq() + 1}
+    # The same change pushed twice: (origin_site, origin_seq) is unique at the hub.
+    with pytest.raises(IntegrityError) as caught, hub.engine.begin() as connection:
+        connection.execute(insert(hub_change).values(**again))
+    message = str(caught.value)
+    assert "INSERT INTO hub_change" in message
+    assert "Featherstonehaugh" not in message
+    assert NHS_NUMBERS[0] not in message

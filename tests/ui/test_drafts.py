@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,21 +21,31 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 
 from mdt_desk.app import create_main_window
+from mdt_desk.errors import StoreDiskError, StoreFullError
 from mdt_desk.models.enums import ClosureReason
 from mdt_desk.models.store import Store
 from mdt_desk.services import cases, drafts, plans
 from mdt_desk.services.case_view import CaseTransition
+from mdt_desk.ui import runner as runner_module
 from mdt_desk.ui.case_record.dialogs import RecordDialog
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
-from mdt_desk.ui.drafts import DiscardQuestion, DraftKeeper
+from mdt_desk.ui.drafts import DiscardQuestion, DraftKeeper, flush_drafts
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.new_referral_dialog import NewReferralDialog
 from mdt_desk.ui.sign_in_dialog import SignInDialog
 from tests.conftest import TODAY
 from tests.services.test_case_rules import active_case, new_patient
+from tests.ui.finders import child
 
 WAIT = 10_000
 TYPED = "Daughter worried about nights; ring her before Friday (Zoe)"
@@ -550,3 +561,168 @@ def test_typing_survives_a_kill(tmp_path: Path, desk: Desk) -> None:
 
     assert stored_draft(desk, drafts.draft_key(drafts.NOTE, desk.case_id), desk.me) == TYPED
     assert stored_draft(desk, drafts.draft_key(drafts.ACTION, desk.case_id), desk.me) == action
+
+
+# -- a draft that cannot be kept is never lost unsaid ----------------------------------
+
+FULL = (
+    "The disk holding the store is full. Nothing was changed and the store is not "
+    "damaged. Free some space on that disk, then try again."
+)
+
+
+class DraftFault:
+    """Draft saves fail as on a full disk while ``failing``; ``gate`` holds them back."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.gate: threading.Event | None = None
+
+
+@pytest.fixture
+def draft_fault(monkeypatch: pytest.MonkeyPatch) -> DraftFault:
+    fault = DraftFault()
+    real_save = drafts.save_draft
+
+    def save_draft(store: Store, key: str, body: str, **kwargs: object) -> None:
+        if fault.gate is not None:
+            fault.gate.wait(10)
+        if fault.failing:
+            raise StoreFullError(FULL)
+        real_save(store, key, body, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(drafts, "save_draft", save_draft)
+    return fault
+
+
+def keeper_of(editor: TextField) -> DraftKeeper:
+    keeper = editor.findChild(DraftKeeper)
+    assert keeper is not None and keeper.notice is not None
+    return keeper
+
+
+def test_a_draft_that_cannot_be_kept_stops_the_window_closing(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    key = key_of(RECORD_FIELDS["note"], desk)
+    type_into(qtbot, editor)
+    draft_fault.failing = True
+    window.close()  # at once: the last save is made now, and fails
+
+    assert window.isVisible()  # not closed…
+    assert text_of(editor) == TYPED  # …and what was typed is still there
+    notice = keeper_of(editor).notice
+    assert notice is not None and not notice.isHidden()
+    assert "could not be kept as a draft" in notice.text() and "is full" in notice.text()
+    box = window.unkept_drafts_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "stays open" in box.text()
+    assert "not kept" in window.statusBar().currentMessage()
+
+    draft_fault.failing = False  # space freed
+    qtbot.mouseClick(child(box, QPushButton, "keep_open_button"), Qt.MouseButton.LeftButton)
+    assert window.unkept_drafts_box is None
+    window.close()
+    assert not window.isVisible()
+    assert stored_draft(desk, key, desk.me) == TYPED
+
+
+def test_a_window_that_cannot_keep_a_draft_can_still_be_closed_on_purpose(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    type_into(qtbot, editor)
+    draft_fault.failing = True  # the disk stays full
+    window.close()
+    box = window.unkept_drafts_box
+    assert isinstance(box, QMessageBox) and window.isVisible()
+    qtbot.mouseClick(child(box, QPushButton, "close_losing_text_button"), Qt.MouseButton.LeftButton)
+    assert not window.isVisible()
+    assert stored_draft(desk, key_of(RECORD_FIELDS["note"], desk), desk.me) is None
+
+
+def test_a_draft_that_fails_after_its_record_tab_closed_is_reported(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    keeper = keeper_of(editor)
+    type_into(qtbot, editor)
+    draft_fault.failing = True
+    draft_fault.gate = threading.Event()
+    window.close_current_record()  # its last save is sent, and waits at the gate…
+    qtbot.waitUntil(lambda: not shiboken6.isValid(keeper), timeout=WAIT)  # …while it goes
+    draft_fault.gate.set()
+    settle(qtbot, window)
+
+    assert "is full" in window.statusBar().currentMessage()
+    boxes = [box for box in window.findChildren(QMessageBox, "problem_box") if box.isVisible()]
+    assert [box.text() for box in boxes] == [FULL]
+    draft_fault.failing = False
+    draft_fault.gate = None
+    boxes[0].accept()
+
+
+def test_a_draft_that_fails_to_save_at_sign_in_comes_back_to_its_author(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    key = key_of(RECORD_FIELDS["note"], desk)
+    type_into(qtbot, editor)
+    draft_fault.failing = True
+    sign_in_as(qtbot, window, "Nowak")  # the author's save, sent at the swap, fails
+    assert window.runner.desk.actor_id == desk.other
+    assert text_of(editor) == ""  # never shown to the new person…
+    assert keeper_of(editor).is_pending()  # …but held, not dropped
+    assert stored_draft(desk, key, desk.me) is None
+
+    draft_fault.failing = False
+    sign_in_as(qtbot, window, "Okafor")
+    assert_restored(editor)
+    assert stored_draft(desk, key, desk.me) == TYPED
+    assert stored_draft(desk, key, desk.other) is None  # never kept under the wrong name
+
+
+def test_keeping_a_draft_announces_nothing_even_when_the_journal_cannot_be_read(
+    qtbot, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    announced: list[object] = []
+    window.runner.changes_committed.connect(lambda changes, _who: announced.append(changes))
+
+    def unreadable(_session: object) -> int:
+        raise StoreDiskError("The disk reported an error while reading the store.")
+
+    monkeypatch.setattr(runner_module, "journal_mark", unreadable)
+    type_into(qtbot, editor)
+    flush_drafts(window)
+    settle(qtbot, window)
+    assert stored_draft(desk, key_of(RECORD_FIELDS["note"], desk), desk.me) == TYPED
+    # A draft is not the record: nothing to measure, so no screen reloads as it is typed.
+    assert announced == []
+
+
+def test_a_failure_reported_while_the_window_waits_to_close_keeps_it_open(
+    qtbot, desk: Desk
+) -> None:
+    window = open_window(qtbot, desk.path)
+    gate = threading.Event()
+
+    def last_write(_desk: object) -> None:
+        gate.wait(10)
+        raise StoreFullError(FULL)
+
+    window.runner.run(last_write)  # nobody to show its failure but the window
+    gate.set()
+    window.close()
+    assert window.isVisible()  # the message is not taken away by the close…
+    boxes = [box for box in window.findChildren(QMessageBox, "problem_box") if box.isVisible()]
+    assert [box.text() for box in boxes] == [FULL]
+    boxes[0].accept()
+    window.close()  # …and once it has been seen, the window closes
+    assert not window.isVisible()

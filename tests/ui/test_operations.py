@@ -386,3 +386,32 @@ def test_local_only_chosen_in_the_app_outlasts_the_hub_the_store_joined(qtbot, w
 
 def test_the_desk_and_sync_agree_on_where_the_hub_is_recorded():
     assert HUB_ADDRESS_META == META_HUB_ADDRESS
+
+
+# -- a write whose changes cannot be read ------------------------------------------------------
+
+
+def test_a_write_whose_changes_cannot_be_measured_still_reloads_the_open_record(
+    qtbot, demo_store_path, wait_idle, monkeypatch
+):
+    import mdt_desk.ui.runner as runner_module
+    from mdt_desk.errors import StoreDiskError
+
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    patient_id, case_id = a_person_not_at_high_risk(demo_store_path)
+    record = window.open_record(patient_id, case_id)
+    wait_idle(window)
+    summary = record.summary_tab
+    assert summary.risk_band_combo.currentData() != RiskBand.VERY_HIGH
+
+    def unreadable(_session) -> int:
+        raise StoreDiskError("The disk reported an error while reading the store.")
+
+    monkeypatch.setattr(runner_module, "journal_mark", unreadable)
+    window.runner.write(lambda session: set_risk_band(session, patient_id, RiskBand.VERY_HIGH))
+    # What it changed is unknown, so every screen is told everything may have: the open
+    # record shows the new value without being reopened.
+    qtbot.waitUntil(
+        lambda: summary.risk_band_combo.currentData() == RiskBand.VERY_HIGH, timeout=10_000
+    )
+    assert stored_risk_band(demo_store_path, patient_id) == RiskBand.VERY_HIGH

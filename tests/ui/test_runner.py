@@ -209,3 +209,123 @@ def test_a_user_error_nobody_handles_is_shown_plainly_not_as_a_crash(qtbot, tmp_
     assert bugs == []
     runner.shutdown()
     store.close()
+
+
+# -- nothing fails unsaid; what a write changed is never left unsaid -------------------------
+
+
+def test_a_failure_of_a_closed_widget_still_reaches_the_user(qtbot, runner) -> None:
+    widget = QWidget()
+    gate = threading.Event()
+    called: list[object] = []
+    shown: list[str] = []
+    bugs: list[str] = []
+    runner.user_error_unhandled.connect(shown.append)
+    runner.bug_found.connect(bugs.append)
+
+    def refused(_desk: Desk) -> None:
+        gate.wait(5)
+        raise RuleError("The disk holding the store is full.")
+
+    def broken(_desk: Desk) -> None:
+        raise ZeroDivisionError
+
+    runner.run(refused, called.append, called.append, owner=widget)
+    runner.run(broken, called.append, called.append, owner=widget)
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(widget))
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert called == []  # the closed widget's own callbacks are skipped…
+    assert shown == ["The disk holding the store is full."]  # …but the window says it
+    assert len(bugs) == 1 and "ZeroDivisionError" in bugs[0]
+
+
+def _unreadable_journal(_session) -> int:
+    from mdt_desk.errors import StoreDiskError
+
+    raise StoreDiskError("The disk reported an error while MDT Desk was reading the store.")
+
+
+def test_a_write_whose_changes_cannot_be_measured_announces_everything(
+    qtbot, runner, monkeypatch
+) -> None:
+    import mdt_desk.ui.runner as runner_module
+
+    announced: list[Changes] = []
+    runner.changes_committed.connect(lambda changes, _who: announced.append(changes))
+    monkeypatch.setattr(runner_module, "journal_mark", _unreadable_journal)
+    runner.write(_add_staff)
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert announced == [Changes.everything()]  # every screen reloads; none is left stale
+
+
+def test_a_local_job_is_not_measured_and_announces_nothing(qtbot, runner, monkeypatch) -> None:
+    import mdt_desk.ui.runner as runner_module
+
+    announced: list[Changes] = []
+    done: list[int] = []
+    runner.changes_committed.connect(lambda changes, _who: announced.append(changes))
+    monkeypatch.setattr(runner_module, "journal_mark", _unreadable_journal)
+    runner.run_local(lambda _desk: 3, done.append)
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert done == [3]
+    assert announced == []
+
+
+def test_finish_queued_hands_out_every_result_before_it_returns(runner) -> None:
+    seen: list[object] = []
+
+    def slow(_desk: Desk) -> str:
+        threading.Event().wait(0.2)
+        return "saved"
+
+    def refused(_desk: Desk) -> None:
+        raise RuleError("The store is busy.")
+
+    runner.run(slow, seen.append)
+    runner.run(refused, None, lambda error: seen.append(str(error)))
+    runner.finish_queued()  # no event loop runs here: the results came with the wait
+    assert seen == ["saved", "The store is busy."]
+    assert not runner.busy
+
+
+def test_a_job_that_fails_while_the_runner_shuts_down_is_still_reported(tmp_path, qapp) -> None:
+    store = Store.open(tmp_path / "desk.sqlite")
+    runner = TaskRunner(Desk.for_store(store))
+    shown: list[str] = []
+    called: list[object] = []
+    runner.user_error_unhandled.connect(shown.append)
+
+    def last_save(_desk: Desk) -> None:
+        raise RuleError("The disk holding the store is full.")
+
+    runner.run(last_save, called.append, called.append, owner=None)
+    runner.shutdown()
+    store.close()
+    assert shown == ["The disk holding the store is full."]  # never dropped unsaid
+    assert called == []  # the closing window's callbacks are not run
+
+
+def test_a_new_desk_is_swapped_in_even_when_its_owner_has_closed(qtbot, runner) -> None:
+    import dataclasses
+
+    widget = QWidget()
+    gate = threading.Event()
+    called: list[object] = []
+    swapped: list[Desk] = []
+    runner.desk_changed.connect(swapped.append)
+    signed_in = dataclasses.replace(runner.desk, actor_name="Someone else")
+
+    def sign_in(_desk: Desk) -> Desk:
+        gate.wait(5)
+        return signed_in
+
+    runner.change_desk(sign_in, called.append, owner=widget)
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(widget))
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy)
+    assert runner.desk is signed_in  # applied whole, though nobody was left to ask
+    assert swapped == [signed_in]
+    assert called == []

@@ -1,10 +1,13 @@
 """File → Sign in as…: a GP chair signs in on the desk and becomes the actor."""
 
+import threading
+
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QListView
 
 from mdt_desk.services import staff as staff_service
-from mdt_desk.ui.sign_in_dialog import SignInDialog
+from mdt_desk.ui.sign_in_dialog import _STAFF_ID_ROLE, SignInDialog
 from tests.ui.finders import child, focused
 from tests.ui.test_main_window import open_window
 
@@ -56,3 +59,37 @@ def test_an_empty_choice_is_refused(qtbot, demo_store_path, wait_idle) -> None:
     dialog.sign_in_chosen()
     assert "Choose who you are" in dialog.error_label.text()
     dialog.reject()
+
+
+def test_closing_the_dialog_while_signing_in_still_signs_in_whole(
+    qtbot, demo_store_path, wait_idle, monkeypatch
+) -> None:
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    before = window.runner.desk
+    dialog = window.show_sign_in()
+    wait_idle(window)
+    rows = [dialog.proxy.index(row, 0) for row in range(dialog.proxy.rowCount())]
+    other = next(index for index in rows if index.data(_STAFF_ID_ROLE) != before.actor_id)
+    dialog.staff_list.setCurrentIndex(other)
+    chosen = dialog.chosen_id()
+    assert chosen is not None
+    gate = threading.Event()
+    real_sign_in = staff_service.sign_in
+
+    def slow_sign_in(store, staff_id):
+        gate.wait(10)
+        return real_sign_in(store, staff_id)
+
+    monkeypatch.setattr(staff_service, "sign_in", slow_sign_in)
+    dialog.sign_in_chosen()
+    dialog.reject()  # closed while the sign-in runs
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT)
+    gate.set()
+    wait_idle(window)
+
+    # Applied whole: the store, the desk the window works with and the status bar agree.
+    desk = window.runner.desk
+    assert staff_service.signed_in_staff_id(desk.store) == chosen
+    assert desk.actor_id == chosen
+    assert window.signed_in_label.text() == f"Signed in: {desk.actor_name}"
+    qtbot.waitUntil(lambda: window.caseload_model.query.coordinator_id == chosen, timeout=WAIT)

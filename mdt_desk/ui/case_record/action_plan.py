@@ -12,6 +12,11 @@ member. An overdue action says "Overdue" next to its due date (and is tinted, wi
 icon), never by colour alone. A sensitive action (safeguarding, risk to staff: never on
 the person's own copy) says "Sensitive" before its text, with a padlock; it is set when
 the action is added, and "Mark sensitive" (or the table's context menu) changes it.
+
+A reload (after a change made elsewhere: a sync, meeting mode, another screen) resets
+the table, which would close an open cell editor and lose what was typed in it (hazard
+H77). While an editor is open the fetched plan is therefore held back; the plan is
+fetched again as soon as the editor closes, after the edit itself has been saved.
 """
 
 import datetime as dt
@@ -20,6 +25,7 @@ import uuid
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
     QCheckBox,
     QComboBox,
@@ -100,16 +106,37 @@ class AddActionForm(QWidget):
         super().keyPressEvent(event)
 
 
+class ActionPlanTableView(QTableView):
+    """The plan's table, which says when a cell editor closes.
+
+    Signals:
+        editor_closed(): a cell editor closed, its value committed or not.
+    """
+
+    editor_closed = Signal()
+
+    def closeEditor(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        super().closeEditor(editor, hint)
+        self.editor_closed.emit()
+
+    def is_editing(self) -> bool:
+        """A cell editor is open."""
+        return self.state() == QAbstractItemView.State.EditingState
+
+
 class ActionPlanWidget(QWidget):
     """The case's action plan.
 
     Signals:
         plan_changed(object): an action was added or changed; carries the case id.
         plan_loaded(): the plan was fetched and is on screen.
+        typing_kept(): a plan fetched while a cell was being edited differed from the
+            one shown; it was held back so the edit is not lost, and follows it.
     """
 
     plan_changed = Signal(object)
     plan_loaded = Signal()
+    typing_kept = Signal()
 
     def __init__(
         self,
@@ -124,6 +151,7 @@ class ActionPlanWidget(QWidget):
         self.undo_stack = undo_stack
         self.view: ActionPlanView | None = None
         self._generation = 0
+        self._fetch_held = False  # a fetched plan waits for the open cell editor to close
         self.setAccessibleName(self.tr("Action plan section"))
         self.model = ActionPlanTableModel(self)
         self.table = self._build_table()
@@ -142,9 +170,10 @@ class ActionPlanWidget(QWidget):
         )
         self.description_draft.restore()
 
-    def _build_table(self) -> QTableView:
+    def _build_table(self) -> ActionPlanTableView:
         self.model.edit_requested.connect(self._on_model_edit_requested)
-        self.table = QTableView(self)
+        self.table = ActionPlanTableView(self)
+        self.table.editor_closed.connect(self._on_table_editor_closed)
         self.table.setObjectName("action_plan_table")
         self.table.setAccessibleName("Action plan")
         self.table.setAccessibleDescription(
@@ -388,14 +417,20 @@ class ActionPlanWidget(QWidget):
 
     def request_edit(self, action_id: uuid.UUID, field: str, value: object) -> None:
         """Save one field of an action; once saved, the change goes on the undo stack."""
-        row = self.model.row_of(action_id)
-        before = self.model.row_at(row)
-        if before is None:
+        if self.model.row_at(self.model.row_of(action_id)) is None:
             return
+        write = edit_write(action_id, field, value)
+
+        def call(session: Session) -> tuple[ActionPlanRow, ActionPlanRow]:
+            # Undo restores the row as stored just before this edit: the table may have
+            # shown an older one while a reload was held for the open editor.
+            before = plans.get_action_row(session, action_id)
+            return before, write(session)
+
         self.error_label.show_message("")
         self.runner.write(
-            edit_write(action_id, field, value),
-            lambda after: self._on_edit_saved(before, after, field),
+            call,
+            lambda saved: self._on_edit_saved(*saved, field),
             self._on_edit_failed,
             owner=self,
             description=f"change action {field}",
@@ -406,6 +441,14 @@ class ActionPlanWidget(QWidget):
     def _on_plan_fetched(self, generation: int, view: ActionPlanView) -> None:
         if generation != self._generation:
             return  # a newer fetch is on its way
+        if self.table.is_editing():
+            # Resetting the model now would close the editor and lose what is typed in
+            # it; the plan is fetched again once the editor closes.
+            self._fetch_held = True
+            if view.rows != tuple(self.model.rows()):
+                self.typing_kept.emit()
+            return
+        self._fetch_held = False
         selected = self.selected_action()
         self.view = view
         self.model.set_rows(
@@ -496,6 +539,13 @@ class ActionPlanWidget(QWidget):
     @Slot(object, str, object)
     def _on_model_edit_requested(self, action_id: uuid.UUID, field: str, value: object) -> None:
         self.request_edit(action_id, field, value)
+
+    @Slot()
+    def _on_table_editor_closed(self) -> None:
+        if self._fetch_held and not self.table.is_editing():
+            # Queued after the write of the edit just committed, so it shows both.
+            self._fetch_held = False
+            self.reload()
 
     @Slot()
     def _on_filter_changed(self) -> None:

@@ -43,9 +43,12 @@ class RecordTab(QWidget):
 
     Signals:
         changed(): something was saved from this tab; the record fetches itself again.
+        typing_kept(): a reload kept text typed in this tab and not saved, although the
+            stored value changed underneath (see :mod:`held_fields`).
     """
 
     changed = Signal()
+    typing_kept = Signal()
 
     def __init__(
         self, runner: TaskRunner, undo_stack: QUndoStack, parent: QWidget | None = None
@@ -56,6 +59,9 @@ class RecordTab(QWidget):
         self.view: RecordView | None = None
         self.current_dialog: RecordDialog | None = None
         self.error_label = ErrorLabel(self)
+        #: The record being shown follows a change made outside it (a sync, another
+        #: tab or screen): a field with the focus keeps what it shows until left.
+        self.showing_change_from_elsewhere = False
 
     def show_record(self, view: RecordView) -> None:
         """Show a freshly fetched record (subclasses fill their widgets)."""

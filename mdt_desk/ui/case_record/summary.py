@@ -32,6 +32,7 @@ from mdt_desk.ui.case_record.dialogs import (
     ReopenCaseDialog,
     enum_data,
 )
+from mdt_desk.ui.case_record.held_fields import HeldDateField
 from mdt_desk.ui.case_record.undo import escalated_command, next_review_command, risk_band_command
 from mdt_desk.ui.itemmodels.case_summary_table_models import (
     InterventionsTableModel,
@@ -146,6 +147,9 @@ class SummaryTab(RecordTab):
         self.next_review_edit.setObjectName("next_review_edit")
         self.next_review_edit.setAccessibleName(self.tr("Next review"))
         self.next_review_edit.editingFinished.connect(self._on_next_review_edit_finished)
+        # A reload never overwrites a date being typed (the risk band and the escalation
+        # save as soon as they are chosen, so they have nothing unsaved to keep).
+        self.next_review_held = HeldDateField(self.next_review_edit)
         self.review_state_label = QLabel(self)
         self.review_state_label.setObjectName("review_state_label")
         self.conditions_label = QLabel(self)
@@ -232,7 +236,10 @@ class SummaryTab(RecordTab):
                 closed += f": {case.closure_note}"
         values["closed"].setText(closed or self.tr("Open"))
         self.next_review_edit.setEnabled(case.is_open)
-        self.next_review_edit.set_date(case.next_review_on)
+        if self.next_review_held.show_stored(
+            case.next_review_on, from_elsewhere=self.showing_change_from_elsewhere
+        ):
+            self.typing_kept.emit()
         if case.review_overdue and case.next_review_on is not None:
             days = (view.today - case.next_review_on).days
             text = self.tr("⚠ OVERDUE by {days} day(s)").format(days=days)
@@ -341,11 +348,14 @@ class SummaryTab(RecordTab):
         view = self.view
         if view is None or view.case is None or not view.case.is_open:
             return
+        if self.next_review_held.leave():
+            return  # left unchanged: it now shows the date stored meanwhile, nothing to save
         try:
             new = self.next_review_edit.date_or_none()
         except DateInputError:
             return  # the field says why; nothing is saved until it reads as a date
         old = self._next_review
+        self.next_review_held.saving(new)
         if new == old:
             return
         self._next_review = new

@@ -37,6 +37,7 @@ from mdt_desk.ui.case_record.base import RecordTab
 from mdt_desk.ui.case_record.care_team import CareTeamTab
 from mdt_desk.ui.case_record.coordinator import CoordinatorTab
 from mdt_desk.ui.case_record.goals import GoalsTab
+from mdt_desk.ui.case_record.held_fields import ChangedUnderneathNotice
 from mdt_desk.ui.case_record.history_tab import HistoryTab
 from mdt_desk.ui.case_record.notes import NotesTab
 from mdt_desk.ui.case_record.summary import SummaryTab
@@ -81,6 +82,7 @@ class CaseRecordWidget(QWidget):
         self.action_plan: ActionPlanWidget | None = None
         self._title = self.tr("Record")
         self._generation = 0
+        self._reload_from_elsewhere = False
         self.setAccessibleName(self.tr("Case record"))
 
         self.banner = PatientBanner(self)
@@ -91,6 +93,7 @@ class CaseRecordWidget(QWidget):
         self.drafts_label.setWordWrap(True)
         self.drafts_label.setAccessibleName(self.tr("Unsaved drafts"))
         self.drafts_label.hide()
+        self.changed_notice = ChangedUnderneathNotice(self)
 
         self.summary_tab = SummaryTab(runner, self.undo_stack, self)
         self.coordinator_tab = CoordinatorTab(runner, self.undo_stack, self)
@@ -116,6 +119,7 @@ class CaseRecordWidget(QWidget):
             self.tabs.addTab(tab, text)
             if isinstance(tab, RecordTab):
                 tab.changed.connect(self._on_tab_changed)
+                tab.typing_kept.connect(self.changed_notice.show_notice)
 
         self.no_case_page = self._build_no_case_page()
 
@@ -130,9 +134,11 @@ class CaseRecordWidget(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.error_label)
         layout.addWidget(self.drafts_label)
+        layout.addWidget(self.changed_notice)
         layout.addWidget(self.pages, 1)
-        # A change committed anywhere else (another tab, meeting mode, sync, review)
-        # reloads this record: it never shows stale clinical data.
+        # A change to this person or case committed anywhere else (another tab, meeting
+        # mode, sync, review) reloads this record: it never shows stale clinical data.
+        # What is being typed survives the reload (see held_fields).
         runner.changes_committed.connect(self._on_runner_changes_committed)
         self.reload()
 
@@ -158,9 +164,15 @@ class CaseRecordWidget(QWidget):
     def title(self) -> str:
         return self._title
 
-    def reload(self) -> None:
-        """Fetch everything again (after a change made elsewhere)."""
+    def reload(self, *, from_elsewhere: bool = False) -> None:
+        """Fetch everything again.
+
+        Args:
+            from_elsewhere: the reload follows a change made outside this record; a
+                field being edited keeps the person's text either way.
+        """
         self._generation += 1
+        self._reload_from_elsewhere = from_elsewhere
         generation = self._generation
         patient_id, case_id = self.patient_id, self.case_id
         today = dt.date.today()
@@ -226,6 +238,7 @@ class CaseRecordWidget(QWidget):
                 self.goals_tab,
                 self.notes_tab,
             ):
+                tab.showing_change_from_elsewhere = self._reload_from_elsewhere
                 tab.show_record(view)
             self.pages.setCurrentWidget(self.tabs)
         if view.title != self._title:
@@ -278,6 +291,7 @@ class CaseRecordWidget(QWidget):
         self.action_plan = ActionPlanWidget(self.runner, case_id, self.undo_stack, self)
         self.action_plan.setObjectName("action_plan")
         self.action_plan.plan_changed.connect(self._on_action_plan_changed)
+        self.action_plan.typing_kept.connect(self.changed_notice.show_notice)
         current = self.tabs.currentIndex()
         self.tabs.removeTab(ACTION_PLAN_TAB)
         self._action_plan_placeholder.deleteLater()
@@ -288,6 +302,7 @@ class CaseRecordWidget(QWidget):
 
     @Slot()
     def _on_tab_changed(self) -> None:
+        self.changed_notice.clear_notice()  # the person has acted on what they see
         self.record_changed.emit(self.case_id)
         self.reload()
         if self.action_plan is not None:
@@ -295,16 +310,20 @@ class CaseRecordWidget(QWidget):
 
     @Slot(object)
     def _on_action_plan_changed(self, _case_id: object) -> None:
+        self.changed_notice.clear_notice()
         self.record_changed.emit(self.case_id)
         self.reload_history()
 
     @Slot(object, object)
     def _on_runner_changes_committed(self, changes: Changes, origin: object) -> None:
-        if not changes.record:
+        # Only changes to this person or case (or to no one known: staff, practices,
+        # a refresh): a reload for another case's write would clear what the person
+        # picked here (a selected note, an open cell) for nothing.
+        if not changes.concerns_record(self.patient_id, self.case_id):
             return
         if isinstance(origin, QObject) and originates_in(origin, self):
             return  # its own save: the tab that saved has reloaded it already
-        self.reload()
+        self.reload(from_elsewhere=True)
         if self.action_plan is not None:
             self.action_plan.reload()
 

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 from sqlalchemy.orm import Session
 
+from mdt_desk.services.actions import london_today
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadRow, caseload_count, caseload_rows
 from mdt_desk.services.changes import Changes
 from mdt_desk.services.display import (
@@ -113,7 +114,7 @@ class CaseloadTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._runner = runner
         self._query = CaseloadQuery()
-        self._today = dt.date.today()
+        self._today = london_today()
         self._total = 0
         self._pages: dict[int, list[CaseloadRow]] = {}
         self._requested: set[int] = set()
@@ -160,7 +161,7 @@ class CaseloadTableModel(QAbstractTableModel):
     def _load(self, *, pages: tuple[int, ...], count: bool, reset: bool) -> None:
         generation = self._generation
         query = self._query
-        self._today = dt.date.today()
+        self._today = london_today()  # the navigator's day, so the counts agree
         today = self._today
         self._requested.update(pages)
 
