@@ -14,6 +14,7 @@ from mdt_desk.models.store import Store
 from mdt_desk.services.desk import Desk
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.widgets import install_wheel_guard
 
 ORGANISATION = "MDT Desk"
 APPLICATION = "MDT Desk"
@@ -122,6 +123,8 @@ def run_gui(store_path: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    # the wheel scrolls the page; it changes a choice only once that has the focus
+    install_wheel_guard()
     try:
         window = create_main_window(store_path)
     except UserError as error:

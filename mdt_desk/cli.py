@@ -19,9 +19,9 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
-from mdt_desk.errors import ImportFileError, StoreDamagedError, UserError
+from mdt_desk.errors import ImportFileError, StoreDamagedError, StoreError, UserError
 from mdt_desk.models.store import Store, discard_unused_store, store_error
-from mdt_desk.paths import default_store_path
+from mdt_desk.paths import STORE_ENVIRONMENT_VARIABLE, default_store_path
 from mdt_desk.services.reports import ImportReport
 
 EXIT_OK = 0
@@ -45,10 +45,34 @@ def _emit_json(out: TextIO, payload: Any) -> None:
     out.write("\n")
 
 
+def _store_source(args: argparse.Namespace) -> str:
+    """Where the store's path came from, in words, for a message about it."""
+    if args.store:
+        return "given with --store"
+    if os.environ.get(STORE_ENVIRONMENT_VARIABLE):
+        return f"from the {STORE_ENVIRONMENT_VARIABLE} environment variable"
+    return "the default on this computer"
+
+
+def _missing_store_error(args: argparse.Namespace, path: Path) -> StoreError:
+    return StoreError(
+        f"There is no MDT Desk store at {path} ({_store_source(args)}). Point at the "
+        f"store with --store PATH, or set the {STORE_ENVIRONMENT_VARIABLE} environment "
+        "variable to its path. To make a new store: `mdt-desk practices import FILE`, "
+        "or `mdt-desk demo` for a synthetic caseload."
+    )
+
+
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
     from mdt_desk.models.store import conversion_needed
 
     path = args.store or default_store_path()
+    if not create:
+        # As Store.open judges it (no file, or an empty one), said with where the path
+        # came from and how to give another: the usual cause is a fresh computer.
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.is_dir() and not (resolved.exists() and resolved.stat().st_size > 0):
+            raise _missing_store_error(args, resolved)
     if getattr(args, "json", False) or not conversion_needed(path):
         return Store.open(path, create=create)
     sys.stderr.write(
@@ -282,10 +306,13 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         due = cui_date(row.due_on) + (" (overdue)" if row.overdue else "")
+        # Need-to-know: said on the line, as the action plan marks it, before the words.
+        marker = "[sensitive] " if row.sensitive else ""
         _write(
             args.out,
             f"{due:<24} {label(row.status.value):<12} {row.owner_name:<28} "
-            f"{row.person_name} ({format_nhs_number(row.nhs_number)}): {row.description}",
+            f"{row.person_name} ({format_nhs_number(row.nhs_number)}): "
+            f"{marker}{row.description}",
         )
     what = "overdue action" if args.overdue else "action"
     _write(args.out, f"{len(rows)} {what}{'' if len(rows) == 1 else 's'}.")
@@ -374,6 +401,22 @@ def _uuid_argument(raw: str, what: str, hint: str) -> Any:
         raise UserError(f"'{raw}' is not a {what} id (see `{hint}`).") from None
 
 
+def _date_argument(option: str, raw: str) -> Any:
+    """A date given on the command line, read as every date field reads one
+    (:func:`~mdt_desk.services.dates.parse_typed_date`, "today" in London): a day that
+    cannot exist is named and the reason given, e.g. "February 2026 has 28 days"."""
+    from mdt_desk.services.actions import london_today
+    from mdt_desk.services.dates import DateInputError, parse_typed_date
+
+    try:
+        return parse_typed_date(raw, london_today())
+    except DateInputError as error:
+        message = str(error)
+        # "'2026-02-30' is not a real date: …" reads on after the option's name.
+        joined = " " if message.startswith("'") else ": "
+        raise UserError(f"{option}{joined}{message}") from None
+
+
 def _practice_argument(session: Any, code: str) -> Any:
     from mdt_desk.services.practices import find_practice_by_code
 
@@ -436,10 +479,7 @@ def _cmd_meetings_schedule(args: argparse.Namespace) -> int:
 
     from mdt_desk.services.meetings import schedule_meeting
 
-    try:
-        day = dt.date.fromisoformat(args.date)
-    except ValueError:
-        raise UserError(f"--date {args.date!r} is not a date: give it as YYYY-MM-DD.") from None
+    day = _date_argument("--date", args.date)
     try:
         start_time = dt.time.fromisoformat(args.time)
     except ValueError:
@@ -871,12 +911,21 @@ def _add_meeting_commands(
         "schedule a meeting, or a series of them (Europe/London time)",
     )
     sub.add_argument("--practice", metavar="CODE", required=True, help="ODS code of the host")
-    sub.add_argument("--date", metavar="YYYY-MM-DD", required=True, help="the (first) meeting day")
+    sub.add_argument(
+        "--date",
+        metavar="DATE",
+        required=True,
+        help="the (first) meeting day, e.g. 2027-07-14, 14-Jul-2027 or 14/07/2027",
+    )
     sub.add_argument("--time", metavar="HH:MM", required=True, help="start, Europe/London time")
     sub.add_argument("--minutes", type=int, default=90, help="length (default 90)")
-    sub.add_argument("--place", default="", help="where it is held")
+    sub.add_argument(
+        "--place", metavar="TEXT", default="", help="where it is held (--place, --video or both)"
+    )
     sub.add_argument("--video", metavar="URL", default="", help="its video link")
-    sub.add_argument("--title", default="", help="default: the practice name and MDT")
+    sub.add_argument(
+        "--title", metavar="TEXT", default="", help="default: the practice name and MDT"
+    )
     sub.add_argument(
         "--chair", metavar="STAFF_ID", help="who chairs it (default: the signed-in staff member)"
     )

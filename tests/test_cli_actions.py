@@ -171,3 +171,34 @@ def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
     assert counted == len(listed)
     assert not {done, due_today, withdrawn} & listed
     assert (on_boundary in listed) == (boundary < london_day)
+
+
+def sensitive_by_raw_sql(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return {
+            str(uuid.UUID(row[0]))
+            for row in connection.execute(
+                "SELECT a.id FROM action a JOIN care_case c ON c.id = a.case_id"
+                " WHERE a.sensitive AND a.status IN ('open', 'in_progress')"
+                " AND a.retired_at IS NULL AND c.retired_at IS NULL"
+            )
+        }
+
+
+def test_sensitive_actions_are_marked_in_json_and_in_the_table(demo_file: Path) -> None:
+    """Whoever reads the list (or a screen share of it) can tell a need-to-know action."""
+    sensitive = sensitive_by_raw_sql(demo_file)
+    assert sensitive, "the demo has sensitive actions still to do"
+    status, output = run("actions", "list", "--json", "--store", str(demo_file))
+    assert status == 0
+    listed = json.loads(output)
+    assert all(set(item) >= REQUIRED | {"sensitive"} for item in listed)
+    assert all(isinstance(item["sensitive"], bool) for item in listed)
+    assert {item["id"] for item in listed if item["sensitive"]} == sensitive
+    status, output = run("actions", "list", "--store", str(demo_file))
+    assert status == 0
+    lines = output.strip().splitlines()[:-1]
+    assert len(lines) == len(listed)  # the same order as the JSON
+    for item, line in zip(listed, lines, strict=True):
+        assert item["description"] in line
+        assert ("[sensitive]" in line) == item["sensitive"], line

@@ -135,7 +135,7 @@ def test_schedule_a_fortnightly_series_and_find_it_in_the_list(store_path: str) 
     ("options", "message"),
     [
         (["--date", "2020-01-07"], "That date has passed"),
-        (["--date", "07/01/2030"], "is not a date: give it as YYYY-MM-DD"),
+        (["--date", "next Tuesday"], "is not a date MDT Desk can read"),
         (["--time", "1pm"], "is not a time: give it as HH:MM"),
         (["--minutes", "5"], "between 15 minutes and 8 hours"),
         (["--place", ""], "Say where the meeting is"),
@@ -167,6 +167,62 @@ def test_schedule_refuses_bad_input_with_exit_2(
     assert status == 2 and output == ""
     assert message in capsys.readouterr().err
     assert len(meetings_json(store_path)) == before
+
+
+def schedule_on(store_path: str, day: str) -> tuple[int, str]:
+    code = str(meetings_json(store_path)[0]["practice_code"])
+    return run(
+        "meetings",
+        "schedule",
+        "--store",
+        store_path,
+        "--practice",
+        code,
+        "--date",
+        day,
+        "--time",
+        "13:00",
+        "--place",
+        "Library",
+        "--json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [
+        ("2026-02-30", "February 2026 has 28 days"),
+        ("2028-02-30", "February 2028 has 29 days"),
+        ("2031-04-31", "April 2031 has 30 days"),
+        ("2031-13-01", "there is no month 13"),
+        ("31/06/2031", "June 2031 has 30 days"),
+    ],
+)
+def test_a_date_that_cannot_exist_is_named_and_explained(
+    store_path: str, capsys, day: str, why: str
+) -> None:
+    before = len(meetings_json(store_path))
+    capsys.readouterr()
+    status, output = schedule_on(store_path, day)
+    error = capsys.readouterr().err
+    assert status == 2 and output == ""
+    assert error.startswith(f"mdt-desk: --date '{day}' is not a real date: ")
+    assert why in error
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    assert len(meetings_json(store_path)) == before
+
+
+def test_the_date_is_read_as_every_date_field_reads_it(store_path: str) -> None:
+    """The one date reader (services.dates): the CUI form and UK order work too."""
+    for typed in ("14-Jan-2031", "21/01/2031", "2031-01-28"):
+        status, output = schedule_on(store_path, typed)
+        assert status == 0, output
+    days = sorted(
+        dt.datetime.fromisoformat(str(m["starts_at"])).astimezone(LONDON).date()
+        for m in meetings_json(store_path)
+        if str(m["starts_at"]).startswith("2031-01")
+    )
+    assert days == [dt.date(2031, 1, 14), dt.date(2031, 1, 21), dt.date(2031, 1, 28)]
 
 
 def test_propose_for_an_unknown_meeting_exits_2(store_path: str, capsys) -> None:

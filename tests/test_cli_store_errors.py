@@ -105,3 +105,57 @@ def test_a_refused_command_keeps_a_store_that_was_there(tmp_path: Path, capsys) 
     status, _ = run("practices", "import", str(tmp_path / "missing.csv"), "--store", str(path))
     assert status == 2
     assert path.exists()
+
+
+#: Commands that read or change an existing store and never make one.
+NEEDS_A_STORE = [
+    ("stats",),
+    ("check",),
+    ("actions", "list"),
+    ("meetings", "list"),
+    ("conflicts",),
+    ("export",),
+]
+
+
+@pytest.mark.parametrize("command", NEEDS_A_STORE, ids=" ".join)
+def test_a_missing_store_named_with_store_is_named_with_how_to_point_at_one(
+    tmp_path: Path, capsys, command: tuple[str, ...]
+) -> None:
+    path = tmp_path / "typo" / "desk.sqlite"
+    status, output = run(*command, "--store", str(path))
+    error = capsys.readouterr().err
+    assert status == 2 and output == ""
+    assert error.startswith(f"mdt-desk: There is no MDT Desk store at {path.resolve()}")
+    assert "(given with --store)" in error
+    assert "--store PATH" in error and "MDT_DESK_STORE" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_fresh_computer_says_where_the_default_store_was_looked_for(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MDT_DESK_STORE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "fresh"))
+    default = tmp_path / "fresh" / "MDT Desk" / "mdt-desk.sqlite"
+    status, _ = run("actions", "list")
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"There is no MDT Desk store at {default}" in error
+    assert "the default on this computer" in error
+    assert "--store PATH" in error and "MDT_DESK_STORE" in error
+    assert not default.parent.exists()
+
+
+def test_a_missing_store_from_the_environment_says_so(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "shared" / "team.sqlite"
+    monkeypatch.setenv("MDT_DESK_STORE", str(path))
+    status, _ = run("stats")
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"There is no MDT Desk store at {path}" in error
+    assert "(from the MDT_DESK_STORE environment variable)" in error
+    assert "--store PATH" in error

@@ -75,7 +75,8 @@ class CarePlanContent:
     open_actions: tuple[ActionPlanRow, ...]
     done_recently: tuple[ActionPlanRow, ...]
     contacts: CarePlanContacts
-    #: "People involved in my care": the coordinator first, and only they as coordinator.
+    #: "People involved in my care": the coordinator first, and only they as coordinator;
+    #: everyone the plan names as owning one of its actions is among them.
     people: tuple[PersonInvolved, ...]
     plan_version: str
     today: dt.date
@@ -118,7 +119,13 @@ def gather_care_plan(
         contacts=care_plan_contacts(
             session, patient_id, case.coordinator.staff_id if case.coordinator else None
         ),
-        people=people_involved(session, case),
+        # Everyone named in "Who" is in People involved, so the reader knows who they
+        # are; only the actions shown count (a sensitive one's owner is not named).
+        people=people_involved(
+            session,
+            case,
+            [row.owner_id for row in (*copy.open_actions, *copy.done_recently)],
+        ),
         plan_version=plan_version(session, patient_id, case.id),
         today=today,
     )

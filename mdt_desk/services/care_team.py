@@ -11,17 +11,24 @@ to call. :func:`people_involved` is the one rule for what the person reads:
 - nobody else is listed as a coordinator: a former coordinator (or anyone whose row
   still says "Care coordinator") appears only in the other roles they still hold, and
   not at all if they hold none;
-- everyone else who is in the team now is listed in the team's order.
+- everyone else who is in the team now is listed in the team's order;
+- anyone else the plan names as doing (or having done) one of its actions follows, with
+  their profession, so the person can tell who "Rajesh Patel" is and how to reach
+  them. Only the owners of actions the plan shows are passed in: the owner of a
+  sensitive action alone is never named because of it.
 """
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from mdt_desk.models import Staff
 from mdt_desk.services.case_view import CareTeamMemberView, CaseView
+from mdt_desk.services.display import label
+from mdt_desk.services.staff import display_staff_name
 
 COORDINATOR_ROLE = "Care coordinator"
 
@@ -61,8 +68,15 @@ def _role_of(member: CareTeamMemberView) -> str:
     return member.role.strip() or member.profession_text
 
 
-def people_involved(session: Session, case: CaseView) -> tuple[PersonInvolved, ...]:
-    """The people involved in the person's care now, the current coordinator first."""
+def people_involved(
+    session: Session, case: CaseView, action_owner_ids: Iterable[uuid.UUID] = ()
+) -> tuple[PersonInvolved, ...]:
+    """The people involved in the person's care now, the current coordinator first.
+
+    Args:
+        action_owner_ids: the owners of the actions the person's copy shows (never of
+            sensitive ones); those not listed otherwise are added, by profession.
+    """
     current = [member for member in case.care_team if member.current]
     coordinator = case.coordinator
     people: list[PersonInvolved] = []
@@ -106,4 +120,22 @@ def people_involved(session: Session, case: CaseView) -> tuple[PersonInvolved, .
                 staff_id=member.staff_id,
             )
         )
+    listed = {person.staff_id for person in people if person.staff_id is not None}
+    for owner_id in dict.fromkeys(action_owner_ids):
+        if owner_id in listed:
+            continue
+        owner = session.get(Staff, owner_id)
+        if owner is None:
+            continue
+        people.append(
+            PersonInvolved(
+                name=display_staff_name(owner.family_name, owner.given_name, owner.title),
+                role=label(owner.profession),
+                organisation=owner.organisation.strip(),
+                contact=(owner.phone.strip() or owner.email.strip()),
+                is_coordinator=False,
+                staff_id=owner.id,
+            )
+        )
+        listed.add(owner_id)
     return tuple(people)

@@ -9,7 +9,8 @@ note; saving the item discards it.
 Drafts belong to the staff member who typed them. When someone else signs in, each
 keeper saves what is pending under its author, empties its field and shows the new
 person their own draft, if they have one; the author's draft comes back when the author
-signs in again.
+signs in again. Nothing of the author's is left on the new person's screen: the notice
+by the field goes, and a failed save of the author's text is held for them, not shown.
 
 Each keeper hears of a sign-in by :attr:`TaskRunner.desk_changed`. The main window calls
 :func:`flush_drafts` before a record tab closes, and :func:`keep_drafts_now` before the
@@ -18,7 +19,8 @@ a timer. A flush sends the text at once; the runner's queue is serial, so the au
 save always comes before the next person's draft is read. A save that fails keeps the
 text pending: in the field, or in the keeper when someone else has signed in since and
 the field no longer shows it. It is sent again at the next flush, and the window will
-not close while any is pending.
+not close while any is pending. If it fails when its author is signed in again, it goes
+back into the field (unless they have typed there since), never an empty field for it.
 """
 
 import logging
@@ -98,6 +100,9 @@ class DraftKeeper(QObject):
         self.notice = notice
         self._dirty = False
         self._quiet = False
+        # Typed in (or cleared) by hand since its author last took the field: what they
+        # did there wins over text of theirs whose save fails later.
+        self._edited = False
         # Text whose save failed after its author was signed out: off the screen, so
         # held here (by author) and sent again at the next flush, never dropped.
         self._unkept: dict[uuid.UUID | None, str] = {}
@@ -189,6 +194,7 @@ class DraftKeeper(QObject):
             return
         self.flush()
         self._set_text_quietly("")
+        self._edited = False
         if self.notice is not None:
             self.notice.clear_notice()
         self.restore()
@@ -205,10 +211,20 @@ class DraftKeeper(QObject):
 
     def _on_save_failed(self, author: uuid.UUID | None, body: str, error: UserError) -> None:
         if author == self._author:
-            self._dirty = True  # still in the field: sent again at the next flush
-        else:
-            self._unkept[author] = body  # signed out since: the field shows another's
-        self._on_draft_failed(error)
+            if not self._dirty and not self._edited and self.text() != body:
+                # Sent before a sign-out and back (held, or still on its way): the keeper
+                # emptied the field (or put an older draft back), not the author. Their
+                # text goes back in, so an empty field never replaces it.
+                self._set_text_quietly(body)
+            self._dirty = True  # in the field: sent again at the next flush
+            self._on_draft_failed(error)
+            return
+        # Signed out since: the field shows another person's text now, so the notice is
+        # not theirs to see ("Your typing…"). The text is held here, sent again at the
+        # next flush and comes back to its author; the window will not close while it
+        # is held (keep_drafts_now), so the failure is never lost unsaid.
+        self._unkept[author] = body
+        log.warning("draft %s not kept: %s", self.key.partition(":")[0], type(error).__name__)
 
     def _on_draft_failed(self, error: UserError) -> None:
         log.warning("draft %s not kept: %s", self.key.partition(":")[0], type(error).__name__)
@@ -234,6 +250,7 @@ class DraftKeeper(QObject):
     def _on_field_text_changed(self, *_args: object) -> None:
         if self._quiet:
             return
+        self._edited = True
         if not self._dirty:
             self._author = self.runner.desk.actor_id
         self._dirty = True

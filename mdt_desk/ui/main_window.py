@@ -63,6 +63,7 @@ from mdt_desk.ui.sync.controller import SyncController
 from mdt_desk.ui.sync.progress_bar import SyncProgressBar
 from mdt_desk.ui.sync.settings import saved_hub_address
 from mdt_desk.ui.sync.status_label import SyncStatusLabel
+from mdt_desk.ui.widgets import install_wheel_guard
 
 if TYPE_CHECKING:
     # Imported when first used: the case record and the dialogs are a sixth of the
@@ -275,6 +276,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, runner: TaskRunner) -> None:
         super().__init__()
+        install_wheel_guard()  # before any widget is polished: see WheelGuard
         self.runner = runner
         self.setWindowTitle(self.tr("MDT Desk"))
         self.setObjectName("MainWindow")
@@ -779,13 +781,22 @@ class MainWindow(QMainWindow):
         """
         from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
 
-        for window in self.meeting_windows:
-            if window.meeting_id == meeting_id:
+        for window in list(self.meeting_windows):
+            if window.meeting_id != meeting_id:
+                continue
+            if window.isVisible():
                 window.raise_()
                 window.activateWindow()
                 return window
+            # Closed (Ctrl+W) and not yet deleted: Resume opens a fresh window, which
+            # carries on from the store (everything typed was saved as the window closed).
+            self._forget_meeting_window(window)
+            window.deleteLater()
         window = MeetingModeWindow(self.runner, meeting_id)
+        # Closing it ends the window, never the meeting: Resume (F5) opens a new one.
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.destroyed.connect(lambda _obj=None, w=window: self._forget_meeting_window(w))
+        window.meeting_finished.connect(self._on_meeting_finished)
         self.meeting_windows.append(window)
         own = self.screen()
         others = [screen for screen in QGuiApplication.screens() if screen is not own]
@@ -795,6 +806,12 @@ class MainWindow(QMainWindow):
     def _forget_meeting_window(self, window: "MeetingModeWindow") -> None:
         if window in self.meeting_windows:
             self.meeting_windows.remove(window)
+
+    @Slot(object)
+    def _on_meeting_finished(self, meeting_id: uuid.UUID) -> None:
+        """The Meetings tab shows the meeting just ended, so Print gives its minutes."""
+        if self.meetings_page is not None:
+            self.meetings_page.choose_meeting(meeting_id)
 
     @Slot()
     def close_current_record(self) -> None:
@@ -991,6 +1008,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_runner_desk_changed(self, _desk: object) -> None:
         self._show_signed_in()
+        # A notice about the previous person's typing is not the new person's to see
+        # (their text is held for them: see drafts.py).
+        if self.statusBar().currentMessage() == self._unkept_drafts_status():
+            self.statusBar().clearMessage()
 
     @Slot()
     def _on_welcome_accepted(self) -> None:
@@ -1031,7 +1052,7 @@ class MainWindow(QMainWindow):
             "example free some disk space) and close again, or close now and lose that "
             "text."
         )
-        self.statusBar().showMessage(self.tr("Not closed: typing not kept as a draft."), 15_000)
+        self.statusBar().showMessage(self._unkept_drafts_status(), 15_000)
         if self.unkept_drafts_box is not None:
             self.unkept_drafts_box.raise_()
             return
@@ -1062,6 +1083,9 @@ class MainWindow(QMainWindow):
         )
         self.unkept_drafts_box = box
         box.open()
+
+    def _unkept_drafts_status(self) -> str:
+        return self.tr("Not closed: typing not kept as a draft.")
 
     def _on_unkept_drafts_answered(self, close_anyway: bool) -> None:
         self.unkept_drafts_box = None

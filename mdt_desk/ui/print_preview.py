@@ -21,6 +21,8 @@ from PySide6.QtCore import (
     QByteArray,
     QIODevice,
     QObject,
+    QPoint,
+    QRect,
     QSize,
     Qt,
     QTimer,
@@ -33,6 +35,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPainter,
     QShortcut,
+    QShowEvent,
 )
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -44,6 +47,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -66,6 +70,9 @@ def load_pdf(content: bytes, parent: QObject) -> tuple[QPdfDocument, QBuffer]:
     document.load(buffer)
     return document, buffer
 
+
+#: The size the pages want: an A4 page across at a readable zoom, most of one in view.
+PREFERRED_SIZE = QSize(820, 960)
 
 #: What to do with a produced (and recorded) document: write it, or print it.
 AfterProduce = Callable[[ProducedDocument], None]
@@ -144,8 +151,59 @@ class PrintPreviewDialog(QDialog):
         self.large_print.toggled.connect(self._on_large_print_toggled)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Print), self, self.choose_printer)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, self.choose_file)
-        self.resize(QSize(820, 960))
+        self.fit_to_screen()
         self.refresh()
+
+    # -- size ------------------------------------------------------------------------
+
+    def fit_to_screen(self, available: QRect | None = None) -> None:
+        """As big as a page wants (820×960), but never bigger than the screen's free area.
+
+        On a 1280×800 screen a 960-pixel dialog put Print and Save off the bottom. The
+        window frame (title bar) is counted too, and once shown the whole window is kept
+        on the screen (:meth:`showEvent`).
+
+        Args:
+            available: the room to fit (by default the available geometry of the screen
+                the dialog opens on, its parent's).
+        """
+        if available is None:
+            screen = self.screen()
+            if screen is None:
+                self.resize(PREFERRED_SIZE)
+                return
+            available = screen.availableGeometry()
+        frame_width, frame_height = self._frame_extents()
+        self.resize(
+            min(PREFERRED_SIZE.width(), available.width() - frame_width),
+            min(PREFERRED_SIZE.height(), available.height() - frame_height),
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._keep_on_screen()
+
+    def _keep_on_screen(self) -> None:
+        """Move the whole window, frame and all, onto its screen's free area."""
+        screen = self.screen()
+        if screen is None:
+            return
+        area, frame = screen.availableGeometry(), self.frameGeometry()
+        dx = max(area.left() - frame.left(), min(0, area.right() - frame.right()))
+        dy = max(area.top() - frame.top(), min(0, area.bottom() - frame.bottom()))
+        if dx or dy:
+            self.move(frame.topLeft() + QPoint(dx, dy))
+
+    def _frame_extents(self) -> tuple[int, int]:
+        """The width and height the window frame adds (guessed before the first show)."""
+        parent = self.parentWidget()
+        for window in (self, parent.window() if parent is not None else None):
+            if window is not None and window.isVisible():
+                extra = window.frameGeometry().size() - window.geometry().size()
+                if extra.height() > 0:
+                    return extra.width(), extra.height()
+        title = self.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight, None, self)
+        return 8, title + 8
 
     # -- the preview ---------------------------------------------------------------
 

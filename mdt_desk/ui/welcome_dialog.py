@@ -6,7 +6,11 @@
   the team's staff, and asks who is using this desk.
 
 The dialog is accepted once someone is signed in (``runner.desk.actor_id`` is set), and
-never blocks its caller (open it with ``open()``).
+never blocks its caller (open it with ``open()``). Both paths sign in through
+:meth:`~mdt_desk.ui.runner.TaskRunner.change_desk`: the runner swaps the new desk in and
+announces it (``desk_changed``: the status bar, My caseload) as soon as the job ends,
+even if this dialog was closed meanwhile, so the window never works as nobody while the
+store says someone is signed in.
 """
 
 import uuid
@@ -265,25 +269,32 @@ class WelcomeDialog(QDialog):
     def start_demo(self) -> None:
         """Make the demo caseload off the GUI thread, then sign in its coordinator."""
         patients, seed, relay = self.demo_patients, self.demo_seed, self._relay
+        reports: list[DemoReport] = []  # handed over with the desk (a job returns a desk)
 
-        def job(desk: Desk) -> tuple[DemoReport, Desk]:
-            report = generate_demo(
-                desk.store,
-                patients=patients,
-                seed=seed,
-                progress=relay.progressed.emit,
+        def job(desk: Desk) -> Desk:
+            reports.append(
+                generate_demo(
+                    desk.store,
+                    patients=patients,
+                    seed=seed,
+                    progress=relay.progressed.emit,
+                )
             )
-            # generate_demo signed in through the store: the desk follows it (swapped
-            # in on the GUI thread when the report arrives).
-            return report, desk.reread()
+            # generate_demo signed in through the store: the desk follows it (the runner
+            # swaps it in on the GUI thread when the job ends).
+            return desk.reread()
 
         self._set_working(True)
         self.demo_error.show_message("")
         self.demo_progress.setRange(0, 0)  # busy until the first batch reports
         self.demo_progress.show()
         self.demo_status.setText(self.tr("Making the demo caseload…"))
-        self.runner.run(
-            job, self._on_demo_made, self._on_demo_failed, owner=self, description="demo data"
+        self.runner.change_desk(
+            job,
+            lambda _desk: self._on_demo_made(reports[0]),
+            self._on_demo_failed,
+            owner=self,
+            description="demo data",
         )
 
     @Slot()
@@ -352,7 +363,7 @@ class WelcomeDialog(QDialog):
         def job(desk: Desk) -> Desk:
             return desk.sign_in(staff_id)
 
-        self.runner.run(
+        self.runner.change_desk(
             job,
             self._on_signed_in,
             lambda error: self.sign_in_error.show_message(str(error)),
@@ -362,8 +373,8 @@ class WelcomeDialog(QDialog):
 
     # -- results -----------------------------------------------------------------------
 
-    def _on_signed_in(self, desk: Desk) -> None:
-        self.runner.set_desk(desk)  # on the GUI thread; the screens hear desk_changed
+    def _on_signed_in(self, _desk: Desk) -> None:
+        # The runner has swapped the desk in already; every screen heard desk_changed.
         self.accept()
 
     @Slot(int, int)
@@ -376,9 +387,8 @@ class WelcomeDialog(QDialog):
             )
         )
 
-    def _on_demo_made(self, made: tuple[DemoReport, Desk]) -> None:
-        report, desk = made
-        self.runner.set_desk(desk)
+    def _on_demo_made(self, report: DemoReport) -> None:
+        # The runner has swapped the new desk in already (change_desk).
         self.demo_report = report
         self._set_working(False)
         self.demo_status.setText(

@@ -3,23 +3,55 @@
 - :class:`DateField` reads a typed date (``14/07/1945``, ``1945-07-14``, ``today``...),
   shows it as ``14-Jul-1945`` whatever the system locale, with a calendar pop-up, and
   says next to the field when the text is not a date.
+- :class:`TimeField` reads a typed time (``14:30``, ``1430``, ``2:30pm``...), shows it as
+  ``14:30`` and says next to the field when the text is not a time.
 - :class:`NhsNumberEdit` accepts digits, spaces and hyphens and reformats to
   ``943 476 5919`` as the user types.
 - :class:`FieldErrors` puts a service's per-field messages next to the fields.
+- :func:`install_wheel_guard` stops the mouse wheel changing a combo box, spin box or
+  date edit the pointer merely passes over while the page is scrolled.
+- :func:`whole_dates` keeps ``14-Jul-2027`` on one line where text wraps.
 """
 
 import datetime as dt
 import re
 
-from PySide6.QtCore import QDate, QLocale, Qt, Signal, Slot
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QColor, QKeyEvent, QPalette
+from PySide6.QtCore import (
+    QDate,
+    QEvent,
+    QLocale,
+    QModelIndex,
+    QObject,
+    QPointF,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QColor,
+    QKeyEvent,
+    QPalette,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
     QCalendarWidget,
+    QComboBox,
+    QCompleter,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionFrame,
+    QStyleOptionViewItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,17 +60,50 @@ from PySide6.QtWidgets import (
 from mdt_desk.errors import ValidationError
 from mdt_desk.services.dates import EARLIEST_DATE, LATEST_DATE, DateInputError, parse_typed_date
 from mdt_desk.services.display import cui_date
+from mdt_desk.services.times import TimeInputError, parse_typed_time, time_text
 
 # Month names must be English (CUI: 14-Jul-1945) even on a machine set to another language.
 _CUI_LOCALE = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+_MONTH_ABBREVIATIONS = tuple(cui_date(dt.date(2027, month, 1))[3:6] for month in range(1, 13))
 
 
 class _DateLineEdit(QLineEdit):
     """The typing part of a :class:`DateField`: Up/Down step a day, Alt+Down or F4 opens
-    the calendar; everything else is plain typing (Tab leaves the field)."""
+    the calendar; everything else is plain typing (Tab leaves the field).
+
+    It is never squeezed narrower than a whole date (``14-Dec-2026``): a layout short of
+    room showed only "-Dec-2026".
+    """
 
     step_requested = Signal(int)
     calendar_requested = Signal()
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        metrics = self.fontMetrics()
+        digit = max("0123456789", key=metrics.horizontalAdvance)
+        widest = max(
+            (f"{digit * 2}-{month}-{digit * 4}" for month in _MONTH_ABBREVIATIONS),
+            key=metrics.horizontalAdvance,
+        )
+        text = self.textMargins()
+        frame = self.contentsMargins()
+        # as QLineEdit.sizeHint counts: the text, 2 px either side, margins, the cursor
+        width = (
+            metrics.horizontalAdvance(widest)
+            + 2 * 2
+            + text.left()
+            + text.right()
+            + frame.left()
+            + frame.right()
+            + self.style().pixelMetric(QStyle.PixelMetric.PM_TextCursorWidth, None, self)
+        )
+        option = QStyleOptionFrame()
+        self.initStyleOption(option)
+        needed = self.style().sizeFromContents(
+            QStyle.ContentsType.CT_LineEdit, option, QSize(width, hint.height()), self
+        )
+        return QSize(max(hint.width(), needed.width()), hint.height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, alt = event.key(), event.modifiers() & Qt.KeyboardModifier.AltModifier
@@ -282,6 +347,105 @@ class DateField(QWidget):
 CuiDateEdit = DateField
 
 
+class TimeField(QWidget):
+    """A time of day typed as ``14:30``, ``1430``, ``2:30pm`` or ``2.30 pm``, shown ``14:30``.
+
+    The text is read by :func:`~mdt_desk.services.times.parse_typed_time`. On leaving
+    the field it is shown as ``HH:mm``; text that cannot be read stays as typed, with
+    the reason underneath (announced to screen readers), and is never replaced by
+    another time. It is a plain line of text, so typing over it replaces the whole time
+    (a time spin box kept the old hour). Tab moves to the next field.
+
+    Signals:
+        editingFinished(): the person left the field or pressed Enter.
+    """
+
+    editingFinished = Signal()  # noqa: N815 - named like the QLineEdit signal it replaces
+
+    def __init__(self, value: dt.time | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._error = ""
+        self.line_edit = QLineEdit(self)
+        self.line_edit.setPlaceholderText(self.tr("e.g. 14:30"))
+        self.line_edit.setToolTip(
+            self.tr("Type a time such as 14:30, 1430, 2:30pm or 2.30 pm (24-hour or am/pm).")
+        )
+        self.error_label = ErrorLabel(self)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.line_edit)
+        column.addWidget(self.error_label)
+        self.setFocusProxy(self.line_edit)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.line_edit.editingFinished.connect(self._on_line_edit_editing_finished)
+        self.line_edit.textEdited.connect(self._on_line_edit_text_edited)
+        self.set_time(value)
+
+    def text(self) -> str:
+        return self.line_edit.text()
+
+    def set_text(self, text: str) -> None:
+        """Put ``text`` in the field as if typed (read when the field is left or saved)."""
+        self.line_edit.setText(text)
+
+    def set_time(self, value: dt.time | None) -> None:
+        """Show ``value`` as ``HH:mm`` (empty for ``None``); clears any message."""
+        self.line_edit.setText(time_text(value) if value is not None else "")
+        self._set_error("")
+
+    def time_value(self) -> dt.time:
+        """The time in the field.
+
+        Raises:
+            TimeInputError: empty, or not a time (the reason is shown by the field).
+        """
+        try:
+            value = parse_typed_time(self.text())
+        except TimeInputError as error:
+            self._set_error(str(error))
+            raise
+        self._set_error("")
+        return value
+
+    def error_text(self) -> str:
+        """Why the text could not be read; empty when it could."""
+        return self._error
+
+    def setAccessibleName(self, name: str) -> None:
+        super().setAccessibleName(name)
+        self.line_edit.setAccessibleName(name)
+
+    @Slot()
+    def _on_line_edit_editing_finished(self) -> None:
+        try:
+            value = self.time_value()
+        except TimeInputError:
+            pass  # the text stays as typed, with the reason under it
+        else:
+            self.line_edit.setText(time_text(value))
+        self.editingFinished.emit()
+
+    @Slot(str)
+    def _on_line_edit_text_edited(self, text: str) -> None:
+        if not self._error:
+            return
+        try:  # the message goes as soon as the text reads as a time
+            parse_typed_time(text)
+        except TimeInputError:
+            return
+        self._set_error("")
+
+    def _set_error(self, message: str) -> None:
+        if message == self._error:
+            return
+        self._error = message
+        self.line_edit.setAccessibleDescription(message)
+        self.error_label.show_message(message)
+        if message:
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.line_edit, message))
+
+
 def format_nhs_digits(text: str) -> str:
     """``9434765919`` or ``943-476-5919`` → ``943 476 5919`` (partial input grouped too)."""
     digits = re.sub(r"\D", "", text)[:10]
@@ -322,6 +486,142 @@ class NhsNumberEdit(QLineEdit):
 _WHOLE_DATE = re.compile(r"\b(\d{1,2})-([A-Za-z]{3})-(\d{2,4})\b")
 
 
+def whole_dates(text: str) -> str:
+    """``text`` with each date's hyphens made non-breaking (U+2011), for the screen only.
+
+    Wrapped text may break a line after an ordinary hyphen ("14-" / "Jul-2027"); a date
+    must be read whole. Give a screen reader the plain text (see :func:`show_text`).
+    """
+    return _WHOLE_DATE.sub("\\1\u2011\\2\u2011\\3", text)
+
+
+def show_text(label: QLabel, text: str) -> None:
+    """Show ``text`` in a wrapping label with its dates whole; a screen reader is given
+    the plain text (not the non-breaking hyphens)."""
+    label.setText(whole_dates(text))
+    label.setAccessibleName(text)
+
+
+class WholeDatesDelegate(QStyledItemDelegate):
+    """A table cell that wraps its text without splitting a date across lines (the
+    model's text, plain, is still what a screen reader reads)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # type: ignore[override]
+        super().initStyleOption(option, index)
+        option.text = whole_dates(option.text)
+
+
+def popup_follows_font(completer: QCompleter, field: QWidget) -> None:
+    """The completer's list in the same font as ``field`` whenever it opens.
+
+    The list is a window of its own, so it does not inherit a large font (meeting
+    mode's) from the form it serves; without this it opens at the desktop's small size.
+    """
+    follower = _PopupFont(completer, field)
+    field.installEventFilter(follower)
+    popup = completer.popup()  # made now if it was not yet
+    if popup is not None:
+        popup.installEventFilter(follower)
+    follower.follow()
+
+
+class _PopupFont(QObject):
+    """Gives the completer's list its field's font: now, whenever the field's font
+    changes, and as the list opens."""
+
+    def __init__(self, completer: QCompleter, field: QWidget) -> None:
+        super().__init__(completer)  # lives as long as the completer
+        self._completer = completer
+        self._field = field
+
+    def follow(self) -> None:
+        popup = self._completer.popup()
+        if popup is not None and popup.font() != self._field.font():
+            popup.setFont(self._field.font())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.Show):
+            self.follow()
+        return False
+
+
+#: Widgets whose value the mouse wheel changes: combo boxes, spin boxes, date edits.
+_WHEEL_VALUE_WIDGETS = (QComboBox, QAbstractSpinBox)
+
+
+class WheelGuard(QObject):
+    """An application-wide event filter: the wheel changes a combo box, spin box or date
+    edit only once it has the keyboard focus (chosen by Tab, a mnemonic or a click).
+
+    Each such widget takes focus by Tab or click only (``StrongFocus``, not by the wheel);
+    a wheel turned over it while it is not focused scrolls the page around it instead.
+    Scrolling a long form or the meeting screen never changes an outcome, an attendance
+    or a number in passing (hazard H87).
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Polish:
+            if isinstance(watched, _WHEEL_VALUE_WIDGETS):
+                _strong_focus(watched)
+            return False
+        if kind != QEvent.Type.Wheel or not isinstance(watched, _WHEEL_VALUE_WIDGETS):
+            return False
+        _strong_focus(watched)  # polished before the guard was installed
+        if _has_focus_within(watched):
+            return False  # chosen on purpose: the wheel steps through its values
+        assert isinstance(event, QWheelEvent)
+        _scroll_the_page(watched, event)
+        return True  # never to the widget: its value stays as it is
+
+
+def _strong_focus(widget: QWidget) -> None:
+    if widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+
+def _has_focus_within(widget: QWidget) -> bool:
+    focus = QApplication.focusWidget()
+    return widget.hasFocus() or (focus is not None and widget.isAncestorOf(focus))
+
+
+def _scroll_the_page(widget: QWidget, event: QWheelEvent) -> None:
+    """Hand the wheel to the nearest scroll area around ``widget`` (if any)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea) and parent.viewport().isAncestorOf(widget):
+            viewport = parent.viewport()
+            position = QPointF(widget.mapTo(viewport, event.position().toPoint()))
+            forwarded = QWheelEvent(
+                position,
+                event.globalPosition(),
+                event.pixelDelta(),
+                event.angleDelta(),
+                event.buttons(),
+                event.modifiers(),
+                event.phase(),
+                event.inverted(),
+                event.source(),
+            )
+            QApplication.sendEvent(viewport, forwarded)
+            return
+        parent = parent.parentWidget()
+
+
+def install_wheel_guard() -> None:
+    """Install :class:`WheelGuard` on the running application, once.
+
+    Called at start-up and by each top-level window, so every window has it (the tests'
+    windows, made without :func:`~mdt_desk.app.run_gui`, too).
+    """
+    app = QApplication.instance()
+    if app is None or app.findChild(WheelGuard, "wheel_guard") is not None:
+        return
+    guard = WheelGuard(app)
+    guard.setObjectName("wheel_guard")
+    app.installEventFilter(guard)
+
+
 class ErrorLabel(QLabel):
     """A message shown under a field; hidden while there is nothing to say."""
 
@@ -344,7 +644,7 @@ class ErrorLabel(QLabel):
     def show_message(self, message: str) -> None:
         # A wrapped message must not split "14-Jul-2027" after its hyphen: on screen the
         # date's hyphens do not break; a screen reader is given the plain text.
-        shown = _WHOLE_DATE.sub("\\1\u2011\\2\u2011\\3", message)
+        shown = whole_dates(message)
         self.setText(f"Error: {shown}" if message else "")
         self.setVisible(bool(message))
         self.setAccessibleName(message)

@@ -35,7 +35,7 @@ from mdt_desk.documents.common import (
     usable_width,
 )
 from mdt_desk.models import Case
-from mdt_desk.models.enums import ReferralSource
+from mdt_desk.models.enums import ActionStatus, ReferralSource
 from mdt_desk.models.store import Store
 from mdt_desk.services import cases, patients, plans
 from mdt_desk.services import staff as staff_service
@@ -43,7 +43,7 @@ from mdt_desk.services.care_team import is_coordinator_role
 from mdt_desk.services.demo import generate_demo, synthetic_nhs_numbers
 from mdt_desk.services.display import cui_date
 from tests.conftest import TODAY
-from tests.documents.helpers import NOW, flat
+from tests.documents.helpers import NOW, care_case, flat
 
 PRINTED_BY = "Ngozi Okafor"
 
@@ -212,6 +212,104 @@ def test_the_coordinator_is_listed_once_with_every_role_they_hold(
     # The coordinator's own row says how to reach them, never "through your coordinator".
     assert people.count("Through your care coordinator") == 1  # Ann Smith's only
     assert "Through The Densham Surgery" in people
+
+
+def add_owner(
+    store: Store, *, family: str, given: str, profession: str, phone: str = ""
+) -> uuid.UUID:
+    with store.write(actor_label="test set-up") as session:
+        return staff_service.add_staff(
+            session,
+            family_name=family,
+            given_name=given,
+            profession=profession,
+            organisation="Thanet Primary Care Network",
+            phone=phone,
+            practice_codes=("A81001",),
+        ).id
+
+
+def assert_every_owner_is_involved(lines: list[str], content: CarePlanContent) -> str:
+    """Everyone the plan names as doing (or having done) something is in People
+    involved, with what they do; returns that section."""
+    people = people_section(lines)
+    listed = {person.name: person for person in content.people}
+    owners = {row.owner_name for row in (*content.open_actions, *content.done_recently)}
+    assert owners
+    for owner in owners:
+        assert owner in listed, f"{owner} does things on the plan but is not involved"
+        assert listed[owner].role
+        assert re.search(rf"{re.escape(owner)} {ROW}{re.escape(listed[owner].role)}", people)
+    return people
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large"])
+def test_everyone_named_as_doing_something_is_in_people_involved(
+    store, practice_ids, team, large_print
+) -> None:
+    """The GP owns an open action but is not in the care team, and a pharmacist did a
+    recent one: both are listed with what they do and how to reach them. Someone who
+    owns only a sensitive action is never named."""
+    printed = care_case(store, practice_ids["A81001"], team, actions=3)  # one is the GP's
+    pharmacist = add_owner(
+        store, family="Patel", given="Rajesh", profession="pharmacist", phone="01843 555 777"
+    )
+    hidden = add_owner(store, family="Kowalska", given="Ewa", profession="mental_health_nurse")
+    with store.write(team["social_worker"]) as session:
+        done = plans.add_action(
+            session,
+            printed.case_id,
+            description="Medication review: two medicines stopped",
+            owner_id=pharmacist,
+            due_on=TODAY,
+            today=TODAY,
+        )
+        plans.update_action(session, done.id, status=ActionStatus.DONE, today=TODAY)
+        plans.add_action(
+            session,
+            printed.case_id,
+            description="Safeguarding: speak to the person alone",
+            owner_id=hidden,
+            due_on=TODAY + dt.timedelta(days=3),
+            sensitive=True,
+            today=TODAY,
+        )
+    lines, content = print_plan(store, printed.patient_id, large_print=large_print)
+    whole = flat(" ".join(lines))
+    people = assert_every_owner_is_involved(lines, content)
+    assert re.search(rf"Seán Ó Briain {ROW}GP\b", people)
+    assert re.search(rf"Rajesh Patel {ROW}Pharmacist\b", people)
+    assert "01843 555 777" in people.replace("\u00a0", " ")
+    assert "Thanet Primary Care Network" in people
+    assert "Kowalska" not in whole and "Mental health" not in whole
+    assert whole.count("Care coordinator") == 1
+    assert re.search(rf"Ngozi Okafor {ROW}Care coordinator\b", people)
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large"])
+def test_a_former_coordinator_who_owns_an_action_is_listed_by_profession(
+    store, practice_ids, team, large_print
+) -> None:
+    """Their "Care co-ordinator" team row still never makes them a second coordinator."""
+    patient_id = handed_over_case(
+        store, practice_ids["A81001"], team, former="gp", former_role="Care co-ordinator"
+    )
+    with store.write(team["social_worker"]) as session:
+        case_id = session.scalars(select(Case.id).where(Case.patient_id == patient_id)).one()
+        plans.add_action(
+            session,
+            case_id,
+            description="Review the diuretic dose",
+            owner_id=team["gp"],
+            due_on=TODAY + dt.timedelta(days=7),
+            today=TODAY,
+        )
+    lines, content = print_plan(store, patient_id, large_print=large_print)
+    whole = flat(" ".join(lines))
+    people = assert_every_owner_is_involved(lines, content)
+    assert whole.count("Care coordinator") == 1 and "co-ordinator" not in whole
+    assert re.search(rf"Seán Ó Briain {ROW}GP\b", people)
+    assert people.count("Seán Ó Briain") == 1
 
 
 @pytest.mark.parametrize(

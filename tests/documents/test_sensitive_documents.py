@@ -27,6 +27,7 @@ from tests.documents.helpers import (
     flat,
     pages_text,
 )
+from tests.services.test_sensitive import mentions_a_sensitive_topic
 
 SENSITIVE_ACTION = "Safeguarding: ask the bank about unusual withdrawals"
 SENSITIVE_DONE = "Risk to staff: agree the lone-worker plan"
@@ -128,6 +129,53 @@ def test_a_demo_persons_care_plan_never_shows_their_sensitive_open_action(
     for other in others:
         assert "".join(other.split()) in "".join(text.split())
     assert document.left_off.actions >= 1
+
+
+def demo_people_with_safeguarding_or_risk_actions(path: Path) -> list[tuple[uuid.UUID, str]]:
+    """Demo people with an open case and an action still to do whose words are about
+    safeguarding or risk to staff (by its words, marked or not), with that text."""
+    raw = sqlite3.connect(path)
+    rows = raw.execute(
+        "SELECT c.patient_id, a.description FROM action a JOIN care_case c ON c.id = a.case_id"
+        " WHERE a.status IN ('open', 'in_progress') AND c.status != 'closed'"
+        " AND a.retired_at IS NULL AND c.retired_at IS NULL ORDER BY c.patient_id"
+    ).fetchall()
+    raw.close()
+    found = [(uuid.UUID(patient), words) for patient, words in rows]
+    return [(patient, words) for patient, words in found if mentions_a_sensitive_topic(words)]
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large print"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_demo_care_plan_mentions_safeguarding_or_risk_to_staff(
+    tmp_path: Path, seed: int, large_print: bool
+) -> None:
+    """For several demo seeds, the care plans of people with a safeguarding or
+    risk-to-staff action still to do never say so (normal and large print)."""
+    path = tmp_path / "demo.sqlite"
+    with Store.open(path) as demo:
+        generate_demo(demo, patients=300, seed=seed, today=TODAY)
+    affected = demo_people_with_safeguarding_or_risk_actions(path)
+    assert affected, "the demo has people with such actions"
+    by_person: dict[uuid.UUID, list[str]] = {}
+    for patient_id, words in affected:
+        by_person.setdefault(patient_id, []).append(words)
+    with Store.open(path) as demo:
+        for patient_id, texts in by_person.items():
+            document = documents.preview(
+                desk_for(demo),
+                DocumentRequest(
+                    DocumentKind.CARE_PLAN, patient_id=patient_id, large_print=large_print
+                ),
+                now=dt.datetime.combine(TODAY, dt.time(9, 5), tzinfo=dt.UTC),
+            )
+            text = whole_text(document.content)
+            squeezed = "".join(text.split())
+            assert "What we will do" in text
+            for words in texts:
+                assert "".join(words.split()) not in squeezed  # however it wraps
+            assert not mentions_a_sensitive_topic(text), patient_id
+            assert document.left_off.actions >= len(texts)
 
 
 def test_the_initials_only_agenda_gathers_and_prints_no_sensitive_action(

@@ -5,6 +5,7 @@ revealed, exported, made by the demo, and kept by the 0003 -> 0004 upgrade."""
 import datetime as dt
 import io
 import json
+import re
 import shutil
 import sqlite3
 import unicodedata
@@ -21,6 +22,7 @@ from mdt_desk.cli import main
 from mdt_desk.models import store as store_module
 from mdt_desk.models.enums import ActionStatus, AgendaReason, AlertKind
 from mdt_desk.models.store import Store, schema_head
+from mdt_desk.resources import resource_path
 from mdt_desk.services import meeting_mode, meetings, patients, plans
 from mdt_desk.services.case_view import load_record
 from mdt_desk.services.check import check_store
@@ -58,6 +60,18 @@ def patient_of(store: Store, case_id: uuid.UUID) -> uuid.UUID:
                 text("SELECT patient_id FROM care_case WHERE id = :id"), {"id": case_id.hex}
             ).scalar_one()
         )
+
+
+#: Words that make an action or note need-to-know: never on the person's own copy.
+SENSITIVE_TOPIC = re.compile(
+    r"safeguard|risk to staff|abuse|police|violen|aggressi|assault|weapon|exploit|coerci"
+    r"|lone.worker|protection plan|strategy meeting",
+    re.IGNORECASE,
+)
+
+
+def mentions_a_sensitive_topic(words: str) -> bool:
+    return SENSITIVE_TOPIC.search(words) is not None
 
 
 # -- actions -----------------------------------------------------------------------------
@@ -393,12 +407,11 @@ def test_the_demo_marks_its_safeguarding_and_risk_to_staff_items_sensitive(
                 raw.execute("SELECT id, body FROM note WHERE sensitive ORDER BY id").fetchall(),
             )
         )
-        words = ("Safeguarding:", "Risk to staff:")
         # decided by the kind: every safeguarding or risk-to-staff item, and only those
         for description, sensitive in raw.execute("SELECT description, sensitive FROM action"):
-            assert description.startswith(words) == bool(sensitive), description
+            assert mentions_a_sensitive_topic(description) == bool(sensitive), description
         for body, sensitive in raw.execute("SELECT body, sensitive FROM note"):
-            assert body.startswith(words) == bool(sensitive), body
+            assert mentions_a_sensitive_topic(body) == bool(sensitive), body
         open_sensitive = raw.execute(
             "SELECT count(*) FROM action WHERE sensitive AND status = 'open'"
         ).fetchone()[0]
@@ -414,6 +427,47 @@ def test_the_demo_marks_its_safeguarding_and_risk_to_staff_items_sensitive(
         raw.close()
     assert flagged[0] == flagged[1]  # the same seed marks the same items
     assert flagged[0][0] and flagged[0][1]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 5, 7])
+def test_no_demo_action_or_note_about_safeguarding_or_risk_to_staff_is_left_unmarked(
+    tmp_path: Path, seed: int
+) -> None:
+    """Whatever the seed: an action or note whose words are about safeguarding, risk to
+    staff, abuse or the police is marked sensitive (the generic "Safeguarding enquiry:
+    meet the person on their own" was not, and printed on the person's own plan)."""
+    path = tmp_path / "demo.sqlite"
+    with Store.open(path) as demo:
+        generate_demo(demo, patients=300, seed=seed, today=TODAY)
+    raw = sqlite3.connect(path)
+    items = [
+        *raw.execute("SELECT 'action', description, sensitive FROM action"),
+        *raw.execute("SELECT 'note', body, sensitive FROM note"),
+    ]
+    raw.close()
+    about = [item for item in items if mentions_a_sensitive_topic(item[1])]
+    assert about, "the demo has safeguarding and risk-to-staff items"
+    unmarked = sorted({(kind, words) for kind, words, sensitive in about if not sensitive})
+    assert unmarked == []
+
+
+def test_the_demo_vocabulary_keeps_sensitive_topics_out_of_its_everyday_lists() -> None:
+    """The demo writes its everyday actions, notes and agenda decisions unmarked, for
+    anyone: none of them may be about a sensitive topic (those belong to the lists made
+    for a person with a safeguarding or risk-to-staff alert, which are marked)."""
+    raw = json.loads(resource_path("demo", "vocabulary.json").read_text(encoding="utf-8"))
+    everyday = [
+        *(action["text"] for action in raw["actions"]),
+        *raw["notes"],
+        *raw["decisions"],
+        *raw["agenda_summaries"],
+    ]
+    assert [words for words in everyday if mentions_a_sensitive_topic(words)] == []
+    for kind in SENSITIVE_ALERT_KINDS:
+        for action in raw["actions_by_alert"][kind.value]:
+            assert mentions_a_sensitive_topic(action["text"])
+        for note in raw["notes_by_alert"][kind.value]:
+            assert mentions_a_sensitive_topic(note)
 
 
 # -- the 0003 -> 0004 upgrade --------------------------------------------------------------

@@ -411,3 +411,40 @@ def test_description_reworded_inline_and_undone(qtbot, store, team, case_id, run
     settle(qtbot, runner)
     assert stored(store, action).description == "Review medicins"
     assert column_texts(plan, ActionColumn.DESCRIPTION) == ["Review medicins"]
+
+
+def test_a_record_restored_at_start_up_shows_the_new_actions_due_date_whole(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    """A tab restored at start-up filled its pickers before it was first shown, so they
+    asked for their longest entry and squeezed the due date to "-Dec-2026" at 1280×800."""
+    from PySide6.QtCore import QSettings
+
+    from mdt_desk.ui.main_window import SettingsKey
+    from tests.ui.test_main_window import open_window
+    from tests.ui.test_print_preview import busy_case
+
+    patient_id, case = busy_case(demo_store_path)
+    QSettings().setValue(SettingsKey.OPEN_RECORDS, [f"{patient_id}:{case}"])
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    record = window.open_records()[0]  # restored, not opened by hand
+    qtbot.waitUntil(lambda: record.action_plan is not None, timeout=WAIT)
+    wait_idle(window)
+    window.workspace.setCurrentWidget(record)
+    plan = record.show_tab("action_plan")
+    assert isinstance(plan, ActionPlanWidget)
+    qtbot.waitUntil(plan.new_due.line_edit.isVisible, timeout=WAIT)
+    for day in (dt.date(2026, 12, 14), dt.date(2027, 5, 28), plan.new_due.date_value()):
+        plan.new_due.set_date(day)
+        line = plan.new_due.line_edit
+        text = line.text()
+        assert text == cui_date(day)
+        # the text's own width fits inside the box, with the line edit's 2-pixel margins
+        room = line.contentsRect().width() - line.textMargins().left() - 2 * 2
+        assert line.fontMetrics().horizontalAdvance(text) <= room, (text, room)
+    # the rest of the row still fits the record, Add action included
+    for widget in (plan.new_owner, plan.new_goal, plan.add_button):
+        assert widget.isVisible()
+        right = widget.mapTo(record, widget.rect().topRight()).x()
+        assert right <= record.width(), widget.objectName()

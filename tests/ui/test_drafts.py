@@ -687,6 +687,65 @@ def test_a_draft_that_fails_to_save_at_sign_in_comes_back_to_its_author(
     assert stored_draft(desk, key, desk.other) is None  # never kept under the wrong name
 
 
+def test_a_sign_in_takes_the_previous_persons_draft_notices_off_the_screen(
+    qtbot, store: Store, desk: Desk, draft_fault: DraftFault
+) -> None:
+    goal_key = drafts.draft_key(drafts.GOAL, desk.case_id)
+    goal = "To walk to the shop again"
+    drafts.save_draft(store, goal_key, goal, staff_id=desk.me, case_id=desk.case_id)
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    record = window.open_records()[0]
+    assert not record.drafts_label.isHidden()
+    assert "kept for you: a new goal (Goals, Add goal)" in record.drafts_label.text()
+    type_into(qtbot, editor)
+    draft_fault.failing = True  # the author's save, sent at the swap, fails after it
+
+    sign_in_as(qtbot, window, "Nowak")
+    assert window.runner.desk.actor_id == desk.other
+    # Nothing of the previous person's drafts is left on the new person's screen…
+    assert record.drafts_label.isHidden()
+    assert "kept for you" not in record.drafts_label.text()
+    notice = keeper_of(editor).notice
+    assert notice is not None
+    assert notice.isHidden(), notice.text()
+    assert text_of(editor) == ""
+    # …and their drafts stay kept (or held to be kept) for them.
+    assert stored_draft(desk, goal_key, desk.me) == goal
+    assert keeper_of(editor).is_pending()
+
+    draft_fault.failing = False
+    sign_in_as(qtbot, window, "Okafor")
+    assert not record.drafts_label.isHidden()
+    assert "a new goal (Goals, Add goal)" in record.drafts_label.text()
+    assert_restored(editor)
+
+
+def test_the_status_bars_draft_notice_goes_at_a_sign_in(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    type_into(qtbot, editor)
+    draft_fault.failing = True
+    window.close()  # the last save fails: the window stays open and says so
+    box = window.unkept_drafts_box
+    assert isinstance(box, QMessageBox)
+    qtbot.mouseClick(child(box, QPushButton, "keep_open_button"), Qt.MouseButton.LeftButton)
+    assert "not kept as a draft" in window.statusBar().currentMessage()
+
+    sign_in_as(qtbot, window, "Nowak")
+    assert "not kept" not in window.statusBar().currentMessage()
+    notice = keeper_of(editor).notice
+    assert notice is not None and notice.isHidden()
+    assert keeper_of(editor).is_pending()  # the author's text is held, not dropped
+
+    draft_fault.failing = False
+    window.close()  # the held text is kept for its author now, and the window closes
+    assert not window.isVisible()
+    assert stored_draft(desk, key_of(RECORD_FIELDS["note"], desk), desk.me) == TYPED
+
+
 def test_keeping_a_draft_announces_nothing_even_when_the_journal_cannot_be_read(
     qtbot, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -726,3 +785,107 @@ def test_a_failure_reported_while_the_window_waits_to_close_keeps_it_open(
     boxes[0].accept()
     window.close()  # …and once it has been seen, the window closes
     assert not window.isVisible()
+
+
+def fail_while_signed_out_and_back(qtbot, window: MainWindow, fault: DraftFault) -> None:
+    """The note's save fails for its author, at the swap to Nowak, and again at the swap
+    back to Okafor, the author: their held text is sent at each sign-in and fails."""
+    fault.failing = True
+    flush_drafts(window)  # fails while the author is still signed in
+    settle(qtbot, window)
+    sign_in_as(qtbot, window, "Nowak")
+    sign_in_as(qtbot, window, "Okafor")
+
+
+def close_record_tab(qtbot, window: MainWindow) -> None:
+    """Close the (only) record's tab, as its close button does; a sign-in shows the caseload."""
+    (record,) = window.open_records()
+    window.workspace.setCurrentWidget(record)
+    window.close_current_record()
+    settle(qtbot, window)
+    assert window.open_records() == []
+
+
+def test_a_held_draft_that_fails_again_when_its_author_is_back_is_not_lost(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    key = key_of(RECORD_FIELDS["note"], desk)
+    type_into(qtbot, editor)
+    fail_while_signed_out_and_back(qtbot, window, draft_fault)
+    assert window.runner.desk.actor_id == desk.me
+
+    # The author is back: their text is in the field, and the field says it is not kept.
+    assert text_of(editor) == TYPED
+    notice = keeper_of(editor).notice
+    assert notice is not None and not notice.isHidden()
+    assert "could not be kept as a draft" in notice.text()
+    assert keeper_of(editor).is_pending()
+
+    draft_fault.failing = False  # the store takes writes again; the next flush keeps it
+    flush_drafts(window)
+    settle(qtbot, window)
+    assert stored_draft(desk, key, desk.me) == TYPED  # never an empty draft
+
+    close_record_tab(qtbot, window)
+    assert stored_draft(desk, key, desk.me) == TYPED
+    assert_restored(open_field(qtbot, window, desk, RECORD_FIELDS["note"]))
+
+
+def test_a_held_draft_put_back_and_then_cleared_by_its_author_is_discarded(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    key = key_of(RECORD_FIELDS["note"], desk)
+    type_into(qtbot, editor, "Earlier words")
+    flush_drafts(window)
+    settle(qtbot, window)
+    assert stored_draft(desk, key, desk.me) == "Earlier words"
+    qtbot.keyClicks(editor, "; and more")
+    fail_while_signed_out_and_back(qtbot, window, draft_fault)
+    assert text_of(editor) == "Earlier words; and more"  # the newer text, not the stored one
+
+    draft_fault.failing = False
+    editor.setFocus()
+    editor.selectAll()
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)  # the author clears it themselves
+    assert text_of(editor) == ""
+    flush_drafts(window)
+    settle(qtbot, window)
+    assert stored_draft(desk, key, desk.me) is None
+    close_record_tab(qtbot, window)
+    assert_empty_without_notice(open_field(qtbot, window, desk, RECORD_FIELDS["note"]))
+
+
+def test_the_next_persons_empty_field_never_overwrites_a_held_draft(
+    qtbot, desk: Desk, draft_fault: DraftFault
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    key = key_of(RECORD_FIELDS["note"], desk)
+    type_into(qtbot, editor)
+    draft_fault.failing = True
+    flush_drafts(window)
+    settle(qtbot, window)
+    sign_in_as(qtbot, window, "Nowak")  # the author's text is held: the save fails
+    assert text_of(editor) == "" and keeper_of(editor).is_pending()
+
+    # Nowak types and clears the field while saves still fail, then they succeed.
+    editor.setFocus()
+    qtbot.keyClicks(editor, "x")
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    flush_drafts(window)
+    settle(qtbot, window)
+    draft_fault.failing = False
+    flush_drafts(window)
+    settle(qtbot, window)
+    assert text_of(editor) == ""
+    assert stored_draft(desk, key, desk.me) == TYPED  # the author's, under the author
+    assert stored_draft(desk, key, desk.other) is None
+
+    close_record_tab(qtbot, window)  # Nowak's empty field is flushed as the tab closes
+    assert stored_draft(desk, key, desk.me) == TYPED
+    sign_in_as(qtbot, window, "Okafor")
+    assert_restored(open_field(qtbot, window, desk, RECORD_FIELDS["note"]))

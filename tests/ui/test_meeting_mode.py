@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mdt_desk.models import Action
 from mdt_desk.models.enums import AgendaOutcome, AttendanceStatus, MeetingStatus
 from mdt_desk.models.store import Store
-from mdt_desk.services import agenda_rules, meeting_mode, meetings
+from mdt_desk.services import agenda_rules, meeting_mode, meetings, plans
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.meetings import AgendaEntry, MeetingSummary
 from mdt_desk.ui.itemmodels.meeting_results_table_model import (
@@ -356,13 +356,16 @@ def test_continuous_typing_still_saves_every_second(qtbot, store, runner) -> Non
 
 def test_sensitive_alerts_and_notes_wait_for_reveal(qtbot, store, runner) -> None:
     meeting = planned_meeting(store)
+    first = put_proposals_first(store, meeting.id, count=1)[0]
+    with store.write(runner.desk.actor_id, "test set-up") as session:
+        plans.add_note(session, first.case_id, "Threats at the last visit (test)", sensitive=True)
     window = open_meeting(qtbot, runner, meeting.id)
-    # find an item with a sensitive alert or a note (the demo has several)
+    # find an item with a sensitive alert or a sensitive note (the first has one)
     for _ in range(len(window.agenda)):
         briefing = window.briefing
         assert briefing is not None
         sensitive = [a for a in briefing.record.banner.alerts if a.sensitive]
-        notes = [c for c in briefing.changes if c.is_note]
+        notes = [c for c in briefing.changes if c.is_note and c.sensitive]
         if sensitive or notes:
             break
         if window.current_index() == len(window.agenda) - 1:

@@ -4,10 +4,12 @@ import datetime as dt
 import itertools
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QStyle,
     QTableView,
     QWidget,
 )
@@ -352,3 +355,148 @@ def test_also_covering_sits_beside_its_list(qtbot, demo_store_path, wait_idle) -
     top_of_caption = caption.mapTo(dialog, caption.rect().topLeft()).y()
     assert abs(top_of_list - top_of_caption) < caption.height()
     dialog.reject()
+
+
+def type_over(qtbot, dialog: QWidget, field: QWidget, text: str) -> QWidget:
+    """Click into ``field``, select all, type ``text`` over it and press Tab, as a person
+    does; returns the widget the keyboard went to."""
+    dialog.activateWindow()
+    field.setFocus()
+
+    def in_field() -> bool:
+        widget = QApplication.focusWidget()
+        return widget is not None and (widget is field or field.isAncestorOf(widget))
+
+    qtbot.waitUntil(in_field, timeout=WAIT)
+    typing = QApplication.focusWidget()
+    assert typing is not None
+    qtbot.keyClick(typing, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(typing, text)
+    qtbot.keyClick(typing, Qt.Key.Key_Tab)
+    after = QApplication.focusWidget()
+    assert after is not None
+    return after
+
+
+def test_a_start_time_typed_over_the_old_one_is_the_time_typed(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    """Typing 14:30 over 13:00 used to give 13:30 (the spin box kept the old hour)."""
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    for typed in ("14:30", "1430", "2:30pm", "2.30 pm"):
+        dialog = page.show_schedule_dialog()
+        qtbot.waitExposed(dialog)
+        field = child(dialog, QWidget, "meeting_time")
+        assert dialog.start_time() == dt.time(13, 0)
+        after = type_over(qtbot, dialog, field, typed)
+        assert after is child(dialog, QWidget, "meeting_length")  # Tab goes on to Length
+        assert dialog.start_time() == dt.time(14, 30), typed
+        line = field.findChild(QLineEdit)
+        assert line is not None and line.text() == "14:30"  # shown as 24-hour HH:mm
+        assert line.accessibleName() == "Starts at"
+        dialog.reject()
+
+    # A time it cannot read stays as typed, says why next to itself, and saves nothing.
+    before = page.meeting_model.rowCount()
+    dialog = page.show_schedule_dialog()
+    qtbot.waitExposed(dialog)
+    field = child(dialog, QWidget, "meeting_time")
+    line = field.findChild(QLineEdit)
+    assert line is not None
+    type_over(qtbot, dialog, field, "25:00")
+    message = [label for label in field.findChildren(QLabel) if label.isVisible()]
+    assert line.text() == "25:00"
+    assert [label.text() for label in message] == [
+        "Error: '25:00' is not a real time: there is no hour 25."
+    ]
+    assert line.accessibleDescription().endswith("there is no hour 25.")
+    qtbot.keyClicks(child(dialog, QLineEdit, "meeting_place"), "Seminar room 2")
+    qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    assert page.current_dialog is dialog and dialog.isVisible()
+    assert page.meeting_model.rowCount() == before
+    assert line.text() == "25:00" and message[0].isVisible()
+    assert child(dialog, QPushButton, "ok_button").isEnabled()
+    # Corrected, it saves the time typed.
+    qtbot.keyClicks(child(dialog, QLineEdit, "meeting_title"), "Afternoon MDT")
+    type_over(qtbot, dialog, field, "2:30pm")
+    assert not message[0].isVisible()
+    qtbot.mouseClick(child(dialog, QPushButton, "ok_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.current_dialog is None, timeout=WAIT)
+    wait_idle(window)
+    made = next(m for m in page.meeting_model.rows() if m.title == "Afternoon MDT")
+    assert made.starts_at.astimezone(meetings.LONDON).time() == dt.time(14, 30)
+    assert made.starts_text.endswith(" 14:30")
+
+
+@pytest.fixture
+def app_font(qapp) -> Iterator[Callable[[int], None]]:
+    """Set the application font's size (ux.md: the system font size is respected); the
+    font is put back afterwards."""
+    before = QApplication.font()
+
+    def set_size(points: int) -> None:
+        bigger = QFont(before)
+        bigger.setPointSize(points)
+        QApplication.setFont(bigger)
+
+    yield set_size
+    QApplication.setFont(before)
+
+
+def meeting_columns_read_whole(page: MeetingsPage) -> list[int]:
+    """Checks every heading and the date, time and status of every row are not cut;
+    returns the date and status columns."""
+    table = page.meeting_table
+    model = page.meeting_model
+    header = table.horizontalHeader()
+    assert model.rowCount() > 0
+    assert {MeetingStatus.PLANNED, MeetingStatus.FINISHED} <= {m.status for m in model.rows()}
+    metrics = table.fontMetrics()
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+    headings = [column.header for column in model.columns]
+    for column, heading in enumerate(headings):
+        # no heading is cut ("Date and t…")
+        assert header.sectionSizeFromContents(column).width() <= table.columnWidth(column), heading
+    whole = [headings.index("Date and time"), headings.index("Status")]
+    for column in whole:
+        for row in range(model.rowCount()):
+            text = model.index(row, column).data()
+            assert metrics.horizontalAdvance(text) + margin <= table.columnWidth(column), text
+    # The free text (meeting, practices, chair) may be cut; its tooltip holds it whole.
+    for column in range(model.columnCount()):
+        index = model.index(0, column)
+        assert index.data(Qt.ItemDataRole.ToolTipRole) == index.data()
+    return whole
+
+
+@pytest.mark.parametrize("points", [None, 10], ids=["system font", "10 pt"])
+def test_meeting_list_dates_and_statuses_read_whole_at_1280_by_800(
+    qtbot, demo_store_path, wait_idle, app_font, points
+) -> None:
+    if points is not None:
+        app_font(points)
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=WAIT)
+    wait_idle(window)
+    table = page.meeting_table
+    header = table.horizontalHeader()
+    assert table.horizontalScrollBar().value() == 0
+    for column in meeting_columns_read_whole(page):
+        # …and in view without scrolling sideways, the status beside the date
+        left = header.sectionViewportPosition(column)
+        assert left >= 0 and left + header.sectionSize(column) <= table.viewport().width(), (
+            page.meeting_model.headerData(column, Qt.Orientation.Horizontal),
+            left,
+            header.sectionSize(column),
+            table.viewport().width(),
+        )
+
+
+def test_meeting_list_columns_follow_a_large_system_font(
+    qtbot, demo_store_path, wait_idle, app_font
+) -> None:
+    app_font(14)  # fixed pixel widths cut "10-Dec-2026 12:30" at this size
+    _window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    meeting_columns_read_whole(page)

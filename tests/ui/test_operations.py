@@ -10,19 +10,22 @@ import datetime as dt
 import re
 import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton
 
 from mdt_desk.app import create_main_window
 from mdt_desk.cli import main as cli_main
-from mdt_desk.models.enums import RiskBand
+from mdt_desk.models.enums import Profession, RiskBand
 from mdt_desk.models.store import Store
+from mdt_desk.services import staff as staff_service
 from mdt_desk.services.caseload import HIGH_RISK_BANDS, CaseloadQuery, CaseloadView, caseload_count
 from mdt_desk.services.cases import set_next_review
 from mdt_desk.services.demo import generate_demo
@@ -280,6 +283,57 @@ def test_after_importing_practices_on_a_new_store_the_tree_shows_them(
     assert dialog.import_report is not None and dialog.import_report.imported == 3
     qtbot.waitUntil(lambda: window.navigator.locality_codes() == ["00K", "02Y"])
     assert window.navigator.locality_title("00K").endswith("(0)")
+
+
+@pytest.mark.parametrize("closed_while_signing_in", [False, True], ids=["open", "closed"])
+def test_after_first_run_set_up_the_status_bar_shows_who_signed_in(
+    qtbot, tmp_path, wait_idle, monkeypatch, closed_while_signing_in
+):
+    """The welcome dialog signs in through the runner's change_desk: the desk is swapped in
+    and announced even when the dialog was closed while the sign-in ran."""
+    ods = tmp_path / "epraccur.csv"
+    ods.write_text(epraccur_row("A81001", "THE DENSHAM SURGERY", "00K") + "\n")
+    window = open_window(qtbot, tmp_path / "new.sqlite", wait_idle)
+    assert window.signed_in_label.text() == "Signed in: nobody yet"
+    dialog = window.show_welcome()
+    monkeypatch.setattr(dialog, "choose_ods_file", lambda: ods)
+    dialog.import_practices()
+    wait_idle(window)
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_staff_family"), "Okafor")
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_staff_given"), "Ngozi")
+    profession = child(dialog, QComboBox, "welcome_staff_profession")
+    profession.setCurrentIndex(profession.findData(Profession.SOCIAL_WORKER))
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_staff_practices"), "A81001")
+    with qtbot.waitSignal(dialog.staff_added, timeout=TIMEOUT) as added:
+        qtbot.mouseClick(
+            child(dialog, QPushButton, "welcome_add_staff_button"), Qt.MouseButton.LeftButton
+        )
+    member = added.args[0]
+    wait_idle(window)
+    gate = threading.Event()
+    real_sign_in = staff_service.sign_in
+
+    def slow_sign_in(store, staff_id):
+        gate.wait(10)
+        return real_sign_in(store, staff_id)
+
+    monkeypatch.setattr(staff_service, "sign_in", slow_sign_in)
+    qtbot.mouseClick(
+        child(dialog, QPushButton, "welcome_sign_in_button"), Qt.MouseButton.LeftButton
+    )
+    if closed_while_signing_in:
+        qtbot.mouseClick(
+            child(dialog, QPushButton, "welcome_close_button"), Qt.MouseButton.LeftButton
+        )
+        qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=TIMEOUT)
+    gate.set()
+    wait_idle(window)
+
+    # The store, the desk the window works with and the status bar agree.
+    desk = window.runner.desk
+    assert staff_service.signed_in_staff_id(desk.store) == member.id
+    assert desk.actor_id == member.id
+    assert window.signed_in_label.text() == "Signed in: Ngozi Okafor"
 
 
 # -- signing in as someone else -------------------------------------------------------------

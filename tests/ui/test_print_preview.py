@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QPushButton
 
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
@@ -115,3 +116,33 @@ def test_print_sends_every_page_to_the_printer_without_blocking(
     assert print_kinds(demo_store_path) == ["agenda"]
     with Store.open(demo_store_path) as store, store.read() as session:
         assert meetings.get_meeting(session, page.detail.meeting.id)  # still there, unchanged
+
+
+def test_the_preview_fits_a_1280_by_800_screen_with_its_buttons_on_it(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    """It opened 960 pixels tall: on a 1280×800 screen Print and Save were off the bottom.
+    (The offscreen test screen is 800 pixels tall too.)"""
+    window = open_window(qtbot, demo_store_path, wait_idle)
+    window.resize(1280, 800)
+    dialog = preview_of_record(qtbot, window, wait_idle, demo_store_path)
+    qtbot.waitExposed(dialog)
+    screen = dialog.screen().availableGeometry()
+    assert screen.height() <= 800, "the test screen stands for a 1280×800 one"
+    assert dialog.frameGeometry().height() <= screen.height()
+    assert screen.contains(dialog.frameGeometry()), (dialog.frameGeometry(), screen)
+    buttons = [
+        dialog.print_button,
+        dialog.save_button,
+        next(b for b in dialog.findChildren(QPushButton) if b.text() == "Close"),
+    ]
+    for button in buttons:
+        assert button.isVisible()
+        on_screen = QRect(button.mapToGlobal(QPoint(0, 0)), button.size())
+        assert screen.contains(on_screen), (button.text(), on_screen, screen)
+    assert dialog.view.height() >= 300  # the pages still have most of the room
+    # On a real 1280×800 screen too, frame and all; a tall screen gets the full page size.
+    dialog.fit_to_screen(QRect(0, 0, 1280, 800))
+    assert dialog.frameGeometry().height() <= 800
+    dialog.fit_to_screen(QRect(0, 0, 1920, 1200))
+    assert (dialog.width(), dialog.height()) == (820, 960)

@@ -310,6 +310,14 @@ class ActionPlanWidget(QWidget):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 2)
+        # A record restored at start-up fills these pickers before it is first shown;
+        # sized to their longest entry they squeezed the due date to "-Dec-2026". They
+        # share the spare room instead (the due date keeps a whole date's width).
+        for combo in (self.new_owner, self.new_goal):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(12)
         return self.add_form
 
     def _lay_out(self) -> None:

@@ -33,10 +33,11 @@ from mdt_desk.services import drafts
 from mdt_desk.services.case_view import NoteView, StaffChoice
 from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
+from mdt_desk.services.times import TimeInputError
 from mdt_desk.ui.case_record.coordinator_picker import CoordinatorPicker
 from mdt_desk.ui.drafts import DraftGuard, DraftNotice, TextField
 from mdt_desk.ui.runner import TaskRunner
-from mdt_desk.ui.widgets import CuiDateEdit, DateField, FieldErrors
+from mdt_desk.ui.widgets import CuiDateEdit, DateField, FieldErrors, TimeField
 
 
 def staff_combo(
@@ -149,18 +150,20 @@ class RecordDialog(QDialog):
             widget.textChanged.connect(clear)
         elif isinstance(widget, QSpinBox):
             widget.valueChanged.connect(clear)
-        elif isinstance(widget, DateField):
+        elif isinstance(widget, DateField | TimeField):
             widget.line_edit.textEdited.connect(clear)
 
     def show_error(self, error: Exception) -> None:
         """Show a failed save next to the fields; the dialog stays open as typed."""
         self.ok_button.setEnabled(True)
-        if isinstance(error, DateInputError):
-            # the date field already says why, next to itself; take the person there
-            for field in self.findChildren(DateField):
-                if field.error_text():
+        if isinstance(error, DateInputError | TimeInputError):
+            # the date or time field already says why, next to itself; take the person
+            # to the first such field in the form
+            for field in self.findChildren(QWidget):
+                if isinstance(field, DateField | TimeField) and field.error_text():
                     field.setFocus(Qt.FocusReason.OtherFocusReason)
                     break
+            self.fit_to_contents()
             return
         self.errors.show(error)
         self.fit_to_contents()

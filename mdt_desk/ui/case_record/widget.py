@@ -140,6 +140,9 @@ class CaseRecordWidget(QWidget):
         # mode, sync, review) reloads this record: it never shows stale clinical data.
         # What is being typed survives the reload (see held_fields).
         runner.changes_committed.connect(self._on_runner_changes_committed)
+        # "Unsaved drafts kept for you" is the signed-in person's: after a sign-in it is
+        # taken down at once and told again for the new person (their own drafts only).
+        runner.desk_changed.connect(self._on_runner_desk_changed)
         self.reload()
 
     def _build_no_case_page(self) -> QWidget:
@@ -205,7 +208,7 @@ class CaseRecordWidget(QWidget):
             return
         self.runner.read(
             lambda session: drafts.case_drafts(session, case_id, staff_id=author),
-            self._on_drafts_fetched,
+            lambda kept: self._on_drafts_fetched(author, kept),
             self._on_fetch_failed,
             owner=self,
             description="list drafts",
@@ -254,7 +257,9 @@ class CaseRecordWidget(QWidget):
         self.history_tab.show_history(entries)
         self.history_loaded.emit(entries)
 
-    def _on_drafts_fetched(self, kept: list[DraftText]) -> None:
+    def _on_drafts_fetched(self, author: uuid.UUID | None, kept: list[DraftText]) -> None:
+        if author != self.runner.desk.actor_id:
+            return  # fetched for someone who has signed out since: never shown to another
         places = {
             drafts.NOTE: self.tr("a note (Notes)"),
             drafts.AMENDMENT: self.tr("a correction to a note (Notes, Amend)"),
@@ -307,6 +312,12 @@ class CaseRecordWidget(QWidget):
         self.reload()
         if self.action_plan is not None:
             self.action_plan.reload()
+
+    @Slot(object)
+    def _on_runner_desk_changed(self, _desk: object) -> None:
+        self.drafts_label.clear()
+        self.drafts_label.hide()
+        self.reload_drafts()
 
     @Slot(object)
     def _on_action_plan_changed(self, _case_id: object) -> None:

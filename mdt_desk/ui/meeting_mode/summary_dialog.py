@@ -19,6 +19,7 @@ from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     result_rows,
 )
 from mdt_desk.ui.meeting_mode.panels import counted
+from mdt_desk.ui.widgets import WholeDatesDelegate, show_text
 
 
 class MeetingSummaryDialog(QDialog):
@@ -39,17 +40,20 @@ class MeetingSummaryDialog(QDialog):
         self.setObjectName("meeting_summary_dialog")
         self.setWindowTitle(self.tr("Meeting summary"))
         self.setAccessibleName(self.tr("Meeting summary"))
-        heading = QLabel(
-            self.tr("{title} — {day} — finished").format(
-                title=end.meeting.title, day=meeting_day_text(end.meeting)
-            ),
-            self,
-        )
+        heading = QLabel(self)
+        heading.setObjectName("summary_heading_label")
         font = heading.font()
         font.setBold(True)
         font.setPointSize(font.pointSize() + 4)
         heading.setFont(font)
         heading.setWordWrap(True)
+        # dates whole on screen ("14-Jul-2027", never "14-" / "Jul-2027"), plain when read out
+        show_text(
+            heading,
+            self.tr("{title} — {day} — finished").format(
+                title=end.meeting.title, day=meeting_day_text(end.meeting)
+            ),
+        )
         new_actions = sum(len(item.new_actions) for item in end.items)
         if end.next_meeting is not None:
             carried = self.tr("{items} carried over to {when}.").format(
@@ -62,26 +66,25 @@ class MeetingSummaryDialog(QDialog):
             )
         seconds_taken = sum(item.entry.seconds_taken for item in times.items)
         over = seconds_taken - times.minutes_allotted * 60
-        self.totals_label = QLabel(
-            self.tr(
-                "{discussed} discussed, {not_reached} deferred or not reached. "
-                "{actions}. {carried}\n"
-                "Time: {taken} of {allotted} min allotted — {over}."
-            ).format(
-                discussed=times.discussed,
-                not_reached=times.not_reached,
-                actions=counted(new_actions, self.tr("new action")),
-                carried=carried,
-                taken=duration_text(seconds_taken),
-                allotted=times.minutes_allotted,
-                over=self.tr("{time} over").format(time=duration_text(over))
-                if over > 0
-                else self.tr("on time"),
-            ),
-            self,
+        self.totals_label = QLabel(self)
+        totals = self.tr(
+            "{discussed} discussed, {not_reached} deferred or not reached. "
+            "{actions}. {carried}\n"
+            "Time: {taken} of {allotted} min allotted — {over}."
+        ).format(
+            discussed=times.discussed,
+            not_reached=times.not_reached,
+            actions=counted(new_actions, self.tr("new action")),
+            carried=carried,
+            taken=duration_text(seconds_taken),
+            allotted=times.minutes_allotted,
+            over=self.tr("{time} over").format(time=duration_text(over))
+            if over > 0
+            else self.tr("on time"),
         )
         self.totals_label.setObjectName("summary_totals_label")
         self.totals_label.setWordWrap(True)
+        show_text(self.totals_label, totals)
         self.model = MeetingResultsTableModel(self)
         self.model.set_rows(result_rows(end.items, times, full_names=full_names))
         self.table = QTableView(self)
@@ -90,6 +93,8 @@ class MeetingSummaryDialog(QDialog):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)
+        # the next review and the new actions' due dates wrap whole
+        self.table.setItemDelegate(WholeDatesDelegate(self.table))
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -8,8 +8,9 @@ everything is saved as it is typed — within half a second of the last keystrok
 least once a second while typing goes on — so a crash loses at most that second.
 
 Privacy on a projector: other people on the agenda appear by initials only; sensitive
-alerts, sensitive actions and case notes stay hidden until the chair reveals them
-(Ctrl+R). A new action can be marked sensitive as it is captured.
+alerts, sensitive actions and sensitive case notes stay hidden until the chair reveals
+them (Ctrl+R), and once revealed each says "Sensitive" in words (not to be read aloud);
+other notes are shown. A new action can be marked sensitive as it is captured.
 
 Keys (:data:`SHORTCUTS`, shown by F1): Page Down / Page Up next and previous item, F6
 attendance, Ctrl+Enter in the decisions box makes the line an action, Ctrl+R reveal,
@@ -69,7 +70,7 @@ from mdt_desk.ui.meeting_mode.panels import (
 )
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.runner import TaskRunner
-from mdt_desk.ui.widgets import ErrorLabel
+from mdt_desk.ui.widgets import ErrorLabel, install_wheel_guard, show_text
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ class MeetingModeWindow(QWidget):
         self, runner: TaskRunner, meeting_id: uuid.UUID, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
+        # before any widget is polished: the wheel never picks an outcome in passing
+        install_wheel_guard()
         self.runner = runner
         self.meeting_id = meeting_id
         self.setObjectName("meeting_mode_window")
@@ -559,7 +562,7 @@ class MeetingModeWindow(QWidget):
         self.open_actions = []
         self.banner.name_label.setText(self.tr("Loading…"))
         for body in (self.reason_label, self.changes_label, self.goals_label, self.actions_label):
-            body.setText(self.tr("Loading…"))
+            show_text(body, self.tr("Loading…"))  # the screen reader's text too
         self._item_clock.start()
         self._show_agenda()
         self._update_clocks()
@@ -716,15 +719,16 @@ class MeetingModeWindow(QWidget):
         self.members = list(detail.members)
         self._seconds_before = sum(entry.seconds_taken for entry in self.agenda)
         self._meeting_clock.start()
-        self.title_label.setText(
-            f"{detail.meeting.title} — {meetings.meeting_day_text(detail.meeting)}"
+        show_text(
+            self.title_label,
+            f"{detail.meeting.title} — {meetings.meeting_day_text(detail.meeting)}",
         )
         self._set_read_only(read_only)
         self._show_members()
         self._tick.start()
         if not self.agenda:
             self.progress_label.setText(self.tr("No items"))
-            self.reason_label.setText(self.tr("This meeting has nothing on its agenda."))
+            show_text(self.reason_label, self.tr("This meeting has nothing on its agenda."))
         else:
             waiting = [n for n, entry in enumerate(self.agenda) if entry.outcome is None]
             self.go_to(waiting[0] if waiting else 0)
@@ -753,7 +757,8 @@ class MeetingModeWindow(QWidget):
         self._show_changes()
         case = briefing.record.case
         goals = case.goals if case is not None else ()
-        self.goals_label.setText(
+        show_text(
+            self.goals_label,
             "\n".join(
                 "• "
                 + goal.description
@@ -761,7 +766,7 @@ class MeetingModeWindow(QWidget):
                 + (f" ({goal.outcome_text})" if goal.outcome_text else "")
                 for goal in goals
             )
-            or self.tr("No goals recorded.")
+            or self.tr("No goals recorded."),
         )
         self._show_open_actions()
         self.briefing_shown.emit(entry.id)
@@ -789,7 +794,7 @@ class MeetingModeWindow(QWidget):
             if self.briefing.last_discussed_on is not None
             else self.tr("Not discussed at an MDT before")
         )
-        self.reason_label.setText("\n".join(lines))
+        show_text(self.reason_label, "\n".join(lines))
 
     def _show_changes(self) -> None:
         if self.briefing is None:
@@ -798,15 +803,23 @@ class MeetingModeWindow(QWidget):
         hidden = 0
         hidden_actions = 0
         for change in self.briefing.changes:
-            if change.is_note and not self._revealed:
-                hidden += 1
-                continue
             if change.sensitive and not self._revealed:
-                hidden_actions += 1  # a sensitive action done: need-to-know
+                # need-to-know: a sensitive note or action done waits for the reveal;
+                # every other note is part of the discussion and stays on screen
+                if change.is_note:
+                    hidden += 1
+                else:
+                    hidden_actions += 1
                 continue
-            lines.append(f"{change.on_text}  {change.kind.capitalize()}: {change.text}")
+            # revealed, each sensitive line says so in words: not to be read aloud
+            kind = (
+                self.tr("Sensitive {kind}").format(kind=change.kind)
+                if change.sensitive
+                else change.kind.capitalize()
+            )
+            lines.append(f"{change.on_text}  {kind}: {change.text}")
         if hidden or hidden_actions:
-            what = [counted(hidden, self.tr("note"))] if hidden else []
+            what = [counted(hidden, self.tr("sensitive note"))] if hidden else []
             if hidden_actions:
                 what.append(counted(hidden_actions, self.tr("sensitive action")))
             lines.append(
@@ -814,7 +827,7 @@ class MeetingModeWindow(QWidget):
                     notes=self.tr(" and ").join(what)
                 )
             )
-        self.changes_label.setText("\n".join(lines) or self.tr("Nothing recorded since."))
+        show_text(self.changes_label, "\n".join(lines) or self.tr("Nothing recorded since."))
 
     def _show_open_actions(self) -> None:
         lines = []
@@ -837,7 +850,7 @@ class MeetingModeWindow(QWidget):
                     actions=counted(hidden, self.tr("sensitive action"))
                 )
             )
-        self.actions_label.setText("\n".join(lines) or self.tr("No open actions."))
+        show_text(self.actions_label, "\n".join(lines) or self.tr("No open actions."))
 
     def _show_members(self) -> None:
         self.attendance_panel.set_members(self.members, read_only=self._read_only)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -40,10 +41,11 @@ from mdt_desk.services.agenda_rules import Proposal
 from mdt_desk.services.changes import Changes
 from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.desk import Desk
-from mdt_desk.services.display import cui_date, practice_display_name
+from mdt_desk.services.display import cui_date, label, practice_display_name
 from mdt_desk.services.meetings import AgendaEntry, MeetingDetail, MeetingSummary
 from mdt_desk.services.practices import PracticeSummary, list_practices
 from mdt_desk.services.staff import StaffSummary
+from mdt_desk.services.times import TimeInputError
 from mdt_desk.ui.itemmodels.agenda_table_models import (
     AgendaTableModel,
     MeetingListTableModel,
@@ -188,8 +190,7 @@ class MeetingsPage(QWidget):
             "meetings_table", self.tr("Meetings"), self.tr("Upcoming meetings, then past ones.")
         )
         self.meeting_table.setModel(self.meeting_model)
-        for column, width in enumerate((150, 220, 200, 150, 90, 60)):
-            self.meeting_table.setColumnWidth(column, width)
+        self.fit_meeting_columns()
 
         self.heading = QLabel()
         self.heading.setObjectName("meeting_heading")
@@ -386,13 +387,52 @@ class MeetingsPage(QWidget):
             action.triggered.connect(slot)
             table.addAction(action)
 
+    def fit_meeting_columns(self) -> None:
+        """Size the meeting list's columns from the font, so the date and time, the status
+        and the counts read whole at any font size (fixed pixel widths cut them at a
+        larger system font), and show the status beside the date: at 1280×800 the list
+        is narrow, and the two say which meeting is which and whether it is done. The
+        free text (meeting, practices, chair) may be cut; its tooltip holds it whole.
+        """
+        table = self.meeting_table
+        header = table.horizontalHeader()
+        metrics = table.fontMetrics()
+        style = table.style()
+        # the item's text margins either side, and room to spare
+        padding = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+        padding += metrics.averageCharWidth()
+        digit = max("0123456789", key=metrics.horizontalAdvance)
+        months = {cui_date(dt.date(2027, month, 1))[3:6] for month in range(1, 13)}
+        character = metrics.averageCharWidth()
+        # By heading (MeetingListTableModel.columns): the widest text each can hold, or
+        # for free text a width in average characters.
+        samples: dict[str, list[str] | int] = {
+            "Date and time": [
+                f"{digit * 2}-{m}-{digit * 4} {digit * 2}:{digit * 2}" for m in months
+            ],
+            "Meeting": 24 * character,
+            "Practices": 20 * character,
+            "Chair": 18 * character,
+            "Status": [label(status) for status in MeetingStatus],
+            "Cases": [digit * 3],
+            "Length": [f"{digit * 3} min"],
+        }
+        headings = [column.header for column in self.meeting_model.columns]
+        for column, heading in enumerate(headings):
+            sample = samples.get(heading, 12 * character)
+            content = (
+                sample
+                if isinstance(sample, int)
+                else max(metrics.horizontalAdvance(text) for text in sample)
+            )
+            heading_width = header.sectionSizeFromContents(column).width()
+            table.setColumnWidth(column, max(content + padding, heading_width))
+        header.moveSection(header.visualIndex(headings.index("Status")), 1)
+
     # -- loading -------------------------------------------------------------------
 
     def reload(self) -> None:
         """Fetch the practices, staff and meetings again (keeps the chosen meeting)."""
-        current = self.current_meeting_id()
-        if current is not None and self._select_after_load is None:
-            self._select_after_load = current
         practice_id = self.practice_filter.currentData()
 
         def job(
@@ -427,9 +467,13 @@ class MeetingsPage(QWidget):
             )
             self.practice_filter.blockSignals(False)
         ordered = meeting_order(rows)
-        self.meeting_model.set_rows(ordered)
-        wanted = self._select_after_load
+        # The meeting chosen when this load arrives, not when it was asked for: with two
+        # loads on their way (ending a meeting writes twice) the first one clears the
+        # pending choice, and the second then fell back to the first row: another meeting,
+        # which Ctrl+P then printed.
+        wanted = self._select_after_load or self.current_meeting_id()
         self._select_after_load = None
+        self.meeting_model.set_rows(ordered)
         row = next((n for n, m in enumerate(ordered) if m.id == wanted), 0 if ordered else -1)
         if row >= 0:
             self.meeting_table.selectionModel().setCurrentIndex(
@@ -451,6 +495,11 @@ class MeetingsPage(QWidget):
     def current_meeting_id(self) -> uuid.UUID | None:
         meeting = self.meeting_model.row_at(self.meeting_table.currentIndex().row())
         return meeting.id if meeting is not None else None
+
+    def choose_meeting(self, meeting_id: uuid.UUID) -> None:
+        """Show ``meeting_id`` chosen, as it is now in the store (e.g. just ended)."""
+        self._select_after_load = meeting_id
+        self.reload()
 
     def _load_meeting(self, meeting_id: uuid.UUID) -> None:
         def job(session: "Session") -> tuple[MeetingDetail, list[Proposal]]:
@@ -693,15 +742,24 @@ class MeetingsPage(QWidget):
         dialog.deleteLater()
 
     def _save_schedule(self, dialog: ScheduleMeetingDialog) -> None:
+        # Both fields are read, so each says at once what is wrong with it; the date or
+        # time field says why next to itself, and nothing is scheduled.
+        problems: list[DateInputError | TimeInputError] = []
         try:
             day = dialog.day_edit.date_value()
         except DateInputError as error:
-            dialog.show_error(error)  # the date field says why; nothing is scheduled
+            problems.append(error)
+        try:
+            start_time = dialog.start_time()
+        except TimeInputError as error:
+            problems.append(error)
+        if problems:
+            dialog.show_error(problems[0])
             return
         values = {
             "practice_id": dialog.practice_id(),
             "day": day,
-            "start_time": dialog.start_time(),
+            "start_time": start_time,
             "duration_minutes": dialog.length_spin.value(),
             "chair_id": dialog.chair_id(),
             "invited_ids": dialog.invited_ids(),

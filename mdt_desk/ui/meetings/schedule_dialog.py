@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTime, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QSizePolicy,
     QSpinBox,
-    QTimeEdit,
     QWidget,
 )
 
@@ -23,7 +22,7 @@ from mdt_desk.services.display import label, practice_display_name
 from mdt_desk.services.practices import PracticeSummary
 from mdt_desk.services.staff import StaffSummary
 from mdt_desk.ui.case_record.dialogs import RecordDialog
-from mdt_desk.ui.widgets import CuiDateEdit
+from mdt_desk.ui.widgets import CuiDateEdit, TimeField, popup_follows_font
 
 _REPEATS: tuple[tuple[int | None, str], ...] = (
     (None, "Does not repeat"),
@@ -46,6 +45,8 @@ def make_searchable(combo: QComboBox, placeholder: str = "") -> None:
     line = combo.lineEdit()
     if line is not None and placeholder:
         line.setPlaceholderText(placeholder)
+    # the list of matches as large as the field (meeting mode's font is large)
+    popup_follows_font(completer, line if line is not None else combo)
 
 
 def chosen_data(combo: QComboBox) -> object:
@@ -93,8 +94,9 @@ class ScheduleMeetingDialog(RecordDialog):
         self.title_edit = QLineEdit(self)
         self.title_edit.setPlaceholderText(self.tr("e.g. Densham practice MDT (optional)"))
         self.day_edit = CuiDateEdit(dt.date.today() + dt.timedelta(days=7), self)
-        self.time_edit = QTimeEdit(QTime(13, 0), self)
-        self.time_edit.setDisplayFormat("HH:mm")
+        # Typed whole ("14:30", "2:30pm"): a time spin box kept the old hour when a new
+        # time was typed over it, and a meeting at the wrong time misses its people.
+        self.time_edit = TimeField(dt.time(13, 0), self)
         self.length_spin = QSpinBox(self)
         self.length_spin.setRange(15, 480)
         self.length_spin.setSingleStep(15)
@@ -207,8 +209,12 @@ class ScheduleMeetingDialog(RecordDialog):
         return value if isinstance(value, int) else None
 
     def start_time(self) -> dt.time:
-        value = self.time_edit.time()
-        return dt.time(value.hour(), value.minute())
+        """The typed start time.
+
+        Raises:
+            TimeInputError: not a time (the reason is shown by the field).
+        """
+        return self.time_edit.time_value()
 
     @staticmethod
     def _checked(widget: QListWidget) -> list[uuid.UUID]:
