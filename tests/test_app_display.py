@@ -47,6 +47,7 @@ def test_a_running_x_server_is_usable() -> None:
         server.wait()
 
 
+@pytest.mark.slow
 def test_mdt_desk_without_a_display_exits_2_with_a_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.pop("QT_QPA_PLATFORM", None)

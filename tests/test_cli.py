@@ -180,6 +180,7 @@ def _valid_test_numbers(count: int) -> list[str]:
     return numbers[:count]
 
 
+@pytest.mark.slow
 def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path, capsys) -> None:
     quiet, shown = str(tmp_path / "quiet.sqlite"), str(tmp_path / "shown.sqlite")
 

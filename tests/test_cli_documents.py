@@ -136,6 +136,7 @@ def test_document_commands_have_help(command: str, capsys: pytest.CaptureFixture
     assert "--out" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_careplan_says_beside_the_file_what_it_left_off(
     store_path: str,  # noqa: F811
     tmp_path: Path,

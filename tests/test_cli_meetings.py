@@ -148,6 +148,7 @@ def test_schedule_a_fortnightly_series_and_find_it_in_the_list(store_path: str) 
         (["--every-weeks", "9", "--count", "2"], "Repeat every 1 to 8 weeks"),
     ],
 )
+@pytest.mark.slow
 def test_schedule_refuses_bad_input_with_exit_2(
     store_path: str, capsys, options: list[str], message: str
 ) -> None:

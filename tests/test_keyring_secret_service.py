@@ -112,6 +112,7 @@ def _files_holding(secret: str, *folders: Path) -> list[Path]:
     ]
 
 
+@pytest.mark.slow
 def test_hub_password_lives_in_the_real_secret_service_across_processes(
     tmp_path: Path, runtime_dir: Path
 ) -> None:

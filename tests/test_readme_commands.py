@@ -111,6 +111,7 @@ def test_the_readme_and_docs_show_commands() -> None:
     COMMANDS,
     ids=[f"{c[0]}:{c[1]}" for c in COMMANDS],
 )
+@pytest.mark.slow
 def test_every_option_a_documented_command_names_exists(
     document: str, line: int, command: str, row_options: list[str]
 ) -> None:
@@ -205,6 +206,7 @@ def placeholder_values(path: Path, out: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("usage", RUN)
+@pytest.mark.slow
 def test_each_usage_in_the_table_runs_as_shown(
     usage: str, demo_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

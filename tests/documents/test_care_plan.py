@@ -63,6 +63,7 @@ def test_only_alerts_the_person_agreed_to_share_are_printed(store, printed) -> N
     assert "Risk to staff" not in whole and "Key safe" not in whole
 
 
+@pytest.mark.slow
 def test_two_hundred_actions_paginate_with_page_numbers_and_repeated_headers(
     store, practice_ids, team
 ) -> None:

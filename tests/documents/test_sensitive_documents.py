@@ -111,6 +111,7 @@ def demo_person_with_a_sensitive_open_action(path: Path) -> tuple[uuid.UUID, str
 
 
 @pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large print"])
+@pytest.mark.slow
 def test_a_demo_persons_care_plan_never_shows_their_sensitive_open_action(
     demo_store: Path, large_print: bool
 ) -> None:
@@ -147,6 +148,7 @@ def demo_people_with_safeguarding_or_risk_actions(path: Path) -> list[tuple[uuid
 
 @pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large print"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.slow
 def test_no_demo_care_plan_mentions_safeguarding_or_risk_to_staff(
     tmp_path: Path, seed: int, large_print: bool
 ) -> None:

@@ -304,6 +304,7 @@ def record_event(
         (OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION, dt.date(2026, 12, 1), None),
     ],
 )
+@pytest.mark.slow
 def test_an_admission_since_the_last_discussion_is_proposed(
     store, host, chair, kind, on, text
 ) -> None:
@@ -568,6 +569,7 @@ def test_a_case_discussed_since_it_waited_is_not_carried(store, host, chair) -> 
         (None, 364, False),
     ],
 )
+@pytest.mark.slow
 def test_risk_review_after_four_or_eight_weeks_undiscussed(
     store, host, chair, risk, days, proposed
 ) -> None:

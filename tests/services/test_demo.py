@@ -425,6 +425,7 @@ def test_rows_are_stored_as_the_typed_columns_store_them(
     assert report.passed, report.checks
 
 
+@pytest.mark.slow
 def test_same_seed_same_people_other_seed_other_people(
     demo: tuple[Store, DemoReport, list[tuple[int, int]]],
     db: sqlite3.Connection,

@@ -342,6 +342,7 @@ def test_a_move_between_items_sharing_a_position_lands_where_asked(store, host, 
         max_size=40,
     )
 )
+@pytest.mark.slow
 def test_any_sequence_of_moves_is_a_permutation_like_list_moves(
     store, host, chair, moves: list[tuple[int, int]]
 ) -> None:

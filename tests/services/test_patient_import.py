@@ -930,6 +930,7 @@ def test_an_older_versions_unfinished_import_is_still_reported_until_completed(
     assert patient_import.unfinished_imports(store) == []
 
 
+@pytest.mark.slow
 def test_progress_is_reported_while_reading_then_writing(
     store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path, tiny_batches: None
 ) -> None:

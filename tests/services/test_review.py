@@ -93,6 +93,7 @@ def test_each_change_names_the_signed_in_person_who_made_it(team: Team) -> None:
     assert "Not Known" not in (item.kept_by, item.other_by)
 
 
+@pytest.mark.slow
 def test_a_command_line_change_names_the_person_too(team: Team, tmp_path: Path) -> None:
     # Desk B's person edits through the command line's way in: a signed-in staff id and,
     # before this fix, no label at all.
@@ -161,6 +162,7 @@ def test_each_item_shows_the_persons_nhs_number(team: Team) -> None:
     assert "943 476 5919" in item.summary
 
 
+@pytest.mark.slow
 def test_the_command_line_lists_who_and_what(team: Team, capsys) -> None:
     _conflict(team, description=("Ann's wording", "Bob's wording"))
     out = io.StringIO()

@@ -389,6 +389,7 @@ def test_export_json_says_which_actions_and_notes_are_sensitive(store, team, cas
 # -- the demo ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_demo_marks_its_safeguarding_and_risk_to_staff_items_sensitive(
     tmp_path: Path,
 ) -> None:
@@ -430,6 +431,7 @@ def test_the_demo_marks_its_safeguarding_and_risk_to_staff_items_sensitive(
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 5, 7])
+@pytest.mark.slow
 def test_no_demo_action_or_note_about_safeguarding_or_risk_to_staff_is_left_unmarked(
     tmp_path: Path, seed: int
 ) -> None:

@@ -143,6 +143,7 @@ def test_an_invisible_character_in_a_staff_name_is_refused(
 
 @FIXTURES
 @given(body=accented_names, extra=st.text(max_size=20))
+@pytest.mark.slow
 def test_free_text_is_kept_in_nfc(
     store: Store,
     practice_ids: dict[str, uuid.UUID],

@@ -24,6 +24,7 @@ def _edit(store: Store, label: str, action_id: uuid.UUID, description: str) -> N
         plans.update_action(session, action_id, description=description)
 
 
+@pytest.mark.slow
 def test_a_desk_whose_clock_was_fast_still_receives_and_keeps_its_changes(
     desks: Desks, hub: Hub, tmp_path: Path
 ) -> None:
@@ -97,6 +98,7 @@ def test_a_bad_address_never_echoes_its_password(address: str) -> None:
     assert "S3cret" not in str(raised.value)
 
 
+@pytest.mark.slow
 def test_a_refused_hub_write_does_not_repeat_the_persons_details(
     desks: Desks, hub: Hub, tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def _edit_action(store: Store, label: str, action_id: uuid.UUID, **values: objec
         plans.update_action(session, action_id, **values)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_three_desks_merge_conflict_and_edit_versus_delete(
     desks: Desks, hub: Hub, tmp_path: Path
 ) -> None:
@@ -100,6 +101,7 @@ def test_three_desks_merge_conflict_and_edit_versus_delete(
     assert digest(a) == digest(b) == digest(c)
 
 
+@pytest.mark.slow
 def test_equal_concurrent_edits_then_a_later_edit_is_no_conflict(
     desks: Desks, hub: Hub, tmp_path: Path
 ) -> None:
@@ -121,6 +123,7 @@ def test_equal_concurrent_edits_then_a_later_edit_is_no_conflict(
         assert_sound(store)
 
 
+@pytest.mark.slow
 def test_same_nhs_number_on_two_offline_desks(desks: Desks, hub: Hub, tmp_path: Path) -> None:
     a = desks("a")
     seeded = seed(a, tmp_path, patients_count=1)
@@ -153,6 +156,7 @@ def test_same_nhs_number_on_two_offline_desks(desks: Desks, hub: Hub, tmp_path: 
     assert digest(a) == digest(b)
 
 
+@pytest.mark.slow
 def test_concurrent_coordinator_change(desks: Desks, hub: Hub, tmp_path: Path) -> None:
     a = desks("a")
     seeded = seed(a, tmp_path, patients_count=1)
@@ -174,6 +178,7 @@ def test_concurrent_coordinator_change(desks: Desks, hub: Hub, tmp_path: Path) -
     assert digest(a) == digest(b)
 
 
+@pytest.mark.slow
 def test_resolving_syncs_and_closes_everywhere(desks: Desks, hub: Hub, tmp_path: Path) -> None:
     (a, b, c), action_id = _three(desks, hub, tmp_path)
     _edit_action(a, "A", action_id, description="From A")
@@ -293,6 +298,7 @@ def _cli(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_hub_init_new_desk_and_conflicts(desks: Desks, hub: Hub, tmp_path: Path) -> None:
     for _ in range(2):  # idempotent
         code, output = _cli("hub", "init", hub.url, "--json")
@@ -340,6 +346,7 @@ _TEXT = st.text(
     minutes=st.integers(-(2**63), 2**63 - 1),
     starts=st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1)),
 )
+@pytest.mark.slow
 def test_values_survive_edit_push_pull_bit_exact(
     desks: Desks,
     hub: Hub,

@@ -413,6 +413,7 @@ def test_description_reworded_inline_and_undone(qtbot, store, team, case_id, run
     assert column_texts(plan, ActionColumn.DESCRIPTION) == ["Review medicins"]
 
 
+@pytest.mark.slow
 def test_a_record_restored_at_start_up_shows_the_new_actions_due_date_whole(
     qtbot, demo_store_path, wait_idle
 ) -> None:

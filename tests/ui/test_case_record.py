@@ -291,6 +291,7 @@ def test_close_needs_a_reason_and_transitions_follow_the_status(
         assert session.get(Case, case_id).status is CaseStatus.CLOSED
 
 
+@pytest.mark.slow
 def test_undo_and_redo_a_risk_band_change(qtbot, open_record, store, practice_ids, team) -> None:
     patient_id = new_patient(store, practice_ids["A81001"])
     active_case(store, patient_id, team["social_worker"])

@@ -98,6 +98,7 @@ def open_goal_dialog(qtbot, record: CaseRecordWidget) -> GoalDialog:
 
 
 @pytest.mark.parametrize("form", list(TYPED))
+@pytest.mark.slow
 def test_each_typed_form_in_a_dialog_saves_that_date(qtbot, record, store, case_id, form):
     typed, expected = TYPED[form]
     dialog = open_goal_dialog(qtbot, record)

@@ -311,6 +311,7 @@ def sign_in_as(qtbot, window: MainWindow, family_name: str) -> None:
 
 
 @pytest.mark.parametrize("name", fields(RECORD_FIELDS, "note", "goal"))
+@pytest.mark.slow
 def test_typed_text_survives_closing_the_record_tab(qtbot, desk: Desk, name: str) -> None:
     field = RECORD_FIELDS[name]
     window = open_window(qtbot, desk.path)
@@ -333,6 +334,7 @@ def test_typed_text_survives_closing_the_record_tab(qtbot, desk: Desk, name: str
 
 
 @pytest.mark.parametrize("name", fields(ALL_FIELDS, "new action", "referral reason"))
+@pytest.mark.slow
 def test_typed_text_survives_closing_the_window(qtbot, desk: Desk, name: str) -> None:
     field = ALL_FIELDS[name]
     window = open_window(qtbot, desk.path)
@@ -349,6 +351,7 @@ def test_typed_text_survives_closing_the_window(qtbot, desk: Desk, name: str) ->
 
 
 @pytest.mark.parametrize("name", fields(ALL_FIELDS, "note", "coordinator reason"))
+@pytest.mark.slow
 def test_drafts_stay_with_their_author_across_sign_in(qtbot, desk: Desk, name: str) -> None:
     field = ALL_FIELDS[name]
     window = open_window(qtbot, desk.path)
@@ -427,6 +430,7 @@ def test_closing_a_form_with_typed_text_asks_first(qtbot, desk: Desk) -> None:
     assert not empty_form.isVisible()
 
 
+@pytest.mark.slow
 def test_saving_a_note_or_goal_discards_its_draft(qtbot, desk: Desk) -> None:
     window = open_window(qtbot, desk.path)
     note = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
@@ -455,6 +459,7 @@ def test_saving_a_note_or_goal_discards_its_draft(qtbot, desk: Desk) -> None:
 # -- when drafts are written ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_draft_is_saved_soon_after_typing_stops_and_every_second_while_typing(
     qtbot, desk: Desk
 ) -> None:
@@ -629,6 +634,7 @@ def test_a_draft_that_cannot_be_kept_stops_the_window_closing(
     assert stored_draft(desk, key, desk.me) == TYPED
 
 
+@pytest.mark.slow
 def test_a_window_that_cannot_keep_a_draft_can_still_be_closed_on_purpose(
     qtbot, desk: Desk, draft_fault: DraftFault
 ) -> None:
@@ -859,6 +865,7 @@ def test_a_held_draft_put_back_and_then_cleared_by_its_author_is_discarded(
     assert_empty_without_notice(open_field(qtbot, window, desk, RECORD_FIELDS["note"]))
 
 
+@pytest.mark.slow
 def test_the_next_persons_empty_field_never_overwrites_a_held_draft(
     qtbot, desk: Desk, draft_fault: DraftFault
 ) -> None:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import keyring
+import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QInputDialog
 
@@ -13,6 +14,7 @@ PASSWORD = "correct horse battery staple"
 HUB = "postgresql+psycopg://mdt@127.0.0.1:1/team"
 
 
+@pytest.mark.slow
 def test_the_password_is_asked_for_and_kept_only_in_memory(
     qtbot, demo_store_path: Path, wait_idle, tmp_path: Path
 ) -> None:

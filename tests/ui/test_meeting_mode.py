@@ -199,6 +199,7 @@ def assert_private(window: MeetingModeWindow) -> None:
         assert entry.initials in text
 
 
+@pytest.mark.slow
 def test_a_meeting_run_from_the_keyboard(qtbot, qtmodeltester, store, runner) -> None:
     meeting = planned_meeting(store)
     first, second, third = put_proposals_first(store, meeting.id)
@@ -341,6 +342,7 @@ def test_typing_a_summary_saves_within_a_second_and_a_half(qtbot, store, runner)
     assert child(window, QLabel, "saved_label").text().startswith("Saved ")
 
 
+@pytest.mark.slow
 def test_continuous_typing_still_saves_every_second(qtbot, store, runner) -> None:
     meeting = planned_meeting(store)
     window = open_meeting(qtbot, runner, meeting.id)

@@ -159,6 +159,7 @@ def test_the_new_action_form_is_in_view_whole(qtbot, store, runner) -> None:
         assert area.rect().contains(rect_in(area, field)), field.objectName()
 
 
+@pytest.mark.slow
 def test_wide_screens_keep_the_banner_on_one_line(qtbot, store, runner) -> None:
     window = open_on_projector(qtbot, runner, planned_meeting_id(store))
     for size in ((1600, 1000), (1920, 1080)):

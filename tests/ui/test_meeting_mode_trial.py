@@ -194,6 +194,7 @@ def back_to(qtbot, window: MainWindow, page: MeetingsPage) -> None:
     page.meeting_table.setFocus()
 
 
+@pytest.mark.slow
 def test_resume_reopens_meeting_mode_after_it_was_closed(qtbot, demo_store_path, wait_idle) -> None:
     window, page = open_meetings(qtbot, demo_store_path, wait_idle)
     meeting_id = page.current_meeting_id()
@@ -319,6 +320,7 @@ def test_one_sensitive_note_is_counted_in_the_words_of_the_screen(qtbot, store, 
 # -- 4. ending a meeting, then the Meetings tab and Ctrl+P ----------------------------------
 
 
+@pytest.mark.slow
 def test_after_end_meeting_the_meetings_tab_and_ctrl_p_show_the_ended_meeting(
     qtbot, demo_store_path, wait_idle
 ) -> None:

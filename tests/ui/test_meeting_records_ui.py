@@ -62,6 +62,7 @@ def stored_item(store: Store, meeting_id: uuid.UUID, item_id: uuid.UUID) -> meet
 # -- meeting mode -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_close_and_end_meeting_are_buttons_on_screen(qtbot, store, runner) -> None:
     meeting = planned_meeting(store)
     window = open_meeting(qtbot, runner, meeting.id)
@@ -92,6 +93,7 @@ def test_close_and_end_meeting_are_buttons_on_screen(qtbot, store, runner) -> No
     assert status is MeetingStatus.IN_PROGRESS
 
 
+@pytest.mark.slow
 def test_a_deferral_asks_why_and_saves_it_as_typed(qtbot, store, runner) -> None:
     meeting = planned_meeting(store)
     first, _second, _third = put_proposals_first(store, meeting.id)

@@ -494,6 +494,7 @@ def test_meeting_list_dates_and_statuses_read_whole_at_1280_by_800(
         )
 
 
+@pytest.mark.slow
 def test_meeting_list_columns_follow_a_large_system_font(
     qtbot, demo_store_path, wait_idle, app_font
 ) -> None:

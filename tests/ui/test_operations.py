@@ -162,6 +162,7 @@ def on_desk_b(world: World, edit) -> None:
 # -- a sync pull, and a "Needs review" decision -----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_pulled_change_shows_in_the_open_record_and_the_counts(
     qtbot, world, window_on_a, wait_idle
 ):
@@ -286,6 +287,7 @@ def test_after_importing_practices_on_a_new_store_the_tree_shows_them(
 
 
 @pytest.mark.parametrize("closed_while_signing_in", [False, True], ids=["open", "closed"])
+@pytest.mark.slow
 def test_after_first_run_set_up_the_status_bar_shows_who_signed_in(
     qtbot, tmp_path, wait_idle, monkeypatch, closed_while_signing_in
 ):

@@ -51,6 +51,7 @@ def print_kinds(path: Path) -> list[str]:
     return [row[0].strip('"') for row in rows]
 
 
+@pytest.mark.slow
 def test_ctrl_p_on_a_record_previews_the_care_plan_and_a_preview_records_nothing(
     qtbot, demo_store_path, wait_idle
 ) -> None:

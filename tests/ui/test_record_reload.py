@@ -170,6 +170,7 @@ def test_a_write_to_another_case_leaves_this_record_as_the_person_left_it(qtbot,
 # -- 2. a sync that changes this record keeps what is being typed -----------------------
 
 
+@pytest.mark.slow
 def test_a_sync_keeps_the_review_date_being_typed_and_shows_the_rest(
     qtbot, world, window_on_a, wait_idle
 ):

@@ -165,6 +165,7 @@ def test_a_closed_widget_misses_its_callback_but_the_change_is_announced(qtbot, 
     assert len(announced) == 1 and announced[0][1] is None
 
 
+@pytest.mark.slow
 def test_each_job_gets_the_desk_current_when_it_was_queued(qtbot, runner) -> None:
     import dataclasses
 

@@ -32,6 +32,7 @@ def _change_a_practice(desk: Desk) -> str:
         return practice.ods_code
 
 
+@pytest.mark.slow
 def test_a_write_waiting_for_another_program_says_so_then_goes_through(
     qtbot, store: Store, runner: TaskRunner, practice_ids
 ) -> None:
@@ -61,6 +62,7 @@ def test_a_write_waiting_for_another_program_says_so_then_goes_through(
     assert label.text() == ""
 
 
+@pytest.mark.slow
 def test_the_store_tells_its_listener_only_when_a_write_has_to_wait(
     store: Store, practice_ids
 ) -> None:

@@ -140,6 +140,7 @@ def configure_and_wait_synced(qtbot, desk: DeskA, url: str) -> None:
 # -- the controller and the status label ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_label_goes_from_local_only_to_synced_in_the_background(qtbot, world, desk_a):
     assert desk_a.label.text() == "Local only"
     assert desk_a.label.accessibleName() == "Sync status"
@@ -507,6 +508,7 @@ def test_test_connection_answers_off_the_gui_thread(qtbot, world, desk_a):
     assert QSettings().value(hub_address_key(desk_a.controller.store_path)) is None
 
 
+@pytest.mark.slow
 def test_a_first_sync_shows_a_progress_bar_with_a_percentage(qtbot, world, tmp_path):
     from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
 

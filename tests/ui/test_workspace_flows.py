@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -79,6 +80,7 @@ def find_and_open(qtbot, window: MainWindow, typed: str, wait_idle) -> CaseRecor
     return record
 
 
+@pytest.mark.slow
 def test_a_coordinators_day_in_the_main_window(qtbot, demo_store_path, wait_idle) -> None:
     window = open_window(qtbot, demo_store_path, wait_idle)
     my_cases_before = window.caseload_model.rowCount()
