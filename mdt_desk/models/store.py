@@ -429,25 +429,38 @@ def _query_identity_under_locks(path: Path) -> _Identity:
     return _query_identity(path, "mode=rw")
 
 
+def _has_sqlite_header(path: Path) -> bool:
+    """Whether the file starts as every SQLite database does (see _inspect_existing_file)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError as error:
+        raise_store_error(path, error)
+        raise
+
+
 def _inspect_existing_file(path: Path) -> str | None:
     """Refuse a file that is not an MDT Desk store; return its schema revision.
 
     Returns ``None`` for an empty SQLite file, which is treated as a new store.
+
+    The file is looked at only through SQLite while it may be in use. Closing any other
+    descriptor of the file drops every POSIX lock this process holds on it, SQLite's
+    included; a store already open in this process (the window's, while its sync worker
+    opens its own) would then look unused to another program, which deletes the WAL
+    under it when it closes, and the next write here damages the store. So the header
+    is read directly only once SQLite has refused the file as not a database.
     """
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_MAGIC))
-    except OSError as error:
-        raise_store_error(path, error)
-        raise
-    if header != SQLITE_MAGIC:
-        raise StoreError(
-            f"{path} is not an MDT Desk store: it is not a database file. "
-            "Choose the store file MDT Desk created, or a new file name."
-        )
     try:
         application_id, tables, revision = _read_identity(path)
     except sqlite3.Error as error:
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB and (
+            not _has_sqlite_header(path)
+        ):
+            raise StoreError(
+                f"{path} is not an MDT Desk store: it is not a database file. "
+                "Choose the store file MDT Desk created, or a new file name."
+            ) from error
         raise_store_error(path, error)
         raise StoreDamagedError(damaged_message(path, error)) from error
     except OSError as error:  # the file went while it was looked at
