@@ -22,6 +22,7 @@ from mdt_desk import __version__
 from mdt_desk.errors import ImportFileError, StoreDamagedError, StoreError, UserError
 from mdt_desk.models.store import Store, discard_unused_store, store_error
 from mdt_desk.paths import STORE_ENVIRONMENT_VARIABLE, default_store_path
+from mdt_desk.services.display import counted
 from mdt_desk.services.reports import ImportReport
 
 EXIT_OK = 0
@@ -460,7 +461,7 @@ def _report_meetings(args: argparse.Namespace, found: Sequence[Any]) -> None:
             args.out,
             f"{meeting.id}  {meeting.starts_text}  {meeting.practice_code}  {meeting.title}  "
             f"({meeting.duration_minutes} min, {meeting.status_text.lower()}, "
-            f"chair {meeting.chair_name or 'none'}, {meeting.item_count} items)",
+            f"chair {meeting.chair_name or 'none'}, {counted(meeting.item_count, 'item')})",
         )
 
 

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,34 @@ def test_the_usages_run_include_scheduling_a_meeting_and_printing() -> None:
         "agenda",
         "minutes",
     }
+
+
+def _readme_examples() -> list[list[str]]:
+    """The commands of the README's "Examples:" block, continuation lines joined."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("Examples:", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    joined = block.replace("\\\n", " ")
+    commands = []
+    for line in joined.splitlines():
+        words = shlex.split(line, comments=True)
+        if words:
+            assert words[0] == "mdt-desk", line
+            commands.append(words[1:])
+    return commands
+
+
+def test_the_readme_examples_run_as_written_on_a_new_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer copies them in order from a fresh clone: every file they name is in the
+    repository and every code they use is in it (the examples once named a practice and
+    files nobody had)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("MDT_DESK_STORE", str(tmp_path / "new.sqlite"))
+    commands = _readme_examples()
+    assert [command[0] for command in commands][:3] == ["practices", "staff", "patients"]
+    for command in commands:
+        status, out = run(*command)
+        assert status == 0, (command, out)
+    status, out = run("stats", "--json")
+    assert json.loads(out)["patients"] == 3

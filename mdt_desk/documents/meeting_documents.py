@@ -37,7 +37,7 @@ from mdt_desk.documents.common import (
     usable_width,
 )
 from mdt_desk.models.enums import AttendanceStatus
-from mdt_desk.services.display import cui_date
+from mdt_desk.services.display import counted, cui_date
 from mdt_desk.services.meeting_mode import (
     AmendmentView,
     TimeStatistics,
@@ -362,8 +362,8 @@ def _time_statistics(content: MeetingContent, styles: DocumentStyles) -> list[Fl
     return [
         heading("Time", styles),
         paragraph(
-            f"{statistics.discussed} items discussed, {statistics.not_reached} deferred or not "
-            "reached.",
+            f"{counted(statistics.discussed, 'item')} discussed, "
+            f"{statistics.not_reached} deferred or not reached.",
             styles.body,
         ),
         table(

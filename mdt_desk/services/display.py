@@ -17,6 +17,11 @@ def patient_display_name(family_name: str, given_name: str, title: str = "") -> 
     return f"{name} ({title.strip()})" if title.strip() else name
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 item``, ``3 items``, ``0 items``: a number with its noun agreeing."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def cui_date(value: dt.date | None, missing: str = NOT_KNOWN) -> str:
     """``14-Jul-1945`` whatever the system locale."""
     if value is None:

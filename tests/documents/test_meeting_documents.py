@@ -7,6 +7,7 @@ from mdt_desk.documents import DocumentKind, DocumentRequest
 from mdt_desk.documents.meeting_documents import time_slots
 from mdt_desk.errors import ValidationError
 from mdt_desk.services import prints
+from mdt_desk.services.display import counted
 from tests.documents.helpers import NOW, care_case, desk_for, finished_meeting, flat, pages_text
 
 FULL_NAMES = ("SMITH", "Smith", "Jane", "Siobhán", "Súilleabháin", "SÚILLEABHÁIN", "Łukasiewicz")
@@ -77,7 +78,7 @@ def test_the_minutes_have_attendance_outcomes_actions_deferrals_and_times(store,
     assert "Refer to the falls clinic" in text and "06-Dec-2026" in text  # action and due
     assert "Deferred or not reached" in text
     assert "Not reached: carried to the next meeting" in text
-    assert "1 items discussed, 1 deferred or not reached." in text or "1 item" in text
+    assert "1 item discussed, 1 deferred or not reached." in text
     assert "17" in text  # minutes taken
     with store.read() as session:
         assert [p.kind for p in prints.prints_for_meeting(session, meeting.meeting_id)] == [
@@ -106,3 +107,11 @@ def test_the_caseload_list_of_a_practice_and_of_a_coordinator(store, practice_id
     assert "Caseload of Ngozi Okafor" in whole_text(mine.content)
     with pytest.raises(ValidationError):
         documents.preview(desk, DocumentRequest(DocumentKind.CASELOAD_LIST), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"), [(0, "0 items"), (1, "1 item"), (2, "2 items"), (11, "11 items")]
+)
+def test_a_count_agrees_with_its_noun(n: int, expected: str) -> None:
+    """The trial read "1 items discussed" in the minutes and "(1 items)" in meetings list."""
+    assert counted(n, "item") == expected

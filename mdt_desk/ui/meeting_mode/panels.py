@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from mdt_desk.models.enums import AttendanceStatus
 from mdt_desk.services.case_view import BannerView
 from mdt_desk.services.dates import DateInputError
-from mdt_desk.services.display import label
+from mdt_desk.services.display import counted, label
 from mdt_desk.services.meetings import AgendaEntry, MemberAttendance
 from mdt_desk.services.plans import OwnerChoice
 from mdt_desk.ui.case_record.banner import PatientBanner
@@ -48,11 +48,6 @@ WARNING_STYLE = (
     "QLabel { background: #ffb81c; color: #212b32; border: 3px solid #212b32;"
     " padding: 8px 12px; font-weight: bold; }"
 )
-
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``1 note``, ``3 notes``."""
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 class FlowLayout(QLayout):

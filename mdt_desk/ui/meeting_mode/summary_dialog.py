@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mdt_desk.services.display import counted
 from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
 from mdt_desk.services.meetings import meeting_day_text
 from mdt_desk.ui.itemmodels.meeting_results_table_model import (
@@ -18,7 +19,6 @@ from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     duration_text,
     result_rows,
 )
-from mdt_desk.ui.meeting_mode.panels import counted
 from mdt_desk.ui.widgets import WholeDatesDelegate, show_text
 
 

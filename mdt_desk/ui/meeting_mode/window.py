@@ -56,6 +56,7 @@ from mdt_desk.errors import RuleError, UserError
 from mdt_desk.models.enums import AgendaOutcome, AttendanceStatus
 from mdt_desk.services import meeting_mode, meetings
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import counted
 from mdt_desk.services.meeting_mode import ItemBriefing, MeetingEnd, OpenAction, TimeStatistics
 from mdt_desk.services.meetings import AgendaEntry, MeetingDetail, MemberAttendance
 from mdt_desk.ui.meeting_mode.panels import (
@@ -66,7 +67,6 @@ from mdt_desk.ui.meeting_mode.panels import (
     DecisionsEdit,
     FlowLayout,
     PrivateBanner,
-    counted,
 )
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.runner import TaskRunner
