@@ -501,3 +501,32 @@ def test_meeting_list_columns_follow_a_large_system_font(
     app_font(14)  # fixed pixel widths cut "10-Dec-2026 12:30" at this size
     _window, page = open_meetings(qtbot, demo_store_path, wait_idle)
     meeting_columns_read_whole(page)
+
+
+def test_three_quick_ctrl_ups_move_a_case_up_three_places(
+    qtbot, demo_store_path, wait_idle
+) -> None:
+    """Pressed faster than the store answers, each Ctrl+Up still moves the case one place:
+    a trial user's third press was lost (each press counted from the row on screen, which
+    the previous move had not reached yet)."""
+    window, page = open_meetings(qtbot, demo_store_path, wait_idle)
+    if len(agenda_names(page)) < 4:
+        qtbot.mouseClick(page.accept_all_button, Qt.MouseButton.LeftButton)
+        wait_idle(window)
+    names = agenda_names(page)
+    assert len(names) >= 4, "the demo's next meeting has four cases to order"
+    page.agenda_table.setFocus()
+    page.agenda_table.selectRow(3)
+    for _press in range(3):
+        qtbot.keyClick(page.agenda_table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(window)
+    assert agenda_names(page) == [names[3], *names[:3], *names[4:]]
+    assert page.agenda_table.currentIndex().row() == 0  # still on it
+    # a fourth press at the top leaves the order as it is
+    qtbot.keyClick(page.agenda_table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(window)
+    assert agenda_names(page) == [names[3], *names[:3], *names[4:]]
+    with Store.open(demo_store_path) as store, store.read() as session:
+        assert page.detail is not None
+        stored = [e.patient_name for e in meetings.agenda(session, page.detail.meeting.id)]
+    assert stored == agenda_names(page)

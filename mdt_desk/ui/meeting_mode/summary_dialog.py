@@ -1,5 +1,9 @@
 """What the meeting decided, shown when the chair ends it."""
 
+import math
+
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -20,6 +24,9 @@ from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     result_rows,
 )
 from mdt_desk.ui.widgets import WholeDatesDelegate, show_text
+
+#: The "Next" column: next review, or where a case not reached is carried.
+NEXT_COLUMN = 2
 
 
 class MeetingSummaryDialog(QDialog):
@@ -99,7 +106,14 @@ class MeetingSummaryDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.resizeRowsToContents()
+        # "Next" wraps too ("Will be proposed for the next meeting" took a third of the
+        # width at 1280 pixels and left "New actions" a strip): see _fit_next_column.
+        header.setSectionResizeMode(NEXT_COLUMN, QHeaderView.ResizeMode.Interactive)
+        self._fit_next_column()
+        # Each row follows its text as the columns settle (shown, the font of the shared
+        # screen, resized): measured once here, the wrapped "New actions" column was a
+        # few pixels wide and the first row stayed hundreds of pixels tall.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
@@ -110,3 +124,19 @@ class MeetingSummaryDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
         self.resize(1200, 600)
+
+    def _fit_next_column(self) -> None:
+        """Wide enough for each "Next" in at most two lines (a date kept whole), so the
+        new actions, the longest text, have the width they need."""
+        metrics = QFontMetrics(self.table.font())
+        widest = self.table.horizontalHeader().sectionSizeFromContents(NEXT_COLUMN).width()
+        for row in range(self.model.rowCount()):
+            text = str(self.model.index(row, NEXT_COLUMN).data() or "")
+            words = max((metrics.horizontalAdvance(word) for word in text.split()), default=0)
+            widest = max(widest, words, math.ceil(metrics.horizontalAdvance(text) * 0.55))
+        self.table.setColumnWidth(NEXT_COLUMN, widest + 2 * metrics.averageCharWidth())
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "table"):
+            self._fit_next_column()  # meeting mode gives the dialog its large font

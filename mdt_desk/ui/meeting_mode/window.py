@@ -644,6 +644,31 @@ class MeetingModeWindow(QWidget):
 
         self._send_save(job)
 
+    def discussed_without_outcome(self) -> list[int]:
+        """The items with a discussion summary or decisions typed but no outcome chosen:
+        ended now, each would be recorded as not reached, its discussion kept."""
+        found = []
+        for number, entry in enumerate(self.agenda):
+            summary, decisions = self._typed.get(entry.id, (entry.summary, entry.decisions))
+            if entry.outcome is None and (summary.strip() or decisions.strip()):
+                found.append(number)
+        return found
+
+    def _unfinished_text(self, unfinished: list[int]) -> str:
+        """``Item 1 (A.B.) and item 3 (C.D.) have a discussion but no outcome…``: by
+        position and initials only, as the agenda strip shows them on the shared screen."""
+        named = [
+            self.tr("item {n} ({who})").format(n=n + 1, who=self.agenda[n].initials)
+            for n in unfinished
+        ]
+        joined = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        joined = joined[0].upper() + joined[1:]
+        verb = self.tr("has") if len(named) == 1 else self.tr("have")
+        return self.tr(
+            "{items} {verb} a discussion or decisions typed but no outcome: "
+            "{it} will be recorded as not reached unless an outcome is chosen.\n\n"
+        ).format(items=joined, verb=verb, it=self.tr("it") if len(named) == 1 else self.tr("they"))
+
     @Slot()
     def _end_question(self) -> str:
         """The confirmation, saying how many items have no outcome (they will be carried)."""
@@ -660,8 +685,10 @@ class MeetingModeWindow(QWidget):
             if waiting
             else self.tr("Every item has an outcome. ")
         )
+        unfinished = self.discussed_without_outcome()
         return (
-            self.tr("End the meeting now? ")
+            (self._unfinished_text(unfinished) if unfinished else "")
+            + self.tr("End the meeting now? ")
             + carried
             + self.tr(
                 "Next review dates are set from the outcomes, and the record becomes read-only."
@@ -680,18 +707,45 @@ class MeetingModeWindow(QWidget):
             self,
         )
         box.setObjectName("end_meeting_confirm")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # asked afresh each time
         box.setFont(self.font())  # a dialog is a window: it does not inherit the large font
         end = box.addButton(self.tr("End meeting"), QMessageBox.ButtonRole.AcceptRole)
         end.setObjectName("confirm_end_button")
         end.setAccessibleName(self.tr("End the meeting"))
-        keep = box.addButton(self.tr("Keep going"), QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName(self.tr("Keep the meeting going"))
-        box.setDefaultButton(end)
+        unfinished = self.discussed_without_outcome()
+        if unfinished:
+            # A discussed case recorded as not reached (H98): the safe choice is the default.
+            first = unfinished[0]
+            keep = box.addButton(
+                self.tr("Go back to item {n}").format(n=first + 1),
+                QMessageBox.ButtonRole.RejectRole,
+            )
+            keep.setObjectName("go_back_to_item_button")
+            keep.setAccessibleName(
+                self.tr("Go back to item {n} to choose its outcome").format(n=first + 1)
+            )
+            end.setText(self.tr("End meeting anyway"))
+            box.setDefaultButton(keep)
+        else:
+            first = None
+            keep = box.addButton(self.tr("Keep going"), QMessageBox.ButtonRole.RejectRole)
+            keep.setAccessibleName(self.tr("Keep the meeting going"))
+            box.setDefaultButton(end)
         box.setEscapeButton(keep)
         box.buttonClicked.connect(
-            lambda button: self._finish() if button is end else self.focus_summary()
+            lambda button: self._finish() if button is end else self._back_to(first)
         )
         box.open()
+
+    def _back_to(self, index: int | None) -> None:
+        """Back from the End meeting question: to item ``index``, the keyboard on its
+        outcome; or (``None``) to the item in front, the keyboard in its summary."""
+        if index is None:
+            self.focus_summary()
+            return
+        self.go_to(index)
+        # once the question has closed and given the keyboard back to where it was
+        QTimer.singleShot(0, self.outcome_box.setFocus)
 
     # -- loading -----------------------------------------------------------------------
 

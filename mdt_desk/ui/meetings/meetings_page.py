@@ -673,12 +673,23 @@ class MeetingsPage(QWidget):
         self._write(body)
 
     def move_current_item(self, step: int) -> None:
+        """Move the chosen case ``step`` places, counted from where the store has it when
+        the move runs: pressed faster than the list reloads (Ctrl+Up three times), the
+        row on screen is behind, and counting from it lost a press."""
         entry = self.agenda_model.row_at(self.agenda_table.currentIndex().row())
         if entry is None:
             return
-        row = self.agenda_table.currentIndex().row() + step
-        if 0 <= row < self.agenda_model.rowCount():
-            self._move(entry.id, row)
+        item_id = entry.id
+
+        def body(session: "Session", meeting_id: uuid.UUID) -> None:
+            order = [each.id for each in meetings.agenda(session, meeting_id)]
+            if item_id not in order:
+                return
+            row = order.index(item_id) + step
+            if 0 <= row < len(order):
+                meetings.move_item(session, item_id, row)
+
+        self._write(body, select=item_id)
 
     def _move(self, item_id: uuid.UUID, to_index: int) -> None:
         def body(session: "Session", _meeting_id: uuid.UUID) -> None:
