@@ -20,11 +20,19 @@ field of the same record.
 Keys name the field: ``note:<case id>``, ``goal:new:<case id>``,
 ``action:new:<case id>``, ``coordinator_reason:<case id>`` and so on (see
 :func:`draft_key`). In the table the key is stored prefixed with the author's id.
+
+A draft may keep, with its text, the other choices made beside it (``parts``: a new
+note's or action's Sensitive tick, an action's owner and due date), so that they come
+back with the text (hazard H97). They are stored in the same row as the text, in one
+write: the body is then :data:`_PARTS_MARK` followed by JSON. A body without the mark
+(every draft kept before parts existed) is plain text with no parts.
 """
 
 import datetime as dt
+import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -49,6 +57,8 @@ CARE_TEAM_MEMBER = "care_team_member:new"
 #: Room for the author prefix within the column's 200 characters.
 MAX_KEY_LENGTH = 160
 _NOBODY = "nobody"
+#: Starts a body that holds parts as well as text (a character nobody types).
+_PARTS_MARK = "\ue000mdt-draft/1\n"
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class DraftText:
     body: str
     case_id: uuid.UUID | None
     updated_at: dt.datetime
+    #: Choices kept with the text, by name; empty for a draft kept without any.
+    parts: Mapping[str, str] = field(default_factory=dict)
 
 
 def draft_key(kind: str, subject: uuid.UUID | str) -> str:
@@ -73,12 +85,34 @@ def _stored_key(key: str, staff_id: uuid.UUID | None) -> str:
     return f"{author}/{key}"
 
 
+def _stored_body(body: str, parts: Mapping[str, str] | None) -> str:
+    if not parts:
+        return body
+    return _PARTS_MARK + json.dumps({"text": body, "parts": dict(parts)})
+
+
+def _read_body(stored: str) -> tuple[str, dict[str, str]]:
+    """The text and parts of a stored body (plain text: no parts)."""
+    if not stored.startswith(_PARTS_MARK):
+        return stored, {}
+    try:
+        kept = json.loads(stored[len(_PARTS_MARK) :])
+        text, parts = kept["text"], kept["parts"]
+    except (ValueError, TypeError, KeyError):
+        return stored, {}
+    if not isinstance(text, str) or not isinstance(parts, dict):
+        return stored, {}
+    return text, {str(name): str(value) for name, value in parts.items()}
+
+
 def _shown(row: Draft) -> DraftText:
+    body, parts = _read_body(row.body)
     return DraftText(
         key=row.key.partition("/")[2],
-        body=row.body,
+        body=body,
         case_id=row.case_id,
         updated_at=row.updated_at,
+        parts=parts,
     )
 
 
@@ -90,8 +124,13 @@ def save_draft(
     staff_id: uuid.UUID | None,
     case_id: uuid.UUID | None,
     now: dt.datetime | None = None,
+    parts: Mapping[str, str] | None = None,
 ) -> None:
-    """Keep ``body`` as ``staff_id``'s draft of ``key``; an empty (or blank) body discards it."""
+    """Keep ``body`` as ``staff_id``'s draft of ``key``; an empty (or blank) body discards it.
+
+    ``parts`` (choices made beside the text, by name) are kept with it and come back in
+    :attr:`DraftText.parts`.
+    """
     stored = _stored_key(key, staff_id)
     with store.local_write() as session:
         row = session.get(Draft, stored)
@@ -100,9 +139,9 @@ def save_draft(
                 session.delete(row)
             return
         if row is None:
-            row = Draft(key=stored, staff_id=staff_id, case_id=case_id, body=body)
+            row = Draft(key=stored, staff_id=staff_id, case_id=case_id, body="")
             session.add(row)
-        row.body = body
+        row.body = _stored_body(body, parts)
         row.case_id = case_id
         row.updated_at = now or utc_now()
 

@@ -21,14 +21,28 @@ text pending: in the field, or in the keeper when someone else has signed in sin
 the field no longer shows it. It is sent again at the next flush, and the window will
 not close while any is pending. If it fails when its author is signed in again, it goes
 back into the field (unless they have typed there since), never an empty field for it.
+
+A keeper may also keep choices made beside its field (:meth:`DraftKeeper.keep_also`): a
+new note's or action's Sensitive tick, an action's owner and due date. They are saved
+with the text and put back with it (hazard H97), so a restored draft is saved as it was
+meant, never as an ordinary item. A draft kept before they were leaves them as they are
+(their defaults, on a field just opened). A sign-in puts them back to their defaults.
 """
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QWidget,
+)
 
 from mdt_desk.errors import UserError
 from mdt_desk.services import drafts
@@ -44,6 +58,17 @@ SAVE_DEBOUNCE_MS = 400
 SAVE_MAX_WAIT_MS = 1000
 
 TextField = QPlainTextEdit | QLineEdit
+
+
+@dataclass(frozen=True)
+class DraftPart:
+    """A choice kept with a draft's text: how to read it, and to put it back.
+
+    ``write("")`` puts the control back to its default.
+    """
+
+    read: Callable[[], str]
+    write: Callable[[str], None]
 
 
 class DraftNotice(QLabel):
@@ -105,7 +130,9 @@ class DraftKeeper(QObject):
         self._edited = False
         # Text whose save failed after its author was signed out: off the screen, so
         # held here (by author) and sent again at the next flush, never dropped.
-        self._unkept: dict[uuid.UUID | None, str] = {}
+        self._unkept: dict[uuid.UUID | None, tuple[str, dict[str, str]]] = {}
+        # Choices beside the field kept with its text (keep_also), by name.
+        self._parts: dict[str, DraftPart] = {}
         # Whose text the field holds (typed or restored): drafts are kept under them.
         self._author: uuid.UUID | None = runner.desk.actor_id
         self._debounce = QTimer(self)
@@ -127,6 +154,35 @@ class DraftKeeper(QObject):
 
     def has_text(self) -> bool:
         return bool(self.text().strip())
+
+    def keep_also(
+        self,
+        name: str,
+        changed: SignalInstance,
+        read: Callable[[], str],
+        write: Callable[[str], None],
+    ) -> None:
+        """Keep a choice made beside the field (``read()``) with its text, and put it back.
+
+        ``changed`` is emitted when the person changes it; ``write("")`` is its default.
+        A change made while the field is empty keeps nothing (it is kept once text is
+        typed), so it never replaces a kept draft that has not come back yet.
+        """
+        self._parts[name] = DraftPart(read, write)
+        changed.connect(self._on_part_changed)
+
+    def keep_check_box(self, name: str, box: QCheckBox) -> None:
+        """Keep a tick box beside the field (``"1"`` ticked, ``""`` not)."""
+        self.keep_also(
+            name,
+            box.toggled,
+            lambda: "1" if box.isChecked() else "",
+            lambda value: box.setChecked(value == "1"),
+        )
+
+    def parts(self) -> dict[str, str]:
+        """The choices kept with the text, as they are now."""
+        return {name: part.read() for name, part in self._parts.items()}
 
     def is_pending(self) -> bool:
         """Typed text not yet sent to the store, or whose save failed."""
@@ -153,21 +209,21 @@ class DraftKeeper(QObject):
         self._debounce.stop()
         self._max_wait.stop()
         unkept, self._unkept = self._unkept, {}
-        for author, body in unkept.items():
-            self._save(author, body)
+        for author, (body, parts) in unkept.items():
+            self._save(author, body, parts)
         if not self._dirty:
             return
         self._dirty = False
-        self._save(self._author, self.text())
+        self._save(self._author, self.text(), self.parts())
 
-    def _save(self, author: uuid.UUID | None, body: str) -> None:
+    def _save(self, author: uuid.UUID | None, body: str, parts: dict[str, str]) -> None:
         key, case_id = self.key, self.case_id
 
         def job(desk: Desk) -> None:
-            drafts.save_draft(desk.store, key, body, staff_id=author, case_id=case_id)
+            drafts.save_draft(desk.store, key, body, staff_id=author, case_id=case_id, parts=parts)
 
         def failed(error: UserError) -> None:
-            self._on_save_failed(author, body, error)
+            self._on_save_failed(author, body, parts, error)
 
         # Local and unjournalled: nothing to measure or announce (TaskRunner.run_local).
         self.runner.run_local(job, None, failed, owner=self, description="keep draft")
@@ -194,6 +250,7 @@ class DraftKeeper(QObject):
             return
         self.flush()
         self._set_text_quietly("")
+        self._set_parts_quietly({name: "" for name in self._parts})
         self._edited = False
         if self.notice is not None:
             self.notice.clear_notice()
@@ -205,17 +262,23 @@ class DraftKeeper(QObject):
         if found is None or author != self._author or self._dirty or self.has_text():
             return  # nothing kept, someone else signed in since, or typing has begun
         self._set_text_quietly(found.body)
+        # Only the parts kept with it: a draft from before parts were kept leaves the
+        # others as they are (their defaults, on a field just opened).
+        self._set_parts_quietly({n: v for n, v in found.parts.items() if n in self._parts})
         if self.notice is not None:
             self.notice.show_restored()
         self.restored.emit(self.key)
 
-    def _on_save_failed(self, author: uuid.UUID | None, body: str, error: UserError) -> None:
+    def _on_save_failed(
+        self, author: uuid.UUID | None, body: str, parts: dict[str, str], error: UserError
+    ) -> None:
         if author == self._author:
             if not self._dirty and not self._edited and self.text() != body:
                 # Sent before a sign-out and back (held, or still on its way): the keeper
                 # emptied the field (or put an older draft back), not the author. Their
                 # text goes back in, so an empty field never replaces it.
                 self._set_text_quietly(body)
+                self._set_parts_quietly(parts)
             self._dirty = True  # in the field: sent again at the next flush
             self._on_draft_failed(error)
             return
@@ -223,7 +286,7 @@ class DraftKeeper(QObject):
         # not theirs to see ("Your typing…"). The text is held here, sent again at the
         # next flush and comes back to its author; the window will not close while it
         # is held (keep_drafts_now), so the failure is never lost unsaid.
-        self._unkept[author] = body
+        self._unkept[author] = (body, parts)
         log.warning("draft %s not kept: %s", self.key.partition(":")[0], type(error).__name__)
 
     def _on_draft_failed(self, error: UserError) -> None:
@@ -245,7 +308,20 @@ class DraftKeeper(QObject):
         finally:
             self._quiet = False
 
+    def _set_parts_quietly(self, values: Mapping[str, str]) -> None:
+        self._quiet = True
+        try:
+            for name, value in values.items():
+                self._parts[name].write(value)
+        finally:
+            self._quiet = False
+
     # -- slots -------------------------------------------------------------------------
+
+    def _on_part_changed(self, *_args: object) -> None:
+        if self._quiet or not self.has_text():
+            return  # put back by the keeper, or nothing typed yet to keep it with
+        self._on_field_text_changed()
 
     def _on_field_text_changed(self, *_args: object) -> None:
         if self._quiet:

@@ -115,3 +115,21 @@ def test_any_typed_text_comes_back_exactly(store: Store, body: str, subject: str
     drafts.save_draft(store, key, body, staff_id=ALICE, case_id=None)
     found = load(store, key, staff_id=ALICE)
     assert found is not None and found.body == body
+
+
+def test_parts_are_kept_with_the_text_and_older_drafts_still_load(store: Store) -> None:
+    key = drafts.draft_key(drafts.ACTION, CASE)
+    parts = {"sensitive": "1", "owner": str(BOB), "due": "14-Dec-2026"}
+    drafts.save_draft(store, key, "Police welfare check", staff_id=ALICE, case_id=CASE, parts=parts)
+    found = load(store, key, staff_id=ALICE)
+    assert found is not None
+    assert (found.body, dict(found.parts)) == ("Police welfare check", parts)
+    assert [d.body for d in listed_for(store, CASE, staff_id=ALICE)] == ["Police welfare check"]
+
+    # a draft kept as plain text (as before parts existed, even if it looks like JSON)
+    old = '{"text": "x", "parts": {"sensitive": "1"}}'
+    drafts.save_draft(store, key, old, staff_id=ALICE, case_id=CASE)
+    found = load(store, key, staff_id=ALICE)
+    assert found is not None and (found.body, dict(found.parts)) == (old, {})
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT body FROM draft").fetchall() == [(old,)]

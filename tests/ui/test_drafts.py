@@ -7,6 +7,7 @@ draft is saved ~400 ms after typing stops and at least once a second while it go
 A real app killed with SIGKILL keeps what was typed (``test_typing_survives_a_kill``).
 """
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QLineEdit,
     QMessageBox,
@@ -29,14 +31,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+from sqlalchemy import select
 
 from mdt_desk.app import create_main_window
 from mdt_desk.errors import StoreDiskError, StoreFullError
+from mdt_desk.models.entities import Note
 from mdt_desk.models.enums import ClosureReason
 from mdt_desk.models.store import Store
 from mdt_desk.services import cases, drafts, plans
 from mdt_desk.services.case_view import CaseTransition
+from mdt_desk.services.display import cui_date
 from mdt_desk.ui import runner as runner_module
+from mdt_desk.ui.case_record.action_plan import DEFAULT_DUE_IN
 from mdt_desk.ui.case_record.dialogs import RecordDialog
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.drafts import DiscardQuestion, DraftKeeper, flush_drafts
@@ -896,3 +902,105 @@ def test_the_next_persons_empty_field_never_overwrites_a_held_draft(
     assert stored_draft(desk, key, desk.me) == TYPED
     sign_in_as(qtbot, window, "Okafor")
     assert_restored(open_field(qtbot, window, desk, RECORD_FIELDS["note"]))
+
+
+# -- the Sensitive tick, owner and due date come back with the text (H97) ------------
+
+SENSITIVE_TEXT = "Police welfare check - son threatened staff"
+
+
+def reopen(qtbot, window: MainWindow, desk: Desk, how: str, field: FreeText):
+    """Close the record tab, or quit and start the window again; open the field again."""
+    if how == "tab":
+        close_record_tab(qtbot, window)
+    else:
+        window.close()
+        window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, field)
+    return window, editor
+
+
+def tick(qtbot, box: QCheckBox) -> None:
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert box.isChecked()
+
+
+@pytest.mark.parametrize("how", ["tab", "restart"])
+def test_a_new_actions_draft_comes_back_sensitive_with_its_owner_and_due_date(
+    qtbot, desk: Desk, how: str
+) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["new action"])
+    plan = window.open_records()[0].action_plan
+    assert plan is not None
+    tick(qtbot, plan.new_sensitive)  # ticked first, as in the trial
+    type_into(qtbot, editor, SENSITIVE_TEXT)
+    plan.new_owner.setFocus()
+    for _ in range(plan.new_owner.count()):  # the district nurse, with the keyboard
+        if plan.new_owner.currentData() == desk.other:
+            break
+        qtbot.keyClick(plan.new_owner, Qt.Key.Key_Down)
+    assert plan.new_owner.currentData() == desk.other
+    due_on = dt.date.today() + dt.timedelta(days=23)
+    plan.new_due.line_edit.selectAll()
+    qtbot.keyClicks(plan.new_due.line_edit, cui_date(due_on))
+
+    window, editor = reopen(qtbot, window, desk, how, RECORD_FIELDS["new action"])
+    assert_restored(editor, SENSITIVE_TEXT)
+    plan = window.open_records()[0].action_plan
+    assert plan is not None
+    assert plan.new_sensitive.isChecked()
+    assert plan.new_owner.currentData() == desk.other
+    assert plan.new_due.text() == cui_date(due_on)
+
+    qtbot.mouseClick(plan.add_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    with Store.open(desk.path) as store, store.read() as session:
+        rows = plans.action_plan_view(session, desk.case_id, include_closed=True).rows
+    (added,) = [row for row in rows if row.description == SENSITIVE_TEXT]
+    assert added.sensitive
+    assert (added.owner_id, added.due_on) == (desk.other, due_on)
+    assert stored_draft(desk, key_of(RECORD_FIELDS["new action"], desk), desk.me) is None
+    assert not plan.new_sensitive.isChecked()  # the next action starts ordinary
+
+
+@pytest.mark.parametrize("how", ["tab", "restart"])
+def test_a_note_draft_comes_back_sensitive(qtbot, desk: Desk, how: str) -> None:
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["note"])
+    type_into(qtbot, editor, SENSITIVE_TEXT)
+    qtbot.wait(600)  # the text alone is kept first; the tick after it must follow
+    settle(qtbot, window)
+    tick(qtbot, window.open_records()[0].notes_tab.note_sensitive)
+
+    window, editor = reopen(qtbot, window, desk, how, RECORD_FIELDS["note"])
+    assert_restored(editor, SENSITIVE_TEXT)
+    notes_tab = window.open_records()[0].notes_tab
+    assert notes_tab.note_sensitive.isChecked()
+
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, window)
+    assert text_of(editor) == ""
+    with Store.open(desk.path) as store, store.read() as session:
+        (saved,) = session.scalars(select(Note).where(Note.body == SENSITIVE_TEXT)).all()
+        assert saved.sensitive
+
+
+def test_a_draft_kept_without_its_tick_comes_back_with_the_default(qtbot, desk: Desk) -> None:
+    # as an older version kept it: the text alone
+    with Store.open(desk.path) as store:
+        for field in ("note", "new action"):
+            key = key_of(RECORD_FIELDS[field], desk)
+            drafts.save_draft(store, key, TYPED, staff_id=desk.me, case_id=desk.case_id)
+    window = open_window(qtbot, desk.path)
+    editor = open_field(qtbot, window, desk, RECORD_FIELDS["new action"])
+    assert_restored(editor)
+    plan = window.open_records()[0].action_plan
+    assert plan is not None
+    assert not plan.new_sensitive.isChecked()
+    assert plan.new_owner.currentData() is None  # "Choose who will do it"
+    assert plan.new_due.text() == cui_date(dt.date.today() + DEFAULT_DUE_IN)
+    editor = RECORD_FIELDS["note"].open(window, window.open_records()[0])
+    assert_restored(editor)
+    assert not window.open_records()[0].notes_tab.note_sensitive.isChecked()

@@ -152,6 +152,8 @@ class ActionPlanWidget(QWidget):
         self.view: ActionPlanView | None = None
         self._generation = 0
         self._fetch_held = False  # a fetched plan waits for the open cell editor to close
+        # An owner put back from a draft before the owners were fetched: chosen then.
+        self._owner_wanted: uuid.UUID | None = None
         self.setAccessibleName(self.tr("Action plan section"))
         self.model = ActionPlanTableModel(self)
         self.table = self._build_table()
@@ -167,6 +169,14 @@ class ActionPlanWidget(QWidget):
             drafts.draft_key(drafts.ACTION, str(case_id)),
             case_id,
             self.draft_notice,
+        )
+        # Its Sensitive tick, owner and due date are kept and come back with it (H97).
+        self.description_draft.keep_check_box("sensitive", self.new_sensitive)
+        self.description_draft.keep_also(
+            "owner", self.new_owner.activated, self._owner_text, self._set_owner_text
+        )
+        self.description_draft.keep_also(
+            "due", self.new_due.line_edit.textChanged, self.new_due.text, self._set_due_text
         )
         self.description_draft.restore()
 
@@ -444,6 +454,27 @@ class ActionPlanWidget(QWidget):
             description=f"change action {field}",
         )
 
+    # -- the new action's draft ---------------------------------------------------------
+
+    def _owner_text(self) -> str:
+        owner = self.new_owner.currentData()
+        return str(owner) if owner is not None else ""
+
+    def _set_owner_text(self, text: str) -> None:
+        try:
+            owner = uuid.UUID(text) if text else None
+        except ValueError:
+            owner = None
+        index = combo_index_of(self.new_owner, owner)
+        self._owner_wanted = owner if index < 0 else None
+        self.new_owner.setCurrentIndex(max(index, 0))
+
+    def _set_due_text(self, text: str) -> None:
+        if text:
+            self.new_due.set_text(text)  # as typed: read when the action is added
+        else:
+            self.new_due.set_date(dt.date.today() + DEFAULT_DUE_IN)
+
     # -- results -----------------------------------------------------------------------
 
     def _on_plan_fetched(self, generation: int, view: ActionPlanView) -> None:
@@ -471,7 +502,8 @@ class ActionPlanWidget(QWidget):
         ]
         self.owner_delegate.set_choices(owners)
         self.goal_delegate.set_choices(goals)
-        chosen_owner = self.new_owner.currentData()
+        chosen_owner = self._owner_wanted or self.new_owner.currentData()
+        self._owner_wanted = None
         fill_combo(self.new_owner, [Choice(self.tr("Choose who will do it"), None), *owners])
         self.new_owner.setCurrentIndex(max(combo_index_of(self.new_owner, chosen_owner), 0))
         chosen_goal = self.new_goal.currentData()

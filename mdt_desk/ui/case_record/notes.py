@@ -126,6 +126,8 @@ class NotesTab(RecordTab):
                 view.case.id,
                 self.draft_notice,
             )
+            # Its Sensitive tick is kept and comes back with it (H97).
+            self.note_draft.keep_check_box("sensitive", self.note_sensitive)
             self.note_draft.restore()
         self._update_buttons()
 
