@@ -903,7 +903,9 @@ def _add_meeting_commands(
     """``meetings list|schedule`` and ``agenda propose`` (``agenda`` is a group)."""
     meetings = commands.add_parser("meetings", help="MDT meetings")
     meetings_commands = meetings.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    sub = command(meetings_commands, "list", _cmd_meetings_list, "list meetings in date order, earliest first")
+    sub = command(
+        meetings_commands, "list", _cmd_meetings_list, "list meetings in date order, earliest first"
+    )
     sub.add_argument("--practice", metavar="CODE", help="only those this practice hosts or joins")
     sub = command(
         meetings_commands,
