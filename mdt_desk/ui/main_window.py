@@ -1040,18 +1040,40 @@ class MainWindow(QMainWindow):
         if self._close_losing_unkept_drafts:
             return True
         reported = self._problems_reported
-        if keep_drafts_now(self, self.runner):
-            self._show_unkept_drafts_box()
+        # Meeting mode's last saves are queued first, so the wait below covers them and a
+        # failure keeps the chair's typing on screen (H100), not left to the shutdown.
+        for window in self.meeting_windows:
+            window.send_last_typing()
+        unkept = keep_drafts_now(self, self.runner)
+        unkept_meeting = [w for w in self.meeting_windows if w.has_unkept_typing()]
+        if unkept or unkept_meeting:
+            self._show_unkept_drafts_box(drafts=bool(unkept), meeting=bool(unkept_meeting))
             return False
         return self._problems_reported == reported
 
-    def _show_unkept_drafts_box(self) -> None:
-        message = self.tr(
-            "Some of what you typed could not be kept as a draft, so MDT Desk stays open "
-            "with the text still in its fields; each says why. Put that right (for "
-            "example free some disk space) and close again, or close now and lose that "
-            "text."
+    def _show_unkept_drafts_box(self, drafts: bool = True, meeting: bool = False) -> None:
+        said = []
+        if meeting:
+            said.append(
+                self.tr(
+                    "What was typed in meeting mode could not be saved, so MDT Desk stays "
+                    "open with the text still in meeting mode, which says why."
+                )
+            )
+        if drafts:
+            said.append(
+                self.tr(
+                    "Some of what you typed could not be kept as a draft, so MDT Desk stays "
+                    "open with the text still in its fields; each says why."
+                )
+            )
+        said.append(
+            self.tr(
+                "Put that right (for example free some disk space) and close again, or "
+                "close now and lose that text."
+            )
         )
+        message = " ".join(said)
         self.statusBar().showMessage(self._unkept_drafts_status(), 15_000)
         if self.unkept_drafts_box is not None:
             self.unkept_drafts_box.raise_()

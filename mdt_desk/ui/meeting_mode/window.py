@@ -193,6 +193,8 @@ class MeetingModeWindow(QWidget):
         self._typed_reasons: dict[uuid.UUID, str] = {}
         self._dirty = False
         self._saves_in_flight = 0
+        #: items whose typed capture is not yet confirmed in the store (sent, or failed)
+        self._unkept: set[uuid.UUID] = set()
         self._item_clock = QElapsedTimer()
         self._meeting_clock = QElapsedTimer()
         self._seconds_before = 0
@@ -632,7 +634,9 @@ class MeetingModeWindow(QWidget):
         if not self._dirty or entry is None or self._read_only:
             return
         self._dirty = False
-        item_id = entry.id
+        self._save_typed(entry.id)
+
+    def _save_typed(self, item_id: uuid.UUID) -> None:
         summary, decisions = self._typed.get(item_id, (None, None))
         reason = self._typed_reasons.get(item_id)
 
@@ -642,7 +646,28 @@ class MeetingModeWindow(QWidget):
                     session, item_id, summary=summary, decisions=decisions, deferral_reason=reason
                 )
 
-        self._send_save(job)
+        self._send_save(job, typed_for=item_id)
+
+    def send_last_typing(self) -> None:
+        """The app is closing: send what was typed, again for any item whose save failed,
+        and the item's time, so the main window can wait for them and stay open if they
+        fail (H100). The window stays as it is: the close may yet be stopped."""
+        if self._read_only:
+            return
+        entry = self.current_entry()
+        current = entry.id if entry is not None else None
+        for item_id in self._unkept - {current}:
+            self._save_typed(item_id)
+        if current in self._unkept:
+            self._dirty = True
+        timing = self._item_clock.isValid()
+        self._leave_item()
+        if timing and entry is not None:
+            self._item_clock.start()  # the time sent so far is counted; from now on, anew
+
+    def has_unkept_typing(self) -> bool:
+        """Typed capture not (yet) in the store: unsent, in flight, or its save failed."""
+        return self._dirty or bool(self._unkept)
 
     def discussed_without_outcome(self) -> list[int]:
         """The items with a discussion summary or decisions typed but no outcome chosen:
@@ -981,12 +1006,20 @@ class MeetingModeWindow(QWidget):
 
     # -- saving ------------------------------------------------------------------------
 
-    def _send_save(self, job: object) -> None:
+    def _send_save(self, job: object, typed_for: uuid.UUID | None = None) -> None:
         self._saves_in_flight += 1
         self.saved_label.setText(self.tr("Saving…"))
+        if typed_for is not None:
+            self._unkept.add(typed_for)
+
+        def saved(entry: AgendaEntry) -> None:
+            if typed_for is not None:
+                self._unkept.discard(typed_for)  # the jobs run in order: this is the latest
+            self._on_capture_saved(entry)
+
         self.runner.run(
             job,  # type: ignore[arg-type]
-            self._on_capture_saved,
+            saved,
             self._on_save_failed,
             owner=self,
             description="save meeting capture",
