@@ -38,7 +38,9 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     event,
+    or_,
     select,
     text,
     update,
@@ -182,9 +184,19 @@ def discard_import(store: Store, import_id: str) -> int:
     the import's first row) and the import's journal headers. The import's row in
     ``patient_import`` stays, marked stopped (at the time it was discarded), so the
     next import says so; its first journal row is cleared, so sync goes on.
+
+    The import is marked stopped in the first transaction, before anything is
+    deleted: an import still running (taken for a crashed one) then refuses to
+    publish what is left of it (``services/patient_import.py``, H99).
     """
     deleted = 0
     headers: set[int] = set()
+    with store.write_session() as session:
+        session.execute(
+            update(PatientImport)
+            .where(PatientImport.id == import_id, PatientImport.stopped_at.is_(None))
+            .values(stopped_at=utc_now())
+        )
     while True:
         with store.write_session() as session:
             rows = session.execute(
@@ -198,7 +210,7 @@ def discard_import(store: Store, import_id: str) -> int:
                 session.execute(
                     update(PatientImport)
                     .where(PatientImport.id == import_id)
-                    .values(first_seq=None, stopped_at=utc_now())
+                    .values(first_seq=None)
                 )
                 return deleted
             ids = [row.patient_id.hex for row in rows]
@@ -244,14 +256,30 @@ def discard_abandoned_imports(store: Store, now: dt.datetime | None = None) -> i
     """Discard every import that stopped without being able to clean up after itself.
 
     Run before an import and before a sync push, so a crashed import never holds up
-    sync for long. Returns how many imports were discarded.
+    sync for long. Also finishes a discard that was itself interrupted part way
+    (marked stopped, with hidden patients or its first journal row left). Returns how
+    many imports were discarded.
     """
     limit = (now or utc_now()) - ABANDONED_AFTER
     with store.read() as session:
         abandoned = list(
             session.scalars(
                 select(PatientImport.id).where(
-                    PatientImport.stopped_at.is_(None), PatientImport.heartbeat_at < limit
+                    or_(
+                        and_(
+                            PatientImport.stopped_at.is_(None), PatientImport.heartbeat_at < limit
+                        ),
+                        and_(
+                            PatientImport.stopped_at.is_not(None),
+                            PatientImport.stopped_at < limit,
+                            or_(
+                                PatientImport.first_seq.is_not(None),
+                                select(PatientImportRow.patient_id)
+                                .where(PatientImportRow.import_id == PatientImport.id)
+                                .exists(),
+                            ),
+                        ),
+                    )
                 )
             )
         )

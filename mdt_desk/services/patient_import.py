@@ -994,10 +994,58 @@ def _track(session: Session, publication: "_Publication", written: int, rows: in
         .values(heartbeat_at=now, written=written)
     )
     if getattr(renewed, "rowcount", 1) != 1:
-        raise UserError(
-            f"The import of {path} was stopped part way and none of it was kept: another "
-            "MDT Desk program took it for a crashed import. Import the file again."
-        )
+        raise _stopped_elsewhere(path)
+
+
+def _stopped_elsewhere(path: Path) -> UserError:
+    return UserError(
+        f"The import of {path} was stopped part way and none of it was kept: another "
+        "MDT Desk program took it for a crashed import. Import the file again."
+    )
+
+
+def _check_still_running(session: Session, publication: "_Publication") -> None:
+    """In the publishing transaction: the import has not been discarded meanwhile.
+
+    A discard marks the import stopped in its first transaction, then deletes its
+    hidden patients a batch at a time; publishing what is left would show a partial
+    list reported as complete (H99).
+
+    Raises:
+        UserError: it was stopped (or its row is gone); nothing is published.
+    """
+    running = session.scalar(
+        select(func.count())
+        .select_from(PatientImport)
+        .where(PatientImport.id == publication.import_id, PatientImport.stopped_at.is_(None))
+    )
+    if not running:
+        raise _stopped_elsewhere(publication.path)
+
+
+#: Why an import is refused while another runs: its hidden patients are hidden from
+#: this import's duplicate checks too, so both could add the same person (H99).
+ANOTHER_IMPORT_RUNNING = (
+    "Another patient import is running on this store; try again when it has finished."
+)
+
+
+def _refuse_if_another_import_running(session: Session, import_id: str | None) -> None:
+    """Refuse to start while another import is live (not stopped, heard from lately).
+
+    Raises:
+        UserError: :data:`ANOTHER_IMPORT_RUNNING`.
+    """
+    fresh = base.utc_now() - ABANDONED_AFTER
+    query = (
+        select(func.count())
+        .select_from(PatientImport)
+        .where(PatientImport.stopped_at.is_(None), PatientImport.heartbeat_at >= fresh)
+    )
+    if import_id is not None:
+        query = query.where(PatientImport.id != import_id)
+    if session.scalar(query):
+        raise UserError(ANOTHER_IMPORT_RUNNING)
 
 
 def _note_first_journal_row(session: Session, import_id: str, before: int) -> None:
@@ -1039,10 +1087,20 @@ def _make_visible(session: Session, publication: "_Publication") -> None:
 
 
 def _show_hidden_rows(session: Session, import_id: str) -> None:
+    # Another import may have hidden rows: running, or stopped with its discard not
+    # finished yet (it is marked stopped before its rows go).
     others = session.scalar(
         select(func.count())
         .select_from(PatientImport)
-        .where(PatientImport.id != import_id, PatientImport.stopped_at.is_(None))
+        .where(
+            PatientImport.id != import_id,
+            or_(
+                PatientImport.stopped_at.is_(None),
+                select(PatientImportRow.patient_id)
+                .where(PatientImportRow.import_id == PatientImport.id)
+                .exists(),
+            ),
+        )
     )
     if others:
         session.execute(delete(PatientImportRow).where(PatientImportRow.import_id == import_id))
@@ -1089,9 +1147,13 @@ def import_patients_file(
         ImportFileError: the file cannot be read at all: missing, a folder, binary,
             empty, in an unknown encoding, without a header row, or missing required
             columns.
+        UserError: another import is running on this store (nothing is written), or
+            this one was discarded meanwhile by a program that took it for a crashed
+            one (nothing of it is kept).
     """
     source = StreamedTextFile(path, kind=FILE_KIND)
     with store.read() as session:
+        _refuse_if_another_import_running(session, None)
         practices = _practices(session)
     problems: list[RowProblem] = []
     tally = _Tally()
@@ -1153,7 +1215,13 @@ def _publish_staged(
             # A bigger page cache on this connection: a big store's indexes are
             # written faster (the import's memory stays well within bounds).
             session.execute(text(f"PRAGMA cache_size=-{_CACHE_KIB}"))
+            if not publication.tracked:
+                # Checked again under the write lock: two imports could both have
+                # passed the check made before reading the file.
+                _refuse_if_another_import_running(session, publication.import_id)
             if last:
+                if publication.tracked:
+                    _check_still_running(session, publication)
                 # The publishing transaction: the last rows, the updates left for it,
                 # and the hidden patients shown, all in one commit.
                 accepted, deferred = _publish(session, rows, seen, tally, problems)
@@ -1199,12 +1267,14 @@ def import_patients_csv(session: Session, path: Path) -> ImportReport:
 
     Raises:
         ImportFileError: as :func:`import_patients_file`.
+        UserError: another import is running on this store.
     """
     source = StreamedTextFile(path, kind=FILE_KIND)
     problems: list[RowProblem] = []
     tally = _Tally()
     staging = _Staging()
     try:
+        _refuse_if_another_import_running(session, None)
         _stage(source, _practices(session), staging, problems, None)
         after = 0
         while rows := staging.batch(after, _MAX_PUBLISH_ROWS):

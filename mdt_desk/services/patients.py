@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
@@ -86,6 +86,29 @@ def load_patient(session: Session, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
+#: Why a person being imported cannot be registered by hand meanwhile (H99).
+IN_RUNNING_IMPORT = (
+    "This person is in a patient import that is still running; try again in a minute."
+)
+
+
+def _in_unpublished_import(session: Session, digits: str) -> bool:
+    """Whether a patient import not yet published holds this NHS number.
+
+    Its patients are hidden from every query through the ORM (models/imports.py),
+    this duplicate check included, so the base table is asked directly.
+    """
+    found = session.execute(
+        text(
+            "SELECT 1 FROM main.patient AS p"
+            " JOIN main.patient_import_row AS r ON r.patient_id = p.id"
+            " WHERE p.nhs_number = :digits AND p.retired_at IS NULL LIMIT 1"
+        ),
+        {"digits": digits},
+    ).first()
+    return found is not None
+
+
 def register_patient(
     session: Session,
     *,
@@ -147,6 +170,8 @@ def register_patient(
                 f"{patient_display_name(existing.family_name, existing.given_name)}, born "
                 f"{cui_date(existing.date_of_birth)}. Open that record instead."
             )
+        elif _in_unpublished_import(session, digits):
+            errors["nhs_number"] = IN_RUNNING_IMPORT
     if errors:
         raise ValidationError(" ".join(dict.fromkeys(errors.values())), errors)
     assert date_of_birth is not None and practice is not None

@@ -15,12 +15,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from mdt_desk.errors import UserError, ValidationError
 from mdt_desk.models import Patient, Practice
+from mdt_desk.models.imports import ABANDONED_AFTER, discard_abandoned_imports, discard_import
 from mdt_desk.models.store import Store
 from mdt_desk.services.caseload import find_patients
 from mdt_desk.services.check import check_store
-from mdt_desk.services.patient_import import import_patients_file, unfinished_imports
-from mdt_desk.services.patients import find_by_nhs_number
+from mdt_desk.services.patient_import import (
+    ANOTHER_IMPORT_RUNNING,
+    import_patients_file,
+    unfinished_imports,
+)
+from mdt_desk.services.patients import IN_RUNNING_IMPORT, find_by_nhs_number, register_patient
 from mdt_desk.services.progress import WRITING
 from mdt_desk.sync.client import edits_waiting, sync_once
 from mdt_desk.sync.hub import hub_engine, init_hub
@@ -308,3 +314,166 @@ def test_check_still_finds_a_lost_change_beside_a_discarded_import(
     journal = check_store(store).checks[-1]
 
     assert not journal.passed and "the journal sequence has gaps" in journal.detail
+
+
+# --- overlapping import work (H99) ------------------------------------------------------
+
+
+class _DiscardPausedError(Exception):
+    """A discard stopped after its first transaction (a laptop put to sleep)."""
+
+
+def pause_discard_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discards delete two patients per transaction; the first discard to pause between
+    transactions stops there, as if its program had been put to sleep."""
+    from mdt_desk.models import imports
+
+    paused: list[bool] = []
+
+    class _Time:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            if not paused:
+                paused.append(True)
+                raise _DiscardPausedError
+
+    monkeypatch.setattr(imports, "_DISCARD_ROWS", 2)
+    monkeypatch.setattr(imports, "time", _Time)
+
+
+def import_id_of(store: Store) -> str:
+    raw = sqlite3.connect(store.path)
+    try:
+        return str(raw.execute("SELECT id FROM patient_import").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def test_an_import_discarded_while_it_writes_its_last_rows_publishes_nothing(
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    small_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pause_discard_once(monkeypatch)
+    path = people_file(tmp_path)
+    during: dict[str, int] = {}
+
+    def before_the_last_transaction(phase: str, done: int, total: int) -> None:
+        # The window's sync took the import for a crashed one and started discarding it.
+        if phase == WRITING and done == total - 3:
+            with Store.open(store.path) as window, pytest.raises(_DiscardPausedError):
+                discard_import(window, import_id_of(store))
+            during["left"] = raw_count(store, "SELECT count(*) FROM patient")
+
+    with pytest.raises(UserError, match="was stopped part way and none of it was kept"):
+        import_patients_file(store, path, actor_label="cli", progress=before_the_last_transaction)
+
+    assert during["left"] == PEOPLE - 3 - 2  # the discard had deleted some of them...
+    assert visible_patients(store) == 0  # ...and the rest were not shown as "imported"
+    assert raw_count(store, "SELECT count(*) FROM patient") == 0
+    assert raw_count(store, "SELECT count(*) FROM patient_import_row") == 0
+    (stopped,) = unfinished_imports(store)
+    assert "none of it was kept" in stopped.message()
+    assert check_store(store).passed
+
+
+def test_a_second_import_is_refused_while_one_is_running(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path, small_batches: None
+) -> None:
+    path = people_file(tmp_path)
+    refused: list[str] = []
+
+    def same_file_from_another_window() -> None:
+        with Store.open(store.path) as second, pytest.raises(UserError) as error:
+            import_patients_file(second, path, actor_label="second window")
+        refused.append(str(error.value))
+
+    report = import_patients_file(
+        store, path, actor_label="cli", progress=at_mid_file(same_file_from_another_window)
+    )
+
+    assert refused == [ANOTHER_IMPORT_RUNNING]
+    assert report.imported == PEOPLE
+    assert raw_count(store, "SELECT count(*) FROM patient") == PEOPLE  # nobody twice
+    assert raw_count(store, "SELECT count(DISTINCT nhs_number) FROM patient") == PEOPLE
+    assert import_patients_file(store, path, actor_label="again").imported == 0  # finished: allowed
+
+
+def test_registering_a_person_an_import_is_still_writing_is_refused(
+    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path, small_batches: None
+) -> None:
+    refused: list[ValidationError] = []
+
+    def register_the_first_person_by_hand() -> None:
+        with (
+            Store.open(store.path) as window,
+            pytest.raises(ValidationError) as error,
+            window.write(actor_label="receptionist") as session,
+        ):
+            register_patient(
+                session,
+                nhs_number=NHS[0],
+                family_name="Importee0",
+                given_name="Given",
+                date_of_birth=dt.date(1945, 7, 14),
+                practice_id=practice_ids["A81001"],
+            )
+        refused.append(error.value)
+
+    import_patients_file(
+        store,
+        people_file(tmp_path),
+        actor_label="cli",
+        progress=at_mid_file(register_the_first_person_by_hand),
+    )
+
+    (error,) = refused
+    assert error.field_errors["nhs_number"] == IN_RUNNING_IMPORT
+    assert "still running; try again in a minute" in str(error)
+    nhs = NHS[0]
+    assert raw_count(store, f"SELECT count(*) FROM patient WHERE nhs_number = '{nhs}'") == 1
+    assert visible_patients(store) == PEOPLE
+
+
+def test_an_import_half_discarded_stays_hidden_when_another_is_published(
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    small_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mdt_desk.services import patient_import
+
+    def crash() -> None:
+        raise _StopImportError
+
+    with monkeypatch.context() as patch:  # a crash: no clean-up by the import itself
+        patch.setattr(patient_import, "_discard_after_failure", lambda *args: None)
+        with pytest.raises(_StopImportError):
+            import_patients_file(
+                store, people_file(tmp_path), actor_label="t", progress=at_mid_file(crash)
+            )
+    crashed = import_id_of(store)
+    pause_discard_once(monkeypatch)
+    silent = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).replace(tzinfo=None)
+    raw = sqlite3.connect(store.path)
+    with raw:
+        raw.execute("UPDATE patient_import SET heartbeat_at = ?", (silent.isoformat(sep=" "),))
+    raw.close()
+    with pytest.raises(_DiscardPausedError):  # its discard stops after one transaction
+        discard_import(store, crashed)
+    left = raw_count(store, "SELECT count(*) FROM patient_import_row")
+    assert left > 0
+
+    others = people_file(tmp_path, "others.csv", first=PEOPLE)
+    assert import_patients_file(store, others, actor_label="t").imported == 5
+
+    assert visible_patients(store) == 5  # none of the half-discarded import shown
+    assert raw_count(store, "SELECT count(*) FROM patient_import_row") == left
+    later = dt.datetime.now(dt.UTC) + ABANDONED_AFTER * 2
+    assert discard_abandoned_imports(store, now=later) == 1  # its discard is finished
+    assert raw_count(store, "SELECT count(*) FROM patient") == 5
+    assert raw_count(store, "SELECT count(*) FROM patient_import_row") == 0
+    assert check_store(store).passed
