@@ -78,6 +78,9 @@ log = logging.getLogger(__name__)
 SAVE_DEBOUNCE_MS = 400
 #: …and at least this often while typing goes on.
 SAVE_MAX_WAIT_MS = 1000
+#: A save that failed (full disk, busy store) is sent again on the next clock tick at
+#: least this long after the failure, or at once after any save that succeeds (H101).
+RESEND_AFTER_MS = 2000
 #: A new action is due this many days ahead unless the chair says otherwise.
 DEFAULT_DUE_DAYS = 14
 #: Large enough to read from the back of a meeting room.
@@ -195,6 +198,15 @@ class MeetingModeWindow(QWidget):
         self._saves_in_flight = 0
         #: items whose typed capture is not yet confirmed in the store (sent, or failed)
         self._unkept: set[uuid.UUID] = set()
+        #: outcomes chosen and not yet confirmed in the store (sent, or failed), by item
+        self._unkept_outcomes: dict[uuid.UUID, AgendaOutcome | None] = {}
+        #: (item, "typed" or "outcome") whose latest save failed: sent again (H101)
+        self._failed: set[tuple[uuid.UUID, str]] = set()
+        #: the number of the latest save sent for each (item, kind)
+        self._latest_send: dict[tuple[uuid.UUID, str], int] = {}
+        self._sends = 0
+        self._since_failure = QElapsedTimer()
+        self._save_error = ""
         self._item_clock = QElapsedTimer()
         self._meeting_clock = QElapsedTimer()
         self._seconds_before = 0
@@ -213,6 +225,7 @@ class MeetingModeWindow(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_clocks)
+        self._tick.timeout.connect(self._resend_failed)
 
         self._start()
 
@@ -646,7 +659,17 @@ class MeetingModeWindow(QWidget):
                     session, item_id, summary=summary, decisions=decisions, deferral_reason=reason
                 )
 
-        self._send_save(job, typed_for=item_id)
+        self._send_save(job, item_id, "typed")
+
+    def _save_outcome(self, item_id: uuid.UUID, outcome: AgendaOutcome | None) -> None:
+        def job(desk: Desk) -> AgendaEntry:
+            with desk.write() as session:
+                return meeting_mode.save_capture(
+                    session, item_id, outcome=outcome, clear_outcome=outcome is None
+                )
+
+        self._unkept_outcomes[item_id] = outcome
+        self._send_save(job, item_id, "outcome")
 
     def send_last_typing(self) -> None:
         """The app is closing: send what was typed, again for any item whose save failed,
@@ -658,6 +681,8 @@ class MeetingModeWindow(QWidget):
         current = entry.id if entry is not None else None
         for item_id in self._unkept - {current}:
             self._save_typed(item_id)
+        for item_id, outcome in list(self._unkept_outcomes.items()):
+            self._save_outcome(item_id, outcome)
         if current in self._unkept:
             self._dirty = True
         timing = self._item_clock.isValid()
@@ -666,8 +691,9 @@ class MeetingModeWindow(QWidget):
             self._item_clock.start()  # the time sent so far is counted; from now on, anew
 
     def has_unkept_typing(self) -> bool:
-        """Typed capture not (yet) in the store: unsent, in flight, or its save failed."""
-        return self._dirty or bool(self._unkept)
+        """Typed capture (or a chosen outcome) not (yet) in the store: unsent, in flight,
+        or its save failed."""
+        return self._dirty or bool(self._unkept) or bool(self._unkept_outcomes)
 
     def discussed_without_outcome(self) -> list[int]:
         """The items with a discussion summary or decisions typed but no outcome chosen:
@@ -1006,40 +1032,94 @@ class MeetingModeWindow(QWidget):
 
     # -- saving ------------------------------------------------------------------------
 
-    def _send_save(self, job: object, typed_for: uuid.UUID | None = None) -> None:
+    def _send_save(self, job: object, item_id: uuid.UUID, kind: str) -> None:
+        """Send ``job``, saving the ``kind`` ("typed" or "outcome") of item ``item_id``."""
         self._saves_in_flight += 1
-        self.saved_label.setText(self.tr("Saving…"))
-        if typed_for is not None:
-            self._unkept.add(typed_for)
+        if kind == "typed":
+            self._unkept.add(item_id)
+        key = (item_id, kind)
+        self._sends += 1
+        number = self._latest_send[key] = self._sends
+        self._show_save_state()
 
         def saved(entry: AgendaEntry) -> None:
-            if typed_for is not None:
-                self._unkept.discard(typed_for)  # the jobs run in order: this is the latest
+            # The jobs run in order: only the latest save for the item says it is all kept.
+            if self._latest_send.get(key) == number:
+                self._failed.discard(key)
+                if kind == "typed":
+                    self._unkept.discard(item_id)
+                else:
+                    self._unkept_outcomes.pop(item_id, None)
             self._on_capture_saved(entry)
+
+        def failed(error: UserError) -> None:
+            if self._latest_send.get(key) == number:
+                self._failed.add(key)  # sent again on a later tick, or after a save (H101)
+            self._on_save_failed(error)
 
         self.runner.run(
             job,  # type: ignore[arg-type]
             saved,
-            self._on_save_failed,
+            failed,
             owner=self,
             description="save meeting capture",
         )
 
-    def _on_capture_saved(self, saved: AgendaEntry) -> None:
-        self._saves_in_flight -= 1
-        self._replace_entry(saved)
-        if self._saves_in_flight == 0 and not self._dirty:
+    def _show_save_state(self) -> None:
+        """Says "Not saved" while any item's save has failed and is not yet kept, whichever
+        item is in front; else "Saving…" or the time of the last save."""
+        if self._failed:
+            self.saved_label.setText(self.tr("Not saved"))
+        elif self._saves_in_flight > 0 or self._dirty:
+            self.saved_label.setText(self.tr("Saving…"))
+        else:
             self.saved_label.setText(
                 self.tr("Saved {time}").format(
                     time=dt.datetime.now(meetings.LONDON).strftime("%H:%M:%S")
                 )
             )
+
+    def _on_capture_saved(self, saved: AgendaEntry) -> None:
+        self._saves_in_flight -= 1
+        self._replace_entry(saved)
+        if self._saves_in_flight == 0:
+            if self._failed:
+                self._resend()  # the store takes saves again: what failed goes now
+            elif self._save_error and self.error_label.accessibleName() == self._save_error:
+                self.error_label.show_message("")  # all kept: the failure no longer holds
+                self._save_error = ""
+            if not self._dirty:
+                self._show_save_state()
         self.capture_saved.emit(saved)
 
     def _on_save_failed(self, error: UserError) -> None:
         self._saves_in_flight -= 1
+        self._since_failure.start()
         self.saved_label.setText(self.tr("Not saved"))
-        self.error_label.show_message(str(error))
+        self._save_error = str(error)
+        self.error_label.show_message(self._save_error)
+
+    @Slot()
+    def _resend_failed(self) -> None:
+        """On the clock's tick: send again what failed, once nothing else is in flight and
+        a moment has passed since the failure (a full disk may have room again)."""
+        if self._read_only or not self._failed or self._saves_in_flight > 0:
+            return
+        if self._since_failure.isValid() and self._since_failure.elapsed() < RESEND_AFTER_MS:
+            return
+        self._resend()
+
+    def _resend(self) -> None:
+        """Send again each item's capture or outcome whose latest save failed (H101)."""
+        if self._read_only:
+            return
+        entry = self.current_entry()
+        for item_id, kind in sorted(self._failed, key=lambda key: self._latest_send[key]):
+            if kind == "outcome":
+                if item_id in self._unkept_outcomes:
+                    self._save_outcome(item_id, self._unkept_outcomes[item_id])
+            elif not (self._dirty and entry is not None and entry.id == item_id):
+                self._save_typed(item_id)  # the item in front, being typed, goes on its own
 
     def _replace_entry(self, saved: AgendaEntry) -> None:
         """Take the store's word for an item, keeping the text typed since."""
@@ -1126,7 +1206,7 @@ class MeetingModeWindow(QWidget):
             return
         self._typed[entry.id] = (self.summary_edit.toPlainText(), self.decisions_edit.toPlainText())
         self._dirty = True
-        self.saved_label.setText(self.tr("Saving…"))
+        self._show_save_state()
         self._debounce.start()
         if not self._max_wait.isActive():
             self._max_wait.start()
@@ -1138,7 +1218,7 @@ class MeetingModeWindow(QWidget):
             return
         self._typed_reasons[entry.id] = text
         self._dirty = True
-        self.saved_label.setText(self.tr("Saving…"))
+        self._show_save_state()
         self._debounce.start()
         if not self._max_wait.isActive():
             self._max_wait.start()
@@ -1161,16 +1241,8 @@ class MeetingModeWindow(QWidget):
         self._show_deferral(self.agenda[self._index])
         if outcome is AgendaOutcome.DEFER:
             self.deferral_edit.setFocus()  # say why, while the room still remembers
-        item_id = entry.id
-
-        def job(desk: Desk) -> AgendaEntry:
-            with desk.write() as session:
-                return meeting_mode.save_capture(
-                    session, item_id, outcome=outcome, clear_outcome=outcome is None
-                )
-
         self.save_now()
-        self._send_save(job)
+        self._save_outcome(entry.id, outcome)
 
     @Slot(str)
     def _on_decisions_action_requested(self, line: str) -> None:
