@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QSizePolicy,
     QStyle,
@@ -146,7 +147,67 @@ class _CalendarPopup(QFrame):
         self.picked.emit(dt.date(qdate.year(), qdate.month(), qdate.day()))
 
 
-class DateField(QWidget):
+class _TypedField(QWidget):
+    """A line of text read by a parser, with the reason it cannot be read underneath.
+
+    The shared half of :class:`DateField` and :class:`TimeField`: text that cannot be
+    read stays as typed, its reason is shown under the field (unless a table cell's
+    delegate reports it) and announced to screen readers, and it is never replaced by
+    another value. A subclass sets ``line_edit`` and then calls :meth:`_lay_out`.
+
+    Signals:
+        editingFinished(): the person left the field or pressed Enter.
+    """
+
+    editingFinished = Signal()  # noqa: N815 - named like the QLineEdit signal it replaces
+    line_edit: QLineEdit
+
+    def __init__(self, parent: QWidget | None, *, show_errors: bool = True) -> None:
+        super().__init__(parent)
+        self._show_errors = show_errors
+        self._error = ""
+
+    def _lay_out(self, top: QWidget | QLayout) -> None:
+        # made after the line edit, so the field's first child stays its text
+        self.error_label = ErrorLabel(self)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        if isinstance(top, QLayout):
+            column.addLayout(top)
+        else:
+            column.addWidget(top)
+        column.addWidget(self.error_label)
+        self.setFocusProxy(self.line_edit)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self.line_edit.text()
+
+    def set_text(self, text: str) -> None:
+        """Put ``text`` in the field as if typed (read when the field is left or saved)."""
+        self.line_edit.setText(text)
+
+    def error_text(self) -> str:
+        """Why the text could not be read; empty when it could."""
+        return self._error
+
+    def setAccessibleName(self, name: str) -> None:
+        super().setAccessibleName(name)
+        self.line_edit.setAccessibleName(name)
+
+    def _set_error(self, message: str) -> None:
+        if message == self._error:
+            return
+        self._error = message
+        self.line_edit.setAccessibleDescription(message)
+        if self._show_errors:
+            self.error_label.show_message(message)
+        if message:
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.line_edit, message))
+
+
+class DateField(_TypedField):
     """A date typed or picked from a calendar, shown as ``14-Jul-2027`` (NHS CUI).
 
     The person types any form :func:`~mdt_desk.services.dates.parse_typed_date` reads
@@ -155,9 +216,6 @@ class DateField(QWidget):
     underneath (announced to screen readers), and is never replaced by another date.
     Tab moves to the next field; Up/Down change the day; Alt+Down or F4 opens a calendar.
 
-    Signals:
-        editingFinished(): the person left the field or pressed Enter.
-
     Args:
         value: the date shown at first; ``None`` shows today unless ``optional``.
         optional: an empty field means "no date" rather than an error.
@@ -165,7 +223,7 @@ class DateField(QWidget):
             through its delegate instead).
     """
 
-    editingFinished = Signal()  # noqa: N815 - named like the QLineEdit signal it replaces
+    line_edit: _DateLineEdit
 
     def __init__(
         self,
@@ -175,10 +233,8 @@ class DateField(QWidget):
         optional: bool = False,
         show_errors: bool = True,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, show_errors=show_errors)
         self.optional = optional
-        self._show_errors = show_errors
-        self._error = ""
         self.line_edit = _DateLineEdit(self)
         self.line_edit.setPlaceholderText(
             self.tr("Not set") if optional else self.tr("e.g. 14-Jul-2027")
@@ -193,19 +249,12 @@ class DateField(QWidget):
         self.calendar_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Alt+Down from the text
         self.calendar_button.setToolTip(self.tr("Choose from a calendar (Alt+Down)"))
         self.calendar_button.setAccessibleName(self.tr("Choose from a calendar"))
-        self.error_label = ErrorLabel(self)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
         row.addWidget(self.line_edit, 1)
         row.addWidget(self.calendar_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addLayout(row)
-        column.addWidget(self.error_label)
-        self.setFocusProxy(self.line_edit)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._lay_out(row)
         self.line_edit.editingFinished.connect(self._on_line_edit_editing_finished)
         self.line_edit.textEdited.connect(self._on_line_edit_text_edited)
         self.line_edit.step_requested.connect(self._on_line_edit_step_requested)
@@ -216,13 +265,6 @@ class DateField(QWidget):
         self.set_date(value)
 
     # -- reading and writing -------------------------------------------------------
-
-    def text(self) -> str:
-        return self.line_edit.text()
-
-    def set_text(self, text: str) -> None:
-        """Put ``text`` in the field as if typed (read when the field is left or saved)."""
-        self.line_edit.setText(text)
 
     def set_date(self, value: dt.date | None) -> None:
         """Show ``value`` as ``dd-Mmm-yyyy`` (empty for ``None``); clears any message."""
@@ -259,13 +301,8 @@ class DateField(QWidget):
             raise error
         return value
 
-    def error_text(self) -> str:
-        """Why the text could not be read; empty when it could."""
-        return self._error
-
     def setAccessibleName(self, name: str) -> None:
         super().setAccessibleName(name)
-        self.line_edit.setAccessibleName(name)
         self.calendar_button.setAccessibleName(
             self.tr("Choose the {field} from a calendar").format(field=name.lower())
         )
@@ -332,22 +369,12 @@ class DateField(QWidget):
         self.line_edit.setFocus(Qt.FocusReason.PopupFocusReason)
         self.editingFinished.emit()
 
-    def _set_error(self, message: str) -> None:
-        if message == self._error:
-            return
-        self._error = message
-        self.line_edit.setAccessibleDescription(message)
-        if self._show_errors:
-            self.error_label.show_message(message)
-        if message:
-            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.line_edit, message))
-
 
 #: The date field's former name, kept for the forms and tests that use it.
 CuiDateEdit = DateField
 
 
-class TimeField(QWidget):
+class TimeField(_TypedField):
     """A time of day typed as ``14:30``, ``1430``, ``2:30pm`` or ``2.30 pm``, shown ``14:30``.
 
     The text is read by :func:`~mdt_desk.services.times.parse_typed_time`. On leaving
@@ -355,39 +382,19 @@ class TimeField(QWidget):
     the reason underneath (announced to screen readers), and is never replaced by
     another time. It is a plain line of text, so typing over it replaces the whole time
     (a time spin box kept the old hour). Tab moves to the next field.
-
-    Signals:
-        editingFinished(): the person left the field or pressed Enter.
     """
-
-    editingFinished = Signal()  # noqa: N815 - named like the QLineEdit signal it replaces
 
     def __init__(self, value: dt.time | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._error = ""
         self.line_edit = QLineEdit(self)
         self.line_edit.setPlaceholderText(self.tr("e.g. 14:30"))
         self.line_edit.setToolTip(
             self.tr("Type a time such as 14:30, 1430, 2:30pm or 2.30 pm (24-hour or am/pm).")
         )
-        self.error_label = ErrorLabel(self)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addWidget(self.line_edit)
-        column.addWidget(self.error_label)
-        self.setFocusProxy(self.line_edit)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._lay_out(self.line_edit)
         self.line_edit.editingFinished.connect(self._on_line_edit_editing_finished)
         self.line_edit.textEdited.connect(self._on_line_edit_text_edited)
         self.set_time(value)
-
-    def text(self) -> str:
-        return self.line_edit.text()
-
-    def set_text(self, text: str) -> None:
-        """Put ``text`` in the field as if typed (read when the field is left or saved)."""
-        self.line_edit.setText(text)
 
     def set_time(self, value: dt.time | None) -> None:
         """Show ``value`` as ``HH:mm`` (empty for ``None``); clears any message."""
@@ -408,14 +415,6 @@ class TimeField(QWidget):
         self._set_error("")
         return value
 
-    def error_text(self) -> str:
-        """Why the text could not be read; empty when it could."""
-        return self._error
-
-    def setAccessibleName(self, name: str) -> None:
-        super().setAccessibleName(name)
-        self.line_edit.setAccessibleName(name)
-
     @Slot()
     def _on_line_edit_editing_finished(self) -> None:
         try:
@@ -435,15 +434,6 @@ class TimeField(QWidget):
         except TimeInputError:
             return
         self._set_error("")
-
-    def _set_error(self, message: str) -> None:
-        if message == self._error:
-            return
-        self._error = message
-        self.line_edit.setAccessibleDescription(message)
-        self.error_label.show_message(message)
-        if message:
-            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.line_edit, message))
 
 
 def format_nhs_digits(text: str) -> str:
