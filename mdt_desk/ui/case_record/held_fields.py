@@ -28,10 +28,6 @@ from mdt_desk.services.display import cui_date
 from mdt_desk.ui.widgets import DateField
 
 
-def _date_text(value: dt.date | None) -> str:
-    return cui_date(value, "") if value is not None else ""
-
-
 class HeldDateField:
     """One date field of the record, filled from the store without overwriting the user."""
 
@@ -63,7 +59,7 @@ class HeldDateField:
         """
         changed = value != self._stored
         self._stored = value
-        text = _date_text(value)
+        text = cui_date(value, "")
         if self.field.text() == text:
             self._shown, self._behind = text, False
             return False
