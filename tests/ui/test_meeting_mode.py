@@ -30,6 +30,7 @@ from mdt_desk.models.enums import AgendaOutcome, AttendanceStatus, MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import agenda_rules, meeting_mode, meetings, plans
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import counted
 from mdt_desk.services.meetings import AgendaEntry, MeetingSummary
 from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     MeetingResultsTableModel,
@@ -37,7 +38,7 @@ from mdt_desk.ui.itemmodels.meeting_results_table_model import (
     result_rows,
 )
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
-from mdt_desk.ui.meeting_mode.panels import ActionForm, AgendaStrip, counted
+from mdt_desk.ui.meeting_mode.panels import ActionForm, AgendaStrip
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.meeting_mode.window import BASE_POINT_SIZE, clock_text, missing_text
 from mdt_desk.ui.runner import TaskRunner

@@ -28,9 +28,9 @@ from mdt_desk.models.enums import ActionStatus, AgendaOutcome, MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings, plans
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import counted
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
-from mdt_desk.ui.meeting_mode.panels import counted
 from mdt_desk.ui.meetings.meetings_page import MeetingsPage
 from mdt_desk.ui.runner import TaskRunner
 from tests.ui.finders import child

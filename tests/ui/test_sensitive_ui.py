@@ -28,13 +28,13 @@ from mdt_desk.models.enums import AgendaReason
 from mdt_desk.models.store import Store
 from mdt_desk.services import meeting_mode, meetings, plans
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import counted
 from mdt_desk.services.persons_copy import LeftOff
 from mdt_desk.ui.case_record.action_plan import ActionPlanWidget
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.itemmodels.action_plan_table_model import ActionColumn, ActionRole
 from mdt_desk.ui.itemmodels.meeting_results_table_model import result_rows
 from mdt_desk.ui.itemmodels.notes_table_model import NOTE_COLUMN
-from mdt_desk.ui.meeting_mode.panels import counted
 from mdt_desk.ui.print_preview import PrintPreviewDialog
 from mdt_desk.ui.runner import TaskRunner
 from tests.documents.helpers import flat, pages_text
