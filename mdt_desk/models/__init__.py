@@ -7,6 +7,7 @@ from mdt_desk.models.base import Base, SyncedRecord, new_id, utc_now
 from mdt_desk.models.entities import (
     APPEND_ONLY_TABLES,
     SYNCED_MODELS,
+    AccessEvent,
     Action,
     AgendaItem,
     Alert,
@@ -39,6 +40,7 @@ from mdt_desk.models.journal import JournalChange, JournalContext, JournalTransa
 __all__ = [
     "APPEND_ONLY_TABLES",
     "SYNCED_MODELS",
+    "AccessEvent",
     "Action",
     "AgendaItem",
     "Alert",

@@ -99,6 +99,14 @@ class Staff(SyncedRecord):
     organisation: Mapped[str] = mapped_column(String(100), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
+    #: role ids (:class:`mdt_desk.models.enums.Role`), sorted, separated by spaces
+    roles: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: the argon2id hash of the PIN or passphrase ("" until one is set); never the PIN
+    pin_hash: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: set by an administrator's one-time PIN: it must be changed at the next sign-in
+    pin_must_change: Mapped[bool] = mapped_column(default=False, server_default="0")
+    #: a leaver's last day: from the day after, they cannot sign in on any desk
+    left_on: Mapped[dt.date | None]
 
 
 class StaffPracticeCover(SyncedRecord):
@@ -407,6 +415,27 @@ class PrintRecord(SyncedRecord):
     large_print: Mapped[bool] = mapped_column(default=False)
 
 
+class AccessEvent(SyncedRecord):
+    """One look at the record, or one sign-in event: who, which person, what, when, where.
+
+    Append-only and synced, so the log of who looked reaches every desk and the hub and
+    nobody can edit it after the fact. ``action`` is one of
+    :class:`mdt_desk.models.enums.AccessAction`; ``reason`` is a break-glass reason or an
+    export's purpose. ``staff_id`` is empty only for a sign-in attempt by a name that is
+    not on the team.
+    """
+
+    __tablename__ = "access_event"
+    __table_args__ = (Index("ix_access_event_patient_at", "patient_id", "at"),)
+
+    at: Mapped[dt.datetime]
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    desk: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
 class ReviewItem(SyncedRecord):
     """Something sync could not decide alone, for a person to review.
 
@@ -468,6 +497,7 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     MeetingAmendment,
     PrintRecord,
     ReviewItem,
+    AccessEvent,
 )
 
 
@@ -489,7 +519,9 @@ class Draft(Base):
 
 
 #: Tables whose content may never change once written (only retirement is allowed).
-APPEND_ONLY_TABLES: frozenset[str] = frozenset({"note", "meeting_amendment", "print_record"})
+APPEND_ONLY_TABLES: frozenset[str] = frozenset(
+    {"note", "meeting_amendment", "print_record", "access_event"}
+)
 
 
 def synced_tables() -> list[Table]:

@@ -24,6 +24,32 @@ class Profession(StrEnum):
     ADMINISTRATOR = "administrator"
 
 
+class Role(StrEnum):
+    """What a staff member may do on the desk (matrix: ``services/access.py``)."""
+
+    CARE_COORDINATOR = "care_coordinator"
+    TEAM_MEMBER = "team_member"
+    MDT_CHAIR = "mdt_chair"
+    CARE_NAVIGATOR = "care_navigator"
+    TEAM_ADMINISTRATOR = "team_administrator"
+    PRIVACY_OFFICER = "privacy_officer"
+    OBSERVER = "observer"
+
+
+class AccessAction(StrEnum):
+    """What an access-log row records."""
+
+    OPEN = "open"
+    PRINT = "print"
+    EXPORT = "export"
+    BREAK_GLASS = "break_glass"
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    SIGN_IN_FAILED = "sign_in_failed"
+    LOCKED_OUT = "locked_out"
+    LOCK = "lock"
+
+
 class Gender(StrEnum):
     FEMALE = "female"
     MALE = "male"

@@ -54,6 +54,9 @@ META_REPLICA_ID = "replica_id"
 META_HLC = "hlc"
 META_CREATED_AT = "created_at"
 META_SIGNED_IN_STAFF = "signed_in_staff_id"
+#: ``session.info`` key of the staff member acting in a session (``services/access.py``
+#: turns it into their roles).
+SESSION_ACTOR_KEY = "actor_id"
 
 
 def damaged_message(path: Path, error: BaseException) -> str:
@@ -237,7 +240,7 @@ def raise_store_error(path: Path, error: BaseException) -> None:
 #: The newest migration in ``migrations/versions``; a test checks it against Alembic.
 #: Kept as a constant so that opening an up-to-date store does not import Alembic
 #: (an eighth of the start-up time).
-SCHEMA_HEAD = "0005_import_staging"
+SCHEMA_HEAD = "0006_access"
 
 
 def _alembic_config() -> "Config":
@@ -707,11 +710,12 @@ class Store:
             return MigrationContext.configure(connection).get_current_revision()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading. Nothing written through it is kept."""
+    def read(self, actor_id: uuid.UUID | None = None) -> Iterator[Session]:
+        """A session for reading by ``actor_id``. Nothing written through it is kept."""
+        info = {SEES_PUBLISHED_PATIENTS_ONLY: True, SESSION_ACTOR_KEY: actor_id}
         with (
             self._classified_errors(),
-            Session(self._read_engine, info={SEES_PUBLISHED_PATIENTS_ONLY: True}) as session,
+            Session(self._read_engine, info=info) as session,
         ):
             try:
                 yield session
@@ -739,7 +743,11 @@ class Store:
         with (
             self._classified_errors(),
             self._write_gate,
-            Session(self._write_engine, expire_on_commit=False) as session,
+            Session(
+                self._write_engine,
+                expire_on_commit=False,
+                info={SESSION_ACTOR_KEY: actor_id},
+            ) as session,
             session.begin(),
         ):
             event.listen(session, "before_flush", _compose_text)

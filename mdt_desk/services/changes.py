@@ -47,6 +47,8 @@ ENTITY_KINDS: dict[str, str] = {
     "staff_practice_cover": "staff",
     "review_item": "review",
     "print_record": "prints",
+    # Not a record kind: a look at a record must not reload the record it looked at.
+    "access_event": "access",
 }
 
 #: Kinds shown on a case record (its banner, tabs and history).
@@ -105,6 +107,7 @@ class Changes:
     staff: bool = False
     review: bool = False
     prints: bool = False
+    access: bool = False
     sync_state: bool = False
     patient_ids: frozenset[uuid.UUID] = frozenset()
     case_ids: frozenset[uuid.UUID] = frozenset()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models.store import Store
 from mdt_desk.services import staff as staff_service
+from mdt_desk.services.access import Principal
 
 #: The store_meta key under which a sync records its team hub's address (never with a
 #: password). The same key as ``mdt_desk.sync.client.META_HUB_ADDRESS``: the command
@@ -38,6 +39,11 @@ class Desk:
     actor_id: uuid.UUID | None
     actor_name: str
     hub_address: str | None = None
+    #: who signed in, with their roles as they were then: for the screens to decide
+    #: what to show. The services never trust it: every session resolves the actor's
+    #: roles afresh from the store (``services/access.py``), so a role taken away or a
+    #: leaver's last day applies at once.
+    principal: Principal | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> "Desk":
@@ -57,7 +63,8 @@ class Desk:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.store.read() as session:
+        """A read session acting as the signed-in staff member (their roles apply)."""
+        with self.store.read(self.actor_id) as session:
             yield session
 
     @contextmanager
@@ -66,6 +73,15 @@ class Desk:
         label = self.actor_name or staff_service.setup_actor_label()
         with self.store.write(self.actor_id, label) as session:
             yield session
+
+    def signed_in_as(self, principal: Principal) -> "Desk":
+        """The desk acting as ``principal``, after their PIN was checked."""
+        return replace(
+            self,
+            actor_id=principal.staff_id,
+            actor_name=principal.display_name,
+            principal=principal,
+        )
 
     def sign_in(self, staff_id: uuid.UUID) -> "Desk":
         """Record ``staff_id`` as signed in on the store; the desk whose changes are theirs.
