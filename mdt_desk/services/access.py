@@ -90,7 +90,9 @@ PERMISSION_DOING: dict[Permission, str] = {
     Permission.UPDATE_ANY_ACTION: "updating other people's actions",
     Permission.UPDATE_OWN_ACTION: "updating actions",
     Permission.CLOSE_CASE: "closing cases",
-    Permission.PRINT_ANY_CARE_PLAN: "printing care plans",
+    Permission.PRINT_ANY_CARE_PLAN: (
+        "printing the care plans of people whose care team you are not on"
+    ),
     Permission.PRINT_TEAM_CARE_PLAN: "printing care plans",
     Permission.PRINT_LISTS: "printing caseload lists and meeting papers",
     Permission.EXPORT: "exporting records",
@@ -435,3 +437,15 @@ def may_read_sensitive(
     from mdt_desk.models.base import utc_now
 
     return glass_broken(session, principal.staff_id, patient_id, now or utc_now())
+
+
+def matrix_markdown() -> str:
+    """The role × permission matrix as a Markdown table (``docs/security.md`` shows it)."""
+    roles = list(Role)
+    header = "| permission | " + " | ".join(ROLE_LABELS[role] for role in roles) + " |"
+    rule = "|---|" + "---|" * len(roles)
+    lines = [header, rule]
+    for permission in Permission:
+        marks = " | ".join("✓" if permission in ROLE_PERMISSIONS[role] else "—" for role in roles)
+        lines.append(f"| `{permission.value}`: {PERMISSION_DOING[permission]} | {marks} |")
+    return "\n".join(lines)
