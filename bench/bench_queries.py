@@ -32,6 +32,7 @@ from mdt_desk.models.enums import CaseStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services.caseload import CaseloadRow, PatientMatch, caseload_page, find_patients
 from mdt_desk.services.demo import generate_demo
+from mdt_desk.services.staff import signed_in_staff_id
 
 TARGET_MEDIAN_MS = 20.0
 TARGET_RATIO = 3.0
@@ -122,14 +123,16 @@ def bench_query(
     The service's rows must have the record id first; raw and service must return
     the same records in the same order.
     """
-    with store.read() as session:
+    # A demo store's staff have PINs: the services read as the person the demo signed in.
+    reader = signed_in_staff_id(store)
+    with store.read(reader) as session:
 
         def in_session(value: Any) -> Callable[[], object]:
             return lambda: service(session, value)
 
         def new_session(value: Any) -> Callable[[], object]:
             def call() -> object:
-                with store.read() as fresh:
+                with store.read(reader) as fresh:
                     return service(fresh, value)
 
             return call

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mdt_desk.errors import UserError
 from mdt_desk.models.store import Store
+from mdt_desk.services.access import store_in_setup
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.sign_in import sign_in_with_pin
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import install_wheel_guard
@@ -22,22 +24,32 @@ APPLICATION = "MDT Desk"
 log = logging.getLogger(__name__)
 
 
-def create_main_window(store_path: Path) -> MainWindow:
+def create_main_window(store_path: Path, *, pin: str | None = None) -> MainWindow:
     """Open the store and build the fully wired main window for it.
 
-    Never shows a dialog: on a store with someone signed in (a demo store has) the
-    window opens on the caseload; on a new store the caller decides whether to show
-    the welcome dialog (:meth:`MainWindow.show_welcome`). The window owns the store
-    and closes it when it closes.
+    Never shows a dialog. On a store past set-up (someone has a PIN) the window opens on
+    its sign-in screen, with the last person to sign in chosen; in set-up, on the
+    caseload of whoever set-up signed in, and on a new store the caller decides whether
+    to show the welcome dialog (:meth:`MainWindow.show_welcome`). The window owns the
+    store and closes it when it closes.
+
+    Args:
+        pin: for scripts and tests only: sign the last signed-in person in with this PIN
+            first, so the window opens on the caseload (the app asks on its screen).
 
     Raises:
         StoreError: the file is not an MDT Desk store, is damaged or is too new.
+        UserError: ``pin`` was given and is not that person's.
     """
     store = Store.open(store_path)
     try:
         desk = Desk.for_store(store)
+        with store.read() as session:
+            setup = store_in_setup(session)
+        if pin is not None and not setup and desk.actor_id is not None:
+            desk = desk.signed_in_as(sign_in_with_pin(store, desk.actor_id, pin).principal)
         runner = TaskRunner(desk)
-        return MainWindow(runner)
+        return MainWindow(runner, sign_in_first=not setup and desk.principal is None)
     except BaseException:
         store.close()
         raise
@@ -132,7 +144,7 @@ def run_gui(store_path: Path) -> int:
         return 2
     app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
-    if window.runner.desk.actor_id is None:
-        window.show_welcome()
+    if window.runner.desk.actor_id is None and not window.locked:
+        window.show_welcome()  # an empty store: past set-up the sign-in screen is up
     log.info("desk window open")
     return int(app.exec())

@@ -1,7 +1,16 @@
 """The ``mdt-desk`` command: the GUI with no subcommand, headless services with one.
 
 Exit status: 0 success; 1 a check failed; 2 a user error (bad file, bad store,
-bad arguments); 3 an import that refused some rows.
+bad arguments, a PIN not recognised, ``--as`` missing); 3 an import that refused some
+rows; 4 the signed-in person's role does not allow what was asked (nothing was written).
+
+Signing in. Every command that reads or changes patient records takes ``--as STAFF_ID``
+and checks that person's PIN, asked for on the terminal (``getpass``) or read as one
+line from standard input with ``--pin-stdin``; never from an argument or an environment
+variable, where other users of the computer could read it. Until anyone on the store
+has a PIN, the store is in set-up and such commands run without ``--as``, as "initial
+set-up" (said on stderr). ``staff list``, ``stats``, ``check``, ``practices list`` and
+the hub commands hold no patient data and never need ``--as``.
 """
 
 import argparse
@@ -12,7 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,8 +29,10 @@ from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
 from mdt_desk.errors import ImportFileError, StoreDamagedError, StoreError, UserError
+from mdt_desk.models.enums import Role
 from mdt_desk.models.store import Store, discard_unused_store, store_error
 from mdt_desk.paths import STORE_ENVIRONMENT_VARIABLE, default_store_path
+from mdt_desk.services.access import AccessDeniedError
 from mdt_desk.services.display import counted
 from mdt_desk.services.reports import ImportReport
 
@@ -29,6 +40,9 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_ROWS_REJECTED = 3
+EXIT_NOT_ALLOWED = 4
+
+SETUP_NOTICE = "mdt-desk: running as initial set-up (nobody on this store has a PIN yet)"
 
 log = logging.getLogger("mdt_desk.cli")
 
@@ -97,6 +111,110 @@ def _actor(store: Store) -> tuple[Any, str]:
     return desk.actor_id, desk.actor_name or setup_actor_label()
 
 
+@dataclass(frozen=True)
+class _Acting:
+    """Who a command acts as: a person whose PIN was checked, or initial set-up
+    (``principal`` None; the journal then names the desk's signed-in person, if any,
+    or the operating-system user setting the desk up)."""
+
+    actor_id: Any
+    label: str
+    principal: Any = None
+
+    def desk(self, store: Store) -> Any:
+        """The desk the document and app services act through."""
+        from mdt_desk.services.desk import Desk
+
+        desk = Desk.for_store(store)
+        return desk if self.principal is None else desk.signed_in_as(self.principal)
+
+
+def _read_pin(args: argparse.Namespace, prompt: str) -> str:
+    """A PIN from the terminal (not echoed), or the next line of standard input with
+    ``--pin-stdin``. Never an argument or environment variable: others can read those."""
+    import getpass
+
+    if getattr(args, "pin_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise UserError("--pin-stdin: standard input ended before the PIN; nothing was done.")
+        return line.rstrip("\r\n")
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise UserError("No PIN was given; nothing was done.") from None
+
+
+def _staff_argument(raw: str) -> Any:
+    """A staff id as typed: with or without dashes, in any case."""
+    return _uuid_argument(raw, "staff", "mdt-desk staff list")
+
+
+def _staff_name(store: Store, staff_id: Any) -> str:
+    from mdt_desk.services.staff import display_staff_name, get_staff
+
+    with store.read() as session:
+        staff = get_staff(session, staff_id)
+        return display_staff_name(staff.family_name, staff.given_name, staff.title)
+
+
+def _in_setup(store: Store) -> bool:
+    from mdt_desk.services.access import store_in_setup
+
+    with store.read() as session:
+        return store_in_setup(session)
+
+
+def _check_pin(
+    args: argparse.Namespace, store: Store, staff_id: Any, *, one_time_allowed: bool = False
+) -> _Acting:
+    """Sign ``staff_id`` in with their PIN (a wrong one: exit 2, nothing done)."""
+    from mdt_desk.services.sign_in import sign_in_with_pin
+
+    name = _staff_name(store, staff_id)
+    signed = sign_in_with_pin(store, staff_id, _read_pin(args, f"PIN for {name}: "))
+    if signed.must_change_pin and not one_time_allowed:
+        raise UserError(
+            f"{name} has a one-time PIN: choose your own first, with "
+            f"`mdt-desk staff set-pin {staff_id} --as {staff_id}`. Nothing else was done."
+        )
+    principal = signed.principal
+    return _Acting(principal.staff_id, principal.display_name, principal)
+
+
+def _as_setup(args: argparse.Namespace, store: Store) -> _Acting:
+    if not getattr(args, "setup_said", False):
+        sys.stderr.write(SETUP_NOTICE + "\n")
+        sys.stderr.flush()
+        args.setup_said = True
+    actor_id, label = _actor(store)
+    return _Acting(actor_id, label)
+
+
+def _signed_in(
+    args: argparse.Namespace, store: Store, *, one_time_allowed: bool = False
+) -> _Acting:
+    """Who runs this command: ``--as STAFF_ID`` with their PIN, or initial set-up while
+    nobody on the store has a PIN. Past set-up, a command without ``--as`` exits 2."""
+    raw = getattr(args, "as_staff", None)
+    setup = _in_setup(store)
+    if raw:
+        if setup:
+            raise UserError(
+                "Nobody on this store has a PIN yet, so --as cannot be checked: run the "
+                "command without --as (as initial set-up), or set a PIN first with "
+                "`mdt-desk staff set-pin STAFF_ID`."
+            )
+        return _check_pin(args, store, _staff_argument(raw), one_time_allowed=one_time_allowed)
+    if setup:
+        return _as_setup(args, store)
+    raise UserError(
+        f"`{getattr(args, 'command_name', 'mdt-desk')}` needs --as STAFF_ID: this store's "
+        "staff sign in with a PIN (see `mdt-desk staff list` for ids). The PIN is asked "
+        "for on the terminal, or read from standard input with --pin-stdin."
+    )
+
+
 def _report_import(args: argparse.Namespace, report: ImportReport, what: str) -> int:
     if args.json:
         payload = asdict(report)
@@ -153,8 +271,8 @@ def _cmd_practices_import(args: argparse.Namespace) -> int:
 
     progress = _progress(args, _import_labels(args.file, "practices"))
     with _open_store(args) as store:
-        actor_id, label = _actor(store)
-        with store.write(actor_id, label) as session:
+        acting = _signed_in(args, store)
+        with store.write(acting.actor_id, acting.label) as session:
             report = import_ods_practices(session, Path(args.file), progress)
     return _report_import(args, report, "GP practices")
 
@@ -181,8 +299,8 @@ def _cmd_practices_name_locality(args: argparse.Namespace) -> int:
     from mdt_desk.services.practices import name_locality
 
     with _open_store(args, create=False) as store:
-        actor_id, label = _actor(store)
-        with store.write(actor_id, label) as session:
+        acting = _signed_in(args, store)
+        with store.write(acting.actor_id, acting.label) as session:
             named = name_locality(session, args.code, args.name)
     if args.json:
         _emit_json(args.out, {"code": named.code, "name": named.name, "title": named.title})
@@ -196,11 +314,15 @@ def _cmd_patients_import(args: argparse.Namespace) -> int:
 
     progress = _progress(args, _import_labels(args.file, "patients"))
     with _open_store(args) as store:
+        acting = _signed_in(args, store)
         for earlier in unfinished_imports(store):
             sys.stderr.write(f"mdt-desk: {earlier.message()}\n")
-        actor_id, label = _actor(store)
         report = import_patients_file(
-            store, Path(args.file), actor_id=actor_id, actor_label=label, progress=progress
+            store,
+            Path(args.file),
+            actor_id=acting.actor_id,
+            actor_label=acting.label,
+            progress=progress,
         )
     return _report_import(args, report, "Patients")
 
@@ -219,20 +341,31 @@ def _cmd_staff_list(args: argparse.Namespace) -> int:
     else:
         for member in staff:
             marker = "*" if member.id == signed_in else " "
+            facts = [", ".join(member.roles) or "no role"]
+            facts.append("PIN set" if member.pin_set else "no PIN")
+            if member.left_on is not None:
+                facts.append(f"leaves {member.left_on.isoformat()}")
             _write(
                 args.out,
-                f"{marker} {member.id}  {member.display_name}  ({member.profession.value})  "
-                + " ".join(member.practice_codes),
+                f"{marker} {member.id}  {member.display_name}  ({member.profession.value}; "
+                f"{'; '.join(facts)})  " + " ".join(member.practice_codes),
             )
     return EXIT_OK
 
 
 def _cmd_staff_add(args: argparse.Namespace) -> int:
-    from mdt_desk.services.staff import add_staff, sign_in
+    from mdt_desk.services.access import role_from_text
+    from mdt_desk.services.staff import add_staff, default_roles, sign_in
 
+    chosen = {role_from_text(text) for text in args.role}
     with _open_store(args) as store:
-        actor_id, label = _actor(store)
-        with store.write(actor_id, label) as session:
+        acting = _signed_in(args, store)
+        if args.sign_in and acting.principal is not None:
+            raise UserError(
+                "--sign-in works only in initial set-up: on this store people sign in "
+                "with their PIN (`mdt-desk staff set-pin STAFF_ID` gives them one)."
+            )
+        with store.write(acting.actor_id, acting.label) as session:
             member = add_staff(
                 session,
                 family_name=args.family_name,
@@ -243,30 +376,80 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
                 email=args.email,
                 phone=args.phone,
                 practice_codes=tuple(args.practice),
+                roles=chosen or default_roles(session),
             )
         if args.sign_in:
             sign_in(store, member.id)
     if args.json:
         _emit_json(args.out, asdict(member))
     else:
-        _write(args.out, f"Added {member.display_name} ({member.id}).")
+        _write(
+            args.out,
+            f"Added {member.display_name} ({member.id}), roles: {', '.join(member.roles)}.",
+        )
     return EXIT_OK
 
 
 def _cmd_staff_sign_in(args: argparse.Namespace) -> int:
-    import uuid
-
     from mdt_desk.services.staff import sign_in
 
-    try:
-        staff_id = uuid.UUID(args.staff_id)
-    except ValueError:
-        raise UserError(
-            f"'{args.staff_id}' is not a staff id (see `mdt-desk staff list`)."
-        ) from None
+    staff_id = _staff_argument(args.staff_id)
     with _open_store(args, create=False) as store:
-        member = sign_in(store, staff_id)
-    _write(args.out, f"Signed in as {member.display_name}.")
+        if _in_setup(store):
+            name = sign_in(store, staff_id).display_name
+        else:
+            name = _check_pin(args, store, staff_id, one_time_allowed=True).label
+    _write(args.out, f"Signed in as {name}.")
+    return EXIT_OK
+
+
+def _read_new_pin(args: argparse.Namespace, name: str) -> str:
+    """The new PIN: typed twice on the terminal, or the next line of standard input."""
+    first = _read_pin(args, f"New PIN for {name}: ")
+    if not getattr(args, "pin_stdin", False) and _read_pin(args, "The new PIN again: ") != first:
+        raise UserError("The two PINs typed differ; nothing was changed.")
+    return first
+
+
+def _as_target(args: argparse.Namespace, target: Any) -> bool:
+    """Whether ``--as`` names ``target``: someone changing their own (one-time) PIN."""
+    raw = getattr(args, "as_staff", None)
+    return isinstance(raw, str) and bool(raw) and _staff_argument(raw) == target
+
+
+def _cmd_staff_set_pin(args: argparse.Namespace) -> int:
+    from mdt_desk.services.sign_in import check_pin_rules, set_pin
+
+    target = _staff_argument(args.staff_id)
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(
+            args,
+            store,
+            one_time_allowed=_as_target(args, target),
+        )
+        name = _staff_name(store, target)
+        if acting.principal is not None and acting.actor_id != target:
+            from mdt_desk.services.access import Permission
+
+            # Refused before the new PIN is typed, not after.
+            acting.principal.require(Permission.MANAGE_STAFF)
+        pin = check_pin_rules(_read_new_pin(args, name))
+        with store.write(acting.actor_id, acting.label) as session:
+            changed = set_pin(session, target, pin)
+    _write(args.out, changed)
+    return EXIT_OK
+
+
+def _cmd_staff_leave(args: argparse.Namespace) -> int:
+    from mdt_desk.services.sign_in import record_leaver
+
+    staff_id = _staff_argument(args.staff_id)
+    last_day = _date_argument("--on", args.on)
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.write(acting.actor_id, acting.label) as session:
+            changed = record_leaver(session, staff_id, last_day)
+    _write(args.out, changed)
     return EXIT_OK
 
 
@@ -277,12 +460,14 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
     from mdt_desk.services.validation import format_nhs_number
 
     owner_id = _uuid_argument(args.owner, "staff", "mdt-desk staff list") if args.owner else None
-    with _open_store(args, create=False) as store, store.read() as session:
-        if owner_id is not None:
-            get_staff(session, owner_id)  # an unknown id is a clear error, not an empty list
-        rows = list_actions(
-            session, owner_id=owner_id, overdue_only=args.overdue, include_closed=args.all
-        )
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.read(acting.actor_id) as session:
+            if owner_id is not None:
+                get_staff(session, owner_id)  # an unknown id is a clear error, not an empty list
+            rows = list_actions(
+                session, owner_id=owner_id, overdue_only=args.overdue, include_closed=args.all
+            )
     if args.json:
         _emit_json(
             args.out,
@@ -322,6 +507,7 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mdt_desk.services.demo import generate_demo
+    from mdt_desk.services.sign_in import DEMO_PIN
 
     if args.patients < 1:
         raise UserError("--patients must be at least 1.")
@@ -336,7 +522,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
     seconds = time.perf_counter() - started
     if args.json:
-        _emit_json(args.out, {**asdict(report), "seconds": round(seconds, 2)})
+        _emit_json(args.out, {**asdict(report), "seconds": round(seconds, 2), "pin": DEMO_PIN})
     else:
         _write(
             args.out,
@@ -344,6 +530,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"{report.staff} staff, {report.cases} cases, {report.meetings} meetings "
             f"({seconds:.1f} s). Signed in as {report.signed_in}.",
         )
+        _write(args.out, f"Every demo staff member's PIN is {DEMO_PIN}.")
     return EXIT_OK
 
 
@@ -361,18 +548,39 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from mdt_desk.models.enums import AccessAction
+    from mdt_desk.services import access_log
+    from mdt_desk.services.access import Permission, principal_of
     from mdt_desk.services.export import export_json
 
-    with _open_store(args, create=False) as store, store.read() as session:
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        # Logged before the export is written: the log may hold an export that then
+        # failed, never an export it does not hold. A whole-store export is about no
+        # single person.
+        with store.write(acting.actor_id, acting.label) as session:
+            principal_of(session).require(Permission.EXPORT)
+            access_log.append(session, AccessAction.EXPORT, reason=_purpose(args))
+        _export_to(args, store, acting, export_json)
+    return EXIT_OK
+
+
+def _purpose(args: argparse.Namespace) -> str:
+    from mdt_desk.services.access_log import NOT_STATED
+
+    return (getattr(args, "purpose", None) or "").strip() or NOT_STATED
+
+
+def _export_to(args: argparse.Namespace, store: Store, acting: _Acting, export: Any) -> None:
+    with store.read(acting.actor_id) as session:
         if args.output and args.output != "-":
             target = Path(args.output)
             temporary = target.with_name(target.name + ".part")
             with temporary.open("w", encoding="utf-8", newline="\n") as handle:
-                export_json(session, handle)
+                export(session, handle)
             temporary.replace(target)
         else:
-            export_json(session, args.out)
-    return EXIT_OK
+            export(session, args.out)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -397,7 +605,7 @@ def _uuid_argument(raw: str, what: str, hint: str) -> Any:
     import uuid
 
     try:
-        return uuid.UUID(raw)
+        return uuid.UUID(raw.strip())
     except ValueError:
         raise UserError(f"'{raw}' is not a {what} id (see `{hint}`).") from None
 
@@ -468,9 +676,11 @@ def _report_meetings(args: argparse.Namespace, found: Sequence[Any]) -> None:
 def _cmd_meetings_list(args: argparse.Namespace) -> int:
     from mdt_desk.services.meetings import list_meetings
 
-    with _open_store(args, create=False) as store, store.read() as session:
-        practice_id = _practice_argument(session, args.practice) if args.practice else None
-        found = list_meetings(session, practice_id=practice_id)
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.read(acting.actor_id) as session:
+            practice_id = _practice_argument(session, args.practice) if args.practice else None
+            found = list_meetings(session, practice_id=practice_id)
     _report_meetings(args, found)
     return EXIT_OK
 
@@ -492,9 +702,9 @@ def _cmd_meetings_schedule(args: argparse.Namespace) -> int:
     hint = "mdt-desk staff list"
     invited = [_uuid_argument(raw, "staff", hint) for raw in args.invite]
     with _open_store(args, create=False) as store:
-        actor_id, label = _actor(store)
-        chair_id = _uuid_argument(args.chair, "staff", hint) if args.chair else actor_id
-        with store.write(actor_id, label) as session:
+        acting = _signed_in(args, store)
+        chair_id = _uuid_argument(args.chair, "staff", hint) if args.chair else acting.actor_id
+        with store.write(acting.actor_id, acting.label) as session:
             made = schedule_meeting(
                 session,
                 practice_id=_practice_argument(session, args.practice),
@@ -521,8 +731,10 @@ def _cmd_agenda_propose(args: argparse.Namespace) -> int:
     from mdt_desk.services.agenda_rules import propose
 
     meeting_id = _uuid_argument(args.meeting, "meeting", "mdt-desk meetings list")
-    with _open_store(args, create=False) as store, store.read() as session:
-        proposals = propose(session, meeting_id)
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.read(acting.actor_id) as session:
+            proposals = propose(session, meeting_id)
     if args.json:
         _emit_json(
             args.out,
@@ -557,21 +769,30 @@ def _cmd_agenda_propose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_pdf(args: argparse.Namespace, request: Any) -> int:
-    """Produce a document (recording the print) and write it to ``--out``."""
-    import os
-    import tempfile
-
-    from mdt_desk import documents
-    from mdt_desk.services.desk import Desk
-
+def _pdf_target(args: argparse.Namespace) -> Path:
+    """Where ``--out`` says to write, checked before anyone is asked for a PIN."""
     target = Path(args.out_file).expanduser()
     if target.is_dir():
         raise UserError(f"--out {target} is a folder; give the path of the PDF file to write.")
     if not target.parent.exists():
         raise UserError(f"There is no folder {target.parent} to write {target.name} into.")
+    return target
+
+
+def _write_pdf(args: argparse.Namespace, request: Any, signed_in: Any = None) -> int:
+    """Produce a document (recording the print, and in the access log) and write it to
+    ``--out``. ``signed_in(store)`` gives the request once the person is signed in."""
+    import os
+    import tempfile
+
+    from mdt_desk import documents
+
+    target = _pdf_target(args)
     with _open_store(args, create=False) as store:
-        made = documents.produce(Desk.for_store(store), request)
+        acting = _signed_in(args, store)
+        if signed_in is not None:
+            request = signed_in(store, acting)
+        made = documents.produce(acting.desk(store), request)
     # Written beside the target and renamed: never a half-written PDF under its name.
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mdt-desk-", suffix=".pdf")
     try:
@@ -619,19 +840,29 @@ def _write_pdf(args: argparse.Namespace, request: Any) -> int:
 def _cmd_careplan(args: argparse.Namespace) -> int:
     from mdt_desk.documents import DocumentRequest
     from mdt_desk.models.enums import DocumentKind
+
+    def request(store: Store, acting: _Acting) -> DocumentRequest:
+        return DocumentRequest(
+            DocumentKind.CARE_PLAN,
+            patient_id=_patient_by_nhs(store, acting, args.nhs),
+            large_print=args.large_print,
+            purpose=_purpose(args),
+        )
+
+    return _write_pdf(args, None, request)
+
+
+def _patient_by_nhs(store: Store, acting: _Acting, nhs: str) -> Any:
     from mdt_desk.services.patients import find_by_nhs_number
     from mdt_desk.services.validation import format_nhs_number
 
-    with _open_store(args, create=False) as store, store.read() as session:
-        patient = find_by_nhs_number(session, args.nhs)
+    with store.read(acting.actor_id) as session:
+        patient = find_by_nhs_number(session, nhs)
     if patient is None:
         raise UserError(
-            f"Nobody with NHS number {format_nhs_number(args.nhs)} is registered in this store."
+            f"Nobody with NHS number {format_nhs_number(nhs)} is registered in this store."
         )
-    request = DocumentRequest(
-        DocumentKind.CARE_PLAN, patient_id=patient.id, large_print=args.large_print
-    )
-    return _write_pdf(args, request)
+    return patient.id
 
 
 def _cmd_agenda_pdf(args: argparse.Namespace) -> int:
@@ -663,13 +894,46 @@ def _cmd_caseload_pdf(args: argparse.Namespace) -> int:
     if bool(args.practice) == bool(args.coordinator):
         raise UserError("Give either --practice CODE or --coordinator STAFF_ID.")
     if args.practice:
-        with _open_store(args, create=False) as store, store.read() as session:
-            practice_id = _practice_argument(session, args.practice)
-        request = DocumentRequest(DocumentKind.CASELOAD_LIST, practice_id=practice_id)
-    else:
-        staff_id = _uuid_argument(args.coordinator, "staff", "mdt-desk staff list")
-        request = DocumentRequest(DocumentKind.CASELOAD_LIST, coordinator_id=staff_id)
-    return _write_pdf(args, request)
+
+        def for_practice(store: Store, acting: _Acting) -> DocumentRequest:
+            with store.read(acting.actor_id) as session:
+                practice_id = _practice_argument(session, args.practice)
+            return DocumentRequest(DocumentKind.CASELOAD_LIST, practice_id=practice_id)
+
+        return _write_pdf(args, None, for_practice)
+    staff_id = _uuid_argument(args.coordinator, "staff", "mdt-desk staff list")
+    return _write_pdf(args, DocumentRequest(DocumentKind.CASELOAD_LIST, coordinator_id=staff_id))
+
+
+def _purpose_option(parser: argparse.ArgumentParser, done: str) -> None:
+    parser.add_argument(
+        "--purpose",
+        metavar="TEXT",
+        help=f"why it is {done}, for the access log (default: “not stated”)",
+    )
+
+
+def _sign_in_options() -> argparse.ArgumentParser:
+    """``--as STAFF_ID`` and ``--pin-stdin``: who runs a command that reads or changes
+    patient records. Defaults suppressed, so a subcommand does not undo the group's."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--as",
+        dest="as_staff",
+        metavar="STAFF_ID",
+        default=argparse.SUPPRESS,
+        help="who is doing this (an id from `mdt-desk staff list`, with or without "
+        "dashes); their PIN is asked for on the terminal. Not needed while nobody on "
+        "the store has a PIN (initial set-up)",
+    )
+    options.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="read the PIN from the first line of standard input instead of the terminal "
+        "(never give a PIN as an argument)",
+    )
+    return options
 
 
 def _add_document_commands(
@@ -677,10 +941,17 @@ def _add_document_commands(
 ) -> None:
     """``careplan``, ``agenda --meeting ID --out``, ``minutes`` and ``caseload`` PDFs."""
     out_help = "the PDF file to write (replaced if it exists)"
-    sub = command(commands, "careplan", _cmd_careplan, "print a person's care plan to a PDF file")
+    sub = command(
+        commands,
+        "careplan",
+        _cmd_careplan,
+        "print a person's care plan to a PDF file",
+        signs_in=True,
+    )
     sub.add_argument("--nhs", metavar="NUMBER", required=True, help="the person's NHS number")
     sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
     sub.add_argument("--large-print", action="store_true", help="16 pt text and larger")
+    _purpose_option(sub, "printed")
     agenda.add_argument("--meeting", metavar="ID", help="see `mdt-desk meetings list`")
     agenda.add_argument("--out", dest="out_file", metavar="FILE.pdf", help=out_help)
     agenda.add_argument(
@@ -688,11 +959,21 @@ def _add_document_commands(
     )
     agenda.add_argument("--json", action="store_true", help="print the result as JSON")
     agenda.set_defaults(handler=_cmd_agenda_pdf)
-    sub = command(commands, "minutes", _cmd_minutes, "print a meeting's minutes to a PDF file")
+    sub = command(
+        commands,
+        "minutes",
+        _cmd_minutes,
+        "print a meeting's minutes to a PDF file",
+        signs_in=True,
+    )
     sub.add_argument("--meeting", metavar="ID", required=True, help="see `mdt-desk meetings list`")
     sub.add_argument("--out", dest="out_file", metavar="FILE.pdf", required=True, help=out_help)
     sub = command(
-        commands, "caseload", _cmd_caseload_pdf, "print a practice's or coordinator's caseload"
+        commands,
+        "caseload",
+        _cmd_caseload_pdf,
+        "print a practice's or coordinator's caseload",
+        signs_in=True,
     )
     sub.add_argument("--practice", metavar="CODE", help="ODS code of the practice")
     sub.add_argument("--coordinator", metavar="STAFF_ID", help="see `mdt-desk staff list`")
@@ -808,7 +1089,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         url = args.hub or store.get_meta(META_HUB_ADDRESS)
         if not url:
             raise UserError("Give the team hub's address with --hub URL.")
-        _actor_id, label = _actor(store)
+        # A new desk joins in set-up (the hub's credentials are the gate); a --as given
+        # there is checked once that person's record has arrived (contracts #2).
+        joining = _in_setup(store)
+        label = _as_setup(args, store).label if joining else _signed_in(args, store).label
         engine = _hub_engine_for(url)
         try:
             report = sync_once(
@@ -820,6 +1104,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             )
         finally:
             engine.dispose()
+        if joining and getattr(args, "as_staff", None):
+            _signed_in(args, store)  # a wrong PIN exits 2; the pulled records stay
     if args.json:
         _emit_json(args.out, report.as_dict())
     else:
@@ -834,8 +1120,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _cmd_conflicts(args: argparse.Namespace) -> int:
     from mdt_desk.services.review import list_open_items
 
-    with _open_store(args, create=False) as store, store.read() as session:
-        items = list_open_items(session)
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.read(acting.actor_id) as session:
+            items = list_open_items(session)
     if args.json:
         _emit_json(
             args.out,
@@ -863,6 +1151,42 @@ def _cmd_conflicts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_access_log(args: argparse.Namespace) -> int:
+    from mdt_desk.services.access_log import entries_for
+    from mdt_desk.services.display import cui_time, label
+
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        patient_id = _patient_by_nhs(store, acting, args.nhs)
+        with store.read(acting.actor_id) as session:
+            entries = entries_for(session, patient_id)
+    if args.json:
+        _emit_json(
+            args.out,
+            [
+                {
+                    "at": entry.at.isoformat(),
+                    "staff_id": str(entry.staff_id) if entry.staff_id else None,
+                    "staff_name": entry.staff_name,
+                    "action": entry.action,
+                    "desk": entry.desk,
+                    "reason": entry.reason,
+                }
+                for entry in entries
+            ],
+        )
+        return EXIT_OK
+    for entry in entries:
+        why = f": {entry.reason}" if entry.reason else ""
+        _write(
+            args.out,
+            f"{cui_time(entry.at)}  {label(entry.action):<12} "
+            f"{entry.staff_name or 'initial set-up'} on {entry.desk}{why}",
+        )
+    _write(args.out, f"{counted(len(entries), 'entry', 'entries')}, newest first.")
+    return EXIT_OK
+
+
 def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
     """``hub init``, ``sync`` and ``conflicts``."""
     hub = commands.add_parser("hub", help="the team hub this desk syncs with")
@@ -886,9 +1210,24 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
         "sync",
         _cmd_sync,
         "send this desk's changes to the team hub and bring in everyone else's",
+        signs_in=True,
     )
     sub.add_argument("--hub", metavar="URL", help="the hub (default: the one this desk uses)")
-    command(commands, "conflicts", _cmd_conflicts, "changes that need a person to review")
+    command(
+        commands,
+        "conflicts",
+        _cmd_conflicts,
+        "changes that need a person to review",
+        signs_in=True,
+    )
+    sub = command(
+        commands,
+        "access-log",
+        _cmd_access_log,
+        "who has opened, printed, exported or broken the glass on a person's record",
+        signs_in=True,
+    )
+    sub.add_argument("--nhs", metavar="NUMBER", required=True, help="the person's NHS number")
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
@@ -898,13 +1237,17 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
 
 def _add_meeting_commands(
-    commands: Any, command: Callable[..., argparse.ArgumentParser], store_option: Any
+    commands: Any, command: Callable[..., argparse.ArgumentParser], group_options: list[Any]
 ) -> None:
     """``meetings list|schedule`` and ``agenda propose`` (``agenda`` is a group)."""
     meetings = commands.add_parser("meetings", help="MDT meetings")
     meetings_commands = meetings.add_subparsers(title="commands", metavar="COMMAND", required=True)
     sub = command(
-        meetings_commands, "list", _cmd_meetings_list, "list meetings in date order, earliest first"
+        meetings_commands,
+        "list",
+        _cmd_meetings_list,
+        "list meetings in date order, earliest first",
+        signs_in=True,
     )
     sub.add_argument("--practice", metavar="CODE", help="only those this practice hosts or joins")
     sub = command(
@@ -912,6 +1255,7 @@ def _add_meeting_commands(
         "schedule",
         _cmd_meetings_schedule,
         "schedule a meeting, or a series of them (Europe/London time)",
+        signs_in=True,
     )
     sub.add_argument("--practice", metavar="CODE", required=True, help="ODS code of the host")
     sub.add_argument(
@@ -948,14 +1292,16 @@ def _add_meeting_commands(
         "agenda",
         help="a meeting's agenda: print it (--meeting ID --out FILE.pdf) or `propose`",
         description="Print a meeting's agenda to a PDF file, or list the proposed cases.",
-        parents=[store_option],
+        parents=group_options,
     )
+    agenda.set_defaults(command_name=agenda.prog)
     agenda_commands = agenda.add_subparsers(title="commands", metavar="COMMAND")
     sub = command(
         agenda_commands,
         "propose",
         _cmd_agenda_propose,
         "the cases proposed for a meeting, and why",
+        signs_in=True,
     )
     sub.add_argument("--meeting", metavar="ID", required=True, help="see `mdt-desk meetings list`")
     _add_document_commands(commands, command, agenda)
@@ -965,7 +1311,7 @@ def _add_staff_commands(commands: Any, command: Callable[..., argparse.ArgumentP
     staff = commands.add_parser("staff", help="team members and who uses this desk")
     staff_commands = staff.add_subparsers(title="commands", metavar="COMMAND", required=True)
     command(staff_commands, "list", _cmd_staff_list, "list the team (* marks who is signed in)")
-    sub = command(staff_commands, "add", _cmd_staff_add, "add a team member")
+    sub = command(staff_commands, "add", _cmd_staff_add, "add a team member", signs_in=True)
     sub.add_argument("--family-name", required=True)
     sub.add_argument("--given-name", required=True)
     sub.add_argument("--title", default="")
@@ -980,15 +1326,60 @@ def _add_staff_commands(commands: Any, command: Callable[..., argparse.ArgumentP
         metavar="CODE",
         help="ODS code of a practice they cover (repeat for several)",
     )
-    sub.add_argument("--sign-in", action="store_true", help="sign this desk in as them")
+    sub.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="a role (repeat for several): "
+        + ", ".join(role.value for role in Role)
+        + "; default team_member, and care_coordinator and team_administrator for the "
+        "first person on a new store",
+    )
+    sub.add_argument(
+        "--sign-in", action="store_true", help="sign this desk in as them (initial set-up only)"
+    )
     sub = command(
         staff_commands,
         "sign-in",
         _cmd_staff_sign_in,
-        "sign this desk in as a staff member",
+        "sign this desk in as a staff member (with their PIN, once anyone has one)",
         reports=False,
     )
     sub.add_argument("staff_id", help="the staff id shown by `mdt-desk staff list`")
+    sub.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="read the PIN from the first line of standard input instead of the terminal",
+    )
+    sub = command(
+        staff_commands,
+        "set-pin",
+        _cmd_staff_set_pin,
+        "set or change a PIN: your own, or (as team administrator) a one-time PIN for "
+        "someone, which they change at their next sign-in",
+        reports=False,
+        signs_in=True,
+    )
+    sub.description = (
+        (sub.description or "")
+        + ". The new PIN is asked for twice on the terminal. With --pin-stdin, standard "
+        "input gives the PINs one a line: first the PIN of the person given with --as, "
+        "then the new PIN (in initial set-up, without --as: the new PIN only)."
+    )
+    sub.add_argument("staff_id", help="whose PIN (see `mdt-desk staff list`)")
+    sub = command(
+        staff_commands,
+        "leave",
+        _cmd_staff_leave,
+        "record a leaver's last day: after it they cannot sign in on any desk",
+        reports=False,
+        signs_in=True,
+    )
+    sub.add_argument("staff_id", help="who leaves (see `mdt-desk staff list`)")
+    sub.add_argument(
+        "--on", metavar="DATE", required=True, help="their last day, e.g. 2027-07-14 or today"
+    )
 
 
 def _add_action_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -999,6 +1390,7 @@ def _add_action_commands(commands: Any, command: Callable[..., argparse.Argument
         "list",
         _cmd_actions_list,
         "list actions still to do (overdue first), across every case",
+        signs_in=True,
     )
     sub.add_argument("--owner", metavar="STAFF_ID", help="only this staff member's actions")
     sub.add_argument(
@@ -1020,6 +1412,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_option.add_argument("--store", metavar="PATH", help=store_help, default=argparse.SUPPRESS)
     json_option = argparse.ArgumentParser(add_help=False)
     json_option.add_argument("--json", action="store_true", help="print the result as JSON")
+    sign_in_option = _sign_in_options()
 
     parser = argparse.ArgumentParser(
         prog="mdt-desk",
@@ -1038,12 +1431,15 @@ def build_parser() -> argparse.ArgumentParser:
         help_text: str,
         *,
         reports: bool = True,
+        signs_in: bool = False,
     ) -> argparse.ArgumentParser:
         parents = [store_option, json_option] if reports else [store_option]
+        if signs_in:
+            parents.append(sign_in_option)
         sub: argparse.ArgumentParser = parent.add_parser(
             name, help=help_text, description=help_text, parents=parents
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, command_name=sub.prog)
         return sub
 
     practices = commands.add_parser("practices", help="GP practices from the NHS ODS file")
@@ -1055,6 +1451,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         _cmd_practices_import,
         "import or update GP practices from an ODS epraccur.csv file",
+        signs_in=True,
     )
     sub.add_argument("file", help="the epraccur.csv file")
     sub = command(practices_commands, "list", _cmd_practices_list, "list practices")
@@ -1064,6 +1461,7 @@ def build_parser() -> argparse.ArgumentParser:
         "name-locality",
         _cmd_practices_name_locality,
         "give a locality (the practices of one commissioner code) a name; empty removes it",
+        signs_in=True,
     )
     sub.add_argument("code", help="the locality's commissioner code, e.g. 15E")
     sub.add_argument("name", help="the name the team uses, e.g. 'Norwich North'")
@@ -1075,6 +1473,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         _cmd_patients_import,
         "import a patient list exported from a practice search (CSV)",
+        signs_in=True,
     )
     sub.add_argument(
         "file", help="the CSV file (columns: see docs/patient-import.md or the README)"
@@ -1087,7 +1486,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")
     sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
 
-    _add_meeting_commands(commands, command, store_option)
+    _add_meeting_commands(commands, command, [store_option, sign_in_option])
 
     _add_sync_commands(commands, command)
 
@@ -1099,9 +1498,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_export,
         "write the whole store in a stable, documented order",
         reports=False,
+        signs_in=True,
     )
     sub.add_argument("--format", choices=["json"], default="json")
     sub.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of the screen")
+    _purpose_option(sub, "exported")
 
     command(commands, "check", _cmd_check, "check the store: integrity, keys, journal")
     return parser
@@ -1124,6 +1525,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ImportFileError as error:
         sys.stderr.write(f"mdt-desk: {error}\n")
         status = EXIT_USER_ERROR
+    except AccessDeniedError as error:
+        sys.stderr.write(f"mdt-desk: {error}\n")
+        status = EXIT_NOT_ALLOWED
     except UserError as error:
         sys.stderr.write(f"mdt-desk: {error}\n")
         status = EXIT_USER_ERROR

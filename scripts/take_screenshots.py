@@ -1,7 +1,7 @@
 """Refresh docs/screenshots/ from a demo store (offscreen; no display needed).
 
-Shots: the caseload, a case record (summary and action plan), the new referral dialog
-with a rejected NHS number, a deceased person's banner, the care plan's print preview,
+Shots: the sign-in screen and the lock screen, the caseload, a case record (summary and
+action plan), the new referral dialog with a rejected NHS number, a deceased person's banner, the care plan's print preview,
 the agenda builder, and meeting
 mode on the shared screen (projection privacy on).
 
@@ -27,6 +27,7 @@ from mdt_desk.app import create_main_window
 from mdt_desk.models.store import Store
 from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.services.demo import generate_demo
+from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.ui.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -86,6 +87,32 @@ def sensitive_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.UUID(patient), uuid.UUID(case)
 
 
+def sign_in(app: QApplication, window: MainWindow) -> None:
+    """Type the demo PIN on the sign-in (or lock) screen, as a person would."""
+    page = window.sign_in_page
+    page.pin_edit.setFocus()
+    QTest.keyClicks(page.pin_edit, DEMO_PIN)
+    QTest.keyClick(page.pin_edit, Qt.Key.Key_Return)
+    settle(app, window)
+
+
+def sign_in_and_lock_shots(app: QApplication, window: MainWindow) -> None:
+    """The window as it opens (sign-in.png), then locked with a record open (locked.png)."""
+    window.resize(1280, 800)
+    settle(app, window)
+    save(window, "sign-in.png")
+    sign_in(app, window)
+    window.navigator.select_view(CaseloadView.MY_CASELOAD)
+    settle(app, window)
+    index = window.caseload_model.index(0, 0)
+    window.caseload_table.activated.emit(index)
+    settle(app, window)
+    window.lock()
+    settle(app, window)
+    save(window, "locked.png")
+    sign_in(app, window)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", type=Path)
@@ -103,8 +130,10 @@ def main() -> int:
     db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
 
     window = create_main_window(store_path)
-    window.resize(1440, 860)
     window.show()
+    sign_in_and_lock_shots(app, window)
+    window.close_current_record()
+    window.resize(1440, 860)
     settle(app, window)
     window.navigator.select_view(CaseloadView.ALL_OPEN)
     settle(app, window)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mdt_desk.cli import build_parser, main
+from mdt_desk.cli import SETUP_NOTICE, build_parser, main
 from mdt_desk.resources import resource_path
 
 REAL_ODS_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ods" / "epraccur.csv"
@@ -185,7 +185,8 @@ def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path
     quiet, shown = str(tmp_path / "quiet.sqlite"), str(tmp_path / "shown.sqlite")
 
     assert run("practices", "import", str(DEMO_ODS_FILE), "--store", quiet, "--json")[0] == 0
-    assert capsys.readouterr().err == ""
+    # No progress with --json; only the one line saying nobody has signed in (set-up).
+    assert capsys.readouterr().err == SETUP_NOTICE + "\n"
     status, output = run("practices", "import", str(DEMO_ODS_FILE), "--store", shown)
     err = capsys.readouterr().err
     assert status == 0 and output.startswith("GP practices:")
@@ -205,6 +206,7 @@ def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path
     err = capsys.readouterr().err
     assert status == 0 and output.startswith("Patients: 50 imported")
     assert err.splitlines() == [
+        SETUP_NOTICE,
         "Reading patients.csv… 0%",
         "Reading patients.csv… 100%",
         "Writing patients… 0% (0 of 50 rows)",
@@ -212,7 +214,7 @@ def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path
     ]
     status, output = run("patients", "import", str(patients), "--store", quiet, "--json")
     assert status == 0 and json.loads(output)["imported"] == 50
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().err == SETUP_NOTICE + "\n"
 
     demo = str(tmp_path / "demo.sqlite")
     assert run("demo", "--patients", "3", "--store", demo)[0] == 0

@@ -18,8 +18,8 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_rows
 from mdt_desk.services.demo import generate_demo
+from tests.cli_sign_in import demo_chair, run  # signed in as the demo's chair
 from tests.local_zone import local_date_not_londons
-from tests.test_cli import run
 
 REQUIRED = {"id", "case_id", "nhs_number", "description", "owner_id", "due_on", "status"}
 
@@ -129,7 +129,7 @@ def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
     with local_date_not_londons() as (local_day, london_day):
         boundary = min(local_day, london_day)  # overdue by one of the two clocks only
         with Store.open(path) as store:
-            with store.read() as session:
+            with store.read(uuid.UUID(demo_chair(path))) as session:
                 first, second = [
                     row
                     for row in caseload_rows(session, CaseloadQuery(view=CaseloadView.ALL_OPEN))

@@ -12,8 +12,8 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import patient_display_name
+from tests.cli_sign_in import run  # signed in as the demo's chair
 from tests.documents.helpers import flat, pages_text
-from tests.test_cli import run
 from tests.test_cli_meetings import demo_file, store_path  # noqa: F401  (fixtures)
 
 

@@ -11,7 +11,7 @@ from mdt_desk.cli import build_parser
 from mdt_desk.models.store import Store
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.meetings import LONDON
-from tests.test_cli import run
+from tests.cli_sign_in import run  # signed in as the demo's chair
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,12 @@ run (a usage showing `--place` and `--video` both as optional did not: one is ne
 
 import argparse
 import datetime as dt
+import io
 import json
 import re
 import shlex
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import pytest
 from mdt_desk.cli import build_parser
 from mdt_desk.models.store import Store
 from mdt_desk.services.demo import generate_demo
-from tests.test_cli import run
+from tests.cli_sign_in import demo_staff_with, run  # on the demo store: as its chair
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -209,7 +211,11 @@ def placeholder_values(path: Path, out: Path) -> dict[str, str]:
 @pytest.mark.parametrize("usage", RUN)
 @pytest.mark.slow
 def test_each_usage_in_the_table_runs_as_shown(
-    usage: str, demo_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    usage: str,
+    demo_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = tmp_path / "desk.sqlite"
     shutil.copyfile(demo_file, store)
@@ -217,6 +223,17 @@ def test_each_usage_in_the_table_runs_as_shown(
     argv = [values.get(word, word) for word in minimal_form(usage).split()]
     unfilled = [word for word in argv if re.fullmatch(r"[A-Z][A-Z_.:-]*", word)]
     assert not unfilled, f"no value for {unfilled} in `mdt-desk {usage}`"
+    # Who the row is for: staff administration is the team administrator's, the access
+    # log the privacy officer's; everything else the demo's chair (``run``'s default).
+    acting = {"staff set-pin": "team_administrator", "staff leave": "team_administrator"}
+    acting["access-log"] = "privacy_officer"
+    role = next((r for prefix, r in acting.items() if usage.startswith(prefix)), None)
+    if role is not None:
+        argv += ["--as", demo_staff_with(store, role)]
+    if usage.startswith("staff set-pin"):
+        # The administrator's own PIN, then the one-time PIN they set.
+        argv.append("--pin-stdin")
+        monkeypatch.setattr(sys, "stdin", io.StringIO("246810\nnew-pin-1\n"))
     capsys.readouterr()
     status, _output = run(*argv, "--store", str(store))
     error = capsys.readouterr().err

@@ -59,6 +59,7 @@ class DocumentRequest:
         practice_id: the practice (caseload list), or
         coordinator_id: the coordinator whose caseload to list.
         large_print: 16 pt minimum throughout.
+        purpose: why it is printed, for the access log (contracts: ``--purpose``).
     """
 
     kind: DocumentKind
@@ -68,6 +69,7 @@ class DocumentRequest:
     practice_id: uuid.UUID | None = None
     coordinator_id: uuid.UUID | None = None
     large_print: bool = False
+    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,7 @@ def produce(
             case_id=rendered.case_id,
             meeting_id=request.meeting_id,
             practice_id=request.practice_id,
+            purpose=request.purpose,
         )
     return ProducedDocument(
         content=document.content,

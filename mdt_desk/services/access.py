@@ -24,8 +24,15 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
-from mdt_desk.models import CareTeamMember, Case, CoordinatorAssignment, Staff
-from mdt_desk.models.enums import Role
+from mdt_desk.models import (
+    Action,
+    CareTeamMember,
+    Case,
+    CoordinatorAssignment,
+    ReviewItem,
+    Staff,
+)
+from mdt_desk.models.enums import DocumentKind, Role
 from mdt_desk.models.store import SESSION_ACTOR_KEY
 
 #: ``session.info`` keys: the acting staff member's id (set by the store), and the
@@ -222,6 +229,10 @@ def less_privileged(first: str, second: str) -> str:
     """
     first_roles, second_roles = parse_roles(first), parse_roles(second)
     first_grants, second_grants = permissions_of(first_roles), permissions_of(second_roles)
+    if first_grants == second_grants:
+        # Equal rights, different words (a chair who is also a team member): every desk
+        # must settle on the same value whichever side it sees first.
+        return min(format_roles(first_roles), format_roles(second_roles))
     if first_grants <= second_grants:
         return format_roles(first_roles)
     if second_grants <= first_grants:
@@ -321,27 +332,106 @@ def use_principal(session: Session, principal: Principal) -> None:
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
+#: ``session.info`` key: set while a checked entry point runs. A service it calls inside
+#: the same transaction (meeting mode writing an action or closing a case through the
+#: plan and case services) is part of the checked step, and is not checked again.
+CHECKED_KEY = "entry_point_checked"
+
+#: Chooses the permission one call needs from its arguments, where the data decides
+#: (an action's owner, whose care plan is printed).
+Decide = Callable[..., Permission]
+
 
 def requires(
-    permission: Permission,
+    permission: Permission, *, decide: Decide | None = None
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Declare the permission a service entry point needs, and check it on every call.
 
     The session is the entry point's first argument (or its ``session`` keyword). The
     permission is kept on the function as ``required_permission``, so the table-driven
-    test can call every entry point with every role.
+    test can call every entry point with every role. Where the data decides what a call
+    needs, ``decide(principal, *args, **kwargs)`` returns the permission to check
+    instead (``permission`` then names the usual case, for the screens and the test).
     """
 
     def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
         @functools.wraps(function)
         def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            principal_of(_session_argument(args, kwargs)).require(permission)
-            return function(*args, **kwargs)
+            session = _session_argument(args, kwargs)
+            if session.info.get(CHECKED_KEY):
+                return function(*args, **kwargs)
+            principal = principal_of(session)
+            if decide is None or principal.setup:
+                principal.require(permission)
+            else:
+                principal.require(decide(principal, *args, **kwargs))
+            session.info[CHECKED_KEY] = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                session.info.pop(CHECKED_KEY, None)
 
         checked.required_permission = permission  # type: ignore[attr-defined]
         return checked
 
     return decorate
+
+
+def action_update(
+    principal: Principal, session: Session, action: Any, *_: Any, **__: Any
+) -> Permission:
+    """Deciding :func:`requires`: updating one's own action, or someone else's.
+
+    ``action`` is the action's id, or a row with its ``id`` (an undo restoring a row).
+    An action that is not there needs only the lesser permission: the service then says
+    it cannot be found.
+    """
+    action_id = getattr(action, "id", action)
+    owner_id = session.scalar(select(Action.owner_id).where(Action.id == action_id))
+    if owner_id is None or owner_id == principal.staff_id:
+        return Permission.UPDATE_OWN_ACTION
+    return Permission.UPDATE_ANY_ACTION
+
+
+def print_permission(
+    principal: Principal,
+    session: Session,
+    *_: Any,
+    kind: DocumentKind,
+    patient_id: uuid.UUID | None = None,
+    **__: Any,
+) -> Permission:
+    """Deciding :func:`requires`: a care plan of someone whose care team one is on, any
+    other care plan, or a list or meeting paper."""
+    if DocumentKind(kind) is not DocumentKind.CARE_PLAN:
+        return Permission.PRINT_LISTS
+    if (
+        principal.staff_id is not None
+        and patient_id is not None
+        and on_care_team(session, principal.staff_id, patient_id)
+    ):
+        return Permission.PRINT_TEAM_CARE_PLAN
+    return Permission.PRINT_ANY_CARE_PLAN
+
+
+#: Staff fields only a team administrator may set, from the review list too.
+STAFF_ACCESS_FIELDS = frozenset({"roles", "pin_hash", "pin_must_change", "left_on"})
+
+
+def review_permission(
+    principal: Principal, session: Session, item_id: Any, *_: Any, **__: Any
+) -> Permission:
+    """Deciding :func:`requires`: resolving a sync review item.
+
+    A clash over someone's roles, PIN or leaving date is the team administrator's to
+    settle: resolving it as a chair would let the review list grant rights.
+    """
+    entity, field = session.execute(
+        select(ReviewItem.entity, ReviewItem.field).where(ReviewItem.id == item_id)
+    ).first() or ("", "")
+    if entity == "staff" and field in STAFF_ACCESS_FIELDS:
+        return Permission.MANAGE_STAFF
+    return Permission.RESOLVE_REVIEW
 
 
 def _session_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Session:

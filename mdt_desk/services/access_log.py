@@ -136,5 +136,57 @@ def break_glass(session: Session, patient_id: uuid.UUID, reason: str) -> str:
         )
     if session.get(Patient, patient_id) is None:
         raise NotFoundError("There is no such person in this store.")
-    append(session, AccessAction.BREAK_GLASS, patient_id=patient_id, reason=reason)
-    return "Restricted items opened for 30 minutes; this is recorded in the access log."
+    event = append(session, AccessAction.BREAK_GLASS, patient_id=patient_id, reason=reason)
+    _raise_for_coordinators(session, patient_id, event, principal.display_name)
+    return (
+        "Restricted items opened for 30 minutes; this is recorded in the access log "
+        "and raised with the person's care coordinator."
+    )
+
+
+#: The review item kind that tells a coordinator someone broke the glass on their person.
+BREAK_GLASS_KIND = "break_glass"
+
+
+def _raise_for_coordinators(
+    session: Session, patient_id: uuid.UUID, event: AccessEvent, who: str
+) -> None:
+    """One review item per current coordinator of the person, in the same transaction.
+
+    A desk-made review item is an ordinary synced row (the hub merges it like any other
+    insert, and only hub-made items have a hub conflict behind them), so it reaches the
+    coordinator's desk by the next sync. ``other_row_id`` names the coordinator it is for
+    (the review list shows it to them and to a privacy officer); with no coordinator it
+    is left empty and only a privacy officer sees it.
+    """
+    from mdt_desk.models import Case, CoordinatorAssignment, ReviewItem
+
+    coordinator_ids = sorted(
+        set(
+            session.scalars(
+                select(CoordinatorAssignment.staff_id)
+                .join(Case, Case.id == CoordinatorAssignment.case_id)
+                .where(
+                    Case.patient_id == patient_id,
+                    Case.retired_at.is_(None),
+                    CoordinatorAssignment.ended_on.is_(None),
+                    CoordinatorAssignment.retired_at.is_(None),
+                )
+            )
+        )
+    )
+    targets: list[uuid.UUID | None] = [*coordinator_ids] or [None]
+    for coordinator_id in targets:
+        session.add(
+            ReviewItem(
+                kind=BREAK_GLASS_KIND,
+                entity="patient",
+                row_id=patient_id.hex,
+                kept_by=who[:200],
+                kept_at=event.at.isoformat(),
+                kept_desk=event.desk[:32],
+                other_row_id=coordinator_id.hex if coordinator_id else "",
+                detail=f"{who} opened the restricted items: “{event.reason}”",
+            )
+        )
+    session.flush()

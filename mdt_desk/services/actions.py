@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models import Action, Case, Patient, Staff
 from mdt_desk.models.enums import ActionStatus
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import patient_display_name
+from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_TEXT, SensitiveReader, shown
 from mdt_desk.services.staff import display_staff_name
 
 #: Actions still to do: they count as open, and as overdue once past their due date.
@@ -99,8 +101,11 @@ class ActionListRow:
     status: ActionStatus
     overdue: bool
     sensitive: bool
+    #: need-to-know: the reader may not read it (description and owner are a marker's)
+    restricted: bool = False
 
 
+@requires(Permission.READ_CLINICAL)
 def list_actions(
     session: Session,
     *,
@@ -154,20 +159,31 @@ def list_actions(
         .where(*conditions)
         .order_by(case((overdue, 0), else_=1), Action.due_on, Patient.family_name, Action.id)
     )
+    reader = SensitiveReader(session)
     return [
-        ActionListRow(
-            id=row[0],
-            case_id=row[1],
-            patient_id=row[2],
-            nhs_number=row[3],
-            person_name=patient_display_name(row[4], row[5], row[6]),
-            description=row[7],
-            owner_id=row[8],
-            owner_name=display_staff_name(row[9], row[10], row[11]),
-            due_on=row[12],
-            status=row[13],
-            overdue=is_overdue(row[13], row[12], day),
-            sensitive=bool(row[14]),
+        shown(
+            _list_row(row, day),
+            # only a sensitive row asks (once per person): the rest cost nothing
+            not row[14] or reader.may_read(row[2]),
+            description=RESTRICTED_TEXT,
+            owner_name=NOT_SHOWN,
         )
         for row in session.execute(statement)
     ]
+
+
+def _list_row(row: Any, day: dt.date) -> ActionListRow:
+    return ActionListRow(
+        id=row[0],
+        case_id=row[1],
+        patient_id=row[2],
+        nhs_number=row[3],
+        person_name=patient_display_name(row[4], row[5], row[6]),
+        description=row[7],
+        owner_id=row[8],
+        owner_name=display_staff_name(row[9], row[10], row[11]),
+        due_on=row[12],
+        status=row[13],
+        overdue=is_overdue(row[13], row[12], day),
+        sensitive=bool(row[14]),
+    )

@@ -52,6 +52,7 @@ from mdt_desk.models.enums import (
     OutcomeEventKind,
     RiskBand,
 )
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.actions import overdue_condition
 from mdt_desk.services.cases import OPEN_STATUSES, open_case_of
 from mdt_desk.services.display import cui_date, label
@@ -303,6 +304,7 @@ def _reasons(case: Case, patient: Patient, facts: _CaseFacts) -> list[ProposalRe
     return reasons
 
 
+@requires(Permission.BUILD_AGENDA)
 def propose(
     session: Session,
     meeting_id: uuid.UUID,

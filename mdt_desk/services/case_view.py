@@ -44,6 +44,7 @@ from mdt_desk.models.enums import (
     RiskBand,
     Urgency,
 )
+from mdt_desk.services.access import Permission, may_read_sensitive, requires
 from mdt_desk.services.cases import OPEN_STATUSES, can_coordinate, case_record
 from mdt_desk.services.display import (
     NOT_KNOWN,
@@ -54,6 +55,7 @@ from mdt_desk.services.display import (
     patient_display_name,
 )
 from mdt_desk.services.patients import load_patient
+from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_KIND, RESTRICTED_TEXT, shown
 from mdt_desk.services.staff import display_staff_name
 from mdt_desk.services.validation import format_nhs_number
 
@@ -94,6 +96,8 @@ class AlertView:
     kind_text: str
     detail: str
     sensitive: bool
+    #: need-to-know: the reader may not read it; kind and detail are the marker's words
+    restricted: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ class NoteView:
     corrected_by: tuple[uuid.UUID, ...]
     #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
     sensitive: bool = False
+    #: need-to-know: the reader may not read it (no body, no author; see services.restricted)
+    restricted: bool = False
 
     @property
     def is_correction(self) -> bool:
@@ -350,17 +356,27 @@ def _staff_choices(
 
 
 def _banner(
-    session: Session, patient_id: uuid.UUID, today: dt.date, names: dict[uuid.UUID, str]
+    session: Session,
+    patient_id: uuid.UUID,
+    today: dt.date,
+    names: dict[uuid.UUID, str],
+    readable: bool = True,
 ) -> BannerView:
     patient = load_patient(session, patient_id)
     practice = session.get(Practice, patient.practice_id)
     alerts = tuple(
-        AlertView(
-            id=alert.id,
-            kind=alert.kind.value,
-            kind_text=label(alert.kind),
-            detail=alert.detail,
-            sensitive=alert.sensitive,
+        shown(
+            AlertView(
+                id=alert.id,
+                kind=alert.kind.value,
+                kind_text=label(alert.kind),
+                detail=alert.detail,
+                sensitive=alert.sensitive,
+            ),
+            readable,
+            kind="",
+            kind_text=RESTRICTED_KIND,
+            detail=RESTRICTED_TEXT,
         )
         for alert in session.scalars(
             select(Alert)
@@ -431,7 +447,7 @@ def _choose_case(session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | N
 
 
 def _notes(
-    session: Session, case_id: uuid.UUID, names: dict[uuid.UUID, str]
+    session: Session, case_id: uuid.UUID, names: dict[uuid.UUID, str], readable: bool = True
 ) -> tuple[NoteView, ...]:
     rows = list(
         session.scalars(
@@ -451,6 +467,19 @@ def _notes(
 
     def view(note: Note) -> NoteView:
         corrects = ""
+        if note.sensitive and not readable:
+            return NoteView(
+                id=note.id,
+                written_at=note.written_at,
+                written_text=cui_time(note.written_at),
+                author_name=NOT_SHOWN,
+                body=RESTRICTED_TEXT,
+                amends_note_id=note.amends_note_id,
+                corrects_text="",
+                corrected_by=tuple(c.id for c in corrections.get(note.id, ())),
+                sensitive=True,
+                restricted=True,
+            )
         if note.amends_note_id is not None:
             original = by_id.get(note.amends_note_id)
             corrects = (
@@ -490,6 +519,8 @@ def _case_view(
     today: dt.date,
     names: dict[uuid.UUID, str],
     deceased: bool,
+    *,
+    readable: bool = True,
 ) -> CaseView:
     record = case_record(session, case)
     history = tuple(
@@ -597,25 +628,39 @@ def _case_view(
         coordinator_history=history,
         care_team=team,
         goals=goals,
-        notes=_notes(session, case.id, names),
+        notes=_notes(session, case.id, names, readable),
         interventions=interventions,
     )
 
 
+@requires(Permission.READ_CLINICAL)
 def load_record(
-    session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | None, today: dt.date
+    session: Session,
+    patient_id: uuid.UUID,
+    case_id: uuid.UUID | None,
+    today: dt.date,
+    *,
+    show_sensitive: bool | None = None,
 ) -> RecordView:
     """The person's banner and the case to show.
 
     Args:
         case_id: the case to show; ``None`` shows the person's open case, else their
             latest, else no case.
+        show_sensitive: ``None`` (the default) shows restricted items' content only to
+            those who may read them (:func:`~mdt_desk.services.access.may_read_sensitive`);
+            everyone else gets a marker (:mod:`mdt_desk.services.restricted`). ``True``
+            is for a caller that has decided itself (meeting mode's chair).
 
     Raises:
         NotFoundError: the person (or that case of theirs) is not in this store.
     """
     names = _staff_names(session)
-    banner = _banner(session, patient_id, today, names)
+    load_patient(session, patient_id)  # an unknown person is NotFound, not "restricted"
+    readable = (
+        show_sensitive if show_sensitive is not None else may_read_sensitive(session, patient_id)
+    )
+    banner = _banner(session, patient_id, today, names, readable)
     patient = load_patient(session, patient_id)
     case = _choose_case(session, patient_id, case_id)
     case_count = len(
@@ -658,7 +703,11 @@ def load_record(
         risk_band_text=label(patient.risk_band, "Not set"),
         conditions=conditions,
         outcome_events=events,
-        case=_case_view(session, case, today, names, banner.deceased) if case else None,
+        case=(
+            _case_view(session, case, today, names, banner.deceased, readable=readable)
+            if case
+            else None
+        ),
         other_case_count=max(case_count - (1 if case else 0), 0),
         staff=_staff_choices(session, patient.practice_id),
         today=today,

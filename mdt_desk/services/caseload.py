@@ -44,6 +44,7 @@ from mdt_desk.models import (
     StaffPracticeCover,
 )
 from mdt_desk.models.enums import CaseStatus, RiskBand
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.actions import (
     ActionsQuery,
     count_actions,
@@ -413,6 +414,7 @@ def _query_values(query: CaseloadQuery, today: dt.date) -> dict[str, Any]:
     }
 
 
+@requires(Permission.READ_CASELOAD)
 def caseload_rows(
     session: Session,
     query: CaseloadQuery,
@@ -475,6 +477,7 @@ def _count_statement(shape: _Shape) -> Select[Any]:
     )
 
 
+@requires(Permission.READ_CASELOAD)
 def caseload_count(session: Session, query: CaseloadQuery, today: dt.date | None = None) -> int:
     """How many cases a caseload view holds."""
     statement = _count_statement(query.shape)
@@ -483,6 +486,7 @@ def caseload_count(session: Session, query: CaseloadQuery, today: dt.date | None
     )
 
 
+@requires(Permission.READ_CASELOAD)
 def caseload_page(
     session: Session,
     *,
@@ -550,6 +554,7 @@ class Navigator:
     team_overdue_actions: int = 0
 
 
+@requires(Permission.READ_CASELOAD)
 def navigator(
     session: Session, coordinator_id: uuid.UUID | None, today: dt.date | None = None
 ) -> Navigator:
@@ -692,6 +697,7 @@ def _search_values(text: str) -> tuple[str, dict[str, Any]] | None:
     return "family_given" if "given" in values else "family", values
 
 
+@requires(Permission.READ_CASELOAD)
 def find_patients(session: Session, text: str, limit: int = 50) -> list[PatientMatch]:
     """People matching what was typed in the search box, by family then given name.
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import Case, CoordinatorAssignment, Patient, Staff
 from mdt_desk.models.enums import CaseStatus, ClosureReason, Profession, ReferralSource, Urgency
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import cui_date, patient_display_name
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.staff import display_staff_name
@@ -166,6 +167,7 @@ def _refuse_second_open_case(
         )
 
 
+@requires(Permission.REFER)
 def refer(
     session: Session,
     patient_id: uuid.UUID,
@@ -227,6 +229,7 @@ def _end_current_assignments(session: Session, case: Case, on: dt.date) -> None:
             assignment.ended_on = max(on, assignment.started_on)
 
 
+@requires(Permission.REFER)
 def accept(
     session: Session,
     case_id: uuid.UUID,
@@ -253,6 +256,7 @@ def accept(
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def change_coordinator(
     session: Session,
     case_id: uuid.UUID,
@@ -280,6 +284,7 @@ def change_coordinator(
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def start_review(session: Session, case_id: uuid.UUID) -> CaseRecord:
     """Put an active case under review."""
     case = load_case(session, case_id)
@@ -289,6 +294,7 @@ def start_review(session: Session, case_id: uuid.UUID) -> CaseRecord:
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def finish_review(session: Session, case_id: uuid.UUID, *, next_review_on: dt.date) -> CaseRecord:
     """A review ended with the case carrying on: active again, with the next review date."""
     case = load_case(session, case_id)
@@ -299,6 +305,7 @@ def finish_review(session: Session, case_id: uuid.UUID, *, next_review_on: dt.da
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def set_next_review(session: Session, case_id: uuid.UUID, next_review_on: dt.date) -> CaseRecord:
     case = load_case(session, case_id)
     _require_status(case, OPEN_STATUSES, "given a review date")
@@ -307,6 +314,7 @@ def set_next_review(session: Session, case_id: uuid.UUID, next_review_on: dt.dat
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def set_escalated(session: Session, case_id: uuid.UUID, escalated: bool) -> CaseRecord:
     """Flag (or unflag) the case for discussion at the next MDT meeting."""
     case = load_case(session, case_id)
@@ -316,6 +324,7 @@ def set_escalated(session: Session, case_id: uuid.UUID, escalated: bool) -> Case
     return case_record(session, case)
 
 
+@requires(Permission.CLOSE_CASE)
 def close(
     session: Session,
     case_id: uuid.UUID,
@@ -353,6 +362,7 @@ def close(
     return case_record(session, case)
 
 
+@requires(Permission.CLOSE_CASE)
 def reopen(
     session: Session,
     case_id: uuid.UUID,
@@ -385,6 +395,7 @@ def reopen(
     return case_record(session, case)
 
 
+@requires(Permission.EDIT_PLAN)
 def restore_next_review(
     session: Session, case_id: uuid.UUID, next_review_on: dt.date | None
 ) -> CaseRecord:

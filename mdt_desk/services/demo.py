@@ -26,7 +26,13 @@ Ids ascend table by table within each batch, in the order the rows are inserted,
 the id indexes (and the journal's row-id index) only ever grow at their end: that
 alone took a fifth off the time of a 100,000-patient demo.
 
-The demo refuses a store that already has patients: generate it into a new store.
+The demo refuses a store that already has patients, or whose staff already have PINs:
+generate it into a new store.
+
+Access. The demo has staff in every role (``services/access.py``), observers included,
+and every demo staff member's PIN is :data:`~mdt_desk.services.sign_in.DEMO_PIN`, so
+anyone trying the demo can sign in as anyone. The store is marked as a demo store
+(:func:`is_demo_store`), so the app can say so: its PINs are public.
 """
 
 import datetime as dt
@@ -89,12 +95,15 @@ from mdt_desk.models.enums import (
     Profession,
     ReferralSource,
     RiskBand,
+    Role,
     Urgency,
 )
 from mdt_desk.models.store import Store
 from mdt_desk.resources import resource_path
+from mdt_desk.services.access import format_roles, store_in_setup
 from mdt_desk.services.ids import practice_cover_id_for
 from mdt_desk.services.practices import import_ods_practices
+from mdt_desk.services.sign_in import DEMO_PIN, hash_pin
 from mdt_desk.services.staff import display_staff_name, sign_in
 
 log = logging.getLogger(__name__)
@@ -107,6 +116,8 @@ DEMO_ACTOR_LABEL = "synthetic demo data"
 #: ``store_meta`` key present from the demo's first write until its last: a store that
 #: still has it holds a demo that was interrupted (killed, disk full) part-way.
 META_DEMO_UNFINISHED = "demo_unfinished"
+#: ``store_meta`` key set to "1" in a demo store: its staff's PINs are public.
+META_DEMO_STORE = "demo_store"
 #: The commissioner code (locality) of the practices in ``resources/demo/practices.csv``.
 DEMO_LOCALITY = "10E"
 
@@ -138,6 +149,30 @@ COORDINATOR_PROFESSIONS: frozenset[Profession] = frozenset(
         Profession.OCCUPATIONAL_THERAPIST,
         Profession.CARE_NAVIGATOR,
     }
+)
+
+#: The demo staff's roles by profession: GPs and matrons chair the meetings (as the
+#: demo's meetings have them), the professions that coordinate demo cases are care
+#: coordinators, the others team members, and the administrator runs the team.
+_ROLES_BY_PROFESSION: dict[Profession, frozenset[Role]] = {
+    Profession.GP: frozenset({Role.MDT_CHAIR}),
+    Profession.COMMUNITY_MATRON: frozenset({Role.CARE_COORDINATOR, Role.MDT_CHAIR}),
+    Profession.DISTRICT_NURSE: frozenset({Role.CARE_COORDINATOR}),
+    Profession.SOCIAL_WORKER: frozenset({Role.CARE_COORDINATOR}),
+    Profession.OCCUPATIONAL_THERAPIST: frozenset({Role.CARE_COORDINATOR}),
+    Profession.MENTAL_HEALTH_NURSE: frozenset({Role.CARE_COORDINATOR}),
+    Profession.CARE_NAVIGATOR: frozenset({Role.CARE_COORDINATOR, Role.CARE_NAVIGATOR}),
+    Profession.PHYSIOTHERAPIST: frozenset({Role.TEAM_MEMBER}),
+    Profession.PHARMACIST: frozenset({Role.TEAM_MEMBER}),
+    Profession.VOLUNTARY_SECTOR: frozenset({Role.TEAM_MEMBER}),
+    Profession.ADMINISTRATOR: frozenset({Role.TEAM_ADMINISTRATOR}),
+}
+#: Staff who cover no practice and hold the roles no caseload profession does alone:
+#: (profession, organisation, role).
+_ACCESS_STAFF: tuple[tuple[Profession, str, Role], ...] = (
+    (Profession.ADMINISTRATOR, "Information governance", Role.PRIVACY_OFFICER),
+    (Profession.SOCIAL_WORKER, "Student placement", Role.OBSERVER),
+    (Profession.CARE_NAVIGATOR, "Care navigation hub", Role.CARE_NAVIGATOR),
 )
 
 _PAST_MEETINGS = 6
@@ -363,6 +398,10 @@ class _Generator:
         # everything else stays as it was before they were added.
         self._alert_rng = random.Random(f"mdt-desk demo alert items {seed}")  # noqa: S311
         self._alert_kinds: list[AlertKind] = []  # the alerts of the person being made
+        # The staff who hold the access roles draw from their own generator too.
+        self._access_rng = random.Random(f"mdt-desk demo access staff {seed}")  # noqa: S311
+        #: the one argon2id hash of the demo PIN every demo staff member gets
+        self.pin_hash = ""
         self._id_blocks: dict[Table, int] = {}
         self._id_counts: dict[Table, int] = {}
         self._next_block = 0
@@ -375,6 +414,7 @@ class _Generator:
         self.practices: list[_PracticeInfo] = []
         self.practice_weights: list[float] = []
         self.staff: list[_StaffMember] = []
+        self.access_staff: list[_StaffMember] = []  # no practices, no cases
         self.rows: dict[Table, list[Row]] = {table: [] for table in _BATCH_TABLES}
         self.cases = 0
         self._times = [
@@ -403,7 +443,7 @@ class _Generator:
         if first_block is None:
             self._next_block = block
 
-    def new_id(self, table: Table) -> Id:
+    def new_id(self, table: Table, rng: random.Random | None = None) -> Id:
         count = self._id_counts[table]
         self._id_counts[table] = count + 1
         ordering = (self._id_blocks[table] << 28) | count
@@ -412,7 +452,7 @@ class _Generator:
             (millis << 80)
             | _ID_FIXED_BITS
             | ((ordering & 0xFFF) << 64)
-            | self._id_rng.getrandbits(62)
+            | (rng or self._id_rng).getrandbits(62)
         )
         return f"{value:032x}"  # == uuid.UUID(int=value).hex
 
@@ -482,6 +522,8 @@ class _Generator:
                 "organisation": organisation,
                 "email": f"{_ascii(given)}.{_ascii(family)}@thanet-mdt.example".lower(),
                 "phone": f"07700 900{self.rng.randrange(1000):03d}",
+                "roles": format_roles(_ROLES_BY_PROFESSION[profession]),
+                "pin_hash": self.pin_hash,
             }
             staff_rows.append(row)
             member = _StaffMember(
@@ -513,6 +555,38 @@ class _Generator:
                 covered = [p for j, p in enumerate(self.practices) if j % count == index]
                 add(profession, organisation, covered)
         return staff_rows, cover_rows
+
+    def access_staff_rows(self) -> list[Row]:
+        """A privacy officer, an observer and a care navigator, covering no practice.
+
+        Drawn from their own generator, so the rest of the demo is as it was.
+        """
+        rows: list[Row] = []
+        rng = self._access_rng
+        for profession, organisation, role in _ACCESS_STAFF:
+            gender = rng.choice(("female", "male"))
+            family = rng.choice(self.v.family_names)
+            given = rng.choice(self.v.given_names[gender][2])
+            row: Row = {
+                "id": self.new_id(_STAFF, rng),
+                "created_at": self.now,
+                "updated_at": self.now,
+                "retired_at": None,
+                "family_name": family,
+                "given_name": given,
+                "title": "",
+                "profession": profession,
+                "organisation": organisation,
+                "email": f"{_ascii(given)}.{_ascii(family)}@thanet-mdt.example".lower(),
+                "phone": f"07700 900{rng.randrange(1000):03d}",
+                "roles": format_roles({role}),
+                "pin_hash": self.pin_hash,
+            }
+            rows.append(row)
+            self.access_staff.append(
+                _StaffMember(row["id"], profession, display_staff_name(family, given), organisation)
+            )
+        return rows
 
     def meeting_rows(self) -> tuple[list[Row], list[Row]]:
         """Fortnightly meetings per practice: past ones finished, one upcoming planned."""
@@ -1368,6 +1442,30 @@ def _refuse_unfinished_demo(store: Store) -> None:
         )
 
 
+def _new_store_storage(store: Store) -> "_Storage":
+    """How ``store`` keeps values, once it is clear the demo may fill it: no unfinished
+    demo, no patients and nobody with a PIN (demo staff, whose PIN is public, must
+    never join a real team's store)."""
+    _refuse_unfinished_demo(store)
+    with store.read() as session:
+        if session.scalar(select(func.count()).select_from(Patient)):
+            raise UserError(
+                "This store already has patients: the demo fills a new store only. "
+                "Give a new store file (for example --store demo.sqlite)."
+            )
+        if not store_in_setup(session):
+            raise UserError(
+                "This store's staff have PINs: the demo fills a new store only. "
+                "Give a new store file (for example --store demo.sqlite)."
+            )
+        return _Storage(session.get_bind().dialect)
+
+
+def is_demo_store(store: Store) -> bool:
+    """Whether ``store`` holds a demo (its staff's PINs are public: say so)."""
+    return store.get_meta(META_DEMO_STORE) == "1"
+
+
 def generate_demo(
     store: Store,
     *,
@@ -1395,16 +1493,11 @@ def generate_demo(
     """
     if not 1 <= patients <= MAX_DEMO_PATIENTS:
         raise UserError(f"The demo makes between 1 and {MAX_DEMO_PATIENTS:,} patients.")
-    _refuse_unfinished_demo(store)
-    with store.read() as session:
-        storage = _Storage(session.get_bind().dialect)
-        if session.scalar(select(func.count()).select_from(Patient)):
-            raise UserError(
-                "This store already has patients: the demo fills a new store only. "
-                "Give a new store file (for example --store demo.sqlite)."
-            )
+    storage = _new_store_storage(store)
     vocabulary = _load_vocabulary()
     generator = _Generator(seed, today or dt.date.today(), vocabulary, storage)
+    # One hash for everyone: argon2id costs a noticeable fraction of a second a time.
+    generator.pin_hash = hash_pin(DEMO_PIN)
     label = f"{DEMO_ACTOR_LABEL} (seed {seed})"
     if progress is not None:
         progress(0, patients)
@@ -1416,6 +1509,7 @@ def generate_demo(
     generator.begin_ids((_AGENDA,), first_block=len(setup_tables) + batches * len(_BATCH_TABLES))
     with store.write(None, label) as session:
         store.set_meta(session, META_DEMO_UNFINISHED, f"0/{patients}")
+        store.set_meta(session, META_DEMO_STORE, "1")
         import_ods_practices(session, resource_path("demo", "practices.csv"))
         practices = session.execute(
             select(Practice.id, Practice.ods_code, Practice.name, Practice.postcode)
@@ -1430,6 +1524,7 @@ def generate_demo(
         if not generator.practices:
             raise UserError("The demo practices could not be imported into this store.")
         staff, covers = generator.staff_rows()
+        staff += generator.access_staff_rows()
         _write(session, _STAFF, staff)
         _write(session, _COVER, covers)
         meetings, attendance = generator.meeting_rows()
@@ -1456,8 +1551,10 @@ def generate_demo(
         _write(session, _AGENDA, generator.agenda_rows())
         store.delete_meta(session, META_DEMO_UNFINISHED)
 
-    coordinators = [m for m in generator.staff if m.profession in COORDINATOR_PROFESSIONS]
-    chosen = generator.rng.choice(coordinators)
+    # Signed in as a matron, who coordinates cases and chairs meetings: nearly every
+    # screen of the demo can be tried without signing in as someone else.
+    chairs = [m for m in generator.staff if m.profession is Profession.COMMUNITY_MATRON]
+    chosen = generator.rng.choice(chairs)
     member = sign_in(store, uuid.UUID(chosen.id))
     log.info(
         "demo caseload: %d patients, %d cases, %d practices (seed %d)",
@@ -1468,7 +1565,7 @@ def generate_demo(
     )
     return DemoReport(
         practices=len(generator.practices),
-        staff=len(generator.staff),
+        staff=len(generator.staff) + len(generator.access_staff),
         patients=patients,
         cases=generator.cases,
         meetings=len(meetings),

@@ -14,16 +14,32 @@ booleans 0/1). One row per line, so two exports diff line by line.
 """
 
 import json
-from typing import TextIO
+import uuid
+from typing import Any, TextIO
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from mdt_desk.models import synced_tables
+from mdt_desk.models import Action, Alert, Case, Note, synced_tables
+from mdt_desk.services.access import Permission, principal_of, requires
+from mdt_desk.services.restricted import RESTRICTED_TEXT, SensitiveReader
 
 FORMAT_NAME = "mdt-desk-export"
 FORMAT_VERSION = 1
 _EXTRA_TABLES = (("journal_tx", "tx"), ("journal_change", "origin_seq"), ("store_meta", "key"))
+
+#: Never exported, whoever exports: a PIN hash would let anyone holding the file try
+#: PINs offline.
+_NEVER_EXPORTED = {"staff": ("pin_hash",)}
+
+#: A restricted row's columns that say what it is (need-to-know), and what an export
+#: by someone who may not read it holds instead. Its journal changes and review items
+#: of these fields lose their values too, or the history would tell what the row hides.
+_RESTRICTED_COLUMNS: dict[str, dict[str, Any]] = {
+    "alert": {"kind": "restricted", "detail": RESTRICTED_TEXT},
+    "note": {"body": RESTRICTED_TEXT, "author_id": None},
+    "action": {"description": RESTRICTED_TEXT, "owner_id": None, "goal_id": None},
+}
 
 
 def export_tables() -> list[tuple[str, str]]:
@@ -32,9 +48,11 @@ def export_tables() -> list[tuple[str, str]]:
     return synced + list(_EXTRA_TABLES)
 
 
+@requires(Permission.EXPORT)
 def export_json(session: Session, out: TextIO) -> None:
     """Write the whole store to ``out`` (streamed: memory stays flat on big stores)."""
     connection = session.connection()
+    hidden = restricted_row_ids(session)
     revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     out.write(
         "{"
@@ -47,10 +65,74 @@ def export_json(session: Session, out: TextIO) -> None:
         columns = list(result.keys())
         first = True
         for row in result:
-            record = dict(zip(columns, row, strict=True))
+            record = _need_to_know(table, dict(zip(columns, row, strict=True)), hidden)
             out.write(
                 ("\n" if first else ",\n") + json.dumps(record, sort_keys=True, ensure_ascii=False)
             )
             first = False
         out.write("]" if first else "\n]")
     out.write("\n}}\n")
+
+
+def _hex(value: object) -> str:
+    try:
+        return uuid.UUID(str(value)).hex
+    except ValueError:
+        return str(value)
+
+
+def restricted_row_ids(session: Session) -> dict[str, set[str]]:
+    """The sensitive alerts, notes and actions the exporter may not read, by table (ids
+    as 32 hex digits). Empty for a privacy officer (and initial set-up)."""
+    if principal_of(session).may(Permission.READ_ALL_SENSITIVE):
+        return {}
+    reader = SensitiveReader(session)
+    owners = {
+        "alert": select(Alert.id, Alert.patient_id).where(Alert.sensitive.is_(True)),
+        "note": select(Note.id, Case.patient_id)
+        .join(Case, Case.id == Note.case_id)
+        .where(Note.sensitive.is_(True)),
+        "action": select(Action.id, Case.patient_id)
+        .join(Case, Case.id == Action.case_id)
+        .where(Action.sensitive.is_(True)),
+    }
+    return {
+        table: {
+            row_id.hex
+            for row_id, patient_id in session.execute(query)
+            if not reader.may_read(patient_id)
+        }
+        for table, query in owners.items()
+    }
+
+
+def _need_to_know(
+    table: str, record: dict[str, Any], hidden: dict[str, set[str]]
+) -> dict[str, Any]:
+    for column in _NEVER_EXPORTED.get(table, ()):
+        record.pop(column, None)
+    if table in ("journal_change", "review_item") and record.get("field") in _NEVER_EXPORTED.get(
+        str(record.get("entity")), ()
+    ):
+        _drop_values(record)
+    if not hidden:
+        return record
+    if table in _RESTRICTED_COLUMNS:
+        if _hex(record["id"]) in hidden[table]:
+            record.update(_RESTRICTED_COLUMNS[table])
+    elif table in ("journal_change", "review_item"):
+        entity, field = record.get("entity"), record.get("field")
+        if (
+            entity in _RESTRICTED_COLUMNS
+            and field in _RESTRICTED_COLUMNS[entity]
+            and _hex(record.get("row_id")) in hidden[entity]
+        ):
+            _drop_values(record)
+    return record
+
+
+def _drop_values(record: dict[str, Any]) -> None:
+    """A journal change's or review item's values, emptied (it still says what changed)."""
+    for column in ("old_value", "new_value", "kept_value", "other_value"):
+        if column in record:
+            record[column] = None

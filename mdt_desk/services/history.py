@@ -45,8 +45,15 @@ from mdt_desk.models import (
     Staff,
 )
 from mdt_desk.models.base import UTCDateTime
+from mdt_desk.services.access import Permission, may_read_sensitive, requires
 from mdt_desk.services.display import cui_date, cui_time, label, patient_display_name
 from mdt_desk.services.patients import load_patient
+from mdt_desk.services.restricted import (
+    CONTENT_FIELDS,
+    RESTRICTED_KIND,
+    RESTRICTED_TEXT,
+    restricted_ids,
+)
 from mdt_desk.services.staff import display_staff_name
 
 _LONDON = ZoneInfo("Europe/London")
@@ -357,6 +364,7 @@ def plan_version(session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | N
     return str(len(transactions))
 
 
+@requires(Permission.READ_CLINICAL)
 def record_history(
     session: Session,
     patient_id: uuid.UUID,
@@ -381,6 +389,12 @@ def record_history(
     patient: Patient = load_patient(session, patient_id)
     words = _Describer(session)
     row_ids = _record_rows(session, patient, case_id, words)
+    # Need-to-know: a restricted item's history says that it changed, never what it says.
+    restricted: set[uuid.UUID] = set()
+    if not may_read_sensitive(session, patient_id):
+        restricted = restricted_ids(session, patient_id)
+        for row_id in restricted:
+            words.records[row_id] = RESTRICTED_KIND + " item"
 
     changes: list[tuple[JournalChange, JournalTransaction]] = []
     for chunk in _chunks(row_ids):
@@ -433,6 +447,7 @@ def record_history(
         who = (
             words.staff.get(tx.actor_id, "") if tx.actor_id is not None else ""
         ) or tx.actor_label
+        hidden = row_id in restricted and change.field in CONTENT_FIELDS.get(change.entity, ())
         entries.append(
             HistoryEntry(
                 at=tx.recorded_at,
@@ -440,8 +455,12 @@ def record_history(
                 who=who or "Not recorded",
                 record=words.records.get(row_id, _RECORD_WORDS.get(change.entity, change.entity)),
                 field=field_words,
-                old_text=words.value_words(change.entity, change.field, change.old_value),
-                new_text=new_text,
+                old_text=(
+                    RESTRICTED_TEXT
+                    if hidden and change.old_value is not None
+                    else words.value_words(change.entity, change.field, change.old_value)
+                ),
+                new_text=RESTRICTED_TEXT if hidden else new_text,
                 entity=change.entity,
                 row_id=row_id,
                 added=added,

@@ -33,6 +33,7 @@ from mdt_desk.models.enums import (
     MeetingStatus,
 )
 from mdt_desk.services import cases, plans
+from mdt_desk.services.access import Permission, may_read_sensitive, principal_of, requires
 from mdt_desk.services.case_view import RecordView, load_record
 from mdt_desk.services.display import cui_date, cui_time, label
 from mdt_desk.services.meetings import (
@@ -157,6 +158,7 @@ def _running(session: Session, meeting_id: uuid.UUID) -> Meeting:
     return meeting
 
 
+@requires(Permission.RUN_MEETING)
 def start_meeting(
     session: Session, meeting_id: uuid.UUID, *, now: dt.datetime | None = None
 ) -> MeetingSummary:
@@ -177,6 +179,7 @@ def _day(at: dt.datetime) -> dt.date:
     return at.astimezone(LONDON).date()
 
 
+@requires(Permission.RUN_MEETING)
 def item_briefing(
     session: Session, item_id: uuid.UUID, *, today: dt.date | None = None
 ) -> ItemBriefing:
@@ -186,7 +189,14 @@ def item_briefing(
     today = today or dt.datetime.now(LONDON).date()
     entry = agenda_entries(session, [item])[0]
     case = cases.load_case(session, item.case_id)
-    record = load_record(session, case.patient_id, case.id, today)
+    # Need-to-know: the chair of this meeting may read the person's restricted items
+    # (the screen still holds them back until the reveal); anyone else running it reads
+    # them only as the record would let them, and otherwise sees the marker.
+    acting = principal_of(session)
+    readable = (
+        acting.staff_id is not None and acting.staff_id == meeting.chair_id
+    ) or may_read_sensitive(session, case.patient_id)
+    record = load_record(session, case.patient_id, case.id, today, show_sensitive=readable)
     previous = session.execute(
         select(AgendaItem.discussed_at)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
@@ -214,7 +224,9 @@ def item_briefing(
                     event.occurred_on, event.occurred_text, "event", event.kind_text + source, False
                 )
             )
-    for done in plans.list_action_rows(session, case.id, include_closed=True):
+    for done in plans.list_action_rows(
+        session, case.id, include_closed=True, show_sensitive=readable
+    ):
         if done.status is ActionStatus.DONE and done.completed_on and done.completed_on >= since:
             changes.append(
                 ChangeSinceLast(
@@ -250,7 +262,7 @@ def item_briefing(
             agreed_here=_agreed_at(session, row.id) == meeting.id,
             sensitive=row.sensitive,
         )
-        for row in plans.list_action_rows(session, case.id)
+        for row in plans.list_action_rows(session, case.id, show_sensitive=readable)
     )
     return ItemBriefing(
         entry=entry,
@@ -269,6 +281,7 @@ def _agreed_at(session: Session, action_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(select(Action.meeting_id).where(Action.id == action_id))
 
 
+@requires(Permission.RUN_MEETING)
 def save_capture(
     session: Session,
     item_id: uuid.UUID,
@@ -317,6 +330,7 @@ def save_capture(
     return agenda_entries(session, [item])[0]
 
 
+@requires(Permission.RUN_MEETING)
 def add_time(session: Session, item_id: uuid.UUID, seconds: int) -> AgendaEntry:
     """Add the time just spent on an item (meeting mode sends it on leaving the item)."""
     item = load_item(session, item_id)
@@ -329,6 +343,7 @@ def add_time(session: Session, item_id: uuid.UUID, seconds: int) -> AgendaEntry:
     return agenda_entries(session, [item])[0]
 
 
+@requires(Permission.RUN_MEETING)
 def add_action_from_decision(
     session: Session,
     item_id: uuid.UUID,
@@ -439,6 +454,7 @@ def _note_discussions(session: Session, meeting: Meeting, author_id: uuid.UUID |
             note.author_id = author_id
 
 
+@requires(Permission.RUN_MEETING)
 def finish_meeting(
     session: Session,
     meeting_id: uuid.UUID,
@@ -583,6 +599,7 @@ def time_statistics(session: Session, meeting_id: uuid.UUID) -> TimeStatistics:
     )
 
 
+@requires(Permission.AMEND_MINUTES)
 def add_amendment(
     session: Session,
     meeting_id: uuid.UUID,

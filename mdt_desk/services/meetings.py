@@ -44,6 +44,7 @@ from mdt_desk.models.enums import (
     MeetingStatus,
     Profession,
 )
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import (
     cui_date,
     cui_time,
@@ -373,6 +374,7 @@ def _other_practices(
     return others
 
 
+@requires(Permission.SCHEDULE_MEETINGS)
 def schedule_meeting(
     session: Session,
     *,
@@ -460,6 +462,7 @@ def schedule_meeting(
     return _summaries(session, made)
 
 
+@requires(Permission.READ_CASELOAD)
 def list_meetings(
     session: Session,
     *,
@@ -479,6 +482,7 @@ def list_meetings(
     return _summaries(session, meetings)
 
 
+@requires(Permission.SCHEDULE_MEETINGS)
 def cancel_meeting(session: Session, meeting_id: uuid.UUID) -> MeetingSummary:
     meeting = load_meeting(session, meeting_id)
     if meeting.status is not MeetingStatus.PLANNED:
@@ -509,6 +513,7 @@ def members(session: Session, meeting_id: uuid.UUID) -> list[MemberAttendance]:
     ]
 
 
+@requires(Permission.SCHEDULE_MEETINGS)
 def invite(session: Session, meeting_id: uuid.UUID, staff_id: uuid.UUID) -> MemberAttendance:
     meeting = load_meeting(session, meeting_id)
     if meeting.status is MeetingStatus.FINISHED:
@@ -529,6 +534,7 @@ def invite(session: Session, meeting_id: uuid.UUID, staff_id: uuid.UUID) -> Memb
     return next(m for m in members(session, meeting.id) if m.staff_id == member.id)
 
 
+@requires(Permission.SCHEDULE_MEETINGS)
 def set_attendance(
     session: Session,
     meeting_id: uuid.UUID,
@@ -632,12 +638,14 @@ def agenda_items(session: Session, meeting_id: uuid.UUID) -> list[AgendaItem]:
     )
 
 
+@requires(Permission.READ_CASELOAD)
 def agenda(session: Session, meeting_id: uuid.UUID) -> list[AgendaEntry]:
     """The meeting's agenda in running order."""
     load_meeting(session, meeting_id)
     return agenda_entries(session, agenda_items(session, meeting_id))
 
 
+@requires(Permission.READ_CASELOAD)
 def get_meeting(session: Session, meeting_id: uuid.UUID) -> MeetingDetail:
     return MeetingDetail(
         meeting=get_meeting_summary(session, meeting_id),
@@ -672,6 +680,7 @@ def _validate_minutes(minutes: int) -> None:
         raise _fail("minutes", f"Give an item between 1 and {MAX_ITEM_MINUTES} minutes.")
 
 
+@requires(Permission.BUILD_AGENDA)
 def add_to_agenda(
     session: Session,
     meeting_id: uuid.UUID,
@@ -727,6 +736,7 @@ def add_to_agenda(
     return agenda_entries(session, [item])[0]
 
 
+@requires(Permission.BUILD_AGENDA)
 def dismiss_proposal(
     session: Session, meeting_id: uuid.UUID, case_id: uuid.UUID, *, reason: AgendaReason
 ) -> None:
@@ -742,6 +752,7 @@ def dismiss_proposal(
     session.flush()
 
 
+@requires(Permission.BUILD_AGENDA)
 def remove_from_agenda(session: Session, item_id: uuid.UUID) -> None:
     """Take an item off a planned agenda (it goes back among the dismissed)."""
     item = load_item(session, item_id)
@@ -759,6 +770,7 @@ def load_item(session: Session, item_id: uuid.UUID) -> AgendaItem:
     return item
 
 
+@requires(Permission.BUILD_AGENDA)
 def move_item(session: Session, item_id: uuid.UUID, to_index: int) -> list[AgendaEntry]:
     """Move an item to ``to_index`` in the running order; returns the new agenda.
 
@@ -795,6 +807,7 @@ def move_item(session: Session, item_id: uuid.UUID, to_index: int) -> list[Agend
     return agenda(session, item.meeting_id)
 
 
+@requires(Permission.BUILD_AGENDA)
 def set_item_minutes(session: Session, item_id: uuid.UUID, minutes: int) -> AgendaEntry:
     item = load_item(session, item_id)
     _editable_agenda(session, item.meeting_id)

@@ -73,6 +73,7 @@ from mdt_desk.models import Patient, PatientImport, PatientImportRow, Practice, 
 from mdt_desk.models.enums import Gender
 from mdt_desk.models.imports import ABANDONED_AFTER, discard_abandoned_imports, discard_import
 from mdt_desk.models.store import Store
+from mdt_desk.services.access import Permission, principal_of, requires
 from mdt_desk.services.display import cui_date
 from mdt_desk.services.importfiles import StreamedTextFile
 from mdt_desk.services.progress import READING, WRITING, Progress
@@ -1151,6 +1152,8 @@ def import_patients_file(
             this one was discarded meanwhile by a program that took it for a crashed
             one (nothing of it is kept).
     """
+    with store.read(actor_id) as session:
+        principal_of(session).require(Permission.IMPORT_PATIENTS)
     source = StreamedTextFile(path, kind=FILE_KIND)
     with store.read() as session:
         _refuse_if_another_import_running(session, None)
@@ -1258,6 +1261,7 @@ def _discard_after_failure(store: Store, import_id: str) -> None:
         log.exception("patient import: could not discard a stopped import yet")
 
 
+@requires(Permission.IMPORT_PATIENTS)
 def import_patients_csv(session: Session, path: Path) -> ImportReport:
     """Import a patient list inside the caller's write transaction.
 

@@ -17,6 +17,7 @@ from mdt_desk.models import Alert, Consent, LongTermCondition, Patient, Practice
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import AlertKind, ConsentDecision, Gender, RiskBand
 from mdt_desk.models.journal import current_actor_id
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import cui_date, patient_display_name
 from mdt_desk.services.text_safety import check_name
 from mdt_desk.services.validation import (
@@ -70,6 +71,7 @@ def patient_record(patient: Patient) -> PatientRecord:
     )
 
 
+@requires(Permission.READ_CASELOAD)
 def find_by_nhs_number(session: Session, nhs_number: str) -> PatientRecord | None:
     """The registered patient with this NHS number (any spacing), if any."""
     digits = normalise_nhs_number(nhs_number)
@@ -109,6 +111,7 @@ def _in_unpublished_import(session: Session, digits: str) -> bool:
     return found is not None
 
 
+@requires(Permission.EDIT_DEMOGRAPHICS)
 def register_patient(
     session: Session,
     *,
@@ -192,6 +195,7 @@ def register_patient(
     return patient_record(patient)
 
 
+@requires(Permission.EDIT_PLAN)
 def set_risk_band(session: Session, patient_id: uuid.UUID, band: RiskBand | None) -> PatientRecord:
     patient = load_patient(session, patient_id)
     patient.risk_band = band
@@ -199,6 +203,7 @@ def set_risk_band(session: Session, patient_id: uuid.UUID, band: RiskBand | None
     return patient_record(patient)
 
 
+@requires(Permission.EDIT_DEMOGRAPHICS)
 def record_death(
     session: Session, patient_id: uuid.UUID, date_of_death: dt.date, today: dt.date | None = None
 ) -> PatientRecord:
@@ -220,6 +225,7 @@ def record_death(
     return patient_record(patient)
 
 
+@requires(Permission.EDIT_PLAN)
 def add_condition(
     session: Session, patient_id: uuid.UUID, name: str, diagnosed_on: dt.date | None = None
 ) -> uuid.UUID:
@@ -234,6 +240,7 @@ def add_condition(
     return condition.id
 
 
+@requires(Permission.EDIT_PLAN)
 def add_alert(
     session: Session,
     patient_id: uuid.UUID,
@@ -258,6 +265,7 @@ def add_alert(
     return alert.id
 
 
+@requires(Permission.EDIT_PLAN)
 def record_consent(
     session: Session,
     patient_id: uuid.UUID,
@@ -290,6 +298,7 @@ def record_consent(
     return consent.id
 
 
+@requires(Permission.EDIT_PLAN)
 def retire_alert(session: Session, alert_id: uuid.UUID) -> None:
     """Withdraw an alert: kept in the history, no longer shown as current."""
     alert = session.get(Alert, alert_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from mdt_desk.models.enums import ActionStatus
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.case_view import RecordView, load_record
 from mdt_desk.services.plans import ActionPlanRow, list_action_rows
 
@@ -92,6 +93,7 @@ def _done_since(rows: Iterable[ActionPlanRow], since: dt.date) -> list[ActionPla
     ]
 
 
+@requires(Permission.READ_CLINICAL)
 def persons_copy(
     session: Session,
     patient_id: uuid.UUID,

@@ -35,9 +35,11 @@ from mdt_desk.models.enums import (
     OutcomeEventKind,
 )
 from mdt_desk.models.journal import current_actor_id
+from mdt_desk.services.access import Permission, action_update, may_read_sensitive, requires
 from mdt_desk.services.actions import is_overdue
 from mdt_desk.services.cases import OPEN_STATUSES, load_case
 from mdt_desk.services.patients import load_patient, record_death
+from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_TEXT, shown
 from mdt_desk.services.staff import display_staff_name
 
 #: Short-term interventions normally last up to six weeks.
@@ -58,6 +60,8 @@ class ActionRecord:
     completed_on: dt.date | None
     #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
     sensitive: bool = False
+    #: the reader may not read it: description and owner name are a marker's
+    restricted: bool = False
 
     def is_overdue(self, today: dt.date) -> bool:
         """Open (or in progress) past its due date (the one rule, in services.actions)."""
@@ -74,6 +78,8 @@ class NoteRecord:
     amends_note_id: uuid.UUID | None
     #: need-to-know, as for actions (the one field of a note that may change later)
     sensitive: bool = False
+    #: the reader may not read it: body and author are a marker's (services.restricted)
+    restricted: bool = False
 
 
 def _fail(field: str, message: str) -> ValidationError:
@@ -103,6 +109,7 @@ def _action_record(action: Action, owner: Staff) -> ActionRecord:
     )
 
 
+@requires(Permission.ADD_ACTION)
 def add_action(
     session: Session,
     case_id: uuid.UUID,
@@ -167,6 +174,7 @@ def _load_action(session: Session, action_id: uuid.UUID) -> Action:
     return action
 
 
+@requires(Permission.UPDATE_OWN_ACTION, decide=action_update)
 def update_action(
     session: Session,
     action_id: uuid.UUID,
@@ -205,6 +213,7 @@ def update_action(
     return _action_record(action, owner)
 
 
+@requires(Permission.READ_CLINICAL)
 def list_actions(
     session: Session,
     case_id: uuid.UUID,
@@ -228,9 +237,16 @@ def list_actions(
         query = query.where(Action.sensitive.is_(False))
     if not include_closed:
         query = query.where(Action.status.in_((ActionStatus.OPEN, ActionStatus.IN_PROGRESS)))
-    return [_action_record(action, owner) for action, owner in session.execute(query)]
+    rows = [_action_record(action, owner) for action, owner in session.execute(query)]
+    if any(row.sensitive for row in rows):
+        readable = may_read_sensitive(session, load_case(session, case_id).patient_id)
+        rows = [
+            shown(row, readable, description=RESTRICTED_TEXT, owner_name=NOT_SHOWN) for row in rows
+        ]
+    return rows
 
 
+@requires(Permission.EDIT_PLAN)
 def add_goal(
     session: Session,
     case_id: uuid.UUID,
@@ -248,6 +264,7 @@ def add_goal(
     return goal.id
 
 
+@requires(Permission.EDIT_PLAN)
 def set_goal_outcome(session: Session, goal_id: uuid.UUID, outcome: GoalOutcome | None) -> None:
     goal = session.get(Goal, goal_id)
     if goal is None or goal.retired_at is not None:
@@ -256,6 +273,7 @@ def set_goal_outcome(session: Session, goal_id: uuid.UUID, outcome: GoalOutcome 
     session.flush()
 
 
+@requires(Permission.ADD_NOTE)
 def add_note(
     session: Session,
     case_id: uuid.UUID,
@@ -303,6 +321,7 @@ def _note_record(note: Note) -> NoteRecord:
     )
 
 
+@requires(Permission.EDIT_PLAN)
 def set_note_sensitive(session: Session, note_id: uuid.UUID, sensitive: bool) -> NoteRecord:
     """Mark a note sensitive (need-to-know) or not; its corrections follow it.
 
@@ -342,9 +361,10 @@ def set_note_sensitive(session: Session, note_id: uuid.UUID, sensitive: bool) ->
     return _note_record(note)
 
 
+@requires(Permission.READ_CLINICAL)
 def list_notes(session: Session, case_id: uuid.UUID) -> list[NoteRecord]:
-    """The case timeline, oldest first."""
-    return [
+    """The case timeline, oldest first (a restricted note as a marker, need-to-know)."""
+    notes = [
         _note_record(note)
         for note in session.scalars(
             select(Note)
@@ -352,8 +372,13 @@ def list_notes(session: Session, case_id: uuid.UUID) -> list[NoteRecord]:
             .order_by(Note.written_at, Note.created_at)
         )
     ]
+    if not any(note.sensitive for note in notes):
+        return notes
+    readable = may_read_sensitive(session, load_case(session, case_id).patient_id)
+    return [shown(note, readable, body=RESTRICTED_TEXT, author_id=None) for note in notes]
 
 
+@requires(Permission.EDIT_PLAN)
 def add_care_team_member(
     session: Session,
     case_id: uuid.UUID,
@@ -402,6 +427,7 @@ def add_care_team_member(
     return member.id
 
 
+@requires(Permission.EDIT_PLAN)
 def remove_care_team_member(
     session: Session, member_id: uuid.UUID, *, left_on: dt.date | None = None
 ) -> None:
@@ -416,6 +442,7 @@ def remove_care_team_member(
     session.flush()
 
 
+@requires(Permission.EDIT_PLAN)
 def add_intervention(
     session: Session,
     case_id: uuid.UUID,
@@ -442,6 +469,7 @@ def add_intervention(
     return intervention.id
 
 
+@requires(Permission.EDIT_PLAN)
 def end_intervention(
     session: Session,
     intervention_id: uuid.UUID,
@@ -459,6 +487,7 @@ def end_intervention(
     session.flush()
 
 
+@requires(Permission.EDIT_PLAN)
 def record_outcome_event(
     session: Session,
     patient_id: uuid.UUID,
@@ -526,6 +555,9 @@ class ActionPlanRow:
     withdrawn: bool = False
     #: need-to-know: never on the person's own copy, hidden on a shared screen until revealed
     sensitive: bool = False
+    #: the reader may not read it: description, owner and goal are a marker's (see
+    #: services.restricted); the screens do not let it be edited
+    restricted: bool = False
 
     @property
     def is_closed(self) -> bool:
@@ -593,16 +625,27 @@ def _any_action(session: Session, action_id: uuid.UUID) -> Action:
     return action
 
 
+@requires(Permission.READ_CLINICAL)
 def get_action_row(session: Session, action_id: uuid.UUID) -> ActionPlanRow:
     """One action as the action plan shows it (withdrawn ones too, flagged)."""
     return _action_plan_row(session, _any_action(session, action_id))
 
 
+@requires(Permission.READ_CLINICAL)
 def list_action_rows(
-    session: Session, case_id: uuid.UUID, *, include_closed: bool = False
+    session: Session,
+    case_id: uuid.UUID,
+    *,
+    include_closed: bool = False,
+    show_sensitive: bool | None = None,
 ) -> list[ActionPlanRow]:
     """A case's actions by due date with owner names and goal text; open and in-progress
-    ones unless ``include_closed``."""
+    ones unless ``include_closed``.
+
+    Args:
+        show_sensitive: ``None`` shows a restricted action's content only to those who
+            may read it (need-to-know); others get a marker. ``True``: the caller decided.
+    """
     query = (
         select(Action, Staff, Goal)
         .join(Staff, Staff.id == Action.owner_id)
@@ -612,7 +655,7 @@ def list_action_rows(
     )
     if not include_closed:
         query = query.where(Action.status.in_((ActionStatus.OPEN, ActionStatus.IN_PROGRESS)))
-    return [
+    rows = [
         ActionPlanRow(
             id=action.id,
             case_id=action.case_id,
@@ -627,6 +670,22 @@ def list_action_rows(
             sensitive=action.sensitive,
         )
         for action, owner, goal in session.execute(query)
+    ]
+    if show_sensitive or not any(row.sensitive for row in rows):
+        return rows
+    readable = show_sensitive is None and may_read_sensitive(
+        session, load_case(session, case_id).patient_id
+    )
+    return [
+        shown(
+            row,
+            readable,
+            description=RESTRICTED_TEXT,
+            owner_name=NOT_SHOWN,
+            goal_id=None,
+            goal_text=NOT_SHOWN,
+        )
+        for row in rows
     ]
 
 
@@ -672,6 +731,7 @@ def action_owner_choices(session: Session, case_id: uuid.UUID) -> list[OwnerChoi
     return sorted(choices, key=lambda choice: (not choice.is_coordinator, not choice.in_team))
 
 
+@requires(Permission.READ_CLINICAL)
 def action_plan_view(
     session: Session,
     case_id: uuid.UUID,
@@ -699,6 +759,7 @@ def action_plan_view(
     )
 
 
+@requires(Permission.UPDATE_OWN_ACTION, decide=action_update)
 def set_action_goal(
     session: Session, action_id: uuid.UUID, goal_id: uuid.UUID | None
 ) -> ActionPlanRow:
@@ -713,6 +774,7 @@ def set_action_goal(
     return _action_plan_row(session, action)
 
 
+@requires(Permission.ADD_ACTION)
 def withdraw_action(session: Session, action_id: uuid.UUID) -> ActionPlanRow:
     """Take back an action added by mistake (an "add" undone): it is retired, not deleted,
     and stays in the history."""
@@ -722,6 +784,7 @@ def withdraw_action(session: Session, action_id: uuid.UUID) -> ActionPlanRow:
     return _action_plan_row(session, action)
 
 
+@requires(Permission.ADD_ACTION)
 def reinstate_action(session: Session, action_id: uuid.UUID) -> ActionPlanRow:
     """Put back a withdrawn action (an undone "add" redone)."""
     action = _any_action(session, action_id)
@@ -731,6 +794,7 @@ def reinstate_action(session: Session, action_id: uuid.UUID) -> ActionPlanRow:
     return _action_plan_row(session, action)
 
 
+@requires(Permission.UPDATE_OWN_ACTION, decide=action_update)
 def restore_action(session: Session, row: ActionPlanRow) -> ActionPlanRow:
     """Put an action back exactly as ``row`` recorded it (an edit undone).
 
@@ -752,6 +816,7 @@ def restore_action(session: Session, row: ActionPlanRow) -> ActionPlanRow:
     return _action_plan_row(session, action)
 
 
+@requires(Permission.EDIT_PLAN)
 def set_action_sensitive(session: Session, action_id: uuid.UUID, sensitive: bool) -> ActionPlanRow:
     """Mark an action sensitive (need-to-know: never on the person's own copy, hidden on
     a shared screen until revealed), or no longer sensitive."""

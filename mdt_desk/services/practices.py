@@ -20,6 +20,7 @@ from mdt_desk.errors import ImportFileError, ValidationError
 from mdt_desk.models import Case, Locality, Patient, Practice
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import CaseStatus, PracticeStatus
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.importfiles import read_text_file
 from mdt_desk.services.progress import READING, WRITING, Progress
@@ -121,6 +122,7 @@ def _insert_practices(session: Session, rows: list[dict[str, object]], tell: Pro
         tell(WRITING, min(start + _PROGRESS_ROWS, len(rows)), len(rows))
 
 
+@requires(Permission.IMPORT_PRACTICES)
 def import_ods_practices(
     session: Session, path: Path, progress: Progress | None = None
 ) -> ImportReport:
@@ -268,6 +270,7 @@ def locality_names(session: Session) -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
+@requires(Permission.IMPORT_PRACTICES)
 def name_locality(session: Session, code: str, name: str) -> LocalityName:
     """Give the locality with commissioner code ``code`` a name (or rename it).
 

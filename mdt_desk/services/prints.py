@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, ValidationError
 from mdt_desk.models import Alert, Practice, PrintRecord, Staff
-from mdt_desk.models.enums import DocumentKind
+from mdt_desk.models.enums import AccessAction, DocumentKind
+from mdt_desk.services import access_log
+from mdt_desk.services.access import Permission, print_permission, requires
 from mdt_desk.services.display import NOT_KNOWN, cui_time, label, practice_display_name
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.staff import display_staff_name
@@ -83,6 +85,7 @@ def _view(session: Session, printed: PrintRecord) -> PrintView:
     )
 
 
+@requires(Permission.PRINT_LISTS, decide=print_permission)
 def record_print(
     session: Session,
     *,
@@ -97,8 +100,12 @@ def record_print(
     case_id: uuid.UUID | None = None,
     meeting_id: uuid.UUID | None = None,
     practice_id: uuid.UUID | None = None,
+    purpose: str = "",
 ) -> PrintView:
     """Record that a document was printed or saved (call inside the desk's write).
+
+    The print is also a row of the access log (who printed whose record, why), in the
+    same transaction: the log never misses a print, and never has one that was not.
 
     Args:
         printed_by_id: the staff member who printed it (``None`` only before set-up,
@@ -106,6 +113,7 @@ def record_print(
         printed_at: when, timezone-aware.
         content_sha256: hex SHA-256 of the PDF bytes, so a paper copy can be matched
             to its record.
+        purpose: why it was printed, as the access log records it (may be empty).
     """
     if printed_at.tzinfo is None:
         raise ValueError("printed_at must be timezone-aware")
@@ -129,6 +137,14 @@ def record_print(
     )
     session.add(printed)
     session.flush()
+    access_log.append(
+        session,
+        AccessAction.PRINT,
+        patient_id=patient_id,
+        staff_id=printed_by_id,
+        reason=purpose,
+        at=printed_at,
+    )
     return _view(session, printed)
 
 

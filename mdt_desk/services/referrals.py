@@ -16,6 +16,7 @@ from mdt_desk.errors import ValidationError
 from mdt_desk.models import Practice
 from mdt_desk.models.enums import Gender, ReferralSource, Urgency
 from mdt_desk.services import cases, patients
+from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import cui_age, cui_date, label, practice_display_name
 from mdt_desk.services.validation import normalise_nhs_number, parse_date
 
@@ -64,6 +65,7 @@ def _practice_text(session: Session, practice_id: uuid.UUID) -> str:
     return f"{practice_display_name(practice.name)} ({practice.ods_code})"
 
 
+@requires(Permission.READ_CASELOAD)
 def look_up_person(
     session: Session, nhs_number: str, *, today: dt.date | None = None
 ) -> PersonFound | None:
@@ -96,6 +98,7 @@ def look_up_person(
     )
 
 
+@requires(Permission.REFER)
 def make_referral(
     session: Session,
     *,

@@ -21,6 +21,15 @@ from sqlalchemy.orm import Session
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import SYNCED_MODELS, ReviewItem
 from mdt_desk.models.base import utc_now
+from mdt_desk.services.access import (
+    ROLE_LABELS,
+    Permission,
+    may_read_sensitive,
+    parse_roles,
+    principal_of,
+    requires,
+    review_permission,
+)
 from mdt_desk.services.display import (
     NOT_KNOWN,
     cui_date,
@@ -29,6 +38,7 @@ from mdt_desk.services.display import (
     patient_display_name,
     practice_display_name,
 )
+from mdt_desk.services.restricted import CONTENT_FIELDS, RESTRICTED_TEXT
 from mdt_desk.services.staff import display_staff_name
 from mdt_desk.services.text_safety import nfc
 from mdt_desk.services.validation import format_nhs_number
@@ -58,6 +68,8 @@ _KIND_TITLES = {
     "edit_vs_delete": "Changed on one desk, removed on another",
     "duplicate": "Possible duplicate person",
     "coordinator": "Two care coordinators",
+    "role_clash": "Roles changed on two desks at once",
+    "break_glass": "Restricted items opened (break glass)",
 }
 
 
@@ -90,13 +102,24 @@ class ReviewItemView:
     other_row_id: str
     resolved: bool
     resolution: str
+    #: a roles clash settled to roles neither edit gave: the kept edit's own roles
+    kept_own_text: str = ""
 
     @property
     def summary(self) -> str:
+        if self.kind == "role_clash":
+            return (
+                f"{self.record_text}: roles changed to “{self.kept_own_text or self.kept_text}”"
+                f" ({self.kept_by}) and to “{self.other_text}” ({self.other_by}) at once. "
+                f"The roles that grant less stand: “{self.kept_text}”. A team administrator "
+                "can change them in Settings → Team."
+            )
         if self.kind == "duplicate":
             return f"{self.record_text}: the same NHS number as another person"
         if self.kind == "coordinator":
             return f"{self.record_text}: {self.kept_text} and {self.other_text}"
+        if self.kind == "break_glass":
+            return f"{self.record_text}: {self.kept_text}"
         return (
             f"{self.record_text}, {self.field_text}: “{self.kept_text}” ({self.kept_by}) "
             f"kept over “{self.other_text}” ({self.other_by})"
@@ -158,6 +181,8 @@ def _value_words(session: Session, entity: str, field: str, value: Any) -> str:
     records, ``14-Jul-2027`` for dates, Yes or No — never a code or an id."""
     if value is None or value == "":
         return EMPTY
+    if (entity, field) == ("staff", "roles"):
+        return roles_words(str(value))
     column = _column(entity, field)
     if column is None:
         return _words(value)
@@ -166,6 +191,11 @@ def _value_words(session: Session, entity: str, field: str, value: Any) -> str:
     if python_type is uuid.UUID or target is not None:
         return _reference_words(session, target or "", str(value))
     return _typed_words(python_type, value)
+
+
+def roles_words(value: str) -> str:
+    """A staff member's roles as a person reads them: ``Care coordinator, MDT chair``."""
+    return ", ".join(ROLE_LABELS[role] for role in sorted(parse_roles(value))) or "No role"
 
 
 def _typed_words(python_type: type | None, value: Any) -> str:
@@ -320,6 +350,13 @@ def _view(session: Session, item: ReviewItem) -> ReviewItemView:
         kept_text, other_text = (
             staff_words(session, str(value)) if value else NOT_KNOWN for value in (kept, other)
         )
+    elif item.kind == "break_glass":
+        # who opened the restricted items and why; raised for the coordinator named
+        kept_text = item.detail
+        other_text = staff_words(session, item.other_row_id) if item.other_row_id else ""
+    elif _restricted_for_reader(session, item):
+        # need-to-know: a clash in a restricted item's words says that it clashed only
+        kept_text = other_text = RESTRICTED_TEXT
     else:
         kept_text = _value_words(session, item.entity, item.field, kept)
         other_text = _value_words(session, item.entity, item.field, other)
@@ -344,6 +381,7 @@ def _view(session: Session, item: ReviewItem) -> ReviewItemView:
         other_row_id=item.other_row_id,
         resolved=item.resolved_at is not None,
         resolution=item.resolution,
+        kept_own_text=roles_words(item.detail) if item.kind == "role_clash" and item.detail else "",
     )
 
 
@@ -354,7 +392,63 @@ def list_open_items(session: Session) -> list[ReviewItemView]:
         .where(ReviewItem.resolved_at.is_(None), ReviewItem.retired_at.is_(None))
         .order_by(ReviewItem.created_at, ReviewItem.id)
     ).all()
-    return [_view(session, item) for item in items]
+    return [_view(session, item) for item in items if _for_reader(session, item)]
+
+
+def _restricted_for_reader(session: Session, item: ReviewItem) -> bool:
+    """Whether the item's values are a restricted item's words the reader may not read."""
+    if item.field not in CONTENT_FIELDS.get(item.entity, ()):
+        return False
+    row = _row(session, f'SELECT sensitive FROM "{item.entity}" WHERE id = :id', item.row_id)
+    if row is None or not row.sensitive:
+        return False
+    patient_id = _patient_id_of(session, item.entity, item.row_id)
+    return patient_id is None or not may_read_sensitive(session, uuid.UUID(patient_id))
+
+
+def _for_reader(session: Session, item: ReviewItem) -> bool:
+    """A break-glass item is the coordinator's it names (and a privacy officer's); every
+    other item is the team's."""
+    if item.kind != "break_glass":
+        return True
+    principal = principal_of(session)
+    if principal.may(Permission.READ_ACCESS_LOG):
+        return True
+    return principal.staff_id is not None and principal.staff_id.hex == item.other_row_id
+
+
+def break_glass_items(session: Session) -> list[ReviewItemView]:
+    """The open break-glass items for the acting coordinator (all, for a privacy officer)."""
+    items = session.scalars(
+        select(ReviewItem)
+        .where(
+            ReviewItem.kind == "break_glass",
+            ReviewItem.resolved_at.is_(None),
+            ReviewItem.retired_at.is_(None),
+        )
+        .order_by(ReviewItem.created_at, ReviewItem.id)
+    ).all()
+    return [_view(session, item) for item in items if _for_reader(session, item)]
+
+
+def acknowledge_break_glass(session: Session, item_id: uuid.UUID) -> ReviewItemView:
+    """The coordinator (or a privacy officer) has seen that the glass was broken.
+
+    Not :func:`resolve`: acknowledging this is the named coordinator's to do, and a
+    coordinator does not resolve sync conflicts.
+    """
+    item = session.get(ReviewItem, item_id)
+    if item is None or item.retired_at is not None or item.kind != "break_glass":
+        raise NotFoundError("That review item is not in this store.")
+    if not _for_reader(session, item):
+        principal_of(session).require(Permission.READ_ACCESS_LOG)
+    if item.resolved_at is not None:
+        raise RuleError("This item has already been acknowledged.")
+    item.resolved_at = utc_now()
+    item.resolution = Resolution.ACKNOWLEDGED.value
+    item.resolved_by_id = principal_of(session).staff_id
+    session.flush()
+    return _view(session, item)
 
 
 def _set_field(session: Session, entity: str, row_id: str, field: str, stored: Any) -> None:
@@ -374,6 +468,7 @@ def _set_field(session: Session, entity: str, row_id: str, field: str, stored: A
     )
 
 
+@requires(Permission.RESOLVE_REVIEW, decide=review_permission)
 def resolve(
     session: Session,
     item_id: uuid.UUID,

@@ -1,7 +1,9 @@
 """Staff: the team members, the practices they cover, and who uses this desk."""
 
+import datetime as dt
 import getpass
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -9,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, ValidationError
 from mdt_desk.models import Practice, Staff, StaffPracticeCover
-from mdt_desk.models.enums import Profession
+from mdt_desk.models.enums import Profession, Role
 from mdt_desk.models.store import META_SIGNED_IN_STAFF, Store
+from mdt_desk.services.access import Permission, format_roles, parse_roles, requires
 from mdt_desk.services.ids import practice_cover_id_for
 from mdt_desk.services.text_safety import check_name
 from mdt_desk.services.validation import require_name
@@ -23,6 +26,30 @@ class StaffSummary:
     profession: Profession
     organisation: str
     practice_codes: tuple[str, ...]
+    #: role ids (``care_coordinator``…) in the matrix's order; whether a PIN is set (never the PIN
+    #: or its hash), and a leaver's last day: the staff directory, as the sign-in
+    #: screen and ``mdt-desk staff list`` show it.
+    roles: tuple[str, ...] = ()
+    pin_set: bool = False
+    left_on: dt.date | None = None
+
+
+#: The roles of the first staff member of an empty store: they set the team up and
+#: coordinate cases. Anyone added later is a team member until given other roles.
+FIRST_STAFF_ROLES = frozenset({Role.CARE_COORDINATOR, Role.TEAM_ADMINISTRATOR})
+
+
+def role_ids(roles: str) -> tuple[str, ...]:
+    """A staff record's roles as ids, in the order the matrix lists the roles."""
+    held = parse_roles(roles)
+    return tuple(role.value for role in Role if role in held)
+
+
+def default_roles(session: Session) -> frozenset[Role]:
+    """The roles a new staff member gets when none are chosen."""
+    if session.scalar(select(Staff.id).where(Staff.retired_at.is_(None)).limit(1)) is None:
+        return FIRST_STAFF_ROLES
+    return frozenset({Role.TEAM_MEMBER})
 
 
 def display_staff_name(family_name: str, given_name: str, title: str = "") -> str:
@@ -30,6 +57,7 @@ def display_staff_name(family_name: str, given_name: str, title: str = "") -> st
     return " ".join(part for part in (title, given_name, family_name) if part)
 
 
+@requires(Permission.MANAGE_STAFF)
 def add_staff(
     session: Session,
     *,
@@ -41,8 +69,10 @@ def add_staff(
     email: str = "",
     phone: str = "",
     practice_codes: tuple[str, ...] = (),
+    roles: Iterable[Role] = (),
 ) -> StaffSummary:
-    """Add a team member covering the given practices."""
+    """Add a team member covering the given practices, with ``roles`` (none: no role
+    yet; :func:`default_roles` gives the usual ones)."""
     errors: dict[str, str] = {}
     try:
         family = require_name(family_name, "family_name", "family name")
@@ -81,6 +111,7 @@ def add_staff(
         organisation=organisation.strip(),
         email=email.strip(),
         phone=phone.strip(),
+        roles=format_roles(roles),
     )
     session.add(staff)
     session.flush()
@@ -99,6 +130,7 @@ def add_staff(
         profession=staff.profession,
         organisation=staff.organisation,
         practice_codes=tuple(practice.ods_code for practice in practices),
+        roles=role_ids(staff.roles),
     )
 
 
@@ -119,6 +151,9 @@ def list_staff(session: Session) -> list[StaffSummary]:
             profession=staff.profession,
             organisation=staff.organisation,
             practice_codes=tuple(covers.get(staff.id, ())),
+            roles=role_ids(staff.roles),
+            pin_set=bool(staff.pin_hash),
+            left_on=staff.left_on,
         )
         for staff in session.scalars(
             select(Staff)
@@ -164,4 +199,4 @@ def setup_actor_label() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name in this environment
         user = "unknown"
-    return f"desk set-up by operating-system user {user}"
+    return f"initial set-up by operating-system user {user}"

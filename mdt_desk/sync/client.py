@@ -48,6 +48,7 @@ from mdt_desk.sync.protocol import (
     BATCH_SIZE,
     MAX_SKEW_MS,
     PULL_PAGE_SIZE,
+    UPGRADE_LABEL_PREFIX,
     Change,
     PulledChange,
 )
@@ -60,6 +61,13 @@ META_HUB_ADDRESS = "sync_hub_address"
 META_PUSHED_THROUGH = "sync_pushed_through"
 META_PULL_CURSOR = "sync_pull_cursor"
 META_LAST_SYNC = "sync_last_at"
+#: ``SEQ|SCHEMA``: the first change this desk set aside as unknown (a newer desk's table
+#: or column) and the schema it ran then. After this desk's upgrade it pulls again from
+#: there, so it gets the values it could not store (everyone's PINs, roles, leavers and
+#: access log when it upgrades to schema 6 last); see :func:`_catch_up_after_upgrade`.
+META_SKIPPED_FROM = "sync_skipped_from"
+#: The pull cursor before such a catch-up: changes up to it were applied once already.
+META_CATCH_UP_THROUGH = "sync_catch_up_through"
 
 #: Columns of every synced table, by table name: only these are ever written by sync.
 _COLUMNS: dict[str, frozenset[str]] = {
@@ -150,6 +158,7 @@ SELECT c.origin_seq, t.tx_uuid, t.hlc, t.actor_id, t.actor_label, t.recorded_at,
           JOIN journal_tx AS t2 ON t2.tx = c2.tx
          WHERE c2.row_id = c.row_id AND c2.entity = c.entity AND c2.field = c.field
            AND c2.origin_seq < c.origin_seq
+           AND NOT (t2.actor_id IS NULL AND t2.actor_label LIKE '{UPGRADE_LABEL_PREFIX}%')
          ORDER BY t2.hlc DESC, t2.replica_id DESC LIMIT 1) AS base,
        (SELECT max(t3.hlc) FROM journal_change AS c3 JOIN journal_tx AS t3 ON t3.tx = c3.tx
          WHERE c3.row_id = c.row_id AND c3.entity = c.entity AND c3.origin_seq < c.origin_seq
@@ -344,7 +353,11 @@ def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
 def _local_clocks(
     session: Session, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], tuple[int, str]]:
-    """The clock ``(hlc, site)`` of each field here: its newest change in the journal."""
+    """The clock ``(hlc, site)`` of each field here: its newest change in the journal.
+
+    A schema upgrade's values do not count (``protocol.UPGRADE_LABEL_PREFIX``): any
+    other change replaces them, whatever its clock. A field they alone set has no clock.
+    """
     clocks: dict[tuple[str, str, str], tuple[int, str]] = {}
     row_ids = sorted({row_id for _entity, row_id, _field in keys})
     for start in range(0, len(row_ids), 400):
@@ -354,8 +367,13 @@ def _local_clocks(
             text(
                 "SELECT c.entity, c.row_id, c.field, t.hlc, t.replica_id FROM journal_change c"
                 f" JOIN journal_tx t ON t.tx = c.tx WHERE c.row_id IN ({marks})"
+                " AND NOT (t.actor_id IS NULL AND substr(t.actor_label, 1, :n) = :upgrade)"
             ),
-            {f"r{n}": row_id for n, row_id in enumerate(chunk)},
+            {
+                **{f"r{n}": row_id for n, row_id in enumerate(chunk)},
+                "n": len(UPGRADE_LABEL_PREFIX),
+                "upgrade": UPGRADE_LABEL_PREFIX,
+            },
         ):
             key = (entity, row_id, name)
             if key in keys:
@@ -521,22 +539,39 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
             and pulled.change.origin_site != me  # this desk's own changes, coming back
         ]
         clocks = _local_clocks(session, {pulled.change.key for pulled in incoming})
+        held = dict(clocks)  # before this page: what a first pass applied already
+        caught_up = _meta_in(session, META_CATCH_UP_THROUGH)
+        skipped_from = _meta_in(session, META_SKIPPED_FROM)
+        seqs = {id(pulled.change): pulled.server_seq for pulled in incoming}
         for group in _groups(incoming):
             winners = []
             for change in group:
                 known = _COLUMNS.get(change.entity)
                 if known is None or change.field not in known or change.field == "id":
                     report.skipped_unknown += 1  # from a newer desk: kept at the hub
+                    if not skipped_from:
+                        skipped_from = f"{seqs[id(change)]}|{schema_version_number()}"
+                        store.set_meta(session, META_SKIPPED_FROM, skipped_from)
                     continue
+                # Pulled again after an upgrade: a change applied the first time has
+                # the field's clock already, and is not applied (nor journalled) twice.
+                again = caught_up and seqs[id(change)] <= int(caught_up)
                 if not _well_formed(change):
                     report.skipped_damaged += 1
                     log.warning(
                         "a damaged change at the hub was set aside (seq %s)", change.origin_seq
                     )
                     continue
+                if change.upgrade_default:
+                    # Fills only a field nothing else has set (protocol.py); the field
+                    # still has no clock, so any other change replaces it.
+                    if change.key not in clocks:
+                        winners.append(change)
                 # Equal clocks: a later change of the same origin transaction to the
                 # same field (each change is applied once, in hub order), so it stands.
-                if change.clock >= clocks.get(change.key, (-1, "")):
+                elif change.clock >= clocks.get(change.key, (-1, "")) and not (
+                    again and change.clock == held.get(change.key)
+                ):
                     winners.append(change)
                     clocks[change.key] = change.clock
             if winners:
@@ -544,7 +579,38 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
                 report.applied += _materialise(session, winners)
         _failpoint("mid_page_apply")
         store.set_meta(session, META_PULL_CURSOR, str(max(after, page[-1].server_seq)))
+        if caught_up and page[-1].server_seq >= int(caught_up):
+            store.delete_meta(session, META_CATCH_UP_THROUGH)
     report.pulled += len(incoming)
+
+
+def _meta_in(session: Session, key: str) -> str | None:
+    value = session.execute(
+        text("SELECT value FROM store_meta WHERE key = :k"), {"k": key}
+    ).scalar_one_or_none()
+    return str(value) if value else None
+
+
+def _catch_up_after_upgrade(store: Store) -> None:
+    """Pull again from the first change this desk could not store, once it can.
+
+    A desk running an older schema sets aside the fields of a newer one (they stay at
+    the hub) and its cursor moves past them. When it has been upgraded since, it pulls
+    them again from there: each change it applied already keeps its place (its clock is
+    the field's clock here), and the ones it set aside are applied now.
+    """
+    skipped = store.get_meta(META_SKIPPED_FROM)
+    if not skipped:
+        return
+    seq_text, _, schema_text = skipped.partition("|")
+    if schema_version_number() <= int(schema_text or 0):
+        return  # still the same version: those fields are still unknown here
+    with store.write_session() as session:
+        cursor = _meta_in(session, META_PULL_CURSOR)
+        through = int(cursor) if cursor else 0
+        store.set_meta(session, META_CATCH_UP_THROUGH, str(through))
+        store.set_meta(session, META_PULL_CURSOR, str(min(through, int(seq_text) - 1)))
+        store.delete_meta(session, META_SKIPPED_FROM)
 
 
 def pull_all(
@@ -557,6 +623,7 @@ def pull_all(
     should_stop: Callable[[], bool] | None = None,
     total: int | None = None,
 ) -> None:
+    _catch_up_after_upgrade(store)
     while True:
         if should_stop is not None and should_stop():
             return

@@ -16,6 +16,22 @@ IDENTITY_FIELDS = frozenset({("patient", "nhs_number"), ("patient", "date_of_bir
 RETIRED = "retired_at"
 #: Bookkeeping fields every edit touches: last writer wins, never a conflict to review.
 BOOKKEEPING_FIELDS = frozenset({"updated_at", "created_at"})
+#: Credentials: last writer wins and no review item. A PIN hash means nothing to a
+#: reviewer, and choosing one from the review list would set someone's PIN.
+CREDENTIAL_FIELDS = frozenset({("staff", "pin_hash"), ("staff", "pin_must_change")})
+#: A staff member's roles: a concurrent change is settled to the roles that grant less
+#: (``services.access.less_privileged``), not to the later clock (see ``sync/push.py``).
+ROLES_FIELD = ("staff", "roles")
+#: How the journal names a schema upgrade's transaction: the values an upgrade gives the
+#: new columns of existing rows (migrations 0004 and 0006). Every desk makes its own when
+#: it upgrades, whenever that is, so such a value only fills a field nobody has set: it
+#: never replaces a value, however late its clock, and never raises a review item. (A
+#: desk upgraded last must not reset everyone's PINs, roles, leavers or sensitive flags.)
+UPGRADE_LABEL_PREFIX = "MDT Desk upgrade (schema "
+
+
+def is_upgrade_default(actor_id: str | None, actor_label: str) -> bool:
+    return actor_id is None and actor_label.startswith(UPGRADE_LABEL_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +85,11 @@ class Change:
     @property
     def clock(self) -> tuple[int, str]:
         return (self.hlc, self.origin_site)
+
+    @property
+    def upgrade_default(self) -> bool:
+        """Made by a schema upgrade: fills the field only where nothing else has."""
+        return is_upgrade_default(self.actor_id, self.actor_label)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,12 @@ before it and ``server_seq`` is gapless and in commit order. In it:
 5. Review items are ordinary changes (entity ``review_item``) appended to the change log
    under the hub's own site id, so every desk receives exactly the same items by the
    same cursor, and resolving one is an ordinary change from a desk.
+6. A concurrent change of a staff member's roles is settled to the roles that grant less,
+   not to the later clock: sync never gives someone rights that one of the two edits
+   took away. When the later edit is not that value, the hub appends the settled value
+   as its own change with a clock newer than both edits, so every desk, applying by last
+   writer wins, takes it too; a ``role_clash`` review item says what happened. PIN
+   hashes (``CREDENTIAL_FIELDS``) are last writer wins with no review item.
 """
 
 import datetime as dt
@@ -36,6 +42,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from mdt_desk.models.clock import hlc_millis
+from mdt_desk.models.store import schema_version_number
+from mdt_desk.services.access import less_privileged
 from mdt_desk.sync.hub import (
     META_HUB_ID,
     HubError,
@@ -49,10 +57,13 @@ from mdt_desk.sync.hub import (
 )
 from mdt_desk.sync.protocol import (
     BOOKKEEPING_FIELDS,
+    CREDENTIAL_FIELDS,
     IDENTITY_FIELDS,
     MAX_SKEW_MS,
     RETIRED,
+    ROLES_FIELD,
     Change,
+    is_upgrade_default,
 )
 
 _CHUNK = 400
@@ -94,6 +105,8 @@ class _Merge:
     by_change: dict[int, Change] = field(default_factory=dict)
     #: review items found, written after every change of the push (see _add_review_items)
     items: list["_Item"] = field(default_factory=list)
+    #: values the hub settled (a roles clash), written after the push's changes too
+    settlements: list["_Settlement"] = field(default_factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -121,6 +134,15 @@ class _Item:
 
     conflict: dict[str, Any]
     fields: dict[str, str]
+    hlc: int
+
+
+@dataclass
+class _Settlement:
+    """A value the hub decided for a clash, to be written as the hub's own change."""
+
+    key: tuple[str, str, str]
+    value: str
     hlc: int
 
 
@@ -234,6 +256,7 @@ def _push(
         for change in fresh:
             _merge_one(connection, merge, change)
         _check_coordinators(connection, merge, fresh)
+        _add_settlements(merge)
         _add_review_items(merge)
         _write(connection, merge)
     result.accepted = len(fresh)
@@ -348,6 +371,10 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
     )
     key = change.key
     current = merge.get(key)
+    settled: str | None = None
+    if change.upgrade_default and current is not None:
+        return  # kept in the log; a value is already there (see protocol.py)
+    over_default = current is not None and _stands_by_default(connection, merge, current, change)
     if change.entity == "review_item":
         if change.field == "resolved_at" and change.value not in (None, "null"):
             connection.execute(
@@ -359,26 +386,41 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
         current is not None
         and change.field not in BOOKKEEPING_FIELDS
         and (current.hlc, current.site) != (change.base_hlc, change.base_site)
+        and not over_default
     ):
         identity = (change.entity, change.field) in IDENTITY_FIELDS
-        if current.value != change.value or identity:
+        credential = (change.entity, change.field) in CREDENTIAL_FIELDS
+        if (current.value != change.value or identity) and not credential:
             incoming_wins = change.clock >= (current.hlc, current.site)
             kept, other = (seq, current.server_seq) if incoming_wins else (current.server_seq, seq)
-            _conflict(
-                connection,
-                merge,
-                kind="identity" if identity else "same_field",
-                key=key,
-                kept_seq=kept,
-                other_seq=other,
-            )
+            if (change.entity, change.field) == ROLES_FIELD:
+                settled = _settle_roles(
+                    connection, merge, key=key, current=current, seq=seq, change=change
+                )
+            else:
+                _conflict(
+                    connection,
+                    merge,
+                    kind="identity" if identity else "same_field",
+                    key=key,
+                    kept_seq=kept,
+                    other_seq=other,
+                )
     _edit_versus_delete(connection, merge, change, seq)
     # An equal clock is the same transaction (one clock per transaction and site)
     # setting the field again, later in it: fresh changes of a site arrive in its
     # order, so the later one stands (e.g. a case referred then accepted at once).
-    if current is None or change.clock >= (current.hlc, current.site):
+    if current is None or change.clock >= (current.hlc, current.site) or over_default:
         merge.set(key, _State(change.value, change.hlc, change.origin_site, seq))
     stands = merge.get(key)
+    if settled is not None and current is not None and stands is not None:
+        if stands.value != settled:
+            # Newer than both edits, so every desk's last-writer-wins takes it; its
+            # sequence number is given when it is written, after the push's changes.
+            hlc = max(current.hlc, change.hlc) + 1
+            merge.set(key, _State(settled, hlc, merge.hub_site, 0))
+            merge.settlements.append(_Settlement(key, settled, hlc))
+        stands = merge.get(key)
     if (
         (change.entity, change.field) == ("patient", "nhs_number")
         and change.value not in (None, "null")
@@ -386,6 +428,116 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
         and stands.server_seq == seq
     ):
         _check_duplicate(connection, merge, change, seq)
+
+
+def _stands_by_default(
+    connection: Connection, merge: _Merge, current: _State, change: Change
+) -> bool:
+    """Whether ``current`` is a schema upgrade's value that ``change`` simply replaces.
+
+    Asked only when ``change`` would otherwise lose or be a conflict (rare), so the
+    hub's log is read for it at most then.
+    """
+    if change.field in BOOKKEEPING_FIELDS or (
+        (current.hlc, current.site) == (change.base_hlc, change.base_site)
+        and change.clock >= (current.hlc, current.site)
+    ):
+        return False  # an ordinary later edit (or bookkeeping): nothing to ask
+    if current.site == merge.hub_site or current.server_seq == 0:
+        return False
+    made = merge.by_change.get(current.server_seq)
+    if made is not None:
+        return made.upgrade_default
+    row = connection.execute(
+        select(hub_change.c.actor_id, hub_change.c.actor_label).where(
+            hub_change.c.server_seq == current.server_seq
+        )
+    ).first()
+    return row is not None and is_upgrade_default(row.actor_id, row.actor_label)
+
+
+def _roles_text(value: str | None) -> str:
+    """The roles text behind a journal value (JSON text, or SQL NULL for none)."""
+    if value in (None, "null"):
+        return ""
+    decoded = json.loads(value)
+    return decoded if isinstance(decoded, str) else ""
+
+
+def _settle_roles(
+    connection: Connection,
+    merge: _Merge,
+    *,
+    key: tuple[str, str, str],
+    current: _State,
+    seq: int,
+    change: Change,
+) -> str:
+    """Settle a clash of a staff member's roles to the roles that grant less.
+
+    Returns the settled value (journal JSON) and records one ``role_clash`` review item:
+    it names the edit whose value stands (or, when neither grants less than the other,
+    the later one, with the roles both edits give as the value that stands) and the
+    other edit. The item's ``detail`` keeps that edit's own value when it is not the
+    one that stands, so the reviewer sees both edits.
+    """
+    settled_text = less_privileged(_roles_text(current.value), _roles_text(change.value))
+    values = {seq: _roles_text(change.value), current.server_seq: _roles_text(current.value)}
+    if change.clock >= (current.hlc, current.site):
+        later, earlier = seq, current.server_seq
+    else:
+        later, earlier = current.server_seq, seq
+    if values[earlier] == settled_text != values[later]:
+        kept, other = earlier, later
+    else:
+        kept, other = later, earlier
+    _conflict(
+        connection,
+        merge,
+        kind="role_clash",
+        key=key,
+        kept_seq=kept,
+        other_seq=other,
+        stands=json.dumps(settled_text),
+        detail="" if values[kept] == settled_text else values[kept],
+    )
+    return json.dumps(settled_text)
+
+
+def _add_settlements(merge: _Merge) -> None:
+    """Append the values the hub settled as its own changes, after the push's changes.
+
+    Each is a transaction of its own (the desks' journal keeps one clock per
+    transaction), made by the hub under its site id like a review item.
+    """
+    for settlement in merge.settlements:
+        seq = merge.next_seq()
+        entity, row_id, name = settlement.key
+        merge.changes.append(
+            {
+                "server_seq": seq,
+                "origin_site": merge.hub_site,
+                "origin_seq": seq,
+                "tx_id": uuid.uuid4().hex,
+                "hlc": settlement.hlc,
+                "base_hlc": 0,
+                "base_site": "",
+                "row_base_hlc": 0,
+                "entity": entity,
+                "row_id": row_id,
+                "field": name,
+                "op": "set",
+                "value": settlement.value,
+                "schema_version": schema_version_number(),
+                "actor_id": None,
+                "actor_label": "Team hub (roles that grant less)",
+                "recorded_at": merge.now_text,
+                "payload_hash": "",
+            }
+        )
+        stands = merge.get(settlement.key)
+        if stands is not None and (stands.hlc, stands.site) == (settlement.hlc, merge.hub_site):
+            merge.set(settlement.key, _State(settlement.value, settlement.hlc, merge.hub_site, seq))
 
 
 def _edit_versus_delete(connection: Connection, merge: _Merge, change: Change, seq: int) -> None:
@@ -554,7 +706,11 @@ def _conflict(
     kept_seq: int | None,
     other_seq: int | None,
     other_row_id: str = "",
+    stands: str | None = None,
+    detail: str = "",
 ) -> None:
+    """Record a review item; ``stands`` overrides the kept value when the hub settled
+    the clash to a value of its own (a roles clash)."""
     entity, row_id, name = key
     flag = (entity, row_id, kind) if kind == "edit_vs_delete" else None
     if flag is not None:
@@ -567,7 +723,7 @@ def _conflict(
         "entity": json.dumps(entity),
         "row_id": json.dumps(row_id),
         "field": json.dumps(name),
-        "kept_value": _json(kept.get("value")),
+        "kept_value": _json(stands if stands is not None else kept.get("value")),
         "other_value": _json(other.get("value")),
         "kept_by": json.dumps(_made_by(kept)),
         "other_by": json.dumps(_made_by(other)),
@@ -576,7 +732,7 @@ def _conflict(
         "kept_desk": json.dumps(kept.get("origin_site", "")),
         "other_desk": json.dumps(other.get("origin_site", "")),
         "other_row_id": json.dumps(other_row_id),
-        "detail": json.dumps(""),
+        "detail": json.dumps(detail),
         "resolution": json.dumps(""),
         "created_at": json.dumps(merge.now_text),
         "updated_at": json.dumps(merge.now_text),

@@ -12,6 +12,7 @@ import math
 import uuid
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import (
     QAction,
@@ -24,6 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -45,11 +47,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mdt_desk.models.enums import AccessAction
+from mdt_desk.services import access_log
+from mdt_desk.services.access import Principal
 from mdt_desk.services.actions import ActionsQuery
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView
+from mdt_desk.services.desk import Desk
 from mdt_desk.ui.action_list import ActionListView
 from mdt_desk.ui.caseload_filters import CaseloadFilterBar
 from mdt_desk.ui.drafts import flush_drafts, keep_drafts_now
+from mdt_desk.ui.idle_lock import IdleLock
 from mdt_desk.ui.itemmodels.caseload_table_model import (
     COLUMNS,
     CaseloadRole,
@@ -57,7 +64,9 @@ from mdt_desk.ui.itemmodels.caseload_table_model import (
 )
 from mdt_desk.ui.navigator import NavigatorWidget
 from mdt_desk.ui.quick_find import QuickFindWidget
+from mdt_desk.ui.role_screens import follow_roles
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.sign_in_page import SignInPage, demo_note
 from mdt_desk.ui.store_wait import StoreWaitLabel
 from mdt_desk.ui.sync.controller import SyncController
 from mdt_desk.ui.sync.progress_bar import SyncProgressBar
@@ -76,6 +85,7 @@ if TYPE_CHECKING:
     from mdt_desk.ui.print_preview import PrintPreviewDialog
     from mdt_desk.ui.sign_in_dialog import SignInDialog
     from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog
+    from mdt_desk.ui.team.team_dialog import TeamDialog
     from mdt_desk.ui.welcome_dialog import WelcomeDialog
 
 
@@ -272,12 +282,26 @@ class KeyboardShortcutsDialog(QDialog):
 
 
 class MainWindow(QMainWindow):
-    """The top-level desk window for one store."""
+    """The top-level desk window for one store.
 
-    def __init__(self, runner: TaskRunner) -> None:
+    With ``sign_in_first`` (a store past set-up, nobody's PIN checked yet) it opens on
+    the sign-in screen, and reads no patient data until someone has signed in.
+    """
+
+    def __init__(self, runner: TaskRunner, *, sign_in_first: bool = False) -> None:
         super().__init__()
         install_wheel_guard()  # before any widget is polished: see WheelGuard
         self.runner = runner
+        #: True while the sign-in (lock) screen is up: no patient data anywhere on screen
+        self.locked = False
+        #: the desk is past set-up: a PIN can unlock it, so it may lock
+        self.may_lock = sign_in_first or runner.desk.principal is not None
+        self.demo_store = False
+        self._loaded = False  # the caseload and the restored tabs asked for
+        self._hidden_while_locked: list[QWidget] = []
+        self._actions_before_lock: dict[QAction, bool] = {}
+        self._focus_before_lock: QWidget | None = None
+        self._locked_by: Principal | None = None
         self.setWindowTitle(self.tr("MDT Desk"))
         self.setObjectName("MainWindow")
         self.undo_group = QUndoGroup(self)
@@ -305,7 +329,18 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.workspace)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([255, 1025])
-        self.setCentralWidget(self.splitter)
+        self.sign_in_page = SignInPage(runner)
+        self.sign_in_page.signed_in.connect(self._on_signed_in)
+        # The sign-in (and lock) screen is the other page of the central stack, so while
+        # it is up the caseload and every record are hidden, not merely covered.
+        self.central_stack = QStackedWidget()
+        self.central_stack.setObjectName("central_stack")
+        self.central_stack.addWidget(self.splitter)
+        self.central_stack.addWidget(self.sign_in_page)
+        self.setCentralWidget(self.central_stack)
+        self.idle_lock = IdleLock(self)
+        self.idle_lock.idle.connect(self.lock)
+        self.idle_lock.lock_keys_pressed.connect(self.lock)
         self.quick_find = QuickFindWidget(runner, popup_parent=self)
         self._caseload_title = ""
         self._chosen_caseload = CaseloadQuery()
@@ -323,13 +358,17 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._connect()
+        # What the signed-in person's roles do not allow is disabled (ui/role_screens.py).
+        self.role_gate = follow_roles(self, runner, self.sign_in_page.signed_in)
         self._start_sync()
         self.resize(1280, 800)
         self._restore_settings()
-        self.navigator.select_view(
-            CaseloadView.MY_CASELOAD if runner.desk.actor_id else CaseloadView.ALL_OPEN
-        )
-        self.navigator.refresh()
+        if sign_in_first:
+            self._show_lock_page(first_sign_in=True)
+        else:
+            self._load_workspace()
+        self._update_title()
+        self.read_desk_settings()
 
     # -- building ------------------------------------------------------------------
 
@@ -382,6 +421,7 @@ class MainWindow(QMainWindow):
         )
         self.print_minutes_action = self._action(self.tr("Print min&utes…"), self.print_minutes)
         self.team_hub_action = self._action(self.tr("&Team hub…"), self.show_team_hub)
+        self.team_settings_action = self._action(self.tr("T&eam…"), self.show_team_settings)
         self.sync_now_action = self._action(
             self.tr("S&ync now"), self.sync_now, QKeySequence("Ctrl+Shift+S")
         )
@@ -389,7 +429,12 @@ class MainWindow(QMainWindow):
         self.close_tab_action = self._action(
             self.tr("&Close record"), self.close_current_record, QKeySequence("Ctrl+W")
         )
+        # "Sign in as…" only in set-up, before anyone has a PIN (see show_sign_in)
         self.sign_in_action = self._action(self.tr("Sign &in as…"), self.show_sign_in)
+        self.lock_action = self._action(self.tr("&Lock"), self.lock, QKeySequence("Ctrl+L"))
+        # from any window of the app (a modal dialog blocks this shortcut: IdleLock sees
+        # Ctrl+L there)
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.quit_action = self._action(self.tr("&Quit"), self.close, QKeySequence("Ctrl+Q"))
         self.undo_action = self.undo_group.createUndoAction(self, self.tr("&Undo"))
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -406,7 +451,7 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu(self.tr("&File"))
         file_menu.addActions([self.new_referral_action, self.print_action, self.close_tab_action])
         file_menu.addSeparator()
-        file_menu.addAction(self.sign_in_action)
+        file_menu.addActions([self.lock_action, self.sign_in_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menus.addMenu(self.tr("&Edit"))
@@ -425,11 +470,12 @@ class MainWindow(QMainWindow):
         meetings_menu.addActions([self.print_agenda_initials_action, self.print_minutes_action])
         settings_menu = menus.addMenu(self.tr("&Settings"))
         settings_menu.addActions([self.team_hub_action, self.sync_now_action, self.review_action])
+        settings_menu.addAction(self.team_settings_action)
         help_menu = menus.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts_action, self.about_action])
         self.menus = [file_menu, edit_menu, view_menu, meetings_menu, settings_menu, help_menu]
 
-        toolbar = QToolBar(self.tr("Main"))
+        self.toolbar = toolbar = QToolBar(self.tr("Main"))
         toolbar.setObjectName("main_toolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.new_referral_action)
@@ -471,6 +517,11 @@ class MainWindow(QMainWindow):
         self._show_signed_in()
 
     def _show_signed_in(self) -> None:
+        if self.locked:
+            self.signed_in_label.setText(
+                self.tr("Locked") if self._locked_by is not None else self.tr("Not signed in")
+            )
+            return
         name = self.runner.desk.actor_name or self.tr("nobody yet")
         self.signed_in_label.setText(self.tr("Signed in: {name}").format(name=name))
 
@@ -515,16 +566,25 @@ class MainWindow(QMainWindow):
         self.caseload_model.preset_sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         saved = settings.value(SettingsKey.OPEN_RECORDS, [])
         # QSettings gives back a one-item list as a plain string on some platforms.
-        entries = (
+        self._records_to_restore = (
             [saved] if isinstance(saved, str) else list(saved) if isinstance(saved, list) else []
         )
-        for entry in entries:
+
+    def _load_workspace(self) -> None:
+        """Ask for the caseload and reopen last time's records (once someone may see them)."""
+        self._loaded = True
+        for entry in self._records_to_restore:
             patient, _, case = str(entry).partition(":")
             try:
                 self.open_record(uuid.UUID(patient), uuid.UUID(case) if case else None)
             except ValueError:
                 continue  # a damaged settings entry: skip it, never fail to start
+        self._records_to_restore = []
         self.workspace.setCurrentIndex(0)
+        self.navigator.select_view(
+            CaseloadView.MY_CASELOAD if self.runner.desk.actor_id else CaseloadView.ALL_OPEN
+        )
+        self.navigator.refresh()
 
     @Slot(bool)
     def _on_caseload_column_toggled(self, _shown: bool) -> None:
@@ -545,9 +605,10 @@ class MainWindow(QMainWindow):
         settings.setValue(
             SettingsKey.CASELOAD_HEADER, self.caseload_table.horizontalHeader().saveState()
         )
+        open_now = [f"{record.patient_id}:{record.case_id or ''}" for record in self.open_records()]
+        # Closed at the sign-in screen: last time's records are still the ones to reopen.
         settings.setValue(
-            SettingsKey.OPEN_RECORDS,
-            [f"{record.patient_id}:{record.case_id or ''}" for record in self.open_records()],
+            SettingsKey.OPEN_RECORDS, open_now if self._loaded else self._records_to_restore
         )
 
     # -- what the user can do ------------------------------------------------------
@@ -639,6 +700,21 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.hub_password_prompt = dialog
         dialog.open()
+
+    @Slot()
+    def show_team_settings(self) -> "TeamDialog":
+        """Settings → Team: staff, roles, practices, PINs, leavers, idle lock, imports."""
+        from mdt_desk.ui.team.team_dialog import TeamDialog
+
+        dialog = TeamDialog(self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(lambda message: self.statusBar().showMessage(message, 10_000))
+        dialog.idle_lock_changed.connect(
+            lambda minutes: self.idle_lock.set_interval_ms(minutes * 60_000)
+        )
+        self.team_dialog = dialog
+        dialog.open()
+        return dialog
 
     @Slot()
     def show_team_hub(self) -> "TeamHubDialog":
@@ -995,8 +1071,14 @@ class MainWindow(QMainWindow):
         box.open()
 
     @Slot()
-    def show_sign_in(self) -> "SignInDialog":
-        """File → Sign in as…: later changes are recorded as the chosen staff member's."""
+    def show_sign_in(self) -> "SignInDialog | SignInPage":
+        """File → Lock and switch person: the lock screen, where anyone signs in with a PIN.
+
+        Only in set-up, before anyone has a PIN, is it the dialog that signs in without one.
+        """
+        if self.may_lock:
+            self.lock()
+            return self.sign_in_page
         from mdt_desk.ui.sign_in_dialog import SignInDialog
 
         dialog = SignInDialog(self.runner, self)
@@ -1016,6 +1098,150 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_welcome_accepted(self) -> None:
         self.navigator.select_view(CaseloadView.MY_CASELOAD)
+        # The demo gives everyone a PIN: the window opens on the sign-in screen, as it
+        # will each time from now on. A PIN set in the welcome signed its person in.
+        self.read_desk_settings(sign_in_unless_verified=True)
+
+    # -- signing in and the lock ------------------------------------------------------
+
+    def read_desk_settings(self, *, sign_in_unless_verified: bool = False) -> None:
+        """Read (off the GUI thread) the idle time, whether this is a demo store, and
+        whether the store is past set-up; with ``sign_in_unless_verified``, a desk
+        past set-up whose person has not given their PIN goes to the sign-in screen."""
+        from mdt_desk.services.access import store_in_setup
+        from mdt_desk.services.demo import is_demo_store
+        from mdt_desk.services.desk_settings import idle_lock_minutes
+
+        def job(desk: Desk) -> tuple[int, bool, bool]:
+            with desk.store.read() as session:
+                setup = store_in_setup(session)
+                minutes = idle_lock_minutes(session)
+            return minutes, is_demo_store(desk.store), setup
+
+        def done(result: tuple[int, bool, bool]) -> None:
+            minutes, demo, setup = result
+            self.demo_store = demo
+            self.sign_in_page.set_demo(demo)
+            if not self.idle_lock_interval_set:
+                self.idle_lock.set_interval_ms(minutes * 60_000)
+            self.may_lock = not setup
+            if self.may_lock and not self.locked and self.runner.desk.principal is not None:
+                self.idle_lock.start()
+            if sign_in_unless_verified and self.may_lock and self.runner.desk.principal is None:
+                self._show_lock_page(first_sign_in=True)
+            self._update_title()
+
+        self.runner.run_local(job, done, None, owner=self, description="read desk settings")
+
+    #: set by a test (or an administrator's change) so the store's value is not applied
+    idle_lock_interval_set = False
+
+    def set_idle_lock_interval_ms(self, milliseconds: int) -> None:
+        """Lock after this long idle (tests shorten it; the store says minutes)."""
+        self.idle_lock_interval_set = True
+        self.idle_lock.set_interval_ms(milliseconds)
+
+    @Slot()
+    def lock(self) -> None:
+        """Ctrl+L, or idle: hide every patient detail and ask for a PIN to carry on.
+
+        Everything typed is sent to be kept as drafts first (nothing is lost), open
+        dialogs and secondary windows are hidden until the desk is unlocked, and
+        meeting mode on the projector shows a neutral screen.
+        """
+        if self.locked:
+            return
+        if not self.may_lock:
+            self.statusBar().showMessage(
+                self.tr("Nobody has a PIN yet, so this desk cannot lock: set yours first."),
+                5000,
+            )
+            return
+        principal = self.runner.desk.principal
+        flush_drafts(self)
+        if principal is not None:
+            self.runner.write(
+                lambda session: access_log.append(session, AccessAction.LOCK),
+                owner=None,
+                description="desk locked",
+            )
+        self._show_lock_page(first_sign_in=False)
+
+    def _show_lock_page(self, *, first_sign_in: bool) -> None:
+        self.locked = True
+        self.idle_lock.stop()
+        focused = QApplication.focusWidget()
+        self._focus_before_lock = (
+            focused if focused is not None and self.isAncestorOf(focused) else None
+        )
+        for window in self.meeting_windows:
+            window.set_locked(True)
+        for widget in QApplication.topLevelWidgets():
+            if widget is self or widget in self.meeting_windows or not widget.isVisible():
+                continue
+            widget.hide()
+            if widget.windowType() != Qt.WindowType.Popup:
+                self._hidden_while_locked.append(widget)  # shown again once unlocked
+        self.statusBar().clearMessage()
+        self.menuBar().hide()
+        self.toolbar.hide()
+        for action in self.actions():
+            if action in (self.quit_action, self.lock_action):
+                continue
+            self._actions_before_lock.setdefault(action, action.isEnabled())
+            action.setEnabled(False)
+        self.central_stack.setCurrentWidget(self.sign_in_page)
+        principal = self.runner.desk.principal
+        self._locked_by = None if first_sign_in else principal
+        if first_sign_in:
+            self.sign_in_page.show_sign_in(self.runner.desk.actor_id)
+        else:
+            self.sign_in_page.show_locked(principal)
+        self.sign_in_page.focus_first_field()
+        self._show_signed_in()
+        self._update_title()
+
+    @Slot(object)
+    def _on_signed_in(self, principal: Principal) -> None:
+        """The PIN was right (the runner has swapped the desk in): open the desk again."""
+        same_person = self._locked_by is not None and self._locked_by.staff_id == principal.staff_id
+        self.locked = False
+        self.central_stack.setCurrentWidget(self.splitter)
+        self.menuBar().show()
+        self.toolbar.show()
+        for action, enabled in self._actions_before_lock.items():
+            action.setEnabled(enabled)
+        self._actions_before_lock.clear()
+        for widget in self._hidden_while_locked:
+            if shiboken6.isValid(widget):
+                widget.show()
+        self._hidden_while_locked.clear()
+        for window in self.meeting_windows:
+            window.set_locked(False)
+        self._show_signed_in()
+        self._update_title()
+        if not self._loaded:
+            self._load_workspace()
+        elif not same_person:
+            self.navigator.select_view(CaseloadView.MY_CASELOAD)  # the new person's own
+        focus = self._focus_before_lock
+        if same_person and focus is not None and shiboken6.isValid(focus) and focus.isVisible():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            # what is typed straight after signing in goes to Find patient (contracts)
+            self.focus_quick_find()
+        self._focus_before_lock = None
+        self.may_lock = True
+        self.idle_lock.start()
+
+    def _update_title(self) -> None:
+        self.sign_in_action.setText(
+            self.tr("Lock and s&witch person…") if self.may_lock else self.tr("Sign &in as…")
+        )
+        title = self.tr("MDT Desk — locked") if self.locked else self.tr("MDT Desk")
+        if self.demo_store:
+            title += " " + demo_note()
+        self.setWindowTitle(title)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._last_typing_kept():
@@ -1024,6 +1250,7 @@ class MainWindow(QMainWindow):
         for window in list(self.meeting_windows):
             window.close()  # saves what was typed last, through the runner, before it stops
         self.save_settings()
+        self.idle_lock.stop()
         self.quick_find.results.hide()
         self.sync_controller.shutdown()  # stops at its next batch; nothing half-applied
         self.runner.shutdown()

@@ -42,6 +42,7 @@ from mdt_desk.services.display import label
 from mdt_desk.services.practices import import_ods_practices
 from mdt_desk.services.progress import WRITING
 from mdt_desk.services.reports import ImportReport
+from mdt_desk.services.sign_in import set_pin, sign_in_with_pin
 from mdt_desk.services.staff import StaffSummary
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel, FieldErrors
@@ -247,9 +248,29 @@ class WelcomeDialog(QDialog):
         self.sign_in_error = ErrorLabel(box)
         who_label = QLabel(self.tr("&Who is using this desk?"), box)
         who_label.setBuddy(self.sign_in_combo)
+        # The first person to set a PIN ends set-up and is the team's administrator.
+        self.pin_edit = QLineEdit(box)
+        self.pin_edit.setObjectName("welcome_pin_edit")
+        self.pin_edit.setAccessibleName(self.tr("PIN"))
+        self.pin_edit.setPlaceholderText(self.tr("At least 6 characters"))
+        self.repeat_pin_edit = QLineEdit(box)
+        self.repeat_pin_edit.setObjectName("welcome_repeat_pin_edit")
+        self.repeat_pin_edit.setAccessibleName(self.tr("PIN again"))
+        for edit in (self.pin_edit, self.repeat_pin_edit):
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setMaxLength(200)
+        self.repeat_pin_edit.returnPressed.connect(self.sign_in)
+        pin_label = QLabel(self.tr("Your &PIN"), box)
+        pin_label.setBuddy(self.pin_edit)
+        repeat_label = QLabel(self.tr("PIN &again"), box)
+        repeat_label.setBuddy(self.repeat_pin_edit)
         sign_in_row = QHBoxLayout()
         sign_in_row.addWidget(who_label)
         sign_in_row.addWidget(self.sign_in_combo, 1)
+        sign_in_row.addWidget(pin_label)
+        sign_in_row.addWidget(self.pin_edit)
+        sign_in_row.addWidget(repeat_label)
+        sign_in_row.addWidget(self.repeat_pin_edit)
         sign_in_row.addWidget(self.sign_in_button)
         return sign_in_row
 
@@ -353,15 +374,30 @@ class WelcomeDialog(QDialog):
 
     @Slot()
     def sign_in(self) -> None:
+        """Set the chosen person's PIN (typed twice) and sign them in with it.
+
+        In set-up the first PIN makes its person the team administrator and ends set-up:
+        from then on the window opens on the sign-in screen.
+        """
         staff_id = self.sign_in_combo.currentData()
         if not isinstance(staff_id, uuid.UUID):
             self.sign_in_error.show_message(
                 self.tr("Add yourself to the team first, then choose your name.")
             )
             return
+        pin, repeated = self.pin_edit.text(), self.repeat_pin_edit.text()
+        if pin != repeated:
+            self.repeat_pin_edit.clear()
+            self.sign_in_error.show_message(
+                self.tr("The two PINs are not the same: type it again.")
+            )
+            self.repeat_pin_edit.setFocus()
+            return
 
         def job(desk: Desk) -> Desk:
-            return desk.sign_in(staff_id)
+            with desk.write() as session:
+                set_pin(session, staff_id, pin)
+            return desk.signed_in_as(sign_in_with_pin(desk.store, staff_id, pin).principal)
 
         self.runner.change_desk(
             job,

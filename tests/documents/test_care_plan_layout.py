@@ -76,7 +76,7 @@ def assert_reads_whole(value: str, lines: list[str], times: int = 1) -> None:
 def print_plan(
     store: Store, patient_id: uuid.UUID, *, large_print: bool, case_id: uuid.UUID | None = None
 ) -> tuple[list[str], CarePlanContent]:
-    with store.read() as session:
+    with store.read(staff_service.signed_in_staff_id(store)) as session:
         pdf, content = care_plan_pdf(
             session,
             patient_id,

@@ -21,6 +21,7 @@ from mdt_desk.services.caseload import (
     navigator,
 )
 from mdt_desk.services.demo import generate_demo
+from mdt_desk.services.staff import signed_in_staff_id
 from mdt_desk.services.validation import format_nhs_number
 from tests.conftest import TODAY
 
@@ -29,6 +30,7 @@ from tests.conftest import TODAY
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = Store.open(tmp_path_factory.mktemp("caseload") / "demo.sqlite")
     generate_demo(store, patients=600, seed=11, today=TODAY)
+    # The demo's staff have PINs: the caseload is read as the person it signs in.
     yield store
     store.close()
 
@@ -65,7 +67,7 @@ def expected_counts(db: sqlite3.Connection, case_id: uuid.UUID) -> tuple[int, in
 def test_a_page_of_one_practice_and_status(
     demo_store: Store, db: sqlite3.Connection, busiest_practice: uuid.UUID
 ) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         rows = caseload_page(
             session, practice_id=busiest_practice, status=CaseStatus.ACTIVE, limit=20, today=TODAY
         )
@@ -84,7 +86,7 @@ def test_a_page_of_one_practice_and_status(
 
 
 def test_paging_neither_skips_nor_repeats(demo_store: Store, busiest_practice: uuid.UUID) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         everything = caseload_page(
             session, practice_id=busiest_practice, status=None, limit=1000, today=TODAY
         )
@@ -103,7 +105,7 @@ def test_paging_neither_skips_nor_repeats(demo_store: Store, busiest_practice: u
 
 
 def test_no_status_means_every_open_case(demo_store: Store, db: sqlite3.Connection) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         rows = caseload_page(session, practice_id=None, status=None, limit=10_000, today=TODAY)
     open_cases = db.execute("SELECT count(*) FROM care_case WHERE status != 'closed'").fetchone()
     assert len(rows) == open_cases[0]
@@ -117,7 +119,7 @@ def test_no_status_means_every_open_case(demo_store: Store, db: sqlite3.Connecti
 
 
 def test_closed_cases_on_request(demo_store: Store) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         rows = caseload_page(session, practice_id=None, status=CaseStatus.CLOSED, limit=50)
     assert rows
     assert {row.status for row in rows} == {CaseStatus.CLOSED}
@@ -139,7 +141,7 @@ def test_sorts_match_sql_order(demo_store: Store, db: sqlite3.Connection, sort: 
                 WHERE c.status = 'under_review' ORDER BY {orders[sort]} LIMIT 40"""
         )
     ]
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         rows = caseload_page(
             session, practice_id=None, status=CaseStatus.UNDER_REVIEW, sort=sort, limit=40
         )
@@ -147,7 +149,10 @@ def test_sorts_match_sql_order(demo_store: Store, db: sqlite3.Connection, sort: 
 
 
 def test_unknown_sort_is_refused(demo_store: Store) -> None:
-    with demo_store.read() as session, pytest.raises(ValueError, match="sort"):
+    with (
+        demo_store.read(signed_in_staff_id(demo_store)) as session,
+        pytest.raises(ValueError, match="sort"),
+    ):
         caseload_page(session, practice_id=None, status=None, sort="shoe_size")
 
 
@@ -156,7 +161,7 @@ def test_find_by_name_prefix_ignores_case(demo_store: Store, db: sqlite3.Connect
         "SELECT family_name, given_name FROM patient WHERE length(family_name) >= 4 "
         "AND family_name NOT LIKE '%''%' ORDER BY id LIMIT 1"
     ).fetchone()
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         lower = find_patients(session, family[:3].lower())
         upper = find_patients(session, family[:3].upper())
         narrowed = find_patients(session, f"{family}, {given[:2]}")
@@ -177,7 +182,7 @@ def test_find_by_nhs_number_and_date_of_birth(demo_store: Store, db: sqlite3.Con
     ).fetchone()
     wanted = uuid.UUID(patient_id)
     day = dt.date.fromisoformat(born)
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         for typed in (
             number,
             format_nhs_number(number),
@@ -194,13 +199,13 @@ def test_find_by_nhs_number_and_date_of_birth(demo_store: Store, db: sqlite3.Con
 
 @pytest.mark.parametrize("typed", ["", "   ", "12", "%", "_", "999 999 999 999"])
 def test_too_little_or_odd_input_finds_nobody(demo_store: Store, typed: str) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         assert find_patients(session, typed) == []
 
 
 def test_retired_people_are_not_found(store: Store) -> None:
     generate_demo(store, patients=30, seed=5, today=TODAY)
-    with store.read() as session:
+    with store.read(signed_in_staff_id(store)) as session:
         person = session.scalars(select(Patient).order_by(Patient.id)).first()
         assert person is not None
         person_id, number, practice_id = person.id, person.nhs_number, person.practice_id
@@ -209,14 +214,14 @@ def test_retired_people_are_not_found(store: Store) -> None:
         retiring = session.get(Patient, person_id)
         assert retiring is not None
         retiring.retired_at = dt.datetime.now(dt.UTC)
-    with store.read() as session:
+    with store.read(signed_in_staff_id(store)) as session:
         assert find_patients(session, number) == []
         rows = caseload_page(session, practice_id=practice_id, status=None, limit=1000)
         assert person_id not in {row.patient_id for row in rows}
 
 
 def _all_rows(store: Store, query: CaseloadQuery) -> list:
-    with store.read() as session:
+    with store.read(signed_in_staff_id(store)) as session:
         return caseload_rows(session, query, limit=100_000, today=TODAY)
 
 
@@ -239,7 +244,7 @@ def test_every_column_sorts_in_sql_both_ways(demo_store: Store, sort, key, desce
     values = [key(row) for row in rows]
     assert len(values) > 50
     assert values == sorted(values, reverse=descending)
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         pages = [
             row.case_id
             for offset in range(0, len(rows), 37)
@@ -276,7 +281,7 @@ def test_saved_views_select_what_their_names_say(demo_store: Store, db: sqlite3.
         rows = _all_rows(demo_store, query)
         assert rows, view
         assert all(check(row) for row in rows), view
-        with demo_store.read() as session:
+        with demo_store.read(signed_in_staff_id(demo_store)) as session:
             assert caseload_count(session, query, TODAY) == len(rows)
         if view not in (CaseloadView.ALL_OPEN, CaseloadView.CLOSED_RECENTLY):
             # The view is exactly the open cases that pass its rule.
@@ -286,7 +291,7 @@ def test_saved_views_select_what_their_names_say(demo_store: Store, db: sqlite3.
 
 
 def test_navigator_counts_views_and_practices(demo_store: Store, db: sqlite3.Connection) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         found = navigator(session, None, TODAY)
     (open_cases,) = db.execute("SELECT count(*) FROM care_case WHERE status != 'closed'").fetchone()
     assert found.view_counts[CaseloadView.ALL_OPEN] == open_cases
@@ -346,7 +351,7 @@ def test_filters_combine_with_each_other_and_agree_with_sql(
         risk_band=RiskBand(band) if band else None,
         status=CaseStatus(status) if status else None,
     )
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         rows = caseload_rows(session, query, limit=10_000, today=TODAY)
         count = caseload_count(session, query, today=TODAY)
     expected = _raw_filtered(db, coordinator, band, status)
@@ -358,7 +363,7 @@ def test_filters_combine_with_each_other_and_agree_with_sql(
 
 
 def test_a_filter_narrows_a_saved_view(demo_store: Store, db: sqlite3.Connection) -> None:
-    with demo_store.read() as session:
+    with demo_store.read(signed_in_staff_id(demo_store)) as session:
         high_risk = caseload_rows(
             session, CaseloadQuery(view=CaseloadView.HIGH_RISK), limit=10_000, today=TODAY
         )

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
-from mdt_desk.app import create_main_window
 from mdt_desk.errors import StoreDiskError, StoreFullError
 from mdt_desk.models.entities import Note
 from mdt_desk.models.enums import ClosureReason
@@ -52,6 +51,7 @@ from mdt_desk.ui.sign_in_dialog import SignInDialog
 from tests.conftest import TODAY
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
+from tests.ui.signed_in import create_main_window
 
 WAIT = 10_000
 TYPED = "Daughter worried about nights; ring her before Friday (Zoe)"

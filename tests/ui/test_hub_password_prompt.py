@@ -7,8 +7,8 @@ import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QInputDialog
 
-from mdt_desk.app import create_main_window
 from mdt_desk.ui.sync.settings import save_hub_address
+from tests.ui.signed_in import create_main_window
 
 PASSWORD = "correct horse battery staple"
 HUB = "postgresql+psycopg://mdt@127.0.0.1:1/team"

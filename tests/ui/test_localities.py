@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mdt_desk.app import create_main_window
+from tests.ui.signed_in import create_main_window
 
 
 def test_a_named_locality_shows_its_name_in_the_navigator(

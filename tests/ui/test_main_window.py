@@ -7,11 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from mdt_desk.app import create_main_window
 from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS, PAGE_SIZE, CaseloadRole
 from mdt_desk.ui.main_window import MainWindow
+from tests.ui.signed_in import create_main_window
 
 
 def open_window(qtbot, path: Path, wait_idle) -> MainWindow:

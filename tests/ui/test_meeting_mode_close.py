@@ -8,13 +8,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from mdt_desk.app import create_main_window
 from mdt_desk.errors import StoreFullError
 from mdt_desk.models.store import Store
 from mdt_desk.services import meeting_mode, meetings
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
 from tests.ui.finders import child
+from tests.ui.signed_in import create_main_window
 from tests.ui.test_meeting_mode import planned_meeting, put_proposals_first
 
 WAIT = 10_000

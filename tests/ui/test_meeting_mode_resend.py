@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mdt_desk.app import create_main_window
 from mdt_desk.errors import StoreFullError
 from mdt_desk.models.enums import AgendaOutcome
 from mdt_desk.models.store import Store
@@ -15,6 +14,7 @@ from mdt_desk.services import meeting_mode, meetings
 from mdt_desk.services.meetings import AgendaEntry
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
+from tests.ui.signed_in import create_main_window
 from tests.ui.test_meeting_mode import choose, planned_meeting, put_proposals_first
 
 WAIT = 10_000

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
 )
 
 import mdt_desk.ui
-from mdt_desk.app import create_main_window
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings
@@ -52,6 +51,7 @@ from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sync.review_dialog import ReviewListDialog
 from mdt_desk.ui.welcome_dialog import WelcomeDialog
+from tests.ui.signed_in import create_main_window
 
 WAIT = 10_000
 RECORD_TABS = ("summary", "coordinator", "care_team", "goals", "action_plan", "notes", "history")
@@ -286,6 +286,7 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
     for name, opener in (
         ("keyboard shortcuts", window.show_shortcuts),
         ("team hub", window.show_team_hub),
+        ("team", window.show_team_settings),
         ("sign in", window.show_sign_in),
     ):
         opened: QDialog = opener()

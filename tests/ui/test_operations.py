@@ -21,7 +21,6 @@ import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton
 
-from mdt_desk.app import create_main_window
 from mdt_desk.cli import main as cli_main
 from mdt_desk.models.enums import Profession, RiskBand
 from mdt_desk.models.store import Store
@@ -31,15 +30,18 @@ from mdt_desk.services.cases import set_next_review
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.desk import HUB_ADDRESS_META, Desk
 from mdt_desk.services.patients import set_risk_band
+from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
 from mdt_desk.sync.hub import hub_engine, init_hub
+from mdt_desk.ui import welcome_dialog
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS
 from mdt_desk.ui.main_window import MainWindow
-from mdt_desk.ui.sign_in_dialog import _STAFF_ID_ROLE as STAFF_ID_ROLE
+from mdt_desk.ui.sign_in_page import SignInPage
 from mdt_desk.ui.sync.controller import SyncState
 from mdt_desk.ui.sync.settings import save_hub_address
 from tests.conftest import epraccur_row
 from tests.ui.finders import child
+from tests.ui.signed_in import create_main_window
 
 SYNCED = re.compile(r"^Synced \d\d:\d\d$")
 TIMEOUT = 30_000
@@ -119,7 +121,8 @@ def shown_count(window: MainWindow, view: CaseloadView) -> int:
 
 
 def stored_count(path: Path, view: CaseloadView, coordinator: uuid.UUID | None = None) -> int:
-    with Store.open(path) as store, store.read() as session:
+    # read as the desk's signed-in person: past set-up, someone must be reading
+    with Store.open(path) as store, store.read(staff_service.signed_in_staff_id(store)) as session:
         return caseload_count(session, CaseloadQuery(view=view, coordinator_id=coordinator))
 
 
@@ -152,7 +155,12 @@ def on_desk_b(world: World, edit) -> None:
     try:
         with Store.open(world.b_path) as b:
             sync_once(b, engine, label="Desk B")
-            with Desk.for_store(b).write() as session:
+            # made by a coordinator (past set-up, every change is someone's)
+            with sqlite3.connect(world.b_path) as db:
+                (coordinator,) = db.execute(
+                    "SELECT id FROM staff WHERE roles LIKE '%care_coordinator%' LIMIT 1"
+                ).fetchone()
+            with b.write(uuid.UUID(str(coordinator)), "Desk B") as session:
                 edit(session)
             sync_once(b, engine, label="Desk B")
     finally:
@@ -251,6 +259,11 @@ def test_after_explore_with_demo_data_the_caseload_agrees_with_the_navigator(
         qtbot.mouseClick(
             child(dialog, QPushButton, "welcome_demo_button"), Qt.MouseButton.LeftButton
         )
+    # The demo's staff have PINs: the window asks for the chosen coordinator's.
+    qtbot.waitUntil(lambda: window.locked, timeout=TIMEOUT)
+    window.sign_in_page.pin_edit.setText(DEMO_PIN)
+    with qtbot.waitSignal(window.sign_in_page.signed_in, timeout=TIMEOUT):
+        window.sign_in_page.sign_in()
     wait_idle(window)
     me = window.runner.desk.actor_id
     assert me is not None
@@ -313,13 +326,15 @@ def test_after_first_run_set_up_the_status_bar_shows_who_signed_in(
     member = added.args[0]
     wait_idle(window)
     gate = threading.Event()
-    real_sign_in = staff_service.sign_in
+    real_sign_in = welcome_dialog.sign_in_with_pin
 
-    def slow_sign_in(store, staff_id):
+    def slow_sign_in(store, staff_id, pin):
         gate.wait(10)
-        return real_sign_in(store, staff_id)
+        return real_sign_in(store, staff_id, pin)
 
-    monkeypatch.setattr(staff_service, "sign_in", slow_sign_in)
+    monkeypatch.setattr(welcome_dialog, "sign_in_with_pin", slow_sign_in)
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_pin_edit"), "731964")
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_repeat_pin_edit"), "731964")
     qtbot.mouseClick(
         child(dialog, QPushButton, "welcome_sign_in_button"), Qt.MouseButton.LeftButton
     )
@@ -356,17 +371,18 @@ def another_coordinator(path: Path, besides: uuid.UUID) -> uuid.UUID:
 
 
 def sign_in_as(qtbot, window: MainWindow, staff_id: uuid.UUID, wait_idle) -> Desk:
-    """File → Sign in as…, choosing ``staff_id``; the desk the runner then holds."""
-    dialog = window.show_sign_in()
+    """File → Lock and switch person, choosing ``staff_id`` and typing their PIN; the desk
+    the runner then holds."""
+    page = window.show_sign_in()
+    assert isinstance(page, SignInPage) and window.locked
     wait_idle(window)
-    for row in range(dialog.proxy.rowCount()):
-        index = dialog.proxy.index(row, 0)
-        if index.data(STAFF_ID_ROLE) == staff_id:
-            dialog.staff_list.setCurrentIndex(index)
-    assert dialog.chosen_id() == staff_id
+    assert page.choose(staff_id)
+    assert page.chosen_id() == staff_id
+    page.pin_edit.setText(DEMO_PIN)
     with qtbot.waitSignal(window.runner.desk_changed, timeout=TIMEOUT):
-        dialog.sign_in_chosen()
+        page.sign_in()
     wait_idle(window)
+    assert not window.locked
     return window.runner.desk
 
 

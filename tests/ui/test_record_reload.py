@@ -17,7 +17,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit
 
-from mdt_desk.app import create_main_window
 from mdt_desk.models.enums import RiskBand
 from mdt_desk.models.store import Store
 from mdt_desk.services import plans
@@ -29,6 +28,7 @@ from mdt_desk.ui.itemmodels.action_plan_table_model import ActionColumn
 from mdt_desk.ui.main_window import MainWindow
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui import test_operations as operations
+from tests.ui.signed_in import create_main_window
 from tests.ui.test_operations import a_person_not_at_high_risk, on_desk_b
 
 # Two desks and a hub, as the operations tests drive them (desk A's window syncs).

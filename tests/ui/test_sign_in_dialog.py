@@ -1,11 +1,20 @@
-"""File → Sign in as…: a GP chair signs in on the desk and becomes the actor."""
+"""File → Sign in as…: in set-up, a GP chair signs in on the desk and becomes the actor.
+
+Only in set-up, before anyone has a PIN, does File → Sign in as… sign in without one;
+past set-up it is the lock screen (``test_sign_in_lock.py``).
+"""
 
 import threading
+from pathlib import Path
 
+import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QListView
+from sqlalchemy import select
 
+from mdt_desk.models import Staff
+from mdt_desk.models.store import Store
 from mdt_desk.services import staff as staff_service
 from mdt_desk.ui.sign_in_dialog import _STAFF_ID_ROLE, SignInDialog
 from tests.ui.finders import child, focused
@@ -14,8 +23,21 @@ from tests.ui.test_main_window import open_window
 WAIT = 10_000
 
 
-def test_signing_in_as_another_member_from_the_file_menu(qtbot, demo_store_path, wait_idle) -> None:
-    window = open_window(qtbot, demo_store_path, wait_idle)
+@pytest.fixture
+def setup_store_path(demo_store_path: Path) -> Path:
+    """The demo's team as it was before anyone had a PIN: the store is in set-up."""
+    with Store.open(demo_store_path) as store:
+        actor = staff_service.signed_in_staff_id(store)
+        with store.write(actor, "test") as session:
+            for member in session.scalars(select(Staff)):
+                member.pin_hash = ""
+    return demo_store_path
+
+
+def test_signing_in_as_another_member_from_the_file_menu(
+    qtbot, setup_store_path, wait_idle
+) -> None:
+    window = open_window(qtbot, setup_store_path, wait_idle)
     window.activateWindow()
     before = window.runner.desk.actor_id
     file_menu = window.menus[0]
@@ -50,8 +72,8 @@ def test_signing_in_as_another_member_from_the_file_menu(qtbot, demo_store_path,
     assert staff_service.signed_in_staff_id(window.runner.desk.store) == chosen
 
 
-def test_an_empty_choice_is_refused(qtbot, demo_store_path, wait_idle) -> None:
-    window = open_window(qtbot, demo_store_path, wait_idle)
+def test_an_empty_choice_is_refused(qtbot, setup_store_path, wait_idle) -> None:
+    window = open_window(qtbot, setup_store_path, wait_idle)
     dialog = window.show_sign_in()
     wait_idle(window)
     qtbot.keyClicks(child(dialog, QLineEdit, "sign_in_filter"), "zzzzzz")
@@ -62,9 +84,9 @@ def test_an_empty_choice_is_refused(qtbot, demo_store_path, wait_idle) -> None:
 
 
 def test_closing_the_dialog_while_signing_in_still_signs_in_whole(
-    qtbot, demo_store_path, wait_idle, monkeypatch
+    qtbot, setup_store_path, wait_idle, monkeypatch
 ) -> None:
-    window = open_window(qtbot, demo_store_path, wait_idle)
+    window = open_window(qtbot, setup_store_path, wait_idle)
     before = window.runner.desk
     dialog = window.show_sign_in()
     wait_idle(window)

@@ -114,6 +114,9 @@ def test_set_up_the_team_imports_practices_adds_staff_and_signs_in(
     assert combo.currentData() == member.id
     assert combo.currentText() == "Ngozi Okafor — Social worker"
 
+    # The first person to sign in sets their PIN, twice (and becomes administrator).
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_pin_edit"), "731964")
+    qtbot.keyClicks(child(dialog, QLineEdit, "welcome_repeat_pin_edit"), "731964")
     with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
         qtbot.mouseClick(
             child(dialog, QPushButton, "welcome_sign_in_button"), Qt.MouseButton.LeftButton

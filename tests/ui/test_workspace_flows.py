@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from mdt_desk.app import create_main_window
 from mdt_desk.models.enums import OutcomeEventKind, ReferralSource
 from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.services.demo import synthetic_nhs_numbers
@@ -29,6 +28,7 @@ from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.new_referral_dialog import NewReferralDialog
 from mdt_desk.ui.widgets import CuiDateEdit
 from tests.ui.finders import child
+from tests.ui.signed_in import create_main_window
 
 WAIT = 10_000
 

@@ -435,8 +435,9 @@ class ActionPlanWidget(QWidget):
 
     def request_edit(self, action_id: uuid.UUID, field: str, value: object) -> None:
         """Save one field of an action; once saved, the change goes on the undo stack."""
-        if self.model.row_at(self.model.row_of(action_id)) is None:
-            return
+        shown = self.model.row_at(self.model.row_of(action_id))
+        if shown is None or shown.restricted:
+            return  # need-to-know: a restricted action is not this reader's to change
         write = edit_write(action_id, field, value)
 
         def call(session: Session) -> tuple[ActionPlanRow, ActionPlanRow]:
@@ -594,6 +595,8 @@ class ActionPlanWidget(QWidget):
     @Slot()
     def _on_selection_changed(self) -> None:
         action = self.selected_action()
+        if action is not None and action.restricted:
+            action = None  # need-to-know: a restricted action is not this reader's to change
         self.mark_done_button.setEnabled(
             self.add_form.isEnabled() and action is not None and not action.is_closed
         )

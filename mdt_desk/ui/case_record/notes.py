@@ -132,8 +132,11 @@ class NotesTab(RecordTab):
         self._update_buttons()
 
     def selected_note(self) -> NoteView | None:
+        """The selected note, if it is this reader's to amend or mark (need-to-know: a
+        restricted note is shown as a marker only)."""
         rows = self.table.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        note = self.model.row_at(rows[0].row()) if rows else None
+        return None if note is None or note.restricted else note
 
     @Slot()
     def _update_buttons(self) -> None:

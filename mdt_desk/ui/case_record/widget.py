@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from mdt_desk.errors import UserError
-from mdt_desk.services import drafts
+from mdt_desk.services import access_log, drafts
 from mdt_desk.services.case_view import RecordView, load_record
 from mdt_desk.services.changes import Changes
 from mdt_desk.services.drafts import DraftText
 from mdt_desk.services.history import HistoryEntry, record_history
+from mdt_desk.services.restricted import RecordAccess, record_access
+from mdt_desk.ui.case_record.access_panel import AccessLogTab, RestrictedNotice
 from mdt_desk.ui.case_record.action_plan import ActionPlanWidget
 from mdt_desk.ui.case_record.banner import PatientBanner
 from mdt_desk.ui.case_record.base import RecordTab
@@ -94,6 +96,10 @@ class CaseRecordWidget(QWidget):
         self.drafts_label.setAccessibleName(self.tr("Unsaved drafts"))
         self.drafts_label.hide()
         self.changed_notice = ChangedUnderneathNotice(self)
+        # Need-to-know: how many restricted items are hidden, and Break glass…
+        self.restricted_notice = RestrictedNotice(runner, patient_id, self)
+        self.restricted_notice.glass_broken.connect(self._on_glass_broken)
+        self.access: RecordAccess | None = None
 
         self.summary_tab = SummaryTab(runner, self.undo_stack, self)
         self.coordinator_tab = CoordinatorTab(runner, self.undo_stack, self)
@@ -120,6 +126,9 @@ class CaseRecordWidget(QWidget):
             if isinstance(tab, RecordTab):
                 tab.changed.connect(self._on_tab_changed)
                 tab.typing_kept.connect(self.changed_notice.show_notice)
+        # "Who has looked": a tab only for the coordinator and a privacy officer.
+        self.access_log_tab = AccessLogTab(runner, self.undo_stack, self)
+        self.access_log_tab.hide()
 
         self.no_case_page = self._build_no_case_page()
 
@@ -135,6 +144,7 @@ class CaseRecordWidget(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(self.drafts_label)
         layout.addWidget(self.changed_notice)
+        layout.addWidget(self.restricted_notice)
         layout.addWidget(self.pages, 1)
         # A change to this person or case committed anywhere else (another tab, meeting
         # mode, sync, review) reloads this record: it never shows stale clinical data.
@@ -143,7 +153,20 @@ class CaseRecordWidget(QWidget):
         # "Unsaved drafts kept for you" is the signed-in person's: after a sign-in it is
         # taken down at once and told again for the new person (their own drafts only).
         runner.desk_changed.connect(self._on_runner_desk_changed)
+        # The access log: this opening, once (a reload is not another opening). Queued
+        # before the first read, so "who has looked" already lists it.
+        self._log_opening()
         self.reload()
+
+    def _log_opening(self) -> None:
+        patient_id = self.patient_id
+        self.runner.write(
+            lambda session: access_log.record_open(session, patient_id),
+            None,
+            self._on_fetch_failed,
+            owner=self,
+            description="log record opened",
+        )
 
     def _build_no_case_page(self) -> QWidget:
         page = QWidget(self)
@@ -217,6 +240,9 @@ class CaseRecordWidget(QWidget):
     def show_tab(self, name: str) -> QWidget:
         """Bring a section to the front by its name (``summary``, ``coordinator``,
         ``care_team``, ``goals``, ``action_plan``, ``notes``, ``history``)."""
+        if name == "access_log":  # only there for those who may read it
+            self.tabs.setCurrentWidget(self.access_log_tab)
+            return self.tabs.currentWidget()
         order = ("summary", "coordinator", "care_team", "goals", "action_plan", "notes", "history")
         self.tabs.setCurrentIndex(order.index(name))
         return self.tabs.currentWidget()
@@ -250,6 +276,33 @@ class CaseRecordWidget(QWidget):
         self.record_loaded.emit(view)
         self.reload_history()
         self.reload_drafts()
+        self.reload_access()
+
+    def reload_access(self) -> None:
+        """Fetch what need-to-know says about this record for the signed-in person."""
+        generation = self._generation
+        patient_id = self.patient_id
+        self.runner.read(
+            lambda session: record_access(session, patient_id),
+            lambda access: self._on_access_fetched(generation, access),
+            self._on_fetch_failed,
+            owner=self,
+            description="load record access",
+        )
+
+    def _on_access_fetched(self, generation: int, access: RecordAccess) -> None:
+        if generation != self._generation:
+            return
+        self.access = access
+        self.restricted_notice.show_access(access)
+        index = self.tabs.indexOf(self.access_log_tab)
+        if access.may_read_log:
+            self.access_log_tab.show_log(access.log)
+            if index < 0:
+                self.tabs.addTab(self.access_log_tab, self.tr("Who has looked"))
+        elif index >= 0:
+            self.tabs.removeTab(index)
+            self.access_log_tab.hide()
 
     def _on_history_fetched(self, generation: int, entries: list[HistoryEntry]) -> None:
         if generation != self._generation:
@@ -313,11 +366,23 @@ class CaseRecordWidget(QWidget):
         if self.action_plan is not None:
             self.action_plan.reload()
 
+    @Slot()
+    def _on_glass_broken(self) -> None:
+        self.record_changed.emit(self.case_id)
+        self.reload()
+        if self.action_plan is not None:
+            self.action_plan.reload()
+
     @Slot(object)
     def _on_runner_desk_changed(self, _desk: object) -> None:
         self.drafts_label.clear()
         self.drafts_label.hide()
-        self.reload_drafts()
+        # Someone else reads the record now: what it shows is theirs to see (need-to-know),
+        # and they are in the access log as having opened it.
+        self._log_opening()
+        self.reload()
+        if self.action_plan is not None:
+            self.action_plan.reload()
 
     @Slot(object)
     def _on_action_plan_changed(self, _case_id: object) -> None:

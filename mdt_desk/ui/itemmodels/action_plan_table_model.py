@@ -210,7 +210,9 @@ class ActionPlanTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if self._editable:
+        restricted = 0 <= index.row() < len(self._rows) and self._rows[index.row()].restricted
+        # need-to-know: a restricted action is shown as a marker and cannot be edited
+        if self._editable and not restricted:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -339,7 +340,17 @@ class MeetingModeWindow(QWidget):
         splitter.setStretchFactor(1, 4)
         splitter.setStretchFactor(2, 3)
 
-        layout = QVBoxLayout(self)
+        # Everything of the meeting is on one page; the other is the neutral screen the
+        # projector shows while the desk is locked (set_locked), with no names on it.
+        self.meeting_page = QWidget(self)
+        self.meeting_page.setObjectName("meeting_page")
+        self.locked_page = _heading(self.tr("MDT Desk is locked"), self)
+        self.locked_page.setObjectName("meeting_locked_page")
+        self.locked_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedLayout(self)
+        self.pages.addWidget(self.meeting_page)
+        self.pages.addWidget(self.locked_page)
+        layout = QVBoxLayout(self.meeting_page)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
         layout.addLayout(strip_row)
@@ -506,6 +517,7 @@ class MeetingModeWindow(QWidget):
         return self.capture_area
 
     def _build_shortcuts(self) -> None:
+        self._shortcuts: list[QShortcut] = []
         for keys, slot in (
             (QKeySequence(Qt.Key.Key_PageDown), self.next_item),
             (QKeySequence(Qt.Key.Key_PageUp), self.previous_item),
@@ -519,6 +531,7 @@ class MeetingModeWindow(QWidget):
             shortcut = QShortcut(keys, self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
+            self._shortcuts.append(shortcut)
 
     # -- public API --------------------------------------------------------------------
 
@@ -528,6 +541,26 @@ class MeetingModeWindow(QWidget):
             self.setScreen(screen)
             self.move(screen.geometry().topLeft())
         self.showFullScreen()
+
+    def set_locked(self, locked: bool) -> None:
+        """While the desk is locked, show only "MDT Desk is locked": no name, no item.
+
+        What was typed is sent to be saved first (the main window waits for it with the
+        drafts); the meeting goes on as it was once the desk is unlocked.
+        """
+        if locked == self.is_locked():
+            return
+        if locked:
+            self.send_last_typing()
+            if self._revealed:
+                self.set_revealed(False)  # revealed again by the chair, not by unlocking
+        self.pages.setCurrentWidget(self.locked_page if locked else self.meeting_page)
+        self.setWindowTitle(self.tr("MDT Desk is locked") if locked else self.tr("Meeting mode"))
+        for shortcut in self._shortcuts:
+            shortcut.setEnabled(not locked)
+
+    def is_locked(self) -> bool:
+        return self.pages.currentWidget() is self.locked_page
 
     def current_index(self) -> int:
         return self._index

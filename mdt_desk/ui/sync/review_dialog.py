@@ -40,7 +40,7 @@ from mdt_desk.ui.widgets import ErrorLabel
 #: Kinds whose two values can be chosen between (or a new one typed).
 _VALUE_KINDS = frozenset({"same_field", "identity"})
 #: Kinds that are checked and acknowledged rather than decided by value.
-_CHECK_KINDS = frozenset({"duplicate", "coordinator"})
+_CHECK_KINDS = frozenset({"duplicate", "coordinator", "break_glass"})
 
 
 def _resolver(
@@ -349,8 +349,12 @@ class ReviewListDialog(QDialog):
         self._update_buttons()
         # A decision is a write: what it changed (the record, the item) is announced to
         # every screen once it commits.
+        item_id = item.id
         self._runner.write(
-            _resolver(item.id, resolution, edited_value, self._runner.desk.actor_id),
+            # a break glass is the named coordinator's to acknowledge, not a sync conflict
+            (lambda session: review.acknowledge_break_glass(session, item_id))
+            if item.kind == "break_glass"
+            else _resolver(item.id, resolution, edited_value, self._runner.desk.actor_id),
             self._on_resolved,
             self._on_error,
             owner=self,

@@ -1,0 +1,1 @@
+"""Settings → Team: the team administrator's screens."""
