@@ -1,8 +1,8 @@
 """Refresh docs/screenshots/ from a demo store (offscreen; no display needed).
 
 Shots: the sign-in screen and the lock screen, the caseload, a case record (summary and
-action plan), the new referral dialog with a rejected NHS number, a deceased person's banner, the care plan's print preview,
-the agenda builder, and meeting
+action plan), the new referral dialog with a rejected NHS number, a deceased person's
+banner, the care plan's print preview, the agenda builder, and meeting
 mode on the shared screen (projection privacy on).
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--store demo.sqlite]

@@ -24,16 +24,27 @@ def main() -> int:
     parser.add_argument("--bulk", type=int, default=0, help="extra notes in one transaction")
     args = parser.parse_args()
 
+    from dataclasses import replace
+
     from sqlalchemy import select
 
-    from mdt_desk.models import Action, Case
+    from mdt_desk.models import Action, Case, Staff
     from mdt_desk.models.store import Store
     from mdt_desk.services import plans
     from mdt_desk.services.desk import Desk
 
     rng = random.Random(args.seed)
     with Store.open(args.store) as store:
-        desk = Desk.for_store(store)
+        # As a care coordinator of the demo (the store is past set-up: someone must act).
+        with store.read() as session:
+            coordinator = session.scalar(
+                select(Staff.id)
+                .where(Staff.roles.contains("care_coordinator"), Staff.retired_at.is_(None))
+                .order_by(Staff.family_name, Staff.given_name)
+            )
+        if coordinator is None:
+            return 0
+        desk = replace(Desk.for_store(store), actor_id=coordinator, actor_name="kill test")
         with desk.read() as session:
             actions = sorted(
                 action_id

@@ -13,6 +13,7 @@ every desk's records equal the others', every edit made is there, the hub holds 
 desk's changes exactly once and ``server_seq`` has no gaps, and every outbox is empty.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -76,6 +77,21 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return _run("-m", "mdt_desk.cli", *args, timeout=timeout)
+
+
+def _sync_command(run: "Run", desk: str) -> tuple[list[str], str]:
+    """`mdt-desk sync` on ``desk``, and its standard input: once the desk holds staff
+    with PINs, as a demo coordinator with the demo PIN (an empty desk joins as set-up)."""
+    store = run.store(desk)
+    command = [*CLI, "sync", "--store", str(store), "--hub", run.hub, "--json"]
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        row = db.execute(
+            "SELECT id FROM staff WHERE pin_hash != '' AND roles LIKE '%care_coordinator%'"
+            " ORDER BY family_name, given_name LIMIT 1"
+        ).fetchone()
+    if row is None:
+        return command, ""
+    return [*command, "--as", str(row[0]), "--pin-stdin"], "246810\n"
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -185,14 +201,19 @@ def _agent_round(run: Run, desk: str, failpoint: tuple[str, int] | None) -> None
 
 def _cli_round(run: Run, desk: str) -> None:
     """The real command, killed 0.5–2 s after it starts (it imports for ~0.7 s)."""
-    process = subprocess.Popen(
-        [*CLI, "sync", "--store", str(run.store(desk)), "--hub", run.hub, "--json"],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command, pin = _sync_command(run, desk)
+    pin_file = run.store(desk).with_suffix(".pin")
+    pin_file.write_text(pin, encoding="utf-8")
+    with pin_file.open(encoding="utf-8") as stdin:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=_env(),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     time.sleep(run.rng.uniform(0.5, 2.0))
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
@@ -229,12 +250,26 @@ def _finish_edits(run: Run, process: subprocess.Popen[str]) -> None:
 
 
 def _quiesce(run: Run) -> int:
-    """Sync every desk until a full round moves nothing; the number of rounds."""
+    """Sync every desk until a full round moves nothing; the number of rounds.
+
+    Through the sync service (the agent, once), not the command: each command signs a
+    person in, and that sign-in is itself a change to send (the access log), so rounds
+    of commands never move nothing.
+    """
     for round_number in range(1, 2 * len(DESKS) + 3):
         moved = 0
         for desk in DESKS:
-            out = _ok(_cli("sync", "--store", str(run.store(desk)), "--hub", run.hub, "--json"))
-            report = json.loads(out)
+            out = _ok(
+                _run(
+                    str(HERE / "_agent.py"),
+                    "--store",
+                    str(run.store(desk)),
+                    "--hub",
+                    run.hub,
+                    "--once",
+                )
+            )
+            report = json.loads(out.splitlines()[-1])
             moved += report["pushed"] + report["pulled"]
         if moved == 0:
             return round_number
@@ -245,6 +280,21 @@ def _records(path: Path) -> dict[str, list[dict[str, Any]]]:
     """The synced tables of an export (the per-desk journal and facts left out)."""
     export = json.loads(path.read_text(encoding="utf-8"))
     return {name: rows for name, rows in export["tables"].items() if name not in LOCAL_TABLES}
+
+
+def _export_as_privacy_officer(path: Path, target: Path) -> None:
+    """The whole store as the privacy officer exports it (every restricted item in it),
+    through the service: the command would add its own access-log row on this desk."""
+    from mdt_desk.models.store import Store
+    from mdt_desk.services.export import export_json
+
+    with Store.open(path, create=False) as store:
+        with store.read() as session:
+            officer = session.execute(
+                text("SELECT id FROM staff WHERE roles LIKE '%privacy_officer%' LIMIT 1")
+            ).scalar_one()
+        with store.read(uuid.UUID(str(officer))) as session, target.open("w") as out:
+            export_json(session, out)
 
 
 def _check_desks(run: Run) -> dict[str, Any]:
@@ -261,7 +311,7 @@ def _check_desks(run: Run) -> dict[str, Any]:
         with sqlite3.connect(path) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)], desk
         target = run.folder / f"{desk}.json"
-        _ok(_cli("export", "--store", str(path), "--format", "json", "-o", str(target)))
+        _export_as_privacy_officer(path, target)
         exports[desk] = _records(target)
         with Store.open(path, create=False) as store:
             assert outbox_count(store) == 0, f"desk {desk} still has changes to send"

@@ -44,11 +44,13 @@ from mdt_desk.services import meetings
 from mdt_desk.services.case_view import CaseTransition
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
+from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.sign_in_dialog import SignInDialog
 from mdt_desk.ui.sync.review_dialog import ReviewListDialog
 from mdt_desk.ui.welcome_dialog import WelcomeDialog
 from tests.ui.signed_in import create_main_window
@@ -272,6 +274,14 @@ def walk_record_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
     close_dialogs()
 
 
+def set_up_sign_in_dialog(window: MainWindow) -> SignInDialog:
+    """The sign-in without a PIN that only a store in set-up offers."""
+    dialog = SignInDialog(window.runner, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
+
+
 def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> None:
     referral = window.show_new_referral()
     qtbot.waitExposed(referral)
@@ -287,7 +297,7 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
         ("keyboard shortcuts", window.show_shortcuts),
         ("team hub", window.show_team_hub),
         ("team", window.show_team_settings),
-        ("sign in", window.show_sign_in),
+        ("sign in (set-up)", lambda: set_up_sign_in_dialog(window)),
     ):
         opened: QDialog = opener()
         assert isinstance(opened, QDialog)
@@ -295,6 +305,14 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
         wait_idle(window)
         walk.look(opened, f"dialog: {name}")
         opened.done(0)
+    # past set-up, File → Lock and switch person is the lock screen in the window
+    window.lock()
+    wait_idle(window)
+    walk.look(window, "main window: locked")
+    window.sign_in_page.pin_edit.setText(DEMO_PIN)
+    with qtbot.waitSignal(window.sign_in_page.signed_in, timeout=WAIT):
+        window.sign_in_page.sign_in()
+    wait_idle(window)
     review = ReviewListDialog(window.runner, window)  # the menu opens it only with items
     review.show()
     qtbot.waitExposed(review)
