@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
+from mdt_desk.services.access import Permission, refusal
 from mdt_desk.services.actions import ActionsQuery, london_today
 from mdt_desk.services.caseload import (
     VIEW_TITLES,
@@ -207,6 +208,11 @@ class NavigatorWidget(QTreeView):
         menu = QMenu(self)
         action = menu.addAction(self.tr("&Name this locality…"))
         action.triggered.connect(lambda: self.ask_locality_name(str(code)))
+        principal = self._runner.desk.principal
+        if principal is not None and not principal.may(Permission.IMPORT_PRACTICES):
+            # Naming localities is the team administrator's, as the practices are.
+            action.setEnabled(False)
+            action.setToolTip(refusal(principal.roles, Permission.IMPORT_PRACTICES))
         menu.popup(self.viewport().mapToGlobal(position))
 
     def ask_locality_name(self, code: str) -> None:

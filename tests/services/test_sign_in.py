@@ -71,7 +71,7 @@ def test_sign_in_with_the_right_pin_is_logged_and_remembered(store, pinned):
 
 def test_five_wrong_pins_lock_out_for_five_minutes_and_each_is_journalled(store, pinned):
     who = pinned["social_worker"]
-    for attempt in range(4):
+    for _attempt in range(4):
         with pytest.raises(sign_in.PinNotRecognisedError, match="PIN not recognised for Ngozi"):
             sign_in.sign_in_with_pin(store, who, "wrong pin", now=NOW)
     with pytest.raises(sign_in.LockedOutError, match="locked until"):

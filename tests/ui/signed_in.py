@@ -7,12 +7,14 @@ the tests of the sign-in screen itself (``test_sign_in_lock.py``) see it. A stor
 set-up (no PINs) opens as the app opens it.
 """
 
+import uuid
 from pathlib import Path
 
 from mdt_desk import app
 from mdt_desk.models.store import Store
 from mdt_desk.services.access import store_in_setup
 from mdt_desk.services.sign_in import DEMO_PIN
+from mdt_desk.services.staff import signed_in_staff_id
 from mdt_desk.ui.main_window import MainWindow
 
 
@@ -27,3 +29,8 @@ def create_main_window(path: Path | str) -> MainWindow:
     pin = DEMO_PIN if store_past_set_up(store_path) else None
     return app.create_main_window(store_path, pin=pin)
 
+
+def acting(store: Store) -> uuid.UUID | None:
+    """Who a test's own reads act as: the person the desk last signed in (the demo's
+    coordinator), as the window does. Past set-up, a session with nobody acting is refused."""
+    return signed_in_staff_id(store)

@@ -26,6 +26,7 @@ from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import DateField
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
+from tests.ui.signed_in import acting
 
 WAIT = 10_000
 TODAY = dt.date.today()  # the fields read "today" as the real date
@@ -56,7 +57,7 @@ def case_id(store: Store, team, practice_ids) -> uuid.UUID:
 
 @pytest.fixture
 def record(qtbot, runner, store, case_id) -> CaseRecordWidget:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         patient_id = session.scalar(select(Case.patient_id).where(Case.id == case_id))
     widget = CaseRecordWidget(runner, patient_id, case_id)
     qtbot.addWidget(widget)
@@ -80,7 +81,7 @@ def type_into(qtbot, field: DateField, text: str) -> None:
 
 
 def goals_of(store: Store, case_id: uuid.UUID) -> list[tuple[str, dt.date | None]]:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         rows = session.execute(
             select(Goal.description, Goal.target_on).where(Goal.case_id == case_id)
         ).all()
@@ -184,7 +185,7 @@ def test_next_review_on_the_summary_takes_a_typed_date_and_refuses_nonsense(
 
 
 def stored_review(store: Store, case_id: uuid.UUID) -> dt.date | None:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         return session.scalar(select(Case.next_review_on).where(Case.id == case_id))
 
 
@@ -206,7 +207,7 @@ def plan(qtbot, runner, case_id) -> ActionPlanWidget:
 
 
 def actions_of(store: Store, case_id: uuid.UUID) -> list[tuple[str, dt.date]]:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         rows = session.execute(
             select(Action.description, Action.due_on).where(Action.case_id == case_id)
         ).all()
@@ -367,7 +368,7 @@ def test_scheduling_a_meeting_takes_a_typed_day_or_schedules_nothing(
 def meeting_days(window) -> list[dt.date]:
     from mdt_desk.services import meetings
 
-    with window.runner.desk.store.read() as session:
+    with window.runner.desk.read() as session:
         return [m.starts_at.date() for m in meetings.list_meetings(session)]
 
 

@@ -2,12 +2,24 @@
 
 from pathlib import Path
 
+from sqlalchemy import text
+
+from mdt_desk.models.store import Store
+from mdt_desk.services.staff import signed_in_staff_id
 from tests.ui.signed_in import create_main_window
 
 
 def test_a_named_locality_shows_its_name_in_the_navigator(
     qtbot, demo_store_path: Path, wait_idle
 ) -> None:
+    # Naming localities is the team administrator's: the demo's coordinator is one too here.
+    with Store.open(demo_store_path) as store:
+        me = signed_in_staff_id(store)
+        with store.write(me, "test set-up") as session:
+            session.execute(
+                text("UPDATE staff SET roles = roles || ' team_administrator' WHERE id = :id"),
+                {"id": me.hex if me else ""},
+            )
     window = create_main_window(demo_store_path)
     qtbot.addWidget(window)
     window.show()

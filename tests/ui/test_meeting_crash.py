@@ -13,6 +13,7 @@ import pytest
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings
+from tests.ui.signed_in import acting
 
 TYPED = "Typed just before the power cut: daughter to be contacted"
 
@@ -62,7 +63,7 @@ SCRIPT = textwrap.dedent(
 
 
 def first_planned(path: Path) -> uuid.UUID:
-    with Store.open(path) as store, store.read() as session:
+    with Store.open(path) as store, store.read(acting(store)) as session:
         return next(
             m.id for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
         )
@@ -92,7 +93,7 @@ def test_typing_survives_a_kill(tmp_path: Path, demo_store_path: Path) -> None:
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
 
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         items = {entry.id: entry for entry in meetings.agenda(session, meeting_id)}
         detail = meetings.get_meeting_summary(session, meeting_id)
     assert items[item_id].summary == TYPED

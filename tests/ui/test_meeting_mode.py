@@ -44,6 +44,7 @@ from mdt_desk.ui.meeting_mode.window import BASE_POINT_SIZE, clock_text, missing
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import CuiDateEdit
 from tests.ui.finders import child, focused
+from tests.ui.signed_in import acting
 
 WAIT = 10_000
 
@@ -62,13 +63,25 @@ def runner(store: Store) -> Iterator[TaskRunner]:
 
 
 def planned_meeting(store: Store) -> MeetingSummary:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         return next(m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED)
+
+
+def chaired_meeting(store: Store) -> MeetingSummary:
+    """A planned meeting chaired by the person at the desk: the chair of the meeting may
+    read the person's restricted items, after revealing them (need-to-know)."""
+    me = acting(store)
+    with store.read(me) as session:
+        return next(
+            m
+            for m in meetings.list_meetings(session)
+            if m.status is MeetingStatus.PLANNED and m.chair_id == me
+        )
 
 
 def put_proposals_first(store: Store, meeting_id: uuid.UUID, count: int = 3) -> list[AgendaEntry]:
     """Accept ``count`` proposals and move them to the top of the agenda, in order."""
-    with store.write(None, "test set-up") as session:
+    with store.write(acting(store), "test set-up") as session:
         proposals = [p for p in agenda_rules.propose(session, meeting_id) if p.carried_count == 0][
             :count
         ]
@@ -89,7 +102,7 @@ def put_proposals_first(store: Store, meeting_id: uuid.UUID, count: int = 3) -> 
 
 
 def schedule_next(store: Store, meeting: MeetingSummary) -> MeetingSummary:
-    with store.write(None, "test set-up") as session:
+    with store.write(acting(store), "test set-up") as session:
         later = [
             m
             for m in meetings.list_meetings(session, practice_id=meeting.practice_id)
@@ -290,7 +303,7 @@ def test_a_meeting_run_from_the_keyboard(qtbot, qtmodeltester, store, runner) ->
     assert_private(window)
 
     # the store
-    with Store.open(store.path) as reader, reader.read() as session:
+    with Store.open(store.path) as reader, reader.read(acting(reader)) as session:
         detail = meetings.get_meeting(session, meeting.id)
         assert detail.meeting.status is MeetingStatus.FINISHED
         by_id = {entry.id: entry for entry in detail.agenda}
@@ -333,7 +346,7 @@ def test_typing_a_summary_saves_within_a_second_and_a_half(qtbot, store, runner)
     qtbot.keyClicks(summary, "Typed and nothing else")
 
     def saved() -> bool:
-        with reader.read() as session:
+        with reader.read(acting(reader)) as session:
             items = {e.id: e for e in meetings.agenda(session, meeting.id)}
         return items[entry.id].summary == "Typed and nothing else"
 
@@ -423,7 +436,7 @@ def test_every_control_has_an_accessible_name(qtbot, store, runner) -> None:
 
 def test_a_finished_meeting_opens_read_only(qtbot, store, runner) -> None:
     meeting = planned_meeting(store)
-    with store.write(None, "test set-up") as session:
+    with store.write(acting(store), "test set-up") as session:
         meeting_mode.start_meeting(session, meeting.id)
         meeting_mode.finish_meeting(session, meeting.id)
     window = open_meeting(qtbot, runner, meeting.id)
@@ -434,7 +447,7 @@ def test_a_finished_meeting_opens_read_only(qtbot, store, runner) -> None:
 
 def test_results_model_passes_the_model_tester(qtmodeltester, store) -> None:
     meeting = planned_meeting(store)
-    with store.write(None, "test set-up") as session:
+    with store.write(acting(store), "test set-up") as session:
         meeting_mode.start_meeting(session, meeting.id)
         end = meeting_mode.finish_meeting(session, meeting.id)
         times = meeting_mode.time_statistics(session, meeting.id)
@@ -497,7 +510,7 @@ def test_the_keyboard_comes_back_to_the_summary(qtbot, store, runner) -> None:
     qtbot.keyClick(summary, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert not window.isVisible()
     settle(qtbot, window)
-    with Store.open(store.path) as reader, reader.read() as session:
+    with Store.open(store.path) as reader, reader.read(acting(reader)) as session:
         saved = {e.id: e for e in meetings.agenda(session, meeting.id)}[entry.id]
     assert saved.summary.endswith("Typed just before closing")
 

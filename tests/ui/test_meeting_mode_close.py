@@ -14,7 +14,7 @@ from mdt_desk.services import meeting_mode, meetings
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
 from tests.ui.finders import child
-from tests.ui.signed_in import create_main_window
+from tests.ui.signed_in import acting, create_main_window
 from tests.ui.test_meeting_mode import planned_meeting, put_proposals_first
 
 WAIT = 10_000
@@ -37,7 +37,7 @@ def open_with_meeting_mode(qtbot, path: Path) -> tuple[MainWindow, MeetingModeWi
 
 
 def stored_summary(path: Path, item_id: uuid.UUID) -> str:
-    with Store.open(path) as store, store.read() as session:
+    with Store.open(path) as store, store.read(acting(store)) as session:
         meeting_id = next(
             m.id for m in meetings.list_meetings(session) if m.status.name != "FINISHED"
         )

@@ -16,6 +16,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.runner import TaskRunner
 from tests.ui.finders import child
+from tests.ui.signed_in import acting
 from tests.ui.test_meeting_mode import (
     choose,
     make_action,
@@ -115,7 +116,7 @@ def test_ending_names_an_item_discussed_without_an_outcome_and_goes_back_to_it(
         qtbot.keyClick(confirm, Qt.Key.Key_Return)
     settle(qtbot, window)
     child(window, MeetingSummaryDialog, "meeting_summary_dialog").close()
-    with Store.open(store.path) as reader, reader.read() as session:
+    with Store.open(store.path) as reader, reader.read(acting(reader)) as session:
         detail = meetings.get_meeting(session, meeting.id)
     assert detail.meeting.status is MeetingStatus.FINISHED
     stored = next(entry for entry in detail.agenda if entry.id == first.id)

@@ -22,6 +22,7 @@ from mdt_desk.services import meetings
 from mdt_desk.services.desk import Desk
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
+from tests.ui.signed_in import acting
 
 WAIT = 10_000
 PROJECTOR = (1280, 800)
@@ -41,7 +42,7 @@ def runner(store: Store) -> Iterator[TaskRunner]:
 
 
 def planned_meeting_id(store: Store) -> uuid.UUID:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         return next(
             m.id for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
         )

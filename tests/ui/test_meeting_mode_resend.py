@@ -14,7 +14,7 @@ from mdt_desk.services import meeting_mode, meetings
 from mdt_desk.services.meetings import AgendaEntry
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
-from tests.ui.signed_in import create_main_window
+from tests.ui.signed_in import acting, create_main_window
 from tests.ui.test_meeting_mode import choose, planned_meeting, put_proposals_first
 
 WAIT = 10_000
@@ -57,7 +57,7 @@ def open_meeting_mode(qtbot, path: Path) -> tuple[MainWindow, MeetingModeWindow,
 
 
 def stored(path: Path, item_id: uuid.UUID) -> AgendaEntry:
-    with Store.open(path) as store, store.read() as session:
+    with Store.open(path) as store, store.read(acting(store)) as session:
         meeting_id = next(
             m.id for m in meetings.list_meetings(session) if m.status.name != "FINISHED"
         )

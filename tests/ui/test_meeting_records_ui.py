@@ -23,6 +23,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.ui.meetings.meetings_page import WHY_COLUMN, MeetingsPage
 from mdt_desk.ui.runner import TaskRunner
 from tests.ui.finders import child
+from tests.ui.signed_in import acting
 from tests.ui.test_meeting_mode import (
     choose,
     open_meeting,
@@ -55,7 +56,7 @@ def runner(store: Store) -> Iterator[TaskRunner]:
 
 
 def stored_item(store: Store, meeting_id: uuid.UUID, item_id: uuid.UUID) -> meetings.AgendaEntry:
-    with Store.open(store.path) as reader, reader.read() as session:
+    with Store.open(store.path) as reader, reader.read(acting(reader)) as session:
         return next(e for e in meetings.agenda(session, meeting_id) if e.id == item_id)
 
 
@@ -88,7 +89,7 @@ def test_close_and_end_meeting_are_buttons_on_screen(qtbot, store, runner) -> No
     assert not window.isVisible()
     settle(qtbot, window)
     assert stored_item(store, meeting.id, entry.id).summary == "Typed just before closing"
-    with Store.open(store.path) as reader, reader.read() as session:
+    with Store.open(store.path) as reader, reader.read(acting(reader)) as session:
         status = meetings.get_meeting_summary(session, meeting.id).status
     assert status is MeetingStatus.IN_PROGRESS
 
@@ -181,7 +182,7 @@ def test_starting_on_another_day_than_scheduled_asks_first(qtbot, store, runner)
     assert started.args == [other_day.id]
 
     # a meeting on its own day starts at once
-    with store.write(None, "test set-up") as session:
+    with store.write(acting(store), "test set-up") as session:
         assert other_day.chair_id is not None
         (today_meeting,) = meetings.schedule_meeting(
             session,

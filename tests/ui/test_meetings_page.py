@@ -36,6 +36,7 @@ from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meetings.meetings_page import MeetingsPage
 from mdt_desk.ui.meetings.schedule_dialog import ScheduleMeetingDialog
 from tests.ui.finders import child, focused
+from tests.ui.signed_in import acting
 from tests.ui.test_main_window import open_window
 
 WAIT = 10_000
@@ -111,7 +112,7 @@ def test_the_chair_builds_an_agenda_with_the_keyboard(qtbot, demo_store_path, wa
         qtbot.keyClick(page.proposal_table, Qt.Key.Key_Delete)
         wait_idle(window)
         assert proposals[1].case_id not in {p.case_id for p in page.proposal_model.rows()}
-        with Store.open(demo_store_path) as store, store.read() as session:
+        with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
             again = agenda_rules.propose(session, detail.meeting.id)
         assert proposals[1].case_id not in {p.case_id for p in again}
 
@@ -138,7 +139,7 @@ def test_the_chair_builds_an_agenda_with_the_keyboard(qtbot, demo_store_path, wa
     assert "minutes over" not in page.time_label.text()
 
     # What the screen showed is what the store holds.
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         stored = [entry.patient_name for entry in meetings.agenda(session, detail.meeting.id)]
     assert stored == agenda_names(page)
 
@@ -147,7 +148,7 @@ def test_a_case_is_added_by_hand_with_find(qtbot, demo_store_path, wait_idle) ->
     window, page = open_meetings(qtbot, demo_store_path, wait_idle)
     detail = page.detail
     assert detail is not None
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         listed = {entry.case_id for entry in meetings.agenda(session, detail.meeting.id)}
         # Someone with an open case at this practice, not on the agenda yet.
         from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_rows
@@ -233,7 +234,7 @@ def test_dropping_an_item_asks_for_the_move_and_leaves_the_rows(qtbot) -> None:
 
 
 def test_meeting_models_pass_qtmodeltester(qtmodeltester, demo_store_path) -> None:
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         rows = meetings.list_meetings(session)
         planned = next(m for m in rows if m.status is MeetingStatus.PLANNED)
         proposals = agenda_rules.propose(session, planned.id)
@@ -526,7 +527,7 @@ def test_three_quick_ctrl_ups_move_a_case_up_three_places(
     qtbot.keyClick(page.agenda_table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
     wait_idle(window)
     assert agenda_names(page) == [names[3], *names[:3], *names[4:]]
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         assert page.detail is not None
         stored = [e.patient_name for e in meetings.agenda(session, page.detail.meeting.id)]
     assert stored == agenda_names(page)

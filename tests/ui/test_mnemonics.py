@@ -45,6 +45,7 @@ from mdt_desk.services.case_view import CaseTransition
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
 from mdt_desk.services.sign_in import DEMO_PIN
+from mdt_desk.ui.case_record.access_panel import BreakGlassDialog
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
@@ -53,7 +54,7 @@ from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_dialog import SignInDialog
 from mdt_desk.ui.sync.review_dialog import ReviewListDialog
 from mdt_desk.ui.welcome_dialog import WelcomeDialog
-from tests.ui.signed_in import create_main_window
+from tests.ui.signed_in import acting, create_main_window
 
 WAIT = 10_000
 RECORD_TABS = ("summary", "coordinator", "care_team", "goals", "action_plan", "notes", "history")
@@ -201,7 +202,7 @@ def demo_record(qtbot, window: MainWindow, wait_idle, status: str) -> CaseRecord
 
     from mdt_desk.models import Case
 
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         case = session.scalars(
             select(Case).where(Case.status == status, Case.retired_at.is_(None)).limit(1)
         ).one()
@@ -298,6 +299,7 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
         ("team hub", window.show_team_hub),
         ("team", window.show_team_settings),
         ("sign in (set-up)", lambda: set_up_sign_in_dialog(window)),
+        ("break glass", lambda: _shown(BreakGlassDialog(window))),
     ):
         opened: QDialog = opener()
         assert isinstance(opened, QDialog)
@@ -336,8 +338,13 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
     preview.done(0)
 
 
+def _shown(dialog: QDialog) -> QDialog:
+    dialog.show()
+    return dialog
+
+
 def walk_meeting_mode(qtbot, store: Store, runner: TaskRunner, walk: Walk) -> None:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         meeting = next(
             m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED
         )

@@ -9,6 +9,7 @@ from mdt_desk.services import cases, plans
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_count, caseload_rows
 from mdt_desk.ui.main_window import MainWindow
 from tests.local_zone import local_date_not_londons
+from tests.ui.signed_in import acting
 from tests.ui.test_main_window import open_window, signed_in_name
 
 COUNT = re.compile(r"\((\d+)\)$")
@@ -32,7 +33,7 @@ def test_the_counts_match_the_lists_when_the_computer_is_not_on_london_time(
         # Due on the earlier of the two days: overdue by one clock and not by the other.
         boundary = min(local_day, london_day)
         with Store.open(demo_store_path) as store:
-            with store.read() as session:
+            with store.read(acting(store)) as session:
                 mine = caseload_rows(
                     session, CaseloadQuery(view=CaseloadView.MY_CASELOAD, coordinator_id=me)
                 )
@@ -47,7 +48,7 @@ def test_the_counts_match_the_lists_when_the_computer_is_not_on_london_time(
                     due_on=boundary,
                     today=boundary,
                 )
-            with store.read() as session:
+            with store.read(acting(store)) as session:
                 by_london = {
                     view: caseload_count(
                         session, CaseloadQuery(view=view, coordinator_id=me), london_day

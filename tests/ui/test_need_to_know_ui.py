@@ -76,7 +76,7 @@ def model_text(model: QAbstractItemModel) -> list[str]:
         Qt.ItemDataRole.ToolTipRole,
         Qt.ItemDataRole.AccessibleTextRole,
     )
-    found = []
+    found: list[str] = []
     for row in range(model.rowCount()):
         for column in range(model.columnCount()):
             index = model.index(row, column)

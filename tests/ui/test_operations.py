@@ -261,6 +261,8 @@ def test_after_explore_with_demo_data_the_caseload_agrees_with_the_navigator(
         )
     # The demo's staff have PINs: the window asks for the chosen coordinator's.
     qtbot.waitUntil(lambda: window.locked, timeout=TIMEOUT)
+    # the team's list arrives from the store; the last person signed in is chosen
+    qtbot.waitUntil(lambda: window.sign_in_page.chosen_id() is not None, timeout=TIMEOUT)
     window.sign_in_page.pin_edit.setText(DEMO_PIN)
     with qtbot.waitSignal(window.sign_in_page.signed_in, timeout=TIMEOUT):
         window.sign_in_page.sign_in()

@@ -16,6 +16,7 @@ from mdt_desk.services import history, meetings
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.print_preview import PrintPreviewDialog
 from tests.documents.helpers import flat, pages_text
+from tests.ui.signed_in import acting
 from tests.ui.test_main_window import open_window
 
 WAIT = 10_000
@@ -83,7 +84,7 @@ def test_save_as_pdf_writes_the_file_and_the_history_shows_the_print(
     assert "What matters to me" in flat(" ".join(pages_text(target.read_bytes())))
     assert print_kinds(demo_store_path) == ["care_plan"]
     patient_id, case_id = busy_case(demo_store_path)
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         entries = history.record_history(session, patient_id, case_id)
     printed_entry = next(entry for entry in entries if entry.entity == "print_record")
     assert printed_entry.record.startswith("Care plan printed by")
@@ -115,7 +116,7 @@ def test_print_sends_every_page_to_the_printer_without_blocking(
         dialog.print_to(printer)
     assert len(PdfReader(output).pages) == dialog.shown.pages
     assert print_kinds(demo_store_path) == ["agenda"]
-    with Store.open(demo_store_path) as store, store.read() as session:
+    with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         assert meetings.get_meeting(session, page.detail.meeting.id)  # still there, unchanged
 
 

@@ -40,7 +40,13 @@ from mdt_desk.ui.runner import TaskRunner
 from tests.documents.helpers import flat, pages_text
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child, focused
-from tests.ui.test_meeting_mode import open_meeting, planned_meeting, put_proposals_first
+from tests.ui.signed_in import acting
+from tests.ui.test_meeting_mode import (
+    chaired_meeting,
+    open_meeting,
+    planned_meeting,
+    put_proposals_first,
+)
 
 WAIT = 10_000
 
@@ -62,7 +68,7 @@ def settle(qtbot, runner: TaskRunner) -> None:
 
 
 def stored_sensitive(store: Store, model: type[Action] | type[Note], row_id: uuid.UUID) -> bool:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         flag = session.scalar(select(model.sensitive).where(model.id == row_id))
     assert flag is not None
     return flag
@@ -199,10 +205,10 @@ def demo_runner(demo: Store) -> Iterator[TaskRunner]:
 def test_sensitive_actions_are_hidden_while_presenting_until_revealed(
     qtbot, demo, demo_runner
 ) -> None:
-    meeting = planned_meeting(demo)
+    meeting = chaired_meeting(demo)
     first = put_proposals_first(demo, meeting.id, count=1)[0]
     hidden_text = "Safeguarding: agree the protection plan (test)"
-    with demo.write(None, "test set-up") as session:
+    with demo.write(acting(demo), "test set-up") as session:
         owner = plans.action_owner_choices(session, first.case_id)[0].id
         plans.add_action(
             session,
@@ -243,7 +249,7 @@ def test_sensitive_actions_are_hidden_while_presenting_until_revealed(
     with qtbot.waitSignal(window.actions_changed, timeout=WAIT):
         qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter saves from the box too
     settle(qtbot, demo_runner)
-    with demo.read() as session:
+    with demo.read(acting(demo)) as session:
         stored = session.scalar(select(Action).where(Action.description == captured))
         assert stored is not None and stored.sensitive
     assert captured not in actions.text() and hidden_text not in actions.text()

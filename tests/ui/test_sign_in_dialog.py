@@ -75,6 +75,7 @@ def test_signing_in_as_another_member_from_the_file_menu(
 def test_an_empty_choice_is_refused(qtbot, setup_store_path, wait_idle) -> None:
     window = open_window(qtbot, setup_store_path, wait_idle)
     dialog = window.show_sign_in()
+    assert isinstance(dialog, SignInDialog)  # in set-up: the no-PIN dialog
     wait_idle(window)
     qtbot.keyClicks(child(dialog, QLineEdit, "sign_in_filter"), "zzzzzz")
     assert dialog.shown_names() == []
@@ -89,6 +90,7 @@ def test_closing_the_dialog_while_signing_in_still_signs_in_whole(
     window = open_window(qtbot, setup_store_path, wait_idle)
     before = window.runner.desk
     dialog = window.show_sign_in()
+    assert isinstance(dialog, SignInDialog)  # in set-up: the no-PIN dialog
     wait_idle(window)
     rows = [dialog.proxy.index(row, 0) for row in range(dialog.proxy.rowCount())]
     other = next(index for index in rows if index.data(_STAFF_ID_ROLE) != before.actor_id)

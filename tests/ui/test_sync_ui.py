@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keyring
@@ -46,6 +46,7 @@ from mdt_desk.ui.sync.settings import hub_address_key
 from mdt_desk.ui.sync.status_label import SyncStatusLabel
 from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog, split_password
 from tests.ui.finders import child
+from tests.ui.signed_in import acting
 
 OFFLINE_HUB = "postgresql+psycopg://u@127.0.0.1:1/x"
 PASSWORD = "S3cret-pw-42"
@@ -110,7 +111,7 @@ def desk_a(world: World, qtbot) -> Iterator[DeskA]:
 
 
 def an_open_action(store: Store) -> uuid.UUID:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         value = session.execute(
             text("SELECT id FROM action WHERE status = 'open' ORDER BY id LIMIT 1")
         ).scalar_one()
@@ -118,12 +119,17 @@ def an_open_action(store: Store) -> uuid.UUID:
 
 
 def description_of(store: Store, action_id: uuid.UUID) -> str:
-    with store.read() as session:
+    with store.read(acting(store)) as session:
         return str(
             session.execute(
                 text("SELECT description FROM action WHERE id = :id"), {"id": action_id.hex}
             ).scalar_one()
         )
+
+
+def same_person_on(store: Store, desk: Desk) -> Desk:
+    """``store`` as a desk where the person signed in on ``desk`` is working too."""
+    return replace(Desk.for_store(store), actor_id=desk.actor_id, actor_name=desk.actor_name)
 
 
 def edit_action(desk: Desk, action_id: uuid.UUID, description: str) -> None:
@@ -284,7 +290,7 @@ def test_a_same_field_conflict_is_reviewed_and_kept_the_other_way(
     engine = hub_engine(world.hub_url)
     with Store.open(world.b_path) as b:
         edit_action(desk_a.runner.desk, action_id, "A says this")
-        edit_action(Desk.for_store(b), action_id, "B says that")
+        edit_action(same_person_on(b, desk_a.runner.desk), action_id, "B says that")
         sync_once(b, engine, label="Desk B")
 
         desk_a.controller.sync_now()
@@ -349,7 +355,7 @@ def test_edit_and_keep_saves_the_typed_value(qtbot, world, desk_a):
     engine = hub_engine(world.hub_url)
     with Store.open(world.b_path) as b:
         edit_action(desk_a.runner.desk, action_id, "A says this")
-        edit_action(Desk.for_store(b), action_id, "B says that")
+        edit_action(same_person_on(b, desk_a.runner.desk), action_id, "B says that")
         sync_once(b, engine, label="Desk B")
     engine.dispose()
     desk_a.controller.sync_now()
