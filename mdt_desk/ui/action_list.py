@@ -28,6 +28,7 @@ from mdt_desk.ui.itemmodels.action_list_table_model import (
     STATUS,
     ActionListTableModel,
 )
+from mdt_desk.ui.role_screens import reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 
 
@@ -109,7 +110,7 @@ class ActionListView(QTableView):
 
     def reload(self) -> None:
         query = self._query
-        if query is None:
+        if query is None or not reads_caseload(self._runner):
             return
         self._runner.read(
             lambda session: list_actions(

@@ -64,7 +64,7 @@ from mdt_desk.ui.itemmodels.caseload_table_model import (
 )
 from mdt_desk.ui.navigator import NavigatorWidget
 from mdt_desk.ui.quick_find import QuickFindWidget
-from mdt_desk.ui.role_screens import follow_roles
+from mdt_desk.ui.role_screens import follow_roles, reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_page import SignInPage, demo_note
 from mdt_desk.ui.store_wait import StoreWaitLabel
@@ -72,7 +72,7 @@ from mdt_desk.ui.sync.controller import SyncController
 from mdt_desk.ui.sync.progress_bar import SyncProgressBar
 from mdt_desk.ui.sync.settings import saved_hub_address
 from mdt_desk.ui.sync.status_label import SyncStatusLabel
-from mdt_desk.ui.widgets import install_wheel_guard
+from mdt_desk.ui.widgets import announce, install_wheel_guard
 
 if TYPE_CHECKING:
     # Imported when first used: the case record and the dialogs are a sixth of the
@@ -337,6 +337,13 @@ class MainWindow(QMainWindow):
         self.central_stack.setObjectName("central_stack")
         self.central_stack.addWidget(self.splitter)
         self.central_stack.addWidget(self.sign_in_page)
+        # For a role without patient records (a team administrator only): what to do here.
+        self.no_records_note = QLabel()
+        self.no_records_note.setObjectName("no_records_note")
+        self.no_records_note.setWordWrap(True)
+        self.no_records_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_records_note.setMargin(48)
+        self.central_stack.addWidget(self.no_records_note)
         self.setCentralWidget(self.central_stack)
         self.idle_lock = IdleLock(self)
         self.idle_lock.idle.connect(self.lock)
@@ -573,6 +580,20 @@ class MainWindow(QMainWindow):
     def _load_workspace(self) -> None:
         """Ask for the caseload and reopen last time's records (once someone may see them)."""
         self._loaded = True
+        principal = self.runner.desk.principal
+        if not reads_caseload(self.runner) and principal is not None:
+            # Nothing of any person is read for a role that may not see them.
+            self._records_to_restore = []
+            self.no_records_note.setText(
+                self.tr(
+                    "Signed in as {name} ({roles}). Your role does not include patient "
+                    "records. Settings → Team adds staff, sets roles and one-time PINs, "
+                    "records leavers and imports patient lists."
+                ).format(name=principal.display_name, roles=principal.roles_label)
+            )
+            self.central_stack.setCurrentWidget(self.no_records_note)
+            announce(self.no_records_note, self.no_records_note.text())
+            return
         for entry in self._records_to_restore:
             patient, _, case = str(entry).partition(":")
             try:
@@ -1220,7 +1241,7 @@ class MainWindow(QMainWindow):
             window.set_locked(False)
         self._show_signed_in()
         self._update_title()
-        if not self._loaded:
+        if not self._loaded or not reads_caseload(self.runner):
             self._load_workspace()
         elif not same_person:
             self.navigator.select_view(CaseloadView.MY_CASELOAD)  # the new person's own

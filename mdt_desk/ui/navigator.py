@@ -29,6 +29,7 @@ from mdt_desk.services.changes import Changes
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import practice_display_name
 from mdt_desk.services.practices import LocalityName, name_locality
+from mdt_desk.ui.role_screens import reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 
 #: Item data role holding the caseload query an item selects.
@@ -122,6 +123,8 @@ class NavigatorWidget(QTreeView):
 
     def refresh(self) -> None:
         """Count again (after a change, or once someone is signed in)."""
+        if not reads_caseload(self._runner):
+            return  # a role without the caseload: the window says so instead
         me = self._runner.desk.actor_id
         # The day every other screen judges "due" and "overdue" by, whatever the
         # computer's own time zone: the counts must match the lists they open.

@@ -183,3 +183,12 @@ def follow_roles(window: QWidget, runner: "TaskRunner", signed_in: SignalInstanc
     signed_in.connect(refresh)
     refresh()
     return gate
+
+
+def reads_caseload(runner: "TaskRunner") -> bool:
+    """Whether the person at the desk may see the caseload (None: set-up, everything).
+
+    The screens that list people ask before reading, so a role without the caseload (a
+    team administrator only) is never sent a refusal for a list it did not ask to see.
+    """
+    return allows(runner.desk.principal, (Permission.READ_CASELOAD,))

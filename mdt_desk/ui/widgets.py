@@ -485,6 +485,12 @@ def whole_dates(text: str) -> str:
     return _WHOLE_DATE.sub("\\1\u2011\\2\u2011\\3", text)
 
 
+def announce(widget: QWidget, message: str) -> None:
+    """Say ``message`` to a screen reader, as if spoken from ``widget``."""
+    if message:
+        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, message))
+
+
 def show_text(label: QLabel, text: str) -> None:
     """Show ``text`` in a wrapping label with its dates whole; a screen reader is given
     the plain text (not the non-breaking hyphens)."""

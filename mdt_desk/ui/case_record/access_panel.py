@@ -16,7 +16,7 @@ import uuid
 from typing import ClassVar
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,7 +35,7 @@ from mdt_desk.ui.case_record.base import RecordTab, record_table
 from mdt_desk.ui.case_record.dialogs import RecordDialog
 from mdt_desk.ui.itemmodels.record_list_table_model import Column, RecordListTableModel
 from mdt_desk.ui.runner import TaskRunner
-from mdt_desk.ui.widgets import ErrorLabel
+from mdt_desk.ui.widgets import ErrorLabel, announce
 
 #: How the access log's actions read on screen.
 ACTION_WORDS = {
@@ -44,11 +44,6 @@ ACTION_WORDS = {
     "export": "Exported",
     "break_glass": "Broke the glass",
 }
-
-
-def announce(widget: QWidget, message: str) -> None:
-    """Say ``message`` to a screen reader, as if ``widget`` said it."""
-    QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, message))
 
 
 class BreakGlassDialog(RecordDialog):

@@ -35,6 +35,7 @@ from mdt_desk.services.display import (
     practice_display_name,
 )
 from mdt_desk.services.validation import format_nhs_number
+from mdt_desk.ui.role_screens import reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 
 PAGE_SIZE = 100
@@ -159,6 +160,8 @@ class CaseloadTableModel(QAbstractTableModel):
         return page[row % PAGE_SIZE]
 
     def _load(self, *, pages: tuple[int, ...], count: bool, reset: bool) -> None:
+        if not reads_caseload(self._runner):
+            return  # a role without the caseload: nothing is asked, nothing refused
         generation = self._generation
         query = self._query
         self._today = london_today()  # the navigator's day, so the counts agree

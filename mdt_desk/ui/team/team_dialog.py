@@ -19,7 +19,6 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -59,18 +58,12 @@ from mdt_desk.services.practices import PracticeSummary, list_practices
 from mdt_desk.services.reports import ImportReport
 from mdt_desk.ui.role_screens import allows
 from mdt_desk.ui.runner import TaskRunner
-from mdt_desk.ui.widgets import DateField, ErrorLabel, FieldErrors
+from mdt_desk.ui.widgets import DateField, ErrorLabel, FieldErrors, announce
 
 #: The team list's columns (the practices last: a long list of codes cannot push the
 #: PIN and last day out of sight).
 COLUMNS = ("Name", "Profession", "Roles", "PIN", "Last day", "Practices")
 STAFF_ID_ROLE = Qt.ItemDataRole.UserRole
-
-
-def announce(widget: QWidget, message: str) -> None:
-    """Say ``message`` to a screen reader, as if spoken from ``widget``."""
-    if message:
-        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, message))
 
 
 def roles_text(roles: frozenset[Role]) -> str:
