@@ -160,6 +160,31 @@ REFUSALS = [
     ("team_member", ["export", "-o", "OUT"], "exporting records"),
     ("care_navigator", ["actions", "list"], "reading clinical records"),
     ("privacy_officer", ["staff", "leave", "CHAIR", "--on", "today"], "managing staff"),
+    ("observer", ["practices", "import", "PRACTICES"], "importing GP practices"),
+    (
+        "observer",
+        [
+            "meetings",
+            "schedule",
+            "--practice",
+            "CODE",
+            "--date",
+            "DATE",
+            "--time",
+            "13:00",
+            "--place",
+            "Library",
+        ],
+        "scheduling meetings",
+    ),
+    ("care_navigator", ["agenda", "propose", "--meeting", "MEETING"], "building agendas"),
+    ("team_member", ["access-log", "--nhs", "NHS"], "reading the access log"),
+    ("team_administrator", ["meetings", "list"], "reading the caseload"),
+    (
+        "team_member",
+        ["caseload", "--practice", "CODE", "--out", "OUT"],
+        "printing caseload lists",
+    ),
 ]
 
 
@@ -169,12 +194,22 @@ def _argv(words: list[str], store: str, tmp_path: Path) -> list[str]:
         "NHS": person_with_open_case(store),
         "OUT": str(tmp_path / "out.file"),
         "CHAIR": demo_chair(store),
+        "PRACTICES": str(resource_path("demo", "practices.csv")),
+        "CODE": str(query(store, "SELECT ods_code FROM practice ORDER BY ods_code LIMIT 1")[0][0]),
+        "DATE": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+        "MEETING": str(
+            uuid.UUID(
+                str(query(store, "SELECT id FROM meeting WHERE status = 'planned' LIMIT 1")[0][0])
+            )
+        ),
     }
     return [values.get(word, word) for word in words]
 
 
 @pytest.mark.parametrize(
-    ("role", "words", "doing"), REFUSALS, ids=[f"{r[0]}-{r[1][0]}" for r in REFUSALS]
+    ("role", "words", "doing"),
+    REFUSALS,
+    ids=[f"{r[0]}-{'-'.join(r[1][:2])}" for r in REFUSALS],
 )
 def test_a_role_that_may_not_is_refused_with_status_4_and_nothing_written(
     store_path: str,
