@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from mdt_desk.models.store import SESSION_ACTOR_KEY
 #: ``session.info`` keys: the acting staff member's id (set by the store), and the
 #: resolved principal.
 ACTOR_KEY = SESSION_ACTOR_KEY
+_LONDON = ZoneInfo("Europe/London")
 PRINCIPAL_KEY = "principal"
 
 #: What the roles are called on screen and in messages.
@@ -314,6 +316,9 @@ def _resolve(session: Session, actor_id: uuid.UUID | None) -> Principal:
     staff = session.get(Staff, actor_id)
     if staff is None or staff.retired_at is not None:
         raise NotSignedInError("The person signed in is no longer on this team.")
+    if staff.left_on is not None and dt.datetime.now(_LONDON).date() > staff.left_on:
+        # A leaver signed in before their last day ended acts no further after it.
+        raise NotSignedInError("The person signed in has left the team: their last day has passed.")
     from mdt_desk.services.staff import display_staff_name
 
     return Principal(

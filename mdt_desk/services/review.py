@@ -409,9 +409,13 @@ def _restricted_for_reader(session: Session, item: ReviewItem) -> bool:
 def _for_reader(session: Session, item: ReviewItem) -> bool:
     """A break-glass item is the coordinator's it names (and a privacy officer's); every
     other item is the team's."""
-    if item.kind != "break_glass":
-        return True
     principal = principal_of(session)
+    if item.kind != "break_glass":
+        # Clashes over staff records are the administrator's; every other item shows a
+        # person's record (names, notes, actions), so it needs a clinical reader.
+        if item.entity in ("staff", "staff_practice_cover"):
+            return principal.may_any(Permission.MANAGE_STAFF, Permission.READ_CLINICAL)
+        return principal.may(Permission.READ_CLINICAL)
     if principal.may(Permission.READ_ACCESS_LOG):
         return True
     return principal.staff_id is not None and principal.staff_id.hex == item.other_row_id

@@ -1197,6 +1197,8 @@ class MainWindow(QMainWindow):
         )
         for window in self.meeting_windows:
             window.set_locked(True)
+        # Matches of a search still running would otherwise pop up over the lock screen.
+        self.quick_find.forget()
         for widget in QApplication.topLevelWidgets():
             if widget is self or widget in self.meeting_windows or not widget.isVisible():
                 continue
@@ -1233,6 +1235,11 @@ class MainWindow(QMainWindow):
         for action, enabled in self._actions_before_lock.items():
             action.setEnabled(enabled)
         self._actions_before_lock.clear()
+        if not same_person and self._locked_by is not None:
+            # Someone else: nothing read for the first person is shown to them. Dialogs,
+            # meeting mode and open records close (their typing is kept as drafts); the
+            # newcomer opens what they need, read with their own rights.
+            self._close_what_was_read_for(self._locked_by)
         for widget in self._hidden_while_locked:
             if shiboken6.isValid(widget):
                 widget.show()
@@ -1254,6 +1261,18 @@ class MainWindow(QMainWindow):
         self._focus_before_lock = None
         self.may_lock = True
         self.idle_lock.start()
+
+    def _close_what_was_read_for(self, _previous: Principal) -> None:
+        for widget in self._hidden_while_locked:
+            if shiboken6.isValid(widget):
+                widget.close()
+        self._hidden_while_locked.clear()
+        for window in list(self.meeting_windows):
+            window.close()
+        for record in list(self._records):
+            index = self.workspace.indexOf(record)
+            if index >= 0:
+                self._on_workspace_tab_close_requested(index)
 
     def _update_title(self) -> None:
         self.sign_in_action.setText(

@@ -179,6 +179,13 @@ class QuickFindWidget(QLineEdit):
     def _on_results_double_clicked(self) -> None:
         self._choose(self.results.currentIndex().row())
 
+    def forget(self) -> None:
+        """Clear the box and its matches, and ignore a search still running (the lock)."""
+        self._latest += 1
+        self.results.hide()
+        self.clear()
+        self.model.set_matches([])
+
     def _choose(self, row: int) -> None:
         patient_id: uuid.UUID | None = self.model.patient_id_at(row)
         if patient_id is None:

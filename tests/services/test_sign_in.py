@@ -137,3 +137,13 @@ def test_a_hash_matches_its_pin_and_nothing_else(pin):
     assert sign_in.pin_matches(hashed, pin)
     assert not sign_in.pin_matches(hashed, pin + "x")
     assert not sign_in.pin_matches("", pin)
+
+
+def test_a_leaver_signed_in_before_their_last_day_acts_no_further_after_it(store, pinned):
+    who, gp = pinned["social_worker"], pinned["gp"]
+    with store.write(who, "Ngozi") as session:
+        sign_in.set_roles(session, gp, {Role.TEAM_ADMINISTRATOR})
+        sign_in.record_leaver(session, who, dt.date.today() - dt.timedelta(days=2))
+    # Their desk still names them, but no session acts as them any more.
+    with store.read(who) as session, pytest.raises(access.NotSignedInError, match="left"):
+        access.principal_of(session)
