@@ -115,6 +115,14 @@ def _need_to_know(
         str(record.get("entity")), ()
     ):
         _drop_values(record)
+    # An "edited here, removed there" item names the field retired_at but carries the
+    # edit's value, which for a staff record may be a PIN hash.
+    if (
+        table == "review_item"
+        and record.get("kind") == "edit_vs_delete"
+        and record.get("entity") in _NEVER_EXPORTED
+    ):
+        _drop_values(record)
     if not hidden:
         return record
     if table in _RESTRICTED_COLUMNS:
@@ -122,9 +130,10 @@ def _need_to_know(
             record.update(_RESTRICTED_COLUMNS[table])
     elif table in ("journal_change", "review_item"):
         entity, field = record.get("entity"), record.get("field")
+        edit_vs_delete = table == "review_item" and record.get("kind") == "edit_vs_delete"
         if (
             entity in _RESTRICTED_COLUMNS
-            and field in _RESTRICTED_COLUMNS[entity]
+            and (field in _RESTRICTED_COLUMNS[entity] or edit_vs_delete)
             and _hex(record.get("row_id")) in hidden[entity]
         ):
             _drop_values(record)

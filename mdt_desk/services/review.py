@@ -354,6 +354,9 @@ def _view(session: Session, item: ReviewItem) -> ReviewItemView:
         # who opened the restricted items and why; raised for the coordinator named
         kept_text = item.detail
         other_text = staff_words(session, item.other_row_id) if item.other_row_id else ""
+    elif item.kind == "edit_vs_delete" and item.entity == "staff":
+        # the edit may be a PIN hash: say what happened, never the value
+        kept_text = other_text = "(staff record details not shown)"
     elif _restricted_for_reader(session, item):
         # need-to-know: a clash in a restricted item's words says that it clashed only
         kept_text = other_text = RESTRICTED_TEXT
@@ -397,7 +400,9 @@ def list_open_items(session: Session) -> list[ReviewItemView]:
 
 def _restricted_for_reader(session: Session, item: ReviewItem) -> bool:
     """Whether the item's values are a restricted item's words the reader may not read."""
-    if item.field not in CONTENT_FIELDS.get(item.entity, ()):
+    # An "edited here, removed there" item names retired_at but carries the edit's value.
+    edit_vs_delete = item.kind == "edit_vs_delete" and item.entity in CONTENT_FIELDS
+    if item.field not in CONTENT_FIELDS.get(item.entity, ()) and not edit_vs_delete:
         return False
     row = _row(session, f'SELECT sensitive FROM "{item.entity}" WHERE id = :id', item.row_id)
     if row is None or not row.sensitive:
