@@ -799,6 +799,7 @@ def test_the_table_calls_every_entry_point_that_declares_a_permission():
     assert len(declared_entry_points()) >= 70
 
 
+@pytest.mark.slow  # 600 calls on fresh store copies, about 40 s: the whole suite runs it
 @pytest.mark.parametrize("role", list(Role), ids=[role.value for role in Role])
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 def test_each_role_may_call_an_entry_point_exactly_when_the_matrix_allows(
