@@ -53,6 +53,7 @@ def export_json(session: Session, out: TextIO) -> None:
     """Write the whole store to ``out`` (streamed: memory stays flat on big stores)."""
     connection = session.connection()
     hidden = restricted_row_ids(session)
+    masked_reviews = _review_items_with_hidden_values(session, hidden)
     revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     out.write(
         "{"
@@ -66,12 +67,39 @@ def export_json(session: Session, out: TextIO) -> None:
         first = True
         for row in result:
             record = _need_to_know(table, dict(zip(columns, row, strict=True)), hidden)
+            if (
+                table == "journal_change"
+                and record.get("entity") == "review_item"
+                and record.get("field") in ("kept_value", "other_value")
+                and _hex(record.get("row_id")) in masked_reviews
+            ):
+                # the review item's values are hidden: so is their history
+                _drop_values(record)
             out.write(
                 ("\n" if first else ",\n") + json.dumps(record, sort_keys=True, ensure_ascii=False)
             )
             first = False
         out.write("]" if first else "\n]")
     out.write("\n}}\n")
+
+
+def _review_items_with_hidden_values(session: Session, hidden: dict[str, set[str]]) -> set[str]:
+    """Review items (ids as hex) whose values an export leaves out: a PIN hash, or the
+    words of a restricted item the exporter may not read ("edited here, removed there"
+    items name ``retired_at`` but carry the edit's value)."""
+    masked: set[str] = set()
+    rows = session.execute(text("SELECT id, kind, entity, row_id, field FROM review_item"))
+    for item_id, kind, entity, row_id, field in rows:
+        any_field = kind == "edit_vs_delete"
+        credential = entity in _NEVER_EXPORTED and (any_field or field in _NEVER_EXPORTED[entity])
+        restricted = (
+            entity in _RESTRICTED_COLUMNS
+            and (any_field or field in _RESTRICTED_COLUMNS[entity])
+            and _hex(row_id) in hidden.get(entity, set())
+        )
+        if credential or restricted:
+            masked.add(_hex(item_id))
+    return masked
 
 
 def _hex(value: object) -> str:

@@ -318,3 +318,43 @@ def test_a_sync_clash_in_a_restricted_note_shows_its_words_only_to_those_who_may
     with store.read(record.chair) as session:
         (item,) = review.list_open_items(session)
     assert SECRETS[1] in item.kept_text
+
+
+def test_an_edited_here_removed_there_item_shows_no_restricted_words_nor_a_pin_hash(
+    store, record
+) -> None:
+    """That kind of item names ``retired_at`` but carries the edit's value: a restricted
+    note's words, or a staff member's PIN hash. Neither reaches a reader who may not read
+    it, the review list or an export."""
+    from sqlalchemy import select
+
+    from mdt_desk.models import Note, ReviewItem, Staff
+
+    with store.write(record.admin) as session:
+        note_id = session.scalar(select(Note.id).where(Note.body == SECRETS[1]))
+        pin_hash = session.scalar(select(Staff.pin_hash).where(Staff.id == record.admin))
+        assert note_id is not None and pin_hash and pin_hash.startswith("$argon2")
+        for entity, row_id, value in (
+            ("note", note_id.hex, SECRETS[1]),
+            ("staff", record.admin.hex, pin_hash),
+        ):
+            session.add(
+                ReviewItem(
+                    kind="edit_vs_delete",
+                    entity=entity,
+                    row_id=row_id,
+                    field="retired_at",
+                    kept_value=json.dumps("2026-12-01 10:00:00"),
+                    other_value=json.dumps(value),
+                )
+            )
+    with store.read(record.chair) as session:  # resolves clashes; not on the care team
+        shown = " ".join(
+            f"{item.kept_text} {item.other_text} {item.summary}"
+            for item in review.list_open_items(session)
+        )
+    assert SECRETS[1] not in shown and "$argon2" not in shown
+    for reader in (record.other_coordinator, record.privacy_officer):
+        assert "$argon2" not in export_of(store, reader)
+    # a coordinator of other people exports without this person's restricted words
+    assert SECRETS[1] not in export_of(store, record.other_coordinator)
