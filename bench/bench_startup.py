@@ -165,8 +165,9 @@ def bench_quick_find(store: Path) -> tuple[float, float, float, int]:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     from mdt_desk.app import create_main_window
     from mdt_desk.services.caseload import _search_statement, _search_values
+    from mdt_desk.services.sign_in import DEMO_PIN
 
-    window = create_main_window(store, pin="246810")  # the demo PIN (past set-up)
+    window = create_main_window(store, pin=DEMO_PIN)  # a demo store is past set-up
     window.show()
     find = window.quick_find
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
@@ -452,9 +452,9 @@ def _session_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Session:
 BREAK_GLASS_MINUTES = 30
 
 
-def on_care_team(session: Session, staff_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-    """Whether ``staff_id`` coordinates, or is on the care team of, a case of the person."""
-    coordinates = (
+def _coordinator_rows(staff_id: uuid.UUID, patient_id: uuid.UUID) -> Select[Any]:
+    """The current coordinator assignments of ``staff_id`` on the person's cases."""
+    return (
         select(CoordinatorAssignment.id)
         .join(Case, Case.id == CoordinatorAssignment.case_id)
         .where(
@@ -465,6 +465,10 @@ def on_care_team(session: Session, staff_id: uuid.UUID, patient_id: uuid.UUID) -
             CoordinatorAssignment.retired_at.is_(None),
         )
     )
+
+
+def on_care_team(session: Session, staff_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+    """Whether ``staff_id`` coordinates, or is on the care team of, a case of the person."""
     member = (
         select(CareTeamMember.id)
         .join(Case, Case.id == CareTeamMember.case_id)
@@ -476,22 +480,13 @@ def on_care_team(session: Session, staff_id: uuid.UUID, patient_id: uuid.UUID) -
             CareTeamMember.retired_at.is_(None),
         )
     )
-    return bool(session.scalar(select(exists(coordinates.union_all(member).subquery()))))
+    either = _coordinator_rows(staff_id, patient_id).union_all(member)
+    return bool(session.scalar(select(exists(either.subquery()))))
 
 
 def coordinates(session: Session, staff_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
     """Whether ``staff_id`` is the current named coordinator of a case of the person."""
-    query = (
-        select(CoordinatorAssignment.id)
-        .join(Case, Case.id == CoordinatorAssignment.case_id)
-        .where(
-            Case.patient_id == patient_id,
-            Case.retired_at.is_(None),
-            CoordinatorAssignment.staff_id == staff_id,
-            CoordinatorAssignment.ended_on.is_(None),
-            CoordinatorAssignment.retired_at.is_(None),
-        )
-    )
+    query = _coordinator_rows(staff_id, patient_id)
     return bool(session.scalar(select(exists(query.subquery()))))
 
 

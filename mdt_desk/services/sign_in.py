@@ -11,6 +11,7 @@ access log, which syncs.
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
@@ -247,11 +248,14 @@ def set_pin(session: Session, staff_id: uuid.UUID, pin: str, *, one_time: bool =
 
 
 def _has_administrator(session: Session) -> bool:
+    return _administrator_exists(session, Staff.pin_hash != "")
+
+
+def _administrator_exists(session: Session, *where: Any) -> bool:
+    """Whether a current staff member matching ``where`` is a team administrator."""
     return any(
         Role.TEAM_ADMINISTRATOR in parse_roles(roles)
-        for roles in session.scalars(
-            select(Staff.roles).where(Staff.retired_at.is_(None), Staff.pin_hash != "")
-        )
+        for roles in session.scalars(select(Staff.roles).where(Staff.retired_at.is_(None), *where))
     )
 
 
@@ -279,12 +283,7 @@ def set_roles(session: Session, staff_id: uuid.UUID, roles: set[Role] | frozense
 
 
 def _other_administrator(session: Session, staff_id: uuid.UUID) -> bool:
-    return any(
-        Role.TEAM_ADMINISTRATOR in parse_roles(staff.roles)
-        for staff in session.scalars(
-            select(Staff).where(Staff.retired_at.is_(None), Staff.id != staff_id)
-        )
-    )
+    return _administrator_exists(session, Staff.id != staff_id)
 
 
 @requires(Permission.MANAGE_STAFF)
