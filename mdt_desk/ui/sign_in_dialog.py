@@ -33,7 +33,7 @@ from mdt_desk.ui.widgets import ErrorLabel
 _STAFF_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class _FilterEdit(QLineEdit):
+class StaffFilterEdit(QLineEdit):
     """The filter box; Up and Down move the choice in the list below while typing."""
 
     def __init__(self, view: QListView, parent: QWidget | None = None) -> None:
@@ -45,6 +45,22 @@ class _FilterEdit(QLineEdit):
             self._view.keyPressEvent(event)
             return
         super().keyPressEvent(event)
+
+
+def staff_list_view(
+    parent: QWidget,
+) -> tuple[QStandardItemModel, QSortFilterProxyModel, QListView]:
+    """The team's list to choose from, filtered as a name is typed (sign-in screens)."""
+    model = QStandardItemModel(parent)
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    view = QListView(parent)
+    view.setObjectName("sign_in_staff_list")
+    view.setAccessibleName(parent.tr("Staff"))
+    view.setModel(proxy)
+    view.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+    return model, proxy, view
 
 
 class SignInDialog(QDialog):
@@ -63,16 +79,8 @@ class SignInDialog(QDialog):
         self.setWindowTitle(self.tr("Sign in as"))
         self.setAccessibleName(self.tr("Sign in as"))
         self.setModal(True)
-        self.staff_model = QStandardItemModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.staff_model)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.staff_list = QListView(self)
-        self.staff_list.setObjectName("sign_in_staff_list")
-        self.staff_list.setAccessibleName(self.tr("Staff"))
-        self.staff_list.setModel(self.proxy)
-        self.staff_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
-        self.filter_edit = _FilterEdit(self.staff_list, self)
+        self.staff_model, self.proxy, self.staff_list = staff_list_view(self)
+        self.filter_edit = StaffFilterEdit(self.staff_list, self)
         self.filter_edit.setObjectName("sign_in_filter")
         self.filter_edit.setAccessibleName(self.tr("Find a staff member"))
         self.filter_edit.setPlaceholderText(self.tr("Type part of a name or profession"))

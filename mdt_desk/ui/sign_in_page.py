@@ -14,14 +14,12 @@ before the desk opens. The page holds no patient data, so it may be shown while 
 
 import uuid
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
     QFont,
-    QKeyEvent,
     QStandardItem,
-    QStandardItemModel,
 )
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -44,6 +42,7 @@ from mdt_desk.services.display import label
 from mdt_desk.services.sign_in import DEMO_PIN, SignedIn, set_pin, sign_in_with_pin, sign_out
 from mdt_desk.services.staff import StaffSummary
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.sign_in_dialog import StaffFilterEdit, staff_list_view
 from mdt_desk.ui.widgets import ErrorLabel
 
 STAFF_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -52,20 +51,6 @@ STAFF_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 def demo_note() -> str:
     """What the title and the sign-in screen say on a demo store (never a real team's)."""
     return f"(demo store — every PIN is {DEMO_PIN})"
-
-
-class StaffFilterEdit(QLineEdit):
-    """The find-yourself box; Up and Down move the choice in the list below while typing."""
-
-    def __init__(self, view: QListView, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._view = view
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
-            self._view.keyPressEvent(event)
-            return
-        super().keyPressEvent(event)
 
 
 def _password_edit(name: str, accessible: str, parent: QWidget) -> QLineEdit:
@@ -113,15 +98,7 @@ class SignInPage(QWidget):
         self.demo_label.setObjectName("sign_in_demo_label")
         self.demo_label.hide()
 
-        self.staff_model = QStandardItemModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.staff_model)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.staff_list = QListView(self)
-        self.staff_list.setObjectName("sign_in_staff_list")
-        self.staff_list.setAccessibleName(self.tr("Staff"))
-        self.staff_list.setModel(self.proxy)
-        self.staff_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.staff_model, self.proxy, self.staff_list = staff_list_view(self)
         self.filter_edit = StaffFilterEdit(self.staff_list, self)
         self.filter_edit.setObjectName("sign_in_filter")
         self.filter_edit.setAccessibleName(self.tr("Find yourself"))
