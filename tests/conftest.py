@@ -3,7 +3,6 @@
 import datetime as dt
 import os
 import shutil
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -14,7 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from mdt_desk.models.store import META_CREATED_AT, META_REPLICA_ID, Store
+from mdt_desk.models.store import META_CREATED_AT, META_REPLICA_ID, Store, connect_store_file
+from mdt_desk.models.store_key import PASSPHRASE_ENV, forget_unlocked_keys, keep_key, store_key
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.practices import import_ods_practices
 
@@ -70,27 +70,35 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.fixture(scope="session")
-def _migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One new store, created and migrated by the real code, for tests to copy.
+def _migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """One new store, created and migrated by the real code, for tests to copy, and
+    its encryption key.
 
     Running every migration takes ~0.15 s; hundreds of tests need a new store, so
     each gets a copy of this one with its own identity (see :func:`store`).
     """
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    with Store.open(path):
-        pass
+    # Made before any test's keyring exists: its key is sealed by a passphrase instead.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PASSPHRASE_ENV, "template store passphrase")
+        with Store.open(path):
+            pass
+        key = store_key(path)
     # closed cleanly, everything is in the one file (no WAL left to copy)
     assert not path.with_name(path.name + "-wal").exists()
-    return path
+    return path, key
 
 
 @pytest.fixture
-def store(tmp_path: Path, _migrated_store_file: Path) -> Iterator[Store]:
+def store(tmp_path: Path, _migrated_store_file: tuple[Path, bytes]) -> Iterator[Store]:
     """A new, empty store of its own: a copy of the migrated template with a new
-    replica id and creation time, exactly as :meth:`Store.open` gives a new file."""
+    replica id, creation time and store id (its key kept in this test's keyring),
+    exactly as :meth:`Store.open` gives a new file."""
     path = tmp_path / "desk.sqlite"
-    shutil.copyfile(_migrated_store_file, path)
-    with closing(sqlite3.connect(path)) as db, db:
+    template, key = _migrated_store_file
+    shutil.copyfile(template, path)
+    keep_key(path, key)
+    with closing(connect_store_file(path, key)) as db, db:
         db.executemany(
             "UPDATE store_meta SET value = ? WHERE key = ?",
             [
@@ -157,8 +165,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[object]:
-    """Every test gets an empty in-memory keyring; none touches a real one."""
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Every test gets an empty in-memory keyring; none touches a real one.
+
+    Store keys go there too (no store passphrase in the environment), and the keys
+    unlocked by an earlier test are forgotten.
+    """
     import keyring
     from keyring.backend import KeyringBackend
 
@@ -178,6 +190,8 @@ def memory_keyring() -> Iterator[object]:
         def delete_password(self, service: str, username: str) -> None:
             self.passwords.pop((service, username), None)
 
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+    forget_unlocked_keys()
     backend = _Backend()
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)

@@ -9,6 +9,7 @@ import datetime as dt
 import errno
 import logging
 import os
+import secrets
 import shutil
 import sqlite3
 import threading
@@ -16,10 +17,12 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DatabaseError, DBAPIError
@@ -37,6 +40,21 @@ from mdt_desk.errors import (
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.clock import WallClock, next_hlc, system_wall_clock
 from mdt_desk.models.journal import JournalTransaction
+from mdt_desk.models.private_files import (
+    create_private_folder,
+    make_private,
+    touch_private,
+    write_private,
+)
+from mdt_desk.models.store_key import (
+    StoreKeyError,
+    forget_key,
+    has_key_file,
+    keep_key,
+    key_file_path,
+    new_store_key,
+    store_key,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -47,6 +65,9 @@ log = logging.getLogger(__name__)
 #: recognisable, and any other SQLite file refused. ASCII "MDTD".
 APPLICATION_ID = 0x4D445444
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Errors of either SQLite driver: ``sqlcipher3`` for the store, the standard library's
+#: ``sqlite3`` where a plaintext file is looked at (a store from before encryption).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher.Error)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 
@@ -99,7 +120,7 @@ _MESSAGE_HINTS = (
 def _sqlite_code(error: BaseException) -> int | None:
     """The extended SQLite result code behind ``error`` (SQLAlchemy-wrapped or not)."""
     orig = getattr(error, "orig", None) or error
-    if not isinstance(orig, sqlite3.Error):
+    if not isinstance(orig, DRIVER_ERRORS):
         return None
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int):
@@ -197,7 +218,7 @@ _BY_CAUSE: dict[int, Callable[[Path, BaseException], StoreError]] = {
 
 
 def _error_code(error: BaseException) -> int | None:
-    if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
+    if isinstance(error, OSError) and not isinstance(error, DRIVER_ERRORS):
         if error.errno == errno.ENOSPC:
             return _SQLITE_FULL
         if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -268,6 +289,50 @@ def schema_version_number() -> int:
     return int(schema_head().split("_", 1)[0])
 
 
+def _apply_key(raw: Any, key: bytes | None) -> None:
+    """Give SQLCipher the store's raw 256-bit key: the first statement on a connection.
+
+    A raw key (``x'…'``) skips SQLCipher's own key derivation, so opening costs nothing;
+    the key itself is random, made by :func:`new_store_key`. ``None`` opens a plaintext
+    file (only to encrypt a store from before encryption). SQLCipher's own log is
+    silenced: a wrong key is reported once, by us, in words.
+    """
+    raw.execute("PRAGMA cipher_log_level = NONE")
+    if key is not None:
+        raw.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+
+
+def connect_store_file(
+    path: Path, key: bytes | None, *, options: str = "", timeout: float = BUSY_TIMEOUT_MS / 1000
+) -> Any:
+    """A plain DB-API connection (``sqlcipher3``) to the store at ``path``, keyed.
+
+    For checks, benchmarks and tests that read the file with raw SQL. ``options`` are
+    SQLite URI options such as ``mode=ro``.
+    """
+    location = f"file:{path}?{options}" if options else f"file:{path}"
+    raw = sqlcipher.connect(location, uri=True, timeout=timeout)
+    try:
+        _apply_key(raw, key)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+def scratch_database() -> Any:
+    """A private temporary database (``sqlcipher3``), encrypted with a throwaway key.
+
+    SQLite deletes it on close (on Unix it is unlinked as soon as it is made); the key
+    lives only in this process, so what was written to it is unreadable on the disk.
+    """
+    raw = sqlcipher.connect("", isolation_level=None)
+    _apply_key(raw, secrets.token_bytes(32))
+    raw.execute("PRAGMA journal_mode=OFF")
+    raw.execute("PRAGMA synchronous=OFF")
+    return raw
+
+
 def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Manage transactions ourselves (BEGIN / BEGIN IMMEDIATE below), as the
     # SQLAlchemy pysqlite docs recommend, so a write transaction takes the write
@@ -275,6 +340,9 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Sorts and temporary indexes stay in memory: SQLite's temporary files are not
+    # encrypted, and they would hold names and notes.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -291,7 +359,7 @@ BUSY_NOTICE_MS = 500
 BusyListener = Callable[[bool], None]
 
 
-def _is_busy(error: sqlite3.Error) -> bool:
+def _is_busy(error: Exception) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     if isinstance(code, int):
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -299,11 +367,16 @@ def _is_busy(error: sqlite3.Error) -> bool:
 
 
 def _make_engine(
-    path: Path, *, immediate: bool, busy_listener: Callable[[], BusyListener | None] | None = None
+    path: Path,
+    key: bytes,
+    *,
+    immediate: bool,
+    busy_listener: Callable[[], BusyListener | None] | None = None,
 ) -> Engine:
     # hide_parameters: an error's text (logged, or shown in a dialog) must never carry
     # the names, NHS numbers or notes a failed statement was given.
-    engine = create_engine(f"sqlite:///{path}", hide_parameters=True)
+    engine = create_engine(f"sqlite:///{path}", module=sqlcipher, hide_parameters=True)
+    event.listen(engine, "connect", lambda raw, _record: _apply_key(raw, key))
     event.listen(engine, "connect", _set_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
@@ -321,7 +394,7 @@ def _make_engine(
         try:
             raw.execute(begin)
             return
-        except sqlite3.OperationalError as error:
+        except (sqlite3.OperationalError, sqlcipher.OperationalError) as error:
             waiting = _is_busy(error)
         finally:
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -365,9 +438,9 @@ _NEEDS_RECOVERY = (sqlite3.SQLITE_READONLY_ROLLBACK, sqlite3.SQLITE_READONLY_REC
 _Identity = tuple[int, set[str], str | None]
 
 
-def _query_identity(path: Path, options: str) -> _Identity:
+def _query_identity(path: Path, options: str, key: bytes | None) -> _Identity:
     """The file's application id, table names and schema revision."""
-    raw = sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    raw = connect_store_file(path, key, options=options)
     try:
         application_id = int(raw.execute("PRAGMA application_id").fetchone()[0])
         tables = {str(row[0]) for row in raw.execute("SELECT name FROM sqlite_master")}
@@ -393,7 +466,7 @@ def _file_state(path: Path) -> tuple[int, int, int, bool]:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns, _open_to_write(path)
 
 
-def _read_identity(path: Path) -> _Identity:
+def _read_identity(path: Path, key: bytes | None) -> _Identity:
     """:func:`_query_identity`, answered rightly even while another program writes.
 
     A normal read-only open takes SQLite's locks: it waits out another program's write
@@ -408,28 +481,28 @@ def _read_identity(path: Path) -> _Identity:
     window, a sync or an import may be writing it.
     """
     if _open_to_write(path):  # its -wal or -journal is there already
-        return _query_identity_under_locks(path)
+        return _query_identity_under_locks(path, key)
     before = _file_state(path)
     try:
-        found = _query_identity(path, "mode=ro&immutable=1")
-    except sqlite3.Error:
+        found = _query_identity(path, "mode=ro&immutable=1", key)
+    except DRIVER_ERRORS:
         if _file_state(path) == before:
             raise
-        return _query_identity_under_locks(path)
+        return _query_identity_under_locks(path, key)
     if found[0] == APPLICATION_ID or _file_state(path) != before:
-        return _query_identity_under_locks(path)
+        return _query_identity_under_locks(path, key)
     return found
 
 
-def _query_identity_under_locks(path: Path) -> _Identity:
+def _query_identity_under_locks(path: Path, key: bytes | None) -> _Identity:
     try:
-        return _query_identity(path, "mode=ro")
-    except sqlite3.Error as error:
+        return _query_identity(path, "mode=ro", key)
+    except DRIVER_ERRORS as error:
         if getattr(error, "sqlite_errorcode", None) not in _NEEDS_RECOVERY:
             raise
     # A write was cut off (a crash, a power cut) and only a read-write open can undo it,
     # as SQLite does for any program that opens the file next; then look again.
-    return _query_identity(path, "mode=rw")
+    return _query_identity(path, "mode=rw", key)
 
 
 def _has_sqlite_header(path: Path) -> bool:
@@ -442,10 +515,12 @@ def _has_sqlite_header(path: Path) -> bool:
         raise
 
 
-def _inspect_existing_file(path: Path) -> str | None:
+def _inspect_existing_file(path: Path, key: bytes | None) -> str | None:
     """Refuse a file that is not an MDT Desk store; return its schema revision.
 
-    Returns ``None`` for an empty SQLite file, which is treated as a new store.
+    ``key`` is the store's key, or ``None`` to look at a plaintext file (a store from
+    before encryption). Returns ``None`` for an empty SQLite file, which is treated as
+    a new store.
 
     The file is looked at only through SQLite while it may be in use. Closing any other
     descriptor of the file drops every POSIX lock this process holds on it, SQLite's
@@ -455,15 +530,13 @@ def _inspect_existing_file(path: Path) -> str | None:
     is read directly only once SQLite has refused the file as not a database.
     """
     try:
-        application_id, tables, revision = _read_identity(path)
-    except sqlite3.Error as error:
-        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB and (
-            not _has_sqlite_header(path)
-        ):
-            raise StoreError(
-                f"{path} is not an MDT Desk store: it is not a database file. "
-                "Choose the store file MDT Desk created, or a new file name."
-            ) from error
+        application_id, tables, revision = _read_identity(path, key)
+    except DRIVER_ERRORS as error:
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+            if key is not None:
+                raise _wrong_key(path) from error
+            if not _has_sqlite_header(path):
+                raise _not_a_store(path) from error
         raise_store_error(path, error)
         raise StoreDamagedError(damaged_message(path, error)) from error
     except OSError as error:  # the file went while it was looked at
@@ -484,8 +557,31 @@ def _inspect_existing_file(path: Path) -> str | None:
     return str(revision)
 
 
+def _not_a_store(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} is not an MDT Desk store: it is not a database file (nor an encrypted "
+        f"store with its key file, {key_file_path(path).name}, beside it). "
+        "Choose the store file MDT Desk created, or a new file name."
+    )
+
+
+def _wrong_key(path: Path) -> StoreKeyError:
+    return StoreKeyError(
+        f"The store {path} cannot be read with the key this computer has for it: the key "
+        "or passphrase is wrong, or the file is damaged. Nothing was changed. If the key "
+        "was lost, restore it from an administrator's key backup with `mdt-desk store key "
+        "import`; without the key, the store cannot be read by anyone."
+    )
+
+
+def is_plaintext_store_file(path: Path) -> bool:
+    """Whether ``path`` is an unencrypted SQLite file (a store from before encryption)."""
+    return path.is_file() and path.stat().st_size > 0 and _has_sqlite_header(path)
+
+
 def remove_store_files(path: Path) -> None:
-    """Delete a store file and SQLite's files beside it (-wal, -shm, -journal)."""
+    """Delete a store file, SQLite's files beside it (-wal, -shm, -journal) and its key."""
+    forget_key(path)
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
         beside = path.with_name(name)
         if os.path.lexists(beside):
@@ -506,12 +602,12 @@ def discard_unused_store(path: Path, created_folders: Iterable[Path] = ()) -> bo
         return False
     if path.stat().st_size > 0:
         try:
-            raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            raw = connect_store_file(path, store_key(path), options="mode=ro")
             try:
                 used = raw.execute("SELECT EXISTS (SELECT 1 FROM journal_tx)").fetchone()[0]
             finally:
                 raw.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, sqlcipher.Error, StoreError):
             return False  # not ours to judge: leave it
         if used:
             return False
@@ -532,31 +628,142 @@ def conversion_needed(path: Path | str) -> bool:
     try:
         if not path.is_file() or path.stat().st_size == 0:
             return False
-        revision = _inspect_existing_file(path)
+        if is_plaintext_store_file(path):
+            return True  # it is encrypted first
+        revision = _inspect_existing_file(path, store_key(path))
     except (StoreError, OSError):
         return False
     return revision is not None and revision != schema_head() and revision in _known_revisions()
 
 
-def backup_store(path: Path, label: str) -> Path:
-    """Copy the store (consistently, with SQLite's backup API) beside itself."""
+def _backup_name(path: Path, label: str) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.{label}-{stamp}.bak")
+    return path.with_name(f"{path.name}.{label}-{stamp}.bak")
+
+
+def backup_store(path: Path, label: str, key: bytes) -> Path:
+    """Copy the store (consistently, with SQLite's backup API) beside itself, encrypted.
+
+    The copy is encrypted with the store's own key, and its key file is copied beside
+    it (``<backup>.key``), so it opens exactly as the store does.
+    """
+    target = _backup_name(path, label)
+    touch_private(target)
     try:
-        source = sqlite3.connect(path)
+        source = connect_store_file(path, key)
         try:
-            destination = sqlite3.connect(target)
+            destination = connect_store_file(target, key)
             try:
                 source.backup(destination)
             finally:
                 destination.close()
         finally:
             source.close()
-    except sqlite3.Error as error:
+        write_private(key_file_path(target), key_file_path(path).read_bytes())
+    except (sqlite3.Error, sqlcipher.Error, OSError) as error:
         target.unlink(missing_ok=True)  # half a backup is worse than none
+        key_file_path(target).unlink(missing_ok=True)
         raise_store_error(path, error)
         raise
     return target
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    """What :func:`encrypt_store_in_place` did: the plaintext copies it removed."""
+
+    path: Path
+    removed: tuple[Path, ...]
+
+
+#: Checks a newly encrypted copy before it replaces the plaintext store (the CLI passes
+#: the full ``check``); raises to stop the conversion, leaving the plaintext as it was.
+EncryptedCopyCheck = Callable[[Path], None]
+
+
+def encrypt_store_in_place(path: Path, verify: EncryptedCopyCheck | None = None) -> Encryption:
+    """Turn the plaintext store at ``path`` into an encrypted one, in place.
+
+    The records are copied by SQLCipher's ``sqlcipher_export`` into a new file encrypted
+    with a new key (kept in the keyring, or sealed by passphrase), which is checked
+    (SQLite's integrity check, every table's row count, then ``verify``) before it
+    replaces the plaintext file atomically. Then the plaintext WAL and every plaintext
+    ``.bak`` copy beside the store are removed. Until the replacement the plaintext
+    store is untouched, so an interrupted conversion loses nothing and simply runs again.
+
+    Raises:
+        StoreError: the file is not a plaintext MDT Desk store, or the copy failed its
+            checks (the plaintext store is then left exactly as it was).
+    """
+    path = Path(path).expanduser().resolve()
+    if not is_plaintext_store_file(path):
+        raise StoreError(f"{path} is not an unencrypted MDT Desk store; nothing was changed.")
+    _inspect_existing_file(path, None)  # refuses a foreign or damaged file
+    temporary = path.with_name(path.name + ".encrypting")
+    remove_store_files(temporary)
+    touch_private(temporary)
+    key = secrets.token_bytes(32)
+    try:
+        keep_key(temporary, key)
+        plain = connect_store_file(path, None)
+        try:
+            plain.isolation_level = None
+            # Everything committed is in the main file before it is read.
+            plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            plain.execute(
+                "ATTACH DATABASE ? AS encrypted KEY ?", (str(temporary), f"x'{key.hex()}'")
+            )
+            plain.execute("SELECT sqlcipher_export('encrypted')").fetchall()
+            plain.execute(f"PRAGMA encrypted.application_id = {APPLICATION_ID}")
+            plain.execute("DETACH DATABASE encrypted")
+            counts = _row_counts(plain)
+        finally:
+            plain.close()
+        encrypted = connect_store_file(temporary, key)
+        try:
+            problems = [str(row[0]) for row in encrypted.execute("PRAGMA integrity_check")]
+            if problems != ["ok"] or _row_counts(encrypted) != counts:
+                raise StoreDamagedError(
+                    f"The encrypted copy of {path} did not match it ({problems[:3]}); the "
+                    "unencrypted store was left as it was."
+                )
+        finally:
+            encrypted.close()
+        if verify is not None:
+            verify(temporary)
+    except BaseException:
+        remove_store_files(temporary)
+        raise
+    # The key file moves with the store: written for the store's own name first, so a
+    # crash between the two steps leaves a plaintext store that is simply encrypted again.
+    write_private(key_file_path(path), key_file_path(temporary).read_bytes())
+    os.replace(temporary, path)
+    key_file_path(temporary).unlink(missing_ok=True)
+    removed: list[Path] = []
+    for beside in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if beside.exists():
+            beside.unlink()
+            removed.append(beside)
+    for backup in sorted(path.parent.glob(f"{path.name}.*.bak")):
+        if _has_sqlite_header(backup):
+            backup.unlink()
+            removed.append(backup)
+    make_private(path)
+    log.info("store %s encrypted; %d plaintext copies removed", path.name, len(removed))
+    return Encryption(path, tuple(removed))
+
+
+def _row_counts(raw: Any) -> dict[str, int]:
+    names = [
+        str(row[0])
+        for row in raw.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        name: int(raw.execute(f'SELECT count(*) FROM main."{name}"').fetchone()[0])
+        for name in names
+    }
 
 
 def _compose_text(session: Session, _context: Any, _instances: Any) -> None:
@@ -595,6 +802,28 @@ def _write_gate(path: Path) -> threading.RLock:
         return _WRITE_GATES.setdefault(str(path), threading.RLock())
 
 
+def _unlock(path: Path) -> tuple[bytes | None, str | None, Encryption | None]:
+    """The key and schema revision of the existing store file at ``path``.
+
+    A store from before encryption is encrypted first (and said so); an empty SQLite
+    file is removed, to be created anew (``(None, None, None)``).
+    """
+    encrypted_now = None
+    if _has_sqlite_header(path):
+        if _inspect_existing_file(path, None) is None:
+            remove_store_files(path)
+            return None, None, None
+        encrypted_now = encrypt_store_in_place(path)
+    elif not has_key_file(path):
+        if not os.access(path, os.R_OK):
+            raise _cannot_open(path)
+        _inspect_existing_file(path, None)  # a foreign file: say what it is
+    key = store_key(path)
+    revision = _inspect_existing_file(path, key)
+    make_private(path)
+    return key, revision, encrypted_now
+
+
 class Store:
     """An open desk store.
 
@@ -602,15 +831,25 @@ class Store:
     changes records; each yields a SQLAlchemy :class:`Session` for one user action.
     """
 
-    def __init__(self, path: Path, *, clock: WallClock = system_wall_clock) -> None:
+    def __init__(
+        self,
+        path: Path,
+        key: bytes,
+        *,
+        clock: WallClock = system_wall_clock,
+        encrypted_now: Encryption | None = None,
+    ) -> None:
         self.path = path
+        self._key = key
+        #: Set when this open encrypted a store from before encryption (say so).
+        self.encrypted_now = encrypted_now
         self._clock = clock
-        self._read_engine = _make_engine(path, immediate=False)
+        self._read_engine = _make_engine(path, key, immediate=False)
         event.listen(self._read_engine, "connect", _published_patients_only)
         #: Told when a write has to wait for another program (see :data:`BusyListener`).
         self.busy_listener: BusyListener | None = None
         self._write_engine = _make_engine(
-            path, immediate=True, busy_listener=lambda: self.busy_listener
+            path, key, immediate=True, busy_listener=lambda: self.busy_listener
         )
         self._write_gate = _write_gate(path)
         try:
@@ -642,7 +881,8 @@ class Store:
             raise StoreError(f"{path} is a folder; give the path of a store file.")
         if not exists and not create:
             raise StoreError(f"There is no MDT Desk store at {path}.")
-        revision = _inspect_existing_file(path) if exists else None
+        key, revision, encrypted_now = _unlock(path) if exists else (None, None, None)
+        exists = key is not None
         head = schema_head()
         if revision is not None and revision != head:
             if revision not in _known_revisions():
@@ -650,22 +890,27 @@ class Store:
                     f"{path} was written by a newer version of MDT Desk (schema {revision}). "
                     "Install the newer version of MDT Desk to open it; nothing was changed."
                 )
-            saved = backup_store(path, f"before-{head}")
+            assert key is not None
+            saved = backup_store(path, f"before-{head}", key)
             log.info("store backed up before migration to %s", saved.name)
         if revision != head:
-            born_here = not os.path.lexists(path)
+            born_here = not os.path.lexists(path) or not exists
             missing = [
                 folder for folder in (path.parent, *path.parent.parents) if not folder.exists()
             ]
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                create_private_folder(path.parent)
+                if key is None:
+                    touch_private(path)
             except OSError as error:
                 raise StoreUnavailableError(
                     f"Cannot create the folder for {path}: {error.strerror}. "
                     "Choose a folder you can write to. Nothing was written."
                 ) from error
             try:
-                cls._migrate(path, clock, new=revision is None)
+                if key is None:
+                    key = new_store_key(path)
+                cls._migrate(path, key, clock, new=revision is None)
             except BaseException:
                 if born_here:  # a store that failed to be born leaves nothing behind
                     remove_store_files(path)
@@ -673,13 +918,14 @@ class Store:
                         with suppress(OSError):
                             folder.rmdir()
                 raise
-        return cls(path, clock=clock)
+        assert key is not None
+        return cls(path, key, clock=clock, encrypted_now=encrypted_now)
 
     @staticmethod
-    def _migrate(path: Path, clock: WallClock, *, new: bool) -> None:
+    def _migrate(path: Path, key: bytes, clock: WallClock, *, new: bool) -> None:
         from alembic import command
 
-        engine = _make_engine(path, immediate=True)
+        engine = _make_engine(path, key, immediate=True)
         try:
             with engine.begin() as connection:
                 if new:
@@ -697,7 +943,7 @@ class Store:
                             {"k": META_CREATED_AT, "v": now},
                         ],
                     )
-        except (DBAPIError, sqlite3.Error, OSError) as error:  # disk full, read-only...
+        except (DBAPIError, sqlite3.Error, sqlcipher.Error, OSError) as error:  # disk full, read-only...
             raise_store_error(path, error)
             raise
         finally:
@@ -839,9 +1085,13 @@ class Store:
             ).scalar_one_or_none()
         return None if value is None else str(value)
 
-    def raw_connection(self) -> sqlite3.Connection:
-        """A plain read-only ``sqlite3`` connection (checks and benchmarks)."""
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+    def raw_connection(self) -> Any:
+        """A plain read-only DB-API connection, keyed (checks and benchmarks)."""
+        return connect_store_file(self.path, self._key, options="mode=ro")
+
+    def backup(self, label: str) -> Path:
+        """An encrypted copy of the store beside it (see :func:`backup_store`)."""
+        return backup_store(self.path, label, self._key)
 
     def close(self) -> None:
         self._read_engine.dispose()

@@ -8,13 +8,16 @@ discarded imports).
 """
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mdt_desk.models import synced_tables
 from mdt_desk.models.imports import META_DISCARDED_JOURNAL
-from mdt_desk.models.store import APPLICATION_ID, Store
+from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, Store
+
+#: A DB-API connection to the store (``sqlcipher3``), keyed.
+RawConnection = Any
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def synced_columns() -> list[tuple[str, list[str]]]:
     ]
 
 
-def _integrity(raw: sqlite3.Connection) -> CheckResult:
+def _integrity(raw: RawConnection) -> CheckResult:
     rows = [str(row[0]) for row in raw.execute("PRAGMA integrity_check")]
     application_id = raw.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID:
@@ -51,7 +54,7 @@ def _integrity(raw: sqlite3.Connection) -> CheckResult:
     return CheckResult("integrity", False, "; ".join(rows[:10]))
 
 
-def _foreign_keys(raw: sqlite3.Connection) -> CheckResult:
+def _foreign_keys(raw: RawConnection) -> CheckResult:
     problems = raw.execute("PRAGMA foreign_key_check").fetchall()
     if not problems:
         return CheckResult("foreign keys", True, "every reference points to a record")
@@ -61,7 +64,7 @@ def _foreign_keys(raw: sqlite3.Connection) -> CheckResult:
     )
 
 
-def _triggers(raw: sqlite3.Connection) -> CheckResult:
+def _triggers(raw: RawConnection) -> CheckResult:
     triggers = dict(
         raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
     )
@@ -81,7 +84,7 @@ def _triggers(raw: sqlite3.Connection) -> CheckResult:
     return CheckResult("journal triggers", False, "not journalled: " + ", ".join(missing[:20]))
 
 
-def _journal_complete(raw: sqlite3.Connection) -> CheckResult:
+def _journal_complete(raw: RawConnection) -> CheckResult:
     count, lowest, highest = raw.execute(
         "SELECT count(*), min(origin_seq), max(origin_seq) FROM journal_change"
     ).fetchone()
@@ -120,7 +123,7 @@ def _journal_complete(raw: sqlite3.Connection) -> CheckResult:
     return CheckResult("journal", False, "; ".join(problems[:20]))
 
 
-def _gaps(raw: sqlite3.Connection) -> tuple[int, int]:
+def _gaps(raw: RawConnection) -> tuple[int, int]:
     """The numbers missing from the journal sequence: (unexplained, of discarded imports).
 
     A patient import that failed before it was published has its journal rows deleted
@@ -153,7 +156,7 @@ def _gaps(raw: sqlite3.Connection) -> tuple[int, int]:
 def check_store(store: Store) -> CheckReport:
     """Run every check; a damaged file makes the check that met it fail, not crash."""
     checks: list[CheckResult] = []
-    steps: list[tuple[str, Callable[[sqlite3.Connection], CheckResult]]] = [
+    steps: list[tuple[str, Callable[[RawConnection], CheckResult]]] = [
         ("integrity", _integrity),
         ("foreign keys", _foreign_keys),
         ("journal triggers", _triggers),
@@ -164,7 +167,7 @@ def check_store(store: Store) -> CheckReport:
         for name, step in steps:
             try:
                 checks.append(step(raw))
-            except sqlite3.DatabaseError as error:
+            except DRIVER_ERRORS as error:
                 checks.append(CheckResult(name, False, f"the store is damaged: {error}"))
     finally:
         raw.close()

@@ -56,7 +56,6 @@ import io
 import json
 import logging
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -72,7 +71,7 @@ from mdt_desk.errors import ImportFileError, UserError, ValidationError
 from mdt_desk.models import Patient, PatientImport, PatientImportRow, Practice, base
 from mdt_desk.models.enums import Gender
 from mdt_desk.models.imports import ABANDONED_AFTER, discard_abandoned_imports, discard_import
-from mdt_desk.models.store import Store
+from mdt_desk.models.store import Store, scratch_database
 from mdt_desk.services.access import Permission, principal_of, requires
 from mdt_desk.services.display import cui_date
 from mdt_desk.services.importfiles import StreamedTextFile
@@ -602,17 +601,16 @@ _STAGED_COLUMNS = (
 class _Staging:
     """The checked rows of one import, in a private temporary SQLite database.
 
-    ``sqlite3.connect("")`` makes an on-disk database that SQLite deletes when it is
-    closed (on Unix it is unlinked as soon as it is made), so a crash leaves nothing
-    behind, memory stays bounded (only a small page cache is kept in memory), and the
-    store is neither written nor locked while the file is read. Nothing in it is ever
-    synced: it is not part of the store.
+    A database named ``""`` is on disk and SQLite deletes it when it is closed (on Unix
+    it is unlinked as soon as it is made), so a crash leaves nothing behind, memory
+    stays bounded (only a small page cache is kept in memory), and the store is neither
+    written nor locked while the file is read. It is encrypted with a key made for it
+    and never kept, so the people it holds never reach the disk in the clear. Nothing in
+    it is ever synced: it is not part of the store.
     """
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._db = scratch_database()
         columns = ", ".join(f"{name} TEXT" for name in _STAGED_COLUMNS[1:])
         self._db.execute(
             f"CREATE TABLE staged (line INTEGER PRIMARY KEY, {columns}, "
