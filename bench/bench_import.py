@@ -43,6 +43,7 @@ from typing import Any
 
 import nhs_number
 from bench_queries import machine, percentile
+from store_passphrase import use_bench_store_passphrase
 
 TARGET_RSS_MB = 400.0
 TARGET_HOLD_S = 1.5
@@ -223,7 +224,7 @@ def run(
     work.mkdir(parents=True, exist_ok=True)
     csv_path = work / f"patients-{rows}.csv"
     store_path = work / f"store-{rows}.sqlite"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".key"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
     with Store.open(store_path) as store:
         with store.write(actor_label="bench") as session:
@@ -319,6 +320,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    use_bench_store_passphrase()
     if argv and argv[0] == "--child-import":
         return child_import(
             Path(argv[1]), Path(argv[2]), Path(argv[3]), "--one-transaction" in argv

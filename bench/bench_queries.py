@@ -7,15 +7,14 @@ Usage::
 If the store does not exist it is first filled with ``generate_demo`` (and the time
 that took is reported). Each query is then run through its service function
 (SQLAlchemy, in a ``store.read()`` session) and, as the baseline, the very same SQL
-and parameters (captured from the service) through a plain ``sqlite3`` connection on
-the same file, in this process. Targets: median at most 20 ms, and at most 3 times
-the raw baseline.
+and parameters (captured from the service) through a raw ``sqlcipher3`` connection,
+keyed, on the same encrypted file, in this process. Targets: median at most 20 ms, and
+at most 3 times the raw baseline.
 """
 
 import argparse
 import os
 import platform
-import sqlite3
 import statistics
 import sys
 import time
@@ -24,8 +23,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from store_passphrase import use_bench_store_passphrase
 
 from mdt_desk.models import Practice
 from mdt_desk.models.enums import CaseStatus
@@ -66,8 +67,8 @@ def timed(variants: Sequence[Sequence[Callable[[], object]]], repeat: int) -> li
     return times
 
 
-def raw_query(raw: sqlite3.Connection, sql: str, parameters: Any) -> Callable[[], object]:
-    """The captured statement run on the plain sqlite3 connection, all rows fetched."""
+def raw_query(raw: Any, sql: str, parameters: Any) -> Callable[[], object]:
+    """The captured statement run on the raw (keyed) connection, all rows fetched."""
     return lambda: raw.execute(sql, parameters).fetchall()
 
 
@@ -112,7 +113,7 @@ def report(result: Result) -> bool:
 
 def bench_query(
     store: Store,
-    raw: sqlite3.Connection,
+    raw: Any,
     repeat: int,
     name: str,
     inputs: Sequence[Any],
@@ -153,7 +154,7 @@ def bench_query(
     return name, service_times, raw_times, fresh_times
 
 
-def bench_caseload(store: Store, raw: sqlite3.Connection, repeat: int) -> Result:
+def bench_caseload(store: Store, raw: Any, repeat: int) -> Result:
     with store.read() as session:
         practice_ids = list(session.scalars(select(Practice.id).order_by(Practice.ods_code)))
     return bench_query(
@@ -168,7 +169,7 @@ def bench_caseload(store: Store, raw: sqlite3.Connection, repeat: int) -> Result
     )
 
 
-def bench_name_search(store: Store, raw: sqlite3.Connection, repeat: int) -> Result:
+def bench_name_search(store: Store, raw: Any, repeat: int) -> Result:
     return bench_query(
         store,
         raw,
@@ -179,7 +180,7 @@ def bench_name_search(store: Store, raw: sqlite3.Connection, repeat: int) -> Res
     )
 
 
-def print_plan(raw: sqlite3.Connection, name: str, captured: Captured) -> None:
+def print_plan(raw: Any, name: str, captured: Captured) -> None:
     sql, parameters = captured
     print(f"EXPLAIN QUERY PLAN, {name}:")
     for row in raw.execute("EXPLAIN QUERY PLAN " + sql, parameters):
@@ -197,7 +198,7 @@ def machine() -> str:
         pass
     return (
         f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
+        f"SQLite {sqlcipher.sqlite_version} (SQLCipher), {platform.system()} {platform.release()}"
     )
 
 
@@ -208,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=300, help="runs of each query (>= 200)")
     args = parser.parse_args(argv)
+    use_bench_store_passphrase()
     print(machine())
     if not args.store.exists():
         started = time.perf_counter()

@@ -37,6 +37,7 @@ from typing import Any
 import psycopg
 from bench_queries import machine, percentile
 from sqlalchemy import Engine, func, select, text
+from store_passphrase import use_bench_store_passphrase
 
 from mdt_desk.models import Action, Patient, Staff
 from mdt_desk.models.store import Store
@@ -89,7 +90,7 @@ def database_exists(admin: str, name: str) -> bool:
 
 
 def fresh_store(path: Path) -> Store:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".key"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return Store.open(path)
 
@@ -412,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="abc", help="which parts to run (default abc)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the big hub")
     args = parser.parse_args(argv)
+    use_bench_store_passphrase()
     args.work.mkdir(parents=True, exist_ok=True)
     print(machine())
     with psycopg.connect(dsn_of(args.pg)) as connection:

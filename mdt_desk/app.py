@@ -11,11 +11,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mdt_desk.errors import UserError
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import WrongPassphraseError, set_passphrase_prompt
 from mdt_desk.services.access import store_in_setup
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.sign_in import sign_in_with_pin
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.store_passphrase_dialog import ask_store_passphrase
 from mdt_desk.ui.widgets import install_wheel_guard
 
 ORGANISATION = "MDT Desk"
@@ -127,6 +129,43 @@ def _x_server_problem(display: str) -> str | None:
     return None
 
 
+#: A wrong store passphrase may be typed again this many times before the app gives up.
+PASSPHRASE_TRIES = 5
+
+
+def encryption_notice(store_path: Path) -> str:
+    """Said once, when opening a store from before encryption encrypted it."""
+    return (
+        f"The store {store_path} was not encrypted. It is now, with its own key, and the "
+        "unencrypted copies beside it were removed. Losing the key loses the store: ask an "
+        "administrator to make a sealed key backup (mdt-desk store key export)."
+    )
+
+
+def _open_window(store_path: Path) -> MainWindow | None:
+    """The main window on ``store_path``, asking for the store passphrase if the key is
+    sealed by one (again after a wrong one); ``None`` after saying why it cannot open."""
+    problem = [""]
+
+    def prompt(path: Path, new: bool) -> str | None:
+        return ask_store_passphrase(path, new, problem[0])
+
+    set_passphrase_prompt(prompt)
+    try:
+        for _attempt in range(PASSPHRASE_TRIES):
+            try:
+                return create_main_window(store_path)
+            except WrongPassphraseError as error:
+                problem[0] = str(error)
+            except UserError as error:
+                QMessageBox.critical(None, APPLICATION, str(error))
+                return None
+        QMessageBox.critical(None, APPLICATION, problem[0])
+        return None
+    finally:
+        set_passphrase_prompt(None)
+
+
 def run_gui(store_path: Path) -> int:
     """Start the desktop application on ``store_path``; returns the exit status."""
     if QApplication.instance() is None and (problem := display_problem()) is not None:
@@ -137,13 +176,14 @@ def run_gui(store_path: Path) -> int:
     app.setApplicationName(APPLICATION)
     # the wheel scrolls the page; it changes a choice only once that has the focus
     install_wheel_guard()
-    try:
-        window = create_main_window(store_path)
-    except UserError as error:
-        QMessageBox.critical(None, APPLICATION, str(error))
+    window = _open_window(store_path)
+    if window is None:
         return 2
     app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
+    encrypted_now = window.runner.desk.store.encrypted_now
+    if encrypted_now is not None:
+        QMessageBox.information(window, APPLICATION, encryption_notice(store_path))
     if window.runner.desk.actor_id is None and not window.locked:
         window.show_welcome()  # an empty store: past set-up the sign-in screen is up
     log.info("desk window open")

@@ -28,9 +28,18 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
+from mdt_desk.cli_store import (
+    add_store_commands,
+    cmd_store_encrypt,
+    cmd_store_key_export,
+    cmd_store_key_import,
+    terminal_passphrase_prompt,
+)
 from mdt_desk.errors import ImportFileError, StoreDamagedError, StoreError, UserError
 from mdt_desk.models.enums import Role
+from mdt_desk.models.private_files import touch_private
 from mdt_desk.models.store import Store, discard_unused_store, store_error
+from mdt_desk.models.store_key import set_passphrase_prompt
 from mdt_desk.paths import STORE_ENVIRONMENT_VARIABLE, default_store_path
 from mdt_desk.services.access import AccessDeniedError
 from mdt_desk.services.display import counted
@@ -89,7 +98,7 @@ def _open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
         if not resolved.is_dir() and not (resolved.exists() and resolved.stat().st_size > 0):
             raise _missing_store_error(args, resolved)
     if getattr(args, "json", False) or not conversion_needed(path):
-        return Store.open(path, create=create)
+        return _said_if_encrypted(Store.open(path, create=create))
     sys.stderr.write(
         f"Converting the store {path} for this version of MDT Desk (a copy of the old one "
         "is kept beside it)…\n"
@@ -98,6 +107,20 @@ def _open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
     started = time.monotonic()
     store = Store.open(path, create=create)
     sys.stderr.write(f"Converting the store… done ({time.monotonic() - started:.1f} s).\n")
+    return _said_if_encrypted(store)
+
+
+def _said_if_encrypted(store: Store) -> Store:
+    """Say so when opening the store encrypted it (a store from before encryption)."""
+    if store.encrypted_now is not None:
+        removed = len(store.encrypted_now.removed)
+        sys.stderr.write(
+            f"The store {store.path} was not encrypted; it is now, with its own key. "
+            f"The unencrypted file{' and ' + counted(removed, 'copy', 'copies') if removed else ''}"
+            " were removed. Make a sealed backup of the key with `mdt-desk store key export`."
+            "\n"
+        )
+        sys.stderr.flush()
     return store
 
 
@@ -576,6 +599,7 @@ def _export_to(args: argparse.Namespace, store: Store, acting: _Acting, export: 
         if args.output and args.output != "-":
             target = Path(args.output)
             temporary = target.with_name(target.name + ".part")
+            touch_private(temporary)  # 0600 before the first row: an export is every record
             with temporary.open("w", encoding="utf-8", newline="\n") as handle:
                 export(session, handle)
             temporary.replace(target)
@@ -1059,6 +1083,59 @@ def _cmd_hub_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from mdt_desk.sync import credentials
+    from mdt_desk.sync.hub import HubError, read_hub_info, redacted
+    from mdt_desk.sync.hub_roles import add_desk_login, check_desk_name
+
+    check_desk_name(args.name)
+    if make_url_password(args.url) is None and make_url(args.url).get_backend_name() == "sqlite":
+        raise HubError(
+            "Desk logins are a PostgreSQL hub feature: a SQLite hub is one file on one "
+            "computer, with no logins; protect the file itself."
+        )
+    engine = _hub_engine_for(args.url)
+    try:
+        read_hub_info(engine)  # a database that is not a hub is refused before any change
+        login = add_desk_login(engine, args.name)
+    finally:
+        engine.dispose()
+    desk_url = make_url(args.url).set(username=login.name, password=None)
+    desk_address = desk_url.render_as_string(hide_password=False)
+    account = credentials.account(desk_address)
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "hub": redacted(args.url),
+                "login": login.name,
+                "group": login.group,
+                "password": login.password,
+                "desk_address": desk_address,
+                "keyring_service": credentials.SERVICE,
+                "keyring_account": account,
+            },
+        )
+        return EXIT_OK
+    for line in (
+        f"The desk login {login.name} is made, in the group {login.group}: it may add to "
+        "the hub's log and read it, never change or delete it.",
+        "Its password (shown this once, kept nowhere; a new login is the way to replace it):",
+        f"  {login.password}",
+        "On the desk, keep it in the keyring (paste it when asked):",
+        f"  mdt-desk hub password {desk_address}",
+        f'  or: keyring set "{credentials.SERVICE}" "{account}"',
+        "then sync with:",
+        f"  mdt-desk sync --hub {desk_address}",
+    ):
+        _write(args.out, line)
+    if desk_url.query.get("sslrootcert"):
+        _write(args.out, "(Give sslrootcert= the CA file's path on the desk, if it differs.)")
+    return EXIT_OK
+
+
 class _SyncProgress:
     """Progress of a long sync (a new desk's first), on stderr at most once a second."""
 
@@ -1205,6 +1282,15 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
         reports=False,
     )
     sub.add_argument("url", help="the hub address, without the password")
+    sub = command(
+        hub_commands,
+        "add-desk",
+        _cmd_hub_add_desk,
+        "make a PostgreSQL login for one desk, allowed only to add to the hub's log and "
+        "read it (prints its password once)",
+    )
+    sub.add_argument("url", help="the hub, with an administrator's login (no password)")
+    sub.add_argument("name", help="the desk login's name, e.g. ward3_desk")
     sub = command(
         commands,
         "sync",
@@ -1505,12 +1591,46 @@ def build_parser() -> argparse.ArgumentParser:
     _purpose_option(sub, "exported")
 
     command(commands, "check", _cmd_check, "check the store: integrity, keys, journal")
+    add_store_commands(
+        commands,
+        command,
+        {
+            "encrypt": _cmd_store_encrypt,
+            "export": _cmd_store_key_export,
+            "import": _cmd_store_key_import,
+        },
+    )
     return parser
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return Path(args.store or default_store_path()).expanduser().resolve()
+
+
+def _cmd_store_encrypt(args: argparse.Namespace) -> int:
+    return cmd_store_encrypt(args, _store_path(args), _write)
+
+
+def _cmd_store_key_export(args: argparse.Namespace) -> int:
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        return cmd_store_key_export(args, store, acting.principal, _write)
+
+
+def _cmd_store_key_import(args: argparse.Namespace) -> int:
+    return cmd_store_key_import(args, _store_path(args), _write)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run ``mdt-desk``; returns the exit status."""
+    # Defence in depth: whatever this process or a library creates (a file we forgot, a
+    # driver's side file) is its owner's alone. Exports, PDFs and the store are made
+    # 0600 explicitly as well; the umask covers what nobody thought of.
+    os.umask(0o077)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # A store passphrase (a computer without a keyring) is asked for on the terminal, once
+    # per run; a command in a script is never left waiting at a prompt nobody sees.
+    set_passphrase_prompt(terminal_passphrase_prompt if sys.stdin.isatty() else None)
     parser = build_parser()
     args = parser.parse_args(argv)
     args.out = out or sys.stdout

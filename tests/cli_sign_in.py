@@ -9,13 +9,14 @@ exactly as it is for a person.
 
 import argparse
 import io
-import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
 
 from mdt_desk.cli import build_parser, main
+from mdt_desk.models.store_key import has_key_file
 from mdt_desk.services.sign_in import DEMO_PIN
+from tests import store_sql
 
 
 def demo_staff_with(store: str | Path, role: str, profession: str = "") -> str:
@@ -26,7 +27,7 @@ def demo_staff_with(store: str | Path, role: str, profession: str = "") -> str:
     if profession:
         query += " AND profession = ?"
         params = (profession,)
-    with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+    with closing(store_sql.connect(store, read_only=True)) as db:
         rows = db.execute(query + " ORDER BY family_name, given_name", params).fetchall()
     holding = [(str(staff_id), str(roles).split()) for staff_id, roles in rows]
     for staff_id, roles in sorted(holding, key=lambda row: len(row[1])):
@@ -57,13 +58,15 @@ def _sign_in_options(argv: list[str]) -> set[str]:
 def _past_set_up(store: str) -> bool:
     if not Path(store).is_file():
         return False
-    with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+    if not has_key_file(Path(store)):  # a plain file, not yet a store: set-up comes first
+        return False
+    with closing(store_sql.connect(store, read_only=True)) as db:
         try:
             return (
                 db.execute("SELECT 1 FROM staff WHERE pin_hash != '' LIMIT 1").fetchone()
                 is not None
             )
-        except sqlite3.Error:
+        except store_sql.errors.Error:
             return False
 
 

@@ -69,6 +69,16 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
+@pytest.fixture(autouse=True)
+def _usual_umask() -> Iterator[None]:
+    """Every test starts with a desktop's usual umask (022, files 0644), so a test that a
+    file is private proves the code made it so. ``mdt-desk``'s main() tightens the umask
+    for its process, which would otherwise carry over to later tests in this one."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(scope="session")
 def _migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     """One new store, created and migrated by the real code, for tests to copy, and

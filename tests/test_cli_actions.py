@@ -18,18 +18,26 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.services.caseload import CaseloadQuery, CaseloadView, caseload_rows
 from mdt_desk.services.demo import generate_demo
+from tests import store_sql
 from tests.cli_sign_in import demo_chair, run  # signed in as the demo's chair
 from tests.local_zone import local_date_not_londons
+from tests.shared_stores import copy_store, made_sealed, sealed_key, unlock
 
 REQUIRED = {"id", "case_id", "nhs_number", "description", "owner_id", "due_on", "status"}
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("actions") / "demo.sqlite"
-    with Store.open(path) as store:
+    with made_sealed(), Store.open(path) as store:
         generate_demo(store, patients=300, seed=5)
-    return path
+    return path, sealed_key(path)
+
+
+@pytest.fixture
+def demo_file(demo_made: tuple[Path, bytes]) -> Path:
+    """The shared demo store, its key kept for this test (the tests here only read it)."""
+    return unlock(*demo_made)
 
 
 def overdue_by_raw_sql(path: Path, owner: uuid.UUID | None) -> set[str]:
@@ -45,13 +53,13 @@ def overdue_by_raw_sql(path: Path, owner: uuid.UUID | None) -> set[str]:
     if owner is not None:
         sql += " AND a.owner_id = ?"
         parameters.append(owner.hex)
-    with sqlite3.connect(path) as connection:
+    with closing(store_sql.connect(path)) as connection:
         return {str(uuid.UUID(row[0])) for row in connection.execute(sql, parameters)}
 
 
 def busiest_owner(path: Path) -> uuid.UUID:
     today = dt.datetime.now(ZoneInfo("Europe/London")).date().isoformat()
-    with sqlite3.connect(path) as connection:
+    with closing(store_sql.connect(path)) as connection:
         row = connection.execute(
             "SELECT owner_id, count(*) FROM action WHERE status IN ('open', 'in_progress')"
             " AND due_on < ? AND retired_at IS NULL GROUP BY owner_id ORDER BY 2 DESC LIMIT 1",
@@ -124,8 +132,7 @@ def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
 ) -> None:
     """`stats` and `actions list --overdue --all` share one rule and one day, even when
     the computer's own date is not London's."""
-    path = tmp_path / "demo.sqlite"
-    shutil.copyfile(demo_file, path)
+    path = copy_store(*demo_made, tmp_path / "demo.sqlite")
     with local_date_not_londons() as (local_day, london_day):
         boundary = min(local_day, london_day)  # overdue by one of the two clocks only
         with Store.open(path) as store:
@@ -174,7 +181,7 @@ def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
 
 
 def sensitive_by_raw_sql(path: Path) -> set[str]:
-    with sqlite3.connect(path) as connection:
+    with closing(store_sql.connect(path)) as connection:
         return {
             str(uuid.UUID(row[0]))
             for row in connection.execute(

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with
 from mdt_desk.models.base import Base, utc_now
 from mdt_desk.models.entities import Patient
 from mdt_desk.models.store import SEES_PUBLISHED_PATIENTS_ONLY, Store
+from mdt_desk.models.seal import reseal_unsent_tail
 
 
 class PatientImport(Base):
@@ -110,7 +111,12 @@ _DISCARD_ROWS = 4000
 #: (SQLite's busy handler retries at most every 100 ms).
 _DISCARD_PAUSE_SECONDS = 0.1
 #: The guards that refuse deletes; lifted only inside a discarding transaction.
-_DELETE_GUARDS = ("journal_change_no_delete", "journal_tx_no_delete", "journal_patient_no_delete")
+_DELETE_GUARDS = (
+    "journal_change_no_delete",
+    "journal_tx_no_delete",
+    "journal_patient_no_delete",
+    "journal_seal_no_delete",
+)
 
 
 def published_patients(cls: type[Patient]) -> ColumnElement[bool]:
@@ -205,8 +211,15 @@ def discard_import(store: Store, import_id: str) -> int:
                 .limit(_DISCARD_ROWS)
             ).all()
             if not rows:
+                first_seq = session.execute(
+                    select(PatientImport.first_seq).where(PatientImport.id == import_id)
+                ).scalar_one_or_none()
                 with _deletes_allowed(session):
                     _delete_headers(session, sorted(headers))
+                    if first_seq is not None:
+                        # Nothing from the import's first row on was ever sent: the
+                        # desk's chain is sealed again over what is left of that tail.
+                        reseal_unsent_tail(session, store.replica_id.hex, int(first_seq))
                 session.execute(
                     update(PatientImport)
                     .where(PatientImport.id == import_id)

@@ -40,6 +40,7 @@ from mdt_desk.errors import (
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.clock import WallClock, next_hlc, system_wall_clock
 from mdt_desk.models.journal import JournalTransaction
+from mdt_desk.models.seal import seal_local_transaction
 from mdt_desk.models.private_files import (
     create_private_folder,
     make_private,
@@ -261,7 +262,7 @@ def raise_store_error(path: Path, error: BaseException) -> None:
 #: The newest migration in ``migrations/versions``; a test checks it against Alembic.
 #: Kept as a constant so that opening an up-to-date store does not import Alembic
 #: (an eighth of the start-up time).
-SCHEMA_HEAD = "0006_access"
+SCHEMA_HEAD = "0007_journal_seals"
 
 
 def _alembic_config() -> "Config":
@@ -1014,6 +1015,12 @@ class Store:
             )
             session.add(header)
             session.flush()
+            # The journal rows this transaction writes come after this one (one writer).
+            before = int(
+                session.execute(
+                    text("SELECT coalesce(max(origin_seq), 0) FROM journal_change")
+                ).scalar_one()
+            )
             session.execute(
                 text("UPDATE store_meta SET value = :v WHERE key = :k"),
                 {"k": META_HLC, "v": str(hlc)},
@@ -1030,7 +1037,10 @@ class Store:
                 ).scalar_one_or_none()
                 == header.tx
             )
-            if not changed:
+            if changed:
+                # Sealed as it commits: the seal and the changes it covers are one write.
+                seal_local_transaction(session, header.tx, before)
+            else:
                 session.delete(header)
 
     def wall_clock_ms(self) -> int:

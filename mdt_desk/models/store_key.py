@@ -59,6 +59,10 @@ class StoreKeyError(StoreError):
     """The store's key is missing or wrong: the store cannot be opened (exit status 2)."""
 
 
+class WrongPassphraseError(StoreKeyError):
+    """The passphrase given does not unseal the key; nothing was opened or changed."""
+
+
 #: Asks the person for the store passphrase: ``(store path, new)`` → the passphrase, or
 #: ``None`` if they gave none. ``new`` is true when the passphrase is being chosen.
 PassphrasePrompt = Callable[[Path, bool], str | None]
@@ -197,7 +201,7 @@ def unseal(sealed: dict[str, str], passphrase: str, store_id: str, what: str) ->
     try:
         key = AESGCM(derived).decrypt(nonce, ciphertext, store_id.encode())
     except InvalidTag as error:
-        raise StoreKeyError(
+        raise WrongPassphraseError(
             f"Passphrase not recognised for {what}. Nothing was opened or changed; "
             "try again with the passphrase that was chosen for it."
         ) from error

@@ -44,6 +44,7 @@ from mdt_desk.sync.hub import (
     read_hub_info,
     redacted,
 )
+from mdt_desk.sync.hub_roles import record_pull
 from mdt_desk.sync.protocol import (
     BATCH_SIZE,
     MAX_SKEW_MS,
@@ -718,11 +719,14 @@ def sync_once(
     )
     try:
         with engine.begin() as connection:
-            connection.execute(
-                update(hub_replica)
-                .where(hub_replica.c.site_id == store.replica_id.hex)
-                .values(last_pull_seq=_meta_int(store, META_PULL_CURSOR))
-            )
+            if info.desk_group is not None and engine.dialect.name == "postgresql":
+                record_pull(connection, store.replica_id.hex, _meta_int(store, META_PULL_CURSOR))
+            else:
+                connection.execute(
+                    update(hub_replica)
+                    .where(hub_replica.c.site_id == store.replica_id.hex)
+                    .values(last_pull_seq=_meta_int(store, META_PULL_CURSOR))
+                )
     except DBAPIError as error:  # the pull is done; this is bookkeeping only
         log.warning("could not record the pull position at the hub: %s", type(error).__name__)
     with store.write_session() as session:

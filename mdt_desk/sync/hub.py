@@ -138,6 +138,8 @@ class HubInfo:
     schema_version: int
     min_push_schema: int
     dialect: str
+    #: PostgreSQL: the group role of desk logins (hub_roles); None on an older hub.
+    desk_group: str | None = None
 
 
 class HubError(UserError):
@@ -251,6 +253,10 @@ def init_hub(engine: Engine) -> HubInfo:
                 raise HubError(
                     "This hub was set up by a newer version of MDT Desk; upgrade this desk."
                 )
+            if connection.dialect.name == "postgresql":
+                from mdt_desk.sync.hub_roles import prepare_desk_group
+
+                prepare_desk_group(connection)  # least privilege for desk logins
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
     return read_hub_info(engine)
@@ -285,6 +291,7 @@ def read_hub_info(engine: Engine) -> HubInfo:
         schema_version=int(meta[META_SCHEMA]),
         min_push_schema=int(meta[META_MIN_PUSH_SCHEMA]),
         dialect=engine.dialect.name,
+        desk_group=meta.get("desk_group"),
     )
 
 

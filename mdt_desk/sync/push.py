@@ -44,6 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from mdt_desk.models.clock import hlc_millis
 from mdt_desk.models.store import schema_version_number
 from mdt_desk.services.access import less_privileged
+from mdt_desk.sync import hub_roles
 from mdt_desk.sync.hub import (
     META_HUB_ID,
     HubError,
@@ -92,6 +93,8 @@ class _Merge:
     hub_site: str
     seq: int
     now_text: str
+    #: a PostgreSQL hub with a desk group: bookkeeping goes through its functions
+    guarded: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)
     #: hub state of the rows this push touches: (entity, row id) -> field -> state
     rows: dict[tuple[str, str], dict[str, _State]] = field(default_factory=dict)
@@ -231,15 +234,17 @@ def _push(
     changes: Sequence[Change],
     now_ms: int,
 ) -> PushResult:
-    counter = select(hub_counter.c.last_seq).where(hub_counter.c.id == 1)
-    if connection.dialect.name == "postgresql":
-        counter = counter.with_for_update()
-    last_seq = int(connection.execute(counter).scalar_one())
-    hub_site = str(
-        connection.execute(
-            select(hub_meta.c.value).where(hub_meta.c.key == META_HUB_ID)
-        ).scalar_one()
-    )
+    meta = dict(connection.execute(select(hub_meta.c.key, hub_meta.c.value)).all())
+    hub_site = str(meta[META_HUB_ID])
+    # A desk login may not UPDATE (hub_roles): the hub's own functions do its bookkeeping.
+    guarded = connection.dialect.name == "postgresql" and hub_roles.META_DESK_GROUP in meta
+    if guarded:
+        last_seq = hub_roles.lock_counter(connection)
+    else:
+        counter = select(hub_counter.c.last_seq).where(hub_counter.c.id == 1)
+        if connection.dialect.name == "postgresql":
+            counter = counter.with_for_update()
+        last_seq = int(connection.execute(counter).scalar_one())
     replica = connection.execute(
         select(hub_replica.c.last_origin_seq).where(hub_replica.c.site_id == site)
     ).scalar_one_or_none()
@@ -249,7 +254,12 @@ def _push(
         connection, site=site, prev_seq=prev_seq, changes=changes, now_ms=now_ms, hub_last=hub_last
     )
     seqs = [change.origin_seq for change in changes]
-    merge = _Merge(hub_site=hub_site, seq=last_seq, now_text=_stored_time(dt.datetime.now(dt.UTC)))
+    merge = _Merge(
+        hub_site=hub_site,
+        seq=last_seq,
+        now_text=_stored_time(dt.datetime.now(dt.UTC)),
+        guarded=guarded,
+    )
     if fresh:
         merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
         _load_nhs_numbers(connection, merge, fresh)
@@ -262,7 +272,9 @@ def _push(
     result.accepted = len(fresh)
     result.conflicts = len(merge.conflicts)
     result.last_server_seq = merge.seq
-    if merge.seq != last_seq:
+    if merge.seq != last_seq and guarded:
+        hub_roles.advance_counter(connection, merge.seq)
+    elif merge.seq != last_seq:
         connection.execute(
             update(hub_counter).where(hub_counter.c.id == 1).values(last_seq=merge.seq)
         )
@@ -273,7 +285,9 @@ def _push(
         "last_origin_seq": top,
         "last_seen": merge.now_text,
     }
-    if replica is None:
+    if guarded:
+        hub_roles.record_push(connection, site, values)
+    elif replica is None:
         connection.execute(hub_replica.insert(), {"site_id": site, "last_pull_seq": 0, **values})
     else:
         connection.execute(
@@ -376,7 +390,9 @@ def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
         return  # kept in the log; a value is already there (see protocol.py)
     over_default = current is not None and _stands_by_default(connection, merge, current, change)
     if change.entity == "review_item":
-        if change.field == "resolved_at" and change.value not in (None, "null"):
+        if change.field == "resolved_at" and change.value not in (None, "null") and merge.guarded:
+            hub_roles.resolve_conflict(connection, change.row_id)
+        elif change.field == "resolved_at" and change.value not in (None, "null"):
             connection.execute(
                 update(hub_conflict)
                 .where(hub_conflict.c.conflict_id == change.row_id)
@@ -879,7 +895,9 @@ def _write(connection: Connection, merge: _Merge) -> None:
                 _CHANGE_COLUMNS,
                 [tuple(change[c] for c in _CHANGE_COLUMNS) for change in merge.changes],
             )
-        if states:
+        if states and merge.guarded:
+            hub_roles.put_state(connection, states)
+        elif states:
             connection.exec_driver_sql(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS hub_state_incoming"
                 " (LIKE hub_state INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

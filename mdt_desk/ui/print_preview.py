@@ -11,8 +11,6 @@ a long document goes to the printer.
 """
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +54,7 @@ from mdt_desk import documents
 from mdt_desk.documents import DocumentRequest, ProducedDocument
 from mdt_desk.errors import UserError
 from mdt_desk.models.enums import DocumentKind
+from mdt_desk.models.private_files import write_private
 from mdt_desk.services.persons_copy import LeftOff
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel
@@ -69,6 +68,13 @@ def load_pdf(content: bytes, parent: QObject) -> tuple[QPdfDocument, QBuffer]:
     document = QPdfDocument(parent)
     document.load(buffer)
     return document, buffer
+
+
+def print_job_name(made: ProducedDocument) -> str:
+    """What the print queue shows: the kind of document ("Care plan"), never whom it is
+    about. A shared printer's queue is seen by anyone who prints to it, and the print
+    system keeps job names in its spool and logs, outside the encrypted store."""
+    return made.title.partition(":")[0].strip() or "MDT Desk document"
 
 
 #: The size the pages want: an A4 page across at a readable zoom, most of one in view.
@@ -329,12 +335,9 @@ class PrintPreviewDialog(QDialog):
 
         def write(made: ProducedDocument) -> None:
             try:
-                handle, temporary = tempfile.mkstemp(
-                    dir=path.parent, prefix=".mdt-desk-", suffix=".pdf"
-                )
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(made.content)
-                os.replace(temporary, path)
+                # Written beside the target and renamed, 0600 from its first byte; a
+                # failed write leaves no partial copy behind.
+                write_private(path, made.content)
             except OSError as error:
                 self._on_error(UserError(f"Cannot write {path}: {error.strerror}."))
                 return
@@ -347,7 +350,7 @@ class PrintPreviewDialog(QDialog):
         if self.shown is None:
             return
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(self.shown.title)
+        printer.setDocName(print_job_name(self.shown))
         dialog = QPrintDialog(printer, self)
         dialog.setWindowTitle(self.tr("Print {title}").format(title=self.shown.title))
         if dialog.exec() == QDialog.DialogCode.Accepted:

@@ -13,16 +13,33 @@ from pathlib import Path
 import pytest
 
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, read_key_file, store_key
 from mdt_desk.sync import client
 from mdt_desk.sync.hub import hub_engine, init_hub
+from mdt_desk.sync.hub_roles import desk_group_name
 from tests.sync.support import HUB_KINDS, FakeClock, Hub, new_store, pg_admin, pg_url
 
 
 @pytest.fixture(scope="session")
-def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated empty store; desks are copies of it with their own replica id."""
+def _template_store_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    Store.open(path).close()
+    # Made before any test's keyring exists: its key is sealed by a passphrase instead.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PASSPHRASE_ENV, "sync template passphrase")
+        Store.open(path).close()
+        key = store_key(path)
+    return path, key
+
+
+@pytest.fixture
+def template_store(_template_store_file: tuple[Path, bytes]) -> Path:
+    """One migrated empty store; desks are copies of it with their own replica id.
+
+    Its key is kept again in this test's keyring, as a desk's would be, so
+    :func:`new_store` copies it the way a test copies any store of its own.
+    """
+    path, key = _template_store_file
+    keep_key(path, key, store_id=read_key_file(path).store_id)
     return path
 
 
@@ -45,6 +62,8 @@ def _make_hub(kind: str, folder: Path) -> Iterator[Hub]:
     finally:
         engine.dispose()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # Roles are the server's, not the database's: the hub's desk group goes too.
+        admin.execute(f'DROP ROLE IF EXISTS "{desk_group_name(name)}"')
         admin.close()
 
 

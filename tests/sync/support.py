@@ -4,7 +4,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -18,12 +17,14 @@ from sqlalchemy import Engine, select, text
 from mdt_desk.models import synced_tables
 from mdt_desk.models.enums import ReferralSource
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import keep_key, store_key
 from mdt_desk.services import cases, patients, plans, staff
 from mdt_desk.services.check import check_store
 from mdt_desk.services.practices import import_ods_practices
 from mdt_desk.sync.client import SyncReport, sync_once
 from mdt_desk.sync.hub import hub_change, hub_engine, hub_metadata, hub_state, init_hub
 from mdt_desk.sync.protocol import MAX_SKEW_MS
+from tests import store_sql
 
 PG_ADMIN_URL = os.environ.get("MDT_TEST_PG_URL", "postgresql://postgres@127.0.0.1/test")
 HUB_KINDS = ("sqlite", "postgresql")
@@ -113,9 +114,12 @@ class Hub:
 
 
 def new_store(template: Path, path: Path, clock: FakeClock) -> Store:
-    """A new, empty desk: a copy of a migrated template with its own replica id."""
+    """A new, empty desk: a copy of a migrated template with its own replica id (and its
+    own store id; the template's key, kept in this test's keyring)."""
+    key = store_key(template)
     shutil.copy(template, path)
-    raw = sqlite3.connect(path)
+    keep_key(path, key)
+    raw = store_sql.connect(path)
     with raw:
         raw.execute(
             "UPDATE store_meta SET value = ? WHERE key = 'replica_id'", (str(uuid.uuid4()),)
@@ -196,7 +200,7 @@ def quiesce(stores: list[Store], hub: Hub, *, labels: list[str] | None = None) -
 
 def review_items(store: Store) -> list[dict[str, Any]]:
     raw = store.raw_connection()
-    raw.row_factory = sqlite3.Row
+    raw.row_factory = store_sql.errors.Row
     try:
         return [
             dict(row)

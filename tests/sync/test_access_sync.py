@@ -3,7 +3,6 @@ log reach other desks, a clash of roles settles to the roles that grant less, an
 that upgrades to schema 6 last neither resets nor misses anyone's PIN, roles or leaving."""
 
 import datetime as dt
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from mdt_desk.services.check import check_store
 from mdt_desk.sync import client
 from mdt_desk.sync.protocol import Change
 from mdt_desk.sync.push import push_changes
+from tests import store_sql
 from tests.sync.support import (
     FakeClock,
     Hub,
@@ -420,7 +420,7 @@ def _journal_upgrade_defaults(store: Store, ahead_ms: int) -> None:
     """What migration 0006 journals on a desk with staff: the new fields' values, under
     an upgrade transaction whose clock is later than anything the desk has seen."""
     hlc = _now_hlc(ahead_ms)
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     try:
         with raw:
             replica = raw.execute("SELECT value FROM store_meta WHERE key = 'replica_id'")

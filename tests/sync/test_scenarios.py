@@ -226,6 +226,8 @@ def test_copied_store_fails_loudly_and_loses_nothing(
     sync(a, hub)
     a.close()
     shutil.copy(tmp_path / "a.sqlite", tmp_path / "copy.sqlite")
+    # A copied store folder takes the key file with it (the same key, the same store id).
+    shutil.copy(tmp_path / "a.sqlite.key", tmp_path / "copy.sqlite.key")
     a = Store.open(tmp_path / "a.sqlite")
     copy = Store.open(tmp_path / "copy.sqlite")
     try:

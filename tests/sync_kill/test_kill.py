@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests import store_sql
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DESKS = ("A", "B", "C")
@@ -84,7 +86,7 @@ def _sync_command(run: "Run", desk: str) -> tuple[list[str], str]:
     with PINs, as a demo coordinator with the demo PIN (an empty desk joins as set-up)."""
     store = run.store(desk)
     command = [*CLI, "sync", "--store", str(store), "--hub", run.hub, "--json"]
-    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+    with contextlib.closing(store_sql.connect(store, read_only=True)) as db:
         row = db.execute(
             "SELECT id FROM staff WHERE pin_hash != '' AND roles LIKE '%care_coordinator%'"
             " ORDER BY family_name, given_name LIMIT 1"
@@ -99,6 +101,13 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
         f"{result.args} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     )
     return result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _store_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desks' processes have no keyring: every store's key is sealed by a passphrase
+    that they, and this test, read from the environment."""
+    monkeypatch.setenv("MDT_DESK_STORE_PASSPHRASE", "kill test store passphrase")
 
 
 @pytest.fixture
@@ -308,7 +317,7 @@ def _check_desks(run: Run) -> dict[str, Any]:
         path = run.store(desk)
         check = _cli("check", "--store", str(path))
         assert check.returncode == 0, f"mdt-desk check failed on desk {desk}:\n{check.stdout}"
-        with sqlite3.connect(path) as raw:
+        with contextlib.closing(store_sql.connect(path, read_only=True)) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)], desk
         target = run.folder / f"{desk}.json"
         _export_as_privacy_officer(path, target)

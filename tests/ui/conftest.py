@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, store_key
 from mdt_desk.services.demo import generate_demo
 
 DEMO_PATIENTS = 1500
@@ -26,18 +27,27 @@ def _isolated_settings(tmp_path: Path, qapp) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def _demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """The demo store every test copies, and its encryption key."""
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with Store.open(path) as store:
-        generate_demo(store, patients=DEMO_PATIENTS, seed=11)
-    return path
+    # Made once for the whole run, outside any one test's keyring: its key is sealed by a
+    # passphrase, then handed to each copy.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PASSPHRASE_ENV, "demo template passphrase")
+        with Store.open(path) as store:
+            generate_demo(store, patients=DEMO_PATIENTS, seed=11)
+        key = store_key(path)
+    return path, key
 
 
 @pytest.fixture
-def demo_store_path(_demo_store_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of a small demo store (signed in as a demo coordinator)."""
+def demo_store_path(_demo_store_template: tuple[Path, bytes], tmp_path: Path) -> Path:
+    """A fresh copy of a small demo store (signed in as a demo coordinator), its key
+    kept in this test's keyring."""
+    template, key = _demo_store_template
     path = tmp_path / "demo.sqlite"
-    shutil.copyfile(_demo_store_template, path)
+    shutil.copyfile(template, path)
+    keep_key(path, key)
     return path
 
 

@@ -51,6 +51,7 @@ from mdt_desk.ui.sign_in_dialog import SignInDialog
 from tests.conftest import TODAY
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
+from tests.ui.other_process import share_store_key_with_other_processes
 from tests.ui.signed_in import create_main_window
 
 WAIT = 10_000
@@ -541,7 +542,10 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_typing_survives_a_kill(tmp_path: Path, desk: Desk) -> None:
+def test_typing_survives_a_kill(
+    tmp_path: Path, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share_store_key_with_other_processes(desk.path, monkeypatch)
     script = tmp_path / "type_then_crash.py"
     script.write_text(SCRIPT)
     action = "Ask the pharmacist to review the evening doses"

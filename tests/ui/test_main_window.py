@@ -1,6 +1,5 @@
 """The main window on a demo store: caseload, saved views, quick find, window state."""
 
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS, PAGE_SIZE, CaseloadRole
 from mdt_desk.ui.main_window import MainWindow
+from tests import store_sql
 from tests.ui.signed_in import create_main_window
 
 
@@ -29,7 +29,7 @@ def column_texts(window: MainWindow, key: str) -> list[str]:
 
 
 def signed_in_name(path: Path) -> tuple[str, str]:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         (staff_id,) = db.execute(
             "SELECT value FROM store_meta WHERE key = 'signed_in_staff_id'"
         ).fetchone()
@@ -121,7 +121,7 @@ def test_choosing_a_practice_shows_its_open_cases(qtbot, demo_store_path, wait_i
 
 def test_quick_find_by_nhs_number_opens_the_record(qtbot, demo_store_path, wait_idle) -> None:
     window = open_window(qtbot, demo_store_path, wait_idle)
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         patient_id, number = db.execute(
             "SELECT p.id, p.nhs_number FROM patient p JOIN care_case c ON c.patient_id = p.id "
             "LIMIT 1"
@@ -132,7 +132,7 @@ def test_quick_find_by_nhs_number_opens_the_record(qtbot, demo_store_path, wait_
     wait_idle(window)
     assert window.quick_find.model.rowCount() == 1
     assert window.quick_find.results.isVisible()
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         (practice_name,) = db.execute(
             "SELECT pr.name FROM patient p JOIN practice pr ON pr.id = p.practice_id"
             " WHERE p.id = ?",
@@ -152,7 +152,7 @@ def test_quick_find_by_nhs_number_opens_the_record(qtbot, demo_store_path, wait_
 
 def test_quick_find_narrows_as_the_user_types(qtbot, qtmodeltester, demo_store_path, wait_idle):
     window = open_window(qtbot, demo_store_path, wait_idle)
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         (family,) = db.execute(
             "SELECT family_name FROM patient GROUP BY family_name ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()

@@ -13,6 +13,7 @@ import pytest
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings
+from tests.ui.other_process import share_store_key_with_other_processes
 from tests.ui.signed_in import acting
 
 TYPED = "Typed just before the power cut: daughter to be contacted"
@@ -70,7 +71,10 @@ def first_planned(path: Path) -> uuid.UUID:
 
 
 @pytest.mark.slow
-def test_typing_survives_a_kill(tmp_path: Path, demo_store_path: Path) -> None:
+def test_typing_survives_a_kill(
+    tmp_path: Path, demo_store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share_store_key_with_other_processes(demo_store_path, monkeypatch)
     meeting_id = first_planned(demo_store_path)
     script = tmp_path / "meeting_then_crash.py"
     script.write_text(SCRIPT)

@@ -1,7 +1,6 @@
 """My actions, the team's Overdue actions, and the caseload filters, on a real window."""
 
 import datetime as dt
-import sqlite3
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +21,7 @@ from mdt_desk.ui.itemmodels.action_list_table_model import (
     ActionListTableModel,
 )
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS
+from tests import store_sql
 from tests.ui.test_main_window import open_window, signed_in_name
 
 
@@ -43,7 +43,7 @@ def raw_actions(path: Path, owner: str | None, overdue_only: bool) -> set[str]:
     if owner is not None:
         sql += " AND a.owner_id = ?"
         values.append(uuid.UUID(owner).hex)
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         return {str(uuid.UUID(row[0])) for row in db.execute(sql, values)}
 
 
@@ -123,7 +123,7 @@ def test_overdue_actions_lists_actions_with_their_owners(
 def test_my_actions_follow_whoever_signs_in(qtbot, demo_store_path: Path, wait_idle) -> None:
     window = open_window(qtbot, demo_store_path, wait_idle)
     staff_id, _name = signed_in_name(demo_store_path)
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         (other,) = db.execute(
             "SELECT owner_id FROM action WHERE owner_id != ? AND status = 'open'"
             " GROUP BY owner_id ORDER BY count(*) DESC LIMIT 1",
@@ -166,7 +166,7 @@ def test_caseload_filters_narrow_any_view_and_clear(
     assert texts == {"Very high"}
     # Combined with a coordinator: the busiest coordinator's very-high-risk cases.
     qtbot.waitUntil(lambda: filters.coordinator.count() > 1, timeout=5000)
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         (busiest,) = db.execute(
             "SELECT a.staff_id FROM coordinator_assignment a JOIN care_case c ON c.id = a.case_id"
             " JOIN patient p ON p.id = c.patient_id WHERE a.ended_on IS NULL"

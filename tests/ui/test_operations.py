@@ -9,7 +9,6 @@ the caseload, the navigator's counts and the status bar each follow by themselve
 import datetime as dt
 import re
 import shutil
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.sign_in_page import SignInPage
 from mdt_desk.ui.sync.controller import SyncState
 from mdt_desk.ui.sync.settings import save_hub_address
+from tests import store_sql
 from tests.conftest import epraccur_row
 from tests.ui.finders import child
 from tests.ui.signed_in import create_main_window
@@ -79,7 +79,7 @@ def _world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _point_at(store_path: Path, hub_url: str) -> None:
     """The copied desk records the copied hub, as `mdt-desk sync --hub` would have."""
-    with sqlite3.connect(store_path) as db:
+    with store_sql.connect(store_path) as db:
         db.execute("UPDATE store_meta SET value = ? WHERE key = ?", (hub_url, META_HUB_ADDRESS))
 
 
@@ -129,7 +129,7 @@ def stored_count(path: Path, view: CaseloadView, coordinator: uuid.UUID | None =
 def a_person_not_at_high_risk(path: Path) -> tuple[uuid.UUID, uuid.UUID]:
     """A person with one open case whose risk band is not high (patient id, case id)."""
     high = ", ".join(f"'{band.value}'" for band in HIGH_RISK_BANDS)
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         patient, case = db.execute(
             "SELECT p.id, c.id FROM patient p JOIN care_case c ON c.patient_id = p.id "
             "WHERE c.status != 'closed' AND c.retired_at IS NULL AND p.retired_at IS NULL "
@@ -142,7 +142,7 @@ def a_person_not_at_high_risk(path: Path) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def stored_risk_band(path: Path, patient_id: uuid.UUID) -> RiskBand | None:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         (value,) = db.execute(
             "SELECT risk_band FROM patient WHERE id = ?", (patient_id.hex,)
         ).fetchone()
@@ -156,7 +156,7 @@ def on_desk_b(world: World, edit) -> None:
         with Store.open(world.b_path) as b:
             sync_once(b, engine, label="Desk B")
             # made by a coordinator (past set-up, every change is someone's)
-            with sqlite3.connect(world.b_path) as db:
+            with store_sql.connect(world.b_path) as db:
                 (coordinator,) = db.execute(
                     "SELECT id FROM staff WHERE roles LIKE '%care_coordinator%' LIMIT 1"
                 ).fetchone()
@@ -360,7 +360,7 @@ def test_after_first_run_set_up_the_status_bar_shows_who_signed_in(
 
 def another_coordinator(path: Path, besides: uuid.UUID) -> uuid.UUID:
     """The staff member, other than ``besides``, who coordinates the most open cases."""
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         (other_hex,) = db.execute(
             "SELECT a.staff_id FROM coordinator_assignment a "
             "JOIN care_case c ON c.id = a.case_id "

@@ -1,6 +1,5 @@
 """Print preview, Save as PDF and Print from the app, each print in the record's history."""
 
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import history, meetings
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.print_preview import PrintPreviewDialog
+from tests import store_sql
 from tests.documents.helpers import flat, pages_text
 from tests.ui.signed_in import acting
 from tests.ui.test_main_window import open_window
@@ -23,7 +23,7 @@ WAIT = 10_000
 
 
 def busy_case(path: Path) -> tuple[uuid.UUID, uuid.UUID]:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         patient, case = db.execute(
             "SELECT c.patient_id, c.id FROM care_case c JOIN action a ON a.case_id = c.id"
             " WHERE c.status = 'active' GROUP BY c.id ORDER BY count(*) DESC LIMIT 1"
@@ -44,7 +44,7 @@ def preview_of_record(qtbot, window: MainWindow, wait_idle, path: Path) -> Print
 
 
 def print_kinds(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         rows = db.execute(
             "SELECT new_value FROM journal WHERE entity = 'print_record' AND field = 'kind'"
             " ORDER BY origin_seq"

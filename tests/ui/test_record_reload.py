@@ -8,7 +8,6 @@ typed.
 """
 
 import datetime as dt
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from mdt_desk.services.patients import set_risk_band
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.itemmodels.action_plan_table_model import ActionColumn
 from mdt_desk.ui.main_window import MainWindow
+from tests import store_sql
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui import test_operations as operations
 from tests.ui.signed_in import create_main_window
@@ -112,7 +112,7 @@ def type_review_date(qtbot, record: CaseRecordWidget, typed: str) -> QLineEdit:
 
 
 def stored_next_review(path: Path, case_id: uuid.UUID) -> dt.date | None:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         (value,) = db.execute(
             "SELECT next_review_on FROM care_case WHERE id = ?", (case_id.hex,)
         ).fetchone()
@@ -120,7 +120,7 @@ def stored_next_review(path: Path, case_id: uuid.UUID) -> dt.date | None:
 
 
 def stored_action(path: Path, action_id: uuid.UUID) -> tuple[str, dt.date]:
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         description, due_on = db.execute(
             "SELECT description, due_on FROM action WHERE id = ?", (action_id.hex,)
         ).fetchone()

@@ -3,7 +3,6 @@ changed later, marked in words with a padlock; hidden in meeting mode until Ctrl
 the print preview says what the person's copy leaves out, on screen only."""
 
 import datetime as dt
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from mdt_desk.ui.itemmodels.meeting_results_table_model import result_rows
 from mdt_desk.ui.itemmodels.notes_table_model import NOTE_COLUMN
 from mdt_desk.ui.print_preview import PrintPreviewDialog
 from mdt_desk.ui.runner import TaskRunner
+from tests import store_sql
 from tests.documents.helpers import flat, pages_text
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child, focused
@@ -270,7 +270,7 @@ def test_sensitive_actions_are_hidden_while_presenting_until_revealed(
 
 def person_with_sensitive_items(path: Path) -> tuple[uuid.UUID, int, int]:
     """A demo person whose open case has sensitive actions or notes: (id, actions, notes)."""
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         patient, case = db.execute(
             "SELECT c.patient_id, c.id FROM action a JOIN care_case c ON c.id = a.case_id"
             " WHERE a.sensitive AND a.status = 'open' AND c.status != 'closed'"

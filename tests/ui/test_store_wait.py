@@ -1,7 +1,7 @@
 """A change that must wait for another program says so, then goes through."""
 
-import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +12,7 @@ from mdt_desk.models.store import Store
 from mdt_desk.services.desk import Desk
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.store_wait import StoreWaitLabel
+from tests import store_sql
 from tests.ui.finders import child
 
 WAITING = "Waiting for another program writing to the store…"
@@ -43,7 +44,7 @@ def test_a_write_waiting_for_another_program_says_so_then_goes_through(
     window.show()
     assert not label.isVisible()
 
-    other = sqlite3.connect(store.path, isolation_level=None)  # another program
+    other = store_sql.connect(store.path, isolation_level=None)  # another program
     other.execute("BEGIN IMMEDIATE")
     done: list[str] = []
     errors: list[object] = []
@@ -72,16 +73,28 @@ def test_the_store_tells_its_listener_only_when_a_write_has_to_wait(
         session.query(Practice).first()
     assert heard == []  # nobody else writing: nothing to say
 
-    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(1.0, lambda: other.execute("COMMIT"))
-    release.start()
+    locked = threading.Event()
+
+    def another_program_holds_the_write_lock() -> None:
+        # Its own thread opens, locks, commits and closes: a connection stays in the
+        # thread that made it.
+        other = store_sql.connect(store.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(1.0)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+
+    holder = threading.Thread(target=another_program_holds_the_write_lock)
+    holder.start()
     try:
+        assert locked.wait(timeout=10)
         with store.write(actor_label="test") as session:
             practice = session.query(Practice).first()
             assert practice is not None
             practice.phone = "01642 111111"
     finally:
-        release.join()
-        other.close()
+        holder.join()
     assert heard == [True, False]

@@ -2,7 +2,6 @@
 driven with the keyboard where the user would use it."""
 
 import random
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from mdt_desk.ui.itemmodels.action_plan_table_model import ActionColumn
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.new_referral_dialog import NewReferralDialog
 from mdt_desk.ui.widgets import CuiDateEdit
+from tests import store_sql
 from tests.ui.finders import child
 from tests.ui.signed_in import create_main_window
 
@@ -44,7 +44,7 @@ def open_window(qtbot, path: Path, wait_idle) -> MainWindow:
 
 def active_case_of_someone_else(path: Path) -> tuple[uuid.UUID, str, str]:
     """An active case whose coordinator is not the signed-in staff member."""
-    with sqlite3.connect(path) as db:
+    with store_sql.connect(path) as db:
         (me,) = db.execute(
             "SELECT value FROM store_meta WHERE key = 'signed_in_staff_id'"
         ).fetchone()
@@ -146,7 +146,7 @@ def test_a_coordinators_day_in_the_main_window(qtbot, demo_store_path, wait_idle
     }
     assert set(added) <= texts
     assert added[0][1] == me
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         stored = db.execute(
             "SELECT count(*) FROM action WHERE description IN (?, ?) AND owner_id IS NOT NULL",
             (added[0][0], added[1][0]),
@@ -157,7 +157,7 @@ def test_a_coordinators_day_in_the_main_window(qtbot, demo_store_path, wait_idle
     plan.select_action(first.id)
     qtbot.mouseClick(child(plan, QPushButton, "mark_action_done_button"), Qt.MouseButton.LeftButton)
     wait_idle(window)
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         (status,) = db.execute("SELECT status FROM action WHERE id = ?", (first.id.hex,)).fetchone()
     assert status == "done"
     shown = [plan.model.row_at(row) for row in range(plan.model.rowCount())]
@@ -229,7 +229,7 @@ def test_a_new_referral_from_the_main_window(qtbot, demo_store_path, wait_idle) 
     window = open_window(qtbot, demo_store_path, wait_idle)
     new_referrals = window.navigator._view_items[CaseloadView.NEW_REFERRALS]
     referrals_before = new_referrals.text()
-    with sqlite3.connect(demo_store_path) as db:
+    with store_sql.connect(demo_store_path) as db:
         taken = {row[0] for row in db.execute("SELECT nhs_number FROM patient")}
     number = next(n for n in synthetic_nhs_numbers(random.Random(99), 50) if n not in taken)
 
