@@ -9,8 +9,6 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -26,25 +24,25 @@ from mdt_desk.models.store import Store
 from mdt_desk.resources import resource_path
 from mdt_desk.services.demo import generate_demo, is_demo_store
 from mdt_desk.services.sign_in import DEMO_PIN
+from tests import store_sql
 from tests.cli_sign_in import demo_chair, demo_staff_with
+from tests.shared_stores import copy_store, made_sealed, sealed_key
 
 #: A PIN no demo data could hold by chance, for scanning the store's bytes.
 NEW_PIN = "Quill-Harbour-7391"
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("access-demo") / "demo.sqlite"
-    with Store.open(path) as store:
+    with made_sealed(), Store.open(path) as store:
         generate_demo(store, patients=40, seed=11)
-    return path
+    return path, sealed_key(path)
 
 
 @pytest.fixture
-def store_path(demo_file: Path, tmp_path: Path) -> str:
-    target = tmp_path / "desk.sqlite"
-    shutil.copyfile(demo_file, target)
-    return str(target)
+def store_path(demo_made: tuple[Path, bytes], tmp_path: Path) -> str:
+    return str(copy_store(*demo_made, tmp_path / "desk.sqlite"))
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> tuple[int, str]:
@@ -61,7 +59,7 @@ def run_as(
 
 
 def query(store: str, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(store)) as db:
+    with closing(store_sql.connect(store)) as db:
         return db.execute(sql, params).fetchall()
 
 

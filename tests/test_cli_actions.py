@@ -2,9 +2,8 @@
 
 import datetime as dt
 import json
-import shutil
-import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -128,7 +127,7 @@ def test_an_unknown_owner_is_a_clear_error(
 
 
 def test_stats_counts_the_overdue_actions_the_overdue_list_shows(
-    demo_file: Path, tmp_path: Path
+    demo_made: tuple[Path, bytes], tmp_path: Path
 ) -> None:
     """`stats` and `actions list --overdue --all` share one rule and one day, even when
     the computer's own date is not London's."""

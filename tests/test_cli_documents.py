@@ -1,8 +1,8 @@
 """`mdt-desk careplan | agenda | minutes | caseload` write PDFs and record each print."""
 
 import json
-import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,14 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import patient_display_name
+from tests import store_sql
 from tests.cli_sign_in import run  # signed in as the demo's chair
 from tests.documents.helpers import flat, pages_text
-from tests.test_cli_meetings import demo_file, store_path  # noqa: F401  (fixtures)
+from tests.test_cli_meetings import demo_made, store_path  # noqa: F401  (fixtures)
 
 
 def a_person_with_an_open_case(store: str) -> tuple[str, str, str, str]:
-    with sqlite3.connect(store) as db:
+    with closing(store_sql.connect(store)) as db:
         row = db.execute(
             "SELECT p.nhs_number, p.family_name, p.given_name, p.title FROM patient p"
             " JOIN care_case c ON c.patient_id = p.id WHERE c.status = 'active'"
@@ -28,7 +29,7 @@ def a_person_with_an_open_case(store: str) -> tuple[str, str, str, str]:
 
 
 def prints(store: str) -> list[tuple[str, str]]:
-    with sqlite3.connect(store) as db:
+    with closing(store_sql.connect(store)) as db:
         return db.execute(
             "SELECT field, new_value FROM journal WHERE entity = 'print_record'"
             " AND field = 'kind' ORDER BY origin_seq"
@@ -142,7 +143,7 @@ def test_careplan_says_beside_the_file_what_it_left_off(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with sqlite3.connect(store_path) as db:
+    with closing(store_sql.connect(store_path)) as db:
         action_id, nhs, description = db.execute(
             "SELECT a.id, p.nhs_number, a.description FROM action a"
             " JOIN care_case c ON c.id = a.case_id JOIN patient p ON p.id = c.patient_id"

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,21 @@ from mdt_desk.models.store import Store
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.meetings import LONDON
 from tests.cli_sign_in import run  # signed in as the demo's chair
+from tests.shared_stores import copy_store, made_sealed, sealed_key
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with Store.open(path) as store:
+    with made_sealed(), Store.open(path) as store:
         generate_demo(store, patients=300, seed=3)
-    return path
+    return path, sealed_key(path)
 
 
 @pytest.fixture
-def store_path(demo_file: Path, tmp_path: Path) -> str:
+def store_path(demo_made: tuple[Path, bytes], tmp_path: Path) -> str:
     """A copy of the demo store for one test to change."""
-    target = tmp_path / "desk.sqlite"
-    shutil.copyfile(demo_file, target)
-    return str(target)
+    return str(copy_store(*demo_made, tmp_path / "desk.sqlite"))
 
 
 def meetings_json(store: str, *options: str) -> list[dict[str, object]]:

@@ -183,3 +183,98 @@ def test_hub_password_lives_in_the_real_secret_service_across_processes(
     keyrings = tmp_path / "xdg-data" / "keyrings"
     assert any(keyrings.glob("*.keyring")), "gnome-keyring kept no keyring file"
     assert _files_holding(secret, tmp_path, runtime_dir) == []
+
+
+# The store key: one process makes an encrypted store (its key goes to the keyring), a
+# second reads it with nothing but the keyring, a third reports what the keyring holds.
+STORE_SESSION_SCRIPT = """\
+printf '%s' "$KEYRING_UNLOCK" \\
+  | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null \\
+  || { echo "gnome-keyring-daemon did not start" >&2; exit 90; }
+"$PYTHON" -m mdt_desk.cli demo --patients 30 --store "$STORE" >"$OUT/demo.out" 2>"$OUT/demo.err"
+echo "$?" >"$OUT/demo.status"
+"$PYTHON" -m mdt_desk.cli stats --store "$STORE" </dev/null >"$OUT/stats.out" 2>"$OUT/stats.err"
+echo "$?" >"$OUT/stats.status"
+exec "$PYTHON" "$OUT/key_reader.py" "$STORE" </dev/null
+"""
+
+KEY_READER_SCRIPT = """\
+import hashlib, json, sys
+from pathlib import Path
+
+import keyring
+
+from mdt_desk.models.store_key import KEYRING_SERVICE, read_key_file
+
+key_file = read_key_file(Path(sys.argv[1]))
+kept = keyring.get_password(KEYRING_SERVICE, key_file.store_id)
+backend = type(keyring.get_keyring())
+print(json.dumps({
+    "backend": backend.__module__ + "." + backend.__name__,
+    "kept_in": key_file.kept_in,
+    "key": kept,
+}))
+"""
+
+
+@pytest.mark.slow
+def test_the_store_key_lives_in_the_real_secret_service_across_processes(
+    tmp_path: Path, runtime_dir: Path
+) -> None:
+    _require_secret_service()
+    home = tmp_path / "home"
+    out = tmp_path / "out"
+    for folder in (home, out):
+        folder.mkdir()
+    (out / "key_reader.py").write_text(KEY_READER_SCRIPT)
+    (out / "session.sh").write_text(STORE_SESSION_SCRIPT)
+    store = tmp_path / "data" / "desk.sqlite"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        # Only the keyring may hand the key over: no store passphrase, no outer bus.
+        if key not in ("MDT_DESK_STORE_PASSPHRASE", "DBUS_SESSION_BUS_ADDRESS")
+    }
+    environment.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+        XDG_RUNTIME_DIR=str(runtime_dir),
+        PYTHON_KEYRING_BACKEND="keyring.backends.SecretService.Keyring",
+        PYTHONPATH=str(ROOT),
+        PYTHON=sys.executable,
+        STORE=str(store),
+        OUT=str(out),
+        KEYRING_UNLOCK=KEYRING_UNLOCK,
+    )
+    session = subprocess.Popen(
+        ["dbus-run-session", "--", "sh", str(out / "session.sh")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=tmp_path,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = session.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(session.pid, signal.SIGKILL)
+        session.communicate()
+        raise
+
+    assert session.returncode == 0, stderr
+    assert (out / "demo.status").read_text().strip() == "0", (out / "demo.err").read_text()
+    # The second process opened the encrypted store with the key from the keyring alone.
+    assert (out / "stats.status").read_text().strip() == "0", (out / "stats.err").read_text()
+    assert "Patients: 30" in (out / "stats.out").read_text()
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert report["backend"] == "keyring.backends.SecretService.Keyring"
+    assert report["kept_in"] == "keyring"
+    key = report["key"]
+    assert key is not None and len(bytes.fromhex(key)) == 32
+    # The key is in no file in plain text (the keyring's own file is encrypted).
+    assert _files_holding(key, tmp_path, runtime_dir) == []
+    assert store.read_bytes()[:16] != b"SQLite format 3\x00"

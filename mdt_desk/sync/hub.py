@@ -224,11 +224,30 @@ def hub_engine(url: str | URL, *, password: str | None = None) -> Engine:
     )
 
 
-def _unreachable(url: str | URL, error: BaseException) -> HubUnreachableError:
+class HubCertificateError(HubError):
+    """TLS could not prove the hub is the hub (a wrong or missing CA file, another name).
+
+    Not "unreachable": trying again later will not help, so the desk says so loudly."""
+
+
+#: Words of libpq's TLS verification failures (sslmode=verify-ca / verify-full).
+_CERTIFICATE_SIGNS = ("certificate", "ssl error", "sslrootcert", "does not match host name")
+
+
+def _unreachable(url: str | URL, error: BaseException) -> HubError:
     detail = getattr(error, "orig", None) or error
-    first_line = (
-        str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
-    )
+    words = str(detail).strip()
+    first_line = words.splitlines()[0] if words else type(detail).__name__
+    if any(sign in words.lower() for sign in _CERTIFICATE_SIGNS):
+        reason = next(
+            (line for line in words.splitlines() if "certificate" in line.lower()), first_line
+        )
+        return HubCertificateError(
+            f"The team hub {redacted(url)} could not be trusted: its TLS certificate did not "
+            f"check out ({reason.strip()}). Check that sslrootcert= names the CA file your "
+            "administrator gave you and that the address is the name on the hub's "
+            "certificate. Nothing was sent."
+        )
     return HubUnreachableError(f"The team hub {redacted(url)} is not reachable ({first_line}).")
 
 
