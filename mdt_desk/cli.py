@@ -1087,7 +1087,7 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     from mdt_desk.sync import credentials
-    from mdt_desk.sync.hub import HubError, read_hub_info, redacted
+    from mdt_desk.sync.hub import HubError, read_hub_info, redacted, without_password
     from mdt_desk.sync.hub_roles import add_desk_login, check_desk_name
 
     check_desk_name(args.name)
@@ -1103,7 +1103,7 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     desk_url = make_url(args.url).set(username=login.name, password=None)
-    desk_address = desk_url.render_as_string(hide_password=False)
+    desk_address = without_password(desk_url)
     account = credentials.account(desk_address)
     if args.json:
         _emit_json(

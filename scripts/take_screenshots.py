@@ -6,15 +6,16 @@ banner, the care plan's print preview, the agenda builder, and meeting
 mode on the shared screen (projection privacy on).
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--store demo.sqlite]
+(Without a keyring, set MDT_DESK_STORE_PASSPHRASE: the store is encrypted.)
 """
 
 import argparse
 import os
-import sqlite3
 import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -24,7 +25,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QTabWidget, QWidget
 
 from mdt_desk.app import create_main_window
-from mdt_desk.models.store import Store
+from mdt_desk.models.store import Store, connect_store_file
+from mdt_desk.models.store_key import store_key
 from mdt_desk.services.caseload import CaseloadView
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.sign_in import DEMO_PIN
@@ -49,7 +51,7 @@ def save(widget: QWidget, name: str) -> None:
     sys.stdout.write(f"wrote {OUT / name}\n")
 
 
-def busiest_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+def busiest_case(db: Any) -> tuple[uuid.UUID, uuid.UUID]:
     patient, case = db.execute(
         """SELECT c.patient_id, c.id FROM care_case c
            JOIN action a ON a.case_id = c.id
@@ -60,7 +62,7 @@ def busiest_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.UUID(patient), uuid.UUID(case)
 
 
-def deceased_patient(db: sqlite3.Connection) -> uuid.UUID:
+def deceased_patient(db: Any) -> uuid.UUID:
     (patient,) = db.execute(
         """SELECT p.id FROM patient p JOIN care_case c ON c.patient_id = p.id
            WHERE p.date_of_death IS NOT NULL LIMIT 1"""
@@ -68,7 +70,7 @@ def deceased_patient(db: sqlite3.Connection) -> uuid.UUID:
     return uuid.UUID(patient)
 
 
-def most_overdue(db: sqlite3.Connection) -> uuid.UUID:
+def most_overdue(db: Any) -> uuid.UUID:
     (owner,) = db.execute(
         """SELECT owner_id FROM action WHERE status IN ('open', 'in_progress')
            AND due_on < date('now') AND retired_at IS NULL
@@ -77,7 +79,7 @@ def most_overdue(db: sqlite3.Connection) -> uuid.UUID:
     return uuid.UUID(owner)
 
 
-def sensitive_case(db: sqlite3.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+def sensitive_case(db: Any) -> tuple[uuid.UUID, uuid.UUID]:
     patient, case = db.execute(
         """SELECT c.patient_id, c.id FROM care_case c
            JOIN action a ON a.case_id = c.id JOIN patient p ON p.id = c.patient_id
@@ -127,7 +129,7 @@ def main() -> int:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     OUT.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    db = connect_store_file(store_path, store_key(store_path), options="mode=ro")
 
     window = create_main_window(store_path)
     window.show()

@@ -21,6 +21,7 @@ import pytest
 from mdt_desk.cli import EXIT_NOT_ALLOWED, SETUP_NOTICE, main
 from mdt_desk.models.enums import Role
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import PASSPHRASE_ENV
 from mdt_desk.resources import resource_path
 from mdt_desk.services.demo import generate_demo, is_demo_store
 from mdt_desk.services.sign_in import DEMO_PIN
@@ -581,14 +582,18 @@ def test_the_demo_prints_its_pin_and_has_every_role(
 
 
 @pytest.fixture
-def child_environment(tmp_path: Path) -> Iterator[dict[str, str]]:
+def child_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The child cannot see this test's in-memory keyring: stores made or copied from
+    here on are sealed by a store passphrase, which the child is given."""
+    monkeypatch.setenv(PASSPHRASE_ENV, "access tests store passphrase")
     yield {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
 
 @pytest.mark.slow
 def test_the_pin_is_not_in_the_process_list_or_environment(
-    store_path: str, child_environment: dict[str, str]
+    demo_made: tuple[Path, bytes], tmp_path: Path, child_environment: dict[str, str]
 ) -> None:
+    store_path = str(copy_store(*demo_made, tmp_path / "desk.sqlite"))
     chair = demo_chair(store_path)
     argv = [sys.executable, "-m", "mdt_desk.cli", "conflicts", "--json"]
     argv += ["--as", chair, "--pin-stdin", "--store", store_path]

@@ -68,7 +68,7 @@ def files_under(*folders: Path) -> Iterator[Path]:
 def canaries_in(*folders: Path) -> list[str]:
     """``file: spelling`` for every canary spelling found in any file under ``folders``."""
     needles = _needles()
-    hits = []
+    hits: list[str] = []
     for path in files_under(*folders):
         haystack = path.read_bytes().lower()
         hits.extend(f"{path}: {what}" for what, needle in needles if needle in haystack)

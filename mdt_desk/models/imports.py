@@ -49,8 +49,8 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with
 
 from mdt_desk.models.base import Base, utc_now
 from mdt_desk.models.entities import Patient
-from mdt_desk.models.store import SEES_PUBLISHED_PATIENTS_ONLY, Store
 from mdt_desk.models.seal import reseal_unsent_tail
+from mdt_desk.models.store import SEES_PUBLISHED_PATIENTS_ONLY, Store
 
 
 class PatientImport(Base):

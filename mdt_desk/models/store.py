@@ -40,13 +40,13 @@ from mdt_desk.errors import (
 from mdt_desk.models.base import utc_now
 from mdt_desk.models.clock import WallClock, next_hlc, system_wall_clock
 from mdt_desk.models.journal import JournalTransaction
-from mdt_desk.models.seal import seal_local_transaction
 from mdt_desk.models.private_files import (
     create_private_folder,
     make_private,
     touch_private,
     write_private,
 )
+from mdt_desk.models.seal import seal_local_transaction
 from mdt_desk.models.store_key import (
     StoreKeyError,
     forget_key,
@@ -369,7 +369,7 @@ def _is_busy(error: Exception) -> bool:
 
 def _make_engine(
     path: Path,
-    key: bytes,
+    key: bytes | None,
     *,
     immediate: bool,
     busy_listener: Callable[[], BusyListener | None] | None = None,
@@ -642,7 +642,7 @@ def _backup_name(path: Path, label: str) -> Path:
     return path.with_name(f"{path.name}.{label}-{stamp}.bak")
 
 
-def backup_store(path: Path, label: str, key: bytes) -> Path:
+def backup_store(path: Path, label: str, key: bytes | None) -> Path:
     """Copy the store (consistently, with SQLite's backup API) beside itself, encrypted.
 
     The copy is encrypted with the store's own key, and its key file is copied beside
@@ -830,12 +830,14 @@ class Store:
 
     Use :meth:`read` for a read-only unit of work and :meth:`write` for one that
     changes records; each yields a SQLAlchemy :class:`Session` for one user action.
+    Open one with :meth:`open`, which finds the key; ``key=None`` opens an unencrypted
+    file as it is, and is only for the benchmarks' unencrypted baseline.
     """
 
     def __init__(
         self,
         path: Path,
-        key: bytes,
+        key: bytes | None,
         *,
         clock: WallClock = system_wall_clock,
         encrypted_now: Encryption | None = None,

@@ -150,10 +150,21 @@ class HubUnreachableError(HubError):
     """The hub did not answer: the desk works offline and tries again later."""
 
 
+def _readable(rendered: str) -> str:
+    """File paths in the options (``sslrootcert=/etc/…/ca.pem``) as a person writes them.
+
+    SQLAlchemy escapes ``/``, ``:`` and ``\\`` in the query; both forms parse the same.
+    """
+    address, mark, query = rendered.partition("?")
+    for escaped, plain in (("%2F", "/"), ("%3A", ":"), ("%5C", "\\")):
+        query = query.replace(escaped, plain)
+    return address + mark + query
+
+
 def redacted(url: str | URL) -> str:
     """The URL as it may appear in messages and logs: never with its password."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return _readable(make_url(url).render_as_string(hide_password=True))
     except (ArgumentError, ValueError):
         return "(not a database address)"
 
@@ -161,7 +172,9 @@ def redacted(url: str | URL) -> str:
 def without_password(url: str | URL) -> str:
     """The URL with no password at all (kept in settings and the store; never a secret)."""
     try:
-        return make_url(url).set(password=None).render_as_string(hide_password=False)
+        # Not URL.set(password=None): set() leaves a field it is given None for unchanged.
+        bare = make_url(url)._replace(password=None)
+        return _readable(bare.render_as_string(hide_password=False))
     except (ArgumentError, ValueError):
         return "(not a database address)"
 

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Table, text
@@ -211,7 +212,7 @@ def advance_counter(connection: Connection, last_seq: int) -> None:
     connection.execute(text("SELECT hub_advance_counter(:last)"), {"last": last_seq})
 
 
-def put_state(connection: Connection, states: list[dict[str, object]]) -> None:
+def put_state(connection: Connection, states: Sequence[Mapping[str, object]]) -> None:
     """The merged state of a push, in one statement (arrays, set-based)."""
     connection.execute(
         text(

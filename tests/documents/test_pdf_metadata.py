@@ -40,7 +40,8 @@ def everything_but_the_pages(content: bytes) -> str:
     and the catalogue's own entries."""
     reader = PdfReader(io.BytesIO(content))
     parts: list[str] = [f"{key}={value}" for key, value in (reader.metadata or {}).items()]
-    xmp = reader.trailer["/Root"].get("/Metadata")
+    catalogue: Any = reader.trailer["/Root"]
+    xmp = catalogue.get("/Metadata")
     if xmp is not None:
         parts.append(xmp.get_object().get_data().decode("utf-8", "replace"))
 
@@ -52,7 +53,6 @@ def everything_but_the_pages(content: bytes) -> str:
                 parts.append(str(item.title))
 
     outline_titles(reader.outline)
-    catalogue = reader.trailer["/Root"]
     parts.extend(
         f"{key}={catalogue[key]}"
         for key in catalogue

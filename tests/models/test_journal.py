@@ -17,10 +17,12 @@ from mdt_desk.models import Action, Base, Case, Note, Patient, synced_tables
 from mdt_desk.models.clock import COUNTER_BITS, next_hlc
 from mdt_desk.models.enums import ActionStatus, ClosureReason, ReferralSource
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import has_key_file
 from mdt_desk.services import cases, patients, plans
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.practices import import_ods_practices
+from tests import store_sql
 from tests.conftest import TEST_PRACTICES, TODAY, epraccur_row
 
 
@@ -102,8 +104,8 @@ def test_deletes_are_refused_records_are_retired(store, practice_ids) -> None:
 
 def test_a_write_outside_a_journalled_transaction_is_refused(store, practice_ids) -> None:
     register(store, practice_ids["A81001"])
-    raw = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError, match="outside a journalled transaction"):
+    raw = store_sql.connect(store.path)
+    with pytest.raises(store_sql.errors.IntegrityError, match="outside a journalled transaction"):
         raw.execute("UPDATE patient SET title = 'Lord'")
     raw.close()
 
@@ -154,13 +156,13 @@ def test_a_rolled_back_transaction_leaves_no_journal_and_no_gap(store, practice_
 
 def test_the_journal_itself_cannot_be_rewritten(store, practice_ids) -> None:
     register(store, practice_ids["A81001"])
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     for statement in (
         "UPDATE journal_change SET new_value = '\"x\"'",
         "DELETE FROM journal_change",
         "UPDATE journal_tx SET actor_label = 'someone else'",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(store_sql.errors.IntegrityError, match="append-only"):
             raw.execute(statement)
     raw.close()
 
@@ -190,12 +192,13 @@ def test_next_hlc_is_strictly_increasing_and_never_behind_the_wall(last: int, wa
 
 
 def replay_journal_into(source: Path, target: Path) -> None:
-    """Rebuild every synced table from the journal alone into an empty schema."""
+    """Rebuild every synced table from the journal alone into an empty schema (a plain
+    SQLite file: only the store is encrypted)."""
     engine = create_engine(f"sqlite:///{target}")
     Base.metadata.create_all(engine, tables=synced_tables())
     engine.dispose()
     state: dict[tuple[str, str], dict[str, object]] = {}
-    raw = sqlite3.connect(source)
+    raw = store_sql.connect(source)
     for entity, row_id, field, new_value in raw.execute(
         "SELECT entity, row_id, field, new_value FROM journal_change ORDER BY origin_seq"
     ):
@@ -217,7 +220,8 @@ def replay_journal_into(source: Path, target: Path) -> None:
 
 
 def table_dump(path: Path) -> dict[str, list[tuple]]:
-    raw = sqlite3.connect(path)
+    """Every synced table's rows, from a store or from a plain replayed copy."""
+    raw = store_sql.connect(path) if has_key_file(path) else sqlite3.connect(path)
     dump = {}
     for synced in synced_tables():
         table = synced.name

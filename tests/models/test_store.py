@@ -11,6 +11,7 @@ from mdt_desk.errors import StoreError
 from mdt_desk.models import store as store_module
 from mdt_desk.models.store import APPLICATION_ID, Store, schema_head
 from mdt_desk.services.check import check_store
+from tests import store_sql
 
 
 def test_new_store_has_durable_pragmas_and_identity(tmp_path: Path) -> None:
@@ -61,7 +62,7 @@ def test_another_programs_database_is_refused(tmp_path: Path) -> None:
 def test_a_store_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "desk.sqlite"
     Store.open(path).close()
-    raw = sqlite3.connect(path)
+    raw = store_sql.connect(path)
     raw.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
     raw.commit()
     raw.close()
@@ -138,7 +139,7 @@ def test_an_older_store_is_backed_up_then_migrated(
         assert report.passed, report.checks
     backups = list(path.parent.glob("desk.sqlite.before-*.bak"))
     assert len(backups) == 1
-    raw = sqlite3.connect(backups[0])
+    raw = store_sql.connect(backups[0])  # a backup is encrypted too, its key file beside it
     assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001_initial"
     assert raw.execute("SELECT count(*) FROM meeting").fetchone()[0] == 1
     raw.close()

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from keyring.backends import fail
+from sqlalchemy.orm import Session
 
 from mdt_desk.errors import StoreError
 from mdt_desk.models.store import SQLITE_MAGIC, Store, connect_store_file
@@ -37,13 +38,18 @@ from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.patients import register_patient
 
 PASSPHRASE = "a long store passphrase"
-PATIENT = {
-    "nhs_number": "9434765919",
-    "family_name": "Quennevillestraw",
-    "given_name": "Odile",
-    "date_of_birth": dt.date(1941, 3, 9),
-    "practice_id": practice_id_for("A81001"),
-}
+FAMILY_NAME = "Quennevillestraw"
+
+
+def _register(session: Session) -> None:
+    register_patient(
+        session,
+        nhs_number="9434765919",
+        family_name=FAMILY_NAME,
+        given_name="Odile",
+        date_of_birth=dt.date(1941, 3, 9),
+        practice_id=practice_id_for("A81001"),
+    )
 
 
 def _digest(path: Path) -> str:
@@ -63,7 +69,7 @@ def _with_patient(path: Path, practice_file: Path) -> None:
 
     with Store.open(path) as store, store.write(actor_label="test") as session:
         import_ods_practices(session, practice_file)
-        register_patient(session, **PATIENT)
+        _register(session)
 
 
 def test_a_new_store_is_encrypted_with_a_key_kept_in_the_keyring(
@@ -81,7 +87,7 @@ def test_a_new_store_is_encrypted_with_a_key_kept_in_the_keyring(
     assert path.read_bytes()[:16] != SQLITE_MAGIC
     with pytest.raises(sqlite3.DatabaseError), closing(sqlite3.connect(path)) as plain:
         plain.execute("SELECT count(*) FROM patient").fetchone()
-    assert PATIENT["family_name"].encode() not in path.read_bytes()
+    assert FAMILY_NAME.encode() not in path.read_bytes()
     assert _mode(path) == 0o600
     assert _mode(key_file_path(path)) == 0o600
     assert _mode(path.parent) == 0o700
@@ -235,7 +241,7 @@ def test_a_store_from_before_encryption_is_encrypted_at_first_open(
     path = tmp_path / "old.sqlite"
     plaintext_copy(made, path)
     assert path.read_bytes()[:16] == SQLITE_MAGIC
-    assert PATIENT["family_name"].encode() in path.read_bytes()
+    assert FAMILY_NAME.encode() in path.read_bytes()
     old_backup = path.with_name(path.name + ".before-0006_access-20261101T000000Z.bak")
     old_backup.write_bytes(path.read_bytes())
 
@@ -243,15 +249,12 @@ def test_a_store_from_before_encryption_is_encrypted_at_first_open(
         assert store.encrypted_now is not None
         assert old_backup in store.encrypted_now.removed
         with store.raw_connection() as raw:
-            assert (
-                raw.execute("SELECT family_name FROM patient").fetchone()[0]
-                == (PATIENT["family_name"])
-            )
+            assert raw.execute("SELECT family_name FROM patient").fetchone()[0] == (FAMILY_NAME)
     assert path.read_bytes()[:16] != SQLITE_MAGIC
     assert not old_backup.exists()
     for beside in tmp_path.iterdir():
         if beside.is_file():
-            assert PATIENT["family_name"].encode() not in beside.read_bytes(), beside
+            assert FAMILY_NAME.encode() not in beside.read_bytes(), beside
     with Store.open(path) as store:
         assert store.encrypted_now is None
 
@@ -260,10 +263,10 @@ def test_a_migration_backup_is_encrypted_and_opens_with_its_own_key_file(
     store: Store, practice_ids: object
 ) -> None:
     with store.write(actor_label="test") as session:
-        register_patient(session, **PATIENT)
+        _register(session)
     backup = store.backup("before-test")
     assert backup.read_bytes()[:16] != SQLITE_MAGIC
-    assert PATIENT["family_name"].encode() not in backup.read_bytes()
+    assert FAMILY_NAME.encode() not in backup.read_bytes()
     assert _mode(backup) == 0o600
     with Store.open(backup, create=False) as copy, copy.raw_connection() as raw:
         assert raw.execute("SELECT count(*) FROM patient").fetchone()[0] == 1

@@ -11,24 +11,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import PASSPHRASE_ENV
 from mdt_desk.services.check import check_store
 
 
 def _another_program_reads(path: Path) -> None:
-    """What any other program does: open the store, read, close (SQLite's last-close rules)."""
+    """What any other program does: open the store, read, close (SQLite's last-close rules).
+
+    The store is encrypted: the program opens it with its key (sealed by the store
+    passphrase in the environment) through the SQLCipher driver, as a raw connection.
+    """
     script = (
-        "import sqlite3, sys\n"
-        "c = sqlite3.connect(sys.argv[1])\n"
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mdt_desk.models.store import connect_store_file\n"
+        "from mdt_desk.models.store_key import store_key\n"
+        "path = Path(sys.argv[1])\n"
+        "c = connect_store_file(path, store_key(path))\n"
         "c.execute('SELECT count(*) FROM store_meta').fetchone()\n"
         "c.close()\n"
     )
     subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
 
 
-def test_a_second_open_in_this_process_leaves_the_first_ones_wal_in_place(tmp_path: Path):
+def test_a_second_open_in_this_process_leaves_the_first_ones_wal_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(PASSPHRASE_ENV, "lock tests store passphrase")  # the child opens it too
     path = tmp_path / "desk.sqlite"
     window = Store.open(path)
     try:

@@ -66,7 +66,7 @@ def test_tls_options_pass_through_the_address_handling() -> None:
     assert "sslmode=verify-full" in kept and "sslrootcert=/etc/mdt/hub-ca.pem" in kept
     # One keyring entry per login and hub, whatever the TLS options say.
     assert credentials.account(TLS_URL) == "ward3@db.example:5433/team"
-    assert credentials.account(TLS_URL) == credentials.account(TLS_URL.split("?")[0])
+    assert credentials.account(TLS_URL) == credentials.account(TLS_URL.split("?", maxsplit=1)[0])
     engine = hub_engine(TLS_URL, password="s3cret")
     try:
         assert engine.url.query == {

@@ -45,18 +45,19 @@ def test_save_as_pdf_writes_0600_over_a_0644_file_and_leaves_nothing_else(
 def test_a_failed_write_removes_its_temporary_file(
     qtbot, demo_store_path, wait_idle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The disk fills as the PDF is written: the preview says so, and no temporary copy
-    (which would hold the whole document) is left beside the target."""
+    """The PDF is written, then renaming it into place is refused (a folder whose
+    permissions changed, a file locked by another program): the preview says so, and
+    the temporary copy, the whole document, is not left beside the target."""
     dialog = preview(qtbot, demo_store_path, wait_idle)
-    folder = tmp_path / "full-disk"
+    folder = tmp_path / "refused"
     folder.mkdir()
 
-    def disk_full(_descriptor: int) -> None:
-        raise OSError(28, "No space left on device")
+    def refused(_source: object, _target: object) -> None:
+        raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(os, "fsync", disk_full)
+    monkeypatch.setattr(os, "replace", refused)
     dialog.save_to(folder / "care-plan.pdf")
-    qtbot.waitUntil(lambda: "No space left" in dialog.error.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "Permission denied" in dialog.error.text(), timeout=WAIT)
     assert list(folder.iterdir()) == []
 
 
@@ -73,7 +74,7 @@ def test_the_print_job_is_named_by_the_kind_of_document_not_the_person(
         def __init__(self, printer, _parent) -> None:
             asked.append(printer.docName())
 
-        def setWindowTitle(self, _title: str) -> None:  # noqa: N802 - Qt's name
+        def setWindowTitle(self, _title: str) -> None:
             pass
 
         def exec(self) -> QDialog.DialogCode:

@@ -6,6 +6,7 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QLabel
 
@@ -17,7 +18,7 @@ from mdt_desk.ui.store_passphrase_dialog import StorePassphraseDialog
 PASSPHRASE = "kitchen table passphrase"
 
 
-def _accessible_name(widget: object) -> str:
+def _accessible_name(widget: QObject) -> str:
     interface = QAccessible.queryAccessibleInterface(widget)
     return interface.text(QAccessible.Text.Name)
 
