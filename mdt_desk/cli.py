@@ -599,10 +599,17 @@ def _export_to(args: argparse.Namespace, store: Store, acting: _Acting, export: 
         if args.output and args.output != "-":
             target = Path(args.output)
             temporary = target.with_name(target.name + ".part")
-            touch_private(temporary)  # 0600 before the first row: an export is every record
-            with temporary.open("w", encoding="utf-8", newline="\n") as handle:
-                export(session, handle)
-            temporary.replace(target)
+            try:
+                touch_private(temporary)  # 0600 before the first row: it is every record
+                with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+                    export(session, handle)
+                temporary.replace(target)
+            except BaseException as error:
+                # A half-written export is still people's records in the clear: gone at once.
+                temporary.unlink(missing_ok=True)
+                if isinstance(error, OSError):
+                    raise UserError(f"Cannot write {target}: {error.strerror}.") from error
+                raise
         else:
             export(session, args.out)
 
@@ -1184,14 +1191,79 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         if joining and getattr(args, "as_staff", None):
             _signed_in(args, store)  # a wrong PIN exits 2; the pulled records stay
     if args.json:
-        _emit_json(args.out, report.as_dict())
+        payload: dict[str, Any] = dict(report.as_dict())
+        if report.alarms:
+            payload["alarms"] = report.alarms
+        _emit_json(args.out, payload)
     else:
         _write(
             args.out,
             f"Sent {report.pushed} changes, received {report.pulled}; "
             f"{report.conflicts} to review.",
         )
+        for alarm in report.alarms:
+            # A record that failed its desk's hash chain: set aside, never silently.
+            _write(args.out, f"ALARM: records set aside, they fail the tamper check: {alarm}")
+        if report.alarms:
+            _write(args.out, "Tell your administrator: `mdt-desk hub verify URL` names each break.")
     return EXIT_OK
+
+
+def _cmd_hub_verify(args: argparse.Namespace) -> int:
+    from mdt_desk.sync.hub import redacted
+    from mdt_desk.sync.verify import verify_hub
+
+    engine = _hub_engine_for(args.url)
+    try:
+        result = verify_hub(engine)
+    finally:
+        engine.dispose()
+    breaks = [
+        {
+            "desk": result.name(found.origin),
+            "origin": found.origin,
+            "sequence": found.origin_seq,
+            "record": found.record,
+            "reason": found.reason,
+        }
+        for found in result.breaks
+    ]
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "hub": redacted(args.url),
+                "holds": result.holds,
+                "sealed_transactions": result.sealed,
+                "changes_before_seals": result.before_seals,
+                "unsealed_from_older_desks": result.from_older_desks,
+                "breaks": breaks,
+            },
+        )
+    else:
+        for found in breaks:
+            _write(
+                args.out,
+                f"BREAK {found['desk']} (desk {found['origin']}), sequence {found['sequence']}"
+                f" ({found['record']}): {found['reason']}",
+            )
+        older = (
+            f"; {result.from_older_desks} unsealed changes from desks of an earlier version"
+            if result.from_older_desks
+            else ""
+        )
+        before = (
+            f"; {result.before_seals} changes from before the hub kept seals"
+            if result.before_seals
+            else ""
+        )
+        verdict = "every chain holds" if result.holds else f"{len(breaks)} breaks"
+        _write(
+            args.out,
+            f"The team hub {redacted(args.url)}: {verdict} ({result.sealed} sealed "
+            f"transactions{before}{older}).",
+        )
+    return EXIT_OK if result.holds else EXIT_CHECK_FAILED
 
 
 def _cmd_conflicts(args: argparse.Namespace) -> int:
@@ -1291,6 +1363,14 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
     )
     sub.add_argument("url", help="the hub, with an administrator's login (no password)")
     sub.add_argument("name", help="the desk login's name, e.g. ward3_desk")
+    sub = command(
+        hub_commands,
+        "verify",
+        _cmd_hub_verify,
+        "walk the hub's whole log: exit 0 when every desk's hash chain holds, 1 naming each "
+        "break (desk, sequence, record)",
+    )
+    sub.add_argument("url", help="the hub, as for `hub init` (no password)")
     sub = command(
         commands,
         "sync",

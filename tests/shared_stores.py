@@ -16,7 +16,7 @@ import pytest
 
 from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, key_file_path, store_key
 
-SHARED_STORE_PASSPHRASE = "shared test store passphrase"  # noqa: S105 (tests only)
+SHARED_STORE_PASSPHRASE = "shared test store passphrase"
 
 
 @contextmanager

@@ -1,13 +1,15 @@
 """Real faults for a desk store: a full disk, a read-only file or folder, a second
 writer holding the lock, garbage bytes. Shared by the store and command-line tests.
 
+The store is a SQLCipher database: another program that opens it is given the store's
+key (on its standard input, never in its arguments) and uses the SQLCipher driver.
+
 The disk faults need mounts, so root (CI runs the suite as root). Root ignores file
 permission bits, so "read-only" is made by the kernel instead: a tmpfs remounted
 read-only, or a read-only bind mount over one file.
 """
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,8 +18,39 @@ from pathlib import Path
 
 import pytest
 
+from mdt_desk.models.store import connect_store_file
+from mdt_desk.models.store_key import store_key
+
 #: How much of a page-sized store is overwritten to damage it (after the header).
 SQLITE_HEADER_BYTES = 100
+#: The store's page size: :func:`damage` overwrites its first pages.
+PAGE_BYTES = 4096
+DAMAGED_PAGES = 3
+
+#: The start of a script for another program that opens the store at ``sys.argv[1]``
+#: with the key it reads on its first line of standard input, as ``connection``.
+_KEYED_CONNECTION = (
+    "import sys\n"
+    "import sqlcipher3.dbapi2 as sqlcipher\n"
+    "connection = sqlcipher.connect(sys.argv[1], isolation_level=None)\n"
+    "connection.execute('PRAGMA cipher_log_level = NONE')\n"
+    "key = sys.stdin.readline().strip()\n"
+    'connection.execute(f"PRAGMA key = \\"x\'{key}\'\\"")\n'
+)
+
+
+def _another_program(path: Path, script: str) -> subprocess.Popen[str]:
+    """``script`` run by another Python process, with the store's key given to it."""
+    program = subprocess.Popen(
+        [sys.executable, "-c", _KEYED_CONNECTION + script, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert program.stdin is not None
+    program.stdin.write(store_key(path).hex() + "\n")
+    program.stdin.flush()
+    return program
 
 
 def _mount(*args: str) -> None:
@@ -83,16 +116,12 @@ def read_only_file(path: Path) -> Iterator[Path]:
 def second_writer(path: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the store's write lock until the block ends."""
     script = (
-        "import sqlite3, sys\n"
-        f"connection = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
         "connection.execute('BEGIN IMMEDIATE')\n"
         "print('holding', flush=True)\n"
         "sys.stdin.readline()\n"
         "connection.execute('ROLLBACK')\n"
     )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    holder = _another_program(path, script)
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "holding"
@@ -106,6 +135,20 @@ def second_writer(path: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 def damage(path: Path) -> None:
+    """Overwrite the store's first pages, after the header, with garbage bytes.
+
+    The rest of the file is left as it was: that the key still opens those pages is
+    what tells a damaged store from a wrong key (garbage throughout is both; see
+    :func:`garble`).
+    """
+    size = path.stat().st_size
+    assert size > (DAMAGED_PAGES + 1) * PAGE_BYTES, "too small a store to damage in part"
+    with path.open("r+b") as handle:
+        handle.seek(SQLITE_HEADER_BYTES)
+        handle.write(os.urandom(DAMAGED_PAGES * PAGE_BYTES - SQLITE_HEADER_BYTES))
+
+
+def garble(path: Path) -> None:
     """Overwrite everything after the SQLite header with garbage bytes."""
     size = path.stat().st_size
     with path.open("r+b") as handle:
@@ -132,12 +175,11 @@ def half_written(path: Path) -> Iterator[subprocess.Popen[str]]:
     block rolls the write back; killing the process leaves a hot journal, as a crash
     would.
     """
-    with sqlite3.connect(path) as connection:
-        connection.execute("PRAGMA journal_mode=DELETE")
+    connection = connect_store_file(path, store_key(path))
+    connection.execute("PRAGMA journal_mode=DELETE")
     connection.close()
+    committed = path.stat().st_size
     script = (
-        "import sqlite3, sys\n"
-        f"connection = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
         "connection.execute('PRAGMA cache_size=8')\n"
         "connection.execute('BEGIN IMMEDIATE')\n"
         "connection.execute('UPDATE alembic_version SET version_num = ?',"
@@ -149,13 +191,13 @@ def half_written(path: Path) -> Iterator[subprocess.Popen[str]]:
         "sys.stdin.readline()\n"
         "connection.execute('ROLLBACK')\n"
     )
-    writer = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    writer = _another_program(path, script)
     try:
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "holding"
-        assert HALF_WRITTEN_REVISION.encode() in path.read_bytes(), "nothing reached the file"
+        # Encrypted, the revision cannot be seen in the bytes: the file has grown by the
+        # uncommitted pages instead.
+        assert path.stat().st_size > committed, "nothing reached the file"
         yield writer
     finally:
         let_go(writer)

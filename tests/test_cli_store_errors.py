@@ -52,7 +52,7 @@ def test_check_on_a_damaged_store_fails_with_exit_1(tmp_path: Path, capsys) -> N
     status, output = run("check", "--store", str(path), "--json")
     assert status == 1
     assert json.loads(output)["checks"][0]["passed"] is False
-    assert files_beside(path) == ["desk.sqlite"]
+    assert files_beside(path) == ["desk.sqlite", "desk.sqlite.key"]
 
 
 def test_check_on_a_healthy_store_still_passes(tmp_path: Path) -> None:

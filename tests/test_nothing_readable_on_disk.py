@@ -23,6 +23,7 @@ from mdt_desk.cli import main
 from mdt_desk.models.enums import ReferralSource
 from mdt_desk.models.store import Store
 from mdt_desk.services import cases, patients, plans
+from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.print_preview import PrintPreviewDialog, print_job_name
 from tests import store_sql
 from tests.documents.helpers import flat, pages_text
@@ -145,7 +146,7 @@ def _register_canary(path: Path) -> tuple[uuid.UUID, uuid.UUID]:
 
 def _preview_the_care_plan(
     qtbot, path: Path, patient_id: uuid.UUID, case_id: uuid.UUID
-) -> PrintPreviewDialog:
+) -> tuple[MainWindow, PrintPreviewDialog]:
     """Ctrl+P on the canary's record in the real main window, as a coordinator does."""
     window = create_main_window(path)
     qtbot.addWidget(window)
@@ -158,7 +159,7 @@ def _preview_the_care_plan(
     dialog = window.print_dialog
     assert isinstance(dialog, PrintPreviewDialog)
     qtbot.waitUntil(lambda: dialog.shown is not None, timeout=WAIT)
-    return dialog
+    return window, dialog
 
 
 def test_after_demo_edits_a_print_preview_and_a_backup_no_file_names_the_person(
@@ -176,7 +177,7 @@ def test_after_demo_edits_a_print_preview_and_a_backup_no_file_names_the_person(
             (CANARY_FAMILY, CANARY_NHS),
         ).fetchone() == (1,)
 
-    dialog = _preview_the_care_plan(qtbot, path, patient_id, case_id)
+    window, dialog = _preview_the_care_plan(qtbot, path, patient_id, case_id)
     assert dialog.shown is not None
     shown = flat(" ".join(pages_text(dialog.shown.content))).lower()
     assert CANARY_FAMILY.lower() in shown and "999 615 2847" in shown  # the person's own plan
@@ -187,6 +188,8 @@ def test_after_demo_edits_a_print_preview_and_a_backup_no_file_names_the_person(
     # While the app is open: its WAL and shared memory are on the disk beside the store.
     open_hits = canaries_in(store_folder, run_temp_folder)
     dialog.close()
+    window.close()  # the window keeps its settings and closes the store
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT)
 
     with Store.open(path) as store:
         backup = store.backup("before-canary-check")  # as a migration does
@@ -195,6 +198,7 @@ def test_after_demo_edits_a_print_preview_and_a_backup_no_file_names_the_person(
 
     files = list(files_under(store_folder, run_temp_folder))
     assert path in files and backup in files
+    assert any(file.suffix == ".ini" for file in files), "the window's settings, scanned too"
     assert open_hits == []
     assert canaries_in(store_folder, run_temp_folder) == []
     for file in files:  # nothing readable whole: no plain database, no PDF

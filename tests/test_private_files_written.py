@@ -164,3 +164,33 @@ def test_the_default_data_folder_is_made_0700(
     assert status == 0
     assert mode(data) == PRIVATE_FOLDER
     assert mode(data / "mdt-desk.sqlite") == PRIVATE_FILE
+
+
+@pytest.mark.slow
+def test_an_export_that_fails_half_way_leaves_nothing_on_the_disk(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows written before the failure are people's records in the clear."""
+    from mdt_desk.services import export
+
+    def fails_half_way(_session: object, out: io.TextIOBase) -> None:
+        out.write('{"format": "mdt-desk-export", "tables": {"patient": [')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "export_json", fails_half_way)
+    exported = tmp_path / "export.json"
+    status, _ = run_signed_in(demo_store, "export", "-o", str(exported))
+    assert status == 2
+    assert list(tmp_path.glob("export.json*")) == []
+
+
+@pytest.mark.slow
+def test_an_export_into_a_missing_folder_is_refused_with_a_message(
+    demo_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = run_signed_in(demo_store, "export", "-o", str(tmp_path / "nowhere" / "x.json"))
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Cannot write" in err and "No such file or directory" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "nowhere").exists()

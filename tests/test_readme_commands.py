@@ -12,7 +12,6 @@ import io
 import json
 import re
 import shlex
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from mdt_desk.cli import build_parser
 from mdt_desk.models.store import Store
 from mdt_desk.services.demo import generate_demo
 from tests.cli_sign_in import demo_staff_with, run  # on the demo store: as its chair
+from tests.shared_stores import copy_store, made_sealed, sealed_key
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -173,11 +173,11 @@ def minimal_form(usage: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("readme") / "demo.sqlite"
-    with Store.open(path) as store:
+    with made_sealed(), Store.open(path) as store:
         generate_demo(store, patients=200, seed=4)
-    return path
+    return path, sealed_key(path)
 
 
 #: Table rows not run here: the window, files to import, making a demo, the hub.
@@ -212,13 +212,12 @@ def placeholder_values(path: Path, out: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_each_usage_in_the_table_runs_as_shown(
     usage: str,
-    demo_file: Path,
+    demo_made: tuple[Path, bytes],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = tmp_path / "desk.sqlite"
-    shutil.copyfile(demo_file, store)
+    store = copy_store(*demo_made, tmp_path / "desk.sqlite")
     values = placeholder_values(store, tmp_path / "out.pdf")
     argv = [values.get(word, word) for word in minimal_form(usage).split()]
     unfilled = [word for word in argv if re.fullmatch(r"[A-Z][A-Z_.:-]*", word)]

@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session
 GENESIS = "0" * 64
 #: Names the encoding below; a later one would be told apart by it.
 SEAL_FORMAT = "mdt-desk-seal-1"
+#: The schema (migration 0007) from which a store seals its transactions.
+SEALED_SINCE_SCHEMA = 7
 #: ``store_meta`` key: the last ``journal_tx.tx`` when this store began sealing. Another
 #: desk's transaction above it must be sealed, or listed in ``journal_unsealed``.
 META_SEAL_BOUNDARY = "seal_boundary_tx"
@@ -227,7 +229,8 @@ def make_seal(
         last_seq=int(changes[-1][0]),
         change_count=count,
         actor_id=hex_id(actor_id),
-        actor_label=actor_label,
+        # as the journal and the hub keep it (200 characters at most)
+        actor_label=actor_label[:200],
         recorded_at=canonical_time(recorded_at),
         hlc=int(hlc),
         schema_version=int(schema_version),
@@ -387,9 +390,7 @@ def store_seal(connection: Connection | Session, seal: Seal) -> None:
 def note_unsealed(connection: Connection | Session, tx_id: str, origin: str) -> None:
     """Record a transaction received from a hub that holds it from before its seals."""
     connection.execute(
-        text(
-            "INSERT INTO journal_unsealed (tx_id, origin) VALUES (:t, :o) ON CONFLICT DO NOTHING"
-        ),
+        text("INSERT INTO journal_unsealed (tx_id, origin) VALUES (:t, :o) ON CONFLICT DO NOTHING"),
         {"t": tx_id, "o": origin},
     )
 
@@ -443,6 +444,33 @@ def content_problem(seal: Seal, changes: Sequence[ContentRow]) -> str:
     return ""
 
 
+def header_problem(
+    seal: Seal,
+    *,
+    origin: Any,
+    actor_id: Any,
+    actor_label: str,
+    recorded_at: Any,
+    hlc: int,
+    schema_version: int,
+) -> str:
+    """Why a copy of a transaction's header is not the one sealed, or ""."""
+    try:
+        when = canonical_time(recorded_at)
+    except (TypeError, ValueError):
+        when = ""
+    if (
+        seal.origin != hex_id(origin)
+        or seal.actor_id != hex_id(actor_id)
+        or seal.actor_label != str(actor_label)[:200]
+        or seal.recorded_at != when
+        or seal.hlc != int(hlc)
+        or seal.schema_version != int(schema_version)
+    ):
+        return "its author, time or desk differs from what was sealed"
+    return ""
+
+
 def record_name(entity: str, row_id: str, field: str) -> str:
     return f"{entity} {row_id} {field}".strip()
 
@@ -450,6 +478,7 @@ def record_name(entity: str, row_id: str, field: str) -> str:
 __all__ = [
     "GENESIS",
     "META_SEAL_BOUNDARY",
+    "SEALED_SINCE_SCHEMA",
     "SEAL_COLUMNS",
     "SEAL_GUARD_DDL",
     "SEAL_TABLE_DDL",
@@ -459,6 +488,7 @@ __all__ = [
     "canonical_time",
     "content_hash",
     "content_problem",
+    "header_problem",
     "hex_id",
     "last_seal",
     "link_problem",

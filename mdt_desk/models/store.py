@@ -46,7 +46,7 @@ from mdt_desk.models.private_files import (
     touch_private,
     write_private,
 )
-from mdt_desk.models.seal import seal_local_transaction
+from mdt_desk.models.seal import SEALED_SINCE_SCHEMA, seal_local_transaction
 from mdt_desk.models.store_key import (
     StoreKeyError,
     forget_key,
@@ -499,7 +499,11 @@ def _query_identity_under_locks(path: Path, key: bytes | None) -> _Identity:
     try:
         return _query_identity(path, "mode=ro", key)
     except DRIVER_ERRORS as error:
-        if getattr(error, "sqlite_errorcode", None) not in _NEEDS_RECOVERY:
+        code = getattr(error, "sqlite_errorcode", None)
+        # sqlcipher3 reports only the primary code (SQLITE_READONLY, not _ROLLBACK):
+        # with a journal left beside the file, that is the same interrupted write.
+        hot_journal = code == _SQLITE_READONLY and _open_to_write(path)
+        if code not in _NEEDS_RECOVERY and not hot_journal:
             raise
     # A write was cut off (a crash, a power cut) and only a read-write open can undo it,
     # as SQLite does for any program that opens the file next; then look again.
@@ -535,6 +539,8 @@ def _inspect_existing_file(path: Path, key: bytes | None) -> str | None:
     except DRIVER_ERRORS as error:
         if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
             if key is not None:
+                if _key_opens_some_pages(path, key):
+                    raise StoreDamagedError(damaged_message(path, error)) from error
                 raise _wrong_key(path) from error
             if not _has_sqlite_header(path):
                 raise _not_a_store(path) from error
@@ -564,6 +570,27 @@ def _not_a_store(path: Path) -> StoreError:
         f"store with its key file, {key_file_path(path).name}, beside it). "
         "Choose the store file MDT Desk created, or a new file name."
     )
+
+
+def _key_opens_some_pages(path: Path, key: bytes) -> bool:
+    """Whether ``key`` is the key of at least one page of the file at ``path``.
+
+    SQLCipher refuses a file whose first page fails its HMAC as "not a database",
+    whether the key is wrong or that page is damaged. A wrong key fails every page; a
+    damaged store's other pages still verify with its key, so it is reported as damage
+    (restore a backup), not as a key to go and look for.
+    """
+    try:
+        raw = connect_store_file(path, key, options="mode=ro")
+        try:
+            failures = raw.execute("PRAGMA cipher_integrity_check").fetchall()
+            page_bytes = int(raw.execute("PRAGMA cipher_page_size").fetchone()[0])
+            pages = -(-path.stat().st_size // page_bytes)
+        finally:
+            raw.close()
+    except (sqlite3.Error, sqlcipher.Error, OSError):
+        return False
+    return 0 < len(failures) < pages
 
 
 def _wrong_key(path: Path) -> StoreKeyError:
@@ -914,12 +941,14 @@ class Store:
                 if key is None:
                     key = new_store_key(path)
                 cls._migrate(path, key, clock, new=revision is None)
-            except BaseException:
+            except BaseException as error:
                 if born_here:  # a store that failed to be born leaves nothing behind
                     remove_store_files(path)
                     for folder in missing:
                         with suppress(OSError):
                             folder.rmdir()
+                if isinstance(error, OSError):  # writing the key file: a full disk, say
+                    raise_store_error(path, error)
                 raise
         assert key is not None
         return cls(path, key, clock=clock, encrypted_now=encrypted_now)
@@ -946,7 +975,12 @@ class Store:
                             {"k": META_CREATED_AT, "v": now},
                         ],
                     )
-        except (DBAPIError, sqlite3.Error, sqlcipher.Error, OSError) as error:  # disk full, read-only...
+        except (
+            DBAPIError,
+            sqlite3.Error,
+            sqlcipher.Error,
+            OSError,
+        ) as error:  # disk full, read-only...
             raise_store_error(path, error)
             raise
         finally:
@@ -1039,10 +1073,10 @@ class Store:
                 ).scalar_one_or_none()
                 == header.tx
             )
-            if changed:
+            if changed and self.schema_version >= SEALED_SINCE_SCHEMA:
                 # Sealed as it commits: the seal and the changes it covers are one write.
                 seal_local_transaction(session, header.tx, before)
-            else:
+            elif not changed:
                 session.delete(header)
 
     def wall_clock_ms(self) -> int:

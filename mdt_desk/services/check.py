@@ -1,20 +1,34 @@
 """``mdt-desk check``: is this store sound?
 
-Four checks, each reported separately: SQLite's own integrity check, foreign keys,
-the journal triggers cover every column of every synced table, and the journal is
+Five checks, each reported separately: SQLite's own integrity check, foreign keys,
+the journal triggers cover every column of every synced table, the journal is
 complete (every stored value is the latest journalled value of its field, no
 journal row names a record that is gone, the sequence has no gaps but those left by
-discarded imports).
+discarded imports), and every origin desk's hash chain holds (``models/seal.py``: each
+transaction is sealed, its header is the one sealed, this desk's own changes are the
+ones sealed, and each seal follows the one before it).
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mdt_desk.models import synced_tables
 from mdt_desk.models.imports import META_DISCARDED_JOURNAL
-from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, Store
+from mdt_desk.models.seal import (
+    META_SEAL_BOUNDARY,
+    SEAL_COLUMNS,
+    ChainBreak,
+    ContentRow,
+    Seal,
+    canonical_time,
+    content_problem,
+    hex_id,
+    link_problem,
+    record_name,
+)
+from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, META_REPLICA_ID, Store
 
 #: A DB-API connection to the store (``sqlcipher3``), keyed.
 RawConnection = Any
@@ -153,6 +167,131 @@ def _gaps(raw: RawConnection) -> tuple[int, int]:
     return unexplained, explained
 
 
+def _row_dict(cursor: Any, row: Sequence[Any]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
+    """Every break of every origin's chain here; (breaks, seals, unsealed received)."""
+    meta = dict(raw.execute("SELECT key, value FROM store_meta").fetchall())
+    me = hex_id(meta.get(META_REPLICA_ID, ""))
+    boundary = int(meta.get(META_SEAL_BOUNDARY, "0") or 0)
+    breaks: list[ChainBreak] = []
+    cursor = raw.execute(
+        f"SELECT {', '.join(SEAL_COLUMNS)} FROM journal_seal ORDER BY origin, chain_seq"
+    )
+    seals = [Seal.from_row(_row_dict(cursor, row)) for row in cursor.fetchall()]
+    by_tx = {seal.tx_id: seal for seal in seals}
+    previous: tuple[int, str] | None = None
+    for index, seal in enumerate(seals):
+        if index == 0 or seals[index - 1].origin != seal.origin:
+            previous = None
+        problem = link_problem(seal, previous, anchor_ok=seal.origin != me)
+        if problem:
+            breaks.append(
+                ChainBreak(seal.origin, seal.first_seq, f"transaction {seal.tx_id}", problem)
+            )
+        previous = (seal.chain_seq, seal.seal_hash)
+    unsealed = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_unsealed")}
+    # Every transaction with changes: its header must be the one its seal covers.
+    cursor = raw.execute(
+        "SELECT t.tx, t.tx_uuid, t.replica_id, t.actor_id, t.actor_label, t.recorded_at,"
+        " t.hlc, t.schema_version, min(c.origin_seq) AS first_seq, c.entity, c.row_id, c.field"
+        " FROM journal_tx t JOIN journal_change c ON c.tx = t.tx GROUP BY t.tx ORDER BY t.tx"
+    )
+    for row in cursor.fetchall():
+        header = _row_dict(cursor, row)
+        tx_id, origin = hex_id(header["tx_uuid"]), hex_id(header["replica_id"])
+        record = record_name(header["entity"], header["row_id"], header["field"])
+        found = by_tx.get(tx_id)
+        if found is None:
+            if origin == me or (int(header["tx"]) > boundary and tx_id not in unsealed):
+                breaks.append(
+                    ChainBreak(
+                        origin,
+                        int(header["first_seq"]),
+                        record,
+                        "a transaction outside the chain (inserted: nothing sealed it)",
+                    )
+                )
+            continue
+        seal = found
+        if (
+            seal.origin != origin
+            or seal.actor_id != hex_id(header["actor_id"])
+            or seal.actor_label != str(header["actor_label"])[:200]
+            or seal.recorded_at != canonical_time(header["recorded_at"])
+            or seal.hlc != int(header["hlc"])
+            or seal.schema_version != int(header["schema_version"])
+        ):
+            breaks.append(
+                ChainBreak(
+                    origin,
+                    seal.first_seq,
+                    record,
+                    "its author, time or desk differs from what was sealed",
+                )
+            )
+    # This desk's own transactions: their changes are here whole, so their content too.
+    own = raw.execute(
+        "SELECT t.tx_uuid, c.origin_seq, c.entity, c.row_id, c.field, c.op, c.new_value"
+        " FROM journal_change c JOIN journal_tx t ON t.tx = c.tx WHERE t.replica_id = ?"
+        " ORDER BY c.origin_seq",
+        (me,),
+    )
+    seen: set[str] = set()
+
+    def finish(tx_id: str, changes: list[ContentRow]) -> None:
+        seal = by_tx.get(tx_id)
+        seen.add(tx_id)
+        if seal is None:
+            return  # reported above
+        problem = content_problem(seal, changes)
+        if problem:
+            first = changes[0]
+            breaks.append(
+                ChainBreak(me, seal.first_seq, record_name(first[1], first[2], first[3]), problem)
+            )
+
+    current, changes = "", list[ContentRow]()
+    for tx_uuid, seq, entity, row_id, name, op, value in own:
+        tx_id = hex_id(tx_uuid)
+        if tx_id != current and changes:
+            finish(current, changes)
+            changes = []
+        current = tx_id
+        changes.append((int(seq), str(entity), str(row_id), str(name), str(op), value))
+    if changes:
+        finish(current, changes)
+    for seal in seals:
+        if seal.origin == me and seal.tx_id not in seen:
+            breaks.append(
+                ChainBreak(
+                    me,
+                    seal.first_seq,
+                    f"transaction {seal.tx_id}",
+                    "its changes are missing from the journal",
+                )
+            )
+    breaks.sort(key=lambda found: (found.origin != me, found.origin, found.origin_seq))
+    return breaks, len(seals), len(unsealed)
+
+
+def _chains(raw: RawConnection) -> CheckResult:
+    breaks, sealed, unsealed = _chain_breaks(raw)
+    if not breaks:
+        before = f"; {unsealed} received from before the hub kept seals" if unsealed else ""
+        return CheckResult(
+            "journal chain", True, f"every chain holds: {sealed} sealed transactions{before}"
+        )
+    me = hex_id(
+        raw.execute("SELECT value FROM store_meta WHERE key = ?", (META_REPLICA_ID,)).fetchone()[0]
+    )
+    shown = [found.describe("this desk" if found.origin == me else "") for found in breaks[:20]]
+    more = f" (and {len(breaks) - 20} more)" if len(breaks) > 20 else ""
+    return CheckResult("journal chain", False, f"{len(breaks)} breaks: " + "; ".join(shown) + more)
+
+
 def check_store(store: Store) -> CheckReport:
     """Run every check; a damaged file makes the check that met it fail, not crash."""
     checks: list[CheckResult] = []
@@ -160,6 +299,7 @@ def check_store(store: Store) -> CheckReport:
         ("integrity", _integrity),
         ("foreign keys", _foreign_keys),
         ("journal triggers", _triggers),
+        ("journal chain", _chains),
         ("journal", _journal_complete),
     ]
     raw = store.raw_connection()

@@ -30,6 +30,19 @@ from sqlalchemy.orm import Session
 from mdt_desk.models import SYNCED_MODELS
 from mdt_desk.models.imports import UNSENT_FROM_SQL, discard_abandoned_imports
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
+from mdt_desk.models.seal import (
+    SEAL_COLUMNS,
+    SEALED_SINCE_SCHEMA,
+    ContentRow,
+    Seal,
+    content_problem,
+    header_problem,
+    last_seal,
+    link_problem,
+    note_unsealed,
+    record_name,
+    store_seal,
+)
 from mdt_desk.models.store import Store, schema_version_number
 from mdt_desk.sync.hub import (
     HUB_SCHEMA_VERSION,
@@ -39,10 +52,14 @@ from mdt_desk.sync.hub import (
     HubUnreachableError,
     _unreachable,
     hub_change,
+    hub_keeps_seals,
     hub_now_ms,
     hub_replica,
+    hub_seal,
+    init_hub,
     read_hub_info,
     redacted,
+    sealed_after,
 )
 from mdt_desk.sync.hub_roles import record_pull
 from mdt_desk.sync.protocol import (
@@ -50,6 +67,7 @@ from mdt_desk.sync.protocol import (
     MAX_SKEW_MS,
     PULL_PAGE_SIZE,
     UPGRADE_LABEL_PREFIX,
+    VERDICT_BEFORE_SEALS,
     Change,
     PulledChange,
 )
@@ -88,6 +106,12 @@ class SyncReport:
     skipped_unknown: int = 0
     #: changes the hub holds damaged (not JSON, bad ids, incomplete records): set aside
     skipped_damaged: int = 0
+    #: changes whose transaction fails its origin's hash chain: set aside, alarm raised
+    skipped_tampered: int = 0
+    #: the chain alarms this sync raised (``chain_alarm``), in words
+    alarms: list[str] = field(default_factory=list)
+    #: a transaction another desk is still sending: the pull waits for it
+    waiting_for: str = ""
     hub_last_seq: int = 0
     messages: list[str] = field(default_factory=list)
 
@@ -226,6 +250,22 @@ def read_outbox(store: Store, after: int, limit: int = BATCH_SIZE) -> list[Chang
     return changes
 
 
+def outbox_seals(store: Store, batch: Sequence[Change]) -> list[Seal]:
+    """The seals of the transactions ``batch`` ends (one a transaction; a transaction
+    cut by the end of the batch sends its seal with the batch that ends it)."""
+    if not batch:
+        return []
+    with store.read() as session:
+        rows = session.execute(
+            text(
+                f"SELECT {', '.join(SEAL_COLUMNS)} FROM journal_seal WHERE origin = :me"
+                " AND last_seq BETWEEN :low AND :high ORDER BY chain_seq"
+            ),
+            {"me": store.replica_id.hex, "low": batch[0].origin_seq, "high": batch[-1].origin_seq},
+        ).all()
+    return [Seal.from_row(row) for row in rows]
+
+
 def _previous_own_seq(store: Store, seq: int) -> int:
     """The origin_seq of this desk's own change before ``seq`` (0 if none)."""
     with store.read() as session:
@@ -281,6 +321,7 @@ def push_all(
             prev_seq=_previous_own_seq(store, batch[0].origin_seq),
             changes=batch,
             now_ms=now_ms,
+            seals=outbox_seals(store, batch),
         )
         _failpoint("after_hub_commit_before_local_ack")
         with store.write_session() as session:
@@ -325,9 +366,13 @@ def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
             rows.extend(same_row)
             if len(same_row) < len(ahead) or not ahead:
                 break  # cut between two records of a large transaction
+        rows, checked = _checked_against_seals(connection, rows)
     return [
         PulledChange(
             server_seq=int(row.server_seq),
+            seal=checked[row.tx_id][0],
+            verdict=checked[row.tx_id][1],
+            record=checked[row.tx_id][2],
             change=Change(
                 origin_site=row.origin_site,
                 origin_seq=int(row.origin_seq),
@@ -349,6 +394,146 @@ def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
         )
         for row in rows
     ]
+
+
+#: Verdicts on transactions too large for one page, so each is read whole only once
+#: per run: (tx id, seal) -> (verdict, record). Small: such transactions are rare.
+_VERDICTS: dict[tuple[str, str], tuple[str, str]] = {}
+_VERDICTS_KEPT = 64
+
+
+def _row_content(row: Any) -> ContentRow:
+    return (int(row.origin_seq), row.entity, row.row_id, row.field, row.op, row.value)
+
+
+def _altered_record(rows: Sequence[Any]) -> str:
+    """The change whose own payload hash no longer matches it, if the hub kept one."""
+    for row in rows:
+        if row.payload_hash and row.payload_hash != _as_change(row).payload_hash:
+            return record_name(row.entity, row.row_id, row.field)
+    return ""
+
+
+def _as_change(row: Any) -> Change:
+    return Change(
+        origin_site=row.origin_site,
+        origin_seq=int(row.origin_seq),
+        tx_id=row.tx_id,
+        hlc=int(row.hlc),
+        base_hlc=int(row.base_hlc),
+        base_site=row.base_site,
+        row_base_hlc=int(row.row_base_hlc),
+        entity=row.entity,
+        row_id=row.row_id,
+        field=row.field,
+        op=row.op,
+        value=row.value,
+        schema_version=int(row.schema_version),
+        actor_id=row.actor_id,
+        actor_label=row.actor_label,
+        recorded_at=row.recorded_at,
+    )
+
+
+def _checked_against_seals(
+    connection: Any, rows: list[Any]
+) -> tuple[list[Any], dict[str, tuple[Seal | None, str, str]]]:
+    """Each transaction of the page with its seal and the verdict on its content.
+
+    A transaction of this version without a seal yet, that is the last its desk has
+    sent, is still being sent (a large one goes in several pushes): the page stops
+    before it, and the next sync takes it whole. One query for the page's seals; a
+    transaction not whole in the page is read whole from the hub (once per run).
+    """
+    tx_ids = sorted({row.tx_id for row in rows})
+    seals: dict[str, Seal] = {}
+    for start in range(0, len(tx_ids), 400):
+        for found in connection.execute(
+            select(hub_seal).where(hub_seal.c.tx_id.in_(tx_ids[start : start + 400]))
+        ):
+            values = dict(found._mapping)
+            values["origin"] = values.pop("origin_site")
+            seal = Seal.from_row(values)
+            seals[seal.tx_id] = seal
+    boundary = sealed_after(connection)
+    by_tx: dict[str, list[Any]] = {}
+    for row in rows:
+        by_tx.setdefault(row.tx_id, []).append(row)
+    checked: dict[str, tuple[Seal | None, str, str]] = {}
+    for tx_id, tx_rows in by_tx.items():
+        found = seals.get(tx_id)
+        if found is None:
+            if all(int(row.server_seq) <= boundary for row in tx_rows):
+                checked[tx_id] = (None, VERDICT_BEFORE_SEALS, "")
+                continue
+            last = tx_rows[-1]
+            if int(last.schema_version) >= SEALED_SINCE_SCHEMA and _still_being_sent(
+                connection, last
+            ):
+                cut = next(n for n, row in enumerate(rows) if row.tx_id == tx_id)
+                return _checked_against_seals(connection, rows[:cut]) if cut else ([], {})
+            checked[tx_id] = (None, "", _altered_record(tx_rows))
+            continue
+        seal = found
+        altered = _altered_header(seal, tx_rows)
+        if altered:
+            checked[tx_id] = (seal, *altered)
+            continue
+        if len(tx_rows) == seal.change_count:
+            problem = content_problem(seal, [_row_content(row) for row in tx_rows])
+            checked[tx_id] = (seal, problem, _altered_record(tx_rows) if problem else "")
+            continue
+        key = (tx_id, seal.seal_hash)
+        if key not in _VERDICTS:
+            whole = list(
+                connection.execute(
+                    select(hub_change)
+                    .where(
+                        hub_change.c.origin_site == seal.origin,
+                        hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
+                    )
+                    .order_by(hub_change.c.origin_seq)
+                )
+            )
+            problem = content_problem(seal, [_row_content(row) for row in whole])
+            if len(_VERDICTS) >= _VERDICTS_KEPT:
+                _VERDICTS.clear()
+            _VERDICTS[key] = (problem, _altered_record(whole) if problem else "")
+        checked[tx_id] = (seal, *_VERDICTS[key])
+    return rows, checked
+
+
+def _altered_header(seal: Seal, rows: Sequence[Any]) -> tuple[str, str] | None:
+    """(why, which record) when a change's copy of its transaction header (author,
+    time, clock, desk) is not the one sealed: the desk would journal it as such."""
+    for row in rows:
+        problem = header_problem(
+            seal,
+            origin=row.origin_site,
+            actor_id=row.actor_id,
+            actor_label=row.actor_label,
+            recorded_at=row.recorded_at,
+            hlc=row.hlc,
+            schema_version=row.schema_version,
+        )
+        if problem:
+            return problem, record_name(row.entity, row.row_id, row.field)
+    return None
+
+
+def _still_being_sent(connection: Any, last: Any) -> bool:
+    """Whether ``last``'s transaction is the newest its desk has sent: then the push
+    that ends it (and brings its seal) is still to come."""
+    later = connection.execute(
+        select(hub_change.c.server_seq)
+        .where(
+            hub_change.c.origin_site == last.origin_site,
+            hub_change.c.origin_seq > last.origin_seq,
+            hub_change.c.tx_id != last.tx_id,
+        )
+        .limit(1)
+    ).first()
+    return later is None
 
 
 def _local_clocks(
@@ -544,7 +729,12 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
         caught_up = _meta_in(session, META_CATCH_UP_THROUGH)
         skipped_from = _meta_in(session, META_SKIPPED_FROM)
         seqs = {id(pulled.change): pulled.server_seq for pulled in incoming}
+        sealed = {pulled.change.tx_id: pulled for pulled in incoming}
+        chains: dict[str, tuple[int, str] | None] = {}
         for group in _groups(incoming):
+            if not _holds(session, sealed[group[0].tx_id], group, chains, report):
+                report.skipped_tampered += len(group)
+                continue
             winners = []
             for change in group:
                 known = _COLUMNS.get(change.entity)
@@ -583,6 +773,148 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
         if caught_up and page[-1].server_seq >= int(caught_up):
             store.delete_meta(session, META_CATCH_UP_THROUGH)
     report.pulled += len(incoming)
+
+
+def _holds(
+    session: Session,
+    pulled: PulledChange,
+    group: Sequence[Change],
+    chains: dict[str, tuple[int, str] | None],
+    report: SyncReport,
+) -> bool:
+    """Whether a pulled transaction holds in its origin's chain; if not, an alarm.
+
+    Its seal is kept either way (when it has one), so the chain goes on from it and
+    one break raises one alarm, not one for every later transaction of that desk.
+    """
+    first = group[0]
+    origin = first.origin_site
+    seal = pulled.seal
+    if pulled.verdict == VERDICT_BEFORE_SEALS:
+        note_unsealed(session, first.tx_id, origin)
+        return True
+    if origin not in chains:
+        number, hash_ = last_seal(session, origin)
+        chains[origin] = (number, hash_) if number else None
+    previous = chains[origin]
+    if seal is None:
+        if first.schema_version < SEALED_SINCE_SCHEMA and previous is None:
+            note_unsealed(session, first.tx_id, origin)  # a desk from before seals
+            return True
+        problem = "it has no seal: it was put into the hub's log by hand, or altered there"
+    else:
+        stored = session.execute(
+            text("SELECT seal_hash FROM journal_seal WHERE tx_id = :t"), {"t": seal.tx_id}
+        ).scalar_one_or_none()
+        if stored is not None:  # pulled again (a catch-up after an upgrade)
+            link = "" if stored == seal.seal_hash else "its seal differs from the one kept here"
+        else:
+            anchor_ok = (
+                previous is None
+                and session.execute(
+                    text("SELECT 1 FROM journal_tx WHERE replica_id = :o LIMIT 1"), {"o": origin}
+                ).first()
+                is not None
+            )
+            link = link_problem(seal, previous, anchor_ok=anchor_ok)
+            store_seal(session, seal)
+            chains[origin] = (seal.chain_seq, seal.seal_hash)
+        problem = pulled.verdict or link
+    if not problem:
+        return True
+    _raise_alarm(session, pulled, group, problem, report)
+    return False
+
+
+def _raise_alarm(
+    session: Session,
+    pulled: PulledChange,
+    group: Sequence[Change],
+    reason: str,
+    report: SyncReport,
+) -> None:
+    first = group[0]
+    record = pulled.record or record_name(first.entity, first.row_id, first.field)
+    place = pulled.seal.first_seq if pulled.seal is not None else first.origin_seq
+    log.warning("a transaction from the hub failed its desk's chain; set aside (seq %s)", place)
+    session.execute(
+        text(
+            "INSERT INTO chain_alarm (found_at, origin, origin_label, origin_seq, record,"
+            " reason, server_seq) VALUES (:at, :o, '', :seq, :rec, :why, :server)"
+            " ON CONFLICT (origin, origin_seq) DO NOTHING"
+        ),
+        {
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "o": first.origin_site,
+            "seq": place,
+            "rec": record[:200],
+            "why": reason,
+            "server": pulled.server_seq,
+        },
+    )
+    report.alarms.append(f"desk {first.origin_site[:8]}, sequence {place} ({record}): {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainAlarm:
+    """A pulled transaction that failed its origin's hash chain, set aside."""
+
+    found_at: str
+    origin: str
+    origin_label: str
+    origin_seq: int
+    record: str
+    reason: str
+
+    def describe(self) -> str:
+        desk = self.origin_label or f"desk {self.origin[:8]}"
+        return (
+            f"Records from {desk} failed the tamper check and were set aside: sequence "
+            f"{self.origin_seq} ({self.record}): {self.reason}. Tell your administrator "
+            "(`mdt-desk hub verify`)."
+        )
+
+
+def chain_alarms(store: Store) -> list[ChainAlarm]:
+    """Every chain alarm this desk has raised, newest first (shown until dealt with)."""
+    with store.read() as session:
+        rows = session.execute(
+            text(
+                "SELECT found_at, origin, origin_label, origin_seq, record, reason"
+                " FROM chain_alarm ORDER BY id DESC"
+            )
+        ).all()
+    return [
+        ChainAlarm(str(a), str(o), str(label), int(seq), str(rec), str(why))
+        for a, o, label, seq, rec, why in rows
+    ]
+
+
+def _name_alarmed_desks(store: Store, engine: Engine) -> None:
+    """Give new alarms their desk's name, as the hub knows it (after the page)."""
+    with store.read() as session:
+        origins = [
+            str(origin)
+            for (origin,) in session.execute(
+                text("SELECT DISTINCT origin FROM chain_alarm WHERE origin_label = ''")
+            )
+        ]
+    if not origins:
+        return
+    with engine.connect() as connection:
+        labels = dict(
+            connection.execute(
+                select(hub_replica.c.site_id, hub_replica.c.label).where(
+                    hub_replica.c.site_id.in_(origins)
+                )
+            ).all()
+        )
+    with store.write_session() as session:
+        for origin in origins:
+            session.execute(
+                text("UPDATE chain_alarm SET origin_label = :l WHERE origin = :o"),
+                {"l": labels.get(origin) or "the team hub", "o": origin},
+            )
 
 
 def _meta_in(session: Session, key: str) -> str | None:
@@ -635,7 +967,13 @@ def pull_all(
             raise _unreachable(engine.url, error) from error
         if not page:
             return
+        alarms = len(report.alarms)
         apply_page(store, page, report)
+        if len(report.alarms) > alarms:
+            try:
+                _name_alarmed_desks(store, engine)
+            except DBAPIError:  # the names wait; the alarms are kept
+                log.warning("could not name the desks of chain alarms")
         # Let a screen's write that queued behind this page go first.
         time.sleep(0.001)
         if progress is not None:
@@ -672,6 +1010,7 @@ def sync_once(
             "then sync. Its changes are kept and will be sent then."
         )
     bind_to_hub(store, info, shown)
+    _keep_seals_at(engine)
     report = SyncReport()
     try:
         hub_ms = hub_now_ms(engine)
@@ -737,6 +1076,23 @@ def sync_once(
     return report
 
 
+def _keep_seals_at(engine: Engine) -> None:
+    """Add the seal table to a hub set up by an earlier version (as ``hub init`` does);
+    a desk login that may not create it is told who can."""
+    try:
+        if hub_keeps_seals(engine):
+            return
+        init_hub(engine)
+    except DBAPIError as error:
+        raise HubError(
+            "The team hub was set up by an earlier version of MDT Desk and does not keep "
+            "the journal's seals yet: ask your administrator to run `mdt-desk hub init` on "
+            "it. This desk's changes are kept until then."
+        ) from error
+    except HubError:
+        raise
+
+
 def open_review_count(store: Store) -> int:
     with store.read() as session:
         return int(
@@ -762,13 +1118,16 @@ def _failpoint(name: str) -> None:
 
 __all__ = [
     "FAILPOINTS",
+    "ChainAlarm",
     "ClockSkewError",
     "SyncReport",
     "WrongHubError",
     "apply_page",
+    "chain_alarms",
     "edits_waiting",
     "open_review_count",
     "outbox_count",
+    "outbox_seals",
     "pull_all",
     "push_all",
     "read_outbox",

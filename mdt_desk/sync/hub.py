@@ -13,16 +13,20 @@ in this package), in short transactions on these tables:
 - ``hub_conflict``: what the hub found for people to review (each also a review-item
   change in ``hub_change``, so desks get it by the same cursor).
 - ``hub_replica``: each desk's last pushed sequence (gaps and copied desks show here).
+- ``hub_seal``: the seal of every transaction in the log (``models/seal.py``), one hash
+  chain per origin desk; ``hub verify`` walks them (``sync/verify.py``).
 """
 
 import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -125,10 +129,42 @@ hub_replica = Table(
     Column("last_seen", String(40), nullable=False),
 )
 
+#: Each sealed transaction's header (``models/seal.py``): one hash chain per origin
+#: desk, the hub's own review items and settlements under the hub's id. Append-only.
+hub_seal = Table(
+    "hub_seal",
+    hub_metadata,
+    Column("origin_site", String(32), primary_key=True),
+    Column("chain_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("tx_id", String(32), nullable=False, unique=True),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("change_count", Integer, nullable=False),
+    Column("actor_id", String(32), nullable=False),
+    Column("actor_label", String(200), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("hlc", BigInteger, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("seal_hash", String(64), nullable=False),
+)
+
+
+def hub_seal_row(seal: Any) -> dict[str, Any]:
+    """A :class:`~mdt_desk.models.seal.Seal` as a ``hub_seal`` row."""
+    row = dict(seal.as_row())
+    row["origin_site"] = row.pop("origin")
+    return row
+
+
 META_PROTOCOL = "protocol_version"
 META_SCHEMA = "hub_schema_version"
 META_MIN_PUSH_SCHEMA = "min_push_schema"
 META_HUB_ID = "hub_id"
+#: The last ``server_seq`` before the hub kept seals: changes up to it are from before
+#: the chain (a hub set up by an earlier version), reported as unsealed, never a break.
+META_SEALED_AFTER = "sealed_after_seq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +304,11 @@ def init_hub(engine: Engine) -> HubInfo:
     """Create the hub's tables (or check an existing hub); idempotent."""
     try:
         with engine.begin() as connection:
+            had_seals = inspect(connection).has_table("hub_seal")
             hub_metadata.create_all(connection)
             existing = dict(connection.execute(select(hub_meta.c.key, hub_meta.c.value)).all())
+            if META_SEALED_AFTER not in existing:
+                _mark_seal_boundary(connection, new=META_HUB_ID not in existing or not had_seals)
             if META_HUB_ID not in existing:
                 connection.execute(
                     hub_meta.insert(),
@@ -292,6 +331,32 @@ def init_hub(engine: Engine) -> HubInfo:
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
     return read_hub_info(engine)
+
+
+def _mark_seal_boundary(connection: Connection, *, new: bool) -> None:
+    """Record where the hub began keeping seals: nothing for a new hub, everything it
+    holds for a hub set up by an earlier version (its changes predate the chain)."""
+    last = 0
+    if new and inspect(connection).has_table("hub_counter"):
+        found = connection.execute(
+            select(hub_counter.c.last_seq).where(hub_counter.c.id == 1)
+        ).scalar_one_or_none()
+        last = int(found or 0)
+    connection.execute(hub_meta.insert(), {"key": META_SEALED_AFTER, "value": str(last)})
+
+
+def sealed_after(connection: Connection) -> int:
+    """The hub's seal boundary (see :data:`META_SEALED_AFTER`)."""
+    value = connection.execute(
+        select(hub_meta.c.value).where(hub_meta.c.key == META_SEALED_AFTER)
+    ).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def hub_keeps_seals(engine: Engine) -> bool:
+    """Whether ``hub init`` of this version has run on the hub (its seal table exists)."""
+    with engine.connect() as connection:
+        return inspect(connection).has_table("hub_seal")
 
 
 def read_hub_info(engine: Engine) -> HubInfo:

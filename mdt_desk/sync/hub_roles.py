@@ -72,12 +72,29 @@ _FUNCTIONS = (
     (
         "hub_put_state(entities text[], row_ids text[], fields text[], field_values text[],"
         " hlcs bigint[], sites text[], server_seqs bigint[])",
-        "RETURNS void LANGUAGE sql",
+        "RETURNS void LANGUAGE plpgsql",
         """
-        INSERT INTO {schema}.hub_state (entity, row_id, field, value, hlc, site, server_seq)
-        SELECT * FROM unnest(entities, row_ids, fields, field_values, hlcs, sites, server_seqs)
-        ON CONFLICT (entity, row_id, field) DO UPDATE SET value = excluded.value,
-            hlc = excluded.hlc, site = excluded.site, server_seq = excluded.server_seq
+        DECLARE
+            written bigint;
+        BEGIN
+            -- The merged state is derived from the log: each value must be the very
+            -- change it names (same field, value, clock and desk), so a desk login
+            -- cannot make the hub's state say what its log does not.
+            INSERT INTO {schema}.hub_state (entity, row_id, field, value, hlc, site, server_seq)
+            SELECT s.entity, s.row_id, s.field, s.value, s.hlc, s.site, s.server_seq
+              FROM unnest(entities, row_ids, fields, field_values, hlcs, sites, server_seqs)
+                   AS s(entity, row_id, field, value, hlc, site, server_seq)
+              JOIN {schema}.hub_change AS c ON c.server_seq = s.server_seq
+                   AND c.entity = s.entity AND c.row_id = s.row_id AND c.field = s.field
+                   AND c.value IS NOT DISTINCT FROM s.value AND c.hlc = s.hlc
+                   AND c.origin_site = s.site
+            ON CONFLICT (entity, row_id, field) DO UPDATE SET value = excluded.value,
+                hlc = excluded.hlc, site = excluded.site, server_seq = excluded.server_seq;
+            GET DIAGNOSTICS written = ROW_COUNT;
+            IF written <> coalesce(cardinality(entities), 0) THEN
+                RAISE EXCEPTION 'the hub state only takes values of changes in its log';
+            END IF;
+        END
         """,
     ),
     (

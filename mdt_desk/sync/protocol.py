@@ -3,6 +3,8 @@
 import hashlib
 from dataclasses import dataclass
 
+from mdt_desk.models.seal import Seal
+
 #: A desk whose clock is further than this from the hub's may not push.
 MAX_SKEW_MS = 5 * 60 * 1000
 #: Changes per push batch (one short hub transaction).
@@ -92,9 +94,22 @@ class Change:
         return is_upgrade_default(self.actor_id, self.actor_label)
 
 
+#: A pulled transaction's verdict: from before the hub kept seals (applied, noted).
+VERDICT_BEFORE_SEALS = "before seals"
+
+
 @dataclass(frozen=True, slots=True)
 class PulledChange:
-    """A change as the hub hands it back, in hub order."""
+    """A change as the hub hands it back, in hub order.
+
+    ``seal`` is its transaction's seal at the hub (``None``: unsealed); ``verdict`` is
+    what checking the transaction's content against it found ("" when it holds,
+    :data:`VERDICT_BEFORE_SEALS`, or why not); ``record`` names the change found
+    altered, when the hub's per-change hash shows which one.
+    """
 
     server_seq: int
     change: Change
+    seal: Seal | None = None
+    verdict: str = ""
+    record: str = ""

@@ -42,6 +42,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from mdt_desk.models.clock import hlc_millis
+from mdt_desk.models.seal import (
+    GENESIS,
+    SEALED_SINCE_SCHEMA,
+    ContentRow,
+    Seal,
+    content_problem,
+    header_problem,
+    link_problem,
+    make_seal,
+)
 from mdt_desk.models.store import schema_version_number
 from mdt_desk.services.access import less_privileged
 from mdt_desk.sync import hub_roles
@@ -54,6 +64,8 @@ from mdt_desk.sync.hub import (
     hub_counter,
     hub_meta,
     hub_replica,
+    hub_seal,
+    hub_seal_row,
     hub_state,
 )
 from mdt_desk.sync.protocol import (
@@ -110,6 +122,8 @@ class _Merge:
     items: list["_Item"] = field(default_factory=list)
     #: values the hub settled (a roles clash), written after the push's changes too
     settlements: list["_Settlement"] = field(default_factory=list)
+    #: the seals this push adds: the desk's, then the hub's own (review items...)
+    seals: list[Seal] = field(default_factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -198,8 +212,13 @@ def push_changes(
     prev_seq: int,
     changes: Sequence[Change],
     now_ms: int,
+    seals: Sequence[Seal] = (),
 ) -> PushResult:
-    """Push one batch (whole transactions, in ``origin_seq`` order) into the hub."""
+    """Push one batch (whole transactions, in ``origin_seq`` order) into the hub.
+
+    ``seals`` are the batch's transactions' seals (``models/seal.py``); a transaction
+    cut by the end of the batch brings its seal with the batch that ends it.
+    """
     try:
         with engine.begin() as connection:
             return _push(
@@ -210,6 +229,7 @@ def push_changes(
                 prev_seq=prev_seq,
                 changes=changes,
                 now_ms=now_ms,
+                seals=seals,
             )
     except HubError:
         raise
@@ -233,6 +253,7 @@ def _push(
     prev_seq: int,
     changes: Sequence[Change],
     now_ms: int,
+    seals: Sequence[Seal] = (),
 ) -> PushResult:
     meta = dict(connection.execute(select(hub_meta.c.key, hub_meta.c.value)).all())
     hub_site = str(meta[META_HUB_ID])
@@ -260,6 +281,7 @@ def _push(
         now_text=_stored_time(dt.datetime.now(dt.UTC)),
         guarded=guarded,
     )
+    merge.seals = _accepted_seals(connection, site=site, changes=changes, fresh=fresh, seals=seals)
     if fresh:
         merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
         _load_nhs_numbers(connection, merge, fresh)
@@ -268,6 +290,8 @@ def _push(
         _check_coordinators(connection, merge, fresh)
         _add_settlements(merge)
         _add_review_items(merge)
+        _seal_hub_transactions(connection, merge)
+    if fresh or merge.seals:
         _write(connection, merge)
     result.accepted = len(fresh)
     result.conflicts = len(merge.conflicts)
@@ -356,6 +380,192 @@ def _new_changes(
             fresh.append(change)
         previous = change.origin_seq
     return fresh, duplicates
+
+
+class SealRefusedError(HubError):
+    """A pushed transaction's seal does not hold: nothing of the push is written."""
+
+
+def _refuse(seal_or_seq: Seal | int, reason: str) -> SealRefusedError:
+    where = seal_or_seq.first_seq if isinstance(seal_or_seq, Seal) else seal_or_seq
+    return SealRefusedError(
+        f"The team hub refused this desk's changes: the change at sequence {where} {reason}. "
+        "Nothing was sent; the changes are kept here. This desk's journal may have been "
+        "altered: run `mdt-desk check` and tell your administrator."
+    )
+
+
+def _content(changes: Sequence[Change]) -> list[ContentRow]:
+    return [(c.origin_seq, c.entity, c.row_id, c.field, c.op, c.value) for c in changes]
+
+
+def _hub_content(connection: Connection, site: str, seal: Seal) -> dict[int, ContentRow]:
+    """A transaction's changes the hub holds already (it began in an earlier push)."""
+    return {
+        int(row.origin_seq): (
+            int(row.origin_seq),
+            row.entity,
+            row.row_id,
+            row.field,
+            row.op,
+            row.value,
+        )
+        for row in connection.execute(
+            select(
+                hub_change.c.origin_seq,
+                hub_change.c.entity,
+                hub_change.c.row_id,
+                hub_change.c.field,
+                hub_change.c.op,
+                hub_change.c.value,
+            ).where(
+                hub_change.c.origin_site == site,
+                hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
+            )
+        )
+    }
+
+
+def last_hub_seal(connection: Connection, site: str) -> tuple[int, str] | None:
+    """The chain number and seal of ``site``'s latest sealed transaction at the hub."""
+    row = connection.execute(
+        select(hub_seal.c.chain_seq, hub_seal.c.seal_hash)
+        .where(hub_seal.c.origin_site == site)
+        .order_by(hub_seal.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def _accepted_seals(
+    connection: Connection,
+    *,
+    site: str,
+    changes: Sequence[Change],
+    fresh: Sequence[Change],
+    seals: Sequence[Seal],
+) -> list[Seal]:
+    """The push's new seals, each checked against its changes and the hub's chain.
+
+    Raises:
+        SealRefusedError: a seal does not match its changes, or does not continue the
+            hub's last seal of this desk, or a change of this version comes unsealed.
+    """
+    given = sorted(seals, key=lambda seal: seal.chain_seq)
+    known: dict[str, str] = {}
+    ids = [seal.tx_id for seal in given]
+    for start in range(0, len(ids), _CHUNK):
+        known.update(
+            connection.execute(
+                select(hub_seal.c.tx_id, hub_seal.c.seal_hash).where(
+                    hub_seal.c.tx_id.in_(ids[start : start + _CHUNK])
+                )
+            ).all()
+        )
+    previous = last_hub_seal(connection, site)
+    # A desk whose earlier changes reached the hub before it kept seals anchors its
+    # chain at its first sealed transaction there.
+    anchor_ok = previous is None and (
+        connection.execute(
+            select(hub_change.c.server_seq).where(hub_change.c.origin_site == site).limit(1)
+        ).first()
+        is not None
+    )
+    by_tx: dict[str, list[Change]] = {}
+    for change in changes:
+        by_tx.setdefault(change.tx_id, []).append(change)
+    accepted: list[Seal] = []
+    for seal in given:
+        if seal.origin != site:
+            raise _refuse(seal, "carries another desk's seal")
+        if seal.tx_id in known:
+            if known[seal.tx_id] != seal.seal_hash:
+                raise _refuse(seal, "is sealed differently from the copy the hub holds")
+            continue
+        _check_pushed(
+            connection,
+            site=site,
+            seal=seal,
+            pushed=by_tx.get(seal.tx_id, []),
+            previous=previous,
+            anchor_ok=anchor_ok,
+        )
+        previous, anchor_ok = (seal.chain_seq, seal.seal_hash), False
+        accepted.append(seal)
+    sealed = set(known) | {seal.tx_id for seal in accepted}
+    for change in fresh:
+        if (
+            change.tx_id not in sealed
+            and change.tx_id != changes[-1].tx_id  # continued in the next push
+            and change.schema_version >= SEALED_SINCE_SCHEMA
+        ):
+            raise _refuse(change.origin_seq, "has no seal")
+    return accepted
+
+
+def _check_pushed(
+    connection: Connection,
+    *,
+    site: str,
+    seal: Seal,
+    pushed: Sequence[Change],
+    previous: tuple[int, str] | None,
+    anchor_ok: bool,
+) -> None:
+    """Refuse a new seal that does not follow the hub's chain or match its changes."""
+    problem = link_problem(seal, previous, anchor_ok=anchor_ok)
+    if problem:
+        raise _refuse(seal, f"breaks this desk's chain at the hub: {problem}")
+    rows: dict[int, ContentRow] = {}
+    for change in pushed:
+        problem = header_problem(
+            seal,
+            origin=change.origin_site,
+            actor_id=change.actor_id,
+            actor_label=change.actor_label,
+            recorded_at=change.recorded_at,
+            hlc=change.hlc,
+            schema_version=change.schema_version,
+        )
+        if problem:
+            raise _refuse(seal, f"does not match its seal: {problem}")
+    if len(pushed) != seal.change_count:
+        rows.update(_hub_content(connection, site, seal))
+    rows.update({row[0]: row for row in _content(pushed)})
+    problem = content_problem(seal, [rows[seq] for seq in sorted(rows)])
+    if problem:
+        raise _refuse(seal, f"does not match its seal: {problem}")
+
+
+def _seal_hub_transactions(connection: Connection, merge: _Merge) -> None:
+    """Seal the transactions the hub itself appended (review items, settled values)
+    into the hub's own chain, as a desk seals its own."""
+    own: dict[str, list[dict[str, Any]]] = {}
+    for change in merge.changes:
+        if change["origin_site"] == merge.hub_site:
+            own.setdefault(str(change["tx_id"]), []).append(change)
+    if not own:
+        return
+    previous = last_hub_seal(connection, merge.hub_site) or (0, GENESIS)
+    for tx_id, rows in own.items():
+        first = rows[0]
+        seal = make_seal(
+            origin=merge.hub_site,
+            chain_seq=previous[0] + 1,
+            tx_id=tx_id,
+            changes=[
+                (r["origin_seq"], r["entity"], r["row_id"], r["field"], r["op"], r["value"])
+                for r in rows
+            ],
+            actor_id=first["actor_id"],
+            actor_label=str(first["actor_label"]),
+            recorded_at=first["recorded_at"],
+            hlc=int(first["hlc"]),
+            schema_version=int(first["schema_version"]),
+            prev_hash=previous[1],
+        )
+        merge.seals.append(seal)
+        previous = (seal.chain_seq, seal.seal_hash)
 
 
 def _merge_one(connection: Connection, merge: _Merge, change: Change) -> None:
@@ -930,6 +1140,12 @@ def _write(connection: Connection, merge: _Merge) -> None:
             connection.execute(statement, states)
     if merge.conflicts:
         connection.execute(hub_conflict.insert(), merge.conflicts)
+    if merge.seals:
+        # One multi-row INSERT (SQLAlchemy batches them): a seal per transaction.
+        connection.execute(
+            hub_seal.insert(),
+            [hub_seal_row(seal) for seal in merge.seals],
+        )
 
 
-__all__ = ["PushResult", "ReplicaCollisionError", "push_changes"]
+__all__ = ["PushResult", "ReplicaCollisionError", "SealRefusedError", "push_changes"]

@@ -68,6 +68,7 @@ from mdt_desk.ui.role_screens import follow_roles, reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_page import SignInPage, demo_note
 from mdt_desk.ui.store_wait import StoreWaitLabel
+from mdt_desk.ui.sync.alarm_label import SyncAlarmLabel
 from mdt_desk.ui.sync.controller import SyncController
 from mdt_desk.ui.sync.progress_bar import SyncProgressBar
 from mdt_desk.ui.sync.settings import saved_hub_address
@@ -512,6 +513,8 @@ class MainWindow(QMainWindow):
         self.store_label = QLabel(self.tr("Store: {path}").format(path=self.runner.desk.store.path))
         self.signed_in_label = QLabel()
         self.sync_label = SyncStatusLabel(self.sync_controller, self.runner)
+        self.sync_alarm = SyncAlarmLabel(self.sync_controller, self)
+        bar.addPermanentWidget(self.sync_alarm)
         self.busy_label = QLabel()
         self.store_wait_label = StoreWaitLabel(self.runner.desk.store, self)
         bar.addPermanentWidget(self.store_wait_label)

@@ -44,6 +44,7 @@ from mdt_desk.services.demo import generate_demo, synthetic_nhs_numbers
 from mdt_desk.services.display import cui_date
 from tests.conftest import TODAY
 from tests.documents.helpers import NOW, care_case, flat
+from tests.shared_stores import made_sealed
 
 PRINTED_BY = "Ngozi Okafor"
 
@@ -373,7 +374,8 @@ def test_columns_are_sized_from_their_content_or_the_rows_are_stacked() -> None:
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    store = Store.open(tmp_path_factory.mktemp("layout") / "demo.sqlite")
+    with made_sealed():  # made before any test's keyring; the open store keeps its key
+        store = Store.open(tmp_path_factory.mktemp("layout") / "demo.sqlite")
     generate_demo(store, patients=700, seed=5, today=TODAY)
     yield store
     store.close()

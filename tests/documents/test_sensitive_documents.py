@@ -3,7 +3,6 @@ normal and large print) nor the initials-only agenda; what was left off is count
 the screen and never printed. Read back from the PDFs with pypdf."""
 
 import datetime as dt
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import meeting_mode, meetings, plans
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.persons_copy import LeftOff
+from tests import store_sql
 from tests.conftest import TODAY
 from tests.documents.helpers import (
     NOW,
@@ -28,6 +28,7 @@ from tests.documents.helpers import (
     pages_text,
 )
 from tests.services.test_sensitive import mentions_a_sensitive_topic
+from tests.shared_stores import made_sealed, sealed_key, unlock
 
 SENSITIVE_ACTION = "Safeguarding: ask the bank about unusual withdrawals"
 SENSITIVE_DONE = "Risk to staff: agree the lone-worker plan"
@@ -81,17 +82,23 @@ def test_the_care_plan_leaves_out_sensitive_actions_notes_and_alerts(
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with Store.open(path) as demo:
+    with made_sealed(), Store.open(path) as demo:
         generate_demo(demo, patients=600, seed=11, today=TODAY)
-    return path
+    return path, sealed_key(path)
+
+
+@pytest.fixture
+def demo_store(demo_made: tuple[Path, bytes]) -> Path:
+    """The shared demo store, its key kept for this test."""
+    return unlock(*demo_made)
 
 
 def demo_person_with_a_sensitive_open_action(path: Path) -> tuple[uuid.UUID, str, list[str]]:
     """A demo person with a sensitive open action on their open case, that action's text
     and the texts of their other open actions."""
-    raw = sqlite3.connect(path)
+    raw = store_sql.connect(path)
     patient, case, description = raw.execute(
         "SELECT c.patient_id, c.id, a.description FROM action a"
         " JOIN care_case c ON c.id = a.case_id"
@@ -135,7 +142,7 @@ def test_a_demo_persons_care_plan_never_shows_their_sensitive_open_action(
 def demo_people_with_safeguarding_or_risk_actions(path: Path) -> list[tuple[uuid.UUID, str]]:
     """Demo people with an open case and an action still to do whose words are about
     safeguarding or risk to staff (by its words, marked or not), with that text."""
-    raw = sqlite3.connect(path)
+    raw = store_sql.connect(path)
     rows = raw.execute(
         "SELECT c.patient_id, a.description FROM action a JOIN care_case c ON c.id = a.case_id"
         " WHERE a.status IN ('open', 'in_progress') AND c.status != 'closed'"

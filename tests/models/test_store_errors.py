@@ -24,12 +24,14 @@ from mdt_desk.errors import (
 from mdt_desk.models import Patient
 from mdt_desk.models import store as store_module
 from mdt_desk.models.store import Store, discard_unused_store, schema_head
+from mdt_desk.models.store_key import StoreKeyError
 from mdt_desk.services.check import check_store
 from mdt_desk.services.staff import add_staff
 from tests.store_faults import (
     damage,
     files_beside,
     fill_disk,
+    garble,
     half_written,
     let_go,
     read_only_file,
@@ -86,7 +88,7 @@ def test_a_read_only_folder_says_read_only(tmp_path: Path) -> None:
         with pytest.raises(StoreReadOnlyError, match="read-only") as caught:
             Store.open(path)
         _assert_not_called_damaged(caught.value)
-        assert files_beside(path) == ["desk.sqlite"]
+        assert files_beside(path) == ["desk.sqlite", "desk.sqlite.key"]
 
 
 def test_a_read_only_file_opens_but_a_write_says_read_only(tmp_path: Path) -> None:
@@ -148,7 +150,22 @@ def test_garbage_bytes_are_damage_and_opening_creates_nothing_beside(tmp_path: P
         Store.open(path)
     with pytest.raises(StoreDamagedError, match="is damaged"):
         Store.open(path, create=False)
-    assert files_beside(path) == ["desk.sqlite"]
+    assert files_beside(path) == ["desk.sqlite", "desk.sqlite.key"]
+    assert path.read_bytes() == before
+
+
+def test_garbage_throughout_says_the_key_is_wrong_or_the_file_damaged(tmp_path: Path) -> None:
+    """Encrypted, a file of garbage after its header reads exactly as the store under
+    another key would: every page fails its check. The message names both causes, and
+    nothing is written or created."""
+    path = tmp_path / "desk.sqlite"
+    with Store.open(path) as store:
+        _write_meta(store, "kept")
+    garble(path)
+    before = path.read_bytes()
+    with pytest.raises(StoreKeyError, match="passphrase is wrong, or the file is damaged"):
+        Store.open(path)
+    assert files_beside(path) == ["desk.sqlite", "desk.sqlite.key"]
     assert path.read_bytes() == before
 
 
@@ -161,7 +178,7 @@ def test_damage_behind_an_older_schema_makes_no_backup(
     monkeypatch.setattr(store_module, "SCHEMA_HEAD", "9999_future")
     with pytest.raises(StoreDamagedError):
         Store.open(path)
-    assert files_beside(path) == ["desk.sqlite"]
+    assert files_beside(path) == ["desk.sqlite", "desk.sqlite.key"]
 
 
 def test_an_unused_new_store_can_be_discarded_but_a_used_one_never(tmp_path: Path) -> None:

@@ -24,11 +24,13 @@ from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.staff import signed_in_staff_id
 from mdt_desk.services.validation import format_nhs_number
 from tests.conftest import TODAY
+from tests.shared_stores import made_sealed
 
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    store = Store.open(tmp_path_factory.mktemp("caseload") / "demo.sqlite")
+    with made_sealed():  # made before any test's keyring; the open store keeps its key
+        store = Store.open(tmp_path_factory.mktemp("caseload") / "demo.sqlite")
     generate_demo(store, patients=600, seed=11, today=TODAY)
     # The demo's staff have PINs: the caseload is read as the person it signs in.
     yield store

@@ -2,7 +2,6 @@
 
 import io
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from mdt_desk.cli import main
 from mdt_desk.models.store import Store, schema_head
 from mdt_desk.services.check import check_store
 from mdt_desk.services.export import export_json, export_tables
+from tests import store_sql
 from tests.services.test_case_rules import active_case, new_patient
 
 
@@ -43,7 +43,7 @@ def test_check_passes_on_a_sound_store(busy_store: Store) -> None:
 
 
 def test_check_finds_a_change_that_bypassed_the_journal(busy_store: Store) -> None:
-    raw = sqlite3.connect(busy_store.path)
+    raw = store_sql.connect(busy_store.path)
     trigger_sql = raw.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'journal_patient_update'"
     ).fetchone()[0]
@@ -63,7 +63,7 @@ def test_check_finds_a_change_that_bypassed_the_journal(busy_store: Store) -> No
 
 
 def test_check_finds_a_missing_trigger(busy_store: Store) -> None:
-    raw = sqlite3.connect(busy_store.path)
+    raw = store_sql.connect(busy_store.path)
     raw.execute("DROP TRIGGER journal_action_insert")
     raw.commit()
     raw.close()
@@ -78,9 +78,9 @@ def test_check_finds_a_missing_trigger(busy_store: Store) -> None:
 def test_check_fails_cleanly_on_a_damaged_file(busy_store: Store, capsys) -> None:
     path = busy_store.path
     busy_store.close()
-    raw = sqlite3.connect(path)
+    raw = store_sql.connect(path)
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    page_size = int(raw.execute("PRAGMA page_size").fetchone()[0])
     raw.close()
     data = bytearray(path.read_bytes())
     for page in range(2, len(data) // page_size):  # leave the header page readable

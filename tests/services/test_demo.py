@@ -28,6 +28,7 @@ from mdt_desk.services.demo import (
 )
 from mdt_desk.services.staff import signed_in_staff_id
 from tests.conftest import TODAY
+from tests.shared_stores import made_sealed
 
 PATIENTS = 300
 SEED = 7
@@ -50,7 +51,8 @@ def _demo(path: Path, seed: int = SEED) -> tuple[Store, DemoReport, list[tuple[i
 def demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Store, DemoReport, list[tuple[int, int]]]]:
-    store, report, calls = _demo(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+    with made_sealed():  # made before any test's keyring; the open store keeps its key
+        store, report, calls = _demo(tmp_path_factory.mktemp("demo") / "demo.sqlite")
     yield store, report, calls
     store.close()
 

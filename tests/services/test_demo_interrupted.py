@@ -2,7 +2,6 @@
 
 import io
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,10 +11,12 @@ import pytest
 
 from mdt_desk.cli import main
 from mdt_desk.errors import StoreFullError, UserError
-from mdt_desk.models.store import Store
+from mdt_desk.models.store import Store, connect_store_file
+from mdt_desk.models.store_key import PASSPHRASE_ENV, StoreKeyError, store_key
 from mdt_desk.services import demo
 from mdt_desk.services.check import check_store
 from mdt_desk.services.demo import META_DEMO_UNFINISHED, generate_demo, unfinished_demo
+from tests import store_sql
 from tests.conftest import TODAY
 
 UNFINISHED = r"(?i)this store holds an unfinished demo.*: start again with a new file"
@@ -60,20 +61,23 @@ def test_a_finished_demo_leaves_no_unfinished_mark(tmp_path: Path) -> None:
 
 def _progress(path: Path) -> str | None:
     try:
-        raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        raw = connect_store_file(path, store_key(path), options="mode=ro", timeout=1)
         try:
             row = raw.execute(
                 "SELECT value FROM store_meta WHERE key = ?", (META_DEMO_UNFINISHED,)
             ).fetchone()
         finally:
             raw.close()
-    except sqlite3.Error:
+    except (StoreKeyError, store_sql.errors.Error):  # not made yet, or no key file yet
         return None
     return None if row is None else str(row[0])
 
 
 @pytest.mark.slow
-def test_a_demo_killed_part_way_is_refused_by_the_next_run(tmp_path: Path, capsys) -> None:
+def test_a_demo_killed_part_way_is_refused_by_the_next_run(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSPHRASE_ENV, "demo tests store passphrase")  # made by the child
     path = tmp_path / "demo.sqlite"
     script = (
         "import sys\n"

@@ -1,14 +1,15 @@
 """Drafts: typed text kept per author, outside the record and its journal."""
 
-import sqlite3
 import string
 import uuid
+from contextlib import closing
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdt_desk.models.store import Store
 from mdt_desk.services import drafts
+from tests import store_sql
 
 ALICE = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 BOB = uuid.UUID("00000000-0000-4000-8000-00000000000b")
@@ -27,7 +28,7 @@ def listed_for(store: Store, case_id: uuid.UUID, *, staff_id: uuid.UUID) -> list
 
 
 def journal_size(store: Store) -> tuple[int, int]:
-    with sqlite3.connect(store.path) as db:
+    with closing(store_sql.connect(store.path)) as db, db:
         return (
             db.execute("SELECT count(*) FROM journal_tx").fetchone()[0],
             db.execute("SELECT count(*) FROM journal_change").fetchone()[0],
@@ -131,5 +132,5 @@ def test_parts_are_kept_with_the_text_and_older_drafts_still_load(store: Store) 
     drafts.save_draft(store, key, old, staff_id=ALICE, case_id=CASE)
     found = load(store, key, staff_id=ALICE)
     assert found is not None and (found.body, dict(found.parts)) == (old, {})
-    with sqlite3.connect(store.path) as db:
+    with closing(store_sql.connect(store.path)) as db, db:
         assert db.execute("SELECT body FROM draft").fetchall() == [(old,)]

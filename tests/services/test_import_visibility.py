@@ -6,7 +6,6 @@ fail part way.
 """
 
 import datetime as dt
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from mdt_desk.services.patients import IN_RUNNING_IMPORT, find_by_nhs_number, re
 from mdt_desk.services.progress import WRITING
 from mdt_desk.sync.client import edits_waiting, sync_once
 from mdt_desk.sync.hub import hub_engine, init_hub
+from tests import store_sql
 from tests.services.test_patient_import import HEADER, NHS, write_csv
 
 PEOPLE = 30
@@ -73,7 +73,7 @@ def visible_patients(store: Store) -> int:
 
 def raw_count(store: Store, sql: str) -> int:
     """Counted on a plain ``sqlite3`` connection: what is in the file, hidden or not."""
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     try:
         return int(raw.execute(sql).fetchone()[0])
     finally:
@@ -267,7 +267,7 @@ def test_a_crashed_import_stays_hidden_and_is_discarded_before_the_next_sync(
     assert '"01642 333333"' not in hub_values(hub, "practice", "phone")  # ...so sync waits
 
     silent = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).replace(tzinfo=None)
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     with raw:
         raw.execute("UPDATE patient_import SET heartbeat_at = ?", (silent.isoformat(sep=" "),))
     raw.close()
@@ -301,7 +301,7 @@ def test_check_still_finds_a_lost_change_beside_a_discarded_import(
         )
     colleague_edit(store, practice_ids["A81001"], "01642 555555")
     assert check_store(store).passed
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     with raw:  # a change lost before the import's rows: not one of its numbers
         sql = raw.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'journal_change_no_delete'"
@@ -342,7 +342,7 @@ def pause_discard_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def import_id_of(store: Store) -> str:
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     try:
         return str(raw.execute("SELECT id FROM patient_import").fetchone()[0])
     finally:
@@ -458,7 +458,7 @@ def test_an_import_half_discarded_stays_hidden_when_another_is_published(
     crashed = import_id_of(store)
     pause_discard_once(monkeypatch)
     silent = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).replace(tzinfo=None)
-    raw = sqlite3.connect(store.path)
+    raw = store_sql.connect(store.path)
     with raw:
         raw.execute("UPDATE patient_import SET heartbeat_at = ?", (silent.isoformat(sep=" "),))
     raw.close()

@@ -966,13 +966,17 @@ sys.exit(cli.main(["patients", "import", sys.argv[1], "--store", sys.argv[2], "-
 
 @pytest.mark.slow
 def test_another_writer_gets_in_during_a_long_import(
-    store: Store, practice_ids: dict[str, uuid.UUID], tmp_path: Path
+    store: Store,
+    practice_ids: dict[str, uuid.UUID],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import subprocess
     import sys
     import time
 
     from mdt_desk.models import Practice
+    from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, store_key
 
     numbers = _first_numbers(12_000)
     lines = [HEADER] + [
@@ -981,6 +985,10 @@ def test_another_writer_gets_in_during_a_long_import(
     ]
     path = write_csv(tmp_path / "big.csv", lines)
     store.close()
+    # The importer is another process, without this test's in-memory keyring: the
+    # store's key is sealed by a store passphrase it is given instead.
+    monkeypatch.setenv(PASSPHRASE_ENV, "import tests store passphrase")
+    keep_key(store.path, store_key(store.path))
     importer = subprocess.Popen(
         [sys.executable, "-c", _COLLEAGUE, str(path), str(store.path), str(tmp_path / "out")]
     )

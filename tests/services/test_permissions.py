@@ -12,7 +12,6 @@ import importlib
 import inspect
 import io
 import pkgutil
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -79,6 +78,7 @@ from mdt_desk.services.access import (
     permissions_of,
 )
 from tests.conftest import TEST_PRACTICES, epraccur_row
+from tests.shared_stores import copy_store, made_sealed
 
 P = Permission
 TODAY = dt.date.today()
@@ -308,16 +308,21 @@ def _build(path: Path, files: Path) -> Ids:
 @dataclass(frozen=True)
 class Template:
     path: Path
+    key: bytes
     ids: Ids
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, _migrated_store_file: Path) -> Template:
+def template(
+    tmp_path_factory: pytest.TempPathFactory, _migrated_store_file: tuple[Path, bytes]
+) -> Template:
     """One store past set-up with a staff member per role (PIN hashing is slow: once)."""
     folder = tmp_path_factory.mktemp("permissions")
     path = folder / "template.sqlite"
-    shutil.copyfile(_migrated_store_file, path)
-    return Template(path, _build(path, folder))
+    migrated, key = _migrated_store_file
+    with made_sealed():  # made before any test's keyring
+        copy_store(migrated, key, path)
+        return Template(path, key, _build(path, folder))
 
 
 @dataclass(frozen=True)
@@ -329,8 +334,7 @@ class Desk:
 
 @pytest.fixture
 def desk(template: Template, tmp_path: Path) -> Iterator[Desk]:
-    path = tmp_path / "desk.sqlite"
-    shutil.copyfile(template.path, path)
+    path = copy_store(template.path, template.key, tmp_path / "desk.sqlite")
     with Store.open(path) as store:
         yield Desk(store, template.ids, tmp_path)
 

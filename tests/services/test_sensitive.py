@@ -7,7 +7,6 @@ import io
 import json
 import re
 import shutil
-import sqlite3
 import unicodedata
 import uuid
 from pathlib import Path
@@ -29,6 +28,7 @@ from mdt_desk.services.check import check_store
 from mdt_desk.services.demo import SENSITIVE_ALERT_KINDS, generate_demo
 from mdt_desk.services.export import export_json
 from mdt_desk.services.persons_copy import LeftOff, persons_copy
+from tests import store_sql
 from tests.conftest import TODAY
 from tests.services.test_case_rules import active_case, new_patient
 
@@ -399,7 +399,7 @@ def test_the_demo_marks_its_safeguarding_and_risk_to_staff_items_sensitive(
             generate_demo(demo, patients=600, seed=11, today=TODAY)
     flagged = []
     for path in paths:
-        raw = sqlite3.connect(path)
+        raw = store_sql.connect(path)
         flagged.append(
             (
                 raw.execute(
@@ -441,7 +441,7 @@ def test_no_demo_action_or_note_about_safeguarding_or_risk_to_staff_is_left_unma
     path = tmp_path / "demo.sqlite"
     with Store.open(path) as demo:
         generate_demo(demo, patients=300, seed=seed, today=TODAY)
-    raw = sqlite3.connect(path)
+    raw = store_sql.connect(path)
     items = [
         *raw.execute("SELECT 'action', description, sensitive FROM action"),
         *raw.execute("SELECT 'note', body, sensitive FROM note"),
@@ -497,7 +497,7 @@ def test_a_store_at_0003_with_actions_and_notes_upgrades_and_checks_clean(
     add_action(store, case_id, team["gp"], "Order a bath board")
     with store.write(team["social_worker"]) as session:
         plans.add_note(session, case_id, "Home visit")
-    source = sqlite3.connect(store.path)
+    source = store_sql.connect(store.path)
     old_migrations = tmp_path / "migrations-0003"
     shutil.copytree(store_module.MIGRATIONS_DIR, old_migrations)
     for later in (old_migrations / "versions").glob("000[4-9]_*.py"):

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from mdt_desk.models.store import Store
-from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, read_key_file, store_key
+from mdt_desk.models.store_key import keep_key, read_key_file, store_key
 from mdt_desk.sync import client
 from mdt_desk.sync.hub import hub_engine, init_hub
 from mdt_desk.sync.hub_roles import desk_group_name
+from tests.shared_stores import made_sealed
 from tests.sync.support import HUB_KINDS, FakeClock, Hub, new_store, pg_admin, pg_url
 
 
@@ -24,8 +25,7 @@ from tests.sync.support import HUB_KINDS, FakeClock, Hub, new_store, pg_admin, p
 def _template_store_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
     # Made before any test's keyring exists: its key is sealed by a passphrase instead.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(PASSPHRASE_ENV, "sync template passphrase")
+    with made_sealed():
         Store.open(path).close()
         key = store_key(path)
     return path, key

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from mdt_desk.errors import RuleError, UserError
 from mdt_desk.models.clock import COUNTER_BITS
 from mdt_desk.models.enums import AccessAction, Role
+from mdt_desk.models.seal import seal_history
 from mdt_desk.models.store import Store
 from mdt_desk.services import access_log, review, sign_in
 from mdt_desk.services.access import format_roles, less_privileged
@@ -442,8 +444,15 @@ def _journal_upgrade_defaults(store: Store, ahead_ms: int) -> None:
                     f" new_value) SELECT (SELECT max(tx) FROM journal_tx), 'staff', id, '{name}',"
                     f" 'set', NULL, json_quote({name}) FROM staff ORDER BY id"
                 )
+            (upgrade_tx,) = raw.execute("SELECT max(tx) FROM journal_tx").fetchone()
     finally:
         raw.close()
+    # Sealed into the desk's chain, as migration 0007 seals what 0006 journalled.
+    with store.write_session() as session:
+        first = session.execute(
+            text("SELECT min(origin_seq) FROM journal_change WHERE tx = :tx"), {"tx": upgrade_tx}
+        ).scalar_one()
+        seal_history(session, store.replica_id.hex, from_seq=int(first))
 
 
 @pytest.mark.slow

@@ -106,6 +106,10 @@ FORBIDDEN = {
     "close the conflicts": "UPDATE hub_conflict SET resolved = 1",
     "change the hub's identity": "UPDATE hub_meta SET value = 'x'",
     "rewind the counter by its function": "SELECT hub_advance_counter(1)",
+    "forge the state by its function": (
+        "SELECT hub_put_state(ARRAY['patient'], ARRAY['p'], ARRAY['family_name'],"
+        " ARRAY['\"Forged\"'], ARRAY[1::bigint], ARRAY['x'], ARRAY[1::bigint])"
+    ),
 }
 
 

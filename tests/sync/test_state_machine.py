@@ -252,6 +252,7 @@ class SyncMachine(RuleBasedStateMachine):
             "prev_seq": client._previous_own_seq(store, batch[0].origin_seq),
             "changes": batch,
             "now_ms": hub_now_ms(self.hub.engine),
+            "seals": client.outbox_seals(store, batch),
         }
         push_changes(self.hub.engine, **kwargs)
         count, state = self.hub.change_count(), self.hub.state()

@@ -134,6 +134,8 @@ def postgres_hub() -> Iterator[str]:
             yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # The hub's desk group is the server's, not the database's.
+            admin.execute(f'DROP ROLE IF EXISTS "mdt_desks_{name}"')
 
 
 @dataclass

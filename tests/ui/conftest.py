@@ -1,6 +1,5 @@
 """Fixtures for the GUI tests: isolated settings, a demo store, the real main window."""
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -8,8 +7,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 from mdt_desk.models.store import Store
-from mdt_desk.models.store_key import PASSPHRASE_ENV, keep_key, store_key
+from mdt_desk.models.store_key import store_key
 from mdt_desk.services.demo import generate_demo
+from tests.shared_stores import copy_store, made_sealed
 
 DEMO_PATIENTS = 1500
 
@@ -32,8 +32,7 @@ def _demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     # Made once for the whole run, outside any one test's keyring: its key is sealed by a
     # passphrase, then handed to each copy.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(PASSPHRASE_ENV, "demo template passphrase")
+    with made_sealed():
         with Store.open(path) as store:
             generate_demo(store, patients=DEMO_PATIENTS, seed=11)
         key = store_key(path)
@@ -45,10 +44,7 @@ def demo_store_path(_demo_store_template: tuple[Path, bytes], tmp_path: Path) ->
     """A fresh copy of a small demo store (signed in as a demo coordinator), its key
     kept in this test's keyring."""
     template, key = _demo_store_template
-    path = tmp_path / "demo.sqlite"
-    shutil.copyfile(template, path)
-    keep_key(path, key)
-    return path
+    return copy_store(template, key, tmp_path / "demo.sqlite")
 
 
 @pytest.fixture

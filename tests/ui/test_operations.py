@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton
 from mdt_desk.cli import main as cli_main
 from mdt_desk.models.enums import Profession, RiskBand
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import store_key
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.caseload import HIGH_RISK_BANDS, CaseloadQuery, CaseloadView, caseload_count
 from mdt_desk.services.cases import set_next_review
@@ -40,6 +41,7 @@ from mdt_desk.ui.sync.controller import SyncState
 from mdt_desk.ui.sync.settings import save_hub_address
 from tests import store_sql
 from tests.conftest import epraccur_row
+from tests.shared_stores import made_sealed, unlock
 from tests.ui.finders import child
 from tests.ui.signed_in import create_main_window
 
@@ -64,17 +66,19 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def _world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("operations-world")
     engine = hub_engine(f"sqlite:///{folder / 'hub.sqlite'}")
     init_hub(engine)
-    with Store.open(folder / "a.sqlite") as a:
-        generate_demo(a, patients=60, seed=5)
-        sync_once(a, engine, label="Desk A")
-    with Store.open(folder / "b.sqlite") as b:
-        sync_once(b, engine, label="Desk B")
+    with made_sealed():
+        with Store.open(folder / "a.sqlite") as a:
+            generate_demo(a, patients=60, seed=5)
+            sync_once(a, engine, label="Desk A")
+        with Store.open(folder / "b.sqlite") as b:
+            sync_once(b, engine, label="Desk B")
+        keys = {name: store_key(folder / name) for name in ("a.sqlite", "b.sqlite")}
     engine.dispose()
-    return folder
+    return folder, keys
 
 
 def _point_at(store_path: Path, hub_url: str) -> None:
@@ -84,9 +88,12 @@ def _point_at(store_path: Path, hub_url: str) -> None:
 
 
 @pytest.fixture
-def world(_world_template: Path, tmp_path: Path) -> World:
+def world(_world_template: tuple[Path, dict[str, bytes]], tmp_path: Path) -> World:
+    template, keys = _world_template
     folder = tmp_path / "world"
-    shutil.copytree(_world_template, folder)
+    shutil.copytree(template, folder)
+    for name, key in keys.items():
+        unlock(folder / name, key)
     made = World(folder, folder / "hub.sqlite", folder / "a.sqlite", folder / "b.sqlite")
     _point_at(made.a_path, made.hub_url)
     _point_at(made.b_path, made.hub_url)

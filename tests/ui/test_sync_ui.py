@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QDialog, QLineEdit, QPushButton
 from sqlalchemy import text
 
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import KEYRING_SERVICE, store_key
 from mdt_desk.services import plans
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.desk import Desk
@@ -45,6 +46,7 @@ from mdt_desk.ui.sync.controller import SyncController, SyncState
 from mdt_desk.ui.sync.settings import hub_address_key
 from mdt_desk.ui.sync.status_label import SyncStatusLabel
 from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog, split_password
+from tests.shared_stores import made_sealed, unlock
 from tests.ui.finders import child
 from tests.ui.signed_in import acting
 
@@ -67,24 +69,29 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def _world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("two-desks")
     engine = hub_engine(f"sqlite:///{folder / 'hub.sqlite'}")
     init_hub(engine)
-    with Store.open(folder / "a.sqlite") as a:
-        generate_demo(a, patients=60, seed=2)
-        sync_once(a, engine, label="Desk A")
-    with Store.open(folder / "b.sqlite") as b:
-        sync_once(b, engine, label="Desk B")
+    with made_sealed():
+        with Store.open(folder / "a.sqlite") as a:
+            generate_demo(a, patients=60, seed=2)
+            sync_once(a, engine, label="Desk A")
+        with Store.open(folder / "b.sqlite") as b:
+            sync_once(b, engine, label="Desk B")
+        keys = {name: store_key(folder / name) for name in ("a.sqlite", "b.sqlite")}
     engine.dispose()
-    return folder
+    return folder, keys
 
 
 @pytest.fixture
-def world(_world_template: Path, tmp_path: Path) -> World:
+def world(_world_template: tuple[Path, dict[str, bytes]], tmp_path: Path) -> World:
     """A hub and two desks synced with it, fresh for the test."""
+    template, keys = _world_template
     folder = tmp_path / "world"
-    shutil.copytree(_world_template, folder)
+    shutil.copytree(template, folder)
+    for name, key in keys.items():
+        unlock(folder / name, key)
     return World(folder, folder / "hub.sqlite", folder / "a.sqlite", folder / "b.sqlite")
 
 
@@ -441,7 +448,13 @@ def test_team_hub_keeps_the_password_only_in_the_keyring(
             lambda: desk_a.controller.status.state == SyncState.OFFLINE, timeout=TIMEOUT
         )
 
-    assert memory_keyring.passwords == {(credentials.SERVICE, "bob@127.0.0.1:1/team"): PASSWORD}
+    # The desks' store keys are kept in the keyring too, under their own service.
+    kept = {
+        entry: secret
+        for entry, secret in memory_keyring.passwords.items()
+        if entry[0] != KEYRING_SERVICE
+    }
+    assert kept == {(credentials.SERVICE, "bob@127.0.0.1:1/team"): PASSWORD}
     settings = QSettings()
     assert settings.value(hub_address_key(desk_a.controller.store_path)) == address
     settings.sync()

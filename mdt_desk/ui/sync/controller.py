@@ -37,6 +37,7 @@ from mdt_desk.sync.client import (
     META_HUB_ID,
     META_LAST_SYNC,
     SyncReport,
+    chain_alarms,
     edits_waiting,
     open_review_count,
     sync_once,
@@ -89,6 +90,9 @@ class SyncStatus:
         conflicts: open "Needs review" items.
         last_sync: when the last sync finished (UTC), or None if never.
         message: for "offline" and "error", what went wrong, fit to show (no password).
+        alarms: records pulled from the hub that failed their desk's hash chain and were
+            set aside, each in words naming the desk, the sequence and the record
+            (``sync.client.chain_alarms``), newest first. They stay until dealt with.
     """
 
     state: SyncState
@@ -96,6 +100,7 @@ class SyncStatus:
     conflicts: int = 0
     last_sync: dt.datetime | None = None
     message: str = ""
+    alarms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,7 @@ class _Counts:
     waiting: int
     conflicts: int
     last_sync: dt.datetime | None
+    alarms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +187,8 @@ class _SyncWorker(QObject):
             last = dt.datetime.fromisoformat(last_text) if last_text else None
             if last is not None and last.tzinfo is None:
                 last = last.replace(tzinfo=dt.UTC)
-            return _Counts(edits_waiting(store), open_review_count(store), last)
+            alarms = tuple(alarm.describe() for alarm in chain_alarms(store))
+            return _Counts(edits_waiting(store), open_review_count(store), last, alarms)
         except Exception:  # a busy or damaged store: the counts wait for next time
             log.exception("could not count the sync outbox")
             return None
@@ -415,6 +422,7 @@ class SyncController(QObject):
         self._waiting = 0
         self._conflicts = 0
         self._last_sync: dt.datetime | None = None
+        self._alarms: tuple[str, ...] = ()
         self._status = SyncStatus(SyncState.LOCAL_ONLY)
         self._test_ids = itertools.count(1)
 
@@ -576,6 +584,7 @@ class SyncController(QObject):
             conflicts=self._conflicts,
             last_sync=self._last_sync,
             message=self._message if state in (SyncState.OFFLINE, SyncState.ERROR) else "",
+            alarms=self._alarms,
         )
         if status != self._status:
             self._status = status
@@ -586,6 +595,7 @@ class SyncController(QObject):
             self._waiting = counts.waiting
             self._conflicts = counts.conflicts
             self._last_sync = counts.last_sync
+            self._alarms = counts.alarms
 
     @Slot(object)
     def _on_worker_opened(self, counts: _Counts | None) -> None:

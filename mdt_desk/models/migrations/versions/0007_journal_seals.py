@@ -47,12 +47,14 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("server_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_alarm")),
-        sa.UniqueConstraint("origin", "origin_seq", "server_seq", name="uq_chain_alarm_place"),
+        sa.UniqueConstraint("origin", "origin_seq", name="uq_chain_alarm_place"),
     )
     for statement in SEAL_GUARD_DDL:
         connection.execute(sa.text(statement))
     meta = dict(connection.execute(sa.text("SELECT key, value FROM store_meta")).all())
-    boundary = connection.execute(sa.text("SELECT coalesce(max(tx), 0) FROM journal_tx")).scalar_one()
+    boundary = connection.execute(
+        sa.text("SELECT coalesce(max(tx), 0) FROM journal_tx")
+    ).scalar_one()
     if "replica_id" in meta:  # an existing store: seal what it made itself
         seal_history(connection, hex_id(meta["replica_id"]))
     # Other desks' transactions received up to now came without seals; any later one
@@ -75,6 +77,4 @@ def downgrade() -> None:
     op.drop_table("chain_alarm")
     op.drop_table("journal_unsealed")
     op.drop_table("journal_seal")
-    connection.execute(
-        sa.text("DELETE FROM store_meta WHERE key = :k"), {"k": META_SEAL_BOUNDARY}
-    )
+    connection.execute(sa.text("DELETE FROM store_meta WHERE key = :k"), {"k": META_SEAL_BOUNDARY})
