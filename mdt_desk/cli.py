@@ -1079,6 +1079,7 @@ def _cmd_hub_init(args: argparse.Namespace) -> int:
                 "protocol_version": info.protocol_version,
                 "schema_version": info.schema_version,
                 "engine": info.dialect,
+                "desk_group": info.desk_group,
             },
         )
     else:
@@ -1087,6 +1088,13 @@ def _cmd_hub_init(args: argparse.Namespace) -> int:
             f"The team hub at {redacted(args.url)} is ready ({info.dialect}, protocol "
             f"{info.protocol_version}, hub schema {info.schema_version}).",
         )
+        if info.desk_group:
+            _write(
+                args.out,
+                f"Desks log in as members of {info.desk_group}, which may only add to the "
+                "log and read it: make one login per desk with "
+                "`mdt-desk hub add-desk URL NAME`.",
+            )
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ re-applying a page changes nothing.
 import datetime as dt
 import json
 import logging
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +34,6 @@ from mdt_desk.models.replication import RemoteTransaction, enter_remote, replica
 from mdt_desk.models.seal import (
     SEAL_COLUMNS,
     SEALED_SINCE_SCHEMA,
-    ContentRow,
     Seal,
     content_problem,
     header_problem,
@@ -68,6 +68,7 @@ from mdt_desk.sync.protocol import (
     PULL_PAGE_SIZE,
     UPGRADE_LABEL_PREFIX,
     VERDICT_BEFORE_SEALS,
+    VERDICT_OWN,
     Change,
     PulledChange,
 )
@@ -333,7 +334,7 @@ def push_all(
     return pushed, conflicts
 
 
-def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
+def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> list[PulledChange]:
     """The next page after ``cursor``: about ``limit`` changes.
 
     A transaction that ends within another ``limit`` changes is taken whole, so an
@@ -366,7 +367,7 @@ def _fetch(engine: Engine, cursor: int, limit: int) -> list[PulledChange]:
             rows.extend(same_row)
             if len(same_row) < len(ahead) or not ahead:
                 break  # cut between two records of a large transaction
-        rows, checked = _checked_against_seals(connection, rows)
+        rows, checked = _checked_against_seals(connection, rows, me=me)
     return [
         PulledChange(
             server_seq=int(row.server_seq),
@@ -402,8 +403,28 @@ _VERDICTS: dict[tuple[str, str], tuple[str, str]] = {}
 _VERDICTS_KEPT = 64
 
 
-def _row_content(row: Any) -> ContentRow:
-    return (int(row.origin_seq), row.entity, row.row_id, row.field, row.op, row.value)
+_CONTENT_COLUMNS = (
+    hub_change.c.origin_seq,
+    hub_change.c.entity,
+    hub_change.c.row_id,
+    hub_change.c.field,
+    hub_change.c.op,
+    hub_change.c.value,
+)
+
+
+def _altered_in(connection: Any, seal: Seal) -> str:
+    """The altered change of a large transaction (read again whole: only on a break)."""
+    return _altered_record(
+        list(
+            connection.execute(
+                select(hub_change).where(
+                    hub_change.c.origin_site == seal.origin,
+                    hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
+                )
+            )
+        )
+    )
 
 
 def _altered_record(rows: Sequence[Any]) -> str:
@@ -436,16 +457,20 @@ def _as_change(row: Any) -> Change:
 
 
 def _checked_against_seals(
-    connection: Any, rows: list[Any]
+    connection: Any, rows: list[Any], *, me: str = ""
 ) -> tuple[list[Any], dict[str, tuple[Seal | None, str, str]]]:
     """Each transaction of the page with its seal and the verdict on its content.
 
     A transaction of this version without a seal yet, that is the last its desk has
     sent, is still being sent (a large one goes in several pushes): the page stops
     before it, and the next sync takes it whole. One query for the page's seals; a
-    transaction not whole in the page is read whole from the hub (once per run).
+    transaction not whole in the page is read whole from the hub (once per run). This
+    desk's own changes coming back (``me``) are not applied, so not checked either.
     """
-    tx_ids = sorted({row.tx_id for row in rows})
+    checked: dict[str, tuple[Seal | None, str, str]] = {
+        row.tx_id: (None, VERDICT_OWN, "") for row in rows if row.origin_site == me
+    }
+    tx_ids = sorted({row.tx_id for row in rows if row.tx_id not in checked})
     seals: dict[str, Seal] = {}
     for start in range(0, len(tx_ids), 400):
         for found in connection.execute(
@@ -455,14 +480,16 @@ def _checked_against_seals(
             values["origin"] = values.pop("origin_site")
             seal = Seal.from_row(values)
             seals[seal.tx_id] = seal
-    boundary = sealed_after(connection)
+    boundary: int | None = None  # read only for an unsealed transaction (rare)
     by_tx: dict[str, list[Any]] = {}
     for row in rows:
-        by_tx.setdefault(row.tx_id, []).append(row)
-    checked: dict[str, tuple[Seal | None, str, str]] = {}
+        if row.tx_id not in checked:
+            by_tx.setdefault(row.tx_id, []).append(row)
     for tx_id, tx_rows in by_tx.items():
         found = seals.get(tx_id)
         if found is None:
+            if boundary is None:
+                boundary = sealed_after(connection)
             if all(int(row.server_seq) <= boundary for row in tx_rows):
                 checked[tx_id] = (None, VERDICT_BEFORE_SEALS, "")
                 continue
@@ -471,7 +498,7 @@ def _checked_against_seals(
                 connection, last
             ):
                 cut = next(n for n, row in enumerate(rows) if row.tx_id == tx_id)
-                return _checked_against_seals(connection, rows[:cut]) if cut else ([], {})
+                return _checked_against_seals(connection, rows[:cut], me=me) if cut else ([], {})
             checked[tx_id] = (None, "", _altered_record(tx_rows))
             continue
         seal = found
@@ -480,44 +507,88 @@ def _checked_against_seals(
             checked[tx_id] = (seal, *altered)
             continue
         if len(tx_rows) == seal.change_count:
-            problem = content_problem(seal, [_row_content(row) for row in tx_rows])
+            problem = content_problem(seal, [_CONTENT_OF(row) for row in tx_rows])
             checked[tx_id] = (seal, problem, _altered_record(tx_rows) if problem else "")
             continue
-        key = (tx_id, seal.seal_hash)
-        if key not in _VERDICTS:
-            whole = list(
-                connection.execute(
-                    select(hub_change)
-                    .where(
-                        hub_change.c.origin_site == seal.origin,
-                        hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
-                    )
-                    .order_by(hub_change.c.origin_seq)
-                )
-            )
-            problem = content_problem(seal, [_row_content(row) for row in whole])
-            if len(_VERDICTS) >= _VERDICTS_KEPT:
-                _VERDICTS.clear()
-            _VERDICTS[key] = (problem, _altered_record(whole) if problem else "")
-        checked[tx_id] = (seal, *_VERDICTS[key])
+        checked[tx_id] = (seal, *_whole_verdict(connection, seal))
     return rows, checked
+
+
+def _whole_verdict(connection: Any, seal: Seal) -> tuple[str, str]:
+    """The verdict on a transaction larger than a page: read whole from the hub once a
+    run, whichever page meets it first."""
+    key = (seal.tx_id, seal.seal_hash)
+    if key not in _VERDICTS:
+        whole = [
+            tuple(row)
+            for row in connection.execute(
+                select(*_CONTENT_COLUMNS)
+                .where(
+                    hub_change.c.origin_site == seal.origin,
+                    hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
+                )
+                .order_by(hub_change.c.origin_seq)
+            )
+        ]
+        problem = content_problem(seal, whole)
+        if len(_VERDICTS) >= _VERDICTS_KEPT:
+            _VERDICTS.clear()
+        _VERDICTS[key] = (problem, _altered_in(connection, seal) if problem else "")
+    return _VERDICTS[key]
+
+
+#: A log row's copy of its transaction header, and its content, by column position
+#: (one C call a row: a page's every change is checked).
+_HEADER_OF = operator.itemgetter(
+    *(
+        list(hub_change.c).index(column)
+        for column in (
+            hub_change.c.origin_site,
+            hub_change.c.actor_id,
+            hub_change.c.actor_label,
+            hub_change.c.recorded_at,
+            hub_change.c.hlc,
+            hub_change.c.schema_version,
+        )
+    )
+)
+_CONTENT_OF = operator.itemgetter(
+    *(
+        list(hub_change.c).index(column)
+        for column in (
+            hub_change.c.origin_seq,
+            hub_change.c.entity,
+            hub_change.c.row_id,
+            hub_change.c.field,
+            hub_change.c.op,
+            hub_change.c.value,
+        )
+    )
+)
 
 
 def _altered_header(seal: Seal, rows: Sequence[Any]) -> tuple[str, str] | None:
     """(why, which record) when a change's copy of its transaction header (author,
     time, clock, desk) is not the one sealed: the desk would journal it as such."""
-    for row in rows:
+    for origin, actor_id, actor_label, recorded_at, hlc, schema in {
+        _HEADER_OF(row) for row in rows
+    }:
         problem = header_problem(
             seal,
-            origin=row.origin_site,
-            actor_id=row.actor_id,
-            actor_label=row.actor_label,
-            recorded_at=row.recorded_at,
-            hlc=row.hlc,
-            schema_version=row.schema_version,
+            origin=origin,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            recorded_at=recorded_at,
+            hlc=hlc,
+            schema_version=schema,
         )
         if problem:
-            return problem, record_name(row.entity, row.row_id, row.field)
+            named = next(
+                row
+                for row in rows
+                if _HEADER_OF(row) == (origin, actor_id, actor_label, recorded_at, hlc, schema)
+            )
+            return problem, record_name(named.entity, named.row_id, named.field)
     return None
 
 
@@ -962,7 +1033,7 @@ def pull_all(
             return
         cursor = _meta_int(store, META_PULL_CURSOR)
         try:
-            page = _fetch(engine, cursor, page_size)
+            page = _fetch(engine, cursor, page_size, me=store.replica_id.hex)
         except DBAPIError as error:
             raise _unreachable(engine.url, error) from error
         if not page:

@@ -96,6 +96,8 @@ class Change:
 
 #: A pulled transaction's verdict: from before the hub kept seals (applied, noted).
 VERDICT_BEFORE_SEALS = "before seals"
+#: This desk's own change coming back from the hub: never applied, so not checked.
+VERDICT_OWN = "own"
 
 
 @dataclass(frozen=True, slots=True)

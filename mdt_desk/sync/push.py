@@ -517,7 +517,18 @@ def _check_pushed(
     if problem:
         raise _refuse(seal, f"breaks this desk's chain at the hub: {problem}")
     rows: dict[int, ContentRow] = {}
+    checked: set[tuple[Any, ...]] = set()
     for change in pushed:
+        header = (
+            change.actor_id,
+            change.actor_label,
+            change.recorded_at,
+            change.hlc,
+            change.schema_version,
+        )
+        if header in checked:
+            continue  # each distinct copy of the header is checked once
+        checked.add(header)
         problem = header_problem(
             seal,
             origin=change.origin_site,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -20,7 +22,12 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import plans, review
 from mdt_desk.sync import credentials
 from mdt_desk.sync.hub import HubError, hub_change, hub_engine, hub_metadata, init_hub
-from mdt_desk.sync.hub_roles import META_DESK_GROUP, add_desk_login, desk_group_name
+from mdt_desk.sync.hub_roles import (
+    META_DESK_GROUP,
+    add_desk_login,
+    check_desk_name,
+    desk_group_name,
+)
 from tests.sync.support import (
     Hub,
     assert_matches_hub,
@@ -425,3 +432,47 @@ def test_hub_add_desk_never_waits_for_a_terminal(pg_hub: PgHub, tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert "mdt-desk hub password" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_hub_init_by_a_login_that_cannot_make_roles_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = pg_admin()
+    owner = f"owner_{uuid.uuid4().hex[:10]}"
+    database = f"hub_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE ROLE "{owner}" LOGIN NOCREATEROLE')
+    admin.execute(f'CREATE DATABASE "{database}" OWNER "{owner}"')
+    url = pg_url(database).replace("//postgres@", f"//{owner}@", 1)
+    try:
+        status, output = run("hub", "init", url, "--store", str(tmp_path / "d.sqlite"))
+        error = capsys.readouterr().err
+        assert status == 2 and output == ""
+        assert "CREATEROLE" in error and "nothing was changed" in error
+        assert "Traceback" not in error
+        engine = hub_engine(pg_url(database))
+        try:
+            with engine.connect() as connection:
+                assert (
+                    connection.execute(
+                        text("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'hub_%'")
+                    ).scalar_one()
+                    == 0
+                )
+        finally:
+            engine.dispose()
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{owner}"')
+        admin.close()
+
+
+@given(st.text(max_size=80))
+def test_a_desk_name_is_either_refused_or_a_plain_identifier(name: str) -> None:
+    """Whatever an administrator types, only a plain lower-case identifier reaches SQL."""
+    try:
+        check_desk_name(name)
+    except HubError as error:
+        assert "cannot be a desk login's name" in str(error)
+    else:
+        assert name.isascii() and name.isidentifier() and name == name.lower()
+        assert 2 <= len(name) <= 63 and not name.startswith(("pg_", "mdt_desks_"))

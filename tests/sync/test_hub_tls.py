@@ -324,6 +324,7 @@ def test_verify_full_with_the_right_ca_sets_up_a_desk_login_that_syncs(
     monkeypatch.setenv("MDT_DESK_HUB_PASSWORD", ADMIN_PASSWORD)
     status, output = _run("hub", "init", admin_url, "--store", store)
     assert status == 0, output
+    assert f"members of mdt_desks_{tls_database}" in output and "hub add-desk" in output
     status, output = _run("hub", "add-desk", admin_url, "ward3_desk", "--store", store)
     assert status == 0, output
     monkeypatch.delenv("MDT_DESK_HUB_PASSWORD")

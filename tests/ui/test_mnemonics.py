@@ -52,6 +52,7 @@ from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_dialog import SignInDialog
+from mdt_desk.ui.store_passphrase_dialog import StorePassphraseDialog
 from mdt_desk.ui.sync.review_dialog import ReviewListDialog
 from mdt_desk.ui.welcome_dialog import WelcomeDialog
 from tests.ui.signed_in import acting, create_main_window
@@ -300,6 +301,8 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
         ("team", window.show_team_settings),
         ("sign in (set-up)", lambda: set_up_sign_in_dialog(window)),
         ("break glass", lambda: _shown(BreakGlassDialog(window))),
+        ("store passphrase", lambda: _store_passphrase(window, new=False)),
+        ("store passphrase, choosing one", lambda: _store_passphrase(window, new=True)),
     ):
         opened: QDialog = opener()
         assert isinstance(opened, QDialog)
@@ -341,6 +344,11 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
 def _shown(dialog: QDialog) -> QDialog:
     dialog.show()
     return dialog
+
+
+def _store_passphrase(window: MainWindow, *, new: bool) -> QDialog:
+    """The dialog asked before a store opens (no keyring), shown over the window here."""
+    return _shown(StorePassphraseDialog(window.runner.desk.store.path, new=new, parent=window))
 
 
 def walk_meeting_mode(qtbot, store: Store, runner: TaskRunner, walk: Walk) -> None:

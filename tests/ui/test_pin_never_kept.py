@@ -4,7 +4,8 @@ A person changes their one-time PIN, signs in, locks, unlocks and mistypes once;
 neither the PIN, the one-time PIN nor the mistyped one is in the store, its WAL or
 shared-memory file, the settings, any file in the test's data folder, or the log (every
 record, DEBUG included). The store holds the argon2id hash instead, so the scan looks
-where the PIN would be if it were kept in clear. The command line's part (arguments and
+where the PIN would be if it were kept in clear; the store is encrypted, so its pages
+are scanned decrypted too. The command line's part (arguments and
 the process list) is tests/test_cli_access.py's.
 """
 
@@ -13,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from PySide6.QtCore import QSettings, Qt
 from sqlalchemy import select
 
@@ -20,6 +22,7 @@ from mdt_desk.app import create_main_window
 from mdt_desk.models import Staff
 from mdt_desk.models.enums import Role
 from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import store_key
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.access import parse_roles
 from mdt_desk.services.sign_in import set_pin
@@ -56,13 +59,54 @@ def files_under(folder: Path) -> dict[str, bytes]:
     return {str(path): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+# SQLCipher 4's page layout: each page is AES-256-CBC encrypted, its IV (16 bytes) and
+# HMAC (64) in the page's last 80 bytes; page 1 starts with the file's 16-byte salt.
+PAGE_BYTES = 4096
+RESERVED_BYTES = 80
+SALT_BYTES = 16
+WAL_HEADER_BYTES = 32
+WAL_FRAME_HEADER_BYTES = 24
+
+
+def decrypted_page(page: bytes, number: int, key: bytes) -> bytes:
+    start = SALT_BYTES if number == 1 else 0
+    end = PAGE_BYTES - RESERVED_BYTES
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(page[end : end + 16])).decryptor()
+    return decryptor.update(page[start:end]) + decryptor.finalize()
+
+
+def decrypted_store_file(data: bytes, key: bytes, *, wal: bool) -> bytes:
+    """Every page of the encrypted store (or of its WAL: every frame, old ones too),
+    decrypted as someone holding the key could read it, free pages included."""
+    pages = []
+    if wal:
+        frame = WAL_FRAME_HEADER_BYTES + PAGE_BYTES
+        for offset in range(WAL_HEADER_BYTES, len(data) - frame + 1, frame):
+            number = int.from_bytes(data[offset : offset + 4], "big")
+            page = data[offset + WAL_FRAME_HEADER_BYTES : offset + frame]
+            pages.append(decrypted_page(page, number, key))
+    else:
+        for index in range(len(data) // PAGE_BYTES):
+            page = data[index * PAGE_BYTES : (index + 1) * PAGE_BYTES]
+            pages.append(decrypted_page(page, index + 1, key))
+    return b"".join(pages)
+
+
 def store_files(path: Path, moment: str) -> dict[str, bytes]:
-    """The store and its -wal and -shm, as they are on disk at ``moment``."""
+    """The store and its -wal and -shm, as they are on disk at ``moment``, and the store
+    and its WAL decrypted (the store is encrypted: a PIN kept in clear would be
+    ciphertext on the disk, but there for anyone with the key)."""
+    key = store_key(path)
     found = {}
     for suffix in ("", "-wal", "-shm"):
         file = path.with_name(path.name + suffix)
         if file.exists():
-            found[f"{file} ({moment})"] = file.read_bytes()
+            data = file.read_bytes()
+            found[f"{file} ({moment})"] = data
+            if suffix != "-shm":  # the shared-memory index holds no records
+                found[f"{file}, decrypted ({moment})"] = decrypted_store_file(
+                    data, key, wal=suffix == "-wal"
+                )
     return found
 
 
@@ -148,7 +192,11 @@ def test_no_typed_pin_is_in_the_store_its_wal_the_settings_the_data_folder_or_th
         assert staff is not None
         kept = staff.pin_hash
     assert kept.startswith("$argon2id$")  # what a leak would sit beside
-    assert any(kept.encode() in blob for blob in scanned.values())  # the scan sees the store
+    # The scan sees the store: its decrypted pages hold the hash, the raw file does not.
+    assert any(kept.encode() in blob for blob in scanned.values())
+    assert not any(
+        kept.encode() in blob for name, blob in scanned.items() if "decrypted" not in name
+    )
     assert str(settings_file) in scanned
     assert b"log capture canary" in scanned["the log"]
     assert leaks_in(scanned) == []
