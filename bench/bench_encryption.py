@@ -136,7 +136,7 @@ def plaintext_copy(encrypted: Path, target: Path) -> float:
 def _service_calls(
     store: Store, inputs: Sequence[Any], service: Callable[[Any, Any], object]
 ) -> tuple[list[Callable[[], object]], Callable[[], None]]:
-    """One call per input, each in its own read session as the desk's signed-in person."""
+    """One call per input, all in one read session as the desk's signed-in person."""
     reader = signed_in_staff_id(store)
     session_context = store.read(reader)
     session = session_context.__enter__()
@@ -144,7 +144,10 @@ def _service_calls(
     def call_for(value: Any) -> Callable[[], object]:
         return lambda: service(session, value)
 
-    return [call_for(value) for value in inputs], lambda: session_context.__exit__(None, None, None)
+    def close() -> None:
+        session_context.__exit__(None, None, None)
+
+    return [call_for(value) for value in inputs], close
 
 
 def compare_queries(encrypted: Store, plain: Store, repeat: int) -> list[tuple[str, float, float]]:
