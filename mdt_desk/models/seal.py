@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -220,12 +220,65 @@ def seal_hash_of(seal: Seal) -> str:
     ).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A transaction's content hash, how many changes, and its first and last sequence."""
+
+    digest: str
+    count: int
+    first_seq: int
+    last_seq: int
+
+
+#: The encoding of :func:`_encoded`, in SQL, concatenated in origin order: a large local
+#: transaction (the demo, an import) is hashed from text SQLite builds, not row by row
+#: in Python. ``length`` counts characters, as Python's ``len`` does.
+_ENCODED_SQL = text(
+    "SELECT group_concat(line, ''), count(*), min(seq), max(seq) FROM ("
+    " SELECT origin_seq AS seq, origin_seq || '|' || length(entity) || ':' || entity"
+    " || length(row_id) || ':' || row_id || length(field) || ':' || field"
+    " || length(op) || ':' || op || CASE WHEN new_value IS NULL THEN '~'"
+    " ELSE length(new_value) || ':' || new_value END AS line"
+    " FROM journal_change WHERE origin_seq > :low AND origin_seq <= :high AND tx = :tx"
+    # In key order: the range is read in that order already, so nothing is sorted.
+    " ORDER BY origin_seq)"
+)
+_ENCODED_CHUNK = 100_000
+
+
+def journal_content(
+    connection: Connection | Session | Any, tx: int, low: int, high: int
+) -> Content:
+    """The content of this desk's transaction ``tx``: its journal rows in (low, high].
+
+    ``connection`` is SQLAlchemy's, or a DB-API connection (``mdt-desk check``).
+    """
+    digest = hashlib.sha256(SEAL_FORMAT.encode() + b" content\n")
+    count, first, last = 0, 0, 0
+    raw = not isinstance(connection, (Connection, Session))
+    for start in range(low, high, _ENCODED_CHUNK):
+        values = {"low": start, "high": min(high, start + _ENCODED_CHUNK), "tx": tx}
+        if raw:
+            dbapi: Any = connection
+            encoded, found, lowest, highest = dbapi.execute(_ENCODED_SQL.text, values).fetchone()
+        else:
+            encoded, found, lowest, highest = connection.execute(_ENCODED_SQL, values).one()
+        if not found:
+            continue
+        digest.update(str(encoded).encode())
+        count += int(found)
+        first = first or int(lowest)
+        last = int(highest)
+    return Content(digest.hexdigest(), count, first, last)
+
+
 def make_seal(
     *,
     origin: Any,
     chain_seq: int,
     tx_id: Any,
-    changes: Sequence[ContentRow],
+    changes: Sequence[ContentRow] = (),
+    content: Content | None = None,
     actor_id: Any,
     actor_label: str,
     recorded_at: Any,
@@ -233,22 +286,25 @@ def make_seal(
     schema_version: int,
     prev_hash: str,
 ) -> Seal:
-    """Seal a transaction whose ``changes`` are given in origin order (at least one)."""
-    digest, count = content_hash(changes)
+    """Seal a transaction: its ``changes`` in origin order (at least one), or their
+    ``content`` hashed already."""
+    if content is None:
+        digest, count = content_hash(changes)
+        content = Content(digest, count, int(changes[0][0]), int(changes[-1][0]))
     unsealed = Seal(
         origin=hex_id(origin),
         chain_seq=chain_seq,
         tx_id=hex_id(tx_id),
-        first_seq=int(changes[0][0]),
-        last_seq=int(changes[-1][0]),
-        change_count=count,
+        first_seq=content.first_seq,
+        last_seq=content.last_seq,
+        change_count=content.count,
         actor_id=hex_id(actor_id),
         # as the journal and the hub keep it (200 characters at most)
         actor_label=actor_label[:200],
         recorded_at=canonical_time(recorded_at),
         hlc=int(hlc),
         schema_version=int(schema_version),
-        content_hash=digest,
+        content_hash=content.digest,
         prev_hash=prev_hash,
         seal_hash="",
     )
@@ -291,22 +347,13 @@ def seal_local_transaction(connection: Connection | Session, tx: int, after_seq:
     transaction, just before it commits."""
     header = _header(connection, tx)
     origin = hex_id(header.replica_id)
-    changes: list[ContentRow] = [
-        (int(seq), str(entity), str(row_id), str(name), str(op), value)
-        for seq, entity, row_id, name, op, value in connection.execute(
-            text(
-                "SELECT origin_seq, entity, row_id, field, op, new_value FROM journal_change"
-                " WHERE origin_seq > :after AND tx = :tx ORDER BY origin_seq"
-            ),
-            {"after": after_seq, "tx": tx},
-        )
-    ]
+    high = int(connection.execute(text("SELECT max(origin_seq) FROM journal_change")).scalar_one())
     chain_seq, previous = last_seal(connection, origin)
     seal = make_seal(
         origin=origin,
         chain_seq=chain_seq + 1,
         tx_id=header.tx_uuid,
-        changes=changes,
+        content=journal_content(connection, tx, after_seq, high),
         actor_id=header.actor_id,
         actor_label=str(header.actor_label),
         recorded_at=header.recorded_at,
@@ -320,25 +367,20 @@ def seal_local_transaction(connection: Connection | Session, tx: int, after_seq:
 
 def _own_transactions(
     connection: Connection | Session, origin: str, from_seq: int
-) -> Iterator[tuple[int, list[ContentRow]]]:
-    """This desk's transactions from journal row ``from_seq`` on, with their changes."""
-    current: int | None = None
-    changes: list[ContentRow] = []
-    for tx, seq, entity, row_id, name, op, value in connection.execute(
-        text(
-            "SELECT c.tx, c.origin_seq, c.entity, c.row_id, c.field, c.op, c.new_value"
-            " FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
-            " WHERE t.replica_id = :me AND c.origin_seq >= :from_seq ORDER BY c.origin_seq"
-        ),
-        {"me": origin, "from_seq": from_seq},
-    ):
-        if tx != current and current is not None:
-            yield current, changes
-            changes = []
-        current = int(tx)
-        changes.append((int(seq), str(entity), str(row_id), str(name), str(op), value))
-    if current is not None:
-        yield current, changes
+) -> list[tuple[int, int, int]]:
+    """This desk's transactions from journal row ``from_seq`` on: (tx, first, last)."""
+    return [
+        (int(tx), int(first), int(last))
+        for tx, first, last in connection.execute(
+            text(
+                "SELECT c.tx, min(c.origin_seq), max(c.origin_seq)"
+                " FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+                " WHERE t.replica_id = :me AND c.origin_seq >= :from_seq"
+                " GROUP BY c.tx ORDER BY min(c.origin_seq)"
+            ),
+            {"me": origin, "from_seq": from_seq},
+        )
+    ]
 
 
 def seal_history(connection: Connection | Session, origin: str, *, from_seq: int = 0) -> int:
@@ -350,14 +392,14 @@ def seal_history(connection: Connection | Session, origin: str, *, from_seq: int
     """
     chain_seq, previous = last_seal(connection, origin)
     rows = []
-    for tx, changes in _own_transactions(connection, origin, from_seq):
+    for tx, first, last in _own_transactions(connection, origin, from_seq):
         header = _header(connection, tx)
         chain_seq += 1
         seal = make_seal(
             origin=origin,
             chain_seq=chain_seq,
             tx_id=header.tx_uuid,
-            changes=changes,
+            content=journal_content(connection, tx, first - 1, last),
             actor_id=header.actor_id,
             actor_label=str(header.actor_label),
             recorded_at=header.recorded_at,
@@ -497,6 +539,7 @@ __all__ = [
     "SEAL_GUARD_DDL",
     "SEAL_TABLE_DDL",
     "ChainBreak",
+    "Content",
     "ContentRow",
     "Seal",
     "canonical_time",
@@ -504,6 +547,7 @@ __all__ = [
     "content_problem",
     "header_problem",
     "hex_id",
+    "journal_content",
     "last_seal",
     "link_problem",
     "make_seal",

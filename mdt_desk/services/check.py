@@ -20,11 +20,10 @@ from mdt_desk.models.seal import (
     META_SEAL_BOUNDARY,
     SEAL_COLUMNS,
     ChainBreak,
-    ContentRow,
     Seal,
-    canonical_time,
-    content_problem,
+    header_problem,
     hex_id,
+    journal_content,
     link_problem,
     record_name,
 )
@@ -171,17 +170,9 @@ def _row_dict(cursor: Any, row: Sequence[Any]) -> dict[str, Any]:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
 
-def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
-    """Every break of every origin's chain here; (breaks, seals, unsealed received)."""
-    meta = dict(raw.execute("SELECT key, value FROM store_meta").fetchall())
-    me = hex_id(meta.get(META_REPLICA_ID, ""))
-    boundary = int(meta.get(META_SEAL_BOUNDARY, "0") or 0)
+def _link_breaks(seals: Sequence[Seal], me: str) -> list[ChainBreak]:
+    """Each origin's seals, one after the other (ordered by origin and chain number)."""
     breaks: list[ChainBreak] = []
-    cursor = raw.execute(
-        f"SELECT {', '.join(SEAL_COLUMNS)} FROM journal_seal ORDER BY origin, chain_seq"
-    )
-    seals = [Seal.from_row(_row_dict(cursor, row)) for row in cursor.fetchall()]
-    by_tx = {seal.tx_id: seal for seal in seals}
     previous: tuple[int, str] | None = None
     for index, seal in enumerate(seals):
         if index == 0 or seals[index - 1].origin != seal.origin:
@@ -192,8 +183,14 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
                 ChainBreak(seal.origin, seal.first_seq, f"transaction {seal.tx_id}", problem)
             )
         previous = (seal.chain_seq, seal.seal_hash)
-    unsealed = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_unsealed")}
-    # Every transaction with changes: its header must be the one its seal covers.
+    return breaks
+
+
+def _header_breaks(
+    raw: RawConnection, by_tx: dict[str, Seal], me: str, boundary: int, unsealed: set[str]
+) -> list[ChainBreak]:
+    """Every transaction with changes: sealed, and its header the one sealed."""
+    breaks: list[ChainBreak] = []
     cursor = raw.execute(
         "SELECT t.tx, t.tx_uuid, t.replica_id, t.actor_id, t.actor_label, t.recorded_at,"
         " t.hlc, t.schema_version, min(c.origin_seq) AS first_seq, c.entity, c.row_id, c.field"
@@ -203,8 +200,8 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
         header = _row_dict(cursor, row)
         tx_id, origin = hex_id(header["tx_uuid"]), hex_id(header["replica_id"])
         record = record_name(header["entity"], header["row_id"], header["field"])
-        found = by_tx.get(tx_id)
-        if found is None:
+        seal = by_tx.get(tx_id)
+        if seal is None:
             if origin == me or (int(header["tx"]) > boundary and tx_id not in unsealed):
                 breaks.append(
                     ChainBreak(
@@ -214,15 +211,14 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
                         "a transaction outside the chain (inserted: nothing sealed it)",
                     )
                 )
-            continue
-        seal = found
-        if (
-            seal.origin != origin
-            or seal.actor_id != hex_id(header["actor_id"])
-            or seal.actor_label != str(header["actor_label"])[:200]
-            or seal.recorded_at != canonical_time(header["recorded_at"])
-            or seal.hlc != int(header["hlc"])
-            or seal.schema_version != int(header["schema_version"])
+        elif header_problem(
+            seal,
+            origin=origin,
+            actor_id=header["actor_id"],
+            actor_label=str(header["actor_label"]),
+            recorded_at=header["recorded_at"],
+            hlc=int(header["hlc"]),
+            schema_version=int(header["schema_version"]),
         ):
             breaks.append(
                 ChainBreak(
@@ -232,47 +228,71 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
                     "its author, time or desk differs from what was sealed",
                 )
             )
-    # This desk's own transactions: their changes are here whole, so their content too.
-    own = raw.execute(
-        "SELECT t.tx_uuid, c.origin_seq, c.entity, c.row_id, c.field, c.op, c.new_value"
-        " FROM journal_change c JOIN journal_tx t ON t.tx = c.tx WHERE t.replica_id = ?"
-        " ORDER BY c.origin_seq",
-        (me,),
-    )
+    return breaks
+
+
+def _content_breaks(
+    raw: RawConnection, by_tx: dict[str, Seal], me: str
+) -> tuple[list[ChainBreak], set[str]]:
+    """This desk's own transactions: their changes are here whole, so their content too
+    (hashed from text SQLite builds, as when they were sealed: a big store's journal is
+    never held in memory). Also which of its transactions have changes here."""
+    breaks: list[ChainBreak] = []
     seen: set[str] = set()
-
-    def finish(tx_id: str, changes: list[ContentRow]) -> None:
-        seal = by_tx.get(tx_id)
-        seen.add(tx_id)
-        if seal is None:
-            return  # reported above
-        problem = content_problem(seal, changes)
-        if problem:
-            first = changes[0]
-            breaks.append(
-                ChainBreak(me, seal.first_seq, record_name(first[1], first[2], first[3]), problem)
-            )
-
-    current, changes = "", list[ContentRow]()
-    for tx_uuid, seq, entity, row_id, name, op, value in own:
+    for tx_uuid, tx, first, last, entity, row_id, name in raw.execute(
+        "SELECT t.tx_uuid, c.tx, min(c.origin_seq), max(c.origin_seq), c.entity, c.row_id,"
+        " c.field FROM journal_change c JOIN journal_tx t ON t.tx = c.tx WHERE t.replica_id = ?"
+        " GROUP BY c.tx ORDER BY 3",
+        (me,),
+    ).fetchall():
         tx_id = hex_id(tx_uuid)
-        if tx_id != current and changes:
-            finish(current, changes)
-            changes = []
-        current = tx_id
-        changes.append((int(seq), str(entity), str(row_id), str(name), str(op), value))
-    if changes:
-        finish(current, changes)
-    for seal in seals:
-        if seal.origin == me and seal.tx_id not in seen:
-            breaks.append(
-                ChainBreak(
-                    me,
-                    seal.first_seq,
-                    f"transaction {seal.tx_id}",
-                    "its changes are missing from the journal",
-                )
+        seen.add(tx_id)
+        seal = by_tx.get(tx_id)
+        if seal is None:
+            continue  # reported with the headers
+        content = journal_content(raw, int(tx), int(first) - 1, int(last))
+        problem = ""
+        if (content.count, content.first_seq, content.last_seq) != (
+            seal.change_count,
+            seal.first_seq,
+            seal.last_seq,
+        ):
+            problem = f"it holds {content.count} changes where {seal.change_count} were sealed"
+        elif content.digest != seal.content_hash:
+            problem = (
+                "a change differs from what was sealed (a value, field or record was rewritten)"
             )
+        if problem:
+            breaks.append(
+                ChainBreak(me, seal.first_seq, record_name(entity, row_id, name), problem)
+            )
+    return breaks, seen
+
+
+def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
+    """Every break of every origin's chain here; (breaks, seals, unsealed received)."""
+    meta = dict(raw.execute("SELECT key, value FROM store_meta").fetchall())
+    me = hex_id(meta.get(META_REPLICA_ID, ""))
+    boundary = int(meta.get(META_SEAL_BOUNDARY, "0") or 0)
+    cursor = raw.execute(
+        f"SELECT {', '.join(SEAL_COLUMNS)} FROM journal_seal ORDER BY origin, chain_seq"
+    )
+    seals = [Seal.from_row(_row_dict(cursor, row)) for row in cursor.fetchall()]
+    by_tx = {seal.tx_id: seal for seal in seals}
+    unsealed = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_unsealed")}
+    breaks = _link_breaks(seals, me) + _header_breaks(raw, by_tx, me, boundary, unsealed)
+    content, seen = _content_breaks(raw, by_tx, me)
+    breaks += content
+    breaks += [
+        ChainBreak(
+            me,
+            seal.first_seq,
+            f"transaction {seal.tx_id}",
+            "its changes are missing from the journal",
+        )
+        for seal in seals
+        if seal.origin == me and seal.tx_id not in seen
+    ]
     breaks.sort(key=lambda found: (found.origin != me, found.origin, found.origin_seq))
     return breaks, len(seals), len(unsealed)
 

@@ -111,8 +111,6 @@ class SyncReport:
     skipped_tampered: int = 0
     #: the chain alarms this sync raised (``chain_alarm``), in words
     alarms: list[str] = field(default_factory=list)
-    #: a transaction another desk is still sending: the pull waits for it
-    waiting_for: str = ""
     hub_last_seq: int = 0
     messages: list[str] = field(default_factory=list)
 
