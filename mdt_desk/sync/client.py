@@ -945,7 +945,7 @@ class ChainAlarm:
 
 
 def chain_alarms(store: Store) -> list[ChainAlarm]:
-    """Every chain alarm this desk has raised, newest first (shown until dealt with)."""
+    """Every chain alarm this desk has raised, newest first (each stays shown)."""
     with store.read() as session:
         rows = session.execute(
             text(
