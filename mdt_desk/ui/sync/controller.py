@@ -92,7 +92,8 @@ class SyncStatus:
         message: for "offline" and "error", what went wrong, fit to show (no password).
         alarms: records pulled from the hub that failed their desk's hash chain and were
             set aside, each in words naming the desk, the sequence and the record
-            (``sync.client.chain_alarms``), newest first. They stay (there is no acknowledging them yet).
+            (``sync.client.chain_alarms``), newest first. They stay: there is no
+            acknowledging them yet.
     """
 
     state: SyncState
