@@ -83,7 +83,13 @@ def cmd_store_encrypt(
     args: argparse.Namespace, store_path: Path, write: Callable[..., None]
 ) -> int:
     """Encrypt a plaintext store in place, checked with ``check`` before it replaces it."""
-    from mdt_desk.models.store import Store, encrypt_store_in_place, is_plaintext_store_file
+    from mdt_desk.models.store import (
+        Store,
+        encrypt_store_in_place,
+        is_plaintext_store_file,
+        schema_head,
+        stored_revision,
+    )
     from mdt_desk.models.store_key import has_key_file, store_key
     from mdt_desk.services.check import check_store
 
@@ -95,10 +101,16 @@ def cmd_store_encrypt(
             return EXIT_OK
         raise StoreError(f"{store_path} is not an MDT Desk store; nothing was changed.")
 
+    def failures(store: Store) -> list[str]:
+        report = check_store(store)
+        return [f"{item.name}: {item.detail}" for item in report.checks if not item.passed]
+
     def full_check(copy: Path) -> None:
-        with Store(copy, store_key(copy)) as encrypted:
-            report = check_store(encrypted)
-        failed = [f"{item.name}: {item.detail}" for item in report.checks if not item.passed]
+        key = store_key(copy)
+        if stored_revision(copy, key) != schema_head():
+            return  # an older schema: checked below, once opening has converted it
+        with Store(copy, key) as encrypted:
+            failed = failures(encrypted)
         if failed:
             raise StoreError(
                 "The encrypted copy failed its check, so the unencrypted store was left as "
@@ -106,6 +118,15 @@ def cmd_store_encrypt(
             )
 
     done = encrypt_store_in_place(store_path, verify=full_check)
+    # A store from an older version is converted as it opens (with an encrypted backup
+    # first), then checked whole.
+    with Store.open(store_path, create=False) as store:
+        failed = failures(store)
+    if failed:
+        raise StoreError(
+            f"The store {store_path} is encrypted, but its check found problems: "
+            + "; ".join(failed)
+        )
     write(args.out, f"The store {store_path} is now encrypted, and passed its check.")
     for removed in done.removed:
         write(args.out, f"Removed the unencrypted copy {removed.name}.")
@@ -141,6 +162,8 @@ def cmd_store_key_export(
     if principal is not None:
         principal.require(Permission.MANAGE_STAFF)
     out = Path(args.out_file).expanduser().resolve()
+    if not out.parent.is_dir():
+        raise UserError(f"The folder {out.parent} does not exist; nothing was written.")
     if out.exists() and not args.yes:
         raise UserError(f"{out} exists already; choose another file. Nothing was written.")
     _confirmed(args, f"Export the encryption key of {store.path}? {EXPORT_WARNING}")
@@ -155,7 +178,7 @@ def cmd_store_key_import(
     args: argparse.Namespace, store_path: Path, write: Callable[..., None]
 ) -> int:
     """Put a store's key back from an administrator's sealed backup."""
-    from mdt_desk.models.store import Store
+    from mdt_desk.models.store import Store, key_opens
     from mdt_desk.models.store_key import import_key, read_export
 
     source = Path(args.file).expanduser()
@@ -163,7 +186,7 @@ def cmd_store_key_import(
         raise StoreError(f"There is no MDT Desk store at {store_path}; nothing was changed.")
     store_id, _sealed = read_export(source)
     _confirmed(args, f"Use the key in {source} (store id {store_id}) for {store_path}?")
-    import_key(store_path, source, _backup_passphrase(args, new=False))
+    import_key(store_path, source, _backup_passphrase(args, new=False), key_opens)
     with Store.open(store_path, create=False) as store:  # the key opens it, or says not
         replica = store.replica_id
     write(args.out, f"The key was restored: the store {store_path} opens again.")

@@ -5,6 +5,7 @@ untouched."""
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import keyring
 import pytest
 
 from mdt_desk.cli import main
+from mdt_desk.models import store as store_module
 from mdt_desk.models.store import SQLITE_MAGIC, Store
 from mdt_desk.models.store_key import (
     KEYRING_SERVICE,
@@ -71,6 +73,32 @@ def test_store_encrypt_converts_a_plaintext_store_and_removes_every_plaintext_co
     assert status == 0 and "FAIL" not in out
     status, out = _main(["store", "encrypt", "--store", str(path)])
     assert (status, "encrypted already" in out) == (0, True)
+
+
+def test_store_encrypt_converts_a_store_from_an_older_version_then_checks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old_migrations = tmp_path / "migrations-0006"
+    shutil.copytree(store_module.MIGRATIONS_DIR, old_migrations)
+    for later in (old_migrations / "versions").glob("000[7-9]_*.py"):
+        later.unlink()
+    made = tmp_path / "made.sqlite"
+    with monkeypatch.context() as old_version:
+        old_version.setattr(store_module, "MIGRATIONS_DIR", old_migrations)
+        old_version.setattr(store_module, "SCHEMA_HEAD", "0006_access")
+        old_version.setattr(store_module, "_known_revisions", lambda: {"0006_access"})
+        with Store.open(made):
+            pass
+    path = tmp_path / "old.sqlite"
+    plaintext_copy(made, path)
+
+    status, out = _main(["store", "encrypt", "--store", str(path)])
+
+    assert status == 0, capsys.readouterr().err
+    assert "passed its check" in out
+    assert path.read_bytes()[:16] != SQLITE_MAGIC
+    with Store.open(path, create=False) as store:
+        assert store.current_revision() == store_module.schema_head()
 
 
 def test_store_encrypt_refuses_a_file_that_is_not_a_store(

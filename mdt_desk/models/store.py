@@ -602,6 +602,29 @@ def _wrong_key(path: Path) -> StoreKeyError:
     )
 
 
+def key_opens(path: Path, key: bytes) -> bool:
+    """Whether ``key`` decrypts the store at ``path`` (its first page), writing nothing."""
+    try:
+        raw = connect_store_file(path, key, options="mode=ro")
+        try:
+            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            raw.close()
+    except (sqlite3.Error, sqlcipher.Error):
+        return False
+    return True
+
+
+def stored_revision(path: Path, key: bytes) -> str | None:
+    """The schema revision of the store at ``path`` (``None`` if it has none)."""
+    raw = connect_store_file(path, key, options="mode=ro")
+    try:
+        row = raw.execute("SELECT version_num FROM alembic_version").fetchone()
+    finally:
+        raw.close()
+    return None if row is None else str(row[0])
+
+
 def is_plaintext_store_file(path: Path) -> bool:
     """Whether ``path`` is an unencrypted SQLite file (a store from before encryption)."""
     return path.is_file() and path.stat().st_size > 0 and _has_sqlite_header(path)

@@ -362,9 +362,24 @@ def read_export(source: Path) -> tuple[str, dict[str, str]]:
         ) from error
 
 
-def import_key(store_path: Path, source: Path, backup_passphrase: str) -> str:
-    """Keep the key from the backup ``source`` as ``store_path``'s key; its store id."""
+def import_key(
+    store_path: Path,
+    source: Path,
+    backup_passphrase: str,
+    opens: Callable[[Path, bytes], bool],
+) -> str:
+    """Keep the key from the backup ``source`` as ``store_path``'s key; its store id.
+
+    ``opens(store_path, key)`` must say the key decrypts the store before anything is
+    written: the key file it replaces may hold the only copy of the right key (sealed
+    by passphrase), and importing the wrong backup must not lose it.
+    """
     store_id, sealed = read_export(source)
     key = unseal(sealed, backup_passphrase, store_id, f"the key backup {source}")
+    if not opens(store_path, key):
+        raise StoreKeyError(
+            f"The key in {source} does not open the store {store_path}: it is the backup of "
+            "another store. Nothing was changed."
+        )
     keep_key(store_path, key, store_id=store_id)
     return store_id

@@ -18,7 +18,7 @@ from keyring.backends import fail
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import StoreError
-from mdt_desk.models.store import SQLITE_MAGIC, Store, connect_store_file
+from mdt_desk.models.store import SQLITE_MAGIC, Store, connect_store_file, key_opens
 from mdt_desk.models.store_key import (
     KEYRING_SERVICE,
     PASSPHRASE_ENV,
@@ -196,9 +196,16 @@ def test_a_sealed_key_backup_restores_a_lost_key(tmp_path: Path, memory_keyring:
     with pytest.raises(StoreError):
         Store.open(path)
     with pytest.raises(WrongPassphraseError):
-        import_key(path, backup, "not the backup passphrase")
+        import_key(path, backup, "not the backup passphrase", key_opens)
     assert not key_file_path(path).exists()  # a refused import writes nothing
-    import_key(path, backup, "backup passphrase")
+    other = tmp_path / "other.sqlite"
+    with Store.open(other):
+        pass
+    other_backup = export_key(other, tmp_path / "other-key.json", "backup passphrase")
+    with pytest.raises(StoreKeyError, match="does not open the store"):
+        import_key(path, other_backup, "backup passphrase", key_opens)
+    assert not key_file_path(path).exists()  # the wrong store's key is never kept
+    import_key(path, backup, "backup passphrase", key_opens)
     with Store.open(path) as store:
         assert store.replica_id == replica
 
