@@ -372,24 +372,7 @@ def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> list[Pul
             seal=checked[row.tx_id][0],
             verdict=checked[row.tx_id][1],
             record=checked[row.tx_id][2],
-            change=Change(
-                origin_site=row.origin_site,
-                origin_seq=int(row.origin_seq),
-                tx_id=row.tx_id,
-                hlc=int(row.hlc),
-                base_hlc=int(row.base_hlc),
-                base_site=row.base_site,
-                row_base_hlc=int(row.row_base_hlc),
-                entity=row.entity,
-                row_id=row.row_id,
-                field=row.field,
-                op=row.op,
-                value=row.value,
-                schema_version=int(row.schema_version),
-                actor_id=row.actor_id,
-                actor_label=row.actor_label,
-                recorded_at=row.recorded_at,
-            ),
+            change=_as_change(row),
         )
         for row in rows
     ]
