@@ -1209,7 +1209,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             f"Sent {report.pushed} changes, received {report.pulled}; "
             f"{report.conflicts} to review.",
         )
-        for alarm in report.alarms:
+        for alarm in dict.fromkeys(report.alarms):  # once each, in the order raised
             # A record that failed its desk's hash chain: set aside, never silently.
             _write(args.out, f"ALARM: records set aside, they fail the tamper check: {alarm}")
         if report.alarms:
@@ -1265,7 +1265,11 @@ def _cmd_hub_verify(args: argparse.Namespace) -> int:
             if result.before_seals
             else ""
         )
-        verdict = "every chain holds" if result.holds else f"{len(breaks)} breaks"
+        verdict = (
+            "every chain holds"
+            if result.holds
+            else f"{len(breaks)} {'break' if len(breaks) == 1 else 'breaks'}"
+        )
         _write(
             args.out,
             f"The team hub {redacted(args.url)}: {verdict} ({result.sealed} sealed "
