@@ -558,3 +558,23 @@ __all__ = [
     "seal_local_transaction",
     "store_seal",
 ]
+
+
+#: Why a change under a sealed transaction's id, at a place its seal does not cover, is
+#: a break: a seal's count and content are read over its range, so a change slipped in
+#: beside that range, under the same id, would otherwise pass with the rest.
+OUTSIDE_SEAL = (
+    "a change under this transaction's id but outside its sealed range (put into the "
+    "hub's log by hand): nothing sealed it"
+)
+
+
+def outside_seal(seal: Seal, rows: Iterable[Any]) -> Any | None:
+    """The first of ``rows`` (hub log rows) that ``seal`` does not cover, another desk's
+    or at a sequence outside its first and last, or None."""
+    for row in rows:
+        if hex_id(row.origin_site) != seal.origin or not (
+            seal.first_seq <= int(row.origin_seq) <= seal.last_seq
+        ):
+            return row
+    return None

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import tempfile
 import threading
 import unicodedata
 import uuid
@@ -682,14 +683,28 @@ def conversion_needed(path: Path | str) -> bool:
 
     For saying so before a conversion that may take a while; ``False`` for a new,
     current, foreign, newer or unreadable file (opening it says what is wrong).
+
+    Raises:
+        StoreKeyError: the store's key cannot be had (a wrong or missing passphrase, a
+            key missing from the keyring). The passphrase is asked for here, once: the
+            open that follows uses the key unlocked here, and a wrong passphrase must
+            not be asked for a second time only to be refused again.
     """
     path = Path(path).expanduser().resolve()
     try:
         if not path.is_file() or path.stat().st_size == 0:
             return False
-        if is_plaintext_store_file(path):
-            return True  # it is encrypted first
-        revision = _inspect_existing_file(path, store_key(path))
+        if not has_key_file(path):
+            return is_plaintext_store_file(path)  # it is encrypted first
+        key = store_key(path)
+    except StoreKeyError:
+        if is_plaintext_store_file(path):  # a key file left by a cut-off conversion
+            return True
+        raise
+    except (StoreError, OSError):
+        return False
+    try:
+        revision = _inspect_existing_file(path, key)
     except (StoreError, OSError):
         return False
     return revision is not None and revision != schema_head() and revision in _known_revisions()
@@ -740,6 +755,17 @@ class Encryption:
 EncryptedCopyCheck = Callable[[Path], None]
 
 
+#: The encrypted copy is written beside the store under a name of this shape (made by
+#: ``mkstemp``: unique, 0600), so a copy left by a conversion that was cut off is
+#: recognised and removed by the next one.
+_ENCRYPTING_PREFIX = ".{name}.encrypting-"
+_ENCRYPTING_SUFFIX = ".tmp"
+
+
+class _EncryptedMeanwhileError(StoreError):
+    """Another program encrypted the store while this one waited for its lock."""
+
+
 def encrypt_store_in_place(path: Path, verify: EncryptedCopyCheck | None = None) -> Encryption:
     """Turn the plaintext store at ``path`` into an encrypted one, in place.
 
@@ -748,68 +774,148 @@ def encrypt_store_in_place(path: Path, verify: EncryptedCopyCheck | None = None)
     (SQLite's integrity check, every table's row count, then ``verify``) before it
     replaces the plaintext file atomically. Then the plaintext WAL and every plaintext
     ``.bak`` copy beside the store are removed. Until the replacement the plaintext
-    store is untouched, so an interrupted conversion loses nothing and simply runs again.
+    store's records are untouched, so an interrupted conversion loses nothing and
+    simply runs again.
+
+    The plaintext store is locked for the whole conversion (:func:`_lock_plaintext`):
+    a change another program made to it meanwhile would be lost with the plaintext
+    file, so another program waits for it, or is told the store is busy.
 
     Raises:
-        StoreError: the file is not a plaintext MDT Desk store, or the copy failed its
-            checks (the plaintext store is then left exactly as it was).
+        StoreError: the file is not a plaintext MDT Desk store, another program has it
+            open, the disk refused a write, or the copy failed its checks (the
+            plaintext store's records are then left exactly as they were).
     """
     path = Path(path).expanduser().resolve()
     if not is_plaintext_store_file(path):
         raise StoreError(f"{path} is not an unencrypted MDT Desk store; nothing was changed.")
     _inspect_existing_file(path, None)  # refuses a foreign or damaged file
-    temporary = path.with_name(path.name + ".encrypting")
-    remove_store_files(temporary)
-    touch_private(temporary)
-    key = secrets.token_bytes(32)
     try:
-        keep_key(temporary, key)
-        plain = connect_store_file(path, None)
-        try:
-            plain.isolation_level = None
-            # Everything committed is in the main file before it is read.
-            plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            plain.execute(
-                "ATTACH DATABASE ? AS encrypted KEY ?", (str(temporary), f"x'{key.hex()}'")
+        return _encrypt_locked_store(path, verify)
+    except OSError as error:  # a read-only folder, a full disk...
+        raise_store_error(path, error)
+        raise
+
+
+def _lock_plaintext(path: Path) -> Any:
+    """A connection holding an exclusive lock on the plaintext store until it closes.
+
+    ``locking_mode=EXCLUSIVE`` keeps every lock the connection takes; leaving WAL mode
+    (it checkpoints the WAL into the file first) and an exclusive transaction take
+    SQLite's exclusive lock on the file itself, so no other connection can read or
+    write it, and no WAL is left to change. Another program holding the store makes
+    this wait the busy timeout, then fail as busy, with nothing changed.
+    """
+    plain = connect_store_file(path, None)
+    try:
+        plain.isolation_level = None
+        plain.execute("PRAGMA locking_mode = EXCLUSIVE")
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mode = str(plain.execute("PRAGMA journal_mode = DELETE").fetchone()[0])
+        if mode.lower() != "delete":
+            raise _busy(path, StoreError(mode))
+        plain.execute("BEGIN EXCLUSIVE")
+        plain.execute("COMMIT")
+    except DRIVER_ERRORS as error:
+        plain.close()
+        raise_store_error(path, error)
+        raise
+    except BaseException:
+        plain.close()
+        raise
+    return plain
+
+
+def _leftover_copies(path: Path) -> list[Path]:
+    """Encrypted copies left beside ``path`` by conversions that were cut off."""
+    pattern = _ENCRYPTING_PREFIX.format(name=path.name) + "*" + _ENCRYPTING_SUFFIX
+    older = path.with_name(path.name + ".encrypting")  # the fixed name of earlier versions
+    return [*sorted(path.parent.glob(pattern)), *([older] if os.path.lexists(older) else [])]
+
+
+def _encrypt_locked_store(path: Path, verify: EncryptedCopyCheck | None) -> Encryption:
+    identity = path.stat().st_ino
+    plain = _lock_plaintext(path)
+    temporary: Path | None = None
+    replaced = False
+    removed: list[Path] = []
+    try:
+        if path.stat().st_ino != identity:
+            # Another program replaced the file while this one waited for the lock.
+            raise _EncryptedMeanwhileError(
+                f"The store {path} was encrypted by another program meanwhile; nothing was changed."
             )
-            plain.execute("SELECT sqlcipher_export('encrypted')").fetchall()
-            plain.execute(f"PRAGMA encrypted.application_id = {APPLICATION_ID}")
-            plain.execute("DETACH DATABASE encrypted")
-            counts = _row_counts(plain)
-        finally:
-            plain.close()
-        encrypted = connect_store_file(temporary, key)
-        try:
-            problems = [str(row[0]) for row in encrypted.execute("PRAGMA integrity_check")]
-            if problems != ["ok"] or _row_counts(encrypted) != counts:
-                raise StoreDamagedError(
-                    f"The encrypted copy of {path} did not match it ({problems[:3]}); the "
-                    "unencrypted store was left as it was."
-                )
-        finally:
-            encrypted.close()
+        for leftover in _leftover_copies(path):  # only this conversion writes one now
+            remove_store_files(leftover)
+        descriptor, name = tempfile.mkstemp(
+            dir=path.parent,
+            prefix=_ENCRYPTING_PREFIX.format(name=path.name),
+            suffix=_ENCRYPTING_SUFFIX,
+        )
+        os.close(descriptor)
+        temporary = Path(name)
+        key = secrets.token_bytes(32)
+        keep_key(temporary, key)
+        _export_encrypted_copy(plain, path, temporary, key)
         if verify is not None:
             verify(temporary)
+        # The plaintext's WAL files, while nothing can use them: once the encrypted
+        # store is in place, files of these names may be another program's.
+        for suffix in ("-wal", "-shm"):
+            beside = path.with_name(path.name + suffix)
+            if os.path.lexists(beside):
+                beside.unlink()
+                removed.append(beside)
+        # The key file moves with the store: written for the store's own name first, so
+        # a crash between the two steps leaves a plaintext store that is simply
+        # encrypted again.
+        try:
+            write_private(key_file_path(path), key_file_path(temporary).read_bytes())
+            os.replace(temporary, path)
+        except BaseException:
+            key_file_path(path).unlink(missing_ok=True)  # the plaintext has no key
+            raise
+        replaced = True
+        with suppress(OSError):
+            key_file_path(temporary).unlink()
     except BaseException:
-        remove_store_files(temporary)
+        if temporary is not None and not replaced:
+            remove_store_files(temporary)
         raise
-    # The key file moves with the store: written for the store's own name first, so a
-    # crash between the two steps leaves a plaintext store that is simply encrypted again.
-    write_private(key_file_path(path), key_file_path(temporary).read_bytes())
-    os.replace(temporary, path)
-    key_file_path(temporary).unlink(missing_ok=True)
-    removed: list[Path] = []
-    for beside in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if beside.exists():
-            beside.unlink()
-            removed.append(beside)
+    finally:
+        # Only now: another program that waited for the lock gets it on the replaced
+        # file, where SQLite refuses its writes (the file was moved).
+        plain.close()
     for backup in sorted(path.parent.glob(f"{path.name}.*.bak")):
         if _has_sqlite_header(backup):
             backup.unlink()
             removed.append(backup)
-    make_private(path)
+    _make_store_private(path)
     log.info("store %s encrypted; %d plaintext copies removed", path.name, len(removed))
     return Encryption(path, tuple(removed))
+
+
+def _export_encrypted_copy(plain: Any, path: Path, temporary: Path, key: bytes) -> None:
+    """Copy the locked plaintext store into ``temporary`` under ``key``, and check it."""
+    plain.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(temporary), f"x'{key.hex()}'"))
+    plain.execute("SELECT sqlcipher_export('encrypted')").fetchall()
+    plain.execute(f"PRAGMA encrypted.application_id = {APPLICATION_ID}")
+    # Born in WAL mode: a program opening it the moment it replaces the plaintext makes
+    # no rollback journal beside it, where the plaintext's connection, as it closes,
+    # removes the plaintext's.
+    plain.execute("PRAGMA encrypted.journal_mode = WAL")
+    plain.execute("DETACH DATABASE encrypted")
+    counts = _row_counts(plain)
+    encrypted = connect_store_file(temporary, key)
+    try:
+        problems = [str(row[0]) for row in encrypted.execute("PRAGMA integrity_check")]
+        if problems != ["ok"] or _row_counts(encrypted) != counts:
+            raise StoreDamagedError(
+                f"The encrypted copy of {path} did not match it ({problems[:3]}); the "
+                "unencrypted store was left as it was."
+            )
+    finally:
+        encrypted.close()
 
 
 def _row_counts(raw: Any) -> dict[str, int]:
@@ -867,20 +973,48 @@ def _unlock(path: Path) -> tuple[bytes | None, str | None, Encryption | None]:
     A store from before encryption is encrypted first (and said so); an empty SQLite
     file is removed, to be created anew (``(None, None, None)``).
     """
-    encrypted_now = None
-    if _has_sqlite_header(path):
-        if _inspect_existing_file(path, None) is None:
-            remove_store_files(path)
-            return None, None, None
+    # The file is opened by SQLite first, never read directly while it may be in use:
+    # closing any other descriptor of it drops every POSIX lock this process holds on
+    # it, SQLite's included (see _inspect_existing_file).
+    if has_key_file(path):
+        try:
+            key = store_key(path)
+            revision = _inspect_existing_file(path, key)
+        except StoreKeyError:
+            # A conversion cut off between writing the key file and replacing the
+            # plaintext store leaves both: the plaintext is converted again. For any
+            # other file the key's error stands (and then nothing has it open).
+            if not _has_sqlite_header(path):
+                raise
+        else:
+            _make_store_private(path)
+            return key, revision, None
+    elif not os.access(path, os.R_OK):
+        raise _cannot_open(path)
+    if _inspect_existing_file(path, None) is None:  # refuses a foreign file
+        remove_store_files(path)  # an empty SQLite file: made anew
+        return None, None, None
+    encrypted_now: Encryption | None = None
+    # Another program may do it while this one waits: then open it as it is now.
+    with suppress(_EncryptedMeanwhileError):
         encrypted_now = encrypt_store_in_place(path)
-    elif not has_key_file(path):
-        if not os.access(path, os.R_OK):
-            raise _cannot_open(path)
-        _inspect_existing_file(path, None)  # a foreign file: say what it is
     key = store_key(path)
     revision = _inspect_existing_file(path, key)
-    make_private(path)
+    _make_store_private(path)
     return key, revision, encrypted_now
+
+
+def _make_store_private(path: Path) -> None:
+    """:func:`make_private` for the store, a refusal said in words (exit status 2)."""
+    try:
+        make_private(path)
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"MDT Desk could not make the store {path} readable by its owner only "
+            f"({error.strerror}): the file may belong to another user. Nothing was "
+            "changed. Ask whoever manages this computer to give you the file, or copy it "
+            "to a folder of your own, then try again."
+        ) from error
 
 
 class Store:

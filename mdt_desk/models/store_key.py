@@ -234,12 +234,19 @@ def keep_key(store_path: Path, key: bytes, *, store_id: str | None = None) -> No
     store_id = store_id or str(uuid.uuid4())
     if not os.environ.get(PASSPHRASE_ENV) and _keyring_usable():
         try:
+            kept_before = keyring.get_password(KEYRING_SERVICE, store_id)
             keyring.set_password(KEYRING_SERVICE, store_id, key.hex())
         except keyring.errors.KeyringError as error:
             raise StoreKeyError(
                 f"The keyring refused to keep the store's key ({error}). Nothing was written."
             ) from error
-        _write_key_file(store_path, KeyFile(store_id, "keyring"))
+        try:
+            _write_key_file(store_path, KeyFile(store_id, "keyring"))
+        except BaseException:
+            # Without its key file nothing would ever find (or remove) the entry: put
+            # the keyring back as it was (an imported key may have been there already).
+            _restore_keyring_entry(store_id, kept_before)
+            raise
     else:
         passphrase = _passphrase(store_path, new=True)
         if not passphrase:
@@ -257,6 +264,15 @@ def keep_key(store_path: Path, key: bytes, *, store_id: str | None = None) -> No
         _write_key_file(store_path, KeyFile(store_id, "passphrase", sealed))
     with _unlocked_lock:
         _unlocked[store_id] = key
+
+
+def _restore_keyring_entry(store_id: str, value: str | None) -> None:
+    """Put the keyring entry of ``store_id`` back to ``value`` (``None``: no entry)."""
+    with contextlib.suppress(keyring.errors.KeyringError):
+        if value is None:
+            keyring.delete_password(KEYRING_SERVICE, store_id)
+        else:
+            keyring.set_password(KEYRING_SERVICE, store_id, value)
 
 
 def store_key(store_path: Path) -> bytes:

@@ -32,6 +32,7 @@ from mdt_desk.models import SYNCED_MODELS
 from mdt_desk.models.imports import UNSENT_FROM_SQL, discard_abandoned_imports
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.seal import (
+    OUTSIDE_SEAL,
     SEAL_COLUMNS,
     SEALED_SINCE_SCHEMA,
     Seal,
@@ -40,6 +41,7 @@ from mdt_desk.models.seal import (
     last_seal,
     link_problem,
     note_unsealed,
+    outside_seal,
     record_name,
     store_seal,
 )
@@ -483,6 +485,14 @@ def _checked_against_seals(
             checked[tx_id] = (None, "", _altered_record(tx_rows))
             continue
         seal = found
+        stray = outside_seal(seal, tx_rows)
+        if stray is not None:
+            checked[tx_id] = (
+                seal,
+                OUTSIDE_SEAL,
+                record_name(stray.entity, stray.row_id, stray.field),
+            )
+            continue
         altered = _altered_header(seal, tx_rows)
         if altered:
             checked[tx_id] = (seal, *altered)

@@ -19,12 +19,14 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from mdt_desk.models.seal import (
+    OUTSIDE_SEAL,
     SEALED_SINCE_SCHEMA,
     ChainBreak,
     Seal,
     content_problem,
     header_problem,
     link_problem,
+    outside_seal,
     record_name,
 )
 from mdt_desk.sync.hub import (
@@ -142,6 +144,17 @@ def _unsealed(
 
 def _check_transaction(result: HubVerification, seal: Seal, rows: Sequence[Any]) -> None:
     """The log's copy of one sealed transaction: its headers, then its changes."""
+    stray = outside_seal(seal, rows)
+    if stray is not None:
+        result.breaks.append(
+            ChainBreak(
+                seal.origin,
+                int(stray.origin_seq),
+                record_name(stray.entity, stray.row_id, stray.field),
+                OUTSIDE_SEAL,
+            )
+        )
+        return
     problem, named = "", _named(rows)
     checked: set[tuple[Any, ...]] = set()
     for row in rows:

@@ -159,6 +159,46 @@ def test_tampering_with_the_hub_log_is_named_by_hub_verify_and_kept_from_a_new_d
     assert "desk A" in alarm.describe() and f"sequence {origin_seq}" in alarm.describe()
 
 
+def test_a_change_slipped_in_under_a_sealed_transaction_s_id_is_caught(
+    pushed, desks, hub: Hub
+) -> None:
+    """A row added under the id of a transaction the hub has sealed, but beyond that
+    seal's range: the seal's own rows still match it, so only the range tells."""
+    _a, person = pushed
+    server_seq, origin_seq, _ = _hub_row(
+        hub, f"row_id = '{person}' AND field = 'family_name' AND actor_label = 'Dr Grey'"
+    )
+    forged_seq = origin_seq + 1_000_000
+    _tamper(
+        hub,
+        "INSERT INTO hub_change (server_seq, origin_site, origin_seq, tx_id, hlc, base_hlc,"
+        " base_site, row_base_hlc, entity, row_id, field, op, value, schema_version,"
+        " actor_id, actor_label, recorded_at, payload_hash)"
+        f" SELECT server_seq + 1000000, origin_site, {forged_seq}, tx_id, hlc, 0, '',"
+        " 0, entity, row_id, 'date_of_death', 'set', '\"2025-01-01\"', schema_version,"
+        " actor_id, actor_label, recorded_at, ''"
+        f" FROM hub_change WHERE server_seq = {server_seq}",
+    )
+    code, out = _cli("hub", "verify", hub.url)
+    assert code == 1, out
+    assert f"sequence {forged_seq}" in out and f"patient {person} date_of_death" in out
+    assert "outside its sealed range" in out
+
+    c = desks("c")
+    report = sync(c, hub, "desk C")
+    assert report.skipped_tampered >= 1
+    raw = c.raw_connection()
+    try:
+        assert raw.execute(
+            "SELECT count(*) FROM patient WHERE date_of_death IS NOT NULL"
+        ).fetchone() == (0,)
+    finally:
+        raw.close()
+    alarms = chain_alarms(c)
+    assert [alarm.record for alarm in alarms] == [f"patient {person} date_of_death"]
+    assert "outside its sealed range" in alarms[0].reason
+
+
 def test_sync_on_the_command_line_prints_the_alarm(pushed, hub: Hub, tmp_path: Path) -> None:
     _a, person = pushed
     server_seq, origin_seq, _ = _hub_row(
