@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
+from mdt_desk.cli_indicators import add_indicators_command
 from mdt_desk.cli_store import (
     add_store_commands,
     cmd_store_encrypt,
@@ -330,6 +331,27 @@ def _cmd_practices_name_locality(args: argparse.Namespace) -> int:
     else:
         _write(args.out, f"Locality {named.code} is now shown as “{named.title}”.")
     return EXIT_OK
+
+
+def _cmd_practices_list_sizes(args: argparse.Namespace) -> int:
+    from mdt_desk.services.list_sizes import import_list_sizes
+
+    progress = _progress(args, _import_labels(args.file, "list sizes"))
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.write(acting.actor_id, acting.label) as session:
+            report = import_list_sizes(session, Path(args.file), progress)
+    return _report_import(args, report, "Practice list sizes")
+
+
+def _cmd_survey_import(args: argparse.Namespace) -> int:
+    from mdt_desk.services.experience import import_experience_csv
+
+    with _open_store(args, create=False) as store:
+        acting = _signed_in(args, store)
+        with store.write(acting.actor_id, acting.label) as session:
+            report = import_experience_csv(session, Path(args.file))
+    return _report_import(args, report, "Survey answers")
 
 
 def _cmd_patients_import(args: argparse.Namespace) -> int:
@@ -965,6 +987,38 @@ def _sign_in_options() -> argparse.ArgumentParser:
         "(never give a PIN as an argument)",
     )
     return options
+
+
+def _add_indicator_data_commands(
+    commands: Any, practices_commands: Any, command: Callable[..., argparse.ArgumentParser]
+) -> None:
+    """``practices list-sizes FILE`` and ``survey import FILE``: the population and the
+    survey answers of the indicators."""
+    sub = command(
+        practices_commands,
+        "list-sizes",
+        _cmd_practices_list_sizes,
+        "import registered list sizes by 5-year age band from NHS Digital's 'Patients "
+        "Registered at a GP Practice' file (gp-reg-pat-prac-quin-age.csv); only the "
+        "practices in this store are kept",
+        signs_in=True,
+    )
+    sub.add_argument("file", help="the gp-reg-pat-prac-quin-age.csv file")
+    survey = commands.add_parser("survey", help="the experience survey")
+    survey_commands = survey.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = command(
+        survey_commands,
+        "import",
+        _cmd_survey_import,
+        "import experience survey answers from a CSV file (all or nothing: a file with "
+        "any bad row imports none)",
+        signs_in=True,
+    )
+    sub.add_argument(
+        "file",
+        help="the CSV file: columns nhs_number, statement, agreement (1-5), answered_on, "
+        "collected_how, by_proxy",
+    )
 
 
 def _add_document_commands(
@@ -1643,6 +1697,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("code", help="the locality's commissioner code, e.g. 15E")
     sub.add_argument("name", help="the name the team uses, e.g. 'Norwich North'")
+    _add_indicator_data_commands(commands, practices_commands, command)
 
     patients = commands.add_parser("patients", help="patients registered with the practices")
     patients_commands = patients.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -1669,6 +1724,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sync_commands(commands, command)
 
     command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
+
+    add_indicators_command(commands, command)
 
     sub = command(
         commands,

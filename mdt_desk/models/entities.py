@@ -27,17 +27,21 @@ from mdt_desk.models.enums import (
     CaseStatus,
     ClosureReason,
     ConsentDecision,
+    DischargeDestination,
     DocumentKind,
+    ExperienceStatement,
     Gender,
     GoalOutcome,
     InterventionKind,
     InterventionOutcome,
     MeetingStatus,
+    NotAcceptedReason,
     OutcomeEventKind,
     PracticeStatus,
     Profession,
     ReferralSource,
     RiskBand,
+    SurveyMethod,
     Urgency,
 )
 
@@ -193,6 +197,8 @@ class Case(SyncedRecord):
     closure_note: Mapped[str] = mapped_column(Text, default="")
     next_review_on: Mapped[dt.date | None]
     escalated: Mapped[bool] = mapped_column(default=False)
+    #: why a referral closed as ``not_accepted`` was not accepted (else empty)
+    not_accepted_reason: Mapped[NotAcceptedReason | None] = mapped_column(coded(NotAcceptedReason))
 
 
 class CoordinatorAssignment(SyncedRecord):
@@ -349,6 +355,53 @@ class OutcomeEvent(SyncedRecord):
     occurred_on: Mapped[dt.date]
     source: Mapped[str] = mapped_column(String(200), default="")
     delayed_days: Mapped[int | None]
+    #: a hospital admission's discharge: the day the person left hospital, and where to
+    discharged_on: Mapped[dt.date | None]
+    discharge_destination: Mapped[DischargeDestination | None] = mapped_column(
+        coded(DischargeDestination)
+    )
+    #: a residential or nursing care admission that is a permanent (long-term) placement
+    permanent: Mapped[bool] = mapped_column(default=False, server_default="0")
+
+
+class ExperienceResponse(SyncedRecord):
+    """One answer of one person to one statement of the experience survey.
+
+    ``agreement`` is 1 (strongly disagree) to 5 (strongly agree); ``by_proxy``: a
+    relative or carer answered for the person.
+    """
+
+    __tablename__ = "experience_response"
+    __table_args__ = (Index("ix_experience_response_answered", "answered_on", "statement"),)
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_case.id"), index=True)
+    statement: Mapped[ExperienceStatement] = mapped_column(coded(ExperienceStatement))
+    agreement: Mapped[int]
+    answered_on: Mapped[dt.date]
+    collected_how: Mapped[SurveyMethod] = mapped_column(coded(SurveyMethod))
+    by_proxy: Mapped[bool] = mapped_column(default=False, server_default="0")
+
+
+class PracticeListSize(SyncedRecord):
+    """How many people a practice had registered in one age band and sex on one date.
+
+    From NHS Digital's "Patients Registered at a GP Practice" (5-year age bands). A
+    population denominator only: never mixed with caseload counts.
+    """
+
+    __tablename__ = "practice_list_size"
+    __table_args__ = (
+        Index("ix_practice_list_size_practice_extract", "practice_id", "extract_date"),
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practice.id"))
+    extract_date: Mapped[dt.date]
+    #: "0-4" … "90-94", "95+" or "90+" as the file gives it
+    age_band: Mapped[str] = mapped_column(String(10))
+    #: "male", "female" or "all"
+    sex: Mapped[str] = mapped_column(String(10))
+    patients: Mapped[int]
 
 
 class Attendance(SyncedRecord):
@@ -498,6 +551,8 @@ SYNCED_MODELS: tuple[type[SyncedRecord], ...] = (
     PrintRecord,
     ReviewItem,
     AccessEvent,
+    ExperienceResponse,
+    PracticeListSize,
 )
 
 

@@ -97,6 +97,18 @@ class ClosureReason(StrEnum):
     TRANSFERRED = "transferred"
     LONG_TERM_CARE = "long_term_care"
     OTHER = "other"
+    #: a referral the team did not accept (why: ``Case.not_accepted_reason``)
+    NOT_ACCEPTED = "not_accepted"
+
+
+class NotAcceptedReason(StrEnum):
+    """Why a referral was not accepted (free text stays in the closure note)."""
+
+    NOT_ELIGIBLE = "not_eligible"
+    NEEDS_MET_ELSEWHERE = "needs_met_elsewhere"
+    DECLINED_BY_PERSON = "declined_by_person"
+    DUPLICATE_REFERRAL = "duplicate_referral"
+    OTHER = "other"
 
 
 class GoalOutcome(StrEnum):
@@ -140,6 +152,37 @@ class OutcomeEventKind(StrEnum):
     NURSING_CARE_ADMISSION = "nursing_care_admission"
     DELAYED_TRANSFER_OF_CARE = "delayed_transfer_of_care"
     DEATH = "death"
+
+
+class DischargeDestination(StrEnum):
+    """Where a person went when they left hospital (recorded on the admission)."""
+
+    USUAL_RESIDENCE = "usual_residence"
+    RESIDENTIAL_CARE = "residential_care"
+    NURSING_CARE = "nursing_care"
+    INTERMEDIATE_CARE = "intermediate_care"
+    HOSPICE = "hospice"
+    DIED = "died"
+    OTHER = "other"
+
+
+class ExperienceStatement(StrEnum):
+    """The five statements of Norfolk's integrated care experience survey."""
+
+    COMMUNICATED_WITH_ME = "communicated_with_me"
+    COMMUNICATED_WITH_EACH_OTHER = "communicated_with_each_other"
+    WELL_COORDINATED = "well_coordinated"
+    RIGHT_PROFESSIONALS = "right_professionals"
+    DID_NOT_REPEAT_STORY = "did_not_repeat_story"
+
+
+class SurveyMethod(StrEnum):
+    """How a survey response was collected."""
+
+    PAPER = "paper"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    ONLINE = "online"
 
 
 class MeetingStatus(StrEnum):

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, ValidationError
 from mdt_desk.models import Case, CoordinatorAssignment, Patient, Staff
-from mdt_desk.models.enums import CaseStatus, ClosureReason, Profession, ReferralSource, Urgency
+from mdt_desk.models.enums import (
+    CaseStatus,
+    ClosureReason,
+    NotAcceptedReason,
+    Profession,
+    ReferralSource,
+    Urgency,
+)
 from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.display import cui_date, patient_display_name
 from mdt_desk.services.patients import load_patient
@@ -61,6 +68,8 @@ class CaseRecord:
     escalated: bool
     coordinator: CoordinatorRecord | None
     coordinator_history: tuple[CoordinatorRecord, ...]
+    #: why a referral closed as not accepted was not accepted
+    not_accepted_reason: NotAcceptedReason | None = None
 
 
 def load_case(session: Session, case_id: uuid.UUID) -> Case:
@@ -111,6 +120,7 @@ def case_record(session: Session, case: Case) -> CaseRecord:
         escalated=case.escalated,
         coordinator=current[-1] if current else None,
         coordinator_history=history,
+        not_accepted_reason=case.not_accepted_reason,
     )
 
 
@@ -332,8 +342,14 @@ def close(
     reason: ClosureReason | None,
     note: str = "",
     on: dt.date | None = None,
+    not_accepted_reason: NotAcceptedReason | None = None,
 ) -> CaseRecord:
-    """Close a case. A reason is required; the coordinator's assignment ends."""
+    """Close a case. A reason is required; the coordinator's assignment ends.
+
+    A referral the team does not accept is closed with the reason ``not_accepted`` and
+    why (``not_accepted_reason``; "other" needs the note), so that inappropriate
+    referrals can be counted. Only a referral (a case not yet accepted) can be.
+    """
     case = load_case(session, case_id)
     _require_status(case, OPEN_STATUSES, "closed")
     if reason is None:
@@ -346,6 +362,7 @@ def close(
             "Describe the reason for closing the case.",
             {"closure_note": "Describe the reason for closing the case."},
         )
+    _check_not_accepted(case, reason, not_accepted_reason, note)
     on = on or dt.date.today()
     if on < case.referred_on:
         raise ValidationError(
@@ -356,10 +373,35 @@ def close(
     case.closed_on = on
     case.closure_reason = reason
     case.closure_note = note.strip()
+    case.not_accepted_reason = not_accepted_reason
     case.escalated = False
     _end_current_assignments(session, case, on)
     session.flush()
     return case_record(session, case)
+
+
+def _check_not_accepted(
+    case: Case,
+    reason: ClosureReason,
+    not_accepted_reason: NotAcceptedReason | None,
+    note: str,
+) -> None:
+    if reason is not ClosureReason.NOT_ACCEPTED:
+        if not_accepted_reason is not None:
+            message = "A reason for not accepting goes only with the outcome 'not accepted'."
+            raise ValidationError(message, {"not_accepted_reason": message})
+        return
+    if case.status is not CaseStatus.REFERRED:
+        raise RuleError(
+            "This case was accepted already: close it with another reason. Only a new "
+            "referral can be closed as not accepted."
+        )
+    if not_accepted_reason is None:
+        message = "Choose why the referral was not accepted."
+        raise ValidationError(message, {"not_accepted_reason": message})
+    if not_accepted_reason is NotAcceptedReason.OTHER and not note.strip():
+        message = "Describe why the referral was not accepted."
+        raise ValidationError(message, {"closure_note": message})
 
 
 @requires(Permission.CLOSE_CASE)
@@ -389,6 +431,7 @@ def reopen(
     case.closed_on = None
     case.closure_reason = None
     case.closure_note = ""
+    case.not_accepted_reason = None
     case.accepted_on = case.accepted_on or on
     _assign(session, case, coordinator, on, f"Case reopened: {reason.strip()}")
     session.flush()

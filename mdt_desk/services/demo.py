@@ -63,6 +63,7 @@ from mdt_desk.models import (
     Case,
     Consent,
     CoordinatorAssignment,
+    ExperienceResponse,
     Goal,
     Intervention,
     LongTermCondition,
@@ -71,6 +72,7 @@ from mdt_desk.models import (
     OutcomeEvent,
     Patient,
     Practice,
+    PracticeListSize,
     Staff,
     StaffPracticeCover,
     SyncedRecord,
@@ -85,23 +87,29 @@ from mdt_desk.models.enums import (
     CaseStatus,
     ClosureReason,
     ConsentDecision,
+    DischargeDestination,
+    ExperienceStatement,
     Gender,
     GoalOutcome,
     InterventionKind,
     InterventionOutcome,
     MeetingStatus,
+    NotAcceptedReason,
     OutcomeEventKind,
     PracticeStatus,
     Profession,
     ReferralSource,
     RiskBand,
     Role,
+    SurveyMethod,
     Urgency,
 )
 from mdt_desk.models.store import Store
 from mdt_desk.resources import resource_path
 from mdt_desk.services.access import format_roles, store_in_setup
 from mdt_desk.services.ids import practice_cover_id_for
+from mdt_desk.services.list_sizes import list_size_id
+from mdt_desk.services.plans import CHECK_AFTER_DISCHARGE, check_91_day_text
 from mdt_desk.services.practices import import_ods_practices
 from mdt_desk.services.sign_in import DEMO_PIN, hash_pin
 from mdt_desk.services.staff import display_staff_name, sign_in
@@ -313,6 +321,7 @@ _BATCH_TABLES: tuple[Table, ...] = tuple(
         Note,
         Intervention,
         OutcomeEvent,
+        ExperienceResponse,
     )
 )
 
@@ -400,6 +409,9 @@ class _Generator:
         self._alert_kinds: list[AlertKind] = []  # the alerts of the person being made
         # The staff who hold the access roles draw from their own generator too.
         self._access_rng = random.Random(f"mdt-desk demo access staff {seed}")  # noqa: S311
+        # The data of the indicators (discharges, placements, referrals not accepted,
+        # survey answers, list sizes, reablement) draws from its own generator too.
+        self._indicator_rng = random.Random(f"mdt-desk demo indicator data {seed}")  # noqa: S311
         #: the one argon2id hash of the demo PIN every demo staff member gets
         self.pin_hash = ""
         self._id_blocks: dict[Table, int] = {}
@@ -880,19 +892,30 @@ class _Generator:
             referred = -rng.randint(15, oldest)
         if earlier:
             first = -rng.randint(500, 729)
+            earlier_closed = min(first + rng.randint(45, 300), referred - 14)
+            earlier_reason: ClosureReason = rng.choices(
+                _CLOSURE_REASONS, cum_weights=_CLOSURE_CUMULATIVE
+            )[0]
+            if self._indicator_rng.random() < _NOT_ACCEPTED_SHARE:
+                earlier_reason = ClosureReason.NOT_ACCEPTED
+                earlier_closed = first + self._indicator_rng.randint(2, 21)
             self._case(
                 patient_id,
                 practice,
                 status=CaseStatus.CLOSED,
                 referred=first,
-                closed=min(first + rng.randint(45, 300), referred - 14),
-                reason=rng.choices(_CLOSURE_REASONS, cum_weights=_CLOSURE_CUMULATIVE)[0],
+                closed=earlier_closed,
+                reason=earlier_reason,
             )
         closed = None
-        reason = None
+        reason: ClosureReason | None = None
         if status is CaseStatus.CLOSED:
             closed = min(referred + rng.randint(30, 300), -1)
             reason = rng.choices(_CLOSURE_REASONS, cum_weights=_CLOSURE_CUMULATIVE)[0]
+            if self._indicator_rng.random() < _NOT_ACCEPTED_SHARE:
+                # A referral the team did not take on: closed within three weeks.
+                reason = ClosureReason.NOT_ACCEPTED
+                closed = referred + self._indicator_rng.randint(2, 21)
         self._case(
             patient_id, practice, status=status, referred=referred, closed=closed, reason=reason
         )
@@ -914,7 +937,11 @@ class _Generator:
         base = self._base
         self.cases += 1
         is_open = status is not CaseStatus.CLOSED
-        accepted = None if status is CaseStatus.REFERRED else referred + rng.randint(1, 14)
+        irng = self._indicator_rng
+        not_accepted = reason is ClosureReason.NOT_ACCEPTED
+        accepted = (
+            None if status is CaseStatus.REFERRED or not_accepted else referred + rng.randint(1, 14)
+        )
         end = 0 if closed is None else closed
         if accepted is not None and accepted >= end:
             accepted = max(referred, end - 1)
@@ -937,10 +964,17 @@ class _Generator:
             "accepted_on": None if accepted is None else day(accepted),
             "closed_on": None if closed is None else day(closed),
             "closure_reason": reason,
-            "closure_note": "" if reason is None else rng.choice(v.closure_notes[reason]),
+            "closure_note": (
+                "" if reason is None or not_accepted else rng.choice(v.closure_notes[reason])
+            ),
             "next_review_on": None if next_review is None else day(next_review),
             "escalated": escalated,
+            "not_accepted_reason": None,
         }
+        if not_accepted:
+            why = irng.choices(_NOT_ACCEPTED_REASONS, cum_weights=_NOT_ACCEPTED_CUMULATIVE)[0]
+            case["not_accepted_reason"] = why
+            case["closure_note"] = irng.choice(_NOT_ACCEPTED_NOTES[why])
         case_id = case["id"]
         rows[_CASE].append(case)
 
@@ -1147,7 +1181,11 @@ class _Generator:
         if rng.random() < 0.3:
             event_kind = rng.choices(_EVENT_KINDS, cum_weights=_EVENT_CUMULATIVE)[0]
             last_event = rng.randint(referred - 14, end)
-            self._event(patient_id, case_id, event_kind, last_event)
+            discharged = self._event(patient_id, case_id, event_kind, last_event)
+            if discharged is not None and coordinator is not None:
+                self._reablement(
+                    patient_id, case_id, coordinator, discharged, end=end, closed=closed
+                )
         if reason is ClosureReason.DIED:
             assert closed is not None
             self._event(patient_id, case_id, OutcomeEventKind.DEATH, closed)
@@ -1158,7 +1196,11 @@ class _Generator:
                 if rng.random() < 0.4
                 else OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION
             )
-            self._event(patient_id, case_id, event_kind, closed)
+            # Most moves into a care home that close a case are for good; a few are
+            # a respite or a trial stay.
+            self._event(patient_id, case_id, event_kind, closed, permanent=irng.random() < 0.85)
+        if accepted is not None and reason is not ClosureReason.DIED:
+            self._survey(patient_id, case_id, referred, closed)
 
         if is_open:
             self._upcoming_agenda_item(
@@ -1193,7 +1235,25 @@ class _Generator:
             }
         )
 
-    def _event(self, patient_id: Id, case_id: Id, kind: OutcomeEventKind, when: int) -> None:
+    def _event(
+        self,
+        patient_id: Id,
+        case_id: Id,
+        kind: OutcomeEventKind,
+        when: int,
+        *,
+        permanent: bool = False,
+    ) -> int | None:
+        """One outcome event; returns the day of a hospital admission's discharge (a
+        recent admission may still be in hospital: no discharge yet)."""
+        discharged = None
+        destination = None
+        if kind is OutcomeEventKind.HOSPITAL_ADMISSION:
+            irng = self._indicator_rng
+            leaves = when + irng.randint(1, 20)
+            if leaves <= 0:
+                discharged = leaves
+                destination = irng.choices(_DESTINATIONS, cum_weights=_DESTINATION_CUMULATIVE)[0]
         self.rows[_EVENT].append(
             self._base(_EVENT)
             | {
@@ -1207,8 +1267,149 @@ class _Generator:
                     if kind is OutcomeEventKind.DELAYED_TRANSFER_OF_CARE
                     else None
                 ),
+                "discharged_on": None if discharged is None else self.day(discharged),
+                "discharge_destination": destination,
+                "permanent": permanent,
             }
         )
+        return discharged
+
+    def _reablement(
+        self,
+        patient_id: Id,
+        case_id: Id,
+        coordinator: _StaffMember,
+        discharged: int,
+        *,
+        end: int,
+        closed: int | None,
+    ) -> None:
+        """Reablement after a discharge home, and the coordinator's 91-day check
+        (``services/plans.py`` adds the same on a desk); sometimes a readmission within
+        the 91 days."""
+        irng = self._indicator_rng
+        if irng.random() >= _REABLEMENT_AFTER_DISCHARGE_SHARE:
+            return
+        began = discharged + irng.randint(0, 7)
+        if began > end:
+            return
+        planned = began + irng.randint(21, 42)
+        ended = None
+        outcome = None
+        if closed is not None and closed < planned:
+            ended, outcome = closed, InterventionOutcome.ENDED_EARLY
+        elif planned < 0:
+            ended = max(began, planned - irng.randint(0, 7))
+            outcome = irng.choice(_INTERVENTION_OUTCOMES)
+        self.rows[_INTERVENTION].append(
+            self._base(_INTERVENTION)
+            | {
+                "case_id": case_id,
+                "kind": InterventionKind.REABLEMENT,
+                "provider": irng.choice(self.v.intervention_providers[InterventionKind.REABLEMENT]),
+                "started_on": self.day(began),
+                "planned_end_on": self.day(planned),
+                "ended_on": None if ended is None else self.day(ended),
+                "outcome": outcome,
+            }
+        )
+        due = discharged + CHECK_AFTER_DISCHARGE.days
+        completed = None
+        if closed is not None and closed < due:
+            status = ActionStatus.CANCELLED  # the case closed first
+        elif due < 0 and irng.random() < 0.85:
+            status = ActionStatus.DONE
+            completed = min(due + irng.randint(-3, 10), 0)
+        else:
+            status = ActionStatus.OPEN  # not due yet, or overdue
+        self.rows[_ACTION].append(
+            self._base(_ACTION)
+            | {
+                "case_id": case_id,
+                "goal_id": None,
+                "meeting_id": None,
+                "description": check_91_day_text(self.date(discharged)),
+                "owner_id": coordinator.id,
+                "due_on": self.day(due),
+                "status": status,
+                "completed_on": None if completed is None else self.day(completed),
+                "sensitive": False,
+            }
+        )
+        back = discharged + irng.randint(5, 85)
+        if irng.random() < _READMITTED_SHARE and back <= end:
+            self._event(patient_id, case_id, OutcomeEventKind.HOSPITAL_ADMISSION, back)
+
+    def _survey(self, patient_id: Id, case_id: Id, referred: int, closed: int | None) -> None:
+        """The experience survey, answered by some people after their case closed or
+        while it runs (Norfolk's survey: 79% did not have to repeat their story)."""
+        irng = self._indicator_rng
+        if irng.random() >= _SURVEY_SHARE:
+            return
+        if closed is not None:
+            answered = min(closed + irng.randint(7, 42), -1)
+        else:
+            if referred > -30:
+                return
+            answered = irng.randint(referred + 28, -1)
+        how = irng.choices(_SURVEY_METHODS, cum_weights=_SURVEY_METHOD_CUMULATIVE)[0]
+        proxy = irng.random() < 0.2
+        for statement, agree_share in _AGREE_SHARES.items():
+            if irng.random() < 0.05:
+                continue  # left blank
+            if irng.random() < agree_share:
+                agreement = 5 if irng.random() < 0.45 else 4
+            else:
+                agreement = irng.choices((1, 2, 3), cum_weights=(15, 50, 100))[0]
+            self.rows[_EXPERIENCE].append(
+                self._base(_EXPERIENCE)
+                | {
+                    "patient_id": patient_id,
+                    "case_id": case_id,
+                    "statement": statement,
+                    "agreement": agreement,
+                    "answered_on": self.day(answered),
+                    "collected_how": how,
+                    "by_proxy": proxy,
+                }
+            )
+
+    def list_size_rows(self) -> list[Row]:
+        """Each demo practice's registered list by sex and 5-year age band, as in the
+        NHS Digital extract of the first of this month; 15–20% aged 65 and over."""
+        irng = self._indicator_rng
+        extract = self.today.replace(day=1)
+        rows: list[Row] = []
+        for practice in self.practices:
+            total = irng.randint(4_000, 14_000)
+            older_share = irng.uniform(0.15, 0.20)
+            younger = sum(w for band, w in _LIST_BAND_WEIGHTS if int(band[:2].rstrip("-+")) < 65)
+            older = sum(w for band, w in _LIST_BAND_WEIGHTS) - younger
+            for band, weight in _LIST_BAND_WEIGHTS:
+                is_older = int(band.split("-")[0].rstrip("+")) >= 65
+                share = (
+                    older_share * weight / older
+                    if is_older
+                    else (1 - older_share) * weight / younger
+                )
+                # Women outlive men: more of the oldest bands are women.
+                female = 0.5 if not is_older else 0.52 + 0.01 * (int(band[:2]) - 65) / 2
+                people = total * share
+                for sex, part in (("female", female), ("male", 1 - female)):
+                    rows.append(
+                        {
+                            "id": list_size_id(uuid.UUID(practice.id), extract, band, sex).hex,
+                            "created_at": self.now,
+                            "updated_at": self.now,
+                            "retired_at": None,
+                            "practice_id": practice.id,
+                            "extract_date": self.storage.date(extract),
+                            "age_band": band,
+                            "sex": sex,
+                            "patients": round(people * part * irng.uniform(0.95, 1.05)),
+                        }
+                    )
+        return rows
 
     # -- agendas --------------------------------------------------------------------
 
@@ -1304,9 +1505,10 @@ class _Generator:
 
 
 _PATIENT, _CONDITION, _ALERT, _CONSENT, _CASE, _ASSIGNMENT, _TEAM, _GOAL = _BATCH_TABLES[:8]
-_ACTION, _NOTE, _INTERVENTION, _EVENT = _BATCH_TABLES[8:]
-_STAFF, _COVER, _MEETING, _ATTENDANCE, _AGENDA = (
-    _table(model) for model in (Staff, StaffPracticeCover, Meeting, Attendance, AgendaItem)
+_ACTION, _NOTE, _INTERVENTION, _EVENT, _EXPERIENCE = _BATCH_TABLES[8:]
+_STAFF, _COVER, _MEETING, _ATTENDANCE, _AGENDA, _LIST_SIZE = (
+    _table(model)
+    for model in (Staff, StaffPracticeCover, Meeting, Attendance, AgendaItem, PracticeListSize)
 )
 
 _POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters used in inward codes
@@ -1333,8 +1535,84 @@ _ALERT_CUMULATIVE = (30, 45, 60, 66, 74, 80, 92, 100)  # in AlertKind order
 _SOURCES = tuple(ReferralSource)
 _SOURCE_CUMULATIVE = (40, 60, 65, 75, 85, 95, 98, 100)  # in ReferralSource order
 _URGENCIES = tuple(Urgency)
-_CLOSURE_REASONS = tuple(reason for reason in ClosureReason if reason is not ClosureReason.DIED)
-_CLOSURE_CUMULATIVE = (35, 60, 68, 76, 83, 93, 100)  # in ClosureReason order, without died
+_CLOSURE_REASONS = tuple(
+    reason
+    for reason in ClosureReason
+    if reason not in (ClosureReason.DIED, ClosureReason.NOT_ACCEPTED)
+)
+# in ClosureReason order, without died and not accepted
+_CLOSURE_CUMULATIVE = (35, 60, 68, 76, 83, 93, 100)
+#: Closed cases that were referrals the team did not accept (about 8% of referrals).
+_NOT_ACCEPTED_SHARE = 0.3
+_NOT_ACCEPTED_REASONS = tuple(NotAcceptedReason)
+_NOT_ACCEPTED_CUMULATIVE = (40, 70, 85, 95, 100)  # in NotAcceptedReason order
+_NOT_ACCEPTED_NOTES: dict[NotAcceptedReason, tuple[str, ...]] = {
+    NotAcceptedReason.NOT_ELIGIBLE: (
+        "Independent and well supported; no complex needs. Signposted to the practice.",
+        "Single long-term condition, well managed by the practice nurse.",
+    ),
+    NotAcceptedReason.NEEDS_MET_ELSEWHERE: (
+        "Already under the community mental health team, who coordinate care.",
+        "Needs met by the district nursing caseload; no MDT input needed.",
+    ),
+    NotAcceptedReason.DECLINED_BY_PERSON: (
+        "Spoke to her by phone: does not want the team involved at present.",
+        "Declined a coordinator; happy with current support from family.",
+    ),
+    NotAcceptedReason.DUPLICATE_REFERRAL: (
+        "Referred by the hospital and the GP in the same week; one referral kept.",
+    ),
+    NotAcceptedReason.OTHER: ("Moved out of the area before the referral was triaged.",),
+}
+#: Where people went from hospital (not "died": the demo's deaths are their own events).
+_DESTINATIONS = (
+    DischargeDestination.USUAL_RESIDENCE,
+    DischargeDestination.INTERMEDIATE_CARE,
+    DischargeDestination.RESIDENTIAL_CARE,
+    DischargeDestination.NURSING_CARE,
+    DischargeDestination.HOSPICE,
+    DischargeDestination.OTHER,
+)
+_DESTINATION_CUMULATIVE = (80, 89, 93, 96, 97, 100)
+#: Discharges home that reablement follows, and of those people, readmitted within 91 days.
+_REABLEMENT_AFTER_DISCHARGE_SHARE = 0.45
+_READMITTED_SHARE = 0.15
+#: Accepted cases whose person answered the experience survey.
+_SURVEY_SHARE = 0.3
+#: Share agreeing (4 or 5) with each statement.
+_AGREE_SHARES: dict[ExperienceStatement, float] = {
+    ExperienceStatement.COMMUNICATED_WITH_ME: 0.86,
+    ExperienceStatement.COMMUNICATED_WITH_EACH_OTHER: 0.74,
+    ExperienceStatement.WELL_COORDINATED: 0.81,
+    ExperienceStatement.RIGHT_PROFESSIONALS: 0.88,
+    ExperienceStatement.DID_NOT_REPEAT_STORY: 0.79,
+}
+_SURVEY_METHODS = tuple(SurveyMethod)
+_SURVEY_METHOD_CUMULATIVE = (50, 80, 95, 100)  # paper, phone, in person, online
+#: Relative sizes of the 5-year age bands of a registered list (before the 65+ share
+#: is set per practice).
+_LIST_BAND_WEIGHTS: tuple[tuple[str, int], ...] = (
+    ("0-4", 50),
+    ("5-9", 55),
+    ("10-14", 58),
+    ("15-19", 55),
+    ("20-24", 55),
+    ("25-29", 62),
+    ("30-34", 66),
+    ("35-39", 65),
+    ("40-44", 62),
+    ("45-49", 62),
+    ("50-54", 68),
+    ("55-59", 70),
+    ("60-64", 64),
+    ("65-69", 55),
+    ("70-74", 50),
+    ("75-79", 42),
+    ("80-84", 27),
+    ("85-89", 16),
+    ("90-94", 7),
+    ("95+", 2),
+)
 _GOAL_OUTCOMES = tuple(GoalOutcome)
 _TEAM_PROFESSIONS = tuple(
     profession
@@ -1382,7 +1660,7 @@ def _untyped(table: Table) -> TableClause:
 
 _UNTYPED = {
     table: _untyped(table)
-    for table in (*_BATCH_TABLES, _STAFF, _COVER, _MEETING, _ATTENDANCE, _AGENDA)
+    for table in (*_BATCH_TABLES, _STAFF, _COVER, _MEETING, _ATTENDANCE, _AGENDA, _LIST_SIZE)
 }
 
 
@@ -1527,6 +1805,7 @@ def generate_demo(
         staff += generator.access_staff_rows()
         _write(session, _STAFF, staff)
         _write(session, _COVER, covers)
+        _write(session, _LIST_SIZE, generator.list_size_rows())
         meetings, attendance = generator.meeting_rows()
         _write(session, _MEETING, meetings)
         _write(session, _ATTENDANCE, attendance)

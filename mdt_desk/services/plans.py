@@ -29,6 +29,7 @@ from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import (
     ActionStatus,
     CaseStatus,
+    DischargeDestination,
     GoalOutcome,
     InterventionKind,
     InterventionOutcome,
@@ -37,13 +38,27 @@ from mdt_desk.models.enums import (
 from mdt_desk.models.journal import current_actor_id
 from mdt_desk.services.access import Permission, action_update, may_read_sensitive, requires
 from mdt_desk.services.actions import is_overdue
-from mdt_desk.services.cases import OPEN_STATUSES, load_case
+from mdt_desk.services.cases import OPEN_STATUSES, case_record, load_case
+from mdt_desk.services.display import cui_date
 from mdt_desk.services.patients import load_patient, record_death
 from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_TEXT, shown
 from mdt_desk.services.staff import display_staff_name
 
 #: Short-term interventions normally last up to six weeks.
 DEFAULT_INTERVENTION_LENGTH = dt.timedelta(weeks=6)
+#: Interventions after a hospital discharge whose result is checked 91 days later (the
+#: ASCOF 2B(1) shape of the ``at_home_91_days_after_reablement`` indicator).
+REABLEMENT_KINDS = frozenset({InterventionKind.REABLEMENT, InterventionKind.REHABILITATION})
+#: Reablement that starts this many days after a discharge, or fewer, follows it.
+REABLEMENT_AFTER_DISCHARGE_DAYS = 14
+#: The check: 91 days after the discharge.
+CHECK_AFTER_DISCHARGE = dt.timedelta(days=91)
+#: How a 91-day check action's description begins (how it is found again, not copied).
+CHECK_91_DAY_PREFIX = "91-day check"
+#: Outcome events that are admissions to a care home (may be a permanent placement).
+CARE_HOME_ADMISSIONS = frozenset(
+    {OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION, OutcomeEventKind.NURSING_CARE_ADMISSION}
+)
 
 
 @dataclass(frozen=True)
@@ -466,6 +481,10 @@ def add_intervention(
     )
     session.add(intervention)
     session.flush()
+    if kind in REABLEMENT_KINDS:
+        discharge = _discharge_before(session, case.patient_id, started_on)
+        if discharge is not None:
+            _ensure_91_day_check(session, case, discharge)
     return intervention.id
 
 
@@ -487,6 +506,38 @@ def end_intervention(
     session.flush()
 
 
+def _check_discharge(
+    kind: OutcomeEventKind,
+    occurred_on: dt.date,
+    discharged_on: dt.date | None,
+    destination: DischargeDestination | None,
+    today: dt.date,
+) -> None:
+    """A discharge belongs to a hospital admission, after it and not in the future."""
+    if discharged_on is None and destination is None:
+        return
+    if kind is not OutcomeEventKind.HOSPITAL_ADMISSION:
+        raise _fail("discharged_on", "Only a hospital admission has a discharge.")
+    if discharged_on is None:
+        raise _fail("discharged_on", "Enter the day the person left hospital.")
+    if discharged_on < occurred_on:
+        raise _fail(
+            "discharged_on",
+            f"The discharge ({cui_date(discharged_on)}) is before the admission "
+            f"({cui_date(occurred_on)}).",
+        )
+    if discharged_on > today:
+        raise _fail("discharged_on", "The discharge date cannot be in the future.")
+
+
+def _check_permanent(kind: OutcomeEventKind, permanent: bool) -> None:
+    if permanent and kind not in CARE_HOME_ADMISSIONS:
+        raise _fail(
+            "permanent",
+            "Only a residential or nursing care admission can be a permanent placement.",
+        )
+
+
 @requires(Permission.EDIT_PLAN)
 def record_outcome_event(
     session: Session,
@@ -496,11 +547,18 @@ def record_outcome_event(
     occurred_on: dt.date,
     source: str = "",
     delayed_days: int | None = None,
+    discharged_on: dt.date | None = None,
+    discharge_destination: DischargeDestination | None = None,
+    permanent: bool = False,
     today: dt.date | None = None,
 ) -> uuid.UUID:
     """Record an admission, A&E attendance, death, ... against the person's open case.
 
-    A death also records the date of death on the person.
+    A death also records the date of death on the person. A hospital admission may
+    carry its discharge (date and destination) now or later
+    (:func:`record_discharge`); a residential or nursing care admission may be a
+    ``permanent`` placement. A discharge before a reablement that started within
+    :data:`REABLEMENT_AFTER_DISCHARGE_DAYS` days of it adds the 91-day check.
     """
     patient = load_patient(session, patient_id)
     today = today or dt.date.today()
@@ -508,6 +566,8 @@ def record_outcome_event(
         raise _fail("occurred_on", "The event date cannot be in the future.")
     if kind is OutcomeEventKind.DELAYED_TRANSFER_OF_CARE and (delayed_days or 0) < 1:
         raise _fail("delayed_days", "Enter how many days the transfer was delayed.")
+    _check_discharge(kind, occurred_on, discharged_on, discharge_destination, today)
+    _check_permanent(kind, permanent)
     open_case = session.scalar(
         select(Case).where(
             Case.patient_id == patient.id,
@@ -522,12 +582,157 @@ def record_outcome_event(
         occurred_on=occurred_on,
         source=source.strip(),
         delayed_days=delayed_days,
+        discharged_on=discharged_on,
+        discharge_destination=discharge_destination,
+        permanent=permanent,
     )
     session.add(event)
     if kind is OutcomeEventKind.DEATH:
         record_death(session, patient.id, occurred_on, today)
     session.flush()
+    if discharged_on is not None:
+        _check_after_reablement(session, event)
     return event.id
+
+
+def _live_event(session: Session, event_id: uuid.UUID) -> OutcomeEvent:
+    event = session.get(OutcomeEvent, event_id)
+    if event is None or event.retired_at is not None:
+        raise NotFoundError("That outcome event is not in this store.")
+    return event
+
+
+@requires(Permission.EDIT_PLAN)
+def record_discharge(
+    session: Session,
+    event_id: uuid.UUID,
+    *,
+    discharged_on: dt.date | None,
+    destination: DischargeDestination | None,
+    today: dt.date | None = None,
+) -> None:
+    """Record (or correct, or clear with two ``None``) a hospital admission's discharge.
+
+    When reablement or rehabilitation of the person started within
+    :data:`REABLEMENT_AFTER_DISCHARGE_DAYS` days after the discharge, the case's
+    coordinator gets the 91-day check action (once; a corrected date moves it).
+    """
+    event = _live_event(session, event_id)
+    _check_discharge(
+        OutcomeEventKind(event.kind),
+        event.occurred_on,
+        discharged_on,
+        destination,
+        today or dt.date.today(),
+    )
+    event.discharged_on = discharged_on
+    event.discharge_destination = destination
+    session.flush()
+    if discharged_on is not None:
+        _check_after_reablement(session, event)
+
+
+@requires(Permission.EDIT_PLAN)
+def set_permanent_placement(session: Session, event_id: uuid.UUID, permanent: bool) -> None:
+    """Mark a residential or nursing care admission as a permanent placement, or not."""
+    event = _live_event(session, event_id)
+    _check_permanent(OutcomeEventKind(event.kind), permanent)
+    event.permanent = permanent
+    session.flush()
+
+
+# -- The 91-day check after reablement ------------------------------------------------
+
+
+def _discharge_before(
+    session: Session, patient_id: uuid.UUID, started_on: dt.date
+) -> OutcomeEvent | None:
+    """The person's latest discharge from hospital that a reablement starting on
+    ``started_on`` follows (0 to 14 days before it)."""
+    earliest = started_on - dt.timedelta(days=REABLEMENT_AFTER_DISCHARGE_DAYS)
+    return session.scalar(
+        select(OutcomeEvent)
+        .where(
+            OutcomeEvent.patient_id == patient_id,
+            OutcomeEvent.kind == OutcomeEventKind.HOSPITAL_ADMISSION,
+            OutcomeEvent.retired_at.is_(None),
+            OutcomeEvent.discharged_on.is_not(None),
+            OutcomeEvent.discharged_on >= earliest,
+            OutcomeEvent.discharged_on <= started_on,
+        )
+        .order_by(OutcomeEvent.discharged_on.desc(), OutcomeEvent.created_at.desc())
+        .limit(1)
+    )
+
+
+def _check_after_reablement(session: Session, discharge: OutcomeEvent) -> None:
+    """Add the 91-day check when reablement of the person followed ``discharge``."""
+    assert discharge.discharged_on is not None
+    latest = discharge.discharged_on + dt.timedelta(days=REABLEMENT_AFTER_DISCHARGE_DAYS)
+    case = session.scalar(
+        select(Case)
+        .join(Intervention, Intervention.case_id == Case.id)
+        .where(
+            Case.patient_id == discharge.patient_id,
+            Case.retired_at.is_(None),
+            Case.status.in_(OPEN_STATUSES),
+            Intervention.retired_at.is_(None),
+            Intervention.kind.in_(REABLEMENT_KINDS),
+            Intervention.started_on >= discharge.discharged_on,
+            Intervention.started_on <= latest,
+        )
+        .limit(1)
+    )
+    if case is not None:
+        _ensure_91_day_check(session, case, discharge)
+
+
+def check_91_day_text(discharged_on: dt.date) -> str:
+    """What the 91-day check action asks its owner to find out."""
+    return (
+        f"{CHECK_91_DAY_PREFIX} (discharged from hospital {cui_date(discharged_on)}): is the "
+        "person still living at home: not in hospital and not in a care home (residential or "
+        "nursing)? Record any admission or death as an outcome event."
+    )
+
+
+def _ensure_91_day_check(session: Session, case: Case, discharge: OutcomeEvent) -> None:
+    """One open 91-day check per case, owned by its coordinator and due 91 days after
+    ``discharge``. An open check already there is moved to this discharge's date (a
+    corrected discharge), never added twice. A case without a coordinator (a referral)
+    gets none: there is nobody to own it."""
+    assert discharge.discharged_on is not None
+    due_on = discharge.discharged_on + CHECK_AFTER_DISCHARGE
+    description = check_91_day_text(discharge.discharged_on)
+    existing = session.scalars(
+        select(Action).where(
+            Action.case_id == case.id,
+            Action.retired_at.is_(None),
+            Action.description.startswith(CHECK_91_DAY_PREFIX, autoescape=True),
+        )
+    ).all()
+    for action in existing:
+        if action.due_on == due_on:
+            return  # this discharge's check is there already (done or not)
+    for action in existing:
+        if action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS):
+            action.due_on = due_on
+            action.description = description
+            session.flush()
+            return
+    coordinator = case_record(session, case).coordinator
+    if coordinator is None:
+        return
+    session.add(
+        Action(
+            case_id=case.id,
+            description=description,
+            owner_id=coordinator.staff_id,
+            due_on=due_on,
+            status=ActionStatus.OPEN,
+        )
+    )
+    session.flush()
 
 
 # -- The action plan screen ----------------------------------------------------------

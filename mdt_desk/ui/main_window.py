@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     # start-up time, and the caseload is shown without them (docs/performance.md).
     from mdt_desk.documents import DocumentRequest
     from mdt_desk.ui.case_record.widget import CaseRecordWidget
+    from mdt_desk.ui.indicators.page import IndicatorsPage
     from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
     from mdt_desk.ui.meetings.meetings_page import MeetingsPage
     from mdt_desk.ui.new_referral_dialog import NewReferralDialog
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
         self._chosen_caseload = CaseloadQuery()
         self._records: list[CaseRecordWidget] = []
         self.meetings_page: MeetingsPage | None = None
+        self.indicators_page: IndicatorsPage | None = None
         self.meeting_windows: list[MeetingModeWindow] = []
         self.print_dialog: PrintPreviewDialog | None = None
         # Sync has its own worker thread: the network never holds up the screens' reads.
@@ -415,6 +417,9 @@ class MainWindow(QMainWindow):
         self.meetings_action = self._action(
             self.tr("&Meetings"), self.show_meetings, QKeySequence("Ctrl+2")
         )
+        self.indicators_action = self._action(
+            self.tr("&Indicators"), self.show_indicators, QKeySequence("Ctrl+4")
+        )
         self.schedule_meeting_action = self._action(
             self.tr("&Schedule meeting…"), self.show_schedule_meeting, QKeySequence("Ctrl+Shift+M")
         )
@@ -466,7 +471,13 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.undo_action, self.redo_action])
         view_menu = menus.addMenu(self.tr("&View"))
         view_menu.addActions(
-            [self.find_action, self.caseload_action, self.navigator_action, self.refresh_action]
+            [
+                self.find_action,
+                self.caseload_action,
+                self.indicators_action,
+                self.navigator_action,
+                self.refresh_action,
+            ]
         )
         self.columns_menu = view_menu.addMenu(self.tr("Caseload c&olumns"))
         self._build_columns_menu()
@@ -855,6 +866,22 @@ class MainWindow(QMainWindow):
         return self.meetings_page
 
     @Slot()
+    def show_indicators(self) -> "IndicatorsPage":
+        """Ctrl+4: the Indicators tab (opened beside the caseload the first time; the
+        charts' library is loaded only then)."""
+        if self.indicators_page is None:
+            from mdt_desk.ui.indicators.page import IndicatorsPage
+
+            page = IndicatorsPage(self.runner)
+            page.record_requested.connect(self.open_record)  # as the caseload opens a case
+            self.indicators_page = page
+            position = 1 + (self.meetings_page is not None)
+            self.workspace.insertTab(position, page, self.tr("Indicators"))
+            page.reload()
+        self.workspace.setCurrentWidget(self.indicators_page)
+        return self.indicators_page
+
+    @Slot()
     def show_schedule_meeting(self) -> None:
         page = self.show_meetings()
 
@@ -1038,6 +1065,12 @@ class MainWindow(QMainWindow):
             self.workspace.removeTab(index)
             self.meetings_page = None
             page.deleteLater()
+            return
+        indicators = self.indicators_page
+        if indicators is not None and widget is indicators:
+            self.workspace.removeTab(index)
+            self.indicators_page = None
+            indicators.deleteLater()
             return
         if widget not in self._records:
             return
@@ -1272,6 +1305,8 @@ class MainWindow(QMainWindow):
         self._hidden_while_locked.clear()
         for window in list(self.meeting_windows):
             window.close()
+        if self.indicators_page is not None:  # its list of counted cases was read for them
+            self._on_workspace_tab_close_requested(self.workspace.indexOf(self.indicators_page))
         for record in list(self._records):
             index = self.workspace.indexOf(record)
             if index >= 0:

@@ -39,6 +39,8 @@ WIDGET_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     "escalate_check": (P.EDIT_PLAN,),
     "next_review_edit": (P.EDIT_PLAN,),
     "record_outcome_event_button": (P.EDIT_PLAN,),
+    "record_discharge_button": (P.EDIT_PLAN,),
+    "record_survey_button": (P.EDIT_PLAN,),
     "change_coordinator_button": (P.EDIT_PLAN,),
     "add_care_team_member_button": (P.EDIT_PLAN,),
     "remove_care_team_member_button": (P.EDIT_PLAN,),

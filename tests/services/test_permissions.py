@@ -32,7 +32,9 @@ from mdt_desk.models.enums import (
     AttendanceStatus,
     ClosureReason,
     ConsentDecision,
+    DischargeDestination,
     DocumentKind,
+    ExperienceStatement,
     GoalOutcome,
     InterventionKind,
     InterventionOutcome,
@@ -40,6 +42,7 @@ from mdt_desk.models.enums import (
     ReferralSource,
     RiskBand,
     Role,
+    SurveyMethod,
     Urgency,
 )
 from mdt_desk.models.journal import JournalChange
@@ -51,8 +54,10 @@ from mdt_desk.services import (
     caseload,
     cases,
     desk_settings,
+    experience,
     export,
     history,
+    list_sizes,
     meeting_mode,
     meetings,
     patient_import,
@@ -130,6 +135,9 @@ class Ids:
     finished_meeting: uuid.UUID
     review_item: uuid.UUID
     roles_review_item: uuid.UUID  # two desks changed the observer's roles at once
+    admission_event: uuid.UUID  # a hospital admission of the patient
+    care_home_event: uuid.UUID  # a nursing care admission of the patient
+    survey_answer: uuid.UUID  # the patient's answer to one survey statement
 
 
 def _build(path: Path, files: Path) -> Ids:
@@ -260,6 +268,28 @@ def _build(path: Path, files: Path) -> Ids:
             session.add_all([item, roles_clash])
             session.flush()
             review_item, roles_review_item = item.id, roles_clash.id
+            admission_event, care_home_event = (
+                plans.record_outcome_event(
+                    session,
+                    patient,
+                    kind=kind,
+                    occurred_on=TODAY - dt.timedelta(days=3),
+                    today=TODAY,
+                )
+                for kind in (
+                    OutcomeEventKind.HOSPITAL_ADMISSION,
+                    OutcomeEventKind.NURSING_CARE_ADMISSION,
+                )
+            )
+            survey_answer = experience.record_experience_response(
+                session,
+                patient,
+                statement=ExperienceStatement.WELL_COORDINATED,
+                agreement=4,
+                answered_on=TODAY,
+                collected_how=SurveyMethod.PAPER,
+                today=TODAY,
+            ).id
         # The first PIN ends set-up (and is the administrator's); the administrator
         # then sets everyone else's.
         administrator = people[Role.TEAM_ADMINISTRATOR]
@@ -302,6 +332,9 @@ def _build(path: Path, files: Path) -> Ids:
         finished_meeting=finished_meeting,
         review_item=review_item,
         roles_review_item=roles_review_item,
+        admission_event=admission_event,
+        care_home_event=care_home_event,
+        survey_answer=survey_answer,
     )
 
 
@@ -364,6 +397,24 @@ def _patients_csv(desk: Desk) -> Path:
 def _practices_csv(desk: Desk) -> Path:
     path = desk.files / "epraccur.csv"
     path.write_text(epraccur_row("A81005", "THE NEW SURGERY", "00K") + "\n")
+    return path
+
+
+def _survey_csv(desk: Desk) -> Path:
+    path = desk.files / "survey.csv"
+    path.write_text(
+        "nhs_number,statement,agreement,answered_on,collected_how,by_proxy\n"
+        f"{NHS[0]},did_not_repeat_story,4,{TODAY.isoformat()},phone,no\n"
+    )
+    return path
+
+
+def _list_sizes_csv(desk: Desk) -> Path:
+    path = desk.files / "gp-reg-pat-prac-quin-age.csv"
+    path.write_text(
+        "PUBLICATION,EXTRACT_DATE,TYPE,CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS\n"
+        f"GP_PRAC_PAT_LIST,01Nov2026,GP,{TEST_PRACTICES[0][0]},TS18 1HU,FEMALE,65_69,212\n"
+    )
     return path
 
 
@@ -588,6 +639,48 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "record_discharge",
+        plans.record_discharge,
+        lambda d: call(
+            d.ids.admission_event,
+            discharged_on=TODAY,
+            destination=DischargeDestination.USUAL_RESIDENCE,
+            today=TODAY,
+        ),
+    ),
+    Row(
+        "set_permanent_placement",
+        plans.set_permanent_placement,
+        lambda d: call(d.ids.care_home_event, True),
+    ),
+    Row(
+        "record_experience_response",
+        experience.record_experience_response,
+        lambda d: call(
+            d.ids.patient,
+            statement=ExperienceStatement.DID_NOT_REPEAT_STORY,
+            agreement=5,
+            answered_on=TODAY,
+            collected_how=SurveyMethod.IN_PERSON,
+            today=TODAY,
+        ),
+    ),
+    Row(
+        "withdraw_experience_response",
+        experience.withdraw_experience_response,
+        lambda d: call(d.ids.survey_answer),
+    ),
+    Row(
+        "list_experience_responses",
+        experience.list_experience_responses,
+        lambda d: call(d.ids.patient),
+    ),
+    Row(
+        "import_experience_csv",
+        experience.import_experience_csv,
+        lambda d: call(_survey_csv(d), today=TODAY),
+    ),
+    Row(
         "add_action",
         plans.add_action,
         lambda d: call(
@@ -758,6 +851,7 @@ ROWS: tuple[Row, ...] = (
         lambda d: call(d.ids.staff[Role.OBSERVER], TODAY),
     ),
     Row("import_ods_practices", practices.import_ods_practices, lambda d: call(_practices_csv(d))),
+    Row("import_list_sizes", list_sizes.import_list_sizes, lambda d: call(_list_sizes_csv(d))),
     Row("team_roster", team.team_roster, lambda d: call()),
     Row(
         "set_practices_covered",

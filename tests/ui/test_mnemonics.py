@@ -9,6 +9,7 @@ with an ``&`` but no buddy (the ``&`` is shown, and the letter does nothing), on
 with the same letter twice, and on a dialog or window class nobody walked.
 """
 
+import datetime as dt
 import importlib
 import inspect
 import pkgutil
@@ -46,6 +47,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
 from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.ui.case_record.access_panel import BreakGlassDialog
+from mdt_desk.ui.case_record.dialogs import DischargeDialog
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
@@ -241,6 +243,11 @@ def walk_record_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
         ("change coordinator", active.coordinator_tab.open_change_coordinator_dialog),
         ("add goal", active.goals_tab.open_add_goal_dialog),
         ("outcome event", active.summary_tab.open_outcome_event_dialog),
+        ("survey answers", active.summary_tab.open_survey_dialog),
+        (
+            "discharge",
+            lambda: _shown(DischargeDialog(dt.date.today(), "01-Nov-2026", window)),
+        ),
         ("close case", lambda: active.summary_tab.start_transition(CaseTransition.CLOSE)),
     ]
     opens.append(("add to the care team", active.care_team_tab.open_add_member_dialog))

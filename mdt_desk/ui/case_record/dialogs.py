@@ -28,11 +28,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mdt_desk.models.enums import ClosureReason, OutcomeEventKind
+from mdt_desk.models.enums import (
+    ClosureReason,
+    DischargeDestination,
+    ExperienceStatement,
+    NotAcceptedReason,
+    OutcomeEventKind,
+    SurveyMethod,
+)
 from mdt_desk.services import drafts
 from mdt_desk.services.case_view import NoteView, StaffChoice
 from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
+from mdt_desk.services.experience import AGREEMENT_WORDS, STATEMENT_TEXT
 from mdt_desk.services.times import TimeInputError
 from mdt_desk.ui.case_record.coordinator_picker import CoordinatorPicker
 from mdt_desk.ui.drafts import DraftGuard, DraftNotice, TextField
@@ -295,6 +303,10 @@ class CloseCaseDialog(RecordDialog):
         self.reason_combo = enum_combo(
             list(ClosureReason), placeholder=self.tr("Choose a reason…"), parent=self
         )
+        self.not_accepted_combo = enum_combo(
+            list(NotAcceptedReason), placeholder=self.tr("Choose why…"), parent=self
+        )
+        self.not_accepted_combo.setEnabled(False)
         self.note_edit = QPlainTextEdit(self)
         self.note_edit.setTabChangesFocus(True)
         self.closed_on_edit = CuiDateEdit(today, self)
@@ -304,11 +316,28 @@ class CloseCaseDialog(RecordDialog):
             "closure_reason",
             "closure_reason_combo",
         )
+        self.add_field(
+            self.tr("&Why not accepted"),
+            self.not_accepted_combo,
+            "not_accepted_reason",
+            "not_accepted_reason_combo",
+        )
         self.add_field(self.tr("&Note"), self.note_edit, "closure_note", "closure_note_edit")
         self.add_field(self.tr("Closed &on"), self.closed_on_edit, "closed_on", "closed_on_edit")
+        self.reason_combo.currentIndexChanged.connect(self._on_reason_combo_changed)
 
     def reason(self) -> ClosureReason | None:
         return enum_data(self.reason_combo, ClosureReason)
+
+    def not_accepted_reason(self) -> NotAcceptedReason | None:
+        """Why a referral was not accepted (only with that reason for closing)."""
+        if self.reason() is not ClosureReason.NOT_ACCEPTED:
+            return None
+        return enum_data(self.not_accepted_combo, NotAcceptedReason)
+
+    @Slot(int)
+    def _on_reason_combo_changed(self, _index: int) -> None:
+        self.not_accepted_combo.setEnabled(self.reason() is ClosureReason.NOT_ACCEPTED)
 
     def note(self) -> str:
         return self.note_edit.toPlainText()
@@ -349,7 +378,14 @@ class OutcomeEventDialog(RecordDialog):
             "delayed_days",
             "event_delayed_days_spin",
         )
+        self.discharge = DischargeFields(today, self)
+        self.permanent_check = QCheckBox(self.tr("A &permanent (long-term) placement"), self)
+        self.add_field(
+            self.tr("Care home"), self.permanent_check, "permanent", "event_permanent_check"
+        )
         self.errors.label_for("date_of_death")
+        self.kind_combo.currentIndexChanged.connect(self._on_kind_combo_changed)
+        self._on_kind_combo_changed(self.kind_combo.currentIndex())
 
     def kind(self) -> OutcomeEventKind:
         return enum_data(self.kind_combo, OutcomeEventKind) or OutcomeEventKind.HOSPITAL_ADMISSION
@@ -357,8 +393,139 @@ class OutcomeEventDialog(RecordDialog):
     def delayed_days(self) -> int | None:
         return self.delayed_days_spin.value() or None
 
+    def permanent(self) -> bool:
+        return self.permanent_check.isEnabled() and self.permanent_check.isChecked()
+
+    @Slot(int)
+    def _on_kind_combo_changed(self, _index: int) -> None:
+        # Only the fields that belong to the kind can be filled in.
+        kind = self.kind()
+        self.discharge.set_available(kind is OutcomeEventKind.HOSPITAL_ADMISSION)
+        self.permanent_check.setEnabled(
+            kind
+            in (
+                OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION,
+                OutcomeEventKind.NURSING_CARE_ADMISSION,
+            )
+        )
+
     def draft_fields(self, case_id: uuid.UUID | None) -> list[tuple[TextField, str]]:
         return [(self.source_edit, drafts.draft_key(drafts.OUTCOME_SOURCE, str(case_id)))]
+
+
+class DischargeFields:
+    """A hospital admission's discharge in a form: whether the person has left hospital,
+    the day and where to. Added to ``dialog``'s form."""
+
+    def __init__(self, today: dt.date, dialog: RecordDialog) -> None:
+        self.left_check = QCheckBox(dialog.tr("The person has left &hospital"), dialog)
+        self.date_edit = CuiDateEdit(today, dialog)
+        self.destination_combo = enum_combo(
+            list(DischargeDestination), placeholder=dialog.tr("Choose where to…"), parent=dialog
+        )
+        dialog.add_field(dialog.tr("Discharge"), self.left_check, "discharged", "discharged_check")
+        dialog.add_field(
+            dialog.tr("Discharged o&n"), self.date_edit, "discharged_on", "discharged_on_edit"
+        )
+        dialog.add_field(
+            dialog.tr("Discharged &to"),
+            self.destination_combo,
+            "discharge_destination",
+            "discharge_destination_combo",
+        )
+        self.left_check.toggled.connect(self._follow_check)
+        self._available = True
+        self._follow_check(False)
+
+    def set_available(self, available: bool) -> None:
+        """Whether the event is one that has a discharge (a hospital admission)."""
+        self._available = available
+        self.left_check.setEnabled(available)
+        self._follow_check(self.left_check.isChecked())
+
+    def _follow_check(self, checked: bool) -> None:
+        on = self._available and checked
+        self.date_edit.setEnabled(on)
+        self.destination_combo.setEnabled(on)
+
+    def discharged_on(self) -> dt.date | None:
+        """The day the person left hospital; ``None`` when not (yet) discharged.
+
+        Raises:
+            DateInputError: the date cannot be read (the field says why).
+        """
+        if not (self._available and self.left_check.isChecked()):
+            return None
+        return self.date_edit.date_value()
+
+    def destination(self) -> DischargeDestination | None:
+        if not (self._available and self.left_check.isChecked()):
+            return None
+        return enum_data(self.destination_combo, DischargeDestination)
+
+
+class DischargeDialog(RecordDialog):
+    """Record, correct or clear a hospital admission's discharge."""
+
+    def __init__(
+        self,
+        today: dt.date,
+        admitted_text: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(self.tr("Record discharge"), parent)
+        self.set_intro(self.tr("Hospital admission of {day}.").format(day=admitted_text))
+        self.discharge = DischargeFields(today, self)
+        self.discharge.left_check.setChecked(True)
+
+
+class ExperienceSurveyDialog(RecordDialog):
+    """The person's answers to the experience survey: one agreement per statement."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Record survey answers"), parent)
+        self.set_intro(
+            self.tr(
+                "How much the person agrees with each statement. Leave a statement "
+                "'Not answered' if they did not answer it."
+            )
+        )
+        self.agreement_combos: dict[ExperienceStatement, QComboBox] = {}
+        for number, statement in enumerate(ExperienceStatement, start=1):
+            combo = QComboBox(self)
+            combo.addItem(self.tr("Not answered"), None)
+            for value, words in AGREEMENT_WORDS.items():
+                combo.addItem(f"{value} — {words}", value)
+            self.agreement_combos[statement] = combo
+            self.add_field(
+                f"&{number} {STATEMENT_TEXT[statement]}",
+                combo,
+                "agreement" if number == 1 else f"agreement_{statement.value}",
+                f"survey_{statement.value}_combo",
+            )
+        self.answered_on_edit = CuiDateEdit(today, self)
+        self.add_field(
+            self.tr("&Answered on"), self.answered_on_edit, "answered_on", "survey_answered_on"
+        )
+        self.method_combo = enum_combo(list(SurveyMethod), placeholder=None, parent=self)
+        self.add_field(
+            self.tr("&How collected"), self.method_combo, "collected_how", "survey_method"
+        )
+        self.proxy_check = QCheckBox(
+            self.tr("Answered for the person by a relative or carer"), self
+        )
+        self.add_field(self.tr("By &proxy"), self.proxy_check, "by_proxy", "survey_proxy_check")
+
+    def answers(self) -> dict[ExperienceStatement, int]:
+        """The agreement given to each statement answered."""
+        return {
+            statement: int(combo.currentData())
+            for statement, combo in self.agreement_combos.items()
+            if combo.currentData() is not None
+        }
+
+    def method(self) -> SurveyMethod:
+        return enum_data(self.method_combo, SurveyMethod) or SurveyMethod.PAPER
 
 
 class CareTeamMemberDialog(RecordDialog):

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
-from mdt_desk.models.enums import RiskBand
-from mdt_desk.services import cases, plans
+from mdt_desk.errors import UserError
+from mdt_desk.models.enums import OutcomeEventKind, RiskBand
+from mdt_desk.services import cases, experience, plans
 from mdt_desk.services.case_view import CaseTransition, RecordView
 from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import NOT_KNOWN, label
@@ -27,6 +29,8 @@ from mdt_desk.ui.case_record.base import RecordTab, Save, record_table
 from mdt_desk.ui.case_record.dialogs import (
     AcceptCaseDialog,
     CloseCaseDialog,
+    DischargeDialog,
+    ExperienceSurveyDialog,
     FinishReviewDialog,
     OutcomeEventDialog,
     ReopenCaseDialog,
@@ -187,10 +191,29 @@ class SummaryTab(RecordTab):
             self.tr("Outcome events are kept as recorded and are not undone with Ctrl+Z.")
         )
         self.record_outcome_event_button.clicked.connect(self.open_outcome_event_dialog)
+        # No Alt+letter on these two: the case record's letters are all taken.
+        self.record_discharge_button = QPushButton(self.tr("Record discharge…"), self)
+        self.record_discharge_button.setObjectName("record_discharge_button")
+        self.record_discharge_button.setAccessibleName(
+            self.tr("Record the discharge of the chosen hospital admission")
+        )
+        self.record_discharge_button.setToolTip(
+            self.tr("Choose a hospital admission in the table, then record when and where to.")
+        )
+        self.record_discharge_button.clicked.connect(self.open_discharge_dialog)
+        self.record_survey_button = QPushButton(self.tr("Record survey answers…"), self)
+        self.record_survey_button.setObjectName("record_survey_button")
+        self.record_survey_button.setAccessibleName(self.tr("Record experience survey answers"))
+        self.record_survey_button.clicked.connect(self.open_survey_dialog)
         events_box = QGroupBox(self.tr("Outcome events"), self)
         events_layout = QVBoxLayout(events_box)
         events_layout.addWidget(self.outcome_events_table)
-        events_layout.addWidget(self.record_outcome_event_button, 0, Qt.AlignmentFlag.AlignLeft)
+        event_buttons = QHBoxLayout()
+        event_buttons.addWidget(self.record_outcome_event_button)
+        event_buttons.addWidget(self.record_discharge_button)
+        event_buttons.addWidget(self.record_survey_button)
+        event_buttons.addStretch(1)
+        events_layout.addLayout(event_buttons)
         interventions_box = QGroupBox(self.tr("Short-term interventions"), self)
         QVBoxLayout(interventions_box).addWidget(self.interventions_table)
         return interventions_box, events_box
@@ -285,9 +308,10 @@ class SummaryTab(RecordTab):
 
             def close_save() -> Save:
                 reason, note = close.reason(), close.note()
+                why_not = close.not_accepted_reason()
                 on = close.closed_on_edit.date_value()
                 return lambda session: cases.close(
-                    session, case_id, reason=reason, note=note, on=on
+                    session, case_id, reason=reason, note=note, on=on, not_accepted_reason=why_not
                 )
 
             self.open_dialog(close, close_save)
@@ -313,6 +337,9 @@ class SummaryTab(RecordTab):
         def make_save() -> Save:
             kind, occurred_on = dialog.kind(), dialog.date_edit.date_value()
             source, delayed = dialog.source_edit.text(), dialog.delayed_days()
+            discharged_on = dialog.discharge.discharged_on()
+            destination = dialog.discharge.destination()
+            permanent = dialog.permanent()
             today = dt.date.today()
             return lambda session: plans.record_outcome_event(
                 session,
@@ -321,8 +348,82 @@ class SummaryTab(RecordTab):
                 occurred_on=occurred_on,
                 source=source,
                 delayed_days=delayed,
+                discharged_on=discharged_on,
+                discharge_destination=destination,
+                permanent=permanent,
                 today=today,
             )
+
+        self.open_dialog(dialog, make_save)
+        return dialog
+
+    @Slot()
+    def open_discharge_dialog(self) -> DischargeDialog | None:
+        """Record (or correct) the discharge of the hospital admission chosen in the
+        outcome events table; says so when none is chosen."""
+        view = self.view
+        if view is None:
+            return None
+        rows = self.outcome_events_table.selectionModel().selectedRows()
+        events = view.outcome_events
+        chosen = events[rows[0].row()] if rows and rows[0].row() < len(events) else None
+        if chosen is None or chosen.kind is not OutcomeEventKind.HOSPITAL_ADMISSION:
+            self.record_discharge_button.setToolTip(
+                self.tr("Choose a hospital admission in the table first.")
+            )
+            self.outcome_events_table.setFocus()
+            return None
+        event_id = chosen.id
+        dialog = DischargeDialog(view.today, chosen.occurred_text, self)
+
+        def make_save() -> Save:
+            discharged_on = dialog.discharge.discharged_on()
+            destination = dialog.discharge.destination()
+            today = dt.date.today()
+            return lambda session: plans.record_discharge(
+                session,
+                event_id,
+                discharged_on=discharged_on,
+                destination=destination,
+                today=today,
+            )
+
+        self.open_dialog(dialog, make_save)
+        return dialog
+
+    @Slot()
+    def open_survey_dialog(self) -> ExperienceSurveyDialog | None:
+        """Record the person's answers to the experience survey (one per statement)."""
+        view = self.view
+        if view is None:
+            return None
+        patient_id = view.banner.patient_id
+        case_id = view.case.id if view.case is not None else None
+        dialog = ExperienceSurveyDialog(view.today, self)
+
+        def make_save() -> Save:
+            answers = dialog.answers()
+            answered_on = dialog.answered_on_edit.date_value()
+            method, proxy = dialog.method(), dialog.proxy_check.isChecked()
+            today = dt.date.today()
+            if not answers:
+                raise UserError(self.tr("Choose an answer for at least one statement."))
+
+            def save(session: Session) -> None:
+                for statement, agreement in answers.items():
+                    experience.record_experience_response(
+                        session,
+                        patient_id,
+                        statement=statement,
+                        agreement=agreement,
+                        answered_on=answered_on,
+                        collected_how=method,
+                        by_proxy=proxy,
+                        case_id=case_id,
+                        today=today,
+                    )
+
+            return save
 
         self.open_dialog(dialog, make_save)
         return dialog
