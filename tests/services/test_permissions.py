@@ -57,6 +57,7 @@ from mdt_desk.services import (
     experience,
     export,
     history,
+    indicator_cases,
     list_sizes,
     meeting_mode,
     meetings,
@@ -669,6 +670,11 @@ ROWS: tuple[Row, ...] = (
         "withdraw_experience_response",
         experience.withdraw_experience_response,
         lambda d: call(d.ids.survey_answer),
+    ),
+    Row(
+        "counted_case_rows",
+        indicator_cases.counted_case_rows,
+        lambda d: call([d.ids.active_case]),
     ),
     Row(
         "list_experience_responses",

@@ -20,6 +20,7 @@ from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import patient_display_name
 from mdt_desk.ui.meeting_mode import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
 from tests.ui.signed_in import acting
@@ -106,6 +107,30 @@ def assert_fits(window: MeetingModeWindow) -> None:
     assert not window.agenda_strip.horizontalScrollBar().isVisible()
 
 
+#: A long name of the demo's own kind (its longest family name, a double given name and a
+#: title): zone 1 does not fit on one line at 1280 pixels with it.
+LONG_NAME = patient_display_name("Mac Giolla Phádraig", "Marie-Claire", "Revd")
+
+
+def assert_zone1_flows(window: MeetingModeWindow) -> None:
+    """Zone 1 on one line when it fits; otherwise the name alone on the first line and
+    Born, Gender, NHS No. together on the next. The name and NHS number whole, on screen,
+    never elided."""
+    banner = window.banner
+    flow = banner.zone1_flow
+    lines = flow.lines(flow.geometry().width())
+    assert banner.zone1_lines() == len(lines)
+    if flow.sizeHint().width() <= flow.geometry().width():
+        assert len(lines) == 1
+    else:
+        assert [item.widget() for item in lines[0]] == [banner.name_label]
+        assert len(lines) == 2
+    for value in (banner.name_label, banner.nhs_value):
+        assert value.width() >= value.sizeHint().width()
+        assert window.rect().contains(rect_in(window, value))
+    assert len(banner.nhs_value.text().replace(" ", "")) == 10
+
+
 def test_meeting_mode_fits_a_1280_by_800_projector(qtbot, store, runner) -> None:
     window = open_on_projector(qtbot, runner, planned_meeting_id(store))
     entry = window.current_entry()
@@ -113,12 +138,18 @@ def test_meeting_mode_fits_a_1280_by_800_projector(qtbot, store, runner) -> None
     banner = window.banner
     assert banner.name_label.text() == entry.patient_name
     assert_fits(window)
-    # The name and NHS number whole, on screen, never elided.
-    for value in (banner.name_label, banner.nhs_value):
-        assert value.width() >= value.sizeHint().width()
-        assert window.rect().contains(rect_in(window, value))
-    assert len(banner.nhs_value.text().replace(" ", "")) == 10
-    assert banner.zone1_lines() == 2  # the name on its line, Born, Gender, NHS No. next
+    assert_zone1_flows(window)  # whatever the demo's first name on the agenda is
+
+    # A long name: the name on its line, Born, Gender, NHS No. next.
+    view = banner._full_view
+    assert view is not None
+    banner.show_banner(dataclasses.replace(view, display_name=LONG_NAME))
+    qtbot.wait(50)
+    assert banner.name_label.text() == LONG_NAME
+    assert banner.zone1_flow.sizeHint().width() > banner.zone1_flow.geometry().width()
+    assert banner.zone1_lines() == 2
+    assert_zone1_flows(window)
+    assert_fits(window)
 
 
 def test_a_deceased_person_everything_open_still_fits(qtbot, store, runner) -> None:

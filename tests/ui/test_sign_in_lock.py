@@ -391,10 +391,12 @@ def chair_with_a_meeting(path: Path) -> uuid.UUID:
 
 
 def staff_family(path: Path, staff_id: uuid.UUID) -> str:
+    """Given and family name: enough to pick this one person out (two staff may share a
+    family name)."""
     with Store.open(path) as store, store.read() as session:
         staff = session.get(Staff, staff_id)
         assert staff is not None
-        return staff.family_name
+        return f"{staff.given_name} {staff.family_name}"
 
 
 # -- set-up ----------------------------------------------------------------------------

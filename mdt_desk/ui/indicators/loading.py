@@ -5,29 +5,25 @@ Each ``load_…`` function takes a read session and runs on the task runner's wo
 unchanged: this module only gathers them into what one screen shows, and puts their
 series into words for screen readers.
 
-One thin adapter lives here for want of a service: :func:`counted_case_rows` reads the
-name, NHS number and practice of the cases an indicator counted (the service gives
-their ids). It asks for the caseload-reading permission, as the caseload list does, so
-the click-through follows each role's read rights; opening a case goes through the case
+The people behind a number come from :mod:`mdt_desk.services.indicator_cases`, which
+asks for the clinical-reading permission (a figure such as hospital admissions says
+something clinical about each person listed); opening a case goes through the case
 record, which checks again and writes the access log.
 """
 
 import datetime as dt
 import logging
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
-from mdt_desk.models import Case, Patient, Practice
 from mdt_desk.services import indicators
-from mdt_desk.services.access import Permission, requires
-from mdt_desk.services.display import cui_date, label, patient_display_name, practice_display_name
+from mdt_desk.services.display import cui_date, practice_display_name
+from mdt_desk.services.indicator_cases import CountedCase, counted_case_rows
 from mdt_desk.services.indicators import (
     IndicatorKind,
     IndicatorResult,
@@ -36,7 +32,6 @@ from mdt_desk.services.indicators import (
     format_value,
 )
 from mdt_desk.services.practices import list_practices
-from mdt_desk.services.validation import format_nhs_number
 
 log = logging.getLogger(__name__)
 
@@ -335,74 +330,12 @@ def load_comparison(
 
 
 @dataclass(frozen=True)
-class CountedCase:
-    """One case an indicator counted, as the click-through lists it."""
-
-    case_id: uuid.UUID
-    patient_id: uuid.UUID
-    name: str
-    nhs_number: str
-    practice: str
-    referred_on: str
-    closed_on: str
-    status: str
-
-
-@dataclass(frozen=True)
 class CountedCases:
     indicator_id: str
     title: str
     scope_label: str
     period: Period
     cases: tuple[CountedCase, ...]
-
-
-#: Case ids per ``IN (…)``: well under SQLite's limit on bound values.
-_IDS_PER_QUERY = 500
-
-
-@requires(Permission.READ_CASELOAD)
-def counted_case_rows(session: Session, case_ids: Sequence[uuid.UUID]) -> list[CountedCase]:
-    """The cases ``case_ids`` as the click-through lists them, by name.
-
-    The adapter this tab needs until a service gives these rows (the indicators
-    service gives ids only). Needs the caseload-reading permission, like the caseload.
-    """
-    rows: list[Any] = []
-    ids = list(dict.fromkeys(case_ids))
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[start : start + _IDS_PER_QUERY]
-        rows += session.execute(
-            select(
-                Case.id,
-                Case.patient_id,
-                Patient.family_name,
-                Patient.given_name,
-                Patient.title,
-                Patient.nhs_number,
-                Practice.ods_code,
-                Case.referred_on,
-                Case.closed_on,
-                Case.status,
-            )
-            .join(Patient, Patient.id == Case.patient_id)
-            .join(Practice, Practice.id == Patient.practice_id)
-            .where(Case.id.in_(chunk))
-        ).all()
-    rows.sort(key=lambda row: (row.family_name.upper(), row.given_name.upper(), row.referred_on))
-    return [
-        CountedCase(
-            case_id=row.id,
-            patient_id=row.patient_id,
-            name=patient_display_name(row.family_name, row.given_name, row.title),
-            nhs_number=format_nhs_number(row.nhs_number),
-            practice=row.ods_code,
-            referred_on=cui_date(row.referred_on),
-            closed_on=cui_date(row.closed_on, ""),
-            status=label(row.status),
-        )
-        for row in rows
-    ]
 
 
 def load_counted_cases(

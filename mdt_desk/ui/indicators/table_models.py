@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt
 
+from mdt_desk.services.indicator_cases import CountedCase
 from mdt_desk.ui.indicators.loading import (
-    CountedCase,
     MeasureFigure,
     PracticeFigure,
     Trend,
