@@ -83,12 +83,35 @@ def agenda_names(page: MeetingsPage) -> list[str]:
     return [entry.patient_name for entry in page.agenda_model.rows()]
 
 
+def fit_the_soonest_agenda(path: Path) -> uuid.UUID:
+    """Take items off the end of the soonest planned meeting's agenda until it fits the
+    meeting's length (the demo's may run over), so that taking off the item that makes it
+    run over brings it back within the length. Returns the meeting's id."""
+    with Store.open(path) as store, store.write(acting(store), "test set-up") as session:
+        meeting = min(
+            (m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED),
+            key=lambda m: m.starts_at,
+        )
+        detail = meetings.get_meeting(session, meeting.id)
+        agenda = list(detail.agenda)
+        planned = detail.minutes_planned
+        while planned > meeting.duration_minutes:
+            last = agenda.pop()
+            meetings.remove_from_agenda(session, last.id)
+            planned -= last.minutes_allotted
+        assert agenda, "the agenda keeps a case to move the new one past and to run over with"
+        return meeting.id
+
+
 def test_the_chair_builds_an_agenda_with_the_keyboard(qtbot, demo_store_path, wait_idle) -> None:
+    meeting_id = fit_the_soonest_agenda(demo_store_path)
     window, page = open_meetings(qtbot, demo_store_path, wait_idle)
     detail = page.detail
     assert detail is not None
     # The first meeting shown is the soonest planned one, with the rules' proposals.
     assert detail.meeting.status is MeetingStatus.PLANNED
+    assert detail.meeting.id == meeting_id
+    assert detail.over_by_minutes == 0
     proposals = page.proposal_model.rows()
     assert proposals, "the demo's next meeting has cases to propose"
     assert all(p.reasons and all(r.text for r in p.reasons) for p in proposals)
@@ -126,16 +149,25 @@ def test_the_chair_builds_an_agenda_with_the_keyboard(qtbot, demo_store_path, wa
     assert page.agenda_table.currentIndex().row() == len(names) - 2  # still on it
 
     # Minutes for the chosen item; the total against the meeting's length follows.
-    page.minutes_spin.setValue(page.detail.meeting.duration_minutes if page.detail else 90)
+    length = detail.meeting.duration_minutes
+    page.minutes_spin.setValue(length)
     wait_idle(window)
     assert page.detail is not None and page.detail.over_by_minutes > 0
+    chosen = page.agenda_model.rows()[page.agenda_table.currentIndex().row()]
+    assert chosen.minutes_allotted == length
+    planned = page.detail.minutes_planned
+    assert f"Agenda: {planned} of {length} minutes" in page.time_label.text()
     assert "minutes over" in page.time_label.text()
 
-    # Delete on the agenda takes the item off again.
+    # Delete on the agenda takes the item off again: the rest fits the meeting.
     count = len(agenda_names(page))
     qtbot.keyClick(page.agenda_table, Qt.Key.Key_Delete)
     wait_idle(window)
     assert len(agenda_names(page)) == count - 1
+    assert chosen.id not in {entry.id for entry in page.agenda_model.rows()}
+    assert page.detail.minutes_planned == planned - length
+    assert page.detail.over_by_minutes == 0
+    assert f"Agenda: {planned - length} of {length} minutes" in page.time_label.text()
     assert "minutes over" not in page.time_label.text()
 
     # What the screen showed is what the store holds.
