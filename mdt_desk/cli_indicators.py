@@ -242,7 +242,8 @@ def _counts(kind: IndicatorKind, result: IndicatorResult) -> str:
         return ""
     if kind is IndicatorKind.MEDIAN_DAYS:
         unit = " days" if result.value is not None else "     "
-        return f"{unit}  (median of {result.denominator} cases)"
+        cases = "case" if result.denominator == 1 else "cases"
+        return f"{unit}  (median of {result.denominator or 0} {cases})"
     numerator = "–" if result.numerator is None else f"{result.numerator:,}"
     denominator = "–" if result.denominator is None else f"{result.denominator:,}"
     if kind is IndicatorKind.SHARE_PERCENT:

@@ -92,8 +92,8 @@ from mdt_desk.services.indicators import (
     Period,
     Scope,
     SharedFigure,
-    compute_panel,
-    monthly_trend,
+    compute_panels,
+    month_periods,
     shared_figure,
 )
 
@@ -235,8 +235,10 @@ def gather_indicators_summary(
         IndicatorInputError: a period the indicators cannot be computed for.
     """
     before = previous_period(period)
-    now_panel = compute_panel(session, scope, period)
-    before_panel = compute_panel(session, scope, before)
+    months = month_periods(period.end, trend_months)
+    # All at once: each figure is its function's for that period, the rows they share
+    # read once (a locality's 12 months one by one took a minute on a 100k store).
+    now_panel, before_panel, *monthly = compute_panels(session, scope, [period, before, *months])
     measures = tuple(
         MeasureSummary(
             id=each.id,
@@ -244,7 +246,9 @@ def gather_indicators_summary(
             kind=each.kind,
             result=now_panel[each.id],
             previous=before_panel[each.id],
-            trend=tuple(monthly_trend(session, scope, each.id, period.end, trend_months)),
+            trend=tuple(
+                (month, panel[each.id]) for month, panel in zip(months, monthly, strict=True)
+            ),
         )
         for each in INDICATORS
         if each.id in now_panel

@@ -129,6 +129,9 @@ class Patient(SyncedRecord):
     __table_args__ = (
         Index("ix_patient_practice_family_given", "practice_id", "family_name", "given_name"),
         Index("ix_patient_family_given", "family_name", "given_name"),
+        # The indicators' scope (a practice's people, not retired) read from the index
+        # alone: with ``id`` in it, no patient row is decrypted and read.
+        Index("ix_patient_practice_retired", "practice_id", "retired_at", "id"),
     )
 
     nhs_number: Mapped[str] = mapped_column(String(10), index=True)
@@ -183,7 +186,12 @@ class Case(SyncedRecord):
     """One episode of coordinated care for one person."""
 
     __tablename__ = "care_case"
-    __table_args__ = (Index("ix_care_case_status_next_review", "status", "next_review_on"),)
+    __table_args__ = (
+        Index("ix_care_case_status_next_review", "status", "next_review_on"),
+        # The indicators' caseload (a person's cases, not retired, open in a period)
+        # read from the index alone.
+        Index("ix_care_case_patient_open", "patient_id", "retired_at", "referred_on", "closed_on"),
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
     status: Mapped[CaseStatus] = mapped_column(coded(CaseStatus), default=CaseStatus.REFERRED)

@@ -22,6 +22,10 @@ Rules shared by every indicator:
   time in the period (``referred_on`` ≤ end and ``closed_on`` empty or ≥ start).
   Event-based measures (admissions, A&E attendances, readmissions, delayed days) count
   the events in the period of people on the caseload in the period.
+- **A case reopened** keeps one row: reopening clears its ``closed_on``, so it counts as
+  open from its referral on, the months it was closed included (the record keeps no
+  history of closures to tell them apart). A person referred again has a second case,
+  counted on its own dates.
 
 Result shapes (the contract of issue 12): a count has ``value`` and null numerator and
 denominator; a rate per 100 (or per 1,000) has the unscaled counts and ``value`` =
@@ -45,14 +49,26 @@ import inspect
 import re
 import statistics
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 
 from mdt_desk.errors import UserError
@@ -90,6 +106,7 @@ from mdt_desk.services.display import age_on
 LONDON = ZoneInfo("Europe/London")
 
 T = TypeVar("T")
+_SelectT = TypeVar("_SelectT")
 
 #: An intervention "within 6 weeks" lasted at most this many days (end − start).
 SIX_WEEKS_DAYS = 42
@@ -304,7 +321,7 @@ def locality_scope(session: Session, code: str) -> Scope:
 def _people_in_scope(scope: Scope) -> Select[uuid.UUID]:
     """Registered people of the scope, not retired.
 
-    Index: ix_patient_practice_family_given (its leading column is practice_id).
+    Index: ix_patient_practice_retired (practice, retired, id: the index alone).
     """
     return select(Patient.id).where(
         Patient.practice_id.in_(scope.practice_ids), Patient.retired_at.is_(None)
@@ -313,7 +330,8 @@ def _people_in_scope(scope: Scope) -> Select[uuid.UUID]:
 
 def _cases_in_scope() -> Select[int]:
     """``count(*)`` of cases (not retired) of people in scope; callers add the scope
-    and date conditions. Index: ix_care_case_patient_id via the join on patient."""
+    and date conditions. Index: ix_patient_practice_retired, then the person's cases by
+    ix_care_case_patient_open."""
     return (
         select(func.count())
         .select_from(Case)
@@ -343,7 +361,7 @@ def _open_at_end(period: Period) -> ColumnElement[bool]:
 def _caseload(scope: Scope, period: Period) -> Select[uuid.UUID]:
     """People on the caseload in the period (distinct ids), for ``IN (…)``.
 
-    Index: the patient's practice index, then ix_care_case_patient_id.
+    Index: ix_patient_practice_retired, then ix_care_case_patient_open (both alone).
     """
     return (
         select(Case.patient_id)
@@ -562,7 +580,7 @@ def _read_first_discussions(
     """For each case referred in the period: its id, its referral date and the scheduled
     start of the first finished meeting that discussed it (None if none has yet).
 
-    Index: the patient's practice index, ix_care_case_patient_id, then
+    Index: ix_patient_practice_retired, ix_care_case_patient_open, then
     ix_agenda_item_case_id for the case's agenda items.
     """
     # Correlated, so only the agenda items of the cases referred in the period are read.
@@ -680,23 +698,28 @@ def actions_done_on_time(session: Session, scope: Scope, period: Period) -> Indi
     Index: ix_action_case_status via the join on the case.
     """
     done, on_time = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((Action.completed_on <= Action.due_on, 1), else_=0)), 0),
-        )
+        select(func.count(), func.coalesce(func.sum(_ACTION_ON_TIME), 0))
         .select_from(Action)
         .join(Case, Case.id == Action.case_id)
         .join(Patient, Patient.id == Case.patient_id)
-        .where(
-            _in_scope(scope),
-            Patient.retired_at.is_(None),
-            Case.retired_at.is_(None),
-            Action.retired_at.is_(None),
-            Action.status == ActionStatus.DONE,
-            Action.completed_on.between(period.start, period.end),
-        )
+        .where(*_actions_done_in(scope, period))
     ).one()
     return IndicatorResult.share_percent(int(on_time), int(done))
+
+
+_ACTION_ON_TIME = case((Action.completed_on <= Action.due_on, 1), else_=0)
+
+
+def _actions_done_in(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
+    """The denominator of ``actions_done_on_time`` (joined to the case and the person)."""
+    return [
+        _in_scope(scope),
+        Patient.retired_at.is_(None),
+        Case.retired_at.is_(None),
+        Action.retired_at.is_(None),
+        Action.status == ActionStatus.DONE,
+        Action.completed_on.between(period.start, period.end),
+    ]
 
 
 def interventions_within_6_weeks(session: Session, scope: Scope, period: Period) -> IndicatorResult:
@@ -712,24 +735,35 @@ def interventions_within_6_weeks(session: Session, scope: Scope, period: Period)
 
     Index: ix_intervention_case_id via the join on the case.
     """
-    lasted = func.julianday(Intervention.ended_on) - func.julianday(Intervention.started_on)
     ended, within = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((lasted <= SIX_WEEKS_DAYS, 1), else_=0)), 0),
-        )
+        select(func.count(), func.coalesce(func.sum(_WITHIN_SIX_WEEKS), 0))
         .select_from(Intervention)
         .join(Case, Case.id == Intervention.case_id)
         .join(Patient, Patient.id == Case.patient_id)
-        .where(
-            _in_scope(scope),
-            Patient.retired_at.is_(None),
-            Case.retired_at.is_(None),
-            Intervention.retired_at.is_(None),
-            Intervention.ended_on.between(period.start, period.end),
-        )
+        .where(*_interventions_ended_in(scope, period))
     ).one()
     return IndicatorResult.share_percent(int(within), int(ended))
+
+
+_WITHIN_SIX_WEEKS = case(
+    (
+        func.julianday(Intervention.ended_on) - func.julianday(Intervention.started_on)
+        <= SIX_WEEKS_DAYS,
+        1,
+    ),
+    else_=0,
+)
+
+
+def _interventions_ended_in(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
+    """The denominator of ``interventions_within_6_weeks`` (joined to case and person)."""
+    return [
+        _in_scope(scope),
+        Patient.retired_at.is_(None),
+        Case.retired_at.is_(None),
+        Intervention.retired_at.is_(None),
+        Intervention.ended_on.between(period.start, period.end),
+    ]
 
 
 def goals_met_at_closure(session: Session, scope: Scope, period: Period) -> IndicatorResult:
@@ -747,21 +781,30 @@ def goals_met_at_closure(session: Session, scope: Scope, period: Period) -> Indi
 
     Index: ix_goal_case_id via the join on the case.
     """
-    met = Goal.outcome.in_((GoalOutcome.ACHIEVED, GoalOutcome.PARTLY_ACHIEVED))
     goals, met_count = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((met, 1), else_=0)), 0))
+        select(func.count(), func.coalesce(func.sum(_GOAL_MET), 0))
         .select_from(Goal)
         .join(Case, Case.id == Goal.case_id)
         .join(Patient, Patient.id == Case.patient_id)
-        .where(
-            _in_scope(scope),
-            Patient.retired_at.is_(None),
-            Case.retired_at.is_(None),
-            Goal.retired_at.is_(None),
-            Case.closed_on.between(period.start, period.end),
-        )
+        .where(*_goals_closed_in(scope, period))
     ).one()
     return IndicatorResult.share_percent(int(met_count), int(goals))
+
+
+_GOAL_MET = case(
+    (Goal.outcome.in_((GoalOutcome.ACHIEVED, GoalOutcome.PARTLY_ACHIEVED)), 1), else_=0
+)
+
+
+def _goals_closed_in(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
+    """The denominator of ``goals_met_at_closure`` (joined to the case and the person)."""
+    return [
+        _in_scope(scope),
+        Patient.retired_at.is_(None),
+        Case.retired_at.is_(None),
+        Goal.retired_at.is_(None),
+        Case.closed_on.between(period.start, period.end),
+    ]
 
 
 def meetings_quorate(session: Session, scope: Scope, period: Period) -> IndicatorResult:
@@ -853,7 +896,16 @@ def _not_accepted_in(period: Period) -> ColumnElement[bool]:
 def _readmission_rows(
     session: Session, scope: Scope, period: Period
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """``(event id, person id)`` of each readmission counted by ``readmissions_30d``.
+    """``(event id, person id)`` of each readmission counted by ``readmissions_30d``."""
+    return [
+        (event_id, person) for event_id, person, _on in _dated_readmissions(session, scope, period)
+    ]
+
+
+def _dated_readmissions(
+    session: Session, scope: Scope, period: Period
+) -> list[tuple[uuid.UUID, uuid.UUID, dt.date]]:
+    """``(event id, person id, date)`` of each readmission counted by ``readmissions_30d``.
 
     Index: ix_outcome_event_patient_id (the caseload's events, then each person's
     earlier admissions).
@@ -890,7 +942,7 @@ def _readmission_rows(
         OutcomeEvent.kind == OutcomeEventKind.READMISSION_30_DAYS, ~any_discharge
     )
     rows = session.execute(
-        select(OutcomeEvent.id, OutcomeEvent.patient_id)
+        select(OutcomeEvent.id, OutcomeEvent.patient_id, OutcomeEvent.occurred_on)
         .where(
             OutcomeEvent.patient_id.in_(_caseload(scope, period)),
             OutcomeEvent.retired_at.is_(None),
@@ -899,7 +951,7 @@ def _readmission_rows(
         )
         .order_by(OutcomeEvent.id)
     )
-    return [(event_id, person_id) for event_id, person_id in rows]
+    return [(event_id, person_id, on) for event_id, person_id, on in rows]
 
 
 def readmissions_30d(session: Session, scope: Scope, period: Period) -> IndicatorResult:
@@ -932,7 +984,15 @@ def _first_permanent_admissions(
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """``(event id, person id)`` of each person's first permanent care home admission
     (residential or nursing, any time), when it falls in the period and the person was on
-    the caseload in the period; with ``aged_65_plus`` only those aged 65 or more that day.
+    the caseload in the period; with ``aged_65_plus`` only those aged 65 or more that day."""
+    rows = _dated_first_permanent_admissions(session, scope, period, aged_65_plus=aged_65_plus)
+    return [(event_id, person) for event_id, person, _on in rows]
+
+
+def _dated_first_permanent_admissions(
+    session: Session, scope: Scope, period: Period, *, aged_65_plus: bool = False
+) -> list[tuple[uuid.UUID, uuid.UUID, dt.date]]:
+    """As :func:`_first_permanent_admissions`, with each admission's date.
 
     Index: ix_outcome_event_patient_id.
     """
@@ -957,7 +1017,7 @@ def _first_permanent_admissions(
         )
         .subquery()
     )
-    statement = select(ranked.c.event_id, ranked.c.patient_id).where(
+    statement = select(ranked.c.event_id, ranked.c.patient_id, ranked.c.occurred_on).where(
         ranked.c.nth == 1, ranked.c.occurred_on.between(period.start, period.end)
     )
     if aged_65_plus:
@@ -965,7 +1025,7 @@ def _first_permanent_admissions(
             _age_on(Patient.date_of_birth, ranked.c.occurred_on) >= OLDER_PEOPLE_AGE
         )
     rows = session.execute(statement.order_by(ranked.c.event_id))
-    return [(event_id, person_id) for event_id, person_id in rows]
+    return [(event_id, person_id, on) for event_id, person_id, on in rows]
 
 
 def care_home_admissions_permanent(
@@ -1020,9 +1080,32 @@ def _reablement_episodes(
     last_check = min(period.end, today or london_today())
     if last_check < period.start:
         return []
-    # Only discharges whose 91st day can fall in the period, and starts after them.
+    window = _reablement_window(period, last_check)
+    return _judge_reablement(_reablement_starts(session, scope, window), period, last_check)
+
+
+def _reablement_window(period: Period, last_check: dt.date) -> Period:
+    """When a reablement start can follow a discharge whose 91st day is in the period
+    (and has passed by ``last_check``)."""
     earliest_discharge = period.start - dt.timedelta(days=AT_HOME_CHECK_DAYS)
     latest_discharge = last_check - dt.timedelta(days=AT_HOME_CHECK_DAYS)
+    return Period(
+        earliest_discharge, latest_discharge + dt.timedelta(days=REABLEMENT_AFTER_DISCHARGE_DAYS)
+    )
+
+
+@dataclass(frozen=True)
+class _ReablementStarts:
+    """Reablement starts of the scope in a window, with what the 91st day is judged by."""
+
+    starts: list[Any]  # (patient_id, case_id, started_on), by start
+    born_died: dict[uuid.UUID, tuple[dt.date, dt.date | None]]
+    events: dict[uuid.UUID, list[OutcomeEvent]]
+
+
+def _reablement_starts(session: Session, scope: Scope, window: Period) -> _ReablementStarts:
+    """Starts of reablement or rehabilitation in ``window``, and their people's dates
+    of birth and death and outcome events."""
     starts = session.execute(
         select(Case.patient_id, Intervention.case_id, Intervention.started_on)
         .join(Case, Case.id == Intervention.case_id)
@@ -1033,15 +1116,12 @@ def _reablement_episodes(
             Case.retired_at.is_(None),
             Intervention.retired_at.is_(None),
             Intervention.kind.in_(REABLEMENT_KINDS),
-            Intervention.started_on.between(
-                earliest_discharge,
-                latest_discharge + dt.timedelta(days=REABLEMENT_AFTER_DISCHARGE_DAYS),
-            ),
+            Intervention.started_on.between(window.start, window.end),
         )
         .order_by(Intervention.started_on, Intervention.id)
     ).all()
     if not starts:
-        return []
+        return _ReablementStarts([], {}, {})
     people = sorted({row.patient_id for row in starts})
     born_died = {
         row.id: (row.date_of_birth, row.date_of_death)
@@ -1058,9 +1138,19 @@ def _reablement_episodes(
         .order_by(OutcomeEvent.occurred_on, OutcomeEvent.id)
     ):
         events[event.patient_id].append(event)
+    return _ReablementStarts(list(starts), born_died, events)
 
+
+def _judge_reablement(
+    found: _ReablementStarts, period: Period, last_check: dt.date
+) -> list[_ReablementEpisode]:
+    """The episodes of ``found`` whose 91st day is in the period, judged."""
+    window = _reablement_window(period, last_check)
+    events, born_died = found.events, found.born_died
     chosen: dict[uuid.UUID, _ReablementEpisode] = {}
-    for patient_id, case_id, started_on in starts:
+    for patient_id, case_id, started_on in found.starts:
+        if not window.start <= started_on <= window.end:
+            continue
         discharge = _discharge_before(events[patient_id], started_on)
         if discharge is None or discharge.discharged_on is None:
             continue
@@ -1176,9 +1266,31 @@ def _experience_rows(
     Index: ix_experience_response_answered (date, then statement).
     """
     rows = session.execute(
-        select(
-            ExperienceResponse.patient_id, ExperienceResponse.case_id, ExperienceResponse.agreement
-        )
+        _experience_answers(
+            select(
+                ExperienceResponse.patient_id,
+                ExperienceResponse.case_id,
+                ExperienceResponse.agreement,
+            ),
+            scope,
+            period,
+            (statement,),
+        ).order_by(ExperienceResponse.id)
+    )
+    return [(person, case_id, agreement) for person, case_id, agreement in rows]
+
+
+def _experience_answers(
+    columns: _SelectT,
+    scope: Scope,
+    period: Period,
+    statements: tuple[ExperienceStatement, ...],
+) -> _SelectT:
+    """``columns`` (a select) of the answers counted for any of ``statements`` in the
+    period."""
+    statement: Any = columns
+    answers: _SelectT = (
+        statement.select_from(ExperienceResponse)
         .join(Patient, Patient.id == ExperienceResponse.patient_id)
         .outerjoin(Case, Case.id == ExperienceResponse.case_id)
         .where(
@@ -1186,13 +1298,12 @@ def _experience_rows(
             Patient.retired_at.is_(None),
             ExperienceResponse.retired_at.is_(None),
             or_(ExperienceResponse.case_id.is_(None), Case.retired_at.is_(None)),
-            ExperienceResponse.statement == statement,
+            ExperienceResponse.statement.in_(statements),
             ExperienceResponse.answered_on.between(period.start, period.end),
             ExperienceResponse.agreement.between(1, 5),
         )
-        .order_by(ExperienceResponse.id)
     )
-    return [(person, case_id, agreement) for person, case_id, agreement in rows]
+    return answers
 
 
 def _experience_share(
@@ -1563,11 +1674,530 @@ def monthly_trend(
     session: Session, scope: Scope, indicator_id: str, last_day: dt.date, months: int = 12
 ) -> list[tuple[Period, IndicatorResult]]:
     """One indicator month by month (for a trend chart): see :func:`month_periods`."""
-    chosen = indicator(indicator_id)
+    periods = month_periods(last_day, months)
+    return list(zip(periods, indicator_series(session, scope, indicator_id, periods), strict=True))
+
+
+# -- Many periods at once (trends, the summary PDF) ------------------------------------------
+#
+# A trend is every indicator month by month, and the summary PDF adds the period and the
+# one before it: for a locality, hundreds of computations that each read the whole scope.
+# Here each is made from rows read once over all the periods together (their span), by the
+# very statements and conditions the indicator functions use; what depends on the period
+# (which rows fall in it, who was on the caseload in it) is then judged in Python. Every
+# condition on a period is a date in it or the caseload in it, and the caseload in a
+# period is a subset of the caseload in the span, so each figure is the function's own: a
+# test compares them for every indicator, period by period, on the hand-built store and a
+# demo. An indicator not in _SERIES (``meetings_quorate``: a few meetings, by their own
+# index) is computed by its function for each period.
+
+
+def _span(periods: Sequence[Period]) -> Period:
+    return Period(min(each.start for each in periods), max(each.end for each in periods))
+
+
+def _in(period: Period, day: dt.date | None) -> bool:
+    return day is not None and period.start <= day <= period.end
+
+
+def _person_key(column: Any) -> Any:
+    """A person's id as stored (text), for the sets of people judged in Python: they are
+    only compared, and making a UUID of each of tens of thousands took a third of the
+    time of a locality's summary."""
+    return type_coerce(column, String)
+
+
+def _stored_id(value: uuid.UUID) -> str:
+    """An id as :func:`_person_key` reads it: SQLite has no UUID type, so SQLAlchemy's
+    ``Uuid`` stores 32 hex digits."""
+    return value.hex
+
+
+def _scope_cases(session: Session, scope: Scope) -> list[Any]:
+    """Every case (not retired) of the scope's people (not retired): its person (see
+    :func:`_person_key`) and dates."""
+    return _shared(
+        ("scope_cases", scope),
+        lambda: list(
+            session.execute(
+                select(
+                    _person_key(Case.patient_id),
+                    Case.referred_on,
+                    Case.closed_on,
+                    Case.next_review_on,
+                    Case.closure_reason,
+                )
+                .join(Patient, Patient.id == Case.patient_id)
+                .where(_in_scope(scope), Patient.retired_at.is_(None), Case.retired_at.is_(None))
+            )
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _CaseFigures:
+    """The case-based figures of one period, and the caseload in it."""
+
+    referrals: int
+    open_at_end: int
+    reviews_overdue: int
+    not_accepted: int
+    caseload: frozenset[str]  # see _person_key
+
+
+def _case_figures(session: Session, scope: Scope, period: Period) -> _CaseFigures:
+    """As ``referrals``, ``open_cases_at_end``, ``reviews_overdue_at_end``,
+    ``not_accepted`` and :func:`_caseload` define them, from :func:`_scope_cases`."""
+
+    def compute() -> _CaseFigures:
+        start, end = period.start, period.end
+        referred = open_at_end = overdue = refused = 0
+        caseload: set[str] = set()
+        for person, referred_on, closed_on, next_review_on, reason in _scope_cases(session, scope):
+            if reason is ClosureReason.NOT_ACCEPTED and _in(period, closed_on):
+                refused += 1
+            if referred_on > end:
+                continue
+            if referred_on >= start:
+                referred += 1
+            if closed_on is None:
+                caseload.add(person)
+                open_at_end += 1
+            else:
+                if closed_on >= start:
+                    caseload.add(person)
+                if closed_on > end:
+                    open_at_end += 1
+            if (
+                (closed_on is None or closed_on > end)
+                and next_review_on is not None
+                and next_review_on < end
+            ):
+                overdue += 1
+        return _CaseFigures(referred, open_at_end, overdue, refused, frozenset(caseload))
+
+    return _shared(("case_figures", scope, period), compute)
+
+
+def _span_events(session: Session, scope: Scope, span: Period) -> list[Any]:
+    """Outcome events (not retired) in ``span`` of people on the caseload in ``span``
+    (:func:`_caseload_event_conditions`): person, kind, date, delayed days, and whether
+    the person was 65 or over that day (as :func:`_events_65_plus` judges it)."""
+    return _shared(
+        ("span_events", scope, span),
+        lambda: list(
+            session.execute(
+                select(
+                    _person_key(OutcomeEvent.patient_id).label("patient_id"),
+                    OutcomeEvent.kind,
+                    OutcomeEvent.occurred_on,
+                    OutcomeEvent.delayed_days,
+                    (
+                        _age_on(Patient.date_of_birth, OutcomeEvent.occurred_on) >= OLDER_PEOPLE_AGE
+                    ).label("aged_65_plus"),
+                )
+                .join(Patient, Patient.id == OutcomeEvent.patient_id)
+                .where(*_caseload_event_conditions(scope, span, None))
+            )
+        ),
+    )
+
+
+def _events_of_period(
+    session: Session, scope: Scope, periods: Sequence[Period], period: Period
+) -> list[Any]:
+    """The events of :func:`_span_events` in ``period``, of people on its caseload."""
+    span = _span(periods)
+
+    def compute() -> list[Any]:
+        caseload = _case_figures(session, scope, period).caseload
+        start, end = period.start, period.end
+        return [
+            row
+            for row in _span_events(session, scope, span)
+            if start <= row.occurred_on <= end and row.patient_id in caseload
+        ]
+
+    return _shared(("period_events", scope, span, period), compute)
+
+
+def _dated_count(
+    session: Session,
+    scope: Scope,
+    periods: Sequence[Period],
+    rows: Callable[[Session, Scope, Period], list[tuple[uuid.UUID, uuid.UUID, dt.date]]],
+    key: str,
+) -> list[int]:
+    """For each period, how many of ``rows`` over the span (each of a person on the
+    caseload in the span) are dated in it and of a person on its caseload."""
+    span = _span(periods)
+    found = _shared((key, scope, span), lambda: rows(session, scope, span))
+    counts: list[int] = []
+    for period in periods:
+        caseload = _case_figures(session, scope, period).caseload
+        counts.append(
+            sum(
+                1
+                for _event, person, on in found
+                if _in(period, on) and _stored_id(person) in caseload
+            )
+        )
+    return counts
+
+
+def _grouped_by_day(
+    session: Session,
+    key: tuple[object, ...],
+    periods: Sequence[Period],
+    statement: Callable[[Period], Select[Any]],
+) -> list[tuple[int, int]]:
+    """``(denominator, numerator)`` per period from ``statement(span)``, which gives
+    ``(day, rows, numerator rows)`` grouped by day."""
+    span = _span(periods)
+    days = _shared((*key, span), lambda: list(session.execute(statement(span))))
     return [
-        (period, chosen.compute(session, scope, period))
-        for period in month_periods(last_day, months)
+        (
+            sum(int(rows) for day, rows, _met in days if _in(period, day)),
+            sum(int(met or 0) for day, _rows, met in days if _in(period, day)),
+        )
+        for period in periods
     ]
+
+
+def _first_discussions_over(
+    session: Session, scope: Scope, periods: Sequence[Period], period: Period
+) -> list[tuple[uuid.UUID, dt.date, dt.datetime | None]]:
+    span = _span(periods)
+    start, end = period.start, period.end
+    return _shared(
+        ("period_discussions", scope, span, period),
+        lambda: [row for row in _first_discussions(session, scope, span) if start <= row[1] <= end],
+    )
+
+
+def _registered_series(
+    session: Session, scope: Scope, numerators: list[int]
+) -> list[IndicatorResult]:
+    population = _registered_65_plus(session, scope)
+    return [IndicatorResult.rate_per_1000(count, population) for count in numerators]
+
+
+_Series = Callable[[Session, Scope, Sequence[Period]], list[IndicatorResult]]
+
+
+def _series_by_id() -> dict[str, _Series]:
+    """How each indicator is made for many periods at once (see above)."""
+
+    def cases(figure: Callable[[_CaseFigures], int]) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            return [
+                IndicatorResult.count(figure(_case_figures(session, scope, period)))
+                for period in periods
+            ]
+
+        return series
+
+    def event_count(
+        kind: OutcomeEventKind, *, aged_65_plus: bool = False
+    ) -> Callable[[Session, Scope, Sequence[Period]], list[int]]:
+        def counts(session: Session, scope: Scope, periods: Sequence[Period]) -> list[int]:
+            return [
+                sum(
+                    1
+                    for row in _events_of_period(session, scope, periods, period)
+                    if row.kind == kind and (row.aged_65_plus or not aged_65_plus)
+                )
+                for period in periods
+            ]
+
+        return counts
+
+    def per_1000_65_plus(kind: OutcomeEventKind) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            counts = event_count(kind, aged_65_plus=True)(session, scope, periods)
+            return _registered_series(session, scope, counts)
+
+        return series
+
+    def per_100(kind: OutcomeEventKind) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            return [
+                IndicatorResult.rate_per_100(
+                    count, len(_case_figures(session, scope, period).caseload)
+                )
+                for count, period in zip(
+                    event_count(kind)(session, scope, periods), periods, strict=True
+                )
+            ]
+
+        return series
+
+    def admissions_series(
+        session: Session, scope: Scope, periods: Sequence[Period]
+    ) -> list[IndicatorResult]:
+        counts = event_count(OutcomeEventKind.HOSPITAL_ADMISSION)(session, scope, periods)
+        return [IndicatorResult.count(count) for count in counts]
+
+    def delayed_days(
+        session: Session, scope: Scope, periods: Sequence[Period]
+    ) -> list[IndicatorResult]:
+        return [
+            IndicatorResult.count(
+                sum(
+                    row.delayed_days or 0
+                    for row in _events_of_period(session, scope, periods, period)
+                )
+            )
+            for period in periods
+        ]
+
+    def dated(
+        rows: Callable[[Session, Scope, Period], list[tuple[uuid.UUID, uuid.UUID, dt.date]]],
+        key: str,
+        population: bool = False,
+    ) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            counts = _dated_count(session, scope, periods, rows, key)
+            if population:
+                return _registered_series(session, scope, counts)
+            return [IndicatorResult.count(count) for count in counts]
+
+        return series
+
+    def first_permanent_65_plus(
+        session: Session, scope: Scope, period: Period
+    ) -> list[tuple[uuid.UUID, uuid.UUID, dt.date]]:
+        return _dated_first_permanent_admissions(session, scope, period, aged_65_plus=True)
+
+    def median_days(
+        session: Session, scope: Scope, periods: Sequence[Period]
+    ) -> list[IndicatorResult]:
+        return [
+            IndicatorResult.median_days(
+                [
+                    (first_at.astimezone(LONDON).date() - referred_on).days
+                    for _case, referred_on, first_at in _first_discussions_over(
+                        session, scope, periods, period
+                    )
+                    if first_at is not None
+                ]
+            )
+            for period in periods
+        ]
+
+    def undiscussed(
+        session: Session, scope: Scope, periods: Sequence[Period]
+    ) -> list[IndicatorResult]:
+        return [
+            IndicatorResult.count(
+                sum(
+                    1
+                    for _case, _referred, first_at in _first_discussions_over(
+                        session, scope, periods, period
+                    )
+                    if first_at is None
+                )
+            )
+            for period in periods
+        ]
+
+    def shares(
+        *,
+        key: str,
+        numerator: ColumnElement[int],
+        day: Any,
+        model: Any,
+        joins: Callable[[Select[Any]], Select[Any]],
+        conditions: Callable[[Scope, Period], list[ColumnElement[bool]]],
+    ) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            def statement(span: Period) -> Select[Any]:
+                return (
+                    joins(select(day, func.count(), func.sum(numerator)).select_from(model))
+                    .where(*conditions(scope, span))
+                    .group_by(day)
+                )
+
+            return [
+                IndicatorResult.share_percent(met, rows)
+                for rows, met in _grouped_by_day(session, (key, scope), periods, statement)
+            ]
+
+        return series
+
+    def via_case(model: Any) -> Callable[[Select[Any]], Select[Any]]:
+        def joins(statement: Select[Any]) -> Select[Any]:
+            return statement.join(Case, Case.id == model.case_id).join(
+                Patient, Patient.id == Case.patient_id
+            )
+
+        return joins
+
+    def experience(statement: ExperienceStatement) -> _Series:
+        def series(
+            session: Session, scope: Scope, periods: Sequence[Period]
+        ) -> list[IndicatorResult]:
+            span = _span(periods)
+            day, said = ExperienceResponse.answered_on, ExperienceResponse.statement
+            # A sum of 0/1, not of a comparison: that would be read back as a bool.
+            agreeing = case((ExperienceResponse.agreement >= AGREE, 1), else_=0)
+            by_day = select(day, said, func.count(), func.sum(agreeing))
+            every = tuple(ExperienceStatement)
+            rows = _shared(
+                ("experience", scope, span),
+                lambda: list(
+                    session.execute(
+                        _experience_answers(by_day, scope, span, every).group_by(day, said)
+                    )
+                ),
+            )
+            results: list[IndicatorResult] = []
+            for period in periods:
+                answers = agreed = 0
+                for on, answered, count, agreeing in rows:
+                    if answered is statement and _in(period, on):
+                        answers += int(count)
+                        agreed += int(agreeing or 0)
+                results.append(IndicatorResult.share_percent(agreed, answers))
+            return results
+
+        return series
+
+    def at_home(session: Session, scope: Scope, periods: Sequence[Period]) -> list[IndicatorResult]:
+        from mdt_desk.services.actions import london_today
+
+        today = london_today()
+        checks = [(period, min(period.end, today)) for period in periods]
+        windows = [
+            _reablement_window(period, last_check)
+            for period, last_check in checks
+            if last_check >= period.start
+        ]
+        found = _reablement_starts(session, scope, _span(windows)) if windows else None
+        results: list[IndicatorResult] = []
+        for period, last_check in checks:
+            episodes = (
+                []
+                if found is None or last_check < period.start
+                else _judge_reablement(found, period, last_check)
+            )
+            results.append(
+                IndicatorResult.share_percent(
+                    sum(1 for episode in episodes if episode.at_home), len(episodes)
+                )
+            )
+        return results
+
+    statements = {f"experience_{statement.value}": statement for statement in ExperienceStatement}
+    return {
+        **{key: experience(statement) for key, statement in statements.items()},
+        "at_home_91_days_after_reablement": at_home,
+        "referrals": cases(lambda figures: figures.referrals),
+        "open_cases_at_end": cases(lambda figures: figures.open_at_end),
+        "people_on_caseload": cases(lambda figures: len(figures.caseload)),
+        "admissions": admissions_series,
+        "admissions_per_100": per_100(OutcomeEventKind.HOSPITAL_ADMISSION),
+        "ae_attendances_per_100": per_100(OutcomeEventKind.AE_ATTENDANCE),
+        "readmissions_30d": dated(_dated_readmissions, "readmissions"),
+        "dtoc_delayed_days": delayed_days,
+        "median_days_to_first_mdt": median_days,
+        "not_yet_discussed": undiscussed,
+        "reviews_overdue_at_end": cases(lambda figures: figures.reviews_overdue),
+        "actions_done_on_time": shares(
+            key="actions",
+            numerator=_ACTION_ON_TIME,
+            day=Action.completed_on,
+            model=Action,
+            joins=via_case(Action),
+            conditions=_actions_done_in,
+        ),
+        "interventions_within_6_weeks": shares(
+            key="interventions",
+            numerator=_WITHIN_SIX_WEEKS,
+            day=Intervention.ended_on,
+            model=Intervention,
+            joins=via_case(Intervention),
+            conditions=_interventions_ended_in,
+        ),
+        "goals_met_at_closure": shares(
+            key="goals",
+            numerator=_GOAL_MET,
+            day=Case.closed_on,
+            model=Goal,
+            joins=via_case(Goal),
+            conditions=_goals_closed_in,
+        ),
+        "not_accepted": cases(lambda figures: figures.not_accepted),
+        "care_home_admissions_permanent": dated(_dated_first_permanent_admissions, "care_homes"),
+        "admissions_per_1000_registered_65_plus": per_1000_65_plus(
+            OutcomeEventKind.HOSPITAL_ADMISSION
+        ),
+        "ae_attendances_per_1000_registered_65_plus": per_1000_65_plus(
+            OutcomeEventKind.AE_ATTENDANCE
+        ),
+        "care_home_admissions_permanent_per_1000_registered_65_plus": dated(
+            first_permanent_65_plus, "care_homes_65", population=True
+        ),
+    }
+
+
+_SERIES = _series_by_id()
+
+
+def indicator_series(
+    session: Session, scope: Scope, indicator_id: str, periods: Sequence[Period]
+) -> list[IndicatorResult]:
+    """One indicator for each of ``periods``: for each, exactly what its function gives
+    for that period, from rows read once over them all where it can (see above).
+
+    Raises:
+        IndicatorInputError: no indicator has that id.
+    """
+    chosen = indicator(indicator_id)
+    if not periods:
+        return []
+    with _sharing():
+        fast = _SERIES.get(indicator_id)
+        if fast is not None:
+            return fast(session, scope, periods)
+        return [chosen.compute(session, scope, period) for period in periods]
+
+
+def compute_panels(
+    session: Session, scope: Scope, periods: Sequence[Period]
+) -> list[dict[str, IndicatorResult]]:
+    """Every indicator for each of ``periods`` (as :func:`compute_panel` gives for each),
+    reading what they share once for them all."""
+    with _sharing():
+        series = {
+            each.id: indicator_series(session, scope, each.id, periods) for each in INDICATORS
+        }
+    return [
+        {key: results[index] for key, results in series.items()} for index in range(len(periods))
+    ]
+
+
+@contextmanager
+def _sharing() -> Iterator[None]:
+    """Within: :func:`_shared` figures are read once (nested: the outer one's are kept)."""
+    if _PANEL_SHARED.get() is not None:
+        yield
+        return
+    token = _PANEL_SHARED.set({})
+    try:
+        yield
+    finally:
+        _PANEL_SHARED.reset(token)
 
 
 # -- The people behind a number -------------------------------------------------------------

@@ -259,19 +259,22 @@ class Trend:
 def load_trends(
     session: Session, choice: ScopeChoice, last_day: dt.date, months: int = TREND_MONTHS
 ) -> dict[str, Trend]:
-    """Every measure month by month to ``last_day``, from :func:`indicators.monthly_trend`."""
+    """Every measure month by month to ``last_day``: one :func:`indicators.compute_panels`
+    call, which reads each measure's rows once for all the months (what
+    :func:`indicators.monthly_trend` gives, month for month)."""
     scope = choice.resolve(session)
-    trends: dict[str, Trend] = {}
-    for each in indicators.INDICATORS:
-        series = indicators.monthly_trend(session, scope, each.id, last_day, months)
-        trends[each.id] = Trend(
+    periods = tuple(indicators.month_periods(last_day, months))
+    panels = indicators.compute_panels(session, scope, periods)
+    return {
+        each.id: Trend(
             each.id,
             each.title,
             each.kind,
-            tuple(period for period, _ in series),
-            tuple(result for _, result in series),
+            periods,
+            tuple(panel[each.id] for panel in panels),
         )
-    return trends
+        for each in indicators.INDICATORS
+    }
 
 
 # -- Practices side by side ------------------------------------------------------------

@@ -135,6 +135,13 @@ def upgrade() -> None:
         "practice_list_size",
         ["practice_id", "extract_date"],
     )
+    # The indicators' scope and caseload read from these alone (see models/entities.py).
+    op.create_index("ix_patient_practice_retired", "patient", ["practice_id", "retired_at", "id"])
+    op.create_index(
+        "ix_care_case_patient_open",
+        "care_case",
+        ["patient_id", "retired_at", "referred_on", "closed_on"],
+    )
     _journal_new_defaults(connection)
     install_journal_triggers(
         connection,
@@ -195,6 +202,8 @@ def downgrade() -> None:
     connection = op.get_bind()
     for table in ("care_case", "outcome_event", "experience_response", "practice_list_size"):
         drop_journal_triggers(connection, table)
+    op.drop_index("ix_care_case_patient_open", table_name="care_case")
+    op.drop_index("ix_patient_practice_retired", table_name="patient")
     op.drop_index("ix_practice_list_size_practice_extract", table_name="practice_list_size")
     op.drop_table("practice_list_size")
     op.drop_index("ix_experience_response_answered", table_name="experience_response")
