@@ -37,7 +37,7 @@ from mdt_desk.services.indicators import (
     Period,
     Scope,
     format_value,
-    shared_figure,
+    shared_panel,
 )
 
 EXIT_OK = 0
@@ -170,7 +170,8 @@ def _period_words(period: Period) -> str:
 def shared_csv(scope: Scope, period: Period, panel: dict[str, IndicatorResult]) -> str:
     """The panel as CSV to share beyond the team: three lines saying what it is (scope,
     period, the suppression note), a blank line, then one row per indicator with small
-    counts suppressed (:func:`~mdt_desk.services.indicators.shared_figure`). Rates and
+    counts suppressed, and their complements in the panel withheld
+    (:func:`~mdt_desk.services.indicators.shared_panel`). Rates and
     shares to one decimal place; an empty cell where there is no figure."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -179,11 +180,12 @@ def shared_csv(scope: Scope, period: Period, panel: dict[str, IndicatorResult]) 
     writer.writerow(["note", SUPPRESSION_NOTE])
     writer.writerow([])
     writer.writerow(CSV_COLUMNS)
+    shared = shared_panel(panel)
     for each in INDICATORS:
         if each.id not in panel:
             continue
         result = panel[each.id]
-        shown = shared_figure(each.kind, result)
+        shown = shared[each.id]
         if shown.value in (SUPPRESSED, WITHHELD):
             value = shown.value
         elif result.value is None:

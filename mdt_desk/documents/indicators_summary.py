@@ -11,9 +11,12 @@ dataclasses, exact figures from the one function per indicator in
 runs no SQL. The command line (``mdt-desk indicators … --pdf FILE``) and the app call
 both (the app off the GUI thread); :func:`write_indicators_summary` saves the PDF 0600.
 
-**Small numbers.** The PDF is shared beyond the team, so every figure on it goes
-through :func:`~mdt_desk.services.indicators.shared_figure`: a count from 1 to 4 is
-printed "<5" and a rate, share or median computed from one is "withheld", and
+**Small numbers.** The PDF is shared beyond the team, so every figure of this period
+and of the previous one goes through :func:`~mdt_desk.services.indicators.shared_panel`
+(each panel whole): a count from 1 to 4 is printed "<5" and a rate, share or median
+computed from one is "withheld"; where two printed figures of the panel would give
+such a count by subtraction (referrals discussed and not yet discussed; a count of all
+ages and its 65+ numerator), one more is withheld; and
 :data:`~mdt_desk.services.indicators.SUPPRESSION_NOTE` is printed. The same rule holds
 where a number could otherwise be worked back:
 
@@ -95,6 +98,7 @@ from mdt_desk.services.indicators import (
     compute_panels,
     month_periods,
     shared_figure,
+    shared_panel,
 )
 
 #: The PDF's title (header and metadata): the same for every summary, naming no one.
@@ -208,6 +212,14 @@ class IndicatorsSummary:
     def measure(self, indicator_id: str) -> MeasureSummary | None:
         return next((each for each in self.measures if each.id == indicator_id), None)
 
+    def shared_now(self) -> dict[str, SharedFigure]:
+        """This period's figures as printed: the whole panel through ``shared_panel``."""
+        return shared_panel({each.id: each.result for each in self.measures})
+
+    def shared_before(self) -> dict[str, SharedFigure]:
+        """The previous period's figures as printed (``shared_panel``, as above)."""
+        return shared_panel({each.id: each.previous for each in self.measures})
+
 
 def _is_whole_months(period: Period) -> bool:
     return period.start.day == 1 and (period.end + dt.timedelta(days=1)).day == 1
@@ -315,16 +327,16 @@ def chart_points(measure: MeasureSummary, summary: IndicatorsSummary) -> list[Ch
     return points
 
 
-def _worse(measure: MeasureSummary) -> tuple[str, str] | None:
-    """This period's and the previous period's shared figures, when the measure moved
-    the wrong way by at least the thresholds; None otherwise (or when either is not
-    printed as a number)."""
+def _worse(
+    measure: MeasureSummary, shown_now: SharedFigure, shown_before: SharedFigure
+) -> tuple[str, str] | None:
+    """This period's and the previous period's shared figures (``shown_now``,
+    ``shown_before``), when the measure moved the wrong way by at least the thresholds;
+    None otherwise (or when either is not printed as a number)."""
     sign = direction(measure.id)
     now, before = measure.result.value, measure.previous.value
     if sign == 0 or now is None or before is None:
         return None
-    shown_now = shared_figure(measure.kind, measure.result)
-    shown_before = shared_figure(measure.kind, measure.previous)
     if shown_now.suppressed or shown_before.suppressed:
         return None
     change = (float(now) - float(before)) * sign  # negative: worse
@@ -339,13 +351,12 @@ def _worse(measure: MeasureSummary) -> tuple[str, str] | None:
     return _figure_text(measure.kind, shown_now), _figure_text(measure.kind, shown_before)
 
 
-def _not_quorate(measure: MeasureSummary) -> str | None:
-    """How many meetings were not quorate, as shared; None when there were none or when
-    it would reveal a suppressed count."""
+def _not_quorate(measure: MeasureSummary, shown: SharedFigure) -> str | None:
+    """How many meetings were not quorate, as shared (``shown``: the measure's shared
+    figure); None when there were none or when it would reveal a suppressed count."""
     quorate, finished = measure.result.numerator, measure.result.denominator
     if quorate is None or finished is None or finished == quorate:
         return None
-    shown = shared_figure(IndicatorKind.SHARE_PERCENT, measure.result)
     if shown.suppressed:
         # One of the two counts is 1-4: their difference would give it away.
         return "some (figures withheld: small numbers)"
@@ -356,6 +367,7 @@ def _not_quorate(measure: MeasureSummary) -> str | None:
 def exceptions(summary: IndicatorsSummary) -> list[str]:
     """The Exceptions section's lines, most pressing first (see the module's docstring)."""
     lines: list[str] = []
+    shared_now, shared_before = summary.shared_now(), summary.shared_before()
     end = long_date(summary.period.end)
     counted = (
         ("reviews_overdue_at_end", f"Reviews overdue at {end}"),
@@ -364,16 +376,16 @@ def exceptions(summary: IndicatorsSummary) -> list[str]:
     for indicator_id, what in counted:
         measure = summary.measure(indicator_id)
         if measure is not None and measure.result.value:
-            lines.append(f"{what}: {shared_figure(measure.kind, measure.result).value}.")
+            lines.append(f"{what}: {shared_now[indicator_id].value}.")
     quorum = summary.measure("meetings_quorate")
-    missed = _not_quorate(quorum) if quorum is not None else None
+    missed = _not_quorate(quorum, shared_now[quorum.id]) if quorum is not None else None
     if missed is not None:
         lines.append(f"Meetings not quorate: {missed}.")
     worse: list[str] = []
     for measure in summary.measures:
         if measure.id in {indicator_id for indicator_id, _what in counted}:
             continue  # said above, whatever the previous period's figure
-        moved = _worse(measure)
+        moved = _worse(measure, shared_now[measure.id], shared_before[measure.id])
         if moved is not None:
             worse.append(f"{measure.title} {moved[0]} (was {moved[1]})")
     if worse:
@@ -529,9 +541,9 @@ def _measures_table(
     )
     header = ("Measure", "This period", "Count / of", "Previous period", trend_header)
     rows: list[list[Flowable | str]] = [list(header)]
+    shared_now, shared_before = summary.shared_now(), summary.shared_before()
     for measure in measures:
-        now = shared_figure(measure.kind, measure.result)
-        before = shared_figure(measure.kind, measure.previous)
+        now, before = shared_now[measure.id], shared_before[measure.id]
         chart = trend_chart(
             chart_points(measure, summary),
             measure.kind,

@@ -35,6 +35,7 @@ from mdt_desk.models.enums import (
     CaseStatus,
     ClosureReason,
     ConsentDecision,
+    DischargeDestination,
     GoalOutcome,
     InterventionKind,
     InterventionOutcome,
@@ -231,6 +232,17 @@ class OutcomeEventView:
     occurred_text: str
     source: str
     delayed_days: int | None
+    #: A hospital admission's discharge, as recorded (None: not recorded yet).
+    discharged_on: dt.date | None = None
+    discharge_destination: DischargeDestination | None = None
+
+    @property
+    def discharged_text(self) -> str:
+        """``12-Mar-2026, usual residence``; empty when no discharge is recorded."""
+        if self.discharged_on is None:
+            return ""
+        where = label(self.discharge_destination) if self.discharge_destination else ""
+        return ", ".join(part for part in (cui_date(self.discharged_on), where) if part)
 
 
 @dataclass(frozen=True)
@@ -690,6 +702,8 @@ def load_record(
             occurred_text=cui_date(event.occurred_on),
             source=event.source,
             delayed_days=event.delayed_days,
+            discharged_on=event.discharged_on,
+            discharge_destination=event.discharge_destination,
         )
         for event in session.scalars(
             select(OutcomeEvent)

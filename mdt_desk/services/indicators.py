@@ -49,7 +49,7 @@ import inspect
 import re
 import statistics
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -2476,8 +2476,9 @@ SMALL_NUMBER_LIMIT = 4
 SUPPRESSED = "<5"
 WITHHELD = "withheld"
 SUPPRESSION_NOTE = (
-    "Counts from 1 to 4 are shown as <5, and figures computed from them are withheld, "
-    "so that no one can be recognised from a small number."
+    "Counts from 1 to 4 are shown as <5, and figures computed from them, or from which "
+    "one could be worked out, are withheld, so that no one can be recognised from a "
+    "small number."
 )
 
 
@@ -2513,6 +2514,91 @@ def shared_figure(kind: IndicatorKind, result: IndicatorResult) -> SharedFigure:
     small = _small(result.numerator) or _small(result.denominator)
     value = WITHHELD if small else format_value(kind, result.value)
     return SharedFigure(value, numerator, denominator, small)
+
+
+#: The two parts of ``referrals``: the cases discussed (the median's ``denominator``) and
+#: the cases not yet discussed add up to it exactly.
+_REFERRALS_DISCUSSED = "median_days_to_first_mdt"
+_REFERRALS_NOT_YET_DISCUSSED = "not_yet_discussed"
+
+#: Counts of all ages, each with its 65+ population rate whose numerator is a subset of
+#: it (the same events or people, aged 65 or over on the day).
+_ALL_AGES_AND_65_PLUS = (
+    ("admissions", "admissions_per_1000_registered_65_plus"),
+    ("ae_attendances_per_100", "ae_attendances_per_1000_registered_65_plus"),
+    (
+        "care_home_admissions_permanent",
+        "care_home_admissions_permanent_per_1000_registered_65_plus",
+    ),
+)
+
+
+def _counted(indicator_id: str, result: IndicatorResult) -> int | None:
+    """The count a figure prints: a count's value, a median's n, a rate's numerator."""
+    kind = INDICATORS_BY_ID[indicator_id].kind
+    if kind is IndicatorKind.COUNT:
+        return None if result.value is None else int(result.value)
+    if kind is IndicatorKind.MEDIAN_DAYS:
+        return result.denominator
+    return result.numerator
+
+
+def _count_withheld(
+    indicator_id: str, result: IndicatorResult, shown: SharedFigure
+) -> SharedFigure:
+    """``shown`` with the count it prints withheld, and any rate made from that count.
+    A median keeps its value: a number of days reveals no count."""
+    kind = INDICATORS_BY_ID[indicator_id].kind
+    if kind is IndicatorKind.COUNT:
+        return SharedFigure(WITHHELD, shown.numerator, shown.denominator, True)
+    if kind is IndicatorKind.MEDIAN_DAYS:
+        return SharedFigure(shown.value, shown.numerator, WITHHELD, shown.suppressed)
+    value = shown.value if result.value is None else WITHHELD
+    return SharedFigure(value, WITHHELD, shown.denominator, True)
+
+
+def shared_panel(panel: Mapping[str, IndicatorResult]) -> dict[str, SharedFigure]:
+    """A whole panel as shared beyond the team (CSV, PDF): :func:`shared_figure` for
+    each figure, then complementary suppression, so that no count from 1 to 4 can be
+    worked out by subtracting one printed figure of the panel from another.
+
+    Some figures of a panel add up exactly, and suppressing one of them alone would not
+    hide it:
+
+    - ``referrals`` = the cases discussed (``median_days_to_first_mdt``'s n) +
+      ``not_yet_discussed``. When exactly one of those two is 1 to 4 (shown "<5"), the
+      other is withheld too: the median's n is shown as withheld (the median itself, a
+      number of days, reveals no count and stays), or ``not_yet_discussed`` is.
+    - A count of all ages and its population rate's numerator, the same events of
+      people aged 65 or over (``admissions``; ``ae_attendances_per_100``'s numerator;
+      ``care_home_admissions_permanent``; each with its ``…_per_1000_registered_65_plus``):
+      when the difference, the under-65s, is 1 to 4, the 65+ numerator and its rate are
+      withheld.
+
+    Nothing else changes; figures absent from ``panel`` are left out. Figures in other
+    documents, other periods or other scopes are not compared here (see the hazard log).
+    """
+    shown = {
+        indicator_id: shared_figure(INDICATORS_BY_ID[indicator_id].kind, result)
+        for indicator_id, result in panel.items()
+    }
+    discussed = panel.get(_REFERRALS_DISCUSSED)
+    not_yet = panel.get(_REFERRALS_NOT_YET_DISCUSSED)
+    if discussed is not None and not_yet is not None:
+        parts = {
+            _REFERRALS_DISCUSSED: _small(_counted(_REFERRALS_DISCUSSED, discussed)),
+            _REFERRALS_NOT_YET_DISCUSSED: _small(_counted(_REFERRALS_NOT_YET_DISCUSSED, not_yet)),
+        }
+        if sum(parts.values()) == 1:
+            other = next(indicator_id for indicator_id, small in parts.items() if not small)
+            shown[other] = _count_withheld(other, panel[other], shown[other])
+    for all_ages, older in _ALL_AGES_AND_65_PLUS:
+        if all_ages not in panel or older not in panel:
+            continue
+        whole, part = _counted(all_ages, panel[all_ages]), _counted(older, panel[older])
+        if whole is not None and part is not None and _small(whole - part):
+            shown[older] = _count_withheld(older, panel[older], shown[older])
+    return shown
 
 
 def format_value(kind: IndicatorKind, value: float | int | None) -> str:

@@ -1,7 +1,8 @@
 """The indicators summary PDF, read back as text from a small demo store.
 
 It is shared beyond the team, so what it prints is checked against the panel with
-small-number suppression applied (``shared_figure``), never the exact small count; and
+small-number suppression applied to each whole panel (``shared_panel``: ``shared_figure``
+for each figure, then complementary suppression), never the exact small count; and
 the person added to the demo as a canary appears nowhere, on the page or in the
 metadata.
 """
@@ -42,8 +43,9 @@ from mdt_desk.services.indicators import (
     compute_panel,
     locality_scope,
     month_periods,
+    SharedFigure,
     practice_scope,
-    shared_figure,
+    shared_panel,
 )
 from mdt_desk.services.staff import signed_in_staff_id
 from tests.conftest import TODAY
@@ -134,8 +136,7 @@ def _summary_and_panels(
     return summary, panel, previous
 
 
-def _expected_figure(kind: IndicatorKind, result: IndicatorResult) -> str:
-    shown = shared_figure(kind, result)
+def _expected_figure(kind: IndicatorKind, shown: SharedFigure) -> str:
     if shown.suppressed or shown.value == "–":
         return shown.value
     if kind is IndicatorKind.SHARE_PERCENT:
@@ -145,8 +146,7 @@ def _expected_figure(kind: IndicatorKind, result: IndicatorResult) -> str:
     return shown.value
 
 
-def _expected_counts(kind: IndicatorKind, result: IndicatorResult) -> str:
-    shown = shared_figure(kind, result)
+def _expected_counts(kind: IndicatorKind, shown: SharedFigure) -> str:
     if kind is IndicatorKind.MEDIAN_DAYS:
         return f"n = {shown.denominator}" if shown.denominator else ""
     if shown.numerator or shown.denominator:
@@ -154,9 +154,7 @@ def _expected_counts(kind: IndicatorKind, result: IndicatorResult) -> str:
     return ""
 
 
-def _row_text(
-    title: str, kind: IndicatorKind, result: IndicatorResult, previous: IndicatorResult
-) -> str:
+def _row_text(title: str, kind: IndicatorKind, result: SharedFigure, previous: SharedFigure) -> str:
     cells = [
         title,
         _expected_figure(kind, result),
@@ -189,12 +187,15 @@ def test_every_figure_printed_is_the_panels_shared_figure(
     assert [each.id for each in summary.measures] == list(panel)
     population = [m for m in summary.measures if m.kind is IndicatorKind.RATE_PER_1000]
     no_list_sizes = all(m.result.value is None and m.previous.value is None for m in population)
+    shared_now, shared_before = shared_panel(panel), shared_panel(previous)
     for measure in summary.measures:
         assert measure.result == panel[measure.id]  # gathered by the one definition
         if measure in population and no_list_sizes:
             assert measure.title not in whole
             continue
-        row = _row_text(measure.title, measure.kind, panel[measure.id], previous[measure.id])
+        row = _row_text(
+            measure.title, measure.kind, shared_now[measure.id], shared_before[measure.id]
+        )
         assert row in whole, measure.id
     if population and no_list_sizes:
         assert "Not available: no practice list sizes have been imported" in whole

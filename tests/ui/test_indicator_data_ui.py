@@ -24,6 +24,7 @@ from mdt_desk.models.store import Store
 from mdt_desk.services import cases, plans
 from mdt_desk.services.case_view import CaseTransition
 from mdt_desk.services.desk import Desk
+from mdt_desk.services.display import cui_date
 from mdt_desk.ui.case_record.dialogs import (
     CloseCaseDialog,
     DischargeDialog,
@@ -151,6 +152,35 @@ def test_a_discharge_is_recorded_later_for_the_chosen_admission(
     combo.setCurrentIndex(combo.findData(DischargeDestination.USUAL_RESIDENCE))
     with saved(qtbot, record):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    with store.read() as session:
+        event = session.get(OutcomeEvent, admission)
+        assert event is not None
+        assert event.discharged_on == TODAY - dt.timedelta(days=1)
+        assert event.discharge_destination is DischargeDestination.USUAL_RESIDENCE
+
+    # The table shows it, and opened again to check or correct it, the form holds what
+    # was recorded: saving it unchanged keeps it (never today and no destination).
+    model = summary.outcome_events_model
+    discharged_column = next(
+        column
+        for column in range(model.columnCount())
+        if model.headerData(column, Qt.Orientation.Horizontal) == "Discharged"
+    )
+    qtbot.waitUntil(lambda: bool(model.index(0, discharged_column).data()), timeout=5000)
+    shown = model.index(0, discharged_column).data()
+    assert cui_date(TODAY - dt.timedelta(days=1)) in shown and "sual residence" in shown
+    table.selectionModel().select(
+        model.index(0, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    again = summary.current_dialog
+    assert isinstance(again, DischargeDialog)
+    assert again.discharge.left_check.isChecked()
+    assert again.discharge.date_edit.date_value() == TODAY - dt.timedelta(days=1)
+    assert again.discharge.destination() is DischargeDestination.USUAL_RESIDENCE
+    with saved(qtbot, record):
+        qtbot.mouseClick(again.ok_button, Qt.MouseButton.LeftButton)
     with store.read() as session:
         event = session.get(OutcomeEvent, admission)
         assert event is not None

@@ -472,10 +472,20 @@ class DischargeDialog(RecordDialog):
         today: dt.date,
         admitted_text: str,
         parent: QWidget | None = None,
+        *,
+        discharged_on: dt.date | None = None,
+        destination: DischargeDestination | None = None,
     ) -> None:
         super().__init__(self.tr("Record discharge"), parent)
         self.set_intro(self.tr("Hospital admission of {day}.").format(day=admitted_text))
         self.discharge = DischargeFields(today, self)
+        # Opened on a discharge already recorded, the form shows it: saving it unchanged
+        # must keep it, never put today's date and no destination in its place.
+        if discharged_on is not None:
+            self.discharge.date_edit.set_date(discharged_on)
+            if destination is not None:
+                index = self.discharge.destination_combo.findData(destination.value)
+                self.discharge.destination_combo.setCurrentIndex(max(index, 0))
         self.discharge.left_check.setChecked(True)
 
 

@@ -374,7 +374,13 @@ class SummaryTab(RecordTab):
             self.outcome_events_table.setFocus()
             return None
         event_id = chosen.id
-        dialog = DischargeDialog(view.today, chosen.occurred_text, self)
+        dialog = DischargeDialog(
+            view.today,
+            chosen.occurred_text,
+            self,
+            discharged_on=chosen.discharged_on,
+            destination=chosen.discharge_destination,
+        )
 
         def make_save() -> Save:
             discharged_on = dialog.discharge.discharged_on()

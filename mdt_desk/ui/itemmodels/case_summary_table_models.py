@@ -25,4 +25,5 @@ class OutcomeEventsTableModel(RecordListTableModel[OutcomeEventView]):
         Column[OutcomeEventView](
             "Days delayed", lambda e: "" if e.delayed_days is None else str(e.delayed_days)
         ),
+        Column[OutcomeEventView]("Discharged", lambda e: e.discharged_text),
     )
