@@ -435,6 +435,38 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], dict[str, Row]]:
     return lines[:header_at], rows
 
 
+def _small(count: Any) -> bool:
+    return count is not None and 1 <= count <= 4
+
+
+def _withheld_as_complements(exact: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The figures the CSV withholds though not small themselves, worked out from the
+    exact JSON (complementary suppression, ``shared_panel``), each with the cell of the
+    count withheld: referrals = discussed (the median's n) + not yet discussed, and a
+    count of all ages minus its 65+ numerator is the under-65s."""
+    withheld: dict[str, str] = {}
+    discussed = exact["median_days_to_first_mdt"]["denominator"]
+    not_yet = exact["not_yet_discussed"]["value"]
+    if _small(discussed) and not _small(not_yet):
+        withheld["not_yet_discussed"] = "value"
+    if _small(not_yet) and not _small(discussed):
+        withheld["median_days_to_first_mdt"] = "denominator"
+    for whole, older in (
+        (exact["admissions"]["value"], "admissions_per_1000_registered_65_plus"),
+        (
+            exact["ae_attendances_per_100"]["numerator"],
+            "ae_attendances_per_1000_registered_65_plus",
+        ),
+        (
+            exact["care_home_admissions_permanent"]["value"],
+            "care_home_admissions_permanent_per_1000_registered_65_plus",
+        ),
+    ):
+        if _small(whole - exact[older]["numerator"]):
+            withheld[older] = "numerator"
+    return withheld
+
+
 @pytest.mark.slow
 def test_csv_is_suppressed_json_is_not_and_they_agree(store_path: str, tmp_path: Path) -> None:
     period = six_months()
@@ -455,21 +487,26 @@ def test_csv_is_suppressed_json_is_not_and_they_agree(store_path: str, tmp_path:
         assert ["note", SUPPRESSION_NOTE] in preamble
         assert list(rows) == [each.id for each in INDICATORS]
         small_seen = 0
+        complements = _withheld_as_complements(panel)
         for key, exact in panel.items():
             shown = rows[key]
             counts = [exact["numerator"], exact["denominator"]]
             if counts == [None, None]:  # a count: the value is the count
                 counts = [exact["value"]]
-            small = any(c is not None and 1 <= c <= 4 for c in counts)
+            small = any(_small(c) for c in counts)
             small_seen += small
-            assert (shown["suppressed"] == "yes") == small, key
+            # A median with its n withheld still prints its days: no count in them.
+            value_withheld = key in complements and complements[key] != "denominator"
+            assert (shown["suppressed"] == "yes") == (small or value_withheld), key
             for name in ("numerator", "denominator"):
                 number = exact[name]
                 if number is None:
                     assert shown[name] == ""
+                elif complements.get(key) == name:
+                    assert shown[name] == "withheld", key
                 else:
                     assert shown[name] == ("<5" if 1 <= number <= 4 else str(number)), key
-            if small:
+            if small or (value_withheld and exact["value"] is not None):
                 assert shown["value"] in ("<5", "withheld"), key
             elif exact["value"] is None:
                 assert shown["value"] == ""

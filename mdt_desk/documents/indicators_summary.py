@@ -20,8 +20,9 @@ ages and its 65+ numerator), one more is withheld; and
 :data:`~mdt_desk.services.indicators.SUPPRESSION_NOTE` is printed. The same rule holds
 where a number could otherwise be worked back:
 
-- *Trend charts* leave out a month whose figure is suppressed (an open circle on the
-  axis marks it). Where a count's months add up to a period total printed in the table
+- *Trend charts* leave out a month whose figure is suppressed or withheld (an open
+  circle on the axis marks it), each month's panel through ``shared_panel`` as the
+  period's is. Where a count's months add up to a period total printed in the table
   (referrals, admissions, delayed days …), a single month left out of that period could
   be found by subtraction, so a second month is left out with it (the smallest shown;
   the usual rule of complementary suppression). A chart's scale is never topped by 1
@@ -290,18 +291,22 @@ class ChartPoint:
 def chart_points(measure: MeasureSummary, summary: IndicatorsSummary) -> list[ChartPoint]:
     """The months of ``measure``'s trend as they may be drawn on a shared page.
 
-    A month whose shared figure is suppressed is hidden. For a count, in each window
-    whose total the table prints (this period, the previous one), when the months wholly
-    inside it add up to that total and exactly one of them is hidden, the smallest other
-    month there is hidden too, so the hidden one cannot be found by subtraction.
+    A month whose shared figure is suppressed or withheld is hidden: each month's panel
+    (the summary's measures in that month) goes through ``shared_panel``, so a month is
+    also hidden where, beside another chart's month, it would give a small count by
+    subtraction (referrals discussed and not yet discussed; the under-65s). For a count,
+    in each window whose total the table prints (this period, the previous one), when
+    the months wholly inside it add up to that total and exactly one of them is hidden,
+    the smallest other month there is hidden too, so the hidden one cannot be found by
+    subtraction.
     """
     points = [
         ChartPoint(
             month,
             None if result.value is None else float(result.value),
-            shared_figure(measure.kind, result).suppressed,
+            _month_shared(measure, summary, index).suppressed,
         )
-        for month, result in measure.trend
+        for index, (month, result) in enumerate(measure.trend)
     ]
     if measure.kind is not IndicatorKind.COUNT:
         return points  # a rate's or share's months do not add up to the period's figure
@@ -309,6 +314,8 @@ def chart_points(measure: MeasureSummary, summary: IndicatorsSummary) -> list[Ch
         (summary.period, measure.result),
         (summary.previous_period, measure.previous),
     ):
+        # The total's own rule, not its panel's: a total withheld only as a complement
+        # still gets its lone hidden month a partner (never less safe).
         if total.value is None or shared_figure(measure.kind, total).suppressed:
             continue
         inside = [
@@ -325,6 +332,14 @@ def chart_points(measure: MeasureSummary, summary: IndicatorsSummary) -> list[Ch
             partner = min(shown, key=lambda index: (points[index].value or 0, index))
             points[partner] = ChartPoint(points[partner].period, points[partner].value, True)
     return points
+
+
+def _month_shared(measure: MeasureSummary, summary: IndicatorsSummary, index: int) -> SharedFigure:
+    """``measure``'s figure in month ``index`` of its trend as shared: through
+    ``shared_panel`` with every measure of the summary in that month."""
+    month = {each.id: each.trend[index][1] for each in summary.measures if index < len(each.trend)}
+    month[measure.id] = measure.trend[index][1]
+    return shared_panel(month)[measure.id]
 
 
 def _worse(

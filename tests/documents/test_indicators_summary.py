@@ -40,10 +40,10 @@ from mdt_desk.services.indicators import (
     IndicatorKind,
     IndicatorResult,
     Period,
+    SharedFigure,
     compute_panel,
     locality_scope,
     month_periods,
-    SharedFigure,
     practice_scope,
     shared_panel,
 )
@@ -345,6 +345,94 @@ def test_a_measure_that_moved_the_wrong_way_is_an_exception_unless_suppressed() 
     assert exceptions(replace(summary, measures=(better,))) == []
     small = replace(on_time, previous=IndicatorResult.share_percent(4, 4))
     assert exceptions(replace(summary, measures=(small,))) == []  # 100% from 4 is withheld
+
+
+def _referral_measures(
+    period: Period, discussed: list[int], not_yet: list[int]
+) -> IndicatorsSummary:
+    """Referrals, the median's n and the not yet discussed, month by month (the last
+    12 months to the period's end); the period's figures are its months' sums, the
+    previous period's large (its own rule not in play)."""
+    months = month_periods(period.end, len(discussed))
+
+    def in_period(monthly: list[int]) -> int:
+        return sum(v for m, v in zip(months, monthly, strict=True) if m.start >= period.start)
+
+    def median(count: int) -> IndicatorResult:
+        return IndicatorResult.median_days([6] * count)
+
+    referrals = [d + n for d, n in zip(discussed, not_yet, strict=True)]
+    made = (
+        ("referrals", "Referrals received", IndicatorKind.COUNT, IndicatorResult.count, referrals),
+        (
+            "median_days_to_first_mdt",
+            "Median days from referral to first MDT discussion",
+            IndicatorKind.MEDIAN_DAYS,
+            median,
+            discussed,
+        ),
+        (
+            "not_yet_discussed",
+            "Referrals not yet discussed at an MDT",
+            IndicatorKind.COUNT,
+            IndicatorResult.count,
+            not_yet,
+        ),
+    )
+    measures = tuple(
+        MeasureSummary(
+            id=key,
+            title=title,
+            kind=kind,
+            result=make(in_period(monthly)),
+            previous=make(50),
+            trend=tuple((month, make(value)) for month, value in zip(months, monthly, strict=True)),
+        )
+        for key, title, kind, make, monthly in made
+    )
+    return IndicatorsSummary("practice", "A81001", "", period, previous_period(period), measures)
+
+
+def test_a_complement_of_a_small_count_is_withheld_in_the_table_and_exceptions() -> None:
+    """3 discussed and 20 not yet, of 23 referrals printed: the 20 would give the 3."""
+    period = Period(dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    discussed = [0] * 6 + [1, 0, 0, 2, 0, 0]
+    summary = _referral_measures(period, discussed, [4] * 12)
+    not_yet = summary.measure("not_yet_discussed")
+    assert not_yet is not None and not_yet.result.value == 24  # not small itself
+    assert "Referrals in the period not yet discussed at an MDT: withheld." in exceptions(summary)
+    text = flat(" ".join(pages_text(render_indicators_summary(summary, now=NOW).content)))
+    assert "Referrals received 27 50" in text
+    assert "Referrals not yet discussed at an MDT withheld 50" in text
+    assert " 24 " not in text and " 3 " not in text
+
+
+def test_a_median_keeps_its_days_when_only_its_n_is_withheld() -> None:
+    period = Period(dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    summary = _referral_measures(period, [6] * 12, [0] * 11 + [2])  # 2 not yet discussed
+    text = flat(" ".join(pages_text(render_indicators_summary(summary, now=NOW).content)))
+    assert "Median days from referral to first MDT discussion 6.0 days n = withheld" in text
+    assert "Referrals not yet discussed at an MDT <5" in text
+    assert "n = 36" not in text
+
+
+def test_a_month_is_hidden_where_another_charts_month_would_give_a_small_count() -> None:
+    """August: 2 discussed of 9 referred, 7 not yet; both 9 and 7 would be drawn, and
+    9 - 7 = 2. The 7 is hidden, and with it a partner (the period's total is printed)."""
+    period = Period(dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    discussed = [10] * 9 + [2] + [10] * 2  # November 2025 to October 2026
+    summary = _referral_measures(period, discussed, [7] * 12)
+    not_yet = summary.measure("not_yet_discussed")
+    assert not_yet is not None
+
+    def hidden(measure: MeasureSummary, within: IndicatorsSummary) -> list[int]:
+        return [point.period.start.month for point in chart_points(measure, within) if point.hidden]
+
+    assert hidden(not_yet, summary) == [5, 8]  # August, and May as its partner
+    referrals = summary.measure("referrals")
+    assert referrals is not None and hidden(referrals, summary) == []
+    alone = replace(summary, measures=(not_yet,))
+    assert hidden(not_yet, alone) == []  # by its own figures, nothing is small
 
 
 def test_the_previous_period_is_the_same_number_of_months_or_days_before() -> None:

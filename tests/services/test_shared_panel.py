@@ -34,8 +34,8 @@ from mdt_desk.services.indicators import (
 MEDIAN = "median_days_to_first_mdt"
 NOT_YET = "not_yet_discussed"
 
-#: (all-ages id, whether its count is the value (a count) or the numerator (a rate),
-#: the 65+ rate's id)
+#: (a figure of all ages, its 65+ population rate): the all-ages count is the value of a
+#: count or the numerator of a rate per 100.
 PAIRS = (
     ("admissions", "admissions_per_1000_registered_65_plus"),
     ("ae_attendances_per_100", "ae_attendances_per_1000_registered_65_plus"),
