@@ -10,6 +10,10 @@ to today, or dates typed). Under it two views:
 - *Compare practices*: one measure for each practice of the locality, side by side in a
   bar chart, with the numbers in a table beside it.
 
+*Save summary as PDF…* writes the figures on screen as the one- or two-page summary to
+share beyond the team, the same PDF as ``mdt-desk indicators … --pdf FILE`` (small counts
+suppressed), gathered, drawn and written on the worker thread.
+
 Everything is read on the task runner's worker thread: the figures first, then the
 trends (a query per month), so the numbers show while the lines are still being drawn.
 A reply to an older choice is dropped, so a quick change of practice never shows the
@@ -17,18 +21,22 @@ previous practice's figures.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFocusEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMainWindow,
     QPushButton,
     QSplitter,
     QTableView,
@@ -38,12 +46,18 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from mdt_desk.documents.indicators_summary import (
+    indicators_summary_pdf,
+    write_indicators_summary,
+)
 from mdt_desk.errors import UserError
+from mdt_desk.models.base import utc_now
 from mdt_desk.services import indicators
 from mdt_desk.services.actions import london_today
 from mdt_desk.services.changes import Changes
 from mdt_desk.services.display import counted
 from mdt_desk.services.indicators import IndicatorKind, Period
+from mdt_desk.services.staff import setup_actor_label
 from mdt_desk.ui.indicators.charts import BarChartWidget, SparklineWidget
 from mdt_desk.ui.indicators.loading import (
     Comparison,
@@ -153,6 +167,8 @@ class IndicatorsPage(QWidget):
         trends_shown(): their sparklines are drawn.
         comparison_shown(): the practices compared are on screen.
         counted_shown(): the cases behind a figure are listed.
+        summary_saved(pathlib.Path): the summary PDF of the figures shown was written
+            there.
     """
 
     record_requested = Signal(object, object)
@@ -160,6 +176,7 @@ class IndicatorsPage(QWidget):
     trends_shown = Signal()
     comparison_shown = Signal()
     counted_shown = Signal()
+    summary_saved = Signal(object)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,6 +192,11 @@ class IndicatorsPage(QWidget):
         self._generation = 0
         self._counted_generation = 0
         self._stale = False
+        #: the choice whose figures are on screen (what *Save summary as PDF…* saves)
+        self._shown_choice: ScopeChoice | None = None
+        self._loading_choice: ScopeChoice | None = None
+        self._figures_loading = False
+        self._saving_summary = False
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(400)  # a burst of changes (a sync) reloads once
@@ -218,6 +240,16 @@ class IndicatorsPage(QWidget):
         self.show_dates_button = QPushButton(self.tr("Sho&w"))
         self.show_dates_button.setObjectName("show_dates_button")
         self.show_dates_button.setAccessibleName(self.tr("Show the figures for these dates"))
+        self.save_summary_button = QPushButton(self.tr("Save s&ummary as PDF…"))
+        self.save_summary_button.setObjectName("save_summary_button")
+        self.save_summary_button.setAccessibleName(self.tr("Save summary as PDF"))
+        self.save_summary_button.setAccessibleDescription(
+            self.tr(
+                "Save the figures shown as a one- or two-page PDF to share beyond the team, "
+                "with small counts suppressed."
+            )
+        )
+        self.save_summary_button.setEnabled(False)
 
         controls = QHBoxLayout()
         controls.setSpacing(6)
@@ -235,6 +267,7 @@ class IndicatorsPage(QWidget):
             controls.addWidget(field)
         controls.addWidget(self.show_dates_button)
         controls.addStretch(1)
+        controls.addWidget(self.save_summary_button)
         controls.setAlignment(Qt.AlignmentFlag.AlignTop)
 
         self.status = QLabel()
@@ -266,6 +299,7 @@ class IndicatorsPage(QWidget):
         self.figures_table.activated.connect(self._on_figures_table_activated)
         self.counted_table.activated.connect(self._on_counted_table_activated)
         self.open_case_button.clicked.connect(self.open_current_case)
+        self.save_summary_button.clicked.connect(self.choose_summary_file)
         self._show_period_fields()
 
     def _build_measures(self) -> QWidget:
@@ -479,6 +513,9 @@ class IndicatorsPage(QWidget):
             return
         self._generation += 1
         generation = self._generation
+        self._loading_choice = choice
+        self._figures_loading = True
+        self._update_save_summary_button()
         self._set_status(self.tr("Loading figures…"))
         self.figures_table.setAccessibleDescription(self.tr("Loading figures…"))
         self._read(
@@ -550,6 +587,8 @@ class IndicatorsPage(QWidget):
 
     def _on_load_failed(self, generation: int, error: UserError) -> None:
         if generation == self._generation:
+            self._figures_loading = False  # the earlier figures, if any, are still shown
+            self._update_save_summary_button()
             self._show_error(error)
 
     def _on_options_loaded(self, options: ScopeOptions) -> None:
@@ -585,6 +624,9 @@ class IndicatorsPage(QWidget):
         if generation != self._generation:
             return  # an older choice's figures
         self.panel = panel
+        self._shown_choice = self._loading_choice
+        self._figures_loading = False
+        self._update_save_summary_button()
         self.sparklines.clear()
         self.figures_model.set_rows([FigureRow(measure) for measure in panel.measures])
         period = period_words(panel.period)
@@ -692,6 +734,99 @@ class IndicatorsPage(QWidget):
             preset = last_months(int(self.period_choice.currentData()), london_today())
             self.from_field.set_date(preset.start)
             self.to_field.set_date(preset.end)
+
+    # -- the summary PDF ----------------------------------------------------------------
+
+    def _update_save_summary_button(self) -> None:
+        self.save_summary_button.setEnabled(
+            self._shown_choice is not None
+            and self.panel is not None
+            and not self._figures_loading
+            and not self._saving_summary
+        )
+
+    def default_summary_path(self) -> Path | None:
+        """``indicators-G82020-2026-06-01-to-2026-11-30.pdf`` in the person's documents
+        folder (their home folder where there is none): the figures shown, by name."""
+        if self._shown_choice is None or self.panel is None:
+            return None
+        code = re.sub(r"[^A-Za-z0-9]+", "-", self._shown_choice.code).strip("-")
+        period = self.panel.period
+        name = f"indicators-{code}-{period.start.isoformat()}-to-{period.end.isoformat()}.pdf"
+        documents = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        return (Path(documents) if documents else Path.home()) / name
+
+    @Slot()
+    def choose_summary_file(self) -> None:
+        """Ask where to save the summary of the figures shown, then save it there."""
+        suggested = self.default_summary_path()
+        if suggested is None:
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Save summary as PDF"),
+            str(suggested),
+            self.tr("PDF documents (*.pdf)"),
+        )
+        if path:
+            self.save_summary_to(Path(path))
+
+    def save_summary_to(self, path: Path) -> None:
+        """Gather, draw and write the summary PDF of the figures shown to ``path``, on the
+        worker thread: the same PDF as ``mdt-desk indicators … --pdf`` (suppressed)."""
+        choice, panel = self._shown_choice, self.panel
+        if choice is None or panel is None:
+            return
+        period = panel.period
+        desk = self.runner.desk
+        # The footer's "printed by", as the command line and the print preview put it.
+        printed_by = desk.actor_name or setup_actor_label()
+        cannot_save = self.tr("Cannot save the summary to {path}: {reason}.")
+
+        def save(session: Session) -> int:
+            pdf = indicators_summary_pdf(
+                session, choice.resolve(session), period, now=utc_now(), printed_by=printed_by
+            )
+            try:
+                write_indicators_summary(path, pdf)
+            except OSError as error:
+                # The person's to fix (a folder gone, a full disk): said, not a crash.
+                reason = error.strerror or str(error)
+                raise UserError(cannot_save.format(path=path, reason=reason)) from error
+            return pdf.pages
+
+        self._saving_summary = True
+        self._update_save_summary_button()
+        self._set_status(self.tr("Saving the summary…"))
+        self._read(
+            save,
+            lambda pages: self._on_summary_saved(path, pages),
+            self._on_summary_failed,
+            "indicators summary PDF",
+        )
+
+    def _show_in_status_bar(self, message: str) -> None:
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(message, 15_000)
+
+    def _on_summary_saved(self, path: Path, pages: int) -> None:
+        self._saving_summary = False
+        self._update_save_summary_button()
+        count = self.tr("1 page") if pages == 1 else self.tr("{n} pages").format(n=pages)
+        message = self.tr("Summary saved to {path} ({pages}).").format(path=path, pages=count)
+        self._set_status(message)
+        announce(self.status, message)
+        self._show_in_status_bar(message)
+        self.summary_saved.emit(path)
+
+    def _on_summary_failed(self, error: UserError) -> None:
+        self._saving_summary = False
+        self._update_save_summary_button()
+        self._set_status(str(error), problem=True)
+        self._show_in_status_bar(str(error))
 
     # -- slots ---------------------------------------------------------------------
 
