@@ -267,7 +267,6 @@ class IndicatorsPage(QWidget):
             controls.addWidget(field)
         controls.addWidget(self.show_dates_button)
         controls.addStretch(1)
-        controls.addWidget(self.save_summary_button)
         controls.setAlignment(Qt.AlignmentFlag.AlignTop)
 
         self.status = QLabel()
@@ -283,7 +282,12 @@ class IndicatorsPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.heading)
+        # The button beside the heading, not in the controls row: there it widened the
+        # page's minimum and squeezed the practices list at 1280×800.
+        heading_row = QHBoxLayout()
+        heading_row.addWidget(self.heading, 1)
+        heading_row.addWidget(self.save_summary_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading_row)
         layout.addLayout(controls)
         layout.addWidget(self.status)
         layout.addWidget(self.views, 1)
