@@ -33,18 +33,28 @@ def terminal_passphrase_prompt(store_path: Path, new: bool) -> str | None:
     for a prompt nobody sees.
     """
     if not new:
-        return getpass.getpass(f"Passphrase for the store {store_path}: ") or None
+        return _typed(f"Passphrase for the store {store_path}: ") or None
     sys.stderr.write(
         f"This computer has no keyring, so the store {store_path} will be encrypted with a "
         f"key sealed by a passphrase you choose now (at least {MIN_PASSPHRASE_LENGTH} "
         "characters). Without it the store cannot be opened: keep it safe.\n"
     )
-    first = getpass.getpass("Choose a store passphrase: ")
+    first = _typed("Choose a store passphrase: ")
     if not first:
         return None
-    if getpass.getpass("The same passphrase again: ") != first:
+    if _typed("The same passphrase again: ") != first:
         raise StoreKeyError("The two passphrases differ; nothing was written.")
     return first
+
+
+def _typed(prompt: str) -> str:
+    """What is typed at ``prompt``; "" when the input ends (Ctrl+D), which the caller
+    treats as no passphrase given (a message, never a traceback)."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        sys.stderr.write("\n")
+        return ""
 
 
 def _backup_passphrase(args: argparse.Namespace, *, new: bool) -> str:

@@ -172,3 +172,21 @@ def test_a_wrong_passphrase_is_asked_for_once_and_refused_once(
     status, _out = _main("stats", "--store", str(path), stdin=_Terminal(""))
     assert status == 0, capsys.readouterr().err
     assert len(asked) == 1
+
+
+def test_ctrl_d_at_the_passphrase_prompt_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The input ending at "Choose a store passphrase:" (Ctrl+D) is no passphrase given:
+    a message, exit status 2, and no store left behind."""
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+
+    def ended(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", ended)
+    path = tmp_path / "new.sqlite"
+    error = _refused(capsys, "demo", "--patients", "20", "--store", str(path), stdin=_Terminal(""))
+    assert "no store passphrase was given" in error
+    assert not path.exists()

@@ -180,9 +180,20 @@ def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     return path, sealed_key(path)
 
 
-#: Table rows not run here: the window, files to import, making a demo, the hub, and the
-#: store's key (it asks to confirm and for a passphrase: tests/test_cli_store_key.py).
-NOT_RUN = ("practices import", "patients import", "demo", "hub", "sync", "staff add", "store")
+#: Table rows not run here: the window, files to import (list sizes and survey answers:
+#: tests/test_cli_indicator_data.py), making a demo, the hub, and the store's key (it asks
+#: to confirm and for a passphrase: tests/test_cli_store_key.py).
+NOT_RUN = (
+    "practices import",
+    "practices list-sizes",
+    "patients import",
+    "survey import",
+    "demo",
+    "hub",
+    "sync",
+    "staff add",
+    "store",
+)
 RUN = [usage for usage in USAGES if usage and not usage.startswith(NOT_RUN)]
 
 

@@ -55,6 +55,11 @@ from mdt_desk.services.display import (
     label,
     patient_display_name,
 )
+from mdt_desk.services.experience import (
+    STATEMENT_TEXT,
+    agreement_words,
+    list_experience_responses,
+)
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_KIND, RESTRICTED_TEXT, shown
 from mdt_desk.services.staff import display_staff_name
@@ -246,6 +251,24 @@ class OutcomeEventView:
 
 
 @dataclass(frozen=True)
+class ExperienceAnswerView:
+    """One survey answer of the person, in words for the record's table."""
+
+    id: uuid.UUID
+    statement_text: str
+    agreement: int
+    agreement_text: str
+    answered_on: dt.date
+    answered_text: str
+    collected_how_text: str
+    by_proxy: bool
+
+    @property
+    def by_proxy_text(self) -> str:
+        return "Yes" if self.by_proxy else "No"
+
+
+@dataclass(frozen=True)
 class ConditionView:
     id: uuid.UUID
     name: str
@@ -320,6 +343,8 @@ class RecordView:
     other_case_count: int
     staff: tuple[StaffChoice, ...]
     today: dt.date
+    #: The person's survey answers (not withdrawn), newest first.
+    experience_answers: tuple[ExperienceAnswerView, ...] = ()
 
     @property
     def title(self) -> str:
@@ -725,6 +750,25 @@ def load_record(
         other_case_count=max(case_count - (1 if case else 0), 0),
         staff=_staff_choices(session, patient.practice_id),
         today=today,
+        experience_answers=_experience_answers(session, patient_id),
+    )
+
+
+def _experience_answers(
+    session: Session, patient_id: uuid.UUID
+) -> tuple[ExperienceAnswerView, ...]:
+    return tuple(
+        ExperienceAnswerView(
+            id=answer.id,
+            statement_text=STATEMENT_TEXT[answer.statement],
+            agreement=answer.agreement,
+            agreement_text=agreement_words(answer.agreement),
+            answered_on=answer.answered_on,
+            answered_text=cui_date(answer.answered_on),
+            collected_how_text=label(answer.collected_how),
+            by_proxy=answer.by_proxy,
+        )
+        for answer in list_experience_responses(session, patient_id)
     )
 
 

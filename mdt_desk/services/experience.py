@@ -7,9 +7,14 @@ answered on a five-point scale: 1 strongly disagree, 2 disagree, 3 neither, 4 ag
 The CSV import is all or nothing: every row is checked first, and a file with any bad
 row (an unknown NHS number, an agreement outside 1–5, a date in the future…) writes
 nothing and says which rows. A half-imported survey would skew the share who agree
-without anything on screen to show it. Importing the same file again adds nothing: an
-answer already recorded (same person, statement, date, agreement, how and proxy) is
-counted as unchanged.
+without anything on screen to show it.
+
+A person answers each statement at most once a day: an answer for a person, statement
+and day that already has one replaces it (its agreement, how and proxy), in the record
+and in the CSV import alike. Two answers for the same day would both be counted in
+the indicators' share who agree, and nobody could see which was meant. Importing the
+same file again therefore adds nothing (its answers are unchanged), and a corrected
+file updates the answers it corrects.
 """
 
 import csv
@@ -19,10 +24,11 @@ import uuid
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import ImportFileError, ValidationError
@@ -79,6 +85,45 @@ class ExperienceResponseRecord:
     answered_on: dt.date
     collected_how: SurveyMethod
     by_proxy: bool
+
+
+class AnswerChange(StrEnum):
+    """What saving an answer did to the person's answers for that statement and day."""
+
+    ADDED = "added"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class SavedExperienceResponse(ExperienceResponseRecord):
+    """The answer as now recorded, and what :func:`record_experience_response` did.
+
+    ``replaced_agreement`` is the agreement the answer had before, when an earlier
+    answer for the same day was replaced.
+    """
+
+    change: AnswerChange
+    replaced_agreement: int | None = None
+
+    @property
+    def summary(self) -> str:
+        """What changed, in words for the user."""
+        statement = STATEMENT_TEXT[self.statement]
+        now = agreement_words(self.agreement)
+        day = cui_date(self.answered_on)
+        if self.change is AnswerChange.ADDED:
+            return f"Answer recorded for {day}: '{statement}' — {now}."
+        if self.change is AnswerChange.UNCHANGED:
+            return f"The answer for {day} was already recorded: '{statement}' — {now}."
+        before = AGREEMENT_WORDS.get(self.replaced_agreement or 0, "")
+        was = f" (was {before})" if before and before != now else ""
+        return f"The answer for {day} was replaced: '{statement}' — {now}{was}."
+
+
+def agreement_words(agreement: int) -> str:
+    """An agreement in words ("Agree"), or the bare number if off the scale."""
+    return AGREEMENT_WORDS.get(agreement, str(agreement))
 
 
 def _fail(field: str, message: str) -> ValidationError:
@@ -152,6 +197,32 @@ def _record(response: ExperienceResponse) -> ExperienceResponseRecord:
     )
 
 
+def _saved(
+    response: ExperienceResponse, change: AnswerChange, replaced_agreement: int | None = None
+) -> SavedExperienceResponse:
+    return SavedExperienceResponse(
+        **vars(_record(response)), change=change, replaced_agreement=replaced_agreement
+    )
+
+
+def _same_day_answer(
+    session: Session, patient_id: uuid.UUID, statement: ExperienceStatement, answered_on: dt.date
+) -> ExperienceResponse | None:
+    """The person's live answer to the statement on that day (the oldest if a store
+    from before answers were replaced holds several)."""
+    return session.scalars(
+        select(ExperienceResponse)
+        .where(
+            ExperienceResponse.patient_id == patient_id,
+            ExperienceResponse.statement == statement,
+            ExperienceResponse.answered_on == answered_on,
+            ExperienceResponse.retired_at.is_(None),
+        )
+        .order_by(ExperienceResponse.created_at, ExperienceResponse.id)
+        .limit(1)
+    ).first()
+
+
 @requires(Permission.EDIT_PLAN)
 def record_experience_response(
     session: Session,
@@ -164,8 +235,12 @@ def record_experience_response(
     by_proxy: bool = False,
     case_id: uuid.UUID | None = None,
     today: dt.date | None = None,
-) -> ExperienceResponseRecord:
-    """Record one answer of a person to one survey statement.
+) -> SavedExperienceResponse:
+    """Record one answer of a person to one survey statement, or correct it.
+
+    An answer the person already has for the statement on ``answered_on`` is replaced
+    (agreement, how and proxy; it keeps its case), so each statement counts once a day
+    in the indicators.
 
     Raises:
         ValidationError: the agreement is not 1–5, the date is in the future, or the
@@ -175,18 +250,32 @@ def record_experience_response(
     check_agreement(agreement)
     check_answered_on(answered_on, today)
     patient = load_patient(session, patient_id)
+    statement = ExperienceStatement(statement)
+    collected_how = SurveyMethod(collected_how)
+    existing = _same_day_answer(session, patient.id, statement, answered_on)
+    if existing is not None:
+        if case_id is not None:
+            _case_for(session, patient.id, case_id)  # still refuse another person's case
+        before = (existing.agreement, SurveyMethod(existing.collected_how), existing.by_proxy)
+        if before == (agreement, collected_how, by_proxy):
+            return _saved(existing, AnswerChange.UNCHANGED)
+        existing.agreement = agreement
+        existing.collected_how = collected_how
+        existing.by_proxy = by_proxy
+        session.flush()
+        return _saved(existing, AnswerChange.REPLACED, replaced_agreement=before[0])
     response = ExperienceResponse(
         patient_id=patient.id,
         case_id=_case_for(session, patient.id, case_id),
-        statement=ExperienceStatement(statement),
+        statement=statement,
         agreement=agreement,
         answered_on=answered_on,
-        collected_how=SurveyMethod(collected_how),
+        collected_how=collected_how,
         by_proxy=by_proxy,
     )
     session.add(response)
     session.flush()
-    return _record(response)
+    return _saved(response, AnswerChange.ADDED)
 
 
 @requires(Permission.EDIT_PLAN)
@@ -292,7 +381,9 @@ def import_experience_csv(
     Columns (header row, any order): nhs_number, statement (e.g.
     ``did_not_repeat_story``), agreement (1–5), answered_on (a date), collected_how
     (paper, phone, in_person, online), by_proxy (yes/no). Each answer goes to the
-    person's open case, else their latest.
+    person's open case, else their latest. An answer the person already has for the
+    statement on that day is updated (counted as ``updated``), or ``unchanged`` when
+    the row says the same.
 
     Raises:
         ImportFileError: the file cannot be read, is not this CSV, or has any bad row
@@ -330,22 +421,40 @@ def import_experience_csv(
         )
     if not checked:
         raise ImportFileError(f"{path} has a header row but no answers.")
+    _refuse_conflicting_rows(path, checked)
     known = _known_answers(session, {key[0] for _line, key in checked})
     cases: dict[uuid.UUID, uuid.UUID | None] = {}
     new_rows: list[dict[str, object]] = []
+    corrections: list[dict[str, object]] = []
     unchanged = 0
     now = utc_now()
     for _line, key in checked:
-        if key in known:
-            unchanged += 1
-            continue
-        known.add(key)
         patient_id, statement, answered_on, agreement, how, proxy = key
+        day_key = (patient_id, statement, answered_on)
+        answer = (agreement, how, proxy)
+        if day_key in known:
+            response_id, recorded = known[day_key]
+            if recorded == answer:
+                unchanged += 1
+                continue
+            known[day_key] = (response_id, answer)
+            corrections.append(
+                {
+                    "id": response_id,
+                    "updated_at": now,
+                    "agreement": agreement,
+                    "collected_how": how,
+                    "by_proxy": proxy,
+                }
+            )
+            continue
         if patient_id not in cases:
             cases[patient_id] = _case_for(session, patient_id, None)
+        response_id = new_id()
+        known[day_key] = (response_id, answer)
         new_rows.append(
             {
-                "id": new_id(),
+                "id": response_id,
                 "created_at": now,
                 "updated_at": now,
                 "patient_id": patient_id,
@@ -357,31 +466,74 @@ def import_experience_csv(
                 "by_proxy": proxy,
             }
         )
+    # Core insert and bulk update by primary key are still journalled field by field
+    # by the store's triggers.
     if new_rows:
-        # Core insert is still journalled field by field by the store's triggers.
         session.execute(insert(ExperienceResponse), new_rows)
+    if corrections:
+        session.execute(update(ExperienceResponse), corrections)
     session.flush()
-    return ImportReport(imported=len(new_rows), unchanged=unchanged)
+    return ImportReport(imported=len(new_rows), updated=len(corrections), unchanged=unchanged)
 
 
-def _known_answers(session: Session, patient_ids: set[uuid.UUID]) -> set[_Key]:
-    known: set[_Key] = set()
+_DayKey = tuple[uuid.UUID, ExperienceStatement, dt.date]
+_Answer = tuple[int, SurveyMethod, bool]
+
+
+def _refuse_conflicting_rows(path: Path, checked: list[tuple[int, _Key]]) -> None:
+    """Refuse a file that gives one person two different answers to one statement on
+    one day: which one is meant cannot be told, and both must not be counted."""
+    first: dict[_DayKey, tuple[int, _Answer]] = {}
+    problems: list[str] = []
+    for line, (patient_id, statement, answered_on, agreement, how, proxy) in checked:
+        day_key = (patient_id, statement, answered_on)
+        answer = (agreement, how, proxy)
+        if day_key not in first:
+            first[day_key] = (line, answer)
+        elif first[day_key][1] != answer:
+            problems.append(
+                f"line {line}: answers the same statement for the same person on the same "
+                f"day as line {first[day_key][0]}, differently"
+            )
+    if problems:
+        listed = "; ".join(problems[:_MAX_LISTED])
+        more = f" (and {len(problems) - _MAX_LISTED} more)" if len(problems) > _MAX_LISTED else ""
+        raise ImportFileError(
+            f"{path} has {len(problems)} row{'s' if len(problems) > 1 else ''} that cannot "
+            f"be imported, so nothing was imported: {listed}{more}."
+        )
+
+
+def _known_answers(
+    session: Session, patient_ids: set[uuid.UUID]
+) -> dict[_DayKey, tuple[uuid.UUID, _Answer]]:
+    """The people's live answers by (person, statement, day): id and answer (the
+    oldest, as :func:`record_experience_response` replaces, if a store holds several)."""
+    known: dict[_DayKey, tuple[uuid.UUID, _Answer]] = {}
     ordered = sorted(patient_ids)
     for start in range(0, len(ordered), 500):
         for response in session.scalars(
-            select(ExperienceResponse).where(
+            select(ExperienceResponse)
+            .where(
                 ExperienceResponse.patient_id.in_(ordered[start : start + 500]),
                 ExperienceResponse.retired_at.is_(None),
             )
+            .order_by(ExperienceResponse.created_at, ExperienceResponse.id)
         ):
-            known.add(
+            day_key = (
+                response.patient_id,
+                ExperienceStatement(response.statement),
+                response.answered_on,
+            )
+            known.setdefault(
+                day_key,
                 (
-                    response.patient_id,
-                    ExperienceStatement(response.statement),
-                    response.answered_on,
-                    response.agreement,
-                    SurveyMethod(response.collected_how),
-                    response.by_proxy,
-                )
+                    response.id,
+                    (
+                        response.agreement,
+                        SurveyMethod(response.collected_how),
+                        response.by_proxy,
+                    ),
+                ),
             )
     return known

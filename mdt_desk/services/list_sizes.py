@@ -74,13 +74,17 @@ def age_band_of(raw: str) -> str | None:
     text = raw.strip().upper()
     if text in ("ALL", "ALL_AGES"):
         return None
+    # NHS Digital's bands are five years from a multiple of five (0_4 … 90_94, 95+): any
+    # other band (66_70) would be counted on the wrong side of 65, so it is refused.
     if match := _BAND.match(text):
         low, high = int(match.group(1)), int(match.group(2))
-        if low <= high:
+        if low % 5 == 0 and high == low + 4:
             return f"{low}-{high}"
-    elif match := _TOP_BAND.match(text):
+    elif (match := _TOP_BAND.match(text)) and int(match.group(1)) % 5 == 0:
         return f"{int(match.group(1))}+"
-    raise ValueError(f"'{raw.strip()}' is not an age band (such as 65_69 or 95+)")
+    raise ValueError(
+        f"'{raw.strip()}' is not a five-year age band (such as 65_69, or 95+ for the oldest)"
+    )
 
 
 def band_lower_age(age_band: str) -> int:

@@ -354,8 +354,12 @@ def test_agreement_is_a_whole_number_from_1_to_5(store: Store, practice_ids, agr
     before = _answers(store)
     valid = type(agreement) is int and 1 <= agreement <= 5
     if valid:
-        _answer(store, patient_ids[0], agreement)
-        assert _answers(store) == before + 1
+        saved = _answer(store, patient_ids[0], agreement)
+        # One answer a statement a day: a second save for the day replaces the first.
+        assert _answers(store) == max(before, 1)
+        with store.read() as session:
+            listed = experience.list_experience_responses(session, patient_ids[0])
+        assert [(item.id, item.agreement) for item in listed] == [(saved.id, agreement)]
     else:
         with pytest.raises(ValidationError, match=r"agreement|off the scale") as refused:
             _answer(store, patient_ids[0], agreement)
@@ -536,7 +540,11 @@ def test_list_sizes_are_imported_for_known_practices_and_count_65_plus(
     [
         ("ODS,NAME\nA81001,Surgery\n", "no EXTRACT_DATE"),
         (LIST_HEADER + "P,01Oct2026,GP,A81001,TS18 1HU,FEMALE,65_69,lots\n", "number of patients"),
-        (LIST_HEADER + "P,01Oct2026,GP,A81001,TS18 1HU,FEMALE,old,3\n", "not an age band"),
+        (LIST_HEADER + "P,01Oct2026,GP,A81001,TS18 1HU,FEMALE,old,3\n", "not a five-year age band"),
+        (
+            LIST_HEADER + "P,01Oct2026,GP,A81001,TS18 1HU,FEMALE,66_70,3\n",
+            "'66_70' is not a five-year age band",
+        ),
         (LIST_HEADER + "P,32Oct2026,GP,A81001,TS18 1HU,FEMALE,65_69,3\n", "extract date"),
         (LIST_HEADER + "P,01Oct2026,GP,A81001,TS18 1HU,CAT,65_69,3\n", "MALE, FEMALE or ALL"),
     ],
@@ -571,8 +579,19 @@ def test_a_file_of_other_practices_only_is_refused(
     separator=st.sampled_from(["_", "-", " - "]),
 )
 def test_age_bands_read_as_stored_with_their_lower_age(low: int, width: int, separator: str):
-    band = list_sizes.age_band_of(f"{low}{separator}{low + width}")
-    assert band == f"{low}-{low + width}"
-    assert band is not None and list_sizes.band_lower_age(band) == low
-    assert list_sizes.age_band_of(f"{low}+") == f"{low}+"
+    """Only NHS Digital's five-year bands from a multiple of five are read; any other
+    band would put people on the wrong side of 65, so it is refused in words."""
+    raw = f"{low}{separator}{low + width}"
+    if low % 5 == 0 and width == 4:
+        band = list_sizes.age_band_of(raw)
+        assert band == f"{low}-{low + width}"
+        assert band is not None and list_sizes.band_lower_age(band) == low
+    else:
+        with pytest.raises(ValueError, match="is not a five-year age band"):
+            list_sizes.age_band_of(raw)
+    if low % 5 == 0:
+        assert list_sizes.age_band_of(f"{low}+") == f"{low}+"
+    else:
+        with pytest.raises(ValueError, match="is not a five-year age band"):
+            list_sizes.age_band_of(f"{low}+")
     assert list_sizes.age_band_of("ALL") is None

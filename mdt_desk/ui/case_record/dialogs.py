@@ -1,5 +1,6 @@
 """The small forms of the case record: accept, change coordinator, close, reopen, finish
-review, record an outcome event, add a care team member, add a goal, amend a note.
+review, record an outcome event, add or end a short-term intervention, add a care team
+member, add a goal, amend a note.
 
 Each dialog only collects input. Pressing OK emits ``submitted``; the record runs the
 service call and either calls :meth:`RecordDialog.accept` (saved) or
@@ -32,15 +33,18 @@ from mdt_desk.models.enums import (
     ClosureReason,
     DischargeDestination,
     ExperienceStatement,
+    InterventionKind,
+    InterventionOutcome,
     NotAcceptedReason,
     OutcomeEventKind,
     SurveyMethod,
 )
 from mdt_desk.services import drafts
-from mdt_desk.services.case_view import NoteView, StaffChoice
+from mdt_desk.services.case_view import InterventionView, NoteView, StaffChoice
 from mdt_desk.services.dates import DateInputError
 from mdt_desk.services.display import label
 from mdt_desk.services.experience import AGREEMENT_WORDS, STATEMENT_TEXT
+from mdt_desk.services.plans import DEFAULT_INTERVENTION_LENGTH
 from mdt_desk.services.times import TimeInputError
 from mdt_desk.ui.case_record.coordinator_picker import CoordinatorPicker
 from mdt_desk.ui.drafts import DraftGuard, DraftNotice, TextField
@@ -536,6 +540,94 @@ class ExperienceSurveyDialog(RecordDialog):
 
     def method(self) -> SurveyMethod:
         return enum_data(self.method_combo, SurveyMethod) or SurveyMethod.PAPER
+
+
+class AddInterventionDialog(RecordDialog):
+    """Start a short-term intervention: what, by whom, from when and until when."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Add a short-term intervention"), parent)
+        self.kind_combo = enum_combo(
+            list(InterventionKind), placeholder=self.tr("Choose the intervention…"), parent=self
+        )
+        self.provider_edit = QLineEdit(self)
+        self.provider_edit.setPlaceholderText(self.tr("e.g. County reablement team"))
+        self.started_on_edit = CuiDateEdit(today, self)
+        self.planned_end_edit = CuiDateEdit(today + DEFAULT_INTERVENTION_LENGTH, self)
+        self.add_field(self.tr("&Intervention"), self.kind_combo, "kind", "intervention_kind_combo")
+        self.add_field(
+            self.tr("&Provider"), self.provider_edit, "provider", "intervention_provider_edit"
+        )
+        self.add_field(
+            self.tr("Sta&rted on"),
+            self.started_on_edit,
+            "started_on",
+            "intervention_started_on_edit",
+        )
+        self.add_field(
+            self.tr("Planned &end"),
+            self.planned_end_edit,
+            "planned_end_on",
+            "intervention_planned_end_edit",
+        )
+        # The planned end follows the start (six weeks on) until the person types one.
+        self._planned_end_typed = False
+        self.planned_end_edit.line_edit.textEdited.connect(self._on_planned_end_typed)
+        self.started_on_edit.editingFinished.connect(self._on_started_on_finished)
+
+    def kind(self) -> InterventionKind | None:
+        return enum_data(self.kind_combo, InterventionKind)
+
+    def provider(self) -> str:
+        return self.provider_edit.text()
+
+    @Slot()
+    def _on_planned_end_typed(self) -> None:
+        self._planned_end_typed = True
+
+    @Slot()
+    def _on_started_on_finished(self) -> None:
+        if self._planned_end_typed:
+            return
+        try:
+            started_on = self.started_on_edit.date_or_none()
+        except DateInputError:
+            return  # the start field says why; the planned end waits for a date
+        if started_on is not None:
+            self.planned_end_edit.set_date(started_on + DEFAULT_INTERVENTION_LENGTH)
+
+
+class EndInterventionDialog(RecordDialog):
+    """Record when a short-term intervention ended and how it went."""
+
+    def __init__(
+        self, today: dt.date, intervention: InterventionView, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(self.tr("End intervention"), parent)
+        intro = self.tr("{kind}, started {started}.").format(
+            kind=intervention.kind_text, started=intervention.started_text
+        )
+        if intervention.ended_text:
+            intro += " " + self.tr(
+                "It is recorded as ended on {ended}; saving replaces that."
+            ).format(ended=intervention.ended_text)
+        self.set_intro(intro)
+        self.ended_on_edit = CuiDateEdit(today, self)
+        self.outcome_combo = enum_combo(
+            list(InterventionOutcome), placeholder=self.tr("Choose the outcome…"), parent=self
+        )
+        if intervention.outcome is not None:
+            index = self.outcome_combo.findData(intervention.outcome.value)
+            self.outcome_combo.setCurrentIndex(max(index, 0))
+        self.add_field(
+            self.tr("&Ended on"), self.ended_on_edit, "ended_on", "intervention_ended_on_edit"
+        )
+        self.add_field(
+            self.tr("&Outcome"), self.outcome_combo, "outcome", "intervention_outcome_combo"
+        )
+
+    def outcome(self) -> InterventionOutcome | None:
+        return enum_data(self.outcome_combo, InterventionOutcome)
 
 
 class CareTeamMemberDialog(RecordDialog):

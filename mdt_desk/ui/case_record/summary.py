@@ -2,6 +2,8 @@
 long-term conditions, interventions and outcome events."""
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont, QUndoStack
@@ -19,17 +21,24 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from mdt_desk.errors import UserError
+from mdt_desk.errors import UserError, ValidationError
 from mdt_desk.models.enums import OutcomeEventKind, RiskBand
 from mdt_desk.services import cases, experience, plans
-from mdt_desk.services.case_view import CaseTransition, RecordView
+from mdt_desk.services.case_view import (
+    CaseTransition,
+    InterventionView,
+    OutcomeEventView,
+    RecordView,
+)
 from mdt_desk.services.dates import DateInputError
-from mdt_desk.services.display import NOT_KNOWN, label
+from mdt_desk.services.display import NOT_KNOWN, cui_date, label
 from mdt_desk.ui.case_record.base import RecordTab, Save, record_table
 from mdt_desk.ui.case_record.dialogs import (
     AcceptCaseDialog,
+    AddInterventionDialog,
     CloseCaseDialog,
     DischargeDialog,
+    EndInterventionDialog,
     ExperienceSurveyDialog,
     FinishReviewDialog,
     OutcomeEventDialog,
@@ -43,7 +52,7 @@ from mdt_desk.ui.itemmodels.case_summary_table_models import (
     OutcomeEventsTableModel,
 )
 from mdt_desk.ui.runner import TaskRunner
-from mdt_desk.ui.widgets import CuiDateEdit
+from mdt_desk.ui.widgets import CuiDateEdit, announce, show_text
 
 
 class SummaryTab(RecordTab):
@@ -214,9 +223,40 @@ class SummaryTab(RecordTab):
         event_buttons.addWidget(self.record_survey_button)
         event_buttons.addStretch(1)
         events_layout.addLayout(event_buttons)
-        interventions_box = QGroupBox(self.tr("Short-term interventions"), self)
-        QVBoxLayout(interventions_box).addWidget(self.interventions_table)
+        self.outcome_events_notice = notice_label("outcome_events_notice", self)
+        events_layout.addWidget(self.outcome_events_notice)
+        interventions_box = self._build_interventions_box()
         return interventions_box, events_box
+
+    def _build_interventions_box(self) -> QGroupBox:
+        # No Alt+letter on these either: the case record's letters are all taken.
+        self.add_intervention_button = QPushButton(self.tr("Add intervention…"), self)
+        self.add_intervention_button.setObjectName("add_intervention_button")
+        self.add_intervention_button.setAccessibleName(self.tr("Add a short-term intervention"))
+        self.add_intervention_button.setToolTip(
+            self.tr("Reablement, an intermediate care bed, telecare… started for this case.")
+        )
+        self.add_intervention_button.clicked.connect(self.open_add_intervention_dialog)
+        self.end_intervention_button = QPushButton(self.tr("End intervention…"), self)
+        self.end_intervention_button.setObjectName("end_intervention_button")
+        self.end_intervention_button.setAccessibleName(
+            self.tr("End the intervention chosen in the table")
+        )
+        self.end_intervention_button.setToolTip(
+            self.tr("Choose an intervention in the table, then record when it ended and how.")
+        )
+        self.end_intervention_button.clicked.connect(self.open_end_intervention_dialog)
+        self.interventions_notice = notice_label("interventions_notice", self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_intervention_button)
+        buttons.addWidget(self.end_intervention_button)
+        buttons.addStretch(1)
+        interventions_box = QGroupBox(self.tr("Short-term interventions"), self)
+        layout = QVBoxLayout(interventions_box)
+        layout.addWidget(self.interventions_table)
+        layout.addLayout(buttons)
+        layout.addWidget(self.interventions_notice)
+        return interventions_box
 
     # -- showing ---------------------------------------------------------------------
 
@@ -236,6 +276,8 @@ class SummaryTab(RecordTab):
             or self.tr("None recorded")
         )
         self.outcome_events_model.set_rows(view.outcome_events)
+        self.add_intervention_button.setEnabled(case is not None and case.is_open)
+        self.end_intervention_button.setEnabled(case is not None)
         if case is None:
             return
         status = case.status_text
@@ -364,15 +406,15 @@ class SummaryTab(RecordTab):
         view = self.view
         if view is None:
             return None
-        rows = self.outcome_events_table.selectionModel().selectedRows()
-        events = view.outcome_events
-        chosen = events[rows[0].row()] if rows and rows[0].row() < len(events) else None
-        if chosen is None or chosen.kind is not OutcomeEventKind.HOSPITAL_ADMISSION:
-            self.record_discharge_button.setToolTip(
-                self.tr("Choose a hospital admission in the table first.")
+        chosen = self._chosen_admission(view.outcome_events)
+        if chosen is None:
+            self.tell(
+                self.outcome_events_notice,
+                self.tr("Choose the hospital admission in the table first."),
             )
-            self.outcome_events_table.setFocus()
+            self.outcome_events_table.setFocus(Qt.FocusReason.OtherFocusReason)
             return None
+        self.tell(self.outcome_events_notice, "")
         event_id = chosen.id
         dialog = DischargeDialog(
             view.today,
@@ -396,6 +438,136 @@ class SummaryTab(RecordTab):
 
         self.open_dialog(dialog, make_save)
         return dialog
+
+    def _chosen_admission(self, events: Sequence[OutcomeEventView]) -> OutcomeEventView | None:
+        """The hospital admission chosen in the table; with nothing chosen, the person's
+        only admission (chosen in the table too), if they have exactly one."""
+        rows = self.outcome_events_table.selectionModel().selectedRows()
+        if rows:
+            row = rows[0].row()
+            chosen = events[row] if row < len(events) else None
+            if chosen is None or chosen.kind is not OutcomeEventKind.HOSPITAL_ADMISSION:
+                return None  # something else was chosen: never guess which admission
+            return chosen
+        admissions = [
+            row
+            for row, event in enumerate(events)
+            if event.kind is OutcomeEventKind.HOSPITAL_ADMISSION
+        ]
+        if len(admissions) != 1:
+            return None
+        self.outcome_events_table.selectRow(admissions[0])
+        return events[admissions[0]]
+
+    # -- short-term interventions ----------------------------------------------------
+
+    @Slot()
+    def open_add_intervention_dialog(self) -> AddInterventionDialog | None:
+        """Start a short-term intervention; the confirmation says when it brought the
+        91-day check after a discharge from hospital (and for whom)."""
+        view = self.view
+        if view is None or view.case is None:
+            return None
+        case_id = view.case.id
+        dialog = AddInterventionDialog(view.today, self)
+        # Filled on the worker thread by the save, read on the GUI thread once saved.
+        checks_due: list[tuple[dt.date, str]] = []
+
+        def make_save() -> Save:
+            kind, provider = dialog.kind(), dialog.provider()
+            started_on = dialog.started_on_edit.date_value()
+            planned_end_on = dialog.planned_end_edit.date_value()
+            if kind is None:
+                message = self.tr("Choose the intervention.")
+                raise ValidationError(message, {"kind": message})
+
+            def save(session: Session) -> None:
+                before = _open_91_day_checks(session, case_id)
+                plans.add_intervention(
+                    session,
+                    case_id,
+                    kind=kind,
+                    started_on=started_on,
+                    planned_end_on=planned_end_on,
+                    provider=provider,
+                )
+                after = _open_91_day_checks(session, case_id)
+                checks_due[:] = [due for key, due in after.items() if before.get(key) != due]
+
+            return save
+
+        def confirm() -> None:
+            kind = dialog.kind()
+            text = self.tr("{kind} added.").format(kind=label(kind))
+            if checks_due:  # one open check per case: added, or moved to this discharge
+                due_on, owner = checks_due[0]
+                text = self.tr(
+                    "{kind} added; a 91-day check is due on {due} for the coordinator, {owner}."
+                ).format(kind=label(kind), due=cui_date(due_on), owner=owner)
+            self.tell(self.interventions_notice, text)
+
+        dialog.accepted.connect(confirm)
+        self.tell(self.interventions_notice, "")
+        self.open_dialog(dialog, make_save)
+        return dialog
+
+    @Slot()
+    def open_end_intervention_dialog(self) -> EndInterventionDialog | None:
+        """Record the end of the intervention chosen in the table (the only open one when
+        none is chosen); says so when there is no telling which."""
+        view = self.view
+        if view is None or view.case is None:
+            return None
+        chosen = self._chosen_intervention(view.case.interventions)
+        if chosen is None:
+            self.tell(
+                self.interventions_notice, self.tr("Choose the intervention in the table first.")
+            )
+            self.interventions_table.setFocus(Qt.FocusReason.OtherFocusReason)
+            return None
+        self.tell(self.interventions_notice, "")
+        intervention_id = chosen.id
+        dialog = EndInterventionDialog(view.today, chosen, self)
+
+        def make_save() -> Save:
+            ended_on, outcome = dialog.ended_on_edit.date_value(), dialog.outcome()
+            if outcome is None:
+                message = self.tr("Choose how the intervention ended.")
+                raise ValidationError(message, {"outcome": message})
+            return lambda session: plans.end_intervention(
+                session, intervention_id, ended_on=ended_on, outcome=outcome
+            )
+
+        def confirm() -> None:
+            self.tell(
+                self.interventions_notice,
+                self.tr("{kind} ended.").format(kind=chosen.kind_text),
+            )
+
+        dialog.accepted.connect(confirm)
+        self.open_dialog(dialog, make_save)
+        return dialog
+
+    def _chosen_intervention(
+        self, interventions: Sequence[InterventionView]
+    ) -> InterventionView | None:
+        """The intervention chosen in the table; with nothing chosen, the only one still
+        running (chosen in the table too), if there is exactly one."""
+        rows = self.interventions_table.selectionModel().selectedRows()
+        if rows:
+            row = rows[0].row()
+            return interventions[row] if row < len(interventions) else None
+        running = [row for row, item in enumerate(interventions) if not item.ended_text]
+        if len(running) != 1:
+            return None
+        self.interventions_table.selectRow(running[0])
+        return interventions[running[0]]
+
+    def tell(self, notice: QLabel, text: str) -> None:
+        """Show ``text`` under a table and say it to a screen reader (empty: hide it)."""
+        show_text(notice, text)
+        notice.setVisible(bool(text))
+        announce(notice, text)
 
     @Slot()
     def open_survey_dialog(self) -> ExperienceSurveyDialog | None:
@@ -479,3 +651,25 @@ class SummaryTab(RecordTab):
         """Type a next review date as the user would (for scripts and tests)."""
         self.next_review_edit.set_date(value)
         self._on_next_review_edit_finished()
+
+
+def notice_label(name: str, parent: QWidget) -> QLabel:
+    """A wrapping line under a table that says what happened or what to do next."""
+    notice = QLabel(parent)
+    notice.setObjectName(name)
+    notice.setWordWrap(True)
+    notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    notice.hide()
+    return notice
+
+
+def _open_91_day_checks(
+    session: Session, case_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[dt.date, str]]:
+    """The case's open 91-day checks (see :func:`plans.add_intervention`): due day and
+    owner's name, by action."""
+    return {
+        action.id: (action.due_on, action.owner_name)
+        for action in plans.list_actions(session, case_id)
+        if action.description.startswith(plans.CHECK_91_DAY_PREFIX)
+    }

@@ -1,8 +1,8 @@
-"""The small tables of the case summary: interventions and outcome events."""
+"""The small tables of the case summary: interventions, outcome events, survey answers."""
 
 from typing import ClassVar
 
-from mdt_desk.services.case_view import InterventionView, OutcomeEventView
+from mdt_desk.services.case_view import ExperienceAnswerView, InterventionView, OutcomeEventView
 from mdt_desk.ui.itemmodels.record_list_table_model import Column, RecordListTableModel
 
 
@@ -26,4 +26,14 @@ class OutcomeEventsTableModel(RecordListTableModel[OutcomeEventView]):
             "Days delayed", lambda e: "" if e.delayed_days is None else str(e.delayed_days)
         ),
         Column[OutcomeEventView]("Discharged", lambda e: e.discharged_text),
+    )
+
+
+class ExperienceAnswersTableModel(RecordListTableModel[ExperienceAnswerView]):
+    columns: ClassVar = (
+        Column[ExperienceAnswerView]("Statement", lambda a: a.statement_text),
+        Column[ExperienceAnswerView]("Agreement", lambda a: a.agreement_text),
+        Column[ExperienceAnswerView]("Answered on", lambda a: a.answered_text),
+        Column[ExperienceAnswerView]("How", lambda a: a.collected_how_text),
+        Column[ExperienceAnswerView]("By proxy", lambda a: a.by_proxy_text),
     )
