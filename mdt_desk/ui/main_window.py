@@ -879,6 +879,8 @@ class MainWindow(QMainWindow):
             self.workspace.insertTab(position, page, self.tr("Indicators"))
             page.reload()
         self.workspace.setCurrentWidget(self.indicators_page)
+        # Straight into the measures, so Down and Enter work at once (as Ctrl+1 does).
+        self.indicators_page.figures_table.setFocus(Qt.FocusReason.ShortcutFocusReason)
         return self.indicators_page
 
     @Slot()

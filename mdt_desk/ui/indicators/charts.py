@@ -127,4 +127,6 @@ class BarChartWidget(_Chart):
             label.setPos(length + longest * 0.01, row)
             self.addItem(label)
         self.setYRange(-0.6, max(len(labels) - 0.4, 0.6), padding=0)
-        self.setXRange(0, longest * 1.15, padding=0)
+        # Room at the right for the longest figure written after its bar ("154.0 days").
+        widest = max((len(words) for words in texts), default=0)
+        self.setXRange(0, longest * (1.1 + 0.03 * widest), padding=0)

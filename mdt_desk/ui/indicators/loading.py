@@ -100,7 +100,13 @@ def scope_label(scope: Scope) -> str:
     """``Summerhill Surgery (G82046)``, ``North Locality (15E)`` or ``Locality 15E``."""
     if scope.kind == ScopeKind.PRACTICE:
         return f"{practice_display_name(scope.name)} ({scope.code})" if scope.name else scope.code
-    return f"{scope.name} ({scope.code})" if scope.name else f"Locality {scope.code}"
+    return with_code(scope.name, scope.code) if scope.name else f"Locality {scope.code}"
+
+
+def with_code(name: str, code: str) -> str:
+    """``North Locality (15E)``; a name that already holds its code (``Locality 15E``)
+    is not followed by it again."""
+    return name if code in name else f"{name} ({code})"
 
 
 def month_name(period: Period) -> str:

@@ -75,6 +75,7 @@ from mdt_desk.ui.indicators.loading import (
     load_scope_options,
     load_trends,
     period_words,
+    with_code,
 )
 from mdt_desk.ui.indicators.table_models import (
     ComparisonTableModel,
@@ -616,7 +617,9 @@ class IndicatorsPage(QWidget):
                     self.scope_choice.addItem(practice.title, practice.code)
             else:
                 for locality in self.options.localities:
-                    self.scope_choice.addItem(f"{locality.title} ({locality.code})", locality.code)
+                    self.scope_choice.addItem(
+                        with_code(locality.title, locality.code), locality.code
+                    )
         index = self.scope_choice.findData(chosen)
         self.scope_choice.setCurrentIndex(max(index, 0) if self.scope_choice.count() else -1)
         self.scope_choice.blockSignals(False)
