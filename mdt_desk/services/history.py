@@ -11,6 +11,11 @@ Prints of the person's documents (print records) are part of the history: each s
 as one entry, "Care plan printed by Ngozi Okafor, version 12", not field by field.
 :func:`plan_version` counts the same journal (less the prints) to give a printed plan
 its version.
+
+Experience survey answers are part of the history too ("Survey answer: 'I did not have
+to repeat my story' (01-Nov-2026)", agreement "Agree"), but not of the plan's version:
+they are not in the plan, and counting them would make a plan printed before an answer
+look out of date.
 """
 
 import datetime as dt
@@ -31,6 +36,7 @@ from mdt_desk.models import (
     Case,
     Consent,
     CoordinatorAssignment,
+    ExperienceResponse,
     Goal,
     Intervention,
     JournalChange,
@@ -47,6 +53,7 @@ from mdt_desk.models import (
 from mdt_desk.models.base import UTCDateTime
 from mdt_desk.services.access import Permission, may_read_sensitive, requires
 from mdt_desk.services.display import cui_date, cui_time, label, patient_display_name
+from mdt_desk.services.experience import STATEMENT_TEXT, agreement_words
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.restricted import (
     CONTENT_FIELDS,
@@ -78,6 +85,7 @@ _RECORD_WORDS = {
     "consent": "Consent to share",
     "long_term_condition": "Long-term condition",
     "print_record": "Print",
+    "experience_response": "Survey answer",
 }
 #: The one field of a print record its history entry is made from (the others are its
 #: details, told in that entry), and the retirement that withdraws it.
@@ -120,6 +128,8 @@ _FIELD_WORDS = {
     "closure_reason": "Closure reason",
     "closure_note": "Closure note",
     "body": "Note",
+    "answered_on": "Answered on",
+    "collected_how": "How it was collected",
 }
 
 
@@ -174,6 +184,13 @@ class _Describer:
         self.values: dict[uuid.UUID, str] = {}
         #: print record id -> "3 pages, large print"
         self.print_details: dict[uuid.UUID, str] = {}
+        #: the person's survey answers (in the history, not in the plan's version)
+        self.survey_answers: set[uuid.UUID] = set()
+
+    def describe_survey_answer(self, answer: ExperienceResponse) -> None:
+        statement = STATEMENT_TEXT.get(answer.statement, label(answer.statement))
+        self.records[answer.id] = f"Survey answer: '{statement}' ({cui_date(answer.answered_on)})"
+        self.survey_answers.add(answer.id)
 
     def describe_print(self, printed: PrintRecord) -> None:
         who = self.staff.get(printed.printed_by_id, "") if printed.printed_by_id else ""
@@ -207,6 +224,10 @@ class _Describer:
         value = json.loads(raw) if raw is not None else None
         if value is None or value == "":
             return ""
+        if entity == ExperienceResponse.__tablename__:
+            survey_words = _survey_value_words(field, value)
+            if survey_words is not None:
+                return survey_words
         table = Base.metadata.tables.get(entity)
         column = table.c.get(field) if table is not None else None
         kind = column.type if column is not None else None
@@ -229,6 +250,18 @@ class _Describer:
             return self.id_words(field, uuid.UUID(value))
         except ValueError:
             return value
+
+
+def _survey_value_words(field: str, value: object) -> str | None:
+    """A survey answer's statement and agreement as the person read and said them
+    (``None``: any other field, put into words as usual)."""
+    if field == "agreement" and isinstance(value, int) and not isinstance(value, bool):
+        return agreement_words(value)
+    if field == "statement":
+        for statement, words in STATEMENT_TEXT.items():
+            if statement.value == value:
+                return f"'{words}'"
+    return None
 
 
 def _moment_words(value: str) -> str:
@@ -265,6 +298,11 @@ def _patient_rows(
     for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == patient_id)):
         words.records[event.id] = f"Outcome event: {label(event.kind)}"
         yield event.id
+    for answer in session.scalars(
+        select(ExperienceResponse).where(ExperienceResponse.patient_id == patient_id)
+    ):
+        words.describe_survey_answer(answer)
+        yield answer.id
     # Prints about the person but no case (the case's own prints come with the case).
     for printed in session.scalars(
         select(PrintRecord).where(
@@ -350,7 +388,7 @@ def plan_version(session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | N
     row_ids = [
         row_id
         for row_id in _record_rows(session, patient, case_id, words)
-        if row_id not in words.print_details
+        if row_id not in words.print_details and row_id not in words.survey_answers
     ]
     transactions: set[int] = set()
     for chunk in _chunks(row_ids):
@@ -377,7 +415,7 @@ def record_history(
     Args:
         case_id: limit case-level history to this case; ``None`` covers all the
             person's cases. Changes to the person (banner, alerts, consent,
-            conditions, outcome events) are always included.
+            conditions, outcome events, survey answers) are always included.
         limit: at most this many entries (the newest).
 
     Returns:

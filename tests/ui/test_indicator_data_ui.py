@@ -135,10 +135,7 @@ def test_a_discharge_is_recorded_later_for_the_chosen_admission(
     summary = record.summary_tab
     button = child(record, QPushButton, "record_discharge_button")
     assert button.accessibleName()
-    # Nothing chosen: no dialog, and the button says what to do.
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert summary.current_dialog is None or not isinstance(summary.current_dialog, DischargeDialog)
-    assert "Choose a hospital admission" in button.toolTip()
+    # (Nothing chosen: tests/ui/test_interventions_ui.py.)
     table = summary.outcome_events_table
     table.selectionModel().select(
         summary.outcome_events_model.index(0, 0),

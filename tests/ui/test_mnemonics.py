@@ -14,6 +14,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,15 +40,15 @@ from PySide6.QtWidgets import (
 )
 
 import mdt_desk.ui
-from mdt_desk.models.enums import MeetingStatus
+from mdt_desk.models.enums import InterventionKind, MeetingStatus
 from mdt_desk.models.store import Store
 from mdt_desk.services import meetings
-from mdt_desk.services.case_view import CaseTransition
+from mdt_desk.services.case_view import CaseTransition, InterventionView
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.meeting_mode import MeetingEnd, TimeStatistics
 from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.ui.case_record.access_panel import BreakGlassDialog
-from mdt_desk.ui.case_record.dialogs import DischargeDialog
+from mdt_desk.ui.case_record.dialogs import DischargeDialog, EndInterventionDialog
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
@@ -237,6 +238,20 @@ def walk_main_window(qtbot, window: MainWindow, wait_idle, walk: Walk) -> None:
     walk.look(window, "main window, meetings")
 
 
+#: an intervention to end, whatever the demo record holds
+_REABLEMENT = InterventionView(
+    id=uuid.uuid4(),
+    kind=InterventionKind.REABLEMENT,
+    kind_text="Reablement",
+    provider="County reablement team",
+    started_text="01-Nov-2026",
+    planned_end_text="13-Dec-2026",
+    ended_text="",
+    outcome=None,
+    outcome_text="",
+)
+
+
 def walk_record_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> None:
     active = demo_record(qtbot, window, wait_idle, "active")
     opens: list[tuple[str, Callable[[], object]]] = [
@@ -249,6 +264,11 @@ def walk_record_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
             lambda: _shown(DischargeDialog(dt.date.today(), "01-Nov-2026", window)),
         ),
         ("close case", lambda: active.summary_tab.start_transition(CaseTransition.CLOSE)),
+        ("add intervention", active.summary_tab.open_add_intervention_dialog),
+        (
+            "end intervention",
+            lambda: _shown(EndInterventionDialog(dt.date.today(), _REABLEMENT, window)),
+        ),
     ]
     opens.append(("add to the care team", active.care_team_tab.open_add_member_dialog))
     active.show_tab("notes")

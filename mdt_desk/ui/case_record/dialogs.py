@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mdt_desk.errors import ValidationError
 from mdt_desk.models.enums import (
     ClosureReason,
     DischargeDestination,
@@ -105,6 +106,8 @@ class RecordDialog(QDialog):
         self.setAccessibleName(title)
         self.setModal(True)
         self.errors = FieldErrors()
+        #: each field's widget by its field name, to take the focus to an error
+        self._fields: dict[str, QWidget] = {}
         self.form = QFormLayout()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -146,6 +149,7 @@ class RecordDialog(QDialog):
         column.addWidget(self.errors.label_for(field))
         self.form.addRow(caption_label, box)
         self._clear_error_on_change(widget, field)
+        self._fields.setdefault(field, widget)
 
     def _clear_error_on_change(self, widget: QWidget, field: str) -> None:
         """A field's message goes as soon as the person changes that field."""
@@ -179,6 +183,23 @@ class RecordDialog(QDialog):
             return
         self.errors.show(error)
         self.fit_to_contents()
+        self._focus_after_error(error)
+
+    def _focus_after_error(self, error: Exception) -> None:
+        """Take the person to the field the error names, else back into the form.
+
+        While a save runs OK is disabled, so Qt moves the focus on, to Cancel: left
+        there, the next Enter would close the dialog and throw away what was typed.
+        """
+        named = error.field_errors if isinstance(error, ValidationError) else {}
+        for field in named:
+            if (widget := self._fields.get(field)) is not None and widget.isEnabled():
+                widget.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+        focus = self.focusWidget()
+        if focus is None or focus in self.buttons.buttons():
+            first = next((w for w in self._fields.values() if w.isEnabled()), None)
+            (first or self.ok_button).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def fit_to_contents(self) -> None:
         """Grow the dialog so each wrapped message is seen whole, never squeezed over its

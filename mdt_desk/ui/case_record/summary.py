@@ -1,5 +1,5 @@
 """The Summary tab: referral, status and its allowed transitions, risk band, next review,
-long-term conditions, interventions and outcome events."""
+long-term conditions, interventions, outcome events and experience survey answers."""
 
 import datetime as dt
 import uuid
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -26,6 +27,7 @@ from mdt_desk.models.enums import OutcomeEventKind, RiskBand
 from mdt_desk.services import cases, experience, plans
 from mdt_desk.services.case_view import (
     CaseTransition,
+    ExperienceAnswerView,
     InterventionView,
     OutcomeEventView,
     RecordView,
@@ -48,6 +50,7 @@ from mdt_desk.ui.case_record.dialogs import (
 from mdt_desk.ui.case_record.held_fields import HeldDateField
 from mdt_desk.ui.case_record.undo import escalated_command, next_review_command, risk_band_command
 from mdt_desk.ui.itemmodels.case_summary_table_models import (
+    ExperienceAnswersTableModel,
     InterventionsTableModel,
     OutcomeEventsTableModel,
 )
@@ -70,6 +73,7 @@ class SummaryTab(RecordTab):
         referral_box = self._build_referral_box()
         risk_box = self._build_risk_box()
         interventions_box, events_box = self._build_event_boxes()
+        survey_box = self._build_survey_box()
         content = QWidget(self)
         column = QVBoxLayout(content)
         column.addWidget(self.error_label)
@@ -78,6 +82,7 @@ class SummaryTab(RecordTab):
         column.addWidget(risk_box)
         column.addWidget(interventions_box)
         column.addWidget(events_box)
+        column.addWidget(survey_box)
         column.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
@@ -220,7 +225,6 @@ class SummaryTab(RecordTab):
         event_buttons = QHBoxLayout()
         event_buttons.addWidget(self.record_outcome_event_button)
         event_buttons.addWidget(self.record_discharge_button)
-        event_buttons.addWidget(self.record_survey_button)
         event_buttons.addStretch(1)
         events_layout.addLayout(event_buttons)
         self.outcome_events_notice = notice_label("outcome_events_notice", self)
@@ -256,7 +260,50 @@ class SummaryTab(RecordTab):
         layout.addWidget(self.interventions_table)
         layout.addLayout(buttons)
         layout.addWidget(self.interventions_notice)
+        # Tab from the table to its own buttons, then on to the outcome events below.
+        self.setTabOrder(self.interventions_table, self.add_intervention_button)
+        self.setTabOrder(self.add_intervention_button, self.end_intervention_button)
+        self.setTabOrder(self.end_intervention_button, self.outcome_events_table)
         return interventions_box
+
+    def _build_survey_box(self) -> QGroupBox:
+        # Experience survey answers: seen, corrected (saved again) and withdrawn here.
+        self.experience_answers_model = ExperienceAnswersTableModel(self)
+        self.experience_answers_table = record_table(
+            self.experience_answers_model,
+            "experience_answers_table",
+            self.tr("Survey answers"),
+            self,
+        )
+        self.withdraw_survey_answer_button = QPushButton(self.tr("Withdraw answer…"), self)
+        self.withdraw_survey_answer_button.setObjectName("withdraw_survey_answer_button")
+        self.withdraw_survey_answer_button.setAccessibleName(
+            self.tr("Withdraw the survey answer chosen in the table")
+        )
+        self.withdraw_survey_answer_button.setToolTip(
+            self.tr(
+                "For an answer entered by mistake. To correct an answer, record it again "
+                "for the same day: it replaces the one recorded."
+            )
+        )
+        self.withdraw_survey_answer_button.clicked.connect(self.confirm_withdraw_survey_answer)
+        self.experience_answers_table.selectionModel().selectionChanged.connect(
+            self._update_survey_buttons
+        )
+        #: The open "Withdraw this answer?" question, if any (for tests and scripts).
+        self.withdraw_answer_confirm: QMessageBox | None = None
+        self.survey_notice = notice_label("survey_notice", self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.record_survey_button)
+        buttons.addWidget(self.withdraw_survey_answer_button)
+        buttons.addStretch(1)
+        survey_box = QGroupBox(self.tr("Survey answers"), self)
+        layout = QVBoxLayout(survey_box)
+        layout.addWidget(self.experience_answers_table)
+        layout.addLayout(buttons)
+        layout.addWidget(self.survey_notice)
+        self._update_survey_buttons()
+        return survey_box
 
     # -- showing ---------------------------------------------------------------------
 
@@ -276,6 +323,8 @@ class SummaryTab(RecordTab):
             or self.tr("None recorded")
         )
         self.outcome_events_model.set_rows(view.outcome_events)
+        self.experience_answers_model.set_rows(view.experience_answers)
+        self._update_survey_buttons()
         self.add_intervention_button.setEnabled(case is not None and case.is_open)
         self.end_intervention_button.setEnabled(case is not None)
         if case is None:
@@ -521,7 +570,10 @@ class SummaryTab(RecordTab):
         chosen = self._chosen_intervention(view.case.interventions)
         if chosen is None:
             self.tell(
-                self.interventions_notice, self.tr("Choose the intervention in the table first.")
+                self.interventions_notice,
+                self.tr("Choose the intervention in the table first.")
+                if view.case.interventions
+                else self.tr("No short-term intervention is recorded for this case."),
             )
             self.interventions_table.setFocus(Qt.FocusReason.OtherFocusReason)
             return None
@@ -588,7 +640,7 @@ class SummaryTab(RecordTab):
                 raise UserError(self.tr("Choose an answer for at least one statement."))
 
             def save(session: Session) -> None:
-                for statement, agreement in answers.items():
+                saved[:] = [
                     experience.record_experience_response(
                         session,
                         patient_id,
@@ -600,11 +652,110 @@ class SummaryTab(RecordTab):
                         case_id=case_id,
                         today=today,
                     )
+                    for statement, agreement in answers.items()
+                ]
 
             return save
 
+        # Filled on the worker thread by the save, read on the GUI thread once saved.
+        saved: list[experience.SavedExperienceResponse] = []
+
+        def confirm() -> None:
+            self.tell(self.survey_notice, self._survey_saved_text(saved))
+
+        dialog.accepted.connect(confirm)
+        self.tell(self.survey_notice, "")
         self.open_dialog(dialog, make_save)
         return dialog
+
+    def _survey_saved_text(self, saved: Sequence[experience.SavedExperienceResponse]) -> str:
+        """What saving the survey dialog did: the one answer in words, or how many were
+        recorded, replaced (an answer of that day corrected) and already recorded."""
+        if len(saved) == 1:
+            return saved[0].summary
+        changes = [item.change for item in saved]
+        parts = [
+            what.format(count=changes.count(change))
+            for change, what in (
+                (experience.AnswerChange.ADDED, self.tr("{count} recorded")),
+                (experience.AnswerChange.REPLACED, self.tr("{count} replaced (same day)")),
+                (experience.AnswerChange.UNCHANGED, self.tr("{count} already recorded")),
+            )
+            if change in changes
+        ]
+        return self.tr("Survey answers: {parts}.").format(parts=", ".join(parts)) if parts else ""
+
+    @Slot()
+    def _update_survey_buttons(self) -> None:
+        # The role gate keeps this disabled for a role that may not record answers.
+        self.withdraw_survey_answer_button.setEnabled(bool(self._chosen_survey_answers()))
+
+    def _chosen_survey_answers(self) -> list[ExperienceAnswerView]:
+        rows = self.experience_answers_table.selectionModel().selectedRows()
+        chosen = (self.experience_answers_model.row_at(index.row()) for index in rows)
+        return [answer for answer in chosen if answer is not None]
+
+    @Slot()
+    def confirm_withdraw_survey_answer(self) -> QMessageBox | None:
+        """Ask, then withdraw the survey answer chosen in the table (it stops counting in
+        the indicators; it is retired, never deleted)."""
+        chosen = self._chosen_survey_answers()
+        if not chosen:
+            self.tell(self.survey_notice, self.tr("Choose the answer in the table first."))
+            self.experience_answers_table.setFocus(Qt.FocusReason.OtherFocusReason)
+            return None
+        answer = chosen[0]
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Withdraw survey answer?"),
+            self.tr(
+                "Withdraw the answer of {day}: '{statement}' — {agreement}?\n\nIt will no "
+                "longer count in the indicators. Withdraw only an answer entered by "
+                "mistake; to correct one, record it again for the same day."
+            ).format(
+                day=answer.answered_text,
+                statement=answer.statement_text,
+                agreement=answer.agreement_text,
+            ),
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("withdraw_answer_confirm")
+        withdraw = box.addButton(self.tr("Withdraw"), QMessageBox.ButtonRole.AcceptRole)
+        withdraw.setObjectName("confirm_withdraw_answer_button")
+        withdraw.setAccessibleName(self.tr("Withdraw the survey answer"))
+        keep = box.addButton(self.tr("Keep it"), QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("keep_answer_button")
+        keep.setAccessibleName(self.tr("Keep the survey answer"))
+        box.setDefaultButton(keep)  # Enter on a surprise keeps the answer
+        box.setEscapeButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda button: self._withdraw_survey_answer(answer) if button is withdraw else None
+        )
+        box.finished.connect(lambda _result: self._forget_withdraw_answer_confirm(box))
+        self.withdraw_answer_confirm = box
+        box.open()
+        return box
+
+    def _forget_withdraw_answer_confirm(self, box: QMessageBox) -> None:
+        if self.withdraw_answer_confirm is box:
+            self.withdraw_answer_confirm = None
+
+    def _withdraw_survey_answer(self, answer: ExperienceAnswerView) -> None:
+        response_id = answer.id
+        said = self.tr("Answer withdrawn: '{statement}' of {day}.").format(
+            statement=answer.statement_text, day=answer.answered_text
+        )
+
+        def done() -> None:
+            self.tell(self.survey_notice, said)
+            self._on_saved()
+
+        self.save(
+            lambda session: experience.withdraw_experience_response(session, response_id),
+            on_done=done,
+        )
 
     # -- undoable edits ----------------------------------------------------------------
 
