@@ -4,7 +4,8 @@ natural size over a 1280×800 main window, from a demo store (offscreen).
 Writes docs/screenshots/survey-answers-dialog.png ("Record survey answers…": four
 statements answered, one left "Not answered", collected by phone from a relative) and
 discharge-dialog.png ("Record discharge…" for a hospital admission that has no discharge
-yet: the day the person left and where to).
+yet: the day the person left and where to), and case-summary-indicator-data.png (the record
+behind them at 1280×800).
 
 Usage: .venv/bin/python scripts/shot_record_dialogs.py [--store demo.sqlite]
 (Without a keyring, set MDT_DESK_STORE_PASSPHRASE: the store is encrypted.)
@@ -21,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QSettings
-from PySide6.QtWidgets import QApplication, QComboBox
+from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -170,6 +171,15 @@ def main() -> int:
     sign_in(app, window)
     survey_shot(app, window, patient_id, case_id)
     discharge_shot(app, window, patient_id, case_id, admission_id)
+    # The record behind them, at 1280×800: the Summary tab with the outcome events
+    # (discharges), short-term interventions and survey answers boxes.
+    settle(app, window)
+    summary = window.findChild(QScrollArea)
+    if summary is not None:  # scrolled to its end: outcome events, interventions, survey
+        bar = summary.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        settle(app, window)
+    save(window, "case-summary-indicator-data.png")
     window.close()
     settle(app, window)
     return 0

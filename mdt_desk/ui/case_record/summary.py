@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -275,6 +276,10 @@ class SummaryTab(RecordTab):
             self.tr("Survey answers"),
             self,
         )
+        # The statement is the long column: it takes the spare width, not "By proxy".
+        answers_header = self.experience_answers_table.horizontalHeader()
+        answers_header.setStretchLastSection(False)
+        answers_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.withdraw_survey_answer_button = QPushButton(self.tr("Withdraw answer…"), self)
         self.withdraw_survey_answer_button.setObjectName("withdraw_survey_answer_button")
         self.withdraw_survey_answer_button.setAccessibleName(
