@@ -226,6 +226,8 @@ class InterventionView:
     ended_text: str
     outcome: InterventionOutcome | None
     outcome_text: str
+    #: the end as recorded (None while it runs): a form to correct it starts from it
+    ended_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -630,6 +632,7 @@ def _case_view(
             ended_text=cui_date(item.ended_on, ""),
             outcome=item.outcome,
             outcome_text=label(item.outcome),
+            ended_on=item.ended_on,
         )
         for item in session.scalars(
             select(Intervention)

@@ -2568,7 +2568,9 @@ def shared_panel(panel: Mapping[str, IndicatorResult]) -> dict[str, SharedFigure
     - ``referrals`` = the cases discussed (``median_days_to_first_mdt``'s n) +
       ``not_yet_discussed``. When exactly one of those two is 1 to 4 (shown "<5"), the
       other is withheld too: the median's n is shown as withheld (the median itself, a
-      number of days, reveals no count and stays), or ``not_yet_discussed`` is.
+      number of days, reveals no count and stays), or ``not_yet_discussed`` is. When both
+      are 1 to 4, ``not_yet_discussed`` is withheld outright: two "<5" beside their total
+      could pin both (8 = 4 + 4).
     - A count of all ages and its population rate's numerator, the same events of
       people aged 65 or over (``admissions``; ``ae_attendances_per_100``'s numerator;
       ``care_home_admissions_permanent``; each with its ``…_per_1000_registered_65_plus``):
@@ -2592,6 +2594,12 @@ def shared_panel(panel: Mapping[str, IndicatorResult]) -> dict[str, SharedFigure
         if sum(parts.values()) == 1:
             other = next(indicator_id for indicator_id, small in parts.items() if not small)
             shown[other] = _count_withheld(other, panel[other], shown[other])
+        elif all(parts.values()):
+            # Both "<5" (1 to 4) beside their printed total would pin them: a total of 8
+            # can only be 4 + 4. One of them is withheld outright, so neither is known.
+            shown[_REFERRALS_NOT_YET_DISCUSSED] = _count_withheld(
+                _REFERRALS_NOT_YET_DISCUSSED, not_yet, shown[_REFERRALS_NOT_YET_DISCUSSED]
+            )
     for all_ages, older in _ALL_AGES_AND_65_PLUS:
         if all_ages not in panel or older not in panel:
             continue

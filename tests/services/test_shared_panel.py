@@ -133,9 +133,19 @@ def test_few_not_yet_discussed_withholds_the_medians_n_but_not_the_median() -> N
     assert changed(panel) == {MEDIAN: SharedFigure("3.0", "", WITHHELD, False)}
 
 
-@pytest.mark.parametrize(("discussed", "not_yet"), [(2, 3), (0, 0), (5, 0), (0, 5), (4, 4)])
-def test_referrals_parts_both_small_or_neither_change_nothing(discussed: int, not_yet: int) -> None:
+@pytest.mark.parametrize(("discussed", "not_yet"), [(0, 0), (5, 0), (0, 5), (20, 30)])
+def test_referrals_parts_neither_small_change_nothing(discussed: int, not_yet: int) -> None:
     assert changed(panel_of(Counts(discussed=discussed, not_yet=not_yet))) == {}
+
+
+@pytest.mark.parametrize(("discussed", "not_yet"), [(4, 4), (1, 1), (2, 3)])
+def test_both_parts_small_withhold_the_not_yet_discussed_outright(
+    discussed: int, not_yet: int
+) -> None:
+    """Two "<5" beside a printed total of 8 could only be 4 and 4: one is withheld."""
+    panel = panel_of(Counts(discussed=discussed, not_yet=not_yet))
+    assert changed(panel) == {NOT_YET: SharedFigure(WITHHELD, "", "", True)}
+    assert shared_panel(panel)[MEDIAN].denominator == SUPPRESSED
 
 
 @pytest.mark.parametrize("small_part", [(1, 0), (0, 4)])
@@ -247,6 +257,9 @@ def test_no_two_printed_figures_give_a_count_from_1_to_4_by_subtraction(counts: 
         _never_small(referrals - not_yet)
     if discussed is not None and not_yet is not None:
         _never_small(discussed + not_yet)  # a suppressed referrals, by addition
+    # Nor may two "<5" stand beside their printed total (8 could only be 4 + 4).
+    both_bounded = shared[MEDIAN].denominator == SUPPRESSED == shared[NOT_YET].value
+    assert not (both_bounded and referrals is not None), shared
 
     for all_ages, older in PAIRS:
         whole_shown = shared[all_ages]

@@ -300,3 +300,37 @@ def test_tab_goes_from_the_interventions_table_to_its_buttons_then_on(
     ):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         assert QApplication.focusWidget() is expected
+
+
+def test_correcting_an_ended_intervention_keeps_its_recorded_end(
+    qtbot, open_record, store, practice_ids, team
+) -> None:
+    """Opened on an intervention that has ended, to change only its outcome, the form
+    shows the end as recorded: saving it unchanged never moves the end to today."""
+    patient_id = new_patient(store, practice_ids["A81001"])
+    case_id = active_case(store, patient_id, team["social_worker"])
+    started_on, ended_on = TODAY - dt.timedelta(days=60), TODAY - dt.timedelta(days=21)
+    with store.write() as session:
+        intervention_id = plans.add_intervention(
+            session, case_id, kind=InterventionKind.REABLEMENT, started_on=started_on
+        )
+        plans.end_intervention(
+            session, intervention_id, ended_on=ended_on, outcome=InterventionOutcome.PARTLY_MET
+        )
+    record = open_record(patient_id)
+    summary = record.summary_tab
+    summary.interventions_table.selectRow(0)
+    qtbot.mouseClick(
+        child(record, QPushButton, "end_intervention_button"), Qt.MouseButton.LeftButton
+    )
+    ending = summary.current_dialog
+    assert isinstance(ending, EndInterventionDialog)
+    assert ending.ended_on_edit.date_value() == ended_on
+    outcome = child(ending, QComboBox, "intervention_outcome_combo")
+    outcome.setCurrentIndex(outcome.findData(InterventionOutcome.GOALS_MET))
+    with saved(qtbot, record):
+        qtbot.mouseClick(ending.ok_button, Qt.MouseButton.LeftButton)
+    with store.read() as session:
+        ended = session.get(Intervention, intervention_id)
+        assert ended is not None
+        assert (ended.ended_on, ended.outcome) == (ended_on, InterventionOutcome.GOALS_MET)

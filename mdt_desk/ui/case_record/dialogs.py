@@ -633,7 +633,9 @@ class EndInterventionDialog(RecordDialog):
                 "It is recorded as ended on {ended}; saving replaces that."
             ).format(ended=intervention.ended_text)
         self.set_intro(intro)
-        self.ended_on_edit = CuiDateEdit(today, self)
+        # An end already recorded is shown as it is: saving the form only to change the
+        # outcome must not move the end to today (a wrong "within 6 weeks" figure).
+        self.ended_on_edit = CuiDateEdit(intervention.ended_on or today, self)
         self.outcome_combo = enum_combo(
             list(InterventionOutcome), placeholder=self.tr("Choose the outcome…"), parent=self
         )
