@@ -23,8 +23,8 @@ if it is not there yet (its time is reported), and reused otherwise.
    period's panel and 12 monthly figures of every indicator) and
    ``render_indicators_summary`` for the demo locality and the same period, wall time of
    each run. Target ≤ 2 s. A run over five times the target ends the runs there.
-4. **The tab's trends** (no target): ``monthly_trend`` of every indicator, 12 months, as
-   the Indicators tab loads them (one call per indicator), for the practice and the
+4. **The tab's trends** (no target): every indicator's 12 months as the Indicators tab
+   loads them (one ``compute_panels`` call over the months), for the practice and the
    locality; seconds per run.
 
 Exit status 1 when a target is missed.
@@ -57,8 +57,9 @@ from mdt_desk.services.indicators import (
     Period,
     Scope,
     compute_panel,
+    compute_panels,
     locality_scope,
-    monthly_trend,
+    month_periods,
     practice_scope,
 )
 from mdt_desk.services.staff import signed_in_staff_id
@@ -167,7 +168,8 @@ def bench_pdf(store: Store, reader: Any, period: Period, runs: int) -> list[tupl
 
 
 def bench_trends(store: Store, reader: Any, scopes: Sequence[str], last_day: dt.date) -> None:
-    """Seconds for every indicator's 12-month trend, one ``monthly_trend`` call each."""
+    """Seconds for every indicator's 12-month trend, as the tab reads them: one
+    ``compute_panels`` call over the months (``ui/indicators/loading.load_trends``)."""
     for code in scopes:
         times: list[float] = []
         for _ in range(3):
@@ -178,8 +180,7 @@ def bench_trends(store: Store, reader: Any, scopes: Sequence[str], last_day: dt.
                     else practice_scope(session, code)
                 )
                 started = time.perf_counter()
-                for each in INDICATORS:
-                    monthly_trend(session, scope, each.id, last_day)
+                compute_panels(session, scope, month_periods(last_day))
                 times.append(time.perf_counter() - started)
         print(
             f"the tab's trends, {code}: median {statistics.median(times):.2f} s, "

@@ -305,6 +305,14 @@ def independent(
             and _in(r["answered_on"], period)
             and 1 <= r["agreement"] <= 5
         ]
+        # one answer per person and day: the first recorded (ids are time-ordered)
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in tables["experience_response"]:
+            if r["retired_at"] is None and r["statement"] == statement and 1 <= r["agreement"] <= 5:
+                key = (r["patient_id"], r["answered_on"])
+                if key not in first or r["id"] < first[key]["id"]:
+                    first[key] = r
+        answers = [r for r in answers if first[(r["patient_id"], r["answered_on"])] is r]
         agreed = sum(1 for r in answers if r["agreement"] >= 4)
         expected[f"experience_{statement}"] = _rate(agreed, len(answers))
 

@@ -1289,6 +1289,22 @@ def _experience_answers(
     """``columns`` (a select) of the answers counted for any of ``statements`` in the
     period."""
     statement: Any = columns
+    # One answer per person, statement and day: two desks that recorded the same answer
+    # while apart both keep theirs after sync, and only the first recorded counts (the
+    # one a desk corrects when it is recorded again; ids are time-ordered).
+    earlier = aliased(ExperienceResponse)
+    counted_before = (
+        select(earlier.id)
+        .where(
+            earlier.patient_id == ExperienceResponse.patient_id,
+            earlier.statement == ExperienceResponse.statement,
+            earlier.answered_on == ExperienceResponse.answered_on,
+            earlier.retired_at.is_(None),
+            earlier.agreement.between(1, 5),
+            earlier.id < ExperienceResponse.id,
+        )
+        .exists()
+    )
     answers: _SelectT = (
         statement.select_from(ExperienceResponse)
         .join(Patient, Patient.id == ExperienceResponse.patient_id)
@@ -1301,6 +1317,7 @@ def _experience_answers(
             ExperienceResponse.statement.in_(statements),
             ExperienceResponse.answered_on.between(period.start, period.end),
             ExperienceResponse.agreement.between(1, 5),
+            ~counted_before,
         )
     )
     return answers
@@ -1323,7 +1340,9 @@ def experience_communicated_with_me(
       ``communicated_with_me`` with ``answered_on`` in the period, by people in scope
       (not retired), or for them by proxy (a relative or carer); answers linked to a
       retired case are left out. Every answer counts, "neither agree nor disagree"
-      included; a person who answered twice in the period counts twice.
+      included; a person who answered twice in the period counts twice, but two answers
+      of one person to the statement on one day (recorded on two desks while apart)
+      count once: the first recorded.
     - Numerator: of those, answers "agree" (4) or "strongly agree" (5).
     - Value: a percentage, 0–100; null when nobody answered.
     - Mirrors: Norfolk's integrated care experience survey (79 % agreed they did not

@@ -226,3 +226,34 @@ def test_the_history_tells_answers_in_words_and_leaves_the_plan_version(
         "'I did not have to repeat my story'"
     ]
     assert survey[0].field == "Withdrawn"
+
+
+def test_answers_from_two_desks_for_one_day_count_once_the_first_recorded(
+    store: Store, practice_ids, team
+) -> None:
+    """Two desks that recorded the same person's answer for one day while apart both
+    keep theirs after sync; the indicators count the first recorded, once."""
+    patient_id = new_patient(store, practice_ids["A81001"])
+    active_case(store, patient_id, team["social_worker"])
+    _save(store, patient_id, 5)  # agrees, recorded first
+    with store.write() as session:  # the other desk's answer, as sync brings it in
+        session.add(
+            ExperienceResponse(
+                patient_id=patient_id,
+                statement=STORY,
+                agreement=1,
+                answered_on=TODAY,
+                collected_how=SurveyMethod.PAPER,
+                by_proxy=False,
+            )
+        )
+    with store.read() as session:
+        stored = session.scalar(select(func.count()).select_from(ExperienceResponse))
+        scope = indicators.practice_scope(session, "A81001")
+        (series,) = indicators.indicator_series(
+            session, scope, "experience_did_not_repeat_story", [PERIOD]
+        )
+    assert stored == 2
+    share = _story_share(store)
+    assert (share.numerator, share.denominator) == (1, 1)
+    assert series == share
