@@ -241,7 +241,7 @@ def record_experience_response(
     An answer the person already has for the statement on ``answered_on`` is replaced
     (agreement, how and proxy; it keeps its case), so a statement is answered once a day
     on this desk. Two desks recording the same answer while apart both keep theirs
-    after sync, and the indicators count both (hazard H139's residual risk).
+    after sync; the indicators then count the first recorded only (hazard H139).
 
     Raises:
         ValidationError: the agreement is not 1–5, the date is in the future, or the
