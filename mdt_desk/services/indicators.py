@@ -95,13 +95,18 @@ from mdt_desk.models.enums import (
     DischargeDestination,
     ExperienceStatement,
     GoalOutcome,
-    InterventionKind,
     MeetingStatus,
     OutcomeEventKind,
     Profession,
 )
 from mdt_desk.services.dates import add_months
 from mdt_desk.services.display import age_on
+from mdt_desk.services.plans import (
+    CARE_HOME_ADMISSIONS,
+    CHECK_AFTER_DISCHARGE,
+    REABLEMENT_AFTER_DISCHARGE_DAYS,
+    REABLEMENT_KINDS,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -127,23 +132,12 @@ PRESENT_STATUSES = (AttendanceStatus.PRESENT, AttendanceStatus.DEPUTY)
 #: A readmission follows a discharge by fewer than this many days (0–29).
 READMISSION_DAYS = 30
 
-#: Outcome events that are an admission to a care home.
-CARE_HOME_ADMISSIONS = (
-    OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION,
-    OutcomeEventKind.NURSING_CARE_ADMISSION,
-)
-
 #: Discharge destinations that are a care home.
 CARE_HOME_DESTINATIONS = (DischargeDestination.RESIDENTIAL_CARE, DischargeDestination.NURSING_CARE)
 
-#: Interventions that are reablement or rehabilitation (ASCOF 2B).
-REABLEMENT_KINDS = (InterventionKind.REABLEMENT, InterventionKind.REHABILITATION)
-
-#: Reablement "after a discharge" starts on the discharge day or up to this many days later.
-REABLEMENT_AFTER_DISCHARGE_DAYS = 14
-
-#: ASCOF 2B(1): whether the person is at home this many days after the discharge.
-AT_HOME_CHECK_DAYS = 91
+#: ASCOF 2B(1): whether the person is at home this many days after the discharge (the
+#: day the coordinator's 91-day check is due).
+AT_HOME_CHECK_DAYS = CHECK_AFTER_DISCHARGE.days
 
 #: "Older people" in ASCOF and in the population rates: aged this or over.
 OLDER_PEOPLE_AGE = 65

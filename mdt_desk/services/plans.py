@@ -48,7 +48,7 @@ from mdt_desk.services.staff import display_staff_name
 DEFAULT_INTERVENTION_LENGTH = dt.timedelta(weeks=6)
 #: Interventions after a hospital discharge whose result is checked 91 days later (the
 #: ASCOF 2B(1) shape of the ``at_home_91_days_after_reablement`` indicator).
-REABLEMENT_KINDS = frozenset({InterventionKind.REABLEMENT, InterventionKind.REHABILITATION})
+REABLEMENT_KINDS = (InterventionKind.REABLEMENT, InterventionKind.REHABILITATION)
 #: Reablement that starts this many days after a discharge, or fewer, follows it.
 REABLEMENT_AFTER_DISCHARGE_DAYS = 14
 #: The check: 91 days after the discharge.
@@ -56,8 +56,9 @@ CHECK_AFTER_DISCHARGE = dt.timedelta(days=91)
 #: How a 91-day check action's description begins (how it is found again, not copied).
 CHECK_91_DAY_PREFIX = "91-day check"
 #: Outcome events that are admissions to a care home (may be a permanent placement).
-CARE_HOME_ADMISSIONS = frozenset(
-    {OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION, OutcomeEventKind.NURSING_CARE_ADMISSION}
+CARE_HOME_ADMISSIONS = (
+    OutcomeEventKind.RESIDENTIAL_CARE_ADMISSION,
+    OutcomeEventKind.NURSING_CARE_ADMISSION,
 )
 
 
@@ -457,6 +458,23 @@ def remove_care_team_member(
     session.flush()
 
 
+@dataclass(frozen=True)
+class CheckDue:
+    """A 91-day check action a change added, or moved to a (corrected) discharge."""
+
+    due_on: dt.date
+    owner_name: str
+
+
+@dataclass(frozen=True)
+class InterventionAdded:
+    """What :func:`add_intervention` changed: the intervention, and the coordinator's
+    91-day check when reablement after a discharge added or moved one."""
+
+    id: uuid.UUID
+    check: CheckDue | None
+
+
 @requires(Permission.EDIT_PLAN)
 def add_intervention(
     session: Session,
@@ -466,7 +484,7 @@ def add_intervention(
     started_on: dt.date,
     planned_end_on: dt.date | None = None,
     provider: str = "",
-) -> uuid.UUID:
+) -> InterventionAdded:
     """Start a short-term intervention (normally up to six weeks)."""
     planned_end_on = planned_end_on or started_on + DEFAULT_INTERVENTION_LENGTH
     if planned_end_on < started_on:
@@ -481,11 +499,12 @@ def add_intervention(
     )
     session.add(intervention)
     session.flush()
+    check = None
     if kind in REABLEMENT_KINDS:
         discharge = _discharge_before(session, case.patient_id, started_on)
         if discharge is not None:
-            _ensure_91_day_check(session, case, discharge)
-    return intervention.id
+            check = _ensure_91_day_check(session, case, discharge)
+    return InterventionAdded(intervention.id, check)
 
 
 @requires(Permission.EDIT_PLAN)
@@ -687,6 +706,13 @@ def _check_after_reablement(session: Session, discharge: OutcomeEvent) -> None:
         _ensure_91_day_check(session, case, discharge)
 
 
+def _owner_name(session: Session, staff_id: uuid.UUID) -> str:
+    owner = session.get(Staff, staff_id)
+    if owner is None:
+        return ""
+    return display_staff_name(owner.family_name, owner.given_name, owner.title)
+
+
 def check_91_day_text(discharged_on: dt.date) -> str:
     """What the 91-day check action asks its owner to find out."""
     return (
@@ -696,11 +722,12 @@ def check_91_day_text(discharged_on: dt.date) -> str:
     )
 
 
-def _ensure_91_day_check(session: Session, case: Case, discharge: OutcomeEvent) -> None:
+def _ensure_91_day_check(session: Session, case: Case, discharge: OutcomeEvent) -> CheckDue | None:
     """One open 91-day check per case, owned by its coordinator and due 91 days after
     ``discharge``. An open check already there is moved to this discharge's date (a
     corrected discharge), never added twice. A case without a coordinator (a referral)
-    gets none: there is nobody to own it."""
+    gets none: there is nobody to own it. Returns the check added or moved; None when
+    nothing changed."""
     assert discharge.discharged_on is not None
     due_on = discharge.discharged_on + CHECK_AFTER_DISCHARGE
     description = check_91_day_text(discharge.discharged_on)
@@ -713,16 +740,16 @@ def _ensure_91_day_check(session: Session, case: Case, discharge: OutcomeEvent) 
     ).all()
     for action in existing:
         if action.due_on == due_on:
-            return  # this discharge's check is there already (done or not)
+            return None  # this discharge's check is there already (done or not)
     for action in existing:
         if action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS):
             action.due_on = due_on
             action.description = description
             session.flush()
-            return
+            return CheckDue(due_on, _owner_name(session, action.owner_id))
     coordinator = case_record(session, case).coordinator
     if coordinator is None:
-        return
+        return None
     session.add(
         Action(
             case_id=case.id,
@@ -733,6 +760,7 @@ def _ensure_91_day_check(session: Session, case: Case, discharge: OutcomeEvent) 
         )
     )
     session.flush()
+    return CheckDue(due_on, _owner_name(session, coordinator.staff_id))
 
 
 # -- The action plan screen ----------------------------------------------------------

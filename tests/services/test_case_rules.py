@@ -282,7 +282,7 @@ def test_goals_care_team_and_interventions(store, practice_ids, team) -> None:
         )
         intervention = plans.add_intervention(
             session, case_id, kind=InterventionKind.REABLEMENT, started_on=TODAY
-        )
+        ).id
     assert action.goal_id == goal_id
     with pytest.raises(RuleError, match="already in this care team"), store.write() as session:
         plans.add_care_team_member(session, case_id, role="Nurse", staff_id=team["district_nurse"])

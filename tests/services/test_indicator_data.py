@@ -225,7 +225,7 @@ def _reablement(store: Store, case_id: uuid.UUID, started_on: dt.date, kind=None
             case_id,
             kind=kind or InterventionKind.REABLEMENT,
             started_on=started_on,
-        )
+        ).id
 
 
 def test_reablement_after_a_discharge_adds_one_91_day_check(

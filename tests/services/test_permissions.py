@@ -222,7 +222,7 @@ def _build(path: Path, files: Path) -> Ids:
             alert = patients.add_alert(session, patient, AlertKind.LIVES_ALONE, "Lives alone")
             intervention = plans.add_intervention(
                 session, active_case, kind=InterventionKind.TELECARE, started_on=TODAY
-            )
+            ).id
 
             def meeting(practice_id: uuid.UUID, days: int) -> uuid.UUID:
                 (made,) = meetings.schedule_meeting(

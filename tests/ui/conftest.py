@@ -1,5 +1,6 @@
 """Fixtures for the GUI tests: isolated settings, a demo store, the real main window."""
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from mdt_desk.models.store import Store
 from mdt_desk.models.store_key import store_key
 from mdt_desk.services.demo import generate_demo
+from mdt_desk.services.desk import Desk
+from mdt_desk.ui.case_record.widget import CaseRecordWidget
+from mdt_desk.ui.runner import TaskRunner
 from tests.shared_stores import copy_store, made_sealed
 
 DEMO_PATIENTS = 1500
@@ -56,3 +60,32 @@ def wait_idle(qtbot) -> Callable[[object], None]:
         qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
 
     return wait
+
+
+#: How long a record test waits for the worker thread.
+RECORD_WAIT = 10_000
+
+
+@pytest.fixture
+def runner(store: Store, team: dict[str, uuid.UUID]) -> Iterator[TaskRunner]:
+    """The task runner of a desk on the test's store, signed in as its first staff."""
+    task_runner = TaskRunner(Desk.for_store(store))
+    yield task_runner
+    task_runner.shutdown()
+
+
+@pytest.fixture
+def open_record(qtbot, runner):
+    """Open a person's case record (a case of theirs, or their current one) and wait
+    until it has loaded."""
+
+    def opener(patient_id: uuid.UUID, case_id: uuid.UUID | None = None) -> CaseRecordWidget:
+        record = CaseRecordWidget(runner, patient_id, case_id)
+        qtbot.addWidget(record)
+        record.resize(1100, 750)
+        record.show()
+        qtbot.waitUntil(lambda: record.view is not None, timeout=RECORD_WAIT)
+        qtbot.waitUntil(lambda: not runner.busy, timeout=RECORD_WAIT)
+        return record
+
+    return opener

@@ -2,8 +2,6 @@
 history — driven as a user would, on a small store and on the demo store."""
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,27 +52,6 @@ from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
 
 WAIT = 10_000
-
-
-@pytest.fixture
-def runner(store: Store, team: dict[str, uuid.UUID]) -> Iterator[TaskRunner]:
-    task_runner = TaskRunner(Desk.for_store(store))
-    yield task_runner
-    task_runner.shutdown()
-
-
-@pytest.fixture
-def open_record(qtbot, runner):
-    def opener(patient_id: uuid.UUID, case_id: uuid.UUID | None = None) -> CaseRecordWidget:
-        record = CaseRecordWidget(runner, patient_id, case_id)
-        qtbot.addWidget(record)
-        record.resize(1100, 750)
-        record.show()
-        qtbot.waitUntil(lambda: record.view is not None, timeout=WAIT)
-        qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT)
-        return record
-
-    return opener
 
 
 def settle(qtbot, record: CaseRecordWidget) -> None:

@@ -3,9 +3,7 @@ by saving again for the same day, withdrawn after a question, and told in the hi
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QTableView
 from sqlalchemy import select
@@ -28,13 +26,6 @@ WAIT = 10_000
 TODAY = dt.date.today()
 STORY = "I did not have to repeat my story"
 TEAM_TALK = "The people who care for me communicated with each other"
-
-
-@pytest.fixture
-def runner(store: Store, team: dict[str, uuid.UUID]) -> Iterator[TaskRunner]:
-    task_runner = TaskRunner(Desk.for_store(store))
-    yield task_runner
-    task_runner.shutdown()
 
 
 def _open(qtbot, runner: TaskRunner, patient_id: uuid.UUID) -> CaseRecordWidget:

@@ -2,10 +2,7 @@
 a permanent placement, survey answers, and a referral closed as not accepted."""
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton
 from sqlalchemy import select
@@ -20,10 +17,8 @@ from mdt_desk.models.enums import (
     ReferralSource,
     SurveyMethod,
 )
-from mdt_desk.models.store import Store
 from mdt_desk.services import cases, plans
 from mdt_desk.services.case_view import CaseTransition
-from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import cui_date
 from mdt_desk.ui.case_record.dialogs import (
     CloseCaseDialog,
@@ -32,33 +27,11 @@ from mdt_desk.ui.case_record.dialogs import (
     OutcomeEventDialog,
 )
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
-from mdt_desk.ui.runner import TaskRunner
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
 
 WAIT = 10_000
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def runner(store: Store, team: dict[str, uuid.UUID]) -> Iterator[TaskRunner]:
-    task_runner = TaskRunner(Desk.for_store(store))
-    yield task_runner
-    task_runner.shutdown()
-
-
-@pytest.fixture
-def open_record(qtbot, runner):
-    def opener(patient_id: uuid.UUID) -> CaseRecordWidget:
-        record = CaseRecordWidget(runner, patient_id, None)
-        qtbot.addWidget(record)
-        record.resize(1100, 750)
-        record.show()
-        qtbot.waitUntil(lambda: record.view is not None, timeout=WAIT)
-        qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT)
-        return record
-
-    return opener
 
 
 def saved(qtbot, record: CaseRecordWidget):

@@ -4,7 +4,6 @@ chosen saying so in words when none is."""
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -15,7 +14,6 @@ from mdt_desk.models import Action, Intervention, Staff
 from mdt_desk.models.enums import InterventionKind, InterventionOutcome, OutcomeEventKind
 from mdt_desk.models.store import Store
 from mdt_desk.services import plans
-from mdt_desk.services.desk import Desk
 from mdt_desk.services.display import cui_date
 from mdt_desk.ui.case_record import summary as summary_module
 from mdt_desk.ui.case_record.dialogs import (
@@ -24,19 +22,11 @@ from mdt_desk.ui.case_record.dialogs import (
     EndInterventionDialog,
 )
 from mdt_desk.ui.case_record.widget import CaseRecordWidget
-from mdt_desk.ui.runner import TaskRunner
 from tests.services.test_case_rules import active_case, new_patient
 from tests.ui.finders import child
 
 WAIT = 10_000
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def runner(store: Store, team: dict[str, uuid.UUID]) -> Iterator[TaskRunner]:
-    task_runner = TaskRunner(Desk.for_store(store))
-    yield task_runner
-    task_runner.shutdown()
 
 
 @pytest.fixture
@@ -313,7 +303,7 @@ def test_correcting_an_ended_intervention_keeps_its_recorded_end(
     with store.write() as session:
         intervention_id = plans.add_intervention(
             session, case_id, kind=InterventionKind.REABLEMENT, started_on=started_on
-        )
+        ).id
         plans.end_intervention(
             session, intervention_id, ended_on=ended_on, outcome=InterventionOutcome.PARTLY_MET
         )

@@ -2,7 +2,6 @@
 long-term conditions, interventions, outcome events and experience survey answers."""
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Slot
@@ -525,7 +524,7 @@ class SummaryTab(RecordTab):
         case_id = view.case.id
         dialog = AddInterventionDialog(view.today, self)
         # Filled on the worker thread by the save, read on the GUI thread once saved.
-        checks_due: list[tuple[dt.date, str]] = []
+        checks_due: list[plans.CheckDue] = []
 
         def make_save() -> Save:
             kind, provider = dialog.kind(), dialog.provider()
@@ -536,8 +535,7 @@ class SummaryTab(RecordTab):
                 raise ValidationError(message, {"kind": message})
 
             def save(session: Session) -> None:
-                before = _open_91_day_checks(session, case_id)
-                plans.add_intervention(
+                added = plans.add_intervention(
                     session,
                     case_id,
                     kind=kind,
@@ -545,8 +543,7 @@ class SummaryTab(RecordTab):
                     planned_end_on=planned_end_on,
                     provider=provider,
                 )
-                after = _open_91_day_checks(session, case_id)
-                checks_due[:] = [due for key, due in after.items() if before.get(key) != due]
+                checks_due[:] = [added.check] if added.check is not None else []
 
             return save
 
@@ -554,10 +551,10 @@ class SummaryTab(RecordTab):
             kind = dialog.kind()
             text = self.tr("{kind} added.").format(kind=label(kind))
             if checks_due:  # one open check per case: added, or moved to this discharge
-                due_on, owner = checks_due[0]
+                check = checks_due[0]
                 text = self.tr(
                     "{kind} added; a 91-day check is due on {due} for the coordinator, {owner}."
-                ).format(kind=label(kind), due=cui_date(due_on), owner=owner)
+                ).format(kind=label(kind), due=cui_date(check.due_on), owner=check.owner_name)
             self.tell(self.interventions_notice, text)
 
         dialog.accepted.connect(confirm)
@@ -817,15 +814,3 @@ def notice_label(name: str, parent: QWidget) -> QLabel:
     notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     notice.hide()
     return notice
-
-
-def _open_91_day_checks(
-    session: Session, case_id: uuid.UUID
-) -> dict[uuid.UUID, tuple[dt.date, str]]:
-    """The case's open 91-day checks (see :func:`plans.add_intervention`): due day and
-    owner's name, by action."""
-    return {
-        action.id: (action.due_on, action.owner_name)
-        for action in plans.list_actions(session, case_id)
-        if action.description.startswith(plans.CHECK_91_DAY_PREFIX)
-    }
