@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DatabaseError
 
 from mdt_desk import __version__
+from mdt_desk.cli_fhir import add_fhir_commands
 from mdt_desk.cli_indicators import add_indicators_command
 from mdt_desk.cli_store import (
     add_store_commands,
@@ -1726,6 +1727,8 @@ def build_parser() -> argparse.ArgumentParser:
     command(commands, "stats", _cmd_stats, "counts of practices, patients, cases, actions")
 
     add_indicators_command(commands, command)
+
+    add_fhir_commands(commands, command)
 
     sub = command(
         commands,

@@ -9,6 +9,7 @@ record. Nobody can change a row once written (the journal triggers refuse it).
 import datetime as dt
 import socket
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -62,6 +63,33 @@ def append(
     session.add(event)
     session.flush()
     return event
+
+
+def append_many(
+    session: Session,
+    action: AccessAction,
+    patient_ids: Iterable[uuid.UUID],
+    *,
+    reason: str = "",
+) -> int:
+    """One access-log row per person, at one moment, by whoever is acting (an export
+    of a practice's caseload logs each person in it). Returns how many rows."""
+    staff_id = principal_of(session).staff_id
+    at, desk = utc_now(), desk_name()
+    events = [
+        AccessEvent(
+            at=at,
+            staff_id=staff_id,
+            patient_id=patient_id,
+            action=action.value,
+            desk=desk,
+            reason=reason.strip(),
+        )
+        for patient_id in patient_ids
+    ]
+    session.add_all(events)
+    session.flush()
+    return len(events)
 
 
 @dataclass(frozen=True, slots=True)
