@@ -66,11 +66,13 @@ def add_fhir_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
 def cmd_fhir_export(args: argparse.Namespace) -> int:
     """Build the bundle, log who it is about, then write it."""
     from mdt_desk import cli
-    from mdt_desk.models.enums import AccessAction
     from mdt_desk.models.private_files import write_private
-    from mdt_desk.services import access_log
-    from mdt_desk.services.access import Permission, principal_of
-    from mdt_desk.services.fhir.export import EXPORTING, person_bundle, practice_bundle
+    from mdt_desk.services.fhir.export import (
+        EXPORTING,
+        log_fhir_export,
+        person_bundle,
+        practice_bundle,
+    )
 
     if bool(args.nhs) == bool(args.practice):
         raise UserError("Give either --nhs NUMBER or --practice CODE.")
@@ -91,10 +93,7 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
                 practice_id = cli._practice_argument(session, args.practice)
                 bundle = practice_bundle(session, practice_id, progress)
         with store.write(acting.actor_id, acting.label) as session:
-            principal_of(session).require(Permission.EXPORT)
-            access_log.append_many(
-                session, AccessAction.EXPORT, bundle.patient_ids, reason=cli._purpose(args)
-            )
+            log_fhir_export(session, bundle, cli._purpose(args))
     try:
         write_private(target, bundle.text.encode("utf-8"))
     except OSError as error:

@@ -47,13 +47,16 @@ from mdt_desk.models import (
     Staff,
 )
 from mdt_desk.models.enums import (
+    AccessAction,
     CaseStatus,
     ClosureReason,
     ConsentDecision,
     DocumentKind,
     PracticeStatus,
 )
-from mdt_desk.services.access import Permission, requires
+from mdt_desk.services import access_log
+from mdt_desk.services.access import Permission, principal_of, requires
+from mdt_desk.services.access_log import NOT_STATED
 from mdt_desk.services.cases import OPEN_STATUSES
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.fhir import codes, rules
@@ -667,6 +670,19 @@ def _person_order(person: _Person) -> tuple[str, str, str, str]:
         patient.given_name.casefold(),
         patient.nhs_number,
         patient.id.hex,
+    )
+
+
+def log_fhir_export(session: Session, bundle: FhirBundle, purpose: str) -> int:
+    """Put every person in ``bundle`` in the access log with the export's purpose (in
+    the caller's write session, before the file is written). Returns how many.
+
+    Raises:
+        AccessDeniedError: the person acting may not export.
+    """
+    principal_of(session).require(Permission.EXPORT)
+    return access_log.append_many(
+        session, AccessAction.EXPORT, bundle.patient_ids, reason=purpose.strip() or NOT_STATED
     )
 
 
