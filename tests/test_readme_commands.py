@@ -181,13 +181,15 @@ def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
 
 
 #: Table rows not run here: the window, files to import (list sizes and survey answers:
-#: tests/test_cli_indicator_data.py), making a demo, the hub, and the store's key (it asks
+#: tests/test_cli_indicator_data.py; FHIR bundles: tests/fhir/test_fhir_import.py),
+#: making a demo, the hub, and the store's key (it asks
 #: to confirm and for a passphrase: tests/test_cli_store_key.py).
 NOT_RUN = (
     "practices import",
     "practices list-sizes",
     "patients import",
     "survey import",
+    "fhir import",
     "demo",
     "hub",
     "sync",
@@ -212,6 +214,7 @@ def placeholder_values(path: Path, out: Path) -> dict[str, str]:
         "STAFF_ID": str(staff_id),
         "NUMBER": str(first_action["nhs_number"]),
         "FILE.pdf": str(out),
+        "FILE.json": str(out.with_suffix(".json")),
         "DATE": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
         "YYYY-MM-DD": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
         "HH:MM": "13:00",
