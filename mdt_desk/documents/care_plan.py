@@ -1,10 +1,18 @@
 """The care plan the person keeps at home: plain English, about them, in their words.
 
-The sections follow issue 5: who the plan is for (the CUI identification block),
-their care coordinator and the people involved, what matters to them, what we will do
-(every open action: who, what, by when, how it is going) and what has been done, things
-to know (only alerts they agreed to share, never sensitive ones), who to call if things
-get worse, consent to share and the next review.
+Its parts take their headings from the sections of the PRSB Personalised Care and
+Support Plan standard, in the order issue 13 set out, and keep beneath them the
+plain-English headings readers know (:data:`PARTS`):
+
+1. **About me**: who the plan is for (the CUI identification block and GP practice);
+   "Things to know" (only alerts they agreed to share, never sensitive ones);
+   "Sharing my information" (their consent to share).
+2. **What matters to me**: their goals, in their own words.
+3. **My care and support plan**: "What we will do" (every open action: who, what, by
+   when, how it is going) and "What has been done recently".
+4. **Contacts**: "My care coordinator", "People involved in my care" and who to call
+   "If things get worse".
+5. **Plan review**: "My next review".
 
 Everything is gathered through services (:func:`gather_care_plan`); rendering
 (:func:`render_care_plan`) only lays it out. No sensitive action, note or alert ever
@@ -14,6 +22,7 @@ gathering and counts them (``CarePlanContent.left_off``) for the screen, not the
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reportlab.platypus import Flowable, KeepTogether
@@ -33,6 +42,7 @@ from mdt_desk.documents.common import (
     paragraph,
     render,
     spacer,
+    subheading,
     text,
     unbroken,
 )
@@ -50,18 +60,6 @@ from mdt_desk.services.prints import CarePlanContacts, care_plan_contacts
 RECENT_DAYS = 90
 #: ...and shows at most this many, newest first, so the plan stays short.
 RECENT_LIMIT = 15
-
-SECTION_HEADINGS = (
-    "My care coordinator",
-    "People involved in my care",
-    "What matters to me",
-    "What we will do",
-    "What has been done recently",
-    "Things to know",
-    "If things get worse",
-    "Sharing my information",
-    "My next review",
-)
 
 _STATUS_WORDS = {ActionStatus.OPEN: "To do", ActionStatus.IN_PROGRESS: "In progress"}
 
@@ -149,10 +147,8 @@ def _identity(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable
 def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
     coordinator = content.case.coordinator
     contacts = content.contacts
-    section = heading("My care coordinator", styles)
     if coordinator is None:
         return [
-            section,
             paragraph(
                 "You do not have a care coordinator yet. Until you do, please contact "
                 f"{contacts.practice_name} on {keep_together(contacts.practice_phone)}.",
@@ -168,7 +164,6 @@ def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowa
         else f"You can contact them through {contacts.practice_name} on {contacts.practice_phone}."
     )
     return [
-        section,
         markup(
             f"<b>{text(coordinator.name)}</b> is your care coordinator: the person who "
             "makes sure your care is joined up.",
@@ -179,9 +174,8 @@ def _coordinator(content: CarePlanContent, styles: DocumentStyles) -> list[Flowa
 
 
 def _people(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("People involved in my care", styles)
     if not content.people:
-        return [section, paragraph("No one else is involved in your care yet.", styles.body)]
+        return [paragraph("No one else is involved in your care yet.", styles.body)]
 
     def contact(person: PersonInvolved) -> str:
         if person.contact:
@@ -190,89 +184,71 @@ def _people(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
             return f"Through {content.contacts.practice_name}"
         return "Through your care coordinator"
 
-    return [
-        section,
-        *fitted_table(
-            ("Name", "What they do", "Organisation", "How to contact them"),
-            [
-                (person.name, person.role, person.organisation, contact(person))
-                for person in content.people
-            ],
-            styles,
-        ),
-    ]
+    return fitted_table(
+        ("Name", "What they do", "Organisation", "How to contact them"),
+        [
+            (person.name, person.role, person.organisation, contact(person))
+            for person in content.people
+        ],
+        styles,
+    )
 
 
 def _goals(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("What matters to me", styles)
     goals = content.case.goals
     if not goals:
         return [
-            section,
             paragraph(
                 "We have not written down what matters to you yet. Your care coordinator "
                 "will ask you.",
                 styles.body,
             ),
         ]
-    return [
-        section,
-        *fitted_table(
-            ("In my own words", "By when", "How it is going"),
-            [(f"“{goal.description}”", goal.target_text, goal.outcome_text) for goal in goals],
-            styles,
-        ),
-    ]
+    return fitted_table(
+        ("In my own words", "By when", "How it is going"),
+        [(f"“{goal.description}”", goal.target_text, goal.outcome_text) for goal in goals],
+        styles,
+    )
 
 
 def _actions(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("What we will do", styles)
     if not content.open_actions:
-        return [section, paragraph("There is nothing left to do on your plan.", styles.body)]
+        return [paragraph("There is nothing left to do on your plan.", styles.body)]
 
     def status(row: ActionPlanRow) -> str:
         words = _STATUS_WORDS.get(row.status, row.status.value)
         return f"{words} (late)" if row.is_overdue(content.today) else words
 
-    return [
-        section,
-        *fitted_table(
-            ("Who", "What they will do", "By when", "How it is going"),
-            [
-                (row.owner_name, row.description, cui_date(row.due_on), status(row))
-                for row in content.open_actions
-            ],
-            styles,
-        ),
-    ]
+    return fitted_table(
+        ("Who", "What they will do", "By when", "How it is going"),
+        [
+            (row.owner_name, row.description, cui_date(row.due_on), status(row))
+            for row in content.open_actions
+        ],
+        styles,
+    )
 
 
 def _done(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("What has been done recently", styles)
     if not content.done_recently:
         return [
-            section,
             paragraph(f"Nothing has been finished in the last {RECENT_DAYS} days.", styles.body),
         ]
-    return [
-        section,
-        *fitted_table(
-            ("What was done", "Who did it", "When"),
-            [
-                (row.description, row.owner_name, cui_date(row.completed_on))
-                for row in content.done_recently
-            ],
-            styles,
-        ),
-    ]
+    return fitted_table(
+        ("What was done", "Who did it", "When"),
+        [
+            (row.description, row.owner_name, cui_date(row.completed_on))
+            for row in content.done_recently
+        ],
+        styles,
+    )
 
 
 def _things_to_know(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("Things to know", styles)
     alerts = content.contacts.shared_alerts
     if not alerts:
-        return [section, paragraph("Nothing to note.", styles.body)]
-    items: list[Flowable] = [section]
+        return [paragraph("Nothing to note.", styles.body)]
+    items: list[Flowable] = []
     for alert in alerts:
         detail = f": {text(keep_together(alert.detail))}" if alert.detail.strip() else ""
         items.append(markup(f"• <b>{text(alert.kind_text)}</b>{detail}", styles.body))
@@ -293,8 +269,7 @@ def _if_worse(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable
         if coordinator is not None
         else "call "
     )
-    block = [
-        heading("If things get worse", styles),
+    return [
         markup(
             "<b>In working hours</b> (Monday to Friday, 8am to 6:30pm): "
             f"{in_hours}your GP practice, {text(contacts.practice_name)}, on "
@@ -312,11 +287,9 @@ def _if_worse(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable
             styles.body,
         ),
     ]
-    return [KeepTogether(block)]
 
 
 def _consent(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("Sharing my information", styles)
     consent = content.record.banner.consent
     if consent is None or consent.decision is ConsentDecision.NOT_ASKED:
         words = (
@@ -341,21 +314,88 @@ def _consent(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]
             ),
         }[consent.decision]
     tail = " You can change your mind at any time: tell your care coordinator."
-    return [section, paragraph(keep_together(words + tail), styles.body)]
+    return [paragraph(keep_together(words + tail), styles.body)]
 
 
 def _review(content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    section = heading("My next review", styles)
     review_on = content.case.next_review_on
     words = (
         f"We will look at this plan with you again by {long_date(review_on)}."
         if review_on is not None
         else "A date to look at this plan again has not been set yet."
     )
-    return [
-        section,
-        paragraph(keep_together(words + " You can ask for a review sooner."), styles.body),
-    ]
+    return [paragraph(keep_together(words + " You can ask for a review sooner."), styles.body)]
+
+
+#: What one part or section of the plan shows under its heading.
+SectionBody = Callable[[CarePlanContent, DocumentStyles], list[Flowable]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A plain-English section of the plan, printed under a subheading."""
+
+    heading: str
+    body: SectionBody
+    #: printed whole on one page (the numbers to call are read together)
+    read_whole: bool = False
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the plan under a PRSB Personalised Care and Support Plan heading."""
+
+    heading: str
+    #: what the part shows before its sections, if anything
+    body: SectionBody | None
+    sections: tuple[Section, ...] = ()
+
+
+#: The plan's parts under PRSB Personalised Care and Support Plan headings, in PRSB
+#: order, each with the plain-English sections readers know beneath it. Tests read
+#: every heading from here.
+PARTS = (
+    Part(
+        "About me",
+        _identity,
+        (Section("Things to know", _things_to_know), Section("Sharing my information", _consent)),
+    ),
+    Part("What matters to me", _goals),
+    Part(
+        "My care and support plan",
+        None,
+        (Section("What we will do", _actions), Section("What has been done recently", _done)),
+    ),
+    Part(
+        "Contacts",
+        None,
+        (
+            Section("My care coordinator", _coordinator),
+            Section("People involved in my care", _people),
+            Section("If things get worse", _if_worse, read_whole=True),
+        ),
+    ),
+    Part("Plan review", None, (Section("My next review", _review),)),
+)
+#: The PRSB-aligned headings, in print order.
+PART_HEADINGS = tuple(part.heading for part in PARTS)
+#: Every heading the plan prints, parts and sections, in print order.
+SECTION_HEADINGS = tuple(
+    title
+    for part in PARTS
+    for title in (part.heading, *(section.heading for section in part.sections))
+)
+
+
+def _part(part: Part, content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
+    opens_with_section = part.body is None and bool(part.sections)
+    story = [heading(part.heading, styles, followed_by_subheading=opens_with_section)]
+    if part.body is not None:
+        story += part.body(content, styles)
+    for section in part.sections:
+        block = [subheading(section.heading, styles), *section.body(content, styles)]
+        story += [KeepTogether(block)] if section.read_whole else block
+    return story
 
 
 def render_care_plan(
@@ -372,19 +412,8 @@ def render_care_plan(
         plan_version=content.plan_version,
     )
     story: list[Flowable] = [paragraph("My care plan", styles.title)]
-    story += _identity(content, styles)
-    for section in (
-        _coordinator,
-        _people,
-        _goals,
-        _actions,
-        _done,
-        _things_to_know,
-        _if_worse,
-        _consent,
-        _review,
-    ):
-        story += section(content, styles)
+    for part in PARTS:
+        story += _part(part, content, styles)
     story.append(spacer(styles))
     return render(story, frame, styles)
 

@@ -14,6 +14,7 @@ each page's drawing until the end and draws the footers once the count is known.
 
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -234,6 +235,10 @@ def keep_together(value: str) -> str:
     return _KEEP_TOGETHER.sub(glue, value)
 
 
+#: The most a heading keeps room for below it (a third of a page's body).
+_LARGEST_START = (A4[1] - 2 * MARGIN) / 3
+
+
 class _Heading(Paragraph):
     """A section heading that moves to the next page unless a few lines fit below it.
 
@@ -245,20 +250,67 @@ class _Heading(Paragraph):
     def __init__(self, value: str, style: ParagraphStyle, room_below: float) -> None:
         super().__init__(text(value), style)
         self._room_below = room_below
+        #: what starts right below: a table, or a boxed block kept whole (set by
+        #: :func:`render`)
+        self.below: Table | KeepTogether | None = None
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         width, height = super().wrap(availWidth, availHeight)
-        if height + self._room_below > availHeight:
+        if height + self._needed_below(availWidth) > availHeight:
             return width, availHeight + 1  # does not fit: the frame moves on
         return width, height
+
+    def _needed_below(self, avail_width: float) -> float:
+        """Four lines, or more if what follows cannot start in less: a table splits only
+        between rows, so it needs its header and first row; a boxed block moves whole.
+        With less room, that would start on the next page and leave this heading alone
+        at the foot of the page. Something taller than a good part of a page splits
+        inside (or starts a page of its own) anyway: then four lines."""
+        if self.below is None:
+            return self._room_below
+        if isinstance(self.below, Table):
+            self.below.wrap(avail_width, 1e9)
+            # Platypus keeps the row heights it measured only as this private list.
+            rows: list[float] = list(getattr(self.below, "_rowHeights", None) or [])
+            start = sum(rows[:2])
+        else:
+            # A KeepTogether cannot be measured before it is on a canvas: its content can.
+            content: list[Flowable] = list(getattr(self.below, "_content", None) or [])
+            start = sum(part.wrap(avail_width, 1e9)[1] for part in content)
+        start += self.style.spaceAfter
+        if start > _LARGEST_START:
+            return self._room_below
+        return max(self._room_below, start)
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         return []  # never split a heading: it moves whole
 
 
-def heading(value: str, styles: DocumentStyles) -> Paragraph:
-    """A section heading kept with at least four lines of what follows."""
-    return _Heading(value, styles.heading, styles.body_size * 1.3 * 4)
+def _four_lines(styles: DocumentStyles) -> float:
+    return styles.body_size * 1.3 * 4
+
+
+def heading(
+    value: str, styles: DocumentStyles, *, followed_by_subheading: bool = False
+) -> Paragraph:
+    """A section heading kept with at least four lines of what follows.
+
+    Args:
+        followed_by_subheading: the section opens with a :func:`subheading`, so the
+            room kept below is for that and its first four lines, not just any four.
+    """
+    room = _four_lines(styles)
+    if followed_by_subheading:
+        sub = styles.subheading
+        room += sub.spaceBefore + sub.leading + sub.spaceAfter
+    return _Heading(value, styles.heading, room)
+
+
+def subheading(value: str, styles: DocumentStyles) -> Paragraph:
+    """A heading within a section, kept with at least four lines of what follows."""
+    # Not the style's keepWithNext, which would carry a whole table to the next page.
+    style = ParagraphStyle("subheading_kept", parent=styles.subheading, keepWithNext=0)
+    return _Heading(value, style, _four_lines(styles))
 
 
 def markup(value: str, style: ParagraphStyle) -> Paragraph:
@@ -622,6 +674,9 @@ def render(story: list[Flowable], frame: PageFrame, styles: DocumentStyles) -> R
         DocumentFontError: the shipped fonts are missing or damaged.
     """
     ensure_fonts()
+    for flowable, following in itertools.pairwise(story):
+        if isinstance(flowable, _Heading) and isinstance(following, Table | KeepTogether):
+            flowable.below = following
     pagesize = landscape(A4) if frame.landscape else A4
     width, height = pagesize
     size = styles.footer_size

@@ -64,7 +64,7 @@ from mdt_desk.ui.itemmodels.caseload_table_model import (
 )
 from mdt_desk.ui.navigator import NavigatorWidget
 from mdt_desk.ui.quick_find import QuickFindWidget
-from mdt_desk.ui.role_screens import follow_roles, reads_caseload
+from mdt_desk.ui.role_screens import ACTION_PERMISSIONS, allows, follow_roles, reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_page import SignInPage, demo_note
 from mdt_desk.ui.store_wait import StoreWaitLabel
@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     # start-up time, and the caseload is shown without them (docs/performance.md).
     from mdt_desk.documents import DocumentRequest
     from mdt_desk.ui.case_record.widget import CaseRecordWidget
+    from mdt_desk.ui.fhir_export import FhirCarePlanExport
     from mdt_desk.ui.indicators.page import IndicatorsPage
     from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
     from mdt_desk.ui.meetings.meetings_page import MeetingsPage
@@ -370,6 +371,10 @@ class MainWindow(QMainWindow):
         self._connect()
         # What the signed-in person's roles do not allow is disabled (ui/role_screens.py).
         self.role_gate = follow_roles(self, runner, self.sign_in_page.signed_in)
+        # After the gate's own connections, so the record in front has the last word.
+        runner.desk_changed.connect(self._update_export_action)
+        self.sign_in_page.signed_in.connect(self._update_export_action)
+        self._update_export_action()
         self._start_sync()
         self.resize(1280, 800)
         self._restore_settings()
@@ -433,6 +438,15 @@ class MainWindow(QMainWindow):
             self.tr("Print agenda with &initials only…"), self.print_agenda_initials
         )
         self.print_minutes_action = self._action(self.tr("Print min&utes…"), self.print_minutes)
+        # "export_action": the role gate knows it by this name (ui/role_screens.py).
+        self.export_action = self._action(self.tr("&FHIR care plan…"), self.export_care_plan)
+        export_about = self.tr(
+            "Save the care plan of the person in front as a UK Core FHIR R4 file, for "
+            "another system such as a shared care record"
+        )
+        self.export_action.setToolTip(export_about)
+        self.export_action.setStatusTip(export_about)
+        self.export_action.setWhatsThis(export_about)
         self.team_hub_action = self._action(self.tr("&Team hub…"), self.show_team_hub)
         self.team_settings_action = self._action(self.tr("T&eam…"), self.show_team_settings)
         self.sync_now_action = self._action(
@@ -462,7 +476,16 @@ class MainWindow(QMainWindow):
 
         menus = self.menuBar()
         file_menu = menus.addMenu(self.tr("&File"))
-        file_menu.addActions([self.new_referral_action, self.print_action, self.close_tab_action])
+        file_menu.addActions([self.new_referral_action, self.print_action])
+        self.export_menu = file_menu.addMenu(self.tr("&Export"))
+        self.export_menu.setObjectName("export_menu")
+        self.export_menu.setAccessibleName(self.tr("Export"))
+        self.export_menu.setAccessibleDescription(
+            self.tr("Save the record in front as a file for another system")
+        )
+        self.export_menu.setToolTipsVisible(True)  # says why an item is disabled
+        self.export_menu.addAction(self.export_action)
+        file_menu.addAction(self.close_tab_action)
         file_menu.addSeparator()
         file_menu.addActions([self.lock_action, self.sign_in_action])
         file_menu.addSeparator()
@@ -657,6 +680,11 @@ class MainWindow(QMainWindow):
             if self.workspace.widget(index) is record
         ]
 
+    def current_record(self) -> "CaseRecordWidget | None":
+        """The case record in front, if the tab in front is one."""
+        widget = self.workspace.currentWidget()
+        return next((record for record in self._records if record is widget), None)
+
     def open_record(self, patient_id: uuid.UUID, case_id: uuid.UUID | None) -> "CaseRecordWidget":
         """Show the person's record in a tab (the existing tab if it is open already)."""
         from mdt_desk.ui.case_record.widget import CaseRecordWidget
@@ -847,6 +875,27 @@ class MainWindow(QMainWindow):
         self.print_dialog = dialog
         dialog.open()
         return dialog
+
+    # -- exporting -----------------------------------------------------------------
+
+    @Slot()
+    def export_care_plan(self) -> "FhirCarePlanExport | None":
+        """File → Export → FHIR care plan…: the care plan of the record in front."""
+        from mdt_desk.ui.fhir_export import ExportedPerson, FhirCarePlanExport
+
+        record = self.current_record()
+        if record is None:
+            return None
+        export = FhirCarePlanExport(self.runner, ExportedPerson.of_record(record), self)
+        export.start()
+        return export
+
+    def _update_export_action(self, *_args: object) -> None:
+        """Export is for the record in front, and for a role that may export."""
+        if self.locked:
+            return  # the lock disabled every action, and gives them back itself
+        allowed = allows(self.runner.desk.principal, ACTION_PERMISSIONS["export_action"])
+        self.export_action.setEnabled(allowed and self.current_record() is not None)
 
     # -- meetings ------------------------------------------------------------------
 
@@ -1084,6 +1133,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_workspace_current_changed(self, index: int) -> None:
+        self._update_export_action()
         widget = self.workspace.widget(index)
         # Undo applies to the record in front; on the caseload there is nothing to undo.
         records = {id(record): record for record in self._records}

@@ -5,7 +5,7 @@ import pytest
 from mdt_desk import documents
 from mdt_desk.documents import DocumentKind, DocumentRequest
 from mdt_desk.documents import common as document_common
-from mdt_desk.documents.care_plan import SECTION_HEADINGS
+from mdt_desk.documents.care_plan import PART_HEADINGS, PARTS, SECTION_HEADINGS
 from mdt_desk.errors import UserError
 from mdt_desk.services import history, prints
 from tests.documents.helpers import (
@@ -54,8 +54,71 @@ def test_every_section_and_every_open_action_is_printed(store, printed) -> None:
     assert "None" not in whole.replace("Nothing", "") and "nan" not in whole.split()
 
 
-def test_only_alerts_the_person_agreed_to_share_are_printed(store, printed) -> None:
-    document = documents.preview(desk_for(store), request_for(printed), now=NOW)
+#: The PRSB Personalised Care and Support Plan headings, in PRSB order (issue 13), and
+#: the plain-English sections readers know kept under them.
+PRSB_PLAN = {
+    "About me": ["Things to know", "Sharing my information"],
+    "What matters to me": [],
+    "My care and support plan": ["What we will do", "What has been done recently"],
+    "Contacts": ["My care coordinator", "People involved in my care", "If things get worse"],
+    "Plan review": ["My next review"],
+}
+
+
+def test_the_plan_is_laid_out_in_prsb_parts_with_its_plain_english_sections() -> None:
+    assert {part.heading: [s.heading for s in part.sections] for part in PARTS} == PRSB_PLAN
+    assert tuple(PRSB_PLAN) == PART_HEADINGS  # in PRSB order
+
+
+def sections_as_printed(content: bytes) -> dict[str, str]:
+    """Each heading the PDF prints, as a line of its own, with the text under it up to
+    the next heading."""
+    lines = [line.strip() for page in pages_text(content) for line in page.splitlines()]
+    sections: dict[str, str] = {}
+    current = None
+    for line in lines:
+        if line in SECTION_HEADINGS:
+            assert line not in sections, f"{line!r} is printed twice"
+            current = line
+            sections[line] = ""
+        elif current is not None:
+            sections[current] += " " + line
+    return {title: flat(words) for title, words in sections.items()}
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large"])
+def test_prsb_headings_print_in_order_each_over_what_it_holds(store, printed, large_print) -> None:
+    document = documents.preview(
+        desk_for(store), request_for(printed, large_print=large_print), now=NOW
+    )
+    sections = sections_as_printed(document.content)
+    assert list(sections) == list(SECTION_HEADINGS)
+    prsb_order = [title for title in sections if title in PRSB_PLAN]
+    assert prsb_order == list(PRSB_PLAN)
+    about_me = sections["About me"]
+    assert "SMITH, Jane (Mrs)" in about_me and "NHS No. 943 476 5919" in about_me
+    assert "The Densham Surgery" in about_me
+    assert SHARED_ALERT in sections["Things to know"]
+    assert "you agreed" in sections["Sharing my information"]
+    assert "I want to walk to the corner shop on my own" in sections["What matters to me"]
+    we_will_do = sections["What we will do"]
+    assert all(action in we_will_do for action in printed.actions)
+    assert printed.done[0] in sections["What has been done recently"]
+    assert "Ngozi Okafor is your care coordinator" in sections["My care coordinator"]
+    assert "Ann Smith" in sections["People involved in my care"]
+    assert "NHS 111" in sections["If things get worse"] and "999" in sections["If things get worse"]
+    assert "We will look at this plan with you again by" in sections["My next review"]
+    # These parts open straight onto their first section: nothing between, not even
+    # a page end (whose footer would read in between).
+    for part in ("My care and support plan", "Contacts", "Plan review"):
+        assert sections[part] == ""
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large"])
+def test_only_alerts_the_person_agreed_to_share_are_printed(store, printed, large_print) -> None:
+    document = documents.preview(
+        desk_for(store), request_for(printed, large_print=large_print), now=NOW
+    )
     whole = flat(" ".join(pages_text(document.content)))
     assert SHARED_ALERT in whole
     assert NOT_SHARED_ALERT not in whole

@@ -9,12 +9,13 @@ split across two lines is not on any one line, and it reads whole only once the 
 are joined up.
 """
 
+import dataclasses
 import datetime as dt
 import io
 import random
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +25,13 @@ from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 from sqlalchemy import select
 
-from mdt_desk.documents.care_plan import CarePlanContent, care_plan_pdf
+from mdt_desk.documents.care_plan import (
+    SECTION_HEADINGS,
+    CarePlanContent,
+    care_plan_pdf,
+    gather_care_plan,
+    render_care_plan,
+)
 from mdt_desk.documents.common import (
     FONT,
     FONT_BOLD,
@@ -90,9 +97,11 @@ def print_plan(
 
 
 def people_section(lines: list[str]) -> str:
+    """ "People involved in my care", up to the heading printed after it."""
     whole = flat(" ".join(lines))
     start = whole.index("People involved in my care")
-    return whole[start : whole.index("What matters to me", start)]
+    after = SECTION_HEADINGS[SECTION_HEADINGS.index("People involved in my care") + 1]
+    return whole[start : whole.index(after, start)]
 
 
 # --- B2: one care coordinator ---------------------------------------------------------
@@ -545,3 +554,70 @@ def test_an_action_longer_than_a_page_prints_whole(store, practice_ids, team, la
     assert flat(" ".join(lines)).count(sentence) >= 150 - pages
     assert pages >= 3
     assert_reads_whole(cui_date(TODAY + dt.timedelta(days=3)), lines)
+
+
+# --- No heading left alone at the foot of a page -------------------------------------
+
+
+def page_bodies(content: bytes) -> list[list[str]]:
+    """Each page's lines of plan text, without the page furniture (which pypdf reads
+    after the body, from the "CONFIDENTIAL" line on)."""
+    bodies = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        lines = [line.strip() for line in (page.extract_text() or "").splitlines()]
+        lines = [line for line in lines if line]
+        bodies.append(lines[: lines.index("CONFIDENTIAL")])
+    return bodies
+
+
+def headings_left_alone(bodies: list[list[str]]) -> list[str]:
+    """The headings that end a page with nothing of their own below them."""
+    return [body[-1] for body in bodies if body and body[-1] in SECTION_HEADINGS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wordy", [False, True], ids=["short-rows", "two-line-rows"])
+@pytest.mark.parametrize("large_print", [False, True], ids=["normal", "large"])
+def test_no_heading_is_left_alone_at_the_foot_of_a_page(
+    store, practice_ids, team, large_print, wordy
+) -> None:
+    """Plans with 0 to 30 open actions move every later heading down bit by bit, so
+    each comes to the foot of a page somewhere along the way. With two-line rows in the
+    table below a heading, four lines of room are not enough for its first row (a
+    heading was once left alone above "People involved in my care"'s table)."""
+    printed = care_case(store, practice_ids["A81001"], team, actions=30)
+    with store.read(staff_service.signed_in_staff_id(store)) as session:
+        content = gather_care_plan(session, printed.patient_id, None, TODAY)
+    if wordy:
+        organisation = "Older People's Community Mental Health Team (Thanet and Dover)"
+        content = dataclasses.replace(
+            content,
+            people=tuple(
+                dataclasses.replace(person, organisation=organisation) for person in content.people
+            ),
+        )
+    pages_of = defaultdict[str, set[int]](set)
+    for shown in range(len(content.open_actions) + 1):
+        fewer = dataclasses.replace(content, open_actions=content.open_actions[:shown])
+        pdf = render_care_plan(fewer, printed_by=PRINTED_BY, now=NOW, large_print=large_print)
+        bodies = page_bodies(pdf.content)
+        assert headings_left_alone(bodies) == [], f"with {shown} open actions"
+        printed_headings = []
+        for number, body in enumerate(bodies, start=1):
+            for line in (line for line in body if line in SECTION_HEADINGS):
+                printed_headings.append(line)
+                pages_of[line].add(number)
+        assert printed_headings == list(SECTION_HEADINGS)
+    # The headings did move across page ends (not all: one kept with its whole
+    # section jumps from page to page).
+    moved = [title for title in SECTION_HEADINGS if len(pages_of[title]) >= 2]
+    assert len(moved) >= 4, pages_of
+
+
+def test_a_heading_alone_at_the_foot_of_a_page_is_caught() -> None:
+    """The check above can fail: a page ending in a heading, or in a heading and the
+    first subheading under it, is found."""
+    first, second = SECTION_HEADINGS[:2]
+    assert headings_left_alone([["My care plan", first], ["OVENDEN, Joan (Ms)"]]) == [first]
+    assert headings_left_alone([["My care plan", first, "Text", second]]) == [second]
+    assert headings_left_alone([["My care plan", first, "OVENDEN, Joan (Ms)"]]) == []

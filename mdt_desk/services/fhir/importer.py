@@ -1,0 +1,1319 @@
+"""Read a care plan bundle back into a store: the inverse of :mod:`.export`.
+
+An import is the first step towards taking in a plan from another team, so it trusts
+nothing in the file. It checks in three rounds and writes only when all three pass:
+
+1. **Text.** The file must be JSON (a fault is named by line and column) holding a
+   Bundle of type ``collection``.
+2. **Structure and our rules.** Each entry's resource is checked on its own by
+   ``fhir.resources`` (R4B, the nearest it ships to R4), so a fault is named by entry,
+   resource type and id; then the whole bundle by our own rules
+   (:func:`~mdt_desk.services.fhir.rules.bundle_violations`).
+3. **Meaning.** Each resource is read into the rows it stands for, with the checks a
+   person typing the same values would meet (NHS number, names, postcode, dates), and
+   the links between resources the export makes (a Task's owner is a Practitioner in
+   the bundle, a CarePlan has its EpisodeOfCare, ...). A person already in the store
+   is refused, never merged.
+
+Every problem found is reported, not only the first. Only then are the rows written,
+inside a savepoint of the caller's write session, with the ids the bundle gives:
+``urn:uuid:<id>`` becomes the row id, so the import exports again byte for byte. The
+CarePlan, CareTeam and PractitionerRole have derived ids and are not rows of ours; they
+are paired through their references instead. Staff come without roles or a PIN, so a
+store filled by an import stays in set-up (contracts, point 4).
+"""
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
+
+import nhs_number
+import pydantic
+from fhir.resources.R4B import get_fhir_model_class
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mdt_desk.errors import UserError, ValidationError
+from mdt_desk.models import (
+    Action,
+    Alert,
+    CareTeamMember,
+    Case,
+    Consent,
+    CoordinatorAssignment,
+    Goal,
+    OutcomeEvent,
+    Patient,
+    Practice,
+    PrintRecord,
+    Staff,
+    SyncedRecord,
+)
+from mdt_desk.models.enums import (
+    AlertKind,
+    CaseStatus,
+    ClosureReason,
+    ConsentDecision,
+    DischargeDestination,
+    DocumentKind,
+    NotAcceptedReason,
+    OutcomeEventKind,
+    PracticeStatus,
+    Profession,
+    ReferralSource,
+)
+from mdt_desk.services.access import Permission, requires
+from mdt_desk.services.display import label
+from mdt_desk.services.fhir import codes
+from mdt_desk.services.fhir.rules import (
+    NHS_NUMBER_SYSTEM,
+    ODS_ORGANISATION_SYSTEM,
+    bundle_violations,
+)
+from mdt_desk.services.ids import practice_id_for
+from mdt_desk.services.text_safety import check_name
+from mdt_desk.services.validation import (
+    check_date_of_birth,
+    normalise_nhs_number,
+    normalise_postcode,
+    require_name,
+)
+
+JSON = dict[str, Any]
+_E = TypeVar("_E", bound=Any)
+
+#: Problems listed in full; the rest are counted ("… and 12 more").
+MAX_PROBLEMS_SHOWN = 50
+#: Structural faults listed per resource: the first few say what is wrong.
+_MAX_PER_RESOURCE = 5
+#: The referral reason of an imported case: the bundle does not carry one.
+IMPORTED_REFERRAL_REASON = "Imported from a FHIR care plan."
+#: Rows checked against the store per query (SQLite's bound-parameter limit stays far off).
+_CHUNK = 500
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_URN = "urn:uuid:"
+
+
+class FhirImportError(UserError):
+    """The bundle was refused; nothing was written.
+
+    Attributes:
+        problems: one plain-English line per problem, each naming the line and column
+            (a file that is not JSON) or the entry index, resource type and fullUrl; at
+            most :data:`MAX_PROBLEMS_SHOWN` of them, then one line counting the rest.
+        total: how many problems were found in all.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.total = len(problems)
+        shown = list(problems[:MAX_PROBLEMS_SHOWN])
+        if self.total > MAX_PROBLEMS_SHOWN:
+            shown.append(f"… and {self.total - MAX_PROBLEMS_SHOWN} more problems.")
+        self.problems: tuple[str, ...] = tuple(shown)
+        found = "1 problem" if self.total == 1 else f"{self.total} problems"
+        super().__init__(
+            f"The bundle was not imported ({found}); nothing was written.\n"
+            + "\n".join(self.problems)
+        )
+
+
+@dataclass(frozen=True)
+class FhirImportReport:
+    """What one import wrote.
+
+    Attributes:
+        people: patients added (each with their case, when the bundle has one).
+        staff: staff members added (without roles or a PIN).
+        practices: practices added.
+        resources: entries read from the bundle.
+        staff_reused: Practitioners already in the store, left as they were.
+        practices_reused: Organizations already in the store (same ODS code), left as
+            they were.
+        patient_ids: the people added.
+    """
+
+    people: int
+    staff: int
+    practices: int
+    resources: int
+    staff_reused: int = 0
+    practices_reused: int = 0
+    patient_ids: tuple[uuid.UUID, ...] = ()
+
+    def summary(self) -> str:
+        """One sentence for the command line or a message box."""
+
+        def count(number: int, noun: str, plural: str | None = None) -> str:
+            return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+        added = (
+            f"Imported {count(self.people, 'person', 'people')}, "
+            f"{count(self.staff, 'staff member')} and {count(self.practices, 'practice')} "
+            f"from {count(self.resources, 'resource')}"
+        )
+        reused = []
+        if self.staff_reused:
+            reused.append(count(self.staff_reused, "staff member"))
+        if self.practices_reused:
+            reused.append(count(self.practices_reused, "practice"))
+        if reused:
+            added += f" ({' and '.join(reused)} already here, kept as they were)"
+        return added + "."
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of the bundle, as read."""
+
+    index: int
+    url: str
+    type: str
+    resource: JSON
+
+    @property
+    def where(self) -> str:
+        return f"entry {self.index} ({self.type} {self.url})".replace(" )", ")")
+
+
+class _ResourceRefusedError(Exception):
+    """One resource cannot be read; the message says why (the entry is added later)."""
+
+
+def _refuse(message: str) -> NoReturn:
+    raise _ResourceRefusedError(message)
+
+
+# -- round 1: the text ----------------------------------------------------------------
+
+
+def _parse(text: str) -> JSON:
+    try:
+        bundle = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FhirImportError(
+            [
+                f"line {error.lineno}, column {error.colno}: the file is not valid JSON "
+                f"({error.msg}). Was it cut short or edited by hand?"
+            ]
+        ) from None
+    except RecursionError:
+        raise FhirImportError(["The file's JSON is nested too deeply to read."]) from None
+    if not isinstance(bundle, dict):
+        raise FhirImportError(
+            [
+                "The file holds JSON, but not a FHIR resource: expected an object with "
+                '"resourceType": "Bundle".'
+            ]
+        )
+    resource_type = bundle.get("resourceType")
+    if resource_type != "Bundle":
+        shown = f"a {resource_type}" if isinstance(resource_type, str) else "no resourceType"
+        raise FhirImportError(
+            [
+                f"The file holds {shown}, not a Bundle: MDT Desk imports a Bundle of type "
+                "collection, as its FHIR export writes."
+            ]
+        )
+    if bundle.get("type") != "collection":
+        raise FhirImportError(
+            [
+                f"The Bundle's type is {_shown(bundle.get('type'))}, not 'collection': MDT "
+                "Desk imports a collection of resources, as its FHIR export writes."
+            ]
+        )
+    if not isinstance(bundle.get("entry", []), list):
+        raise FhirImportError(["Bundle.entry is not a list of entries."])
+    return bundle
+
+
+def _shown(value: object) -> str:
+    """A code for a message: quoted and short (never a whole free-text value)."""
+    if value is None:
+        return "missing"
+    text = value if isinstance(value, str) else json.dumps(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+# -- round 2: structure and our rules -------------------------------------------------
+
+
+def _entries(bundle: JSON) -> list[_Entry | None]:
+    entries: list[_Entry | None] = []
+    for index, raw in enumerate(bundle.get("entry", [])):
+        resource = raw.get("resource") if isinstance(raw, dict) else None
+        if not isinstance(resource, dict):
+            entries.append(None)  # said by our rules
+            continue
+        url = raw.get("fullUrl")
+        resource_type = resource.get("resourceType")
+        entries.append(
+            _Entry(
+                index=index,
+                url=url if isinstance(url, str) else "",
+                type=resource_type if isinstance(resource_type, str) else "?",
+                resource=resource,
+            )
+        )
+    return entries
+
+
+def _element_path(resource_type: str, location: Iterable[int | str]) -> str:
+    path = resource_type
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _pydantic_problems(resource_type: str, error: pydantic.ValidationError) -> list[str]:
+    """The library's findings, one short sentence each (no input values, no traceback)."""
+    said: list[str] = []
+    for finding in error.errors(include_url=False):
+        path = _element_path(resource_type, finding["loc"])
+        kind = finding["type"]
+        message = str(finding["msg"]).removeprefix("Value error, ").rstrip(".")
+        if kind == "extra_forbidden":
+            sentence = f"{path} is not an element of {resource_type} in FHIR R4"
+        elif kind.endswith("missing"):
+            sentence = f"{path} is missing; it is required"
+        elif kind == "string_pattern_mismatch":
+            sentence = f"{path} is empty or not in the form FHIR allows"
+        else:
+            sentence = f"{path}: {message[:1].lower()}{message[1:]}"
+        said.append(sentence + ".")
+    if len(said) > _MAX_PER_RESOURCE:
+        more = f"and {len(said) - _MAX_PER_RESOURCE} more faults in this resource."
+        said = [*said[:_MAX_PER_RESOURCE], more]
+    return said
+
+
+def _structure_problems(entries: Sequence[_Entry | None]) -> dict[int, list[str]]:
+    """Each entry's resource checked on its own by ``fhir.resources``."""
+    found: dict[int, list[str]] = {}
+    for entry in entries:
+        if entry is None or entry.type == "?":
+            continue  # no resource or no resourceType: said by our rules
+        try:
+            model = get_fhir_model_class(entry.type)
+        except (ValueError, KeyError):
+            found[entry.index] = [
+                f"resourceType {_shown(entry.type)} is not a FHIR R4 resource type."
+            ]
+            continue
+        try:
+            model.model_validate(entry.resource)
+        except pydantic.ValidationError as error:
+            found[entry.index] = _pydantic_problems(entry.type, error)
+    return found
+
+
+# -- round 3: meaning -----------------------------------------------------------------
+
+
+def _row_id(url: str) -> uuid.UUID:
+    if not url.startswith(_URN):
+        _refuse(f"the fullUrl {_shown(url)} is not a urn:uuid.")
+    try:
+        return uuid.UUID(url.removeprefix(_URN))
+    except ValueError:
+        _refuse(f"the fullUrl {_shown(url)} is not a urn:uuid.")
+
+
+def _date(value: object, element: str, *, required: bool = False) -> dt.date | None:
+    """A FHIR date (or the date of a dateTime) as a day; a partial date is refused."""
+    if value is None:
+        if required:
+            _refuse(f"{element} is missing; MDT Desk needs it.")
+        return None
+    if not isinstance(value, str) or not _DATE.match(value):
+        _refuse(f"{element} {_shown(value)} is not a full date (YYYY-MM-DD).")
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        _refuse(f"{element} {_shown(value)} is not a real date.")
+
+
+def _required_date(value: object, element: str) -> dt.date:
+    day = _date(value, element, required=True)
+    assert day is not None
+    return day
+
+
+def _instant(value: object, element: str) -> dt.datetime:
+    if not isinstance(value, str):
+        _refuse(f"{element} is missing; MDT Desk needs it.")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        _refuse(f"{element} {_shown(value)} is not a date and time.")
+    if moment.tzinfo is None:
+        _refuse(f"{element} {_shown(value)} has no time zone.")
+    return moment.astimezone(dt.UTC)
+
+
+def _dict(value: object) -> JSON:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _period(resource: JSON, element: str) -> JSON:
+    return _dict(resource.get(element))
+
+
+def _coded(
+    concept: object, system: str, enum_class: Callable[[str], _E], element: str, what: str
+) -> _E:
+    """The value of ours a CodeableConcept carries in our local code ``system``."""
+    for coding in _list(_dict(concept).get("coding")):
+        if isinstance(coding, dict) and coding.get("system") == system:
+            code = coding.get("code")
+            try:
+                return enum_class(code if isinstance(code, str) else "")
+            except ValueError:
+                _refuse(f"{element} code {_shown(code)} is not {what} MDT Desk knows.")
+    _refuse(f"{element} has no coding from {system}, so MDT Desk cannot tell {what} it is.")
+
+
+def _telecom(resource: JSON, system: str) -> str:
+    for point in _list(resource.get("telecom")):
+        if isinstance(point, dict) and point.get("system") == system:
+            return _text(point.get("value"))
+    return ""
+
+
+def _first_name(resource: JSON) -> JSON:
+    names = _list(resource.get("name"))
+    if not names or not isinstance(names[0], dict):
+        _refuse(f"{resource.get('resourceType')}.name is missing; MDT Desk needs a name.")
+    return names[0]
+
+
+def _name_parts(name: JSON, resource_type: str) -> tuple[str, str, str]:
+    """(family, given, title), checked as a typed name is."""
+    given = _list(name.get("given"))
+    prefix = _list(name.get("prefix"))
+    try:
+        family = require_name(_text(name.get("family")), "family_name", "family name")
+        given_name = require_name(_text(given[0] if given else ""), "given_name", "given name")
+        title = check_name(_text(prefix[0] if prefix else ""), "title", "title")
+    except ValidationError as error:
+        _refuse(f"{resource_type}.name: {error}")
+    return family, given_name, title
+
+
+def _nhs_number(resource: JSON) -> str:
+    for identifier in _list(resource.get("identifier")):
+        if isinstance(identifier, dict) and identifier.get("system") == NHS_NUMBER_SYSTEM:
+            raw = _text(identifier.get("value"))
+            try:
+                return normalise_nhs_number(raw)
+            except ValidationError:
+                # Said without the number itself: the message may be logged.
+                if not (raw.isdigit() and len(raw) == 10):
+                    reason = "it is not 10 digits"
+                elif not nhs_number.is_valid(raw):
+                    reason = "its check digit does not match"
+                else:
+                    reason = "it is not in a range issued in England and Wales"
+                _refuse(f"Patient.identifier: the NHS number is refused: {reason}.")
+    _refuse("Patient.identifier has no NHS number.")
+
+
+def _address(resource: JSON) -> tuple[str, str]:
+    addresses = _list(resource.get("address"))
+    address = _dict(addresses[0]) if addresses else {}
+    try:
+        postcode = normalise_postcode(_text(address.get("postalCode")))
+    except ValidationError:
+        _refuse(f"{resource.get('resourceType')}.address.postalCode is not a UK postcode.")
+    return _text(address.get("text")), postcode
+
+
+@dataclass
+class _Planned:
+    """The rows an import will write, in the order they must be written."""
+
+    practices: list[Practice] = field(default_factory=list)
+    staff: list[Staff] = field(default_factory=list)
+    patients: list[Patient] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    coordinators: list[CoordinatorAssignment] = field(default_factory=list)
+    members: list[CareTeamMember] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    consents: list[Consent] = field(default_factory=list)
+    events: list[OutcomeEvent] = field(default_factory=list)
+    prints: list[PrintRecord] = field(default_factory=list)
+    staff_reused: int = 0
+    practices_reused: int = 0
+
+    def groups(self) -> list[list[Any]]:
+        return [
+            self.practices,
+            self.staff,
+            self.patients,
+            self.cases,
+            self.coordinators,
+            self.members,
+            self.goals,
+            self.actions,
+            self.alerts,
+            self.consents,
+            self.events,
+            self.prints,
+        ]
+
+
+_GOAL_OUTCOME = codes.invert(codes.GOAL_STATUS)
+_ACTION_STATUS = codes.invert(codes.TASK_STATUS)
+_GENDER = codes.invert(codes.GENDER)
+
+
+class _Reader:
+    """Reads the bundle's resources into planned rows, noting every problem.
+
+    Resources the first rounds found faulty are not read (their problems are said
+    already), but they still count as present when another resource points to them.
+    """
+
+    def __init__(self, session: Session, entries: Sequence[_Entry], faulty: set[int]) -> None:
+        self.session = session
+        self.entries = entries
+        self.faulty = faulty
+        self.by_url = {entry.url: entry for entry in entries if entry.url}
+        self.problems: dict[int, list[str]] = {}
+        self.planned = _Planned()
+        # fullUrl -> the row id or value each resource became
+        self.practice_of: dict[str, uuid.UUID] = {}
+        self.case_of_episode: dict[str, Case] = {}
+        self.episode_of_plan: dict[str, str] = {}
+        self.episode_of_team: dict[str, str] = {}
+        self.plan_of_episode: dict[str, str] = {}
+        self.plan_of_goal: dict[str, str] = {}
+        self.nhs_numbers: set[str] = set()
+        self.participant_ids: set[uuid.UUID] = set()
+
+    # -- helpers
+
+    def of_type(self, *types: str) -> list[_Entry]:
+        return [entry for entry in self.entries if entry.type in types]
+
+    def note(self, entry: _Entry, message: str) -> None:
+        self.problems.setdefault(entry.index, []).append(message)
+
+    def each(self, types: Iterable[str], read: Callable[[_Entry], None]) -> None:
+        for entry in self.of_type(*types):
+            if entry.index in self.faulty:
+                continue
+            try:
+                read(entry)
+            except _ResourceRefusedError as refused:
+                self.note(entry, str(refused))
+
+    def target(self, reference: object, element: str, *types: str) -> _Entry:
+        """The entry a Reference points to, which must be one of ``types``."""
+        url = _dict(reference).get("reference")
+        if not isinstance(url, str):
+            _refuse(f"{element} is missing; it must point to a {' or '.join(types)}.")
+        found = self.by_url.get(url)
+        if found is None:
+            _refuse(f"{element} points to {_shown(url)}, which is not in the bundle.")
+        if found.type not in types:
+            _refuse(f"{element} points to a {found.type}, not a {' or '.join(types)}.")
+        return found
+
+    def patient_id(self, reference: object, element: str) -> uuid.UUID:
+        return _row_id(self.target(reference, element, "Patient").url)
+
+    def staff_id(self, reference: object, element: str) -> uuid.UUID:
+        return _row_id(self.target(reference, element, "Practitioner").url)
+
+    def case_of(self, episode_url: str, element: str) -> Case:
+        case = self.case_of_episode.get(episode_url)
+        if case is None:
+            # The episode itself is faulty (and said so), or was not read.
+            _refuse(f"{element} points to an EpisodeOfCare that could not be read.")
+        return case
+
+    def same_person(self, case: Case, patient_id: uuid.UUID, element: str) -> None:
+        if case.patient_id != patient_id:
+            _refuse(f"{element} is a different Patient from the one of its care plan.")
+
+    # -- the rounds
+
+    def read(self) -> None:
+        self.each(("Organization",), self.organization)
+        roles = self.roles()
+        self.each(("Practitioner",), lambda entry: self.practitioner(entry, roles))
+        self.each(("Patient",), self.patient)
+        self.link_plans()
+        self.each(("EpisodeOfCare",), self.episode)
+        self.each(("CarePlan",), self.care_plan)
+        self.each(("CareTeam",), self.care_team)
+        self.each(("Goal",), self.goal)
+        self.each(("Task",), self.task)
+        self.each(("Flag",), self.flag)
+        self.each(("Consent",), self.consent)
+        self.each(("Encounter",), self.encounter)
+        self.each(("DocumentReference",), self.document)
+        known = {
+            "Organization",
+            "Practitioner",
+            "PractitionerRole",
+            "Patient",
+            "EpisodeOfCare",
+            "CarePlan",
+            "CareTeam",
+            "Goal",
+            "Task",
+            "Flag",
+            "Consent",
+            "Encounter",
+            "DocumentReference",
+        }
+        for entry in self.entries:
+            if entry.index in self.faulty:
+                continue
+            if entry.type not in known:
+                self.note(entry, f"MDT Desk does not import {entry.type} resources.")
+            given_id = entry.resource.get("id")
+            if given_id is not None and f"{_URN}{given_id}" != entry.url:
+                self.note(entry, f"{entry.type}.id is not the id in the entry's fullUrl.")
+        self.one_open_case_each()
+        self.ids_not_in_store()
+
+    def organization(self, entry: _Entry) -> None:
+        resource = entry.resource
+        codes_given = [
+            _text(identifier.get("value"))
+            for identifier in _list(resource.get("identifier"))
+            if isinstance(identifier, dict) and identifier.get("system") == ODS_ORGANISATION_SYSTEM
+        ]
+        if not codes_given or not codes_given[0]:
+            _refuse("Organization.identifier has no ODS code.")
+        ods_code = codes_given[0].upper()
+        practice_id = practice_id_for(ods_code)
+        self.practice_of[entry.url] = practice_id
+        if any(practice.id == practice_id for practice in self.planned.practices):
+            _refuse(f"the practice {ods_code} is in the bundle twice.")
+        existing = self.session.get(Practice, practice_id) or self.session.scalar(
+            select(Practice).where(Practice.ods_code == ods_code)
+        )
+        if existing is not None:
+            self.practice_of[entry.url] = existing.id
+            self.planned.practices_reused += 1
+            return
+        name = _text(resource.get("name"))
+        if not name:
+            _refuse("Organization.name is missing; MDT Desk needs the practice's name.")
+        address, postcode = _address(resource)
+        self.planned.practices.append(
+            Practice(
+                id=practice_id,
+                ods_code=ods_code,
+                name=name,
+                address=address,
+                postcode=postcode,
+                phone=_telecom(resource, "phone"),
+                status=(
+                    PracticeStatus.CLOSED
+                    if resource.get("active") is False
+                    else PracticeStatus.ACTIVE
+                ),
+            )
+        )
+
+    def roles(self) -> dict[str, _Entry]:
+        """Each Practitioner's PractitionerRole, by the Practitioner's fullUrl."""
+        roles: dict[str, _Entry] = {}
+
+        def pair(entry: _Entry) -> None:
+            practitioner = self.target(
+                entry.resource.get("practitioner"), "PractitionerRole.practitioner", "Practitioner"
+            )
+            if practitioner.url in roles:
+                _refuse(
+                    "PractitionerRole.practitioner has another PractitionerRole in the "
+                    f"bundle (entry {roles[practitioner.url].index}); MDT Desk keeps one."
+                )
+            roles[practitioner.url] = entry
+
+        self.each(("PractitionerRole",), pair)
+        return roles
+
+    def practitioner(self, entry: _Entry, roles: Mapping[str, _Entry]) -> None:
+        staff_id = _row_id(entry.url)
+        existing = self.session.get(Staff, staff_id)
+        if existing is not None:
+            self.planned.staff_reused += 1
+            return
+        resource = entry.resource
+        family, given, title = _name_parts(_first_name(resource), "Practitioner")
+        role = roles.get(entry.url)
+        if role is None:
+            _refuse(
+                "no PractitionerRole in the bundle names this Practitioner, so MDT Desk "
+                "cannot tell their profession."
+            )
+        concepts = _list(role.resource.get("code"))
+        profession = _coded(
+            concepts[0] if concepts else {},
+            codes.PROFESSION_SYSTEM,
+            Profession,
+            f"PractitionerRole.code[0] (entry {role.index})",
+            "which profession",
+        )
+        organisation = _text(_dict(role.resource.get("organization")).get("display"))
+        self.planned.staff.append(
+            Staff(
+                id=staff_id,
+                family_name=family,
+                given_name=given,
+                title=title,
+                profession=profession,
+                organisation=organisation,
+                email=_telecom(resource, "email"),
+                phone=_telecom(resource, "phone"),
+                roles="",
+                pin_hash="",
+            )
+        )
+
+    def patient(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = _row_id(entry.url)
+        digits = _nhs_number(resource)
+        if digits in self.nhs_numbers:
+            _refuse("Patient.identifier: another Patient in the bundle has the same NHS number.")
+        if self.session.get(Patient, patient_id) is not None:
+            _refuse("this person is already in this store (a record with the same id).")
+        if self.session.scalar(
+            select(Patient.id).where(Patient.nhs_number == digits, Patient.retired_at.is_(None))
+        ):
+            _refuse("a person with this NHS number is already in this store; open that record.")
+        family, given, title = _name_parts(_first_name(resource), "Patient")
+        born = _required_date(resource.get("birthDate"), "Patient.birthDate")
+        try:
+            check_date_of_birth(born)
+        except ValidationError as error:
+            _refuse(f"Patient.birthDate: {error}")
+        died = _date(resource.get("deceasedDateTime"), "Patient.deceasedDateTime")
+        if died is not None and died < born:
+            _refuse("Patient.deceasedDateTime is before Patient.birthDate.")
+        gender_code = resource.get("gender", "unknown")
+        if gender_code not in _GENDER:
+            _refuse(f"Patient.gender {_shown(gender_code)} is not a FHIR gender.")
+        practices = _list(resource.get("generalPractitioner"))
+        if not practices:
+            _refuse("Patient.generalPractitioner is missing; MDT Desk needs the practice.")
+        practice = self.target(practices[0], "Patient.generalPractitioner[0]", "Organization")
+        practice_id = self.practice_of.get(practice.url)
+        if practice_id is None:
+            _refuse(
+                "Patient.generalPractitioner[0] points to an Organization that could not be read."
+            )
+        address, postcode = _address(resource)
+        self.nhs_numbers.add(digits)
+        self.planned.patients.append(
+            Patient(
+                id=patient_id,
+                nhs_number=digits,
+                family_name=family,
+                given_name=given,
+                title=title,
+                date_of_birth=born,
+                date_of_death=died,
+                gender=_GENDER[gender_code],
+                address=address,
+                postcode=postcode,
+                phone=_telecom(resource, "phone"),
+                practice_id=practice_id,
+            )
+        )
+
+    def link_plans(self) -> None:
+        """Pair each CarePlan, CareTeam and Goal with its EpisodeOfCare (the case)."""
+
+        def plan(entry: _Entry) -> None:
+            infos = _list(entry.resource.get("supportingInfo"))
+            episodes = [
+                self.by_url[url]
+                for url in (_dict(info).get("reference") for info in infos)
+                if isinstance(url, str) and url in self.by_url
+            ]
+            episodes = [found for found in episodes if found.type == "EpisodeOfCare"]
+            if len(episodes) != 1:
+                _refuse(
+                    "CarePlan.supportingInfo must point to exactly one EpisodeOfCare in the "
+                    "bundle (the case the plan belongs to)."
+                )
+            episode = episodes[0]
+            if episode.url in self.plan_of_episode:
+                _refuse("CarePlan.supportingInfo: that EpisodeOfCare has another CarePlan.")
+            self.episode_of_plan[entry.url] = episode.url
+            self.plan_of_episode[episode.url] = entry.url
+            for position, goal in enumerate(_list(entry.resource.get("goal"))):
+                found = self.target(goal, f"CarePlan.goal[{position}]", "Goal")
+                if self.plan_of_goal.setdefault(found.url, entry.url) != entry.url:
+                    _refuse(f"CarePlan.goal[{position}] is a goal of another CarePlan too.")
+
+        def team(entry: _Entry) -> None:
+            teams = _list(entry.resource.get("team"))
+            if len(teams) != 1:
+                _refuse("EpisodeOfCare.team must point to exactly one CareTeam.")
+            found = self.target(teams[0], "EpisodeOfCare.team[0]", "CareTeam")
+            if found.url in self.episode_of_team:
+                _refuse("EpisodeOfCare.team: that CareTeam belongs to another EpisodeOfCare.")
+            self.episode_of_team[found.url] = entry.url
+
+        self.each(("CarePlan",), plan)
+        self.each(("EpisodeOfCare",), team)
+
+    def episode(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = self.patient_id(resource.get("patient"), "EpisodeOfCare.patient")
+        plan_url = self.plan_of_episode.get(entry.url)
+        if plan_url is None:
+            _refuse("no CarePlan in the bundle points to this EpisodeOfCare (supportingInfo).")
+        plan = self.by_url[plan_url].resource
+        status_code = resource.get("status")
+        status = codes.CASE_STATUS_FROM_EPISODE.get(status_code)  # type: ignore[arg-type]
+        if status is None:
+            _refuse(
+                f"EpisodeOfCare.status {_shown(status_code)} cannot be imported: MDT Desk "
+                f"reads {', '.join(codes.CASE_STATUS_FROM_EPISODE)}."
+            )
+        period = _period(resource, "period")
+        referred_on = _required_date(period.get("start"), "EpisodeOfCare.period.start")
+        closed_on = _date(period.get("end"), "EpisodeOfCare.period.end")
+        plan_period = _period(plan, "period")
+        accepted_on = _date(plan_period.get("start"), "CarePlan.period.start")
+        next_review_on = _date(plan_period.get("end"), "CarePlan.period.end")
+        not_accepted = (
+            status_code == codes.EPISODE_NOT_ACCEPTED
+            or plan.get("status") == codes.CARE_PLAN_NOT_ACCEPTED
+        )
+        if not_accepted:
+            status = CaseStatus.CLOSED
+        if status is CaseStatus.CLOSED and closed_on is None:
+            _refuse("EpisodeOfCare.period.end is missing: a finished episode needs its end.")
+        if status is not CaseStatus.CLOSED and closed_on is not None:
+            _refuse("EpisodeOfCare.period.end is set, but the episode has not finished.")
+        if closed_on is not None and closed_on < referred_on:
+            _refuse("EpisodeOfCare.period.end is before its start.")
+        if accepted_on is not None and accepted_on < referred_on:
+            _refuse("CarePlan.period.start is before the EpisodeOfCare began.")
+        closure: ClosureReason | None = None
+        if not_accepted:
+            closure = ClosureReason.NOT_ACCEPTED
+        elif status is CaseStatus.CLOSED:
+            closure = ClosureReason.OTHER  # the bundle does not say why
+        case = Case(
+            id=_row_id(entry.url),
+            patient_id=patient_id,
+            status=status,
+            referral_source=ReferralSource.OTHER,
+            referral_reason=IMPORTED_REFERRAL_REASON,
+            referred_on=referred_on,
+            accepted_on=accepted_on,
+            closed_on=closed_on,
+            closure_reason=closure,
+            not_accepted_reason=NotAcceptedReason.OTHER if not_accepted else None,
+            next_review_on=next_review_on,
+        )
+        self.case_of_episode[entry.url] = case
+        self.planned.cases.append(case)
+
+    def care_plan(self, entry: _Entry) -> None:
+        resource = entry.resource
+        episode = self.episode_of_plan.get(entry.url)
+        if episode is None:
+            return  # said when pairing
+        case = self.case_of(episode, "CarePlan.supportingInfo")
+        self.same_person(
+            case, self.patient_id(resource.get("subject"), "CarePlan.subject"), "CarePlan.subject"
+        )
+        if resource.get("intent") != "plan":
+            _refuse(f"CarePlan.intent {_shown(resource.get('intent'))} is not 'plan'.")
+
+    def care_team(self, entry: _Entry) -> None:
+        episode = self.episode_of_team.get(entry.url)
+        if episode is None:
+            _refuse("no EpisodeOfCare in the bundle points to this CareTeam (team).")
+        case = self.case_of(episode, "the CareTeam's EpisodeOfCare")
+        for position, raw in enumerate(_list(entry.resource.get("participant"))):
+            try:
+                self.participant(case, _dict(raw), f"CareTeam.participant[{position}]")
+            except _ResourceRefusedError as refused:
+                self.note(entry, str(refused))
+
+    def participant(self, case: Case, participant: JSON, element: str) -> None:
+        try:
+            row_id = uuid.UUID(str(participant.get("id")))
+        except ValueError:
+            _refuse(f"{element}.id {_shown(participant.get('id'))} is not a UUID.")
+        if row_id in self.participant_ids or f"{_URN}{row_id}" in self.by_url:
+            _refuse(f"{element}.id is the id of another participant or entry in the bundle.")
+        self.participant_ids.add(row_id)
+        roles = _list(participant.get("role"))
+        first_role = _dict(roles[0]) if roles else {}
+        is_coordinator = any(
+            isinstance(coding, dict)
+            and coding.get("system") == codes.CARE_TEAM_ROLE_SYSTEM
+            and coding.get("code") == codes.COORDINATOR_ROLE[0]
+            for coding in _list(first_role.get("coding"))
+        )
+        period = _period(participant, "period")
+        started = _required_date(period.get("start"), f"{element}.period.start")
+        ended = _date(period.get("end"), f"{element}.period.end")
+        if ended is not None and ended < started:
+            _refuse(f"{element}.period.end is before its start.")
+        member = _dict(participant.get("member"))
+        if is_coordinator:
+            if ended is not None:
+                _refuse(f"{element}: a care coordinator in the bundle is a current one.")
+            self.planned.coordinators.append(
+                CoordinatorAssignment(
+                    id=row_id,
+                    case_id=case.id,
+                    staff_id=self.staff_id(member, f"{element}.member"),
+                    started_on=started,
+                )
+            )
+            return
+        role = _text(first_role.get("text"))
+        if not role:
+            _refuse(f"{element}.role[0].text is missing; say their role in this person's care.")
+        staff_id = self.staff_id(member, f"{element}.member") if "reference" in member else None
+        name = "" if staff_id is not None else _text(member.get("display"))
+        if staff_id is None and not name:
+            _refuse(f"{element}.member has neither a Practitioner nor a name.")
+        self.planned.members.append(
+            CareTeamMember(
+                id=row_id,
+                case_id=case.id,
+                staff_id=staff_id,
+                name=name,
+                role=role,
+                organisation=_text(_dict(participant.get("onBehalfOf")).get("display")),
+                joined_on=started,
+                left_on=ended,
+            )
+        )
+
+    def goal(self, entry: _Entry) -> None:
+        resource = entry.resource
+        plan = self.plan_of_goal.get(entry.url)
+        if plan is None:
+            _refuse("no CarePlan in the bundle lists this Goal (CarePlan.goal).")
+        episode = self.episode_of_plan.get(plan)
+        if episode is None:
+            return  # the CarePlan is faulty, and said so
+        case = self.case_of(episode, "the Goal's CarePlan")
+        self.same_person(
+            case, self.patient_id(resource.get("subject"), "Goal.subject"), "Goal.subject"
+        )
+        description = _text(_dict(resource.get("description")).get("text"))
+        if not description:
+            _refuse("Goal.description.text is missing; it holds the goal in the person's words.")
+        lifecycle = resource.get("lifecycleStatus")
+        achievement = next(
+            (
+                coding.get("code")
+                for coding in _list(_dict(resource.get("achievementStatus")).get("coding"))
+                if isinstance(coding, dict)
+                and coding.get("system") == codes.GOAL_ACHIEVEMENT_SYSTEM
+            ),
+            None,
+        )
+        key = (lifecycle, achievement)
+        if key not in _GOAL_OUTCOME:
+            _refuse(
+                f"Goal.lifecycleStatus {_shown(lifecycle)} with achievementStatus "
+                f"{_shown(achievement)} is not a goal outcome MDT Desk knows."
+            )
+        targets = _list(resource.get("target"))
+        target_on = (
+            _date(_dict(targets[0]).get("dueDate"), "Goal.target[0].dueDate") if targets else None
+        )
+        self.planned.goals.append(
+            Goal(
+                id=_row_id(entry.url),
+                case_id=case.id,
+                description=description,
+                target_on=target_on,
+                outcome=_GOAL_OUTCOME[key],
+            )
+        )
+
+    def task(self, entry: _Entry) -> None:
+        resource = entry.resource
+        based_on = _list(resource.get("basedOn"))
+        if len(based_on) != 1:
+            _refuse("Task.basedOn must point to exactly one CarePlan.")
+        plan = self.target(based_on[0], "Task.basedOn[0]", "CarePlan")
+        episode = self.episode_of_plan.get(plan.url)
+        if episode is None:
+            _refuse("Task.basedOn[0] points to a CarePlan that could not be read.")
+        case = self.case_of(episode, "Task.basedOn[0]")
+        self.same_person(case, self.patient_id(resource.get("for"), "Task.for"), "Task.for")
+        description = _text(resource.get("description"))
+        if not description:
+            _refuse("Task.description is missing; say what will be done.")
+        status_code = resource.get("status")
+        status = _ACTION_STATUS.get(status_code)  # type: ignore[arg-type]
+        if status is None:
+            _refuse(
+                f"Task.status {_shown(status_code)} cannot be imported: MDT Desk reads "
+                f"{', '.join(_ACTION_STATUS)}."
+            )
+        owner = self.staff_id(resource.get("owner"), "Task.owner")
+        due_on = _required_date(
+            _dict(_dict(resource.get("restriction")).get("period")).get("end"),
+            "Task.restriction.period.end (the due date)",
+        )
+        completed_on = _date(
+            _dict(resource.get("executionPeriod")).get("end"), "Task.executionPeriod.end"
+        )
+        goal_id = None
+        if "reasonReference" in resource:
+            goal = self.target(resource["reasonReference"], "Task.reasonReference", "Goal")
+            if self.plan_of_goal.get(goal.url) != plan.url:
+                _refuse("Task.reasonReference is a Goal of another care plan.")
+            goal_id = _row_id(goal.url)
+        self.planned.actions.append(
+            Action(
+                id=_row_id(entry.url),
+                case_id=case.id,
+                goal_id=goal_id,
+                description=description,
+                owner_id=owner,
+                due_on=due_on,
+                status=status,
+                completed_on=completed_on,
+                sensitive=False,
+            )
+        )
+
+    def flag(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = self.patient_id(resource.get("subject"), "Flag.subject")
+        if resource.get("status") != "active":
+            _refuse(
+                f"Flag.status {_shown(resource.get('status'))}: MDT Desk imports active flags only."
+            )
+        concept = resource.get("code")
+        kind = _coded(concept, codes.ALERT_KIND_SYSTEM, AlertKind, "Flag.code", "which alert")
+        text = _text(_dict(concept).get("text"))
+        # The export writes the kind's own label when the alert has no detail.
+        detail = "" if text == label(kind) else text
+        self.planned.alerts.append(
+            Alert(
+                id=_row_id(entry.url),
+                patient_id=patient_id,
+                kind=kind,
+                detail=detail,
+                sensitive=False,
+                share_with_person=True,
+            )
+        )
+
+    def consent(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = self.patient_id(resource.get("patient"), "Consent.patient")
+        decision: ConsentDecision | None = None
+        for position, concept in enumerate(_list(resource.get("category"))):
+            if any(
+                isinstance(coding, dict) and coding.get("system") == codes.CONSENT_DECISION_SYSTEM
+                for coding in _list(_dict(concept).get("coding"))
+            ):
+                decision = _coded(
+                    concept,
+                    codes.CONSENT_DECISION_SYSTEM,
+                    ConsentDecision,
+                    f"Consent.category[{position}]",
+                    "which decision",
+                )
+        if decision is None:
+            _refuse(
+                f"Consent.category has no coding from {codes.CONSENT_DECISION_SYSTEM}, so "
+                "MDT Desk cannot tell which decision it is."
+            )
+        recorded_on = _required_date(resource.get("dateTime"), "Consent.dateTime")
+        if recorded_on > dt.date.today():
+            _refuse("Consent.dateTime is in the future.")
+        self.planned.consents.append(
+            Consent(
+                id=_row_id(entry.url),
+                patient_id=patient_id,
+                decision=decision,
+                recorded_on=recorded_on,
+                recorded_by_id=None,
+            )
+        )
+
+    def encounter(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = self.patient_id(resource.get("subject"), "Encounter.subject")
+        types = _list(resource.get("type"))
+        kind = _coded(
+            types[0] if types else {},
+            codes.ADMISSION_KIND_SYSTEM,
+            OutcomeEventKind,
+            "Encounter.type[0]",
+            "which admission",
+        )
+        if kind not in codes.ADMISSION_KINDS:
+            _refuse(f"Encounter.type[0] code {_shown(kind.value)} is not a hospital admission.")
+        case_id = None
+        episodes = _list(resource.get("episodeOfCare"))
+        if episodes:
+            episode = self.target(episodes[0], "Encounter.episodeOfCare[0]", "EpisodeOfCare")
+            case = self.case_of(episode.url, "Encounter.episodeOfCare[0]")
+            self.same_person(case, patient_id, "Encounter.subject")
+            case_id = case.id
+        period = _period(resource, "period")
+        occurred_on = _required_date(period.get("start"), "Encounter.period.start")
+        discharged_on = _date(period.get("end"), "Encounter.period.end")
+        if discharged_on is not None and discharged_on < occurred_on:
+            _refuse("Encounter.period.end is before its start.")
+        disposition = _dict(resource.get("hospitalization")).get("dischargeDisposition")
+        destination = (
+            _coded(
+                disposition,
+                codes.DISCHARGE_DESTINATION_SYSTEM,
+                DischargeDestination,
+                "Encounter.hospitalization.dischargeDisposition",
+                "which destination",
+            )
+            if disposition is not None
+            else None
+        )
+        self.planned.events.append(
+            OutcomeEvent(
+                id=_row_id(entry.url),
+                patient_id=patient_id,
+                case_id=case_id,
+                kind=kind,
+                occurred_on=occurred_on,
+                discharged_on=discharged_on,
+                discharge_destination=destination,
+                source=_text(_dict(resource.get("serviceProvider")).get("display")),
+            )
+        )
+
+    def document(self, entry: _Entry) -> None:
+        resource = entry.resource
+        patient_id = self.patient_id(resource.get("subject"), "DocumentReference.subject")
+        related = _list(_dict(resource.get("context")).get("related"))
+        if len(related) != 1:
+            _refuse("DocumentReference.context.related must point to the plan's EpisodeOfCare.")
+        episode = self.target(related[0], "DocumentReference.context.related[0]", "EpisodeOfCare")
+        case = self.case_of(episode.url, "DocumentReference.context.related[0]")
+        self.same_person(case, patient_id, "DocumentReference.subject")
+        digest = _text(_dict(resource.get("masterIdentifier")).get("value"))
+        if _dict(resource.get("masterIdentifier")).get("system") != codes.CONTENT_SHA256_SYSTEM:
+            _refuse(
+                f"DocumentReference.masterIdentifier is not a {codes.CONTENT_SHA256_SYSTEM} "
+                "identifier, so MDT Desk cannot tell which printed plan it was."
+            )
+        if not _SHA256.fullmatch(digest):
+            _refuse("DocumentReference.masterIdentifier.value is not a SHA-256 in hex.")
+        extensions = {
+            _dict(extension).get("url"): _dict(extension)
+            for extension in _list(resource.get("extension"))
+        }
+        pages = extensions.get(codes.PAGE_COUNT_EXTENSION, {}).get("valueInteger")
+        if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
+            _refuse(
+                f"DocumentReference.extension {codes.PAGE_COUNT_EXTENSION} is missing or is "
+                "not a page count."
+            )
+        large_print = extensions.get(codes.LARGE_PRINT_EXTENSION, {}).get("valueBoolean", False)
+        if not isinstance(large_print, bool):
+            _refuse(
+                f"DocumentReference.extension {codes.LARGE_PRINT_EXTENSION} is not true or false."
+            )
+        plan_version = next(
+            (
+                _text(identifier.get("value"))
+                for identifier in _list(resource.get("identifier"))
+                if isinstance(identifier, dict)
+                and identifier.get("system") == codes.PLAN_VERSION_SYSTEM
+            ),
+            "",
+        )
+        authors = _list(resource.get("author"))
+        printed_by = self.staff_id(authors[0], "DocumentReference.author[0]") if authors else None
+        self.planned.prints.append(
+            PrintRecord(
+                id=_row_id(entry.url),
+                kind=DocumentKind.CARE_PLAN,
+                patient_id=patient_id,
+                case_id=case.id,
+                printed_by_id=printed_by,
+                printed_at=_instant(resource.get("date"), "DocumentReference.date"),
+                plan_version=plan_version,
+                content_sha256=digest,
+                pages=pages,
+                large_print=large_print,
+            )
+        )
+
+    # -- the store
+
+    def one_open_case_each(self) -> None:
+        """A person has at most one open case (as the case service insists)."""
+        open_cases: dict[uuid.UUID, list[str]] = {}
+        for url, case in self.case_of_episode.items():
+            if case.status is not CaseStatus.CLOSED:
+                open_cases.setdefault(case.patient_id, []).append(url)
+        for urls in open_cases.values():
+            for url in urls[1:]:
+                self.note(
+                    self.by_url[url],
+                    "the Patient has another open EpisodeOfCare in the bundle; MDT Desk "
+                    "keeps one open case per person.",
+                )
+
+    def ids_not_in_store(self) -> None:
+        """No row the import adds may already be in the store (a Patient is said above)."""
+        wanted: list[tuple[type[SyncedRecord], list[Any], str]] = [
+            (Case, self.planned.cases, "case"),
+            (CoordinatorAssignment, self.planned.coordinators, "coordinator assignment"),
+            (CareTeamMember, self.planned.members, "care team member"),
+            (Goal, self.planned.goals, "goal"),
+            (Action, self.planned.actions, "action"),
+            (Alert, self.planned.alerts, "alert"),
+            (Consent, self.planned.consents, "consent decision"),
+            (OutcomeEvent, self.planned.events, "admission"),
+            (PrintRecord, self.planned.prints, "printed plan"),
+        ]
+        urls = {_row_id_or_none(entry.url): entry for entry in self.entries}
+        for model, rows, what in wanted:
+            ids = [row.id for row in rows]
+            for start in range(0, len(ids), _CHUNK):
+                for found in self.session.scalars(
+                    select(model.id).where(model.id.in_(ids[start : start + _CHUNK]))
+                ):
+                    entry = urls.get(found)
+                    message = f"a {what} with the same id is already in this store."
+                    if entry is not None:
+                        self.note(entry, message)
+                    else:  # a care team participant: named by its own id
+                        self.problems.setdefault(-1, []).append(
+                            f"CareTeam.participant {found}: {message}"
+                        )
+
+
+def _row_id_or_none(url: str) -> uuid.UUID | None:
+    try:
+        return _row_id(url)
+    except _ResourceRefusedError:
+        return None
+
+
+def _problem_lines(
+    entries: Sequence[_Entry | None],
+    found: Iterable[Mapping[int, list[str]]],
+    rule_lines: Iterable[tuple[int | None, str]],
+) -> list[str]:
+    """Every problem, in entry order; each line names the entry."""
+    by_entry: dict[int, list[str]] = {}
+    for source in found:
+        for index, messages in source.items():
+            by_entry.setdefault(index, []).extend(messages)
+    lines: list[tuple[int, int, str]] = []
+    order = 0
+    for at, line in rule_lines:
+        lines.append((-1 if at is None else at, order, line))
+        order += 1
+    for index, messages in by_entry.items():
+        named = entries[index] if 0 <= index < len(entries) else None
+        for message in messages:
+            lines.append((index, order, f"{named.where}: {message}" if named else message))
+            order += 1
+    return [line for _index, _order, line in sorted(lines)]
+
+
+def _without_faulty_resources(bundle: JSON, faulty: Iterable[int]) -> JSON:
+    """The bundle for our rules: a resource ``fhir.resources`` refused is cut down to its
+    type and id. Its faults are said already, and our rules read well-formed resources;
+    its fullUrl stays, so a reference to it still resolves."""
+    entries = list(bundle.get("entry", []))
+    for index in faulty:
+        resource = entries[index]["resource"]
+        entries[index] = {
+            **entries[index],
+            "resource": {"resourceType": resource["resourceType"], "id": resource.get("id")},
+        }
+    return {**bundle, "entry": entries}
+
+
+def _write(session: Session, planned: _Planned) -> None:
+    """Write the planned rows, all or none: a savepoint inside the caller's transaction."""
+    with session.begin_nested():
+        for group in planned.groups():
+            if group:
+                session.add_all(group)
+                session.flush()
+
+
+@requires(Permission.IMPORT_PATIENTS)
+def import_bundle(session: Session, text: str) -> FhirImportReport:
+    """Read a care plan bundle (as :mod:`.export` writes) into the store.
+
+    Args:
+        session: a write session (``store.write``); nothing is written unless the whole
+            bundle can be.
+        text: the bundle's JSON text.
+
+    Raises:
+        FhirImportError: listing every problem found (by line, or by entry, resource
+            type and fullUrl); nothing was written.
+    """
+    bundle = _parse(text)
+    read = _entries(bundle)
+    structure = _structure_problems(read)
+    violations = [
+        violation
+        for violation in bundle_violations(_without_faulty_resources(bundle, structure))
+        if violation.entry not in structure
+    ]
+    faulty = set(structure) | {
+        violation.entry for violation in violations if violation.entry is not None
+    }
+    entries = [entry for entry in read if entry is not None]
+    reader = _Reader(session, entries, faulty)
+    reader.read()
+    problems = _problem_lines(
+        read,
+        (structure, reader.problems),
+        ((violation.entry, str(violation)) for violation in violations),
+    )
+    if problems:
+        raise FhirImportError(problems)
+    planned = reader.planned
+    _write(session, planned)
+    return FhirImportReport(
+        people=len(planned.patients),
+        staff=len(planned.staff),
+        practices=len(planned.practices),
+        resources=len(read),
+        staff_reused=planned.staff_reused,
+        practices_reused=planned.practices_reused,
+        patient_ids=tuple(patient.id for patient in planned.patients),
+    )

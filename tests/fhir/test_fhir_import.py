@@ -1,0 +1,648 @@
+"""`mdt-desk fhir import`: a care plan bundle read back into a fresh, empty store.
+
+The round trip is the acceptance test: a demo person's bundle (and a whole practice's)
+imported into an empty store exports again to the same bytes, and the imported rows are
+the source's. A broken bundle is refused with every problem named by line or by entry,
+and nothing is written, not even when a write fails half-way.
+"""
+
+import copy
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mdt_desk.models import (
+    Action,
+    Alert,
+    CareTeamMember,
+    Case,
+    Consent,
+    CoordinatorAssignment,
+    Goal,
+    JournalChange,
+    OutcomeEvent,
+    Patient,
+    PrintRecord,
+    Staff,
+    synced_tables,
+)
+from mdt_desk.models.enums import (
+    ActionStatus,
+    AlertKind,
+    ConsentDecision,
+    DischargeDestination,
+    DocumentKind,
+    OutcomeEventKind,
+)
+from mdt_desk.models.store import Store
+from mdt_desk.services.access import store_in_setup
+from mdt_desk.services.demo import generate_demo
+from mdt_desk.services.fhir import codes, importer
+from mdt_desk.services.fhir.export import person_bundle, practice_bundle
+from mdt_desk.services.fhir.importer import FhirImportError, import_bundle
+from mdt_desk.services.staff import signed_in_staff_id
+from tests.shared_stores import made_sealed
+
+GOLDEN = Path(__file__).parent.parent / "data"
+GOLDEN_FILES = ("fhir-golden-1.json", "fhir-golden-2.json")
+DEMO_TODAY = dt.date(2026, 11, 2)
+SENSITIVE_ACTION = "Safeguarding strategy meeting before the next home visit"
+
+
+def golden(name: str = GOLDEN_FILES[0]) -> str:
+    return (GOLDEN / name).read_text(encoding="utf-8")
+
+
+def row_count(session: Session) -> int:
+    """Every row of every synced table, and the journal's changes."""
+    total = session.scalar(select(func.count()).select_from(JournalChange)) or 0
+    for table in synced_tables():
+        total += session.scalar(select(func.count()).select_from(table)) or 0
+    return total
+
+
+def rows_in(store: Store) -> int:
+    with store.read() as session:
+        return row_count(session)
+
+
+def refused(store: Store, text: str) -> FhirImportError:
+    """Import ``text``, which must be refused; and check nothing was written."""
+    before = rows_in(store)
+    with pytest.raises(FhirImportError) as raised, store.write(None, "fhir import") as session:
+        import_bundle(session, text)
+    assert rows_in(store) == before
+    return raised.value
+
+
+def imported(store: Store, text: str) -> importer.FhirImportReport:
+    with store.write(None, "fhir import") as session:
+        return import_bundle(session, text)
+
+
+def entry_of(bundle: dict[str, Any], resource_type: str) -> tuple[int, dict[str, Any]]:
+    """The first entry holding a ``resource_type``: its index and resource."""
+    for index, entry in enumerate(bundle["entry"]):
+        if entry["resource"]["resourceType"] == resource_type:
+            return index, entry["resource"]
+    raise AssertionError(f"no {resource_type} in the bundle")
+
+
+def names_entry(problem: str, index: int, resource: dict[str, Any]) -> bool:
+    return problem.startswith(
+        f"entry {index} ({resource['resourceType']} urn:uuid:{resource['id']}):"
+    )
+
+
+# -- the round trip on a demo store ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A demo store whose richest person also has a sensitive action, a hospital
+    admission, a printed plan, two shared alerts and a consent decision."""
+    path = tmp_path_factory.mktemp("fhir-import-demo") / "demo.sqlite"
+    with made_sealed():  # made before any test's keyring; the open store keeps its key
+        store = Store.open(path)
+        generate_demo(store, patients=60, seed=5, today=DEMO_TODAY)
+    coordinator = signed_in_staff_id(store)
+    assert coordinator is not None
+    with store.write(coordinator, "test set-up") as session:
+        goals = select(func.count()).where(Goal.case_id == Case.id).scalar_subquery()
+        actions = select(func.count()).where(Action.case_id == Case.id).scalar_subquery()
+        members = select(func.count()).where(CareTeamMember.case_id == Case.id).scalar_subquery()
+        case = session.scalars(
+            select(Case)
+            .where(Case.status.in_(("active", "under_review")))
+            .order_by((goals + actions + members).desc(), Case.id)
+        ).first()
+        assert case is not None
+        goal = session.scalars(select(Goal).where(Goal.case_id == case.id)).first()
+        assert goal is not None, "the richest demo person has no goal"
+        session.add_all(
+            [
+                Action(
+                    case_id=case.id,
+                    goal_id=goal.id,
+                    description=SENSITIVE_ACTION,
+                    owner_id=coordinator,
+                    due_on=DEMO_TODAY + dt.timedelta(days=7),
+                    status=ActionStatus.OPEN,
+                    sensitive=True,
+                ),
+                OutcomeEvent(
+                    patient_id=case.patient_id,
+                    case_id=case.id,
+                    kind=OutcomeEventKind.HOSPITAL_ADMISSION,
+                    occurred_on=DEMO_TODAY - dt.timedelta(days=20),
+                    discharged_on=DEMO_TODAY - dt.timedelta(days=12),
+                    discharge_destination=DischargeDestination.USUAL_RESIDENCE,
+                    source="Queen Elizabeth the Queen Mother Hospital",
+                ),
+                PrintRecord(
+                    kind=DocumentKind.CARE_PLAN,
+                    patient_id=case.patient_id,
+                    case_id=case.id,
+                    printed_by_id=coordinator,
+                    printed_at=dt.datetime(2026, 11, 1, 14, 30, 5, tzinfo=dt.UTC),
+                    plan_version="v3-9c1e",
+                    content_sha256="cd" * 32,
+                    pages=4,
+                    large_print=False,
+                ),
+                Alert(patient_id=case.patient_id, kind=AlertKind.KEY_SAFE, detail="Code 4321"),
+                Alert(patient_id=case.patient_id, kind=AlertKind.LIVES_ALONE, detail=""),
+                Consent(
+                    patient_id=case.patient_id,
+                    decision=ConsentDecision.GIVEN,
+                    recorded_on=DEMO_TODAY,
+                    recorded_by_id=coordinator,
+                ),
+            ]
+        )
+        open_cases = (
+            select(Patient.practice_id)
+            .join(Case, Case.patient_id == Patient.id)
+            .where(Case.status.in_(("active", "under_review", "referred")))
+            .group_by(Patient.practice_id)
+            .order_by(func.count().desc(), Patient.practice_id)
+        )
+        facts = {
+            "store": store,
+            "busiest_practice_id": session.scalars(open_cases).first(),
+            "coordinator": coordinator,
+            "patient_id": case.patient_id,
+            "case_id": case.id,
+        }
+    yield facts
+    store.close()
+
+
+def _plan_rows(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
+    """What a person's plan is made of, as comparable values (sensitive actions left out:
+    they are never exported)."""
+    case = session.get(Case, case_id)
+    assert case is not None
+    patient = session.get(Patient, case.patient_id)
+    assert patient is not None
+
+    def values(rows: Any, *names: str) -> list[tuple[Any, ...]]:
+        return sorted(tuple(getattr(row, name) for name in names) for row in rows)
+
+    return {
+        "patient": (
+            patient.id,
+            patient.nhs_number,
+            patient.family_name,
+            patient.given_name,
+            patient.title,
+            patient.date_of_birth,
+            patient.date_of_death,
+            patient.gender,
+            patient.address,
+            patient.postcode,
+            patient.phone,
+            patient.practice_id,
+        ),
+        "case": (
+            case.id,
+            # "Under review" is an active episode to FHIR: the bundle cannot say more.
+            codes.EPISODE_STATUS[case.status],
+            case.referred_on,
+            case.accepted_on,
+            case.next_review_on,
+            case.closed_on,
+        ),
+        "goals": values(
+            session.scalars(select(Goal).where(Goal.case_id == case_id)),
+            "id",
+            "description",
+            "target_on",
+            "outcome",
+        ),
+        "actions": values(
+            session.scalars(
+                select(Action).where(Action.case_id == case_id, Action.sensitive.is_(False))
+            ),
+            "id",
+            "description",
+            "owner_id",
+            "due_on",
+            "status",
+            "completed_on",
+            "goal_id",
+        ),
+        "team": values(
+            session.scalars(select(CareTeamMember).where(CareTeamMember.case_id == case_id)),
+            "id",
+            "staff_id",
+            "name",
+            "role",
+            "organisation",
+            "joined_on",
+            "left_on",
+        ),
+        "coordinator": values(
+            session.scalars(
+                select(CoordinatorAssignment).where(
+                    CoordinatorAssignment.case_id == case_id,
+                    CoordinatorAssignment.ended_on.is_(None),
+                )
+            ),
+            "id",
+            "staff_id",
+            "started_on",
+        ),
+    }
+
+
+@pytest.mark.slow  # the demo store takes a few seconds
+def test_a_person_s_bundle_imports_into_an_empty_store_and_exports_the_same_bytes(
+    demo: dict[str, Any], store: Store
+) -> None:
+    source: Store = demo["store"]
+    with source.read(demo["coordinator"]) as session:
+        exported = person_bundle(session, demo["patient_id"]).text
+        expected = _plan_rows(session, demo["case_id"])
+    assert SENSITIVE_ACTION not in exported
+    resource_types = {entry["resource"]["resourceType"] for entry in json.loads(exported)["entry"]}
+    assert {"Encounter", "DocumentReference", "Flag", "Consent", "Task", "Goal"} <= resource_types
+
+    report = imported(store, exported)
+
+    assert report.people == 1 and report.practices == 1 and report.staff >= 1
+    assert report.resources == len(json.loads(exported)["entry"])
+    assert report.patient_ids == (demo["patient_id"],)
+    with store.read() as session:
+        assert person_bundle(session, demo["patient_id"]).text == exported
+        assert _plan_rows(session, demo["case_id"]) == expected
+        # No roles, no PIN: a store filled by an import is still in set-up.
+        assert store_in_setup(session)
+        assert not any(staff.roles or staff.pin_hash for staff in session.scalars(select(Staff)))
+        assert session.scalar(select(func.count()).select_from(Action).where(Action.sensitive)) == 0
+
+
+@pytest.mark.slow  # the demo store takes a few seconds
+def test_a_practice_s_bundle_imports_into_an_empty_store_and_exports_the_same_bytes(
+    demo: dict[str, Any], store: Store
+) -> None:
+    source: Store = demo["store"]
+    with source.read(demo["coordinator"]) as session:
+        bundle = practice_bundle(session, demo["busiest_practice_id"])
+        case_ids = session.scalars(
+            select(Case.id).where(Case.patient_id.in_(bundle.patient_ids), Case.closed_on.is_(None))
+        ).all()
+        expected = {case_id: _plan_rows(session, case_id) for case_id in case_ids}
+    assert len(bundle.patient_ids) > 1
+
+    report = imported(store, bundle.text)
+
+    assert report.people == len(bundle.patient_ids)
+    assert report.resources == bundle.resources
+    with store.read() as session:
+        assert practice_bundle(session, demo["busiest_practice_id"]).text == bundle.text
+        for case_id, source_rows in expected.items():
+            imported_rows = _plan_rows(session, case_id)
+            for part, values in source_rows.items():
+                assert imported_rows[part] == values, (case_id, part)
+
+
+@pytest.mark.parametrize("name", GOLDEN_FILES)
+def test_each_golden_bundle_imports_and_exports_the_same_bytes(store: Store, name: str) -> None:
+    text = golden(name)
+    report = imported(store, text)
+    assert report.summary().startswith("Imported 1 person, ")
+    with store.read() as session:
+        assert person_bundle(session, report.patient_ids[0]).text == text
+
+
+def test_staff_and_a_practice_already_in_the_store_are_kept_and_the_person_added(
+    store: Store,
+) -> None:
+    first = json.loads(golden(GOLDEN_FILES[0]))
+    second = json.loads(golden(GOLDEN_FILES[1]))
+    imported(store, golden(GOLDEN_FILES[0]))
+    shared_staff = {
+        entry["fullUrl"]
+        for entry in first["entry"]
+        if entry["resource"]["resourceType"] == "Practitioner"
+    } & {
+        entry["fullUrl"]
+        for entry in second["entry"]
+        if entry["resource"]["resourceType"] == "Practitioner"
+    }
+
+    report = imported(store, golden(GOLDEN_FILES[1]))
+
+    assert report.people == 1
+    assert report.staff_reused == len(shared_staff)
+    same_practice = (
+        entry_of(first, "Organization")[1]["id"] == entry_of(second, "Organization")[1]["id"]
+    )
+    assert report.practices_reused == (1 if same_practice else 0)
+    with store.read() as session:
+        assert person_bundle(session, report.patient_ids[0]).text == golden(GOLDEN_FILES[1])
+
+
+# -- bad bundles ----------------------------------------------------------------------
+
+
+def test_a_truncated_file_is_refused_naming_the_line_and_column(store: Store) -> None:
+    text = golden()
+    cut = text[: len(text) // 2]
+    error = refused(store, cut)
+    (problem,) = error.problems
+    line = cut.count("\n") + 1
+    assert problem.startswith(f"line {line}, column ")
+    assert "not valid JSON" in problem
+    assert "Traceback" not in str(error)
+
+
+def test_a_patient_at_the_top_level_is_refused_as_not_a_bundle(store: Store) -> None:
+    _index, patient = entry_of(json.loads(golden()), "Patient")
+    error = refused(store, json.dumps(patient))
+    assert error.problems == (
+        "The file holds a Patient, not a Bundle: MDT Desk imports a Bundle of type "
+        "collection, as its FHIR export writes.",
+    )
+
+
+def test_a_bundle_that_is_not_a_collection_is_refused(store: Store) -> None:
+    bundle = json.loads(golden())
+    bundle["type"] = "transaction"
+    error = refused(store, json.dumps(bundle))
+    assert "'transaction', not 'collection'" in error.problems[0]
+
+
+def _mutated(
+    change: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]],
+) -> tuple[str, int, dict[str, Any]]:
+    bundle = json.loads(golden())
+    index, resource = change(bundle)
+    return json.dumps(bundle), index, resource
+
+
+def _banana_type(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, goal = entry_of(bundle, "Goal")
+    goal["resourceType"] = "Banana"
+    return index, goal
+
+
+def _broken_reference(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, task = entry_of(bundle, "Task")
+    task["owner"]["reference"] = f"urn:uuid:{uuid.UUID(int=7)}"
+    return index, task
+
+
+def _wrong_check_digit(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, patient = entry_of(bundle, "Patient")
+    value = patient["identifier"][0]["value"]
+    patient["identifier"][0]["value"] = value[:9] + str((int(value[9]) + 1) % 10)
+    return index, patient
+
+
+def _banana_status(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, task = entry_of(bundle, "Task")
+    task["status"] = "banana"
+    return index, task
+
+
+def _not_a_date(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, task = entry_of(bundle, "Task")
+    task["restriction"]["period"]["end"] = "2026-02-30"
+    return index, task
+
+
+def _owner_not_a_practitioner(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, task = entry_of(bundle, "Task")
+    _patient_index, patient = entry_of(bundle, "Patient")
+    task["owner"]["reference"] = f"urn:uuid:{patient['id']}"
+    return index, task
+
+
+def _plan_without_episode(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, plan = entry_of(bundle, "CarePlan")
+    episode_index, _episode = entry_of(bundle, "EpisodeOfCare")
+    del bundle["entry"][episode_index]
+    plan.pop("supportingInfo")
+    return index - (episode_index < index), plan
+
+
+def _task_status_fhir_has_but_we_do_not(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    index, task = entry_of(bundle, "Task")
+    task["status"] = "on-hold"  # a FHIR Task status, but not one of an action's
+    return index, task
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_banana_type, "'Banana' is not a FHIR R4 resource type"),
+        (_broken_reference, "Task.owner"),
+        (_wrong_check_digit, "check digit"),
+        (_banana_status, "'banana'"),
+        (_not_a_date, "Task.restriction.period.end"),
+        (_owner_not_a_practitioner, "Task.owner points to a Patient, not a Practitioner"),
+        (_plan_without_episode, "CarePlan.supportingInfo"),
+        (_task_status_fhir_has_but_we_do_not, "Task.status 'on-hold' cannot be imported"),
+    ],
+    ids=lambda value: getattr(value, "__name__", "")[1:] or None,
+)
+def test_a_broken_resource_is_refused_by_entry_and_nothing_is_written(
+    store: Store, change: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]], said: str
+) -> None:
+    text, index, resource = _mutated(change)
+    error = refused(store, text)
+    naming = [problem for problem in error.problems if names_entry(problem, index, resource)]
+    assert naming, error.problems
+    assert any(said in problem for problem in naming), naming
+    assert str(error).startswith("The bundle was not imported (")
+    assert "Traceback" not in str(error)
+
+
+def test_no_message_shows_the_nhs_number(store: Store) -> None:
+    text, _index, patient = _mutated(_wrong_check_digit)
+    error = refused(store, text)
+    assert patient["identifier"][0]["value"] not in str(error)
+
+
+def test_a_person_already_in_the_store_is_refused(store: Store) -> None:
+    imported(store, golden())
+    index, patient = entry_of(json.loads(golden()), "Patient")
+    error = refused(store, golden())
+    assert any(
+        names_entry(problem, index, patient) and "already in this store" in problem
+        for problem in error.problems
+    ), error.problems
+
+
+def test_the_same_nhs_number_under_another_id_is_refused(store: Store) -> None:
+    imported(store, golden(GOLDEN_FILES[0]))
+    first_patient = entry_of(json.loads(golden(GOLDEN_FILES[0])), "Patient")[1]
+    bundle = json.loads(golden(GOLDEN_FILES[1]))
+    index, patient = entry_of(bundle, "Patient")
+    patient["identifier"][0]["value"] = first_patient["identifier"][0]["value"]
+    error = refused(store, json.dumps(bundle))
+    assert any(
+        names_entry(problem, index, patient) and "NHS number is already in this store" in problem
+        for problem in error.problems
+    ), error.problems
+
+
+def test_every_problem_is_reported_up_to_fifty_then_counted(store: Store) -> None:
+    bundle = json.loads(golden())
+    _index, task = entry_of(bundle, "Task")
+    for number in range(60):
+        twin = copy.deepcopy(task)
+        twin["id"] = str(uuid.UUID(int=number + 1))
+        twin["status"] = "banana"
+        bundle["entry"].append({"fullUrl": f"urn:uuid:{twin['id']}", "resource": twin})
+    error = refused(store, json.dumps(bundle))
+    assert error.total >= 60
+    assert len(error.problems) == importer.MAX_PROBLEMS_SHOWN + 1
+    assert error.problems[-1] == f"… and {error.total - importer.MAX_PROBLEMS_SHOWN} more problems."
+
+
+def test_a_write_failing_half_way_leaves_nothing_even_if_the_caller_carries_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows are written in a savepoint: a failure after some were flushed takes them
+    all back, even when the caller catches the error and its own transaction commits."""
+    real_groups = importer._Planned.groups
+
+    def failing_last(planned: importer._Planned) -> list[list[Any]]:
+        groups = real_groups(planned)
+        # an action without an owner, written after all the others: its insert fails
+        ownerless = Action(
+            case_id=planned.cases[0].id,
+            description="Nobody's action",
+            due_on=DEMO_TODAY,
+            status=ActionStatus.OPEN,
+        )
+        return [*groups, [ownerless]]
+
+    monkeypatch.setattr(importer._Planned, "groups", failing_last)
+    before = rows_in(store)
+    with (
+        store.write(None, "fhir import") as session,
+        pytest.raises(IntegrityError, match="NOT NULL"),
+    ):
+        import_bundle(session, golden())
+    assert rows_in(store) == before
+
+
+# -- any corruption: refused with nothing written, or a stable import -----------------
+
+
+class _KeepNothingError(Exception):
+    """Raised to end a write session without keeping what it wrote."""
+
+
+def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in _leaf_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [leaf for key, item in enumerate(value) for leaf in _leaf_paths(item, (*path, key))]
+    return [path]
+
+
+GOOD = json.loads(golden())
+LEAVES = [
+    (index, path)
+    for index, entry in enumerate(GOOD["entry"])
+    for path in _leaf_paths(entry["resource"])
+]
+REPLACEMENTS: st.SearchStrategy[Any] = st.sampled_from(
+    [
+        "banana",
+        "",
+        "2026-02-30",
+        f"urn:uuid:{uuid.UUID(int=9)}",
+        0,
+        True,
+        None,
+        "\u202eevil",
+        [],
+        {},
+    ]
+)
+
+
+def _export_after_import(store: Store, text: str) -> str | None:
+    """Import into ``store`` and export the person again, keeping nothing; None when
+    refused (and then the session must hold no more rows than before)."""
+    try:
+        with store.write(None, "fhir import") as session:
+            before = row_count(session)
+            try:
+                report = import_bundle(session, text)
+            except FhirImportError as error:
+                assert row_count(session) == before
+                assert all(
+                    problem.startswith(("entry ", "bundle ", "line ", "The ", "…"))
+                    for problem in error.problems
+                ), error.problems
+                raise _KeepNothingError from None
+            again = person_bundle(session, report.patient_ids[0]).text
+            raise _KeepNothingError(again)
+    except _KeepNothingError as done:
+        return done.args[0] if done.args else None
+
+
+def _corrupt_value(bundle: dict[str, Any], index: int, path: tuple[Any, ...], value: Any) -> None:
+    holder: Any = bundle["entry"][index]["resource"]
+    for key in path[:-1]:
+        holder = holder[key]
+    if value is None:
+        del holder[path[-1]]
+    else:
+        holder[path[-1]] = value
+
+
+def _corrupt_entry(bundle: dict[str, Any], index: int, how: str) -> None:
+    entries = bundle["entry"]
+    if how == "dropped":
+        del entries[index]
+    elif how == "repeated":
+        entries.append(copy.deepcopy(entries[index]))
+    elif how == "fullUrl changed":
+        entries[index]["fullUrl"] = f"urn:uuid:{uuid.UUID(int=9)}"
+    else:  # resource taken out
+        del entries[index]["resource"]
+
+
+VALUE_CORRUPTIONS = st.tuples(st.sampled_from(LEAVES), REPLACEMENTS).map(
+    lambda chosen: lambda bundle: _corrupt_value(bundle, chosen[0][0], chosen[0][1], chosen[1])
+)
+ENTRY_CORRUPTIONS = st.tuples(
+    st.integers(min_value=0, max_value=len(GOOD["entry"]) - 1),
+    st.sampled_from(["dropped", "repeated", "fullUrl changed", "resource taken out"]),
+).map(lambda chosen: lambda bundle: _corrupt_entry(bundle, *chosen))
+
+
+@pytest.mark.slow  # about 5 s: a hundred imports and exports
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(corrupt=st.one_of(VALUE_CORRUPTIONS, ENTRY_CORRUPTIONS))
+def test_any_one_corruption_is_refused_or_imports_to_a_stable_export(
+    store: Store, corrupt: Callable[[dict[str, Any]], None]
+) -> None:
+    """Either the import refuses the bundle and writes nothing, or what it imported
+    exports to a bundle that itself imports and exports to the very same bytes."""
+    bundle = copy.deepcopy(GOOD)
+    corrupt(bundle)
+    first = _export_after_import(store, json.dumps(bundle))
+    if first is None:
+        return
+    assert _export_after_import(store, first) == first
