@@ -335,3 +335,56 @@ def test_mistakes_are_said_plainly(
     assert message in error
     assert "usage:" not in error
     assert not target.exists()
+
+
+def test_export_import_into_a_new_store_and_export_again_gives_the_same_bytes(
+    demo_made: tuple[Path, bytes, str, str], store_path: str, tmp_path: Path
+) -> None:
+    """The acceptance round trip, on the command line: the new store is made by the
+    import itself, and is in set-up (its staff have no PINs), so no --as is needed."""
+    status, output, first = export(store_path, tmp_path, "--nhs", demo_made[2])
+    assert status == 0, output
+    fresh = tmp_path / "fresh" / "store.sqlite"
+    fresh.parent.mkdir()
+    status, output = run("fhir", "import", str(first), "--store", str(fresh))
+    assert status == 0, output
+    assert output.startswith("Imported 1 person")
+    again = tmp_path / "again.json"
+    status, output = run(
+        "fhir", "export", "--store", str(fresh), "--nhs", demo_made[2], "--out", str(again)
+    )
+    assert status == 0, output
+    assert again.read_bytes() == first.read_bytes()
+    # Nobody on the new store has a PIN: it stays in set-up (contracts.md, 4).
+    assert _rows(fresh, "SELECT count(*) FROM staff WHERE pin_hash != ''") == [(0,)]
+
+
+def test_a_broken_bundle_on_the_command_line_names_its_problems_and_leaves_no_store(
+    demo_made: tuple[Path, bytes, str, str],
+    store_path: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, output, bundle_file = export(store_path, tmp_path, "--nhs", demo_made[2])
+    assert status == 0, output
+    broken = bundle_file.read_text(encoding="utf-8").replace(
+        '"status": "ready"', '"status": "banana"'
+    )
+    assert '"banana"' in broken
+    bundle_file.write_text(broken, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite"
+    capsys.readouterr()
+    status, _output = run("fhir", "import", str(bundle_file), "--store", str(fresh))
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "Task.status 'banana'" in error
+    assert "nothing was written" in error
+    assert "Traceback" not in error
+    assert not fresh.exists()
+    cut_short = tmp_path / "cut.json"
+    cut_short.write_text(broken[: len(broken) // 2], encoding="utf-8")
+    status, _output = run("fhir", "import", str(cut_short), "--store", str(fresh))
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "line " in error and "column " in error
+    assert not fresh.exists()
