@@ -174,7 +174,7 @@ def main() -> int:
         practice_median = statistics.median(practice_s)
         print(
             f"A practice ({len(bundle.patient_ids):,} people with an open case, "
-            f"{bundle.resources:,} resources, {size_mb:.1f} MB, {len(bundle.declined)} left "
+            f"{bundle.resources:,} resources, {size_mb:.1f} MB, {bundle.declined} left "
             f"out for declined sharing; progress reported {len(calls)} times): "
             f"median {practice_median:.2f} s of {args.practice_runs}, max "
             f"{max(practice_s):.2f} s (target ≤ {TARGET_PRACTICE_S:.0f} s); its SELECTs on "

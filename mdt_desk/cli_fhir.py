@@ -16,6 +16,7 @@ filled by import has staff without PINs, so it stays in set-up (contracts.md, 4)
 """
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -66,10 +67,10 @@ def add_fhir_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
 def cmd_fhir_export(args: argparse.Namespace) -> int:
     """Build the bundle, log who it is about, then write it."""
     from mdt_desk import cli
-    from mdt_desk.models.private_files import write_private
     from mdt_desk.services.fhir.export import (
         EXPORTING,
-        log_fhir_export,
+        FhirBundle,
+        export_to_file,
         person_bundle,
         practice_bundle,
     )
@@ -79,25 +80,24 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
     if not args.out_file:
         raise UserError("Give --out FILE.json: the file to write the bundle to.")
     target = Path(args.out_file)
-    if not target.parent.is_dir():
-        raise UserError(f"Cannot write {target}: there is no folder {target.parent}.")
     with cli._open_store(args, create=False) as store:
         acting = cli._signed_in(args, store)
+        build: Callable[[Any], FhirBundle]
         if args.nhs:
             patient_id = cli._patient_by_nhs(store, acting, args.nhs)
-            with store.read(acting.actor_id) as session:
-                bundle = person_bundle(session, patient_id)
+            build = functools.partial(person_bundle, patient_id=patient_id)
         else:
-            progress = cli._progress(args, {EXPORTING: ("Exporting care plans", "people")})
             with store.read(acting.actor_id) as session:
                 practice_id = cli._practice_argument(session, args.practice)
-                bundle = practice_bundle(session, practice_id, progress)
-        with store.write(acting.actor_id, acting.label) as session:
-            log_fhir_export(session, bundle, cli._purpose(args))
-    try:
-        write_private(target, bundle.text.encode("utf-8"))
-    except OSError as error:
-        raise UserError(f"Cannot write {target}: {error.strerror}.") from error
+            progress = cli._progress(args, {EXPORTING: ("Exporting care plans", "people")})
+            build = functools.partial(practice_bundle, practice_id=practice_id, progress=progress)
+        bundle = export_to_file(
+            lambda: store.read(acting.actor_id),
+            lambda: store.write(acting.actor_id, acting.label),
+            build,
+            target,
+            cli._purpose(args),
+        )
     people = len(bundle.patient_ids)
     if args.json:
         cli._emit_json(
@@ -106,7 +106,7 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
                 "file": str(target),
                 "people": people,
                 "resources": bundle.resources,
-                "declined": list(bundle.declined),
+                "declined": bundle.declined,
             },
         )
     else:
@@ -116,10 +116,10 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
             f"{bundle.resources} resources.",
         )
     if bundle.declined and not args.json:
-        count = len(bundle.declined)
+        count = bundle.declined
         sys.stderr.write(
-            f"Left out {count} {'person' if count == 1 else 'people'} who declined sharing "
-            f"their information: {', '.join(bundle.declined)}.\n"
+            f"Left out {count} {'person' if count == 1 else 'people'} whose latest consent "
+            "decision declines sharing their information.\n"
         )
     return EXIT_OK
 

@@ -13,7 +13,7 @@ status bar and to a screen reader; never a traceback.
 """
 
 import datetime as dt
-import os
+import functools
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 )
 
 from mdt_desk.errors import UserError
-from mdt_desk.models.private_files import write_private
 from mdt_desk.services.access import Permission, refusal
 from mdt_desk.services.actions import london_today
 from mdt_desk.services.desk import Desk
@@ -127,30 +126,22 @@ def starting_folder(settings: QSettings | None = None) -> Path:
 
 
 def export_care_plan_file(desk: Desk, patient_id: uuid.UUID, purpose: str, path: Path) -> int:
-    """Build the person's bundle, log the export, write the file; the number of resources.
-
-    Runs on the worker thread, in the order of ``cmd_fhir_export``. The folder is checked
-    first, so a file that could never be written is refused before anything is logged.
+    """Build the person's bundle, log the export, write the file (on the worker thread,
+    through the one export the command line makes too); the number of resources.
 
     Raises:
         UserError: the services refuse (not found, no case, declined sharing, a role
             that may not export), or the file cannot be written.
     """
-    from mdt_desk.services.fhir.export import log_fhir_export, person_bundle
+    from mdt_desk.services.fhir.export import export_to_file, person_bundle
 
-    folder = path.parent
-    if not folder.is_dir():
-        raise UserError(f"Cannot write {path}: there is no folder {folder}.")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"Cannot write {path}: you may not save files in {folder}.")
-    with desk.read() as session:
-        bundle = person_bundle(session, patient_id)
-    with desk.write() as session:
-        log_fhir_export(session, bundle, purpose)
-    try:
-        write_private(path, bundle.text.encode("utf-8"))
-    except OSError as error:
-        raise UserError(f"Cannot write {path}: {error.strerror or error}.") from error
+    bundle = export_to_file(
+        desk.read,
+        desk.write,
+        functools.partial(person_bundle, patient_id=patient_id),
+        path,
+        purpose,
+    )
     return bundle.resources
 
 

@@ -186,7 +186,18 @@ def test_a_person_s_bundle_parses_holds_their_plan_and_nothing_sensitive(
     }
     assert open_actions
     assert {(description, due) for description, due in open_actions} <= tasks
-    assert resources(bundle, "CareTeam")[0]["participant"]
+    (team,) = resources(bundle, "CareTeam")
+    coordinator = resources(bundle, "EpisodeOfCare")[0]["careManager"]["reference"]
+    members = [participant["member"].get("reference") for participant in team["participant"]]
+    assert members.count(coordinator) == 1  # named once, as coordinator
+    review_on = _rows(store_path, "SELECT next_review_on FROM care_case WHERE id = ?", case_id)
+    (plan,) = resources(bundle, "CarePlan")
+    assert plan["extension"] == [
+        {"url": "urn:mdt-desk:extension:next-review", "valueDate": review_on[0][0]}
+    ]
+    assert "end" not in plan.get("period", {})  # still in force when the review is due
+    for consent in resources(bundle, "Consent"):
+        assert consent["policyRule"]["coding"][0]["code"] in ("OPTIN", "OPTOUT")  # ppc-1
     assert resources(bundle, "Encounter")
     (document,) = resources(bundle, "DocumentReference")
     assert document["type"]["coding"][0]["code"] == "734163000"
@@ -219,7 +230,12 @@ def test_two_demo_people_s_bundles_match_their_golden_files(
 
 
 def test_the_same_store_gives_the_same_bytes(store_path: str, tmp_path: Path) -> None:
-    code = _rows(store_path, "SELECT ods_code FROM practice ORDER BY ods_code LIMIT 1")[0][0]
+    code = _rows(
+        store_path,
+        "SELECT ods_code FROM practice pr JOIN patient p ON p.practice_id = pr.id "
+        "JOIN care_case c ON c.patient_id = p.id WHERE c.status != 'closed' "
+        "GROUP BY pr.id ORDER BY count(*) DESC LIMIT 1",
+    )[0][0]
     first = tmp_path / "one.json"
     second = tmp_path / "two.json"
     assert (
@@ -231,6 +247,7 @@ def test_the_same_store_gives_the_same_bytes(store_path: str, tmp_path: Path) ->
         == 0
     )
     assert first.read_bytes() == second.read_bytes()
+    assert len(resources(json.loads(first.read_text(encoding="utf-8")), "Patient")) >= 3
 
 
 def test_a_practice_export_holds_each_person_with_an_open_case_and_says_its_progress(
@@ -297,7 +314,9 @@ def test_someone_who_declined_sharing_is_not_exported(
     status, output, target = export(store_path, tmp_path, "--practice", practice_code)
     assert status == 0, output
     assert nhs not in target.read_text(encoding="utf-8")
-    assert "who declined sharing" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "Left out 1 person whose latest consent decision declines sharing" in error
+    assert demo_made[3] not in error
 
 
 def test_a_team_member_may_not_export(
@@ -388,3 +407,29 @@ def test_a_broken_bundle_on_the_command_line_names_its_problems_and_leaves_no_st
     assert status == 2
     assert "line " in error and "column " in error
     assert not fresh.exists()
+
+
+def test_a_goal_in_the_person_s_own_words_with_emoji_survives_the_round_trip(
+    demo_made: tuple[Path, bytes, str, str], store_path: str, tmp_path: Path
+) -> None:
+    """A joiner inside an emoji is part of the person's words, not a disguise."""
+    status, output, exported = export(store_path, tmp_path, "--nhs", demo_made[2])
+    assert status == 0, output
+    bundle = json.loads(exported.read_text(encoding="utf-8"))
+    goal = resources(bundle, "Goal")[0]
+    words = "To see my family \U0001f468\u200d\U0001f469\u200d\U0001f467 at Christmas"
+    text = exported.read_text(encoding="utf-8").replace(
+        json.dumps(goal["description"]["text"], ensure_ascii=False),
+        json.dumps(words, ensure_ascii=False),
+    )
+    assert words in text
+    exported.write_text(text, encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite"
+    status, output = run("fhir", "import", str(exported), "--store", str(fresh))
+    assert status == 0, output
+    again = tmp_path / "again.json"
+    status, output = run(
+        "fhir", "export", "--store", str(fresh), "--nhs", demo_made[2], "--out", str(again)
+    )
+    assert status == 0, output
+    assert again.read_text(encoding="utf-8") == text

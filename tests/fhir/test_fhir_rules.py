@@ -16,10 +16,13 @@ from hypothesis import strategies as st
 from mdt_desk.errors import ValidationError
 from mdt_desk.services.fhir.rules import (
     CODE_RULES,
+    MAX_NESTING,
     NHS_NUMBER_SYSTEM,
     ODS_ORGANISATION_SYSTEM,
     RuleViolation,
     bundle_violations,
+    nesting_depth,
+    shown_value,
     uk_core_profile,
 )
 from mdt_desk.services.validation import normalise_nhs_number
@@ -34,6 +37,10 @@ VERIFICATION_URL = (
 VERIFICATION_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
 
 ORGANIZATION, PATIENT, CARE_PLAN, GOAL, TASK = range(5)
+#: A Consent's policy rule (FHIR R4 ppc-1 wants a policy or a policy rule).
+OPT_IN = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]
+}
 
 
 def urn() -> str:
@@ -174,7 +181,7 @@ def test_a_bundle_of_another_type_is_refused() -> None:
     violation = only_violation(bundle)
 
     assert violation.entry is None
-    assert str(violation).startswith("bundle (Bundle ")
+    assert str(violation).startswith("bundle (Bundle): ")
     assert "Bundle.type 'document' is not 'collection'" in violation.message
 
 
@@ -182,7 +189,7 @@ def test_something_other_than_a_bundle_is_refused() -> None:
     bundle = good_bundle()
     bundle["resourceType"] = "Patient"
 
-    assert "resourceType 'Patient' is not 'Bundle'" in only_violation(bundle).message
+    assert "resourceType Patient is not 'Bundle'" in only_violation(bundle).message
 
 
 @pytest.mark.parametrize(
@@ -285,7 +292,7 @@ def test_an_ods_code_in_a_logical_reference_is_checked_too() -> None:
         "identifier": {"system": ODS_ORGANISATION_SYSTEM, "value": "not ods"}
     }
 
-    assert "Task.owner.identifier.value 'not ods' is not an ODS code" in (
+    assert "Task.owner.identifier.value (a text of 7 characters) is not an ODS code" in (
         only_violation(bundle).message
     )
 
@@ -311,8 +318,7 @@ def test_a_misspelt_nhs_identifier_system_is_named(system: str, meant: str) -> N
     found = messages(bundle)
 
     assert any(
-        f"identifier[0].system '{system}' looks like a misspelling of {meant}" in message
-        for message in found
+        f"identifier[0].system looks like a misspelling of {meant}" in message for message in found
     ), found
     # ... and the resource, having lost its real identifier, says so as well.
     assert any("has no" in message for message in found), found
@@ -393,7 +399,7 @@ def test_the_rules_accept_an_nhs_number_exactly_when_the_project_does(digits: st
     [
         ({"coding": [{"system": VERIFICATION_SYSTEM, "code": "09"}]}, "code '09' is not one of"),
         ({"coding": [{"system": VERIFICATION_SYSTEM, "code": "1"}]}, "code '1' is not one of"),
-        ({"coding": [{"system": VERIFICATION_SYSTEM}]}, "code None is not one of"),
+        ({"coding": [{"system": VERIFICATION_SYSTEM}]}, "code (missing) is not one of"),
         ({"coding": [{"system": "https://example.org/other", "code": "01"}]}, "has no value"),
         ({"text": "traced"}, "has no valueCodeableConcept coding"),
     ],
@@ -429,7 +435,9 @@ def with_resource_of(resource_type: str) -> tuple[JSON, int]:
         resource_type
     )
     if index is None:
-        elements = {rule.element: rule.codes[0] for rule in CODE_RULES[resource_type]}
+        elements: JSON = {rule.element: rule.codes[0] for rule in CODE_RULES[resource_type]}
+        if resource_type == "Consent":
+            elements["policyRule"] = OPT_IN
         bundle["entry"].append(profiled(resource_type, resource_type, **elements))
         index = len(bundle["entry"]) - 1
     assert bundle_violations(bundle) == []
@@ -617,7 +625,8 @@ def test_a_reference_to_no_entry_names_its_element() -> None:
 
     assert violation.entry == TASK
     assert violation.message == (
-        "Task.owner refers to 'Organization/A81001', which is no entry's fullUrl in this bundle."
+        "Task.owner refers to (a text of 19 characters), which is no entry's fullUrl in this "
+        "bundle."
     )
 
 
@@ -628,7 +637,7 @@ def test_a_broken_reference_deep_in_a_list_is_placed_exactly() -> None:
 
     violation = only_violation(bundle)
 
-    assert violation.message.startswith("CarePlan.activity[2].reference refers to 'urn:uuid:")
+    assert violation.message.startswith("CarePlan.activity[2].reference refers to urn:uuid:")
 
 
 def test_references_inside_extensions_and_identifiers_are_followed() -> None:
@@ -718,3 +727,98 @@ def test_a_whole_practice_is_checked_in_seconds_not_minutes() -> None:
 
     assert violations == []
     assert elapsed < 5.0, f"{elapsed:.2f} s of CPU for {len(bundle['entry'])} resources"
+
+
+# --- 7. Consent policy (FHIR R4 ppc-1) ---------------------------------------------------
+
+
+def _with_consent(**elements: Any) -> tuple[JSON, int]:
+    bundle = good_bundle()
+    bundle["entry"].append(profiled("Consent", "Consent", status="active", **elements))
+    return bundle, len(bundle["entry"]) - 1
+
+
+def test_a_consent_without_policy_or_policy_rule_breaks_ppc_1() -> None:
+    bundle, index = _with_consent()
+
+    violation = only_violation(bundle)
+
+    assert violation.entry == index
+    assert violation.message == (
+        "Consent has neither policy nor policyRule; FHIR R4 requires one (ppc-1)."
+    )
+
+
+@pytest.mark.parametrize(
+    "elements",
+    [{"policyRule": OPT_IN}, {"policy": [{"uri": "https://example.org/sharing-policy"}]}],
+    ids=["policyRule", "policy"],
+)
+def test_a_consent_with_a_policy_or_a_policy_rule_keeps_ppc_1(elements: JSON) -> None:
+    bundle, _index = _with_consent(**elements)
+
+    assert bundle_violations(bundle) == []
+
+
+# --- 8. Hostile input ----------------------------------------------------------------------
+
+
+def test_a_resource_nested_thousands_deep_is_walked_without_exhausting_the_stack() -> None:
+    bundle = good_bundle()
+    extension: JSON = {"url": "https://example.org/x", "valueReference": {"reference": urn()}}
+    for _ in range(5000):
+        extension = {"url": "https://example.org/x", "extension": [extension]}
+    resource(bundle, GOAL)["extension"] = [extension]
+
+    violation = only_violation(bundle)
+
+    assert violation.message.startswith("Goal.extension[0].extension[0].extension[0]")
+    assert "valueReference refers to urn:uuid:" in violation.message
+
+
+def test_the_nesting_depth_is_counted_without_recursion_and_stops_early() -> None:
+    deep: JSON = {}
+    for _ in range(100_000):
+        deep = {"a": [deep]}
+
+    assert nesting_depth({"a": [{"b": 1}]}) == 3
+    assert MAX_NESTING < nesting_depth(deep) <= MAX_NESTING + 1
+
+
+PLANTED = "Jane Smith 9992430109"
+
+
+def test_no_rule_message_shows_a_name_or_nhs_number_from_the_file() -> None:
+    bundle = good_bundle()
+    bundle["entry"][TASK]["fullUrl"] = f"urn:uuid:{PLANTED}"
+    resource(bundle, TASK)["status"] = PLANTED
+    resource(bundle, TASK)["requester"] = {"reference": f"Organization/{PLANTED}"}
+    resource(bundle, PATIENT)["meta"]["profile"] = [f"https://example.org/{PLANTED}"]
+    resource(bundle, PATIENT)["gender"] = PLANTED
+    resource(bundle, PATIENT)["identifier"][0]["value"] = "9992430108"
+    resource(bundle, ORGANIZATION)["identifier"][0]["value"] = PLANTED
+    bundle["entry"][GOAL]["resource"]["resourceType"] = PLANTED
+
+    found = messages(bundle)
+
+    assert len(found) >= 8, found
+    for message in found:
+        assert "999243010" not in message and "Jane" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("banana", "'banana'"),
+        ("on-hold", "'on-hold'"),
+        ("01", "'01'"),
+        ("9992430109", "(a text of 10 characters)"),
+        ("Jane", "(a text of 4 characters)"),
+        ("two words", "(a text of 9 characters)"),
+        ("x" * 41, "(a text of 41 characters)"),
+        (9992430109, "(a number)"),
+        (None, "(missing)"),
+    ],
+)
+def test_a_value_is_shown_only_when_it_is_a_short_code(value: object, shown: str) -> None:
+    assert shown_value(value) == shown

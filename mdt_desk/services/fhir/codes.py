@@ -12,14 +12,11 @@ from typing import TypeVar
 
 from mdt_desk.models.enums import (
     ActionStatus,
-    AlertKind,
     CaseStatus,
     ConsentDecision,
-    DischargeDestination,
     Gender,
     GoalOutcome,
     OutcomeEventKind,
-    Profession,
 )
 
 #: SNOMED CT, and the concept every receiver knows a care plan by.
@@ -60,6 +57,9 @@ DISCHARGE_DESTINATION_SYSTEM = LOCAL + "discharge-destination"
 CONTENT_SHA256_SYSTEM = "urn:mdt-desk:content-sha256"
 PLAN_VERSION_SYSTEM = "urn:mdt-desk:plan-version"
 PAGE_COUNT_EXTENSION = "urn:mdt-desk:extension:page-count"
+#: A plan's next review date (the PRSB "plan review"): FHIR's CarePlan has no element for
+#: it, and its ``period.end`` would say the plan stops being in force.
+NEXT_REVIEW_EXTENSION = "urn:mdt-desk:extension:next-review"
 LARGE_PRINT_EXTENSION = "urn:mdt-desk:extension:large-print"
 
 #: The care team participant who is the named care coordinator.
@@ -150,10 +150,15 @@ CONSENT_STATUS: dict[ConsentDecision, tuple[str, str]] = {
     ConsentDecision.DECLINED: ("active", "deny"),
     ConsentDecision.NOT_ASKED: ("proposed", ""),
 }
+#: The policy a consent decision is about (R4 invariant ppc-1: a Consent names its policy
+#: or policy rule): sharing for the person's care, opted into or out of. A decision not
+#: yet asked is a proposal to opt in.
+CONSENT_POLICY_RULE: dict[ConsentDecision, tuple[str, str]] = {
+    ConsentDecision.GIVEN: ("OPTIN", "opt-in"),
+    ConsentDecision.BEST_INTERESTS: ("OPTIN", "opt-in"),
+    ConsentDecision.DECLINED: ("OPTOUT", "opt-out"),
+    ConsentDecision.NOT_ASKED: ("OPTIN", "opt-in"),
+}
 
 #: The outcome events that are hospital admissions, each an inpatient Encounter.
 ADMISSION_KINDS = (OutcomeEventKind.HOSPITAL_ADMISSION, OutcomeEventKind.READMISSION_30_DAYS)
-
-PROFESSIONS = tuple(Profession)
-ALERT_KINDS = tuple(AlertKind)
-DISCHARGE_DESTINATIONS = tuple(DischargeDestination)

@@ -23,15 +23,18 @@ Everything is read in a few set-based queries per chunk of people, so one person
 
 import datetime as dt
 import json
+import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mdt_desk.errors import NotFoundError, RuleError
+from mdt_desk.errors import NotFoundError, RuleError, UserError
 from mdt_desk.models import (
     Action,
     Alert,
@@ -54,6 +57,7 @@ from mdt_desk.models.enums import (
     DocumentKind,
     PracticeStatus,
 )
+from mdt_desk.models.private_files import write_private
 from mdt_desk.services import access_log
 from mdt_desk.services.access import Permission, principal_of, requires
 from mdt_desk.services.access_log import NOT_STATED
@@ -83,13 +87,14 @@ class FhirBundle:
         text: the bundle as JSON, one entry per line, ending in a newline.
         patient_ids: the people in it (for the access log).
         resources: how many entries it has.
-        declined: the people left out because they declined sharing (names).
+        declined: how many people were left out because they declined sharing (a count:
+            their names would end up in whatever log captures the command's output).
     """
 
     text: str
     patient_ids: tuple[uuid.UUID, ...]
     resources: int
-    declined: tuple[str, ...] = ()
+    declined: int = 0
 
 
 class DeclinedSharingError(RuleError):
@@ -420,6 +425,12 @@ def _episode(person: _Person, staff: dict[uuid.UUID, Staff]) -> JSON:
 def _care_plan(person: _Person) -> JSON:
     case = person.case
     plan = _profiled("CarePlan", codes.derived_id("care-plan", case.id), "CarePlan")
+    if case.next_review_on is not None:
+        # The PRSB "plan review" date. Not period.end: that would say the plan stops
+        # being in force, and a receiver would take a plan overdue for review as ended.
+        plan["extension"] = [
+            {"url": codes.NEXT_REVIEW_EXTENSION, "valueDate": case.next_review_on.isoformat()}
+        ]
     plan["status"] = (
         codes.CARE_PLAN_NOT_ACCEPTED if _not_accepted(case) else codes.CARE_PLAN_STATUS[case.status]
     )
@@ -427,14 +438,8 @@ def _care_plan(person: _Person) -> JSON:
     plan["category"] = [_concept(codes.SNOMED, *codes.CARE_PLAN_CONCEPT)]
     plan["title"] = "Personalised care and support plan"
     plan["subject"] = _ref(person.patient.id)
-    period: dict[str, str] = {}
     if case.accepted_on is not None:
-        period["start"] = case.accepted_on.isoformat()
-    if case.next_review_on is not None:
-        # In force until its next review: the PRSB "plan review" date.
-        period["end"] = case.next_review_on.isoformat()
-    if period:
-        plan["period"] = period
+        plan["period"] = {"start": case.accepted_on.isoformat()}
     if person.coordinator is not None:
         plan["author"] = _ref(person.coordinator.staff_id)
     plan["careTeam"] = [_ref(codes.derived_id("care-team", case.id))]
@@ -464,7 +469,14 @@ def _care_team(person: _Person, staff: dict[uuid.UUID, Staff]) -> JSON:
                 "period": {"start": assignment.started_on.isoformat()},
             }
         )
-    participants += [_participant(member, staff) for member in person.members]
+    # The coordinator is named once, as coordinator, even where they are also on the
+    # team's list (as on the printed plan's "People involved").
+    coordinator_id = person.coordinator.staff_id if person.coordinator is not None else None
+    participants += [
+        _participant(member, staff)
+        for member in person.members
+        if member.staff_id is None or member.staff_id != coordinator_id
+    ]
     if participants:
         team["participant"] = participants
     return team
@@ -543,6 +555,8 @@ def _consent(consent: Consent, subject: JSON) -> JSON:
     ]
     resource["patient"] = subject
     resource["dateTime"] = consent.recorded_on.isoformat()
+    rule, rule_display = codes.CONSENT_POLICY_RULE[consent.decision]
+    resource["policyRule"] = _concept(codes.ACT_CODE_SYSTEM, rule, rule_display)
     if provision:
         resource["provision"] = {"type": provision}
     return resource
@@ -607,7 +621,7 @@ def _document_reference(printed: PrintRecord, case_id: uuid.UUID, subject: JSON)
             }
         }
     ]
-    resource["context"] = {"related": [_ref(case_id)]}
+    resource["context"] = {"encounter": [_ref(case_id)]}  # the EpisodeOfCare
     return resource
 
 
@@ -686,6 +700,41 @@ def log_fhir_export(session: Session, bundle: FhirBundle, purpose: str) -> int:
     )
 
 
+def export_to_file(
+    read: Callable[[], AbstractContextManager[Session]],
+    write: Callable[[], AbstractContextManager[Session]],
+    build: Callable[[Session], FhirBundle],
+    path: Path,
+    purpose: str,
+) -> FhirBundle:
+    """One export, as the command line and the app both make it: build the bundle (in a
+    ``read`` session), put everyone in it in the access log with the purpose (in a
+    ``write`` session), then write the file, 0600 and whole or not at all.
+
+    The log comes before the file: the log may hold an export whose file then failed,
+    never a file it does not hold. The folder is checked first, so an export that could
+    never be written is refused before anything is logged.
+
+    Raises:
+        UserError: the folder is missing or not writable, or the file cannot be written;
+            and whatever ``build`` raises (no case, declined sharing, not allowed...).
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"Cannot write {path}: there is no folder {folder}.")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"Cannot write {path}: you may not save files in {folder}.")
+    with read() as session:
+        bundle = build(session)
+    with write() as session:
+        log_fhir_export(session, bundle, purpose)
+    try:
+        write_private(path, bundle.text.encode("utf-8"))
+    except OSError as error:
+        raise UserError(f"Cannot write {path}: {error.strerror or error}.") from error
+    return bundle
+
+
 @requires(Permission.EXPORT)
 def person_bundle(session: Session, patient_id: uuid.UUID) -> FhirBundle:
     """One person's care plan (their open case, else their latest) as a bundle.
@@ -718,7 +767,7 @@ def practice_bundle(
 ) -> FhirBundle:
     """Every person of a practice with an open case, as one bundle.
 
-    People who declined sharing are left out and named in ``declined``.
+    People who declined sharing are left out and counted in ``declined``.
 
     Raises:
         NotFoundError: the practice is not in this store.
@@ -744,11 +793,11 @@ def practice_bundle(
     )
     total = len(patients)
     people: list[_Person] = []
-    declined: list[str] = []
+    declined = 0
     for start in range(0, total, _CHUNK):
         for person in _read_people(session, patients[start : start + _CHUNK], open_only=True):
             if _declined(person):
-                declined.append(f"{person.patient.given_name} {person.patient.family_name}")
+                declined += 1
             else:
                 people.append(person)
         if progress is not None:
@@ -759,5 +808,5 @@ def practice_bundle(
         text=made.text,
         patient_ids=made.patient_ids,
         resources=made.resources,
-        declined=tuple(sorted(declined)),
+        declined=declined,
     )

@@ -6,14 +6,16 @@ nothing in the file. It checks in three rounds and writes only when all three pa
 1. **Text.** The file must be JSON (a fault is named by line and column) holding a
    Bundle of type ``collection``.
 2. **Structure and our rules.** Each entry's resource is checked on its own by
-   ``fhir.resources`` (R4B, the nearest it ships to R4), so a fault is named by entry,
-   resource type and id; then the whole bundle by our own rules
+   ``fhir.resources`` (R4B, the nearest it ships to R4), so a fault is named by entry
+   and resource type (a resource nested deeper than any we write is refused unread, and
+   one holding ``contained`` resources is refused); then the whole bundle by our rules
    (:func:`~mdt_desk.services.fhir.rules.bundle_violations`).
 3. **Meaning.** Each resource is read into the rows it stands for, with the checks a
-   person typing the same values would meet (NHS number, names, postcode, dates), and
-   the links between resources the export makes (a Task's owner is a Practitioner in
-   the bundle, a CarePlan has its EpisodeOfCare, ...). A person already in the store
-   is refused, never merged.
+   person typing the same values would meet (NHS number, names, postcode, dates; free
+   text in NFC, without invisible characters, no longer than its column), and the links
+   between resources the export makes (a Task's owner is a Practitioner in the bundle,
+   a CarePlan has its EpisodeOfCare, ...). A person already in the store is refused,
+   never merged.
 
 Every problem found is reported, not only the first. Only then are the rows written,
 inside a savepoint of the caller's write session, with the ids the bundle gives:
@@ -67,15 +69,26 @@ from mdt_desk.models.enums import (
     ReferralSource,
 )
 from mdt_desk.services.access import Permission, requires
+from mdt_desk.services.actions import london_today
 from mdt_desk.services.display import label
 from mdt_desk.services.fhir import codes
 from mdt_desk.services.fhir.rules import (
+    MAX_NESTING,
     NHS_NUMBER_SYSTEM,
     ODS_ORGANISATION_SYSTEM,
     bundle_violations,
+    nesting_depth,
+    shown_name,
+    shown_url,
+    shown_value,
 )
 from mdt_desk.services.ids import practice_id_for
-from mdt_desk.services.text_safety import check_name
+from mdt_desk.services.text_safety import (
+    BIDI_CONTROLS,
+    check_name,
+    describe_character,
+    nfc,
+)
 from mdt_desk.services.validation import (
     check_date_of_birth,
     normalise_nhs_number,
@@ -105,8 +118,11 @@ class FhirImportError(UserError):
 
     Attributes:
         problems: one plain-English line per problem, each naming the line and column
-            (a file that is not JSON) or the entry index, resource type and fullUrl; at
-            most :data:`MAX_PROBLEMS_SHOWN` of them, then one line counting the rest.
+            (a file that is not JSON) or the entry index, resource type and fullUrl (when
+            it is a ``urn:uuid:``); at most :data:`MAX_PROBLEMS_SHOWN` of them, then one
+            line counting the rest. No line repeats text from the file beyond a short
+            code (:func:`~mdt_desk.services.fhir.rules.shown_value`): never a name, an
+            NHS number or free text.
         total: how many problems were found in all.
     """
 
@@ -178,7 +194,11 @@ class _Entry:
 
     @property
     def where(self) -> str:
-        return f"entry {self.index} ({self.type} {self.url})".replace(" )", ")")
+        # The fullUrl is shown only when it is a urn:uuid: anything else could hold a
+        # name or an NHS number.
+        url = shown_url(self.url)
+        name = shown_name(self.type) + (f" {url}" if url == self.url else "")
+        return f"entry {self.index} ({name})"
 
 
 class _ResourceRefusedError(Exception):
@@ -204,6 +224,12 @@ def _parse(text: str) -> JSON:
         ) from None
     except RecursionError:
         raise FhirImportError(["The file's JSON is nested too deeply to read."]) from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (a guard against
+        # slow conversions); no FHIR value is anywhere near that long.
+        raise FhirImportError(
+            ["The file holds a number too long to read (thousands of digits)."]
+        ) from None
     if not isinstance(bundle, dict):
         raise FhirImportError(
             [
@@ -213,7 +239,7 @@ def _parse(text: str) -> JSON:
         )
     resource_type = bundle.get("resourceType")
     if resource_type != "Bundle":
-        shown = f"a {resource_type}" if isinstance(resource_type, str) else "no resourceType"
+        shown = f"a {shown_name(resource_type)}" if resource_type else "no resourceType"
         raise FhirImportError(
             [
                 f"The file holds {shown}, not a Bundle: MDT Desk imports a Bundle of type "
@@ -223,21 +249,13 @@ def _parse(text: str) -> JSON:
     if bundle.get("type") != "collection":
         raise FhirImportError(
             [
-                f"The Bundle's type is {_shown(bundle.get('type'))}, not 'collection': MDT "
+                f"The Bundle's type is {shown_value(bundle.get('type'))}, not 'collection': MDT "
                 "Desk imports a collection of resources, as its FHIR export writes."
             ]
         )
     if not isinstance(bundle.get("entry", []), list):
         raise FhirImportError(["Bundle.entry is not a list of entries."])
     return bundle
-
-
-def _shown(value: object) -> str:
-    """A code for a message: quoted and short (never a whole free-text value)."""
-    if value is None:
-        return "missing"
-    text = value if isinstance(value, str) else json.dumps(value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 # -- round 2: structure and our rules -------------------------------------------------
@@ -263,28 +281,70 @@ def _entries(bundle: JSON) -> list[_Entry | None]:
     return entries
 
 
+#: What ``fhir.resources`` (pydantic) may raise, besides a ValidationError, on input
+#: made to hurt it: too deep (RecursionError), or a shape its own validators trip over.
+_LIBRARY_FAULTS = (
+    RecursionError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    UnicodeError,
+)
+
+
 def _element_path(resource_type: str, location: Iterable[int | str]) -> str:
     path = resource_type
     for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        path += f"[{part}]" if isinstance(part, int) else f".{shown_name(part)}"
     return path
 
 
-def _pydantic_problems(resource_type: str, error: pydantic.ValidationError) -> list[str]:
+def _resource_at(resource: JSON, location: Sequence[int | str]) -> str:
+    """The type of the innermost resource on the way to ``location``: a fault inside
+    ``contained`` belongs to the contained resource, not the one holding it."""
+    resource_type = shown_name(resource.get("resourceType"))
+    node: Any = resource
+    for part in location:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("resourceType"), str):
+            resource_type = shown_name(node["resourceType"])
+    return resource_type
+
+
+def _library_message(finding: Mapping[str, Any]) -> str:
+    """The library's own words, unless they might repeat the input (then its error
+    code only): a message must never carry a name or an NHS number from the file."""
+    message = str(finding["msg"]).removeprefix("Value error, ").rstrip(".")
+    given = finding.get("input")
+    echoes = isinstance(given, str | int | float) and len(str(given)) >= 3 and str(given) in message
+    if echoes or len(message) > 200 or re.search(r"\d{5}", message):
+        return f"is not a value FHIR allows here ({finding['type']})"
+    return message[:1].lower() + message[1:]
+
+
+def _pydantic_problems(resource: JSON, error: pydantic.ValidationError) -> list[str]:
     """The library's findings, one short sentence each (no input values, no traceback)."""
+    resource_type = shown_name(resource.get("resourceType"))
     said: list[str] = []
     for finding in error.errors(include_url=False):
-        path = _element_path(resource_type, finding["loc"])
+        location = finding["loc"]
+        path = _element_path(resource_type, location)
         kind = finding["type"]
-        message = str(finding["msg"]).removeprefix("Value error, ").rstrip(".")
         if kind == "extra_forbidden":
-            sentence = f"{path} is not an element of {resource_type} in FHIR R4"
+            owner = _resource_at(resource, location[:-1])
+            sentence = f"{path} is not an element of {owner} in FHIR R4"
         elif kind.endswith("missing"):
             sentence = f"{path} is missing; it is required"
         elif kind == "string_pattern_mismatch":
             sentence = f"{path} is empty or not in the form FHIR allows"
         else:
-            sentence = f"{path}: {message[:1].lower()}{message[1:]}"
+            sentence = f"{path}: {_library_message(finding)}"
         said.append(sentence + ".")
     if len(said) > _MAX_PER_RESOURCE:
         more = f"and {len(said) - _MAX_PER_RESOURCE} more faults in this resource."
@@ -301,14 +361,34 @@ def _structure_problems(entries: Sequence[_Entry | None]) -> dict[int, list[str]
         try:
             model = get_fhir_model_class(entry.type)
         except (ValueError, KeyError):
+            name = shown_name(entry.type)
+            quoted = repr(name) if name == entry.type else name
+            found[entry.index] = [f"resourceType {quoted} is not a FHIR R4 resource type."]
+            continue
+        if nesting_depth(entry.resource) > MAX_NESTING:
+            # Checked first and cheaply: validating such a resource would exhaust the stack.
             found[entry.index] = [
-                f"resourceType {_shown(entry.type)} is not a FHIR R4 resource type."
+                f"the {shown_name(entry.type)} is nested more than {MAX_NESTING} levels "
+                "deep; no resource MDT Desk reads is, so it was not read."
             ]
             continue
+        problems: list[str] = []
+        if "contained" in entry.resource:
+            problems.append(
+                f"{shown_name(entry.type)}.contained: MDT Desk does not import contained "
+                "resources; give each resource its own entry in the bundle."
+            )
         try:
             model.model_validate(entry.resource)
         except pydantic.ValidationError as error:
-            found[entry.index] = _pydantic_problems(entry.type, error)
+            problems += _pydantic_problems(entry.resource, error)
+        except _LIBRARY_FAULTS as fault:
+            problems.append(
+                f"the {shown_name(entry.type)} could not be read as FHIR R4 "
+                f"({type(fault).__name__})."
+            )
+        if problems:
+            found[entry.index] = problems
     return found
 
 
@@ -317,11 +397,11 @@ def _structure_problems(entries: Sequence[_Entry | None]) -> dict[int, list[str]
 
 def _row_id(url: str) -> uuid.UUID:
     if not url.startswith(_URN):
-        _refuse(f"the fullUrl {_shown(url)} is not a urn:uuid.")
+        _refuse(f"the fullUrl {shown_url(url)} is not a urn:uuid.")
     try:
         return uuid.UUID(url.removeprefix(_URN))
     except ValueError:
-        _refuse(f"the fullUrl {_shown(url)} is not a urn:uuid.")
+        _refuse(f"the fullUrl {shown_url(url)} is not a urn:uuid.")
 
 
 def _date(value: object, element: str, *, required: bool = False) -> dt.date | None:
@@ -331,11 +411,11 @@ def _date(value: object, element: str, *, required: bool = False) -> dt.date | N
             _refuse(f"{element} is missing; MDT Desk needs it.")
         return None
     if not isinstance(value, str) or not _DATE.match(value):
-        _refuse(f"{element} {_shown(value)} is not a full date (YYYY-MM-DD).")
+        _refuse(f"{element} {shown_value(value)} is not a full date (YYYY-MM-DD).")
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        _refuse(f"{element} {_shown(value)} is not a real date.")
+        _refuse(f"{element} {shown_value(value)} is not a real date.")
 
 
 def _required_date(value: object, element: str) -> dt.date:
@@ -350,9 +430,9 @@ def _instant(value: object, element: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        _refuse(f"{element} {_shown(value)} is not a date and time.")
+        _refuse(f"{element} {shown_value(value)} is not a date and time.")
     if moment.tzinfo is None:
-        _refuse(f"{element} {_shown(value)} has no time zone.")
+        _refuse(f"{element} {shown_value(value)} has no time zone.")
     return moment.astimezone(dt.UTC)
 
 
@@ -366,6 +446,45 @@ def _list(value: object) -> list[Any]:
 
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+#: The longest free text kept from a bundle (a goal, an action, an alert's detail, an
+#: address): our own columns of type Text have no limit, a file's must.
+LONG_TEXT = 10_000
+#: Refused in imported free text: the bidirectional controls, which can make a text
+#: display as another. Zero-width characters are refused in names only (as when typed:
+#: services/text_safety.py), since a joiner is part of many emoji a person may use in
+#: their own words; a name goes through ``check_name``.
+_REFUSED_IN_TEXT = BIDI_CONTROLS
+# Control characters; a line break and a tab are text in a multi-line value.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _free_text(value: object, element: str, limit: int, *, lines: bool = False) -> str:
+    """Imported text held to the rules typed text meets: stripped, in NFC, no invisible
+    character that could disguise it, no control character, at most ``limit``
+    characters (the column's length). A message names the element, never the text."""
+    text = _text(value)
+    if len(text) > limit * 2:  # too long whatever NFC makes of it: say so before reading it
+        _refuse(f"{element} is {len(text):,} characters long; MDT Desk keeps at most {limit:,}.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        _refuse(f"{element} holds a broken character (half of a UTF-16 pair), not text.")
+    text = nfc(text)
+    if len(text) > limit:
+        _refuse(f"{element} is {len(text):,} characters long; MDT Desk keeps at most {limit:,}.")
+    hidden = [character for character in dict.fromkeys(text) if character in _REFUSED_IN_TEXT]
+    if hidden:
+        names = ", ".join(describe_character(character) for character in hidden)
+        _refuse(
+            f"{element} contains an invisible character ({names}) that can make one text "
+            "look like another."
+        )
+    if (_CONTROL if lines else _CONTROL_IN_LINE).search(text):
+        _refuse(f"{element} contains a control character (an invisible code that is not text).")
+    return text
 
 
 def _period(resource: JSON, element: str) -> JSON:
@@ -382,14 +501,15 @@ def _coded(
             try:
                 return enum_class(code if isinstance(code, str) else "")
             except ValueError:
-                _refuse(f"{element} code {_shown(code)} is not {what} MDT Desk knows.")
+                _refuse(f"{element} code {shown_value(code)} is not {what} MDT Desk knows.")
     _refuse(f"{element} has no coding from {system}, so MDT Desk cannot tell {what} it is.")
 
 
-def _telecom(resource: JSON, system: str) -> str:
+def _telecom(resource: JSON, system: str, limit: int) -> str:
     for point in _list(resource.get("telecom")):
         if isinstance(point, dict) and point.get("system") == system:
-            return _text(point.get("value"))
+            element = f"{resource.get('resourceType')}.telecom ({system})"
+            return _free_text(point.get("value"), element, limit)
     return ""
 
 
@@ -405,9 +525,21 @@ def _name_parts(name: JSON, resource_type: str) -> tuple[str, str, str]:
     given = _list(name.get("given"))
     prefix = _list(name.get("prefix"))
     try:
-        family = require_name(_text(name.get("family")), "family_name", "family name")
-        given_name = require_name(_text(given[0] if given else ""), "given_name", "given name")
-        title = check_name(_text(prefix[0] if prefix else ""), "title", "title")
+        family = require_name(
+            _free_text(name.get("family"), f"{resource_type}.name.family", 100),
+            "family_name",
+            "family name",
+        )
+        given_name = require_name(
+            _free_text(given[0] if given else "", f"{resource_type}.name.given[0]", 100),
+            "given_name",
+            "given name",
+        )
+        title = check_name(
+            _free_text(prefix[0] if prefix else "", f"{resource_type}.name.prefix[0]", 20),
+            "title",
+            "title",
+        )
     except ValidationError as error:
         _refuse(f"{resource_type}.name: {error}")
     return family, given_name, title
@@ -438,7 +570,10 @@ def _address(resource: JSON) -> tuple[str, str]:
         postcode = normalise_postcode(_text(address.get("postalCode")))
     except ValidationError:
         _refuse(f"{resource.get('resourceType')}.address.postalCode is not a UK postcode.")
-    return _text(address.get("text")), postcode
+    text = _free_text(
+        address.get("text"), f"{resource.get('resourceType')}.address.text", LONG_TEXT, lines=True
+    )
+    return text, postcode
 
 
 @dataclass
@@ -530,9 +665,9 @@ class _Reader:
             _refuse(f"{element} is missing; it must point to a {' or '.join(types)}.")
         found = self.by_url.get(url)
         if found is None:
-            _refuse(f"{element} points to {_shown(url)}, which is not in the bundle.")
+            _refuse(f"{element} points to {shown_url(url)}, which is not in the bundle.")
         if found.type not in types:
-            _refuse(f"{element} points to a {found.type}, not a {' or '.join(types)}.")
+            _refuse(f"{element} points to a {shown_name(found.type)}, not a {' or '.join(types)}.")
         return found
 
     def patient_id(self, reference: object, element: str) -> uuid.UUID:
@@ -588,7 +723,7 @@ class _Reader:
             if entry.index in self.faulty:
                 continue
             if entry.type not in known:
-                self.note(entry, f"MDT Desk does not import {entry.type} resources.")
+                self.note(entry, f"MDT Desk does not import {shown_name(entry.type)} resources.")
             given_id = entry.resource.get("id")
             if given_id is not None and f"{_URN}{given_id}" != entry.url:
                 self.note(entry, f"{entry.type}.id is not the id in the entry's fullUrl.")
@@ -616,7 +751,7 @@ class _Reader:
             self.practice_of[entry.url] = existing.id
             self.planned.practices_reused += 1
             return
-        name = _text(resource.get("name"))
+        name = _free_text(resource.get("name"), "Organization.name", 100)
         if not name:
             _refuse("Organization.name is missing; MDT Desk needs the practice's name.")
         address, postcode = _address(resource)
@@ -627,7 +762,7 @@ class _Reader:
                 name=name,
                 address=address,
                 postcode=postcode,
-                phone=_telecom(resource, "phone"),
+                phone=_telecom(resource, "phone", 20),
                 status=(
                     PracticeStatus.CLOSED
                     if resource.get("active") is False
@@ -676,7 +811,11 @@ class _Reader:
             f"PractitionerRole.code[0] (entry {role.index})",
             "which profession",
         )
-        organisation = _text(_dict(role.resource.get("organization")).get("display"))
+        organisation = _free_text(
+            _dict(role.resource.get("organization")).get("display"),
+            f"PractitionerRole.organization.display (entry {role.index})",
+            100,
+        )
         self.planned.staff.append(
             Staff(
                 id=staff_id,
@@ -685,8 +824,8 @@ class _Reader:
                 title=title,
                 profession=profession,
                 organisation=organisation,
-                email=_telecom(resource, "email"),
-                phone=_telecom(resource, "phone"),
+                email=_telecom(resource, "email", 200),
+                phone=_telecom(resource, "phone", 30),
                 roles="",
                 pin_hash="",
             )
@@ -708,14 +847,15 @@ class _Reader:
         born = _required_date(resource.get("birthDate"), "Patient.birthDate")
         try:
             check_date_of_birth(born)
-        except ValidationError as error:
-            _refuse(f"Patient.birthDate: {error}")
+        except ValidationError:
+            # Said without the date: a date of birth is personal, and messages are logged.
+            _refuse("Patient.birthDate is in the future or before 1900; check the year.")
         died = _date(resource.get("deceasedDateTime"), "Patient.deceasedDateTime")
         if died is not None and died < born:
             _refuse("Patient.deceasedDateTime is before Patient.birthDate.")
         gender_code = resource.get("gender", "unknown")
         if gender_code not in _GENDER:
-            _refuse(f"Patient.gender {_shown(gender_code)} is not a FHIR gender.")
+            _refuse(f"Patient.gender {shown_value(gender_code)} is not a FHIR gender.")
         practices = _list(resource.get("generalPractitioner"))
         if not practices:
             _refuse("Patient.generalPractitioner is missing; MDT Desk needs the practice.")
@@ -739,7 +879,7 @@ class _Reader:
                 gender=_GENDER[gender_code],
                 address=address,
                 postcode=postcode,
-                phone=_telecom(resource, "phone"),
+                phone=_telecom(resource, "phone", 30),
                 practice_id=practice_id,
             )
         )
@@ -793,7 +933,7 @@ class _Reader:
         status = codes.CASE_STATUS_FROM_EPISODE.get(status_code)  # type: ignore[arg-type]
         if status is None:
             _refuse(
-                f"EpisodeOfCare.status {_shown(status_code)} cannot be imported: MDT Desk "
+                f"EpisodeOfCare.status {shown_value(status_code)} cannot be imported: MDT Desk "
                 f"reads {', '.join(codes.CASE_STATUS_FROM_EPISODE)}."
             )
         period = _period(resource, "period")
@@ -801,7 +941,12 @@ class _Reader:
         closed_on = _date(period.get("end"), "EpisodeOfCare.period.end")
         plan_period = _period(plan, "period")
         accepted_on = _date(plan_period.get("start"), "CarePlan.period.start")
-        next_review_on = _date(plan_period.get("end"), "CarePlan.period.end")
+        next_review_on = _date(
+            _next_review(plan), f"CarePlan.extension ({codes.NEXT_REVIEW_EXTENSION})"
+        )
+        if next_review_on is None:
+            # Bundles of earlier versions put the review date in period.end.
+            next_review_on = _date(plan_period.get("end"), "CarePlan.period.end")
         not_accepted = (
             status_code == codes.EPISODE_NOT_ACCEPTED
             or plan.get("status") == codes.CARE_PLAN_NOT_ACCEPTED
@@ -847,14 +992,22 @@ class _Reader:
             case, self.patient_id(resource.get("subject"), "CarePlan.subject"), "CarePlan.subject"
         )
         if resource.get("intent") != "plan":
-            _refuse(f"CarePlan.intent {_shown(resource.get('intent'))} is not 'plan'.")
+            _refuse(f"CarePlan.intent {shown_value(resource.get('intent'))} is not 'plan'.")
 
     def care_team(self, entry: _Entry) -> None:
         episode = self.episode_of_team.get(entry.url)
         if episode is None:
             _refuse("no EpisodeOfCare in the bundle points to this CareTeam (team).")
         case = self.case_of(episode, "the CareTeam's EpisodeOfCare")
-        for position, raw in enumerate(_list(entry.resource.get("participant"))):
+        participants = _list(entry.resource.get("participant"))
+        coordinators = sum(1 for raw in participants if _is_coordinator(_dict(raw)))
+        if coordinators > 1:
+            # The export writes the one current coordinator; a second would be lost.
+            _refuse(
+                f"CareTeam has {coordinators} care coordinators; MDT Desk keeps one named "
+                "coordinator per case."
+            )
+        for position, raw in enumerate(participants):
             try:
                 self.participant(case, _dict(raw), f"CareTeam.participant[{position}]")
             except _ResourceRefusedError as refused:
@@ -864,18 +1017,13 @@ class _Reader:
         try:
             row_id = uuid.UUID(str(participant.get("id")))
         except ValueError:
-            _refuse(f"{element}.id {_shown(participant.get('id'))} is not a UUID.")
+            _refuse(f"{element}.id {shown_value(participant.get('id'))} is not a UUID.")
         if row_id in self.participant_ids or f"{_URN}{row_id}" in self.by_url:
             _refuse(f"{element}.id is the id of another participant or entry in the bundle.")
         self.participant_ids.add(row_id)
         roles = _list(participant.get("role"))
         first_role = _dict(roles[0]) if roles else {}
-        is_coordinator = any(
-            isinstance(coding, dict)
-            and coding.get("system") == codes.CARE_TEAM_ROLE_SYSTEM
-            and coding.get("code") == codes.COORDINATOR_ROLE[0]
-            for coding in _list(first_role.get("coding"))
-        )
+        is_coordinator = _is_coordinator(participant)
         period = _period(participant, "period")
         started = _required_date(period.get("start"), f"{element}.period.start")
         ended = _date(period.get("end"), f"{element}.period.end")
@@ -894,11 +1042,15 @@ class _Reader:
                 )
             )
             return
-        role = _text(first_role.get("text"))
+        role = _free_text(first_role.get("text"), f"{element}.role[0].text", 100)
         if not role:
             _refuse(f"{element}.role[0].text is missing; say their role in this person's care.")
         staff_id = self.staff_id(member, f"{element}.member") if "reference" in member else None
-        name = "" if staff_id is not None else _text(member.get("display"))
+        name = (
+            ""
+            if staff_id is not None
+            else _free_text(member.get("display"), f"{element}.member.display", 200)
+        )
         if staff_id is None and not name:
             _refuse(f"{element}.member has neither a Practitioner nor a name.")
         self.planned.members.append(
@@ -908,7 +1060,11 @@ class _Reader:
                 staff_id=staff_id,
                 name=name,
                 role=role,
-                organisation=_text(_dict(participant.get("onBehalfOf")).get("display")),
+                organisation=_free_text(
+                    _dict(participant.get("onBehalfOf")).get("display"),
+                    f"{element}.onBehalfOf.display",
+                    100,
+                ),
                 joined_on=started,
                 left_on=ended,
             )
@@ -926,7 +1082,12 @@ class _Reader:
         self.same_person(
             case, self.patient_id(resource.get("subject"), "Goal.subject"), "Goal.subject"
         )
-        description = _text(_dict(resource.get("description")).get("text"))
+        description = _free_text(
+            _dict(resource.get("description")).get("text"),
+            "Goal.description.text",
+            LONG_TEXT,
+            lines=True,
+        )
         if not description:
             _refuse("Goal.description.text is missing; it holds the goal in the person's words.")
         lifecycle = resource.get("lifecycleStatus")
@@ -942,8 +1103,8 @@ class _Reader:
         key = (lifecycle, achievement)
         if key not in _GOAL_OUTCOME:
             _refuse(
-                f"Goal.lifecycleStatus {_shown(lifecycle)} with achievementStatus "
-                f"{_shown(achievement)} is not a goal outcome MDT Desk knows."
+                f"Goal.lifecycleStatus {shown_value(lifecycle)} with achievementStatus "
+                f"{shown_value(achievement)} is not a goal outcome MDT Desk knows."
             )
         targets = _list(resource.get("target"))
         target_on = (
@@ -970,14 +1131,16 @@ class _Reader:
             _refuse("Task.basedOn[0] points to a CarePlan that could not be read.")
         case = self.case_of(episode, "Task.basedOn[0]")
         self.same_person(case, self.patient_id(resource.get("for"), "Task.for"), "Task.for")
-        description = _text(resource.get("description"))
+        description = _free_text(
+            resource.get("description"), "Task.description", LONG_TEXT, lines=True
+        )
         if not description:
             _refuse("Task.description is missing; say what will be done.")
         status_code = resource.get("status")
         status = _ACTION_STATUS.get(status_code)  # type: ignore[arg-type]
         if status is None:
             _refuse(
-                f"Task.status {_shown(status_code)} cannot be imported: MDT Desk reads "
+                f"Task.status {shown_value(status_code)} cannot be imported: MDT Desk reads "
                 f"{', '.join(_ACTION_STATUS)}."
             )
         owner = self.staff_id(resource.get("owner"), "Task.owner")
@@ -1013,11 +1176,12 @@ class _Reader:
         patient_id = self.patient_id(resource.get("subject"), "Flag.subject")
         if resource.get("status") != "active":
             _refuse(
-                f"Flag.status {_shown(resource.get('status'))}: MDT Desk imports active flags only."
+                f"Flag.status {shown_value(resource.get('status'))}: MDT Desk imports active "
+                "flags only."
             )
         concept = resource.get("code")
         kind = _coded(concept, codes.ALERT_KIND_SYSTEM, AlertKind, "Flag.code", "which alert")
-        text = _text(_dict(concept).get("text"))
+        text = _free_text(_dict(concept).get("text"), "Flag.code.text", LONG_TEXT, lines=True)
         # The export writes the kind's own label when the alert has no detail.
         detail = "" if text == label(kind) else text
         self.planned.alerts.append(
@@ -1053,7 +1217,7 @@ class _Reader:
                 "MDT Desk cannot tell which decision it is."
             )
         recorded_on = _required_date(resource.get("dateTime"), "Consent.dateTime")
-        if recorded_on > dt.date.today():
+        if recorded_on > london_today():
             _refuse("Consent.dateTime is in the future.")
         self.planned.consents.append(
             Consent(
@@ -1077,7 +1241,9 @@ class _Reader:
             "which admission",
         )
         if kind not in codes.ADMISSION_KINDS:
-            _refuse(f"Encounter.type[0] code {_shown(kind.value)} is not a hospital admission.")
+            _refuse(
+                f"Encounter.type[0] code {shown_value(kind.value)} is not a hospital admission."
+            )
         case_id = None
         episodes = _list(resource.get("episodeOfCare"))
         if episodes:
@@ -1111,18 +1277,27 @@ class _Reader:
                 occurred_on=occurred_on,
                 discharged_on=discharged_on,
                 discharge_destination=destination,
-                source=_text(_dict(resource.get("serviceProvider")).get("display")),
+                source=_free_text(
+                    _dict(resource.get("serviceProvider")).get("display"),
+                    "Encounter.serviceProvider.display",
+                    200,
+                ),
             )
         )
 
     def document(self, entry: _Entry) -> None:
         resource = entry.resource
         patient_id = self.patient_id(resource.get("subject"), "DocumentReference.subject")
-        related = _list(_dict(resource.get("context")).get("related"))
-        if len(related) != 1:
-            _refuse("DocumentReference.context.related must point to the plan's EpisodeOfCare.")
-        episode = self.target(related[0], "DocumentReference.context.related[0]", "EpisodeOfCare")
-        case = self.case_of(episode.url, "DocumentReference.context.related[0]")
+        # The export links the printed plan to its EpisodeOfCare by context.encounter
+        # (R4 allows an EpisodeOfCare there); bundles of earlier versions by related.
+        context = _dict(resource.get("context"))
+        element = "encounter" if "encounter" in context else "related"
+        linked = _list(context.get(element))
+        if len(linked) != 1:
+            _refuse("DocumentReference.context.encounter must point to the plan's EpisodeOfCare.")
+        where = f"DocumentReference.context.{element}[0]"
+        episode = self.target(linked[0], where, "EpisodeOfCare")
+        case = self.case_of(episode.url, where)
         self.same_person(case, patient_id, "DocumentReference.subject")
         digest = _text(_dict(resource.get("masterIdentifier")).get("value"))
         if _dict(resource.get("masterIdentifier")).get("system") != codes.CONTENT_SHA256_SYSTEM:
@@ -1149,7 +1324,9 @@ class _Reader:
             )
         plan_version = next(
             (
-                _text(identifier.get("value"))
+                _free_text(
+                    identifier.get("value"), "DocumentReference.identifier (plan version)", 40
+                )
                 for identifier in _list(resource.get("identifier"))
                 if isinstance(identifier, dict)
                 and identifier.get("system") == codes.PLAN_VERSION_SYSTEM
@@ -1217,6 +1394,26 @@ class _Reader:
                         self.problems.setdefault(-1, []).append(
                             f"CareTeam.participant {found}: {message}"
                         )
+
+
+def _next_review(plan: JSON) -> object:
+    """The valueDate of a CarePlan's next-review extension, if it has one."""
+    for extension in _list(plan.get("extension")):
+        if isinstance(extension, dict) and extension.get("url") == codes.NEXT_REVIEW_EXTENSION:
+            return extension.get("valueDate")
+    return None
+
+
+def _is_coordinator(participant: JSON) -> bool:
+    """True when a CareTeam participant's first role is care coordinator."""
+    roles = _list(participant.get("role"))
+    first_role = _dict(roles[0]) if roles else {}
+    return any(
+        isinstance(coding, dict)
+        and coding.get("system") == codes.CARE_TEAM_ROLE_SYSTEM
+        and coding.get("code") == codes.COORDINATOR_ROLE[0]
+        for coding in _list(first_role.get("coding"))
+    )
 
 
 def _row_id_or_none(url: str) -> uuid.UUID | None:

@@ -6,13 +6,19 @@ required-binding codes, profiles or identifier content: it accepts ``CarePlan.st
 
 The rules read the bundle as parsed JSON (plain dicts and lists, as ``json.loads`` gives)
 in one pass, copying nothing: the export runs them on every bundle, a whole practice of
-some 100,000 resources included. A message names the element and the wrong value but
-never an NHS number or a name, so it is safe to show, log or put in an exception.
+some 100,000 resources included. The pass is iterative, so a hostile file nested
+thousands of levels deep cannot exhaust the stack.
+
+A message names the element but echoes nothing a file could plant a name or an NHS
+number in: an entry is named by its index, its resource type and its fullUrl only
+when that is a well-formed ``urn:uuid:``; a wrong value is shown only when it is a short
+code (:func:`shown_value`), else described by its kind and length. So a message is
+safe to show, log or put in an exception.
 """
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +46,9 @@ def uk_core_profile(name: str) -> str:
 #: and verified" to 08 "Trace postponed (baby under six weeks old)".
 NHS_NUMBER_VERIFICATION_CODES = ("01", "02", "03", "04", "05", "06", "07", "08")
 
-#: The UK Core profiles (R4, STU3 release) by resource type. A resource type missing
-#: here (Goal) has no UK Core profile, so it claims none.
+#: The UK Core profiles (R4; the NHS England UK Core staging repository, June 2025) by
+#: resource type. A resource type missing here (Goal) has no UK Core profile, so it
+#: claims none.
 UK_CORE_PROFILES: Mapping[str, frozenset[str]] = {
     resource_type: frozenset(uk_core_profile(name) for name in names)
     for resource_type, names in {
@@ -259,6 +266,21 @@ CODE_RULES: Mapping[str, tuple[CodeRule, ...]] = {
 
 # A fullUrl is a lower-case UUID URN (RFC 4122 writes UUIDs in lower case on output).
 _UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Any UUID URN, either case: safe to show in a message (it holds nothing but hex).
+_ANY_UUID_URN = re.compile(
+    r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+# A value shown in a message as it is: a short code, such as a status ("banana" too).
+# Spaces, capitals and long values are never shown: they may be a name or free text.
+_SHOWN_CODE = re.compile(r"[a-z0-9-]{1,40}")
+# More digits than a code needs could be (part of) an NHS number or a date of birth.
+_MAX_DIGITS_SHOWN = 4
+# An element name or resource type shown as given (FHIR's own names have this shape;
+# a leading underscore carries a primitive's extensions).
+_SHOWN_NAME = re.compile(r"_?[A-Za-z][A-Za-z0-9]{0,63}")
+#: Any resource nested deeper than this (objects and lists counted) is refused unread:
+#: the export's deepest element sits some 8 levels down.
+MAX_NESTING = 64
 # Any ODS code (a trust "RX1", a commissioner "00K", a practice "A81001", a Channel
 # Islands practice "JER001"): the 3- to 6-character shapes seen in the ODS files.
 _ODS_CODE = re.compile(r"[A-Z0-9]{3,6}")
@@ -277,7 +299,8 @@ class RuleViolation:
     Attributes:
         entry: index in ``Bundle.entry``; None for the bundle itself.
         resource_type: of the resource at fault (``"Bundle"`` for the bundle).
-        resource_id: its fullUrl (or id when it has none), for the message.
+        resource_id: its fullUrl when that is a well-formed ``urn:uuid:`` (else empty),
+            for the message.
         message: plain English naming the element, e.g. ``CarePlan.status 'banana' is
             not one of draft, active, …``.
     """
@@ -288,6 +311,7 @@ class RuleViolation:
     message: str
 
     def __str__(self) -> str:
+        # Both were made safe to show when the violation was found.
         name = f"{self.resource_type} {self.resource_id}".strip()
         where = "bundle" if self.entry is None else f"entry {self.entry}"
         return f"{where} ({name}): {self.message}"
@@ -318,15 +342,15 @@ class _BundleCheck:
         self.violations: list[RuleViolation] = []
         self._entry: int | None = None
         self._resource_type = "Bundle"
-        self._resource_id = _text(bundle.get("id"))
+        self._resource_id = ""
         self._path: list[str | int] = []
         self._full_urls: dict[str, int] = {}
 
         if bundle.get("resourceType") != "Bundle":
-            self._report(f"resourceType {_shown(bundle.get('resourceType'))} is not 'Bundle'.")
+            self._report(f"resourceType {shown_name(bundle.get('resourceType'))} is not 'Bundle'.")
             return
         if bundle.get("type") != "collection":
-            self._report(f"Bundle.type {_shown(bundle.get('type'))} is not 'collection'.")
+            self._report(f"Bundle.type {shown_value(bundle.get('type'))} is not 'collection'.")
         entries = bundle.get("entry", [])
         if not isinstance(entries, list):
             self._report("Bundle.entry is not a list.")
@@ -351,15 +375,15 @@ class _BundleCheck:
         full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
         resource_type = resource.get("resourceType")
         self._entry = index
-        self._resource_type = resource_type if isinstance(resource_type, str) else "?"
-        self._resource_id = _text(full_url) or _text(resource.get("id"))
+        self._resource_type = shown_name(resource_type) if isinstance(resource_type, str) else "?"
+        self._resource_id = shown_url(full_url) if _is_uuid_urn(full_url) else ""
 
         if full_url is None:
             self._report(f"Bundle.entry[{index}] has no fullUrl.")
         elif not isinstance(full_url, str) or not _UUID_URN.fullmatch(full_url):
             self._report(
-                f"Bundle.entry[{index}].fullUrl {_shown(full_url)} is not urn:uuid: followed "
-                "by a lower-case UUID."
+                f"Bundle.entry[{index}].fullUrl {shown_url(full_url)} is not urn:uuid: "
+                "followed by a lower-case UUID."
             )
         elif self._full_urls[full_url] != index:
             self._report(
@@ -380,7 +404,14 @@ class _BundleCheck:
             self._check_identifier_count(resource, NHS_NUMBER_SYSTEM, "NHS number")
         elif resource_type == "Organization":
             self._check_identifier_count(resource, ODS_ORGANISATION_SYSTEM, "ODS code")
+        elif resource_type == "Consent":
+            self._check_consent_policy(resource)
         self._walk(resource)
+
+    def _check_consent_policy(self, resource: Mapping[str, Any]) -> None:
+        # FHIR R4 invariant ppc-1: "Either a Policy or PolicyRule".
+        if not resource.get("policy") and not resource.get("policyRule"):
+            self._report("Consent has neither policy nor policyRule; FHIR R4 requires one (ppc-1).")
 
     def _check_code(self, resource: Mapping[str, Any], rule: CodeRule) -> None:
         value = resource.get(rule.element)
@@ -391,7 +422,7 @@ class _BundleCheck:
             if rule.required:
                 self._report(f"{element} is missing; it is required.")
         else:
-            self._report(f"{element} {_shown(value)} is not one of {', '.join(rule.codes)}.")
+            self._report(f"{element} {shown_value(value)} is not one of {', '.join(rule.codes)}.")
 
     def _check_profiles(self, resource: Mapping[str, Any]) -> None:
         resource_type = self._resource_type
@@ -408,7 +439,7 @@ class _BundleCheck:
             if isinstance(url, str) and url in allowed:
                 claimed = True
                 continue
-            element = f"{resource_type}.meta.profile[{position}] {_shown(profile)}"
+            element = f"{resource_type}.meta.profile[{position}] {_shown_profile(profile)}"
             if not allowed:
                 self._report(f"{element}: UK Core has no {resource_type} profile, so claim none.")
             elif isinstance(url, str) and url.startswith(UK_CORE_PROFILE_PREFIX):
@@ -436,38 +467,44 @@ class _BundleCheck:
         elif count > 1:
             self._report(f"{element} has {count} {what}s (system {system}); one only.")
 
-    def _walk(self, node: Mapping[str, Any]) -> None:
-        """References and identifiers, wherever nested in the resource."""
+    def _walk(self, resource: Mapping[str, Any]) -> None:
+        """References and identifiers, wherever nested in the resource.
+
+        A stack of iterators rather than recursion: a file nested thousands of levels
+        deep is read to the end instead of exhausting Python's stack.
+        """
         path = self._path
-        for key, value in node.items():
-            # type() rather than isinstance(), and strings first: parsed JSON holds exact
-            # types, mostly strings, and this loop runs for every element of every resource.
-            kind = type(value)
-            if kind is str:
-                if key == "reference" and value not in self._full_urls:
-                    # A Reference with only a display, or only an identifier, has no
-                    # "reference" string and is fine; one that has it must resolve here.
-                    self._report(
-                        f"{self._where()} refers to {value!r}, which is no entry's fullUrl "
-                        "in this bundle."
-                    )
-            elif kind is dict:
-                path.append(key)
-                if key in _IDENTIFIER_ELEMENTS:
-                    self._check_identifier(value)
-                self._walk(value)
-                path.pop()
-            elif kind is list:
-                path.append(key)
-                holds_identifiers = key in _IDENTIFIER_ELEMENTS
-                for index, item in enumerate(value):
-                    if type(item) is dict:
-                        path.append(index)
-                        if holds_identifiers:
-                            self._check_identifier(item)
-                        self._walk(item)
-                        path.pop()
-                path.pop()
+        # Each level: its (key or index, value) pairs, and whether its dicts are
+        # Identifiers (the items of an "identifier" list).
+        stack: list[tuple[Iterator[tuple[Any, Any]], bool]] = [(iter(resource.items()), False)]
+        while stack:
+            items, holds_identifiers = stack[-1]
+            for key, value in items:
+                # type() rather than isinstance(), and strings first: parsed JSON holds
+                # exact types, mostly strings, and this loop runs for every element.
+                kind = type(value)
+                if kind is str:
+                    if key == "reference" and value not in self._full_urls:
+                        # A Reference with only a display, or only an identifier, has no
+                        # "reference" string and is fine; one that has it must resolve.
+                        self._report(
+                            f"{self._where()} refers to {shown_url(value)}, which is no "
+                            "entry's fullUrl in this bundle."
+                        )
+                elif kind is dict:
+                    path.append(key)
+                    if holds_identifiers or key in _IDENTIFIER_ELEMENTS:
+                        self._check_identifier(value)
+                    stack.append((iter(value.items()), False))
+                    break
+                elif kind is list:
+                    path.append(key)
+                    stack.append((enumerate(value), key in _IDENTIFIER_ELEMENTS))
+                    break
+            else:  # this level is done
+                stack.pop()
+                if stack:
+                    path.pop()
 
     def _where(self, *more: str | int) -> str:
         parts = [self._resource_type]
@@ -483,11 +520,12 @@ class _BundleCheck:
             value = identifier.get("value")
             if not isinstance(value, str) or not _ODS_CODE.fullmatch(value):
                 self._report(
-                    f"{self._where('value')} {_shown(value)} is not an ODS code (3 to 6 "
+                    f"{self._where('value')} {shown_value(value)} is not an ODS code (3 to 6 "
                     "upper-case letters and digits, such as A81001)."
                 )
         elif isinstance(system, str) and (meant := _misspelt_nhs_system(system)):
-            self._report(f"{self._where('system')} {system!r} looks like a misspelling of {meant}.")
+            # The system itself is not echoed: it is whatever the file says.
+            self._report(f"{self._where('system')} looks like a misspelling of {meant}.")
 
     def _check_nhs_number(self, identifier: Mapping[str, Any]) -> None:
         # The number itself stays out of every message (they reach logs and exceptions).
@@ -523,7 +561,7 @@ class _BundleCheck:
                 f"{where} has no valueCodeableConcept coding in {NHS_NUMBER_VERIFICATION_SYSTEM}."
             )
         for code in wrong:
-            self._report(f"{where} code {_shown(code)} is not one of 01 to 08.")
+            self._report(f"{where} code {shown_value(code)} is not one of 01 to 08.")
 
 
 def is_acceptable_nhs_number(digits: str) -> bool:
@@ -582,11 +620,97 @@ def _within_edits(first: str, second: str, limit: int) -> bool:
     return previous[-1] <= limit
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+def _is_uuid_urn(value: object) -> bool:
+    return isinstance(value, str) and _ANY_UUID_URN.fullmatch(value) is not None
 
 
-def _shown(value: Any) -> str:
-    """A value quoted for a message; a long one cut short."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "…"
+_KINDS: Mapping[type, str] = {
+    int: "(a number)",
+    float: "(a number)",
+    dict: "(an object)",
+    list: "(a list)",
+}
+
+
+def _characters(count: int) -> str:
+    return "1 character" if count == 1 else f"{count:,} characters"
+
+
+def described(value: object) -> str:
+    """What ``value`` is, without a word of it: ``(a text of 19 characters)``."""
+    if value is None:
+        return "(missing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"(a text of {_characters(len(value))})" if value else "(an empty text)"
+    return _KINDS.get(type(value), f"(a {type(value).__name__})")
+
+
+def shown_value(value: object) -> str:
+    """A wrong value for a message: quoted when it is a short code, else described.
+
+    A short lower-case code ("banana", "on-hold", "01") is shown, so a wrong status can
+    be put right; anything else (spaces, capitals, a run of digits, a long text, a
+    number) could be a name, an NHS number or free text, so only its kind and length
+    are given.
+    """
+    if (
+        isinstance(value, str)
+        and _SHOWN_CODE.fullmatch(value)
+        and sum(character.isdigit() for character in value) <= _MAX_DIGITS_SHOWN
+    ):
+        return repr(value)
+    return described(value)
+
+
+def shown_name(name: object) -> str:
+    """An element name or resource type for a message: as given when it has the shape
+    of a FHIR name (letters and digits, 64 at most), else described."""
+    if isinstance(name, str) and _SHOWN_NAME.fullmatch(name):
+        return name
+    if isinstance(name, str):
+        return f"(a name of {_characters(len(name))})"
+    return described(name)
+
+
+def shown_url(url: object) -> str:
+    """A fullUrl or reference for a message: itself when a well-formed ``urn:uuid:``
+    (nothing but hex), else described."""
+    return url if isinstance(url, str) and _is_uuid_urn(url) else described(url)
+
+
+#: Profiles a message may quote: UK Core's and the base resources' (our constants).
+_KNOWN_PROFILES = frozenset().union(
+    *UK_CORE_PROFILES.values(),
+    (f"http://hl7.org/fhir/StructureDefinition/{name}" for name in (*UK_CORE_PROFILES, "Goal")),
+)
+
+
+def _shown_profile(profile: object) -> str:
+    """A claimed profile: quoted when it is a UK Core or base FHIR one (our own
+    constants, or FHIR's), else described."""
+    url = profile.partition("|")[0] if isinstance(profile, str) else profile
+    if isinstance(url, str) and url in _KNOWN_PROFILES:
+        return repr(url)
+    return described(profile)
+
+
+def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:
+    """How deep ``value`` nests (objects and lists each a level), counted without
+    recursion; counting stops once past ``limit``, so a hostile file costs little."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
