@@ -76,7 +76,7 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
     )
 
     if bool(args.nhs) == bool(args.practice):
-        raise UserError("Give either --nhs NUMBER or --practice CODE.")
+        raise UserError("Give either --nhs NUMBER or --practice CODE, not both.")
     if not args.out_file:
         raise UserError("Give --out FILE.json: the file to write the bundle to.")
     target = Path(args.out_file)
@@ -107,14 +107,33 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
                 "people": people,
                 "resources": bundle.resources,
                 "declined": bundle.declined,
+                "left_out": {
+                    "actions": bundle.left_out.actions,
+                    "notes": bundle.left_out.notes,
+                    "alerts": bundle.left_out.alerts,
+                },
             },
         )
     else:
-        cli._write(
-            args.out,
-            f"Wrote {target}: {people} {'person' if people == 1 else 'people'}, "
-            f"{bundle.resources} resources.",
-        )
+        plans = "the care plan of 1 person" if people == 1 else f"the care plans of {people} people"
+        cli._write(args.out, f"Wrote {target}: {plans} ({bundle.resources} FHIR resources).")
+        left = bundle.left_out
+        if left:
+            # Said beside the file, never in it, as `careplan` does for the person's copy.
+            counts = ", ".join(
+                f"{count} {one if count == 1 else many}"
+                for count, one, many in (
+                    (left.actions, "sensitive action", "sensitive actions"),
+                    (left.notes, "sensitive note", "sensitive notes"),
+                    (
+                        left.alerts,
+                        "alert that is sensitive or not to be shared",
+                        "alerts that are sensitive or not to be shared",
+                    ),
+                )
+                if count
+            )
+            sys.stderr.write(f"Not in the file: {counts} (never exported).\n")
     if bundle.declined and not args.json:
         count = bundle.declined
         sys.stderr.write(
@@ -125,9 +144,17 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
 
 
 def cmd_fhir_import(args: argparse.Namespace) -> int:
-    """Read the file, check all of it, then write it in one transaction."""
+    """Read the file, check all of it, then write it in one transaction.
+
+    Everything that needs no store is checked before the store is opened: a wrong file
+    is refused without asking for a store's passphrase, or making a store.
+    """
     from mdt_desk import cli
-    from mdt_desk.services.fhir.importer import import_bundle
+    from mdt_desk.services.fhir.importer import (
+        FhirImportError,
+        check_bundle_text,
+        import_bundle,
+    )
 
     source = Path(args.file)
     try:
@@ -140,12 +167,19 @@ def cmd_fhir_import(args: argparse.Namespace) -> int:
         ) from error
     except OSError as error:
         raise UserError(f"Cannot read {source}: {error.strerror}.") from error
-    with cli._open_store(args) as store:
-        acting = cli._signed_in(args, store)
-        with store.write(acting.actor_id, acting.label) as session:
-            report = import_bundle(session, text)
+    try:
+        checked = check_bundle_text(text)
+        with cli._open_store(args) as store:
+            acting = cli._signed_in(args, store)
+            with store.write(acting.actor_id, acting.label) as session:
+                report = import_bundle(session, checked)
+    except FhirImportError as refused:
+        if args.json:
+            payload = {"imported": False, "problems": list(refused.problems)}
+            cli._emit_json(args.out, {**payload, "total": refused.total})
+        raise  # said on stderr too, with exit 2
     if args.json:
-        cli._emit_json(args.out, asdict(report))
+        cli._emit_json(args.out, {"imported": True, **asdict(report)})
     else:
         cli._write(args.out, report.summary())
     return EXIT_OK

@@ -154,7 +154,7 @@ def test_a_wrong_pin_exits_2_and_changes_nothing(
 
 
 REFUSALS = [
-    ("observer", ["patients", "import", "FILE"], "importing patient lists"),
+    ("observer", ["patients", "import", "FILE"], "importing patients"),
     ("observer", ["careplan", "--nhs", "NHS", "--out", "OUT"], "printing the care plans"),
     ("team_member", ["export", "-o", "OUT"], "exporting records"),
     ("care_navigator", ["actions", "list"], "reading clinical records"),

@@ -113,7 +113,7 @@ PERMISSION_DOING: dict[Permission, str] = {
     Permission.READ_ACCESS_LOG: "reading the access log",
     Permission.MANAGE_STAFF: "managing staff, roles and PINs",
     Permission.IMPORT_PRACTICES: "importing GP practices",
-    Permission.IMPORT_PATIENTS: "importing patient lists",
+    Permission.IMPORT_PATIENTS: "importing patients (patient lists and FHIR care plans)",
     Permission.HUB_SETTINGS: "changing the team hub settings",
 }
 

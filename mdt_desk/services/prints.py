@@ -113,7 +113,8 @@ def record_print(
         printed_at: when, timezone-aware.
         content_sha256: hex SHA-256 of the PDF bytes, so a paper copy can be matched
             to its record.
-        purpose: why it was printed, as the access log records it (may be empty).
+        purpose: why it was printed, as the access log records it ("not stated" when
+            empty: contracts.md 7).
     """
     if printed_at.tzinfo is None:
         raise ValueError("printed_at must be timezone-aware")
@@ -142,7 +143,7 @@ def record_print(
         AccessAction.PRINT,
         patient_id=patient_id,
         staff_id=printed_by_id,
-        reason=purpose,
+        reason=purpose.strip() or access_log.NOT_STATED,
         at=printed_at,
     )
     return _view(session, printed)

@@ -20,20 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from mdt_desk.errors import UserError
+from mdt_desk.models.enums import ConsentDecision
 from mdt_desk.services.access import Permission, refusal
 from mdt_desk.services.actions import london_today
 from mdt_desk.services.desk import Desk
+from mdt_desk.ui.purpose_prompt import purpose_prompt
 from mdt_desk.ui.role_screens import allows
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import announce
@@ -59,11 +53,14 @@ class ExportedPerson:
         name: their name as the record's banner gives it, for the messages.
         nhs_number: their NHS number (digits), for the suggested file name; "" when the
             record has not loaded yet.
+        declined_on: the day their latest consent decision declined sharing, if it does
+            (nothing is exported: said before any question is asked).
     """
 
     patient_id: uuid.UUID
     name: str
     nhs_number: str
+    declined_on: dt.date | None = None
 
     @classmethod
     def of_record(cls, record: "CaseRecordWidget") -> "ExportedPerson":
@@ -71,38 +68,14 @@ class ExportedPerson:
         if view is None:  # still loading: the tab's title is the name it will show
             return cls(record.patient_id, record.title(), "")
         banner = view.banner
-        return cls(record.patient_id, banner.display_name, banner.nhs_number)
-
-
-def purpose_prompt(parent: QWidget, title: str, question: str) -> QInputDialog:
-    """A question asking why something leaves the desk, for the access log.
-
-    The answer may be left blank (the log then says "not stated", as on the command
-    line). Opened by the caller (``open()``); its ``textValueSelected`` carries the answer.
-    """
-    prompt = QInputDialog(parent)
-    prompt.setObjectName("purpose_prompt")
-    prompt.setWindowTitle(title)
-    prompt.setInputMode(QInputDialog.InputMode.TextInput)
-    prompt.setLabelText(question)
-    prompt.setOkButtonText(prompt.tr("&Continue…"))
-    prompt.setCancelButtonText(prompt.tr("Cancel"))
-    prompt.setAccessibleName(title)
-    prompt.setAccessibleDescription(question)
-    field = prompt.findChild(QLineEdit)
-    if field is not None:  # made by setInputMode
-        field.setObjectName("purpose_edit")
-        field.setAccessibleName(prompt.tr("Purpose"))
-        field.setAccessibleDescription(
-            prompt.tr("Why it is exported; kept in the access log. May be left blank.")
+        consent = banner.consent
+        declined = consent is not None and consent.decision is ConsentDecision.DECLINED
+        return cls(
+            record.patient_id,
+            banner.display_name,
+            banner.nhs_number,
+            consent.recorded_on if declined and consent is not None else None,
         )
-        field.setMaxLength(500)
-    label = prompt.findChild(QLabel)
-    if label is not None:  # a long question wraps instead of widening the dialog
-        label.setWordWrap(True)
-        # The dialog's layout sizes it from its contents: a wrapped label needs a width.
-        label.setMinimumWidth(label.fontMetrics().averageCharWidth() * 60)
-    return prompt
 
 
 def suggested_file(nhs_number: str, today: dt.date, folder: Path) -> Path:
@@ -125,9 +98,20 @@ def starting_folder(settings: QSettings | None = None) -> Path:
     return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
 
-def export_care_plan_file(desk: Desk, patient_id: uuid.UUID, purpose: str, path: Path) -> int:
+@dataclass(frozen=True)
+class SavedExport:
+    """What a finished export tells the person: how many resources, how many of the
+    person's items for the team only were left out (never exported)."""
+
+    resources: int
+    left_out: int
+
+
+def export_care_plan_file(
+    desk: Desk, patient_id: uuid.UUID, purpose: str, path: Path
+) -> SavedExport:
     """Build the person's bundle, log the export, write the file (on the worker thread,
-    through the one export the command line makes too); the number of resources.
+    through the one export the command line makes too).
 
     Raises:
         UserError: the services refuse (not found, no case, declined sharing, a role
@@ -142,7 +126,7 @@ def export_care_plan_file(desk: Desk, patient_id: uuid.UUID, purpose: str, path:
         path,
         purpose,
     )
-    return bundle.resources
+    return SavedExport(resources=bundle.resources, left_out=bundle.left_out.total)
 
 
 class FhirCarePlanExport(QObject):
@@ -173,6 +157,12 @@ class FhirCarePlanExport(QObject):
         principal = self.runner.desk.principal
         if principal is not None and not allows(principal, (Permission.EXPORT,)):
             self._show_problem(refusal(principal.roles, Permission.EXPORT))
+            return
+        if self.person.declined_on is not None:
+            # Said first, not after two questions (the service refuses it anyway).
+            from mdt_desk.services.fhir.export import declined_sharing_message
+
+            self._show_problem(declined_sharing_message(self.person.name, self.person.declined_on))
             return
         prompt = purpose_prompt(
             self.window,
@@ -224,9 +214,10 @@ class FhirCarePlanExport(QObject):
             description="FHIR care plan export",
         )
 
-    def _on_exported(self, resources: int) -> None:
+    def _on_exported(self, saved: SavedExport) -> None:
         path = self.path
         assert path is not None  # set before the job was queued
+        resources = saved.resources
         message = self.tr("Saved the FHIR care plan for {name} to {path} ({count}).").format(
             name=self.person.name,
             path=path,
@@ -234,6 +225,11 @@ class FhirCarePlanExport(QObject):
             if resources == 1
             else self.tr("{n} resources").format(n=resources),
         )
+        if saved.left_out:
+            # Said beside the file, never in it, as the print preview does.
+            message += " " + self.tr(
+                "Not in the file: {n} item(s) for the team only (never exported)."
+            ).format(n=saved.left_out)
         bar = self.window.statusBar()
         bar.showMessage(message, 15_000)
         announce(bar, message)

@@ -4,8 +4,12 @@ The dialog asks :func:`mdt_desk.documents.preview` for the PDF on the task runne
 GUI thread) and shows its pages with Qt PDF. *Print…* and *Save as PDF…* ask
 :func:`mdt_desk.documents.produce`, which renders the document again and records the
 print in the journal in the same transaction, so what is recorded is exactly what left
-the desk. For a care plan (the person's own copy) it says on screen, never on the paper,
-how many sensitive items were left off and why, and announces it to screen readers.
+the desk. A care plan is about one person, so before it is printed or saved the dialog
+asks why (after the printer or the file is chosen, before anything is made); the answer
+goes in the access log with the print, and cancelling prints, saves and records nothing
+(contracts.md, 7). For a care plan (the person's own copy) it says on screen, never on
+the paper, how many sensitive items were left off and why, and announces it to screen
+readers.
 Printing draws one page per turn of the event loop, so the window stays responsive while
 a long document goes to the printer.
 """
@@ -43,6 +47,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QStyle,
@@ -56,6 +61,7 @@ from mdt_desk.errors import UserError
 from mdt_desk.models.enums import DocumentKind
 from mdt_desk.models.private_files import write_private
 from mdt_desk.services.persons_copy import LeftOff
+from mdt_desk.ui.purpose_prompt import purpose_prompt, stated_purpose
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel
 
@@ -83,6 +89,14 @@ PREFERRED_SIZE = QSize(820, 960)
 #: What to do with a produced (and recorded) document: write it, or print it.
 AfterProduce = Callable[[ProducedDocument], None]
 
+#: What to do once the purpose is known: produce the document with it.
+AfterPurpose = Callable[[str], None]
+
+#: The documents about one person, whose prints the access log keeps against that
+#: person: the app asks why before one leaves the desk. Agendas, minutes and caseload
+#: lists are about a meeting or a practice.
+ASKS_PURPOSE = frozenset({DocumentKind.CARE_PLAN})
+
 
 class PrintPreviewDialog(QDialog):
     """The pages of a document, with Print…, Save as PDF… and (care plans) large print.
@@ -109,6 +123,9 @@ class PrintPreviewDialog(QDialog):
         self._painter: QPainter | None = None
         self._print_source: tuple[QPdfDocument, QBuffer] | None = None
         self._printing: tuple[QPrinter, ProducedDocument] | None = None
+        self.purpose_prompt: QInputDialog | None = None
+        self._after_purpose: AfterPurpose | None = None
+        self._not_done_text = ""
         self.setWindowTitle(self.tr("Print preview"))
         self.setAccessibleName(self.tr("Print preview"))
         self.view = QPdfView(self)
@@ -303,8 +320,8 @@ class PrintPreviewDialog(QDialog):
 
     # -- printing and saving (each recorded) ----------------------------------------------
 
-    def _produce(self, then: AfterProduce) -> None:
-        request = self.request
+    def _produce(self, then: AfterProduce, purpose: str = "") -> None:
+        request = dataclasses.replace(self.request, purpose=purpose)
         for button in (self.print_button, self.save_button):
             button.setEnabled(False)
         self.status.setText(self.tr("Preparing the document…"))
@@ -315,6 +332,39 @@ class PrintPreviewDialog(QDialog):
             owner=self,
             description="print",
         )
+
+    def _ask_purpose(
+        self, title: str, question: str, proceed: str, cancelled: str, then: AfterPurpose
+    ) -> None:
+        """Ask why a document about a person leaves the desk, then ``then(purpose)``.
+
+        Other documents go straight on (with no purpose, as before). Cancelled, the
+        status says ``cancelled`` and nothing is made or recorded.
+        """
+        if self.request.kind not in ASKS_PURPOSE:
+            then("")
+            return
+        if self.purpose_prompt is not None:  # already asking
+            return
+        prompt = purpose_prompt(self, title, question, proceed=proceed)
+        prompt.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        prompt.textValueSelected.connect(self._on_purpose_prompt_text_value_selected)
+        prompt.rejected.connect(self._on_purpose_prompt_rejected)
+        self.purpose_prompt, self._after_purpose = prompt, then
+        self._not_done_text = cancelled
+        prompt.open()
+
+    @Slot(str)
+    def _on_purpose_prompt_text_value_selected(self, answer: str) -> None:
+        then = self._after_purpose
+        self.purpose_prompt, self._after_purpose = None, None
+        if then is not None:
+            then(stated_purpose(answer))
+
+    @Slot()
+    def _on_purpose_prompt_rejected(self) -> None:
+        self.purpose_prompt, self._after_purpose = None, None
+        self.status.setText(self._not_done_text)
 
     @Slot()
     def choose_file(self) -> None:
@@ -331,7 +381,8 @@ class PrintPreviewDialog(QDialog):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> None:
-        """Produce the document (recording it) and write it to ``path``."""
+        """Ask why (a care plan), then produce the document (recording it) and write it
+        to ``path``."""
 
         def write(made: ProducedDocument) -> None:
             try:
@@ -343,7 +394,16 @@ class PrintPreviewDialog(QDialog):
                 return
             self._done(made, self.tr("Saved to {path}").format(path=path))
 
-        self._produce(write)
+        self._ask_purpose(
+            self.tr("Save care plan as PDF"),
+            self.tr(
+                "Why are you saving this care plan as a PDF? Your answer is kept in the "
+                "access log with the print; left blank, the log says “not stated”."
+            ),
+            self.tr("&Save"),
+            self.tr("Not saved."),
+            lambda purpose: self._produce(write, purpose),
+        )
 
     @Slot()
     def choose_printer(self) -> None:
@@ -357,7 +417,8 @@ class PrintPreviewDialog(QDialog):
             self.print_to(printer)
 
     def print_to(self, printer: QPrinter) -> None:
-        """Produce the document (recording it) and send its pages to ``printer``."""
+        """Ask why (a care plan), then produce the document (recording it) and send its
+        pages to ``printer``."""
 
         def start(made: ProducedDocument) -> None:
             source = load_pdf(made.content, self)
@@ -371,7 +432,16 @@ class PrintPreviewDialog(QDialog):
             self._printing = (printer, made)
             QTimer.singleShot(0, self._print_next_page)
 
-        self._produce(start)
+        self._ask_purpose(
+            self.tr("Print care plan"),
+            self.tr(
+                "Why are you printing this care plan? Your answer is kept in the access "
+                "log with the print; left blank, the log says “not stated”."
+            ),
+            self.tr("&Print"),
+            self.tr("Not printed."),
+            lambda purpose: self._produce(start, purpose),
+        )
 
     @Slot()
     def _print_next_page(self) -> None:

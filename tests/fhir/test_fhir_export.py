@@ -143,7 +143,10 @@ def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def test_a_person_s_bundle_parses_holds_their_plan_and_nothing_sensitive(
-    demo_made: tuple[Path, bytes, str, str], store_path: str, tmp_path: Path
+    demo_made: tuple[Path, bytes, str, str],
+    store_path: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     nhs = demo_made[2]
     status, output, target = export(store_path, tmp_path, "--nhs", nhs, "--purpose", "Discharge")
@@ -205,6 +208,9 @@ def test_a_person_s_bundle_parses_holds_their_plan_and_nothing_sensitive(
 
     for secret in (SENSITIVE_ACTION, SENSITIVE_ALERT, SENSITIVE_NOTE):
         assert secret not in text
+    # ...and the person exporting is told, beside the file, what it leaves out.
+    told = capsys.readouterr().err
+    assert "Not in the file: 1 sensitive action, 1 sensitive note" in told
 
     logged = _rows(
         store_path,
@@ -335,7 +341,7 @@ def test_a_team_member_may_not_export(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ((), "Give either --nhs NUMBER or --practice CODE."),
+        ((), "Give either --nhs NUMBER or --practice CODE, not both."),
         (("--nhs", "9434765919", "--practice", "A81001"), "Give either --nhs"),
         (("--nhs", "9434765919"), "Nobody with NHS number"),
         (("--practice", "ZZZ999"), "There is no practice"),

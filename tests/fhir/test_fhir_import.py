@@ -9,6 +9,7 @@ and nothing is written, not even when a write fails half-way.
 import copy
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -100,9 +101,10 @@ def entry_of(bundle: dict[str, Any], resource_type: str) -> tuple[int, dict[str,
 
 
 def names_entry(problem: str, index: int, resource: dict[str, Any]) -> bool:
-    return problem.startswith(
-        f"entry {index} ({resource['resourceType']} urn:uuid:{resource['id']}):"
-    )
+    """True when ``problem`` is said of that entry (with its line, when the file has
+    one entry a line)."""
+    name = f"{resource['resourceType']} urn:uuid:{resource['id']}"
+    return re.match(rf"entry {index} \((line \d+, )?{re.escape(name)}\):", problem) is not None
 
 
 # -- the round trip on a demo store ---------------------------------------------------
@@ -680,14 +682,58 @@ def test_a_consent_dated_after_today_in_london_is_refused(
     )
 
 
-def test_a_person_already_in_the_store_is_refused(store: Store) -> None:
+def test_a_person_already_in_the_store_is_refused_in_one_problem(store: Store) -> None:
+    """Their case, goals, actions... are in the store too: said once, by the person."""
     imported(store, golden())
     index, patient = entry_of(json.loads(golden()), "Patient")
     error = refused(store, golden())
+    assert error.problems == (
+        f"entry {index} (line {index + 2}, Patient urn:uuid:{patient['id']}): this person is "
+        "already in this store (same NHS number); MDT Desk never merges two records, so "
+        "nothing was written. Open their record instead.",
+    )
+
+
+def test_a_person_under_the_same_id_with_another_nhs_number_is_refused_once(
+    store: Store,
+) -> None:
+    imported(store, golden(GOLDEN_FILES[0]))
+    other = entry_of(json.loads(golden(GOLDEN_FILES[1])), "Patient")[1]
+    bundle = json.loads(golden(GOLDEN_FILES[0]))
+    index, patient = entry_of(bundle, "Patient")
+    patient["identifier"][0]["value"] = other["identifier"][0]["value"]
+    error = refused(store, json.dumps(bundle))
+    assert error.total == 1, error.problems
+    assert names_entry(error.problems[0], index, patient)
+    assert "already in this store (same record id)" in error.problems[0]
+
+
+def test_a_row_of_a_new_person_already_in_the_store_is_named_by_its_entry(
+    store: Store,
+) -> None:
+    """Not a person already here: each row whose id is taken is said, by its entry, a
+    care team participant within its CareTeam."""
+    first = json.loads(golden(GOLDEN_FILES[0]))
+    imported(store, json.dumps(first))
+    task_id = entry_of(json.loads(golden(GOLDEN_FILES[1])), "Task")[1]["id"]
+    taken = entry_of(first, "Task")[1]["id"]
+    bundle = json.loads(golden(GOLDEN_FILES[1]).replace(task_id, taken))
+    task_index, task = entry_of(bundle, "Task")
+    team_index, team = entry_of(bundle, "CareTeam")
+    team["participant"][0]["id"] = entry_of(first, "CareTeam")[1]["participant"][0]["id"]
+    error = refused(store, json.dumps(bundle))
     assert any(
-        names_entry(problem, index, patient) and "already in this store" in problem
+        names_entry(problem, task_index, task)
+        and problem.endswith(": an action with the same id is already in this store.")
         for problem in error.problems
     ), error.problems
+    assert any(
+        names_entry(problem, team_index, team)
+        and "CareTeam.participant[0]: a " in problem
+        and "with the same id is already in this store." in problem
+        for problem in error.problems
+    ), error.problems
+    assert all(problem.startswith("entry ") for problem in error.problems), error.problems
 
 
 def test_the_same_nhs_number_under_another_id_is_refused(store: Store) -> None:
@@ -698,7 +744,8 @@ def test_the_same_nhs_number_under_another_id_is_refused(store: Store) -> None:
     patient["identifier"][0]["value"] = first_patient["identifier"][0]["value"]
     error = refused(store, json.dumps(bundle))
     assert any(
-        names_entry(problem, index, patient) and "NHS number is already in this store" in problem
+        names_entry(problem, index, patient)
+        and "already in this store (same NHS number)" in problem
         for problem in error.problems
     ), error.problems
 
@@ -853,3 +900,136 @@ def test_any_one_corruption_is_refused_or_imports_to_a_stable_export(
     if first is None:
         return
     assert _export_after_import(store, first) == first
+
+
+# -- messages a person can act on; checked before any store ---------------------------
+
+
+def check_refused(text: str) -> FhirImportError:
+    with pytest.raises(FhirImportError) as raised:
+        importer.check_bundle_text(text)
+    return raised.value
+
+
+def test_a_date_not_in_fhir_s_form_is_said_with_the_form_it_must_take() -> None:
+    def slashed(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        index, patient = entry_of(bundle, "Patient")
+        patient["birthDate"] = "14/07/1945"
+        return index, patient
+
+    text, index, patient = _mutated(slashed)
+    problems = check_refused(text).problems
+    assert any(
+        names_entry(problem, index, patient)
+        and problem.endswith(
+            "Patient.birthDate must be a date written YYYY-MM-DD (e.g. 1945-07-14)."
+        )
+        for problem in problems
+    ), problems
+    assert not any("regex" in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("gender", "hinted"), [("Female", True), ("FEMALE", True), ("females", False)]
+)
+def test_a_code_in_capitals_is_said_to_be_lower_case(gender: str, hinted: bool) -> None:
+    def capitalised(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        index, patient = entry_of(bundle, "Patient")
+        patient["gender"] = gender
+        return index, patient
+
+    text, index, patient = _mutated(capitalised)
+    problems = [p for p in check_refused(text).problems if names_entry(p, index, patient)]
+    assert any("Patient.gender" in problem for problem in problems), problems
+    assert any("(codes are lower case)" in problem for problem in problems) == hinted, problems
+
+
+def test_a_problem_names_the_line_of_its_entry_in_a_file_as_the_export_writes_it() -> None:
+    """One entry a line (the export's layout): the line is given; else the entry only."""
+    bundle = json.loads(golden())
+    index, goal = entry_of(bundle, "Goal")
+    goal["lifecycleStatus"] = "banana"
+    one_a_line = golden().replace('"lifecycleStatus": "active"', '"lifecycleStatus": "banana"', 1)
+    assert json.loads(one_a_line) == bundle
+    with_lines = check_refused(one_a_line).problems
+    assert with_lines and all(
+        problem.startswith(f"entry {index} (line {index + 2}, Goal urn:uuid:{goal['id']}): ")
+        for problem in with_lines
+    ), with_lines
+    # The same bundle in another layout: no line can be trusted, so none is said.
+    for other_layout in (json.dumps(bundle), json.dumps(bundle, indent=2)):
+        problems = check_refused(other_layout).problems
+        assert problems and all(
+            problem.startswith(f"entry {index} (Goal urn:uuid:{goal['id']}): ")
+            for problem in problems
+        ), problems
+
+
+def test_a_sound_bundle_passes_the_check_and_imports_from_it(store: Store) -> None:
+    checked = importer.check_bundle_text(golden())
+    with store.write(None, "fhir import") as session:
+        report = import_bundle(session, checked)
+    assert report.people == 1
+    with store.read() as session:
+        assert session.get(Patient, report.patient_ids[0]) is not None
+
+
+def test_the_check_leaves_what_needs_the_store_to_the_import(store: Store) -> None:
+    """A person already in the store is no fault of the file's: the check passes it,
+    the import refuses it."""
+    imported(store, golden())
+    checked = importer.check_bundle_text(golden())
+    with pytest.raises(FhirImportError) as raised, store.write(None, "fhir import") as session:
+        import_bundle(session, checked)
+    assert "this person is already in this store" in raised.value.problems[0]
+
+
+def _bad_birth_date() -> str:
+    return golden().replace('"birthDate": "', '"birthDate": "x', 1)
+
+
+def test_the_command_checks_the_file_before_it_opens_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong file is refused before any store is opened (or made, or its passphrase
+    asked for)."""
+    file = tmp_path / "bad.json"
+    file.write_text(_bad_birth_date(), encoding="utf-8")
+
+    def no_store(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the store was opened for a file that is refused")
+
+    monkeypatch.setattr("mdt_desk.cli._open_store", no_store)
+    status, _out = run("fhir", "import", str(file), "--store", str(tmp_path / "new.sqlite"))
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Patient.birthDate must be a date written YYYY-MM-DD" in err
+    assert not (tmp_path / "new.sqlite").exists()
+
+
+def test_the_command_with_json_says_a_refusal_as_json_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "bad.json"
+    file.write_text(_bad_birth_date(), encoding="utf-8")
+    status, out = run(
+        "fhir", "import", str(file), "--store", str(tmp_path / "new.sqlite"), "--json"
+    )
+    assert status == 2
+    said = json.loads(out)
+    assert said["imported"] is False
+    assert said["total"] == len(said["problems"]) == 1
+    assert "Patient.birthDate must be a date written YYYY-MM-DD" in said["problems"][0]
+    assert "The bundle was not imported" in capsys.readouterr().err
+
+
+def test_the_command_with_json_says_an_import_as_json(tmp_path: Path) -> None:
+    file = tmp_path / "plan.json"
+    file.write_text(golden(), encoding="utf-8")
+    status, out = run(
+        "fhir", "import", str(file), "--store", str(tmp_path / "new.sqlite"), "--json"
+    )
+    assert status == 0, out
+    said = json.loads(out)
+    assert said["imported"] is True
+    assert said["people"] == 1

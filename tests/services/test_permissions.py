@@ -925,7 +925,10 @@ def test_a_refusal_names_the_role_and_what_it_does_not_allow(desk: Desk) -> None
     row = next(row for row in ROWS if row.function is patient_import.import_patients_csv)
     with pytest.raises(
         AccessDeniedError,
-        match=r"^Your role \(Observer\) does not allow importing patient lists\.$",
+        match=(
+            r"^Your role \(Observer\) does not allow importing patients "
+            r"\(patient lists and FHIR care plans\)\.$"
+        ),
     ):
         run(desk, Role.OBSERVER, row)
 
@@ -933,7 +936,7 @@ def test_a_refusal_names_the_role_and_what_it_does_not_allow(desk: Desk) -> None
 def test_patient_import_from_a_file_is_refused_without_the_role(desk: Desk) -> None:
     path = _patients_csv(desk)
     before = journal_size(desk.store)
-    with pytest.raises(AccessDeniedError, match="does not allow importing patient lists"):
+    with pytest.raises(AccessDeniedError, match="does not allow importing patients"):
         patient_import.import_patients_file(
             desk.store, path, actor_id=desk.ids.staff[Role.CARE_COORDINATOR]
         )

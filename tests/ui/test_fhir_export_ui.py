@@ -270,9 +270,14 @@ def test_someone_who_declined_sharing_is_told_and_nothing_is_written(
     target = tmp_path / "plan.json"
     chosen_file(monkeypatch, target)
     start_export(qtbot, window)
-    type_purpose(qtbot, "Referral to the hospice")
     box = problem_box(qtbot, window)
     wait_idle(window)
+    # Said at once, before the purpose or a file is asked for.
+    assert not [
+        prompt
+        for prompt in window.findChildren(QInputDialog, "purpose_prompt")
+        if prompt.isVisible()
+    ]
     assert "do not want information about them shared" in box.text()
     assert "Traceback" not in box.text() and not bugs
     assert box.accessibleDescription() == box.text() == window.statusBar().currentMessage()

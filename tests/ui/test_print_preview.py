@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
 
 from mdt_desk.models.enums import MeetingStatus
 from mdt_desk.models.store import Store
@@ -16,6 +16,7 @@ from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.print_preview import PrintPreviewDialog
 from tests import store_sql
 from tests.documents.helpers import flat, pages_text
+from tests.ui.finders import child
 from tests.ui.signed_in import acting
 from tests.ui.test_main_window import open_window
 
@@ -41,6 +42,30 @@ def preview_of_record(qtbot, window: MainWindow, wait_idle, path: Path) -> Print
     assert isinstance(dialog, PrintPreviewDialog)
     qtbot.waitUntil(lambda: dialog.shown is not None, timeout=WAIT)
     return dialog
+
+
+def purpose_prompt(qtbot, dialog: PrintPreviewDialog) -> QInputDialog:
+    """The question the preview asks before a care plan leaves the desk, once shown."""
+    found: list[QInputDialog] = []
+
+    def shown() -> bool:
+        found[:] = [
+            prompt
+            for prompt in dialog.findChildren(QInputDialog, "purpose_prompt")
+            if prompt.isVisible()
+        ]
+        return bool(found)
+
+    qtbot.waitUntil(shown, timeout=WAIT)
+    return found[0]
+
+
+def answer_purpose(qtbot, dialog: PrintPreviewDialog, purpose: str) -> None:
+    """Type ``purpose`` into the preview's question and press Return."""
+    field = child(purpose_prompt(qtbot, dialog), QLineEdit, "purpose_edit")
+    field.setFocus()
+    qtbot.keyClicks(field, purpose)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
 
 
 def print_kinds(path: Path) -> list[str]:
@@ -79,6 +104,7 @@ def test_save_as_pdf_writes_the_file_and_the_history_shows_the_print(
     target = tmp_path / "care-plan.pdf"
     with qtbot.waitSignal(dialog.printed, timeout=WAIT) as printed:
         dialog.save_to(target)
+        answer_purpose(qtbot, dialog, "Copy for the person")
     made = printed.args[0]
     assert target.read_bytes() == made.content
     assert "What matters to me" in flat(" ".join(pages_text(target.read_bytes())))

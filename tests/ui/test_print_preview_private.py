@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog
 from mdt_desk.ui import print_preview
 from mdt_desk.ui.print_preview import PrintPreviewDialog
 from tests.ui.test_main_window import open_window
-from tests.ui.test_print_preview import WAIT, preview_of_record
+from tests.ui.test_print_preview import WAIT, answer_purpose, preview_of_record
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,7 @@ def test_save_as_pdf_writes_0600_over_a_0644_file_and_leaves_nothing_else(
     assert os.umask(0o022) == 0o022  # a desktop's usual umask: the file must do it alone
     with qtbot.waitSignal(dialog.printed, timeout=WAIT) as printed:
         dialog.save_to(target)
+        answer_purpose(qtbot, dialog, "Copy for the person")
     assert target.read_bytes() == printed.args[0].content
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert [path.name for path in folder.iterdir()] == ["care-plan.pdf"]
@@ -57,6 +58,7 @@ def test_a_failed_write_removes_its_temporary_file(
 
     monkeypatch.setattr(os, "replace", refused)
     dialog.save_to(folder / "care-plan.pdf")
+    answer_purpose(qtbot, dialog, "Copy for the person")
     qtbot.waitUntil(lambda: "Permission denied" in dialog.error.text(), timeout=WAIT)
     assert list(folder.iterdir()) == []
 

@@ -21,6 +21,7 @@ Everything is read in a few set-based queries per chunk of people, so one person
 7,000-person practice take the same path.
 """
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import NotFoundError, RuleError, UserError
@@ -43,6 +44,7 @@ from mdt_desk.models import (
     Consent,
     CoordinatorAssignment,
     Goal,
+    Note,
     OutcomeEvent,
     Patient,
     Practice,
@@ -69,6 +71,7 @@ from mdt_desk.services.fhir.rules import (
     ODS_ORGANISATION_SYSTEM,
     uk_core_profile,
 )
+from mdt_desk.services.persons_copy import NOTHING_LEFT_OFF, LeftOff
 from mdt_desk.services.progress import Progress
 
 JSON = dict[str, Any]
@@ -89,16 +92,30 @@ class FhirBundle:
         resources: how many entries it has.
         declined: how many people were left out because they declined sharing (a count:
             their names would end up in whatever log captures the command's output).
+        left_out: the sensitive actions, sensitive notes and the alerts (sensitive, or
+            not agreed for sharing) of the people in it that the file leaves out, for
+            the person exporting to be told (as a printed plan's preview tells them).
     """
 
     text: str
     patient_ids: tuple[uuid.UUID, ...]
     resources: int
     declined: int = 0
+    left_out: LeftOff = NOTHING_LEFT_OFF
 
 
 class DeclinedSharingError(RuleError):
     """The person's latest consent decision declines sharing: nothing is exported."""
+
+
+def declined_sharing_message(name: str, recorded_on: dt.date) -> str:
+    """Why nothing is exported for someone whose latest consent decision declines
+    sharing (said by the command line, and by the app before it asks anything)."""
+    return (
+        f"{name} said on {cui_date(recorded_on)} that they do not want information about "
+        "them shared, so nothing was exported. Record a new consent decision first if that "
+        "has changed."
+    )
 
 
 def urn(row_id: uuid.UUID) -> str:
@@ -667,7 +684,53 @@ def _assemble(
         text=_bundle_text(bundle),
         patient_ids=tuple(person.patient.id for person in people),
         resources=len(bundle["entry"]),
+        left_out=_left_out(session, people),
     )
+
+
+def _left_out(session: Session, people: Sequence[_Person]) -> LeftOff:
+    """How many of the people's sensitive actions and notes, and of their alerts that
+    are sensitive or not agreed for sharing, the bundle leaves out."""
+    actions = notes = alerts = 0
+    for start in range(0, len(people), _CHUNK):
+        chunk = people[start : start + _CHUNK]
+        case_ids = [person.case.id for person in chunk]
+        patient_ids = [person.patient.id for person in chunk]
+        actions += (
+            session.scalar(
+                select(func.count())
+                .select_from(Action)
+                .where(
+                    Action.case_id.in_(case_ids),
+                    Action.retired_at.is_(None),
+                    Action.sensitive.is_(True),
+                )
+            )
+            or 0
+        )
+        notes += (
+            session.scalar(
+                select(func.count())
+                .select_from(Note)
+                .where(
+                    Note.case_id.in_(case_ids), Note.retired_at.is_(None), Note.sensitive.is_(True)
+                )
+            )
+            or 0
+        )
+        alerts += (
+            session.scalar(
+                select(func.count())
+                .select_from(Alert)
+                .where(
+                    Alert.patient_id.in_(patient_ids),
+                    Alert.retired_at.is_(None),
+                    or_(Alert.sensitive.is_(True), Alert.share_with_person.is_(False)),
+                )
+            )
+            or 0
+        )
+    return LeftOff(actions=actions, notes=notes, alerts=alerts)
 
 
 def _check(bundle: JSON) -> None:
@@ -754,11 +817,7 @@ def person_bundle(session: Session, patient_id: uuid.UUID) -> FhirBundle:
         raise RuleError(f"{name} has no case yet, so there is no care plan to export.")
     consent = people[0].consent
     if _declined(people[0]) and consent is not None:
-        raise DeclinedSharingError(
-            f"{name} said on {cui_date(consent.recorded_on)} that they do not want "
-            "information about them shared, so nothing was exported. Record a new consent "
-            "decision first if that has changed."
-        )
+        raise DeclinedSharingError(declined_sharing_message(name, consent.recorded_on))
     return _assemble(session, codes.derived_id("bundle-person", patient.id), people)
 
 
@@ -805,9 +864,4 @@ def practice_bundle(
             progress(EXPORTING, min(start + _CHUNK, total), total)
     people.sort(key=_person_order)
     made = _assemble(session, codes.derived_id("bundle-practice", practice.ods_code), people)
-    return FhirBundle(
-        text=made.text,
-        patient_ids=made.patient_ids,
-        resources=made.resources,
-        declined=declined,
-    )
+    return dataclasses.replace(made, declined=declined)

@@ -15,14 +15,16 @@ nothing in the file. It checks in three rounds and writes only when all three pa
    text in NFC, without invisible characters, no longer than its column), and the links
    between resources the export makes (a Task's owner is a Practitioner in the bundle,
    a CarePlan has its EpisodeOfCare, ...). A person already in the store is refused,
-   never merged.
+   never merged, in one problem (not one more for each of their rows).
 
-Every problem found is reported, not only the first. Only then are the rows written,
-inside a savepoint of the caller's write session, with the ids the bundle gives:
-``urn:uuid:<id>`` becomes the row id, so the import exports again byte for byte. The
-CarePlan, CareTeam and PractitionerRole have derived ids and are not rows of ours; they
-are paired through their references instead. Staff come without roles or a PIN, so a
-store filled by an import stays in set-up (contracts, point 4).
+All of it but what depends on the store's contents can run before a store is opened
+(:func:`check_bundle_text`), so a command refuses a wrong file without asking for a
+store's passphrase. Every problem found is reported, not only the first. Only then are
+the rows written, inside a savepoint of the caller's write session, with the ids the
+bundle gives: ``urn:uuid:<id>`` becomes the row id, so the import exports again byte for
+byte. The CarePlan, CareTeam and PractitionerRole have derived ids and are not rows of
+ours; they are paired through their references instead. Staff come without roles or a
+PIN, so a store filled by an import stays in set-up (contracts, point 4).
 """
 
 import datetime as dt
@@ -73,9 +75,11 @@ from mdt_desk.services.actions import london_today
 from mdt_desk.services.display import label
 from mdt_desk.services.fhir import codes
 from mdt_desk.services.fhir.rules import (
+    CODE_RULES,
     MAX_NESTING,
     NHS_NUMBER_SYSTEM,
     ODS_ORGANISATION_SYSTEM,
+    RuleViolation,
     bundle_violations,
     nesting_depth,
     shown_name,
@@ -111,6 +115,15 @@ _CHUNK = 500
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _URN = "urn:uuid:"
+#: How the export starts each entry's line (one entry a line, after the bundle's head).
+_ENTRY_LINE_START = '{"fullUrl": '
+#: Said when a code differs from an allowed one only by its capitals.
+_LOWER_CASE_HINT = " (codes are lower case)"
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "a goal", "an action", "an Organization"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 class FhirImportError(UserError):
@@ -118,7 +131,8 @@ class FhirImportError(UserError):
 
     Attributes:
         problems: one plain-English line per problem, each naming the line and column
-            (a file that is not JSON) or the entry index, resource type and fullUrl (when
+            (a file that is not JSON) or the entry index (and its line, when the file has
+            one entry a line, as the export writes it), resource type and fullUrl (when
             it is a ``urn:uuid:``); at most :data:`MAX_PROBLEMS_SHOWN` of them, then one
             line counting the rest. No line repeats text from the file beyond a short
             code (:func:`~mdt_desk.services.fhir.rules.shown_value`): never a name, an
@@ -191,6 +205,7 @@ class _Entry:
     url: str
     type: str
     resource: JSON
+    line: int | None = None
 
     @property
     def where(self) -> str:
@@ -198,7 +213,30 @@ class _Entry:
         # name or an NHS number.
         url = shown_url(self.url)
         name = shown_name(self.type) + (f" {url}" if url == self.url else "")
-        return f"entry {self.index} ({name})"
+        return _entry_label(self.index, self.line, name)
+
+
+def _entry_label(index: int, line: int | None, name: str) -> str:
+    """``entry 5 (line 7, Patient urn:uuid:…)``; the line only when the file has one
+    entry a line, as the export writes it."""
+    return f"entry {index} ({'' if line is None else f'line {line}, '}{name})"
+
+
+def _entry_lines(text: str, count: int) -> list[int] | None:
+    """The line each entry starts on, when the text has the export's layout (each entry
+    on a line of its own); else None. One pass over the text."""
+    starts: list[int] = []
+    line = 1
+    position = 0
+    while True:
+        if text.startswith(_ENTRY_LINE_START, position):
+            starts.append(line)
+        newline = text.find("\n", position)
+        if newline < 0:
+            break
+        position = newline + 1
+        line += 1
+    return starts if len(starts) == count else None
 
 
 class _ResourceRefusedError(Exception):
@@ -239,7 +277,7 @@ def _parse(text: str) -> JSON:
         )
     resource_type = bundle.get("resourceType")
     if resource_type != "Bundle":
-        shown = f"a {shown_name(resource_type)}" if resource_type else "no resourceType"
+        shown = _a(shown_name(resource_type)) if resource_type else "no resourceType"
         raise FhirImportError(
             [
                 f"The file holds {shown}, not a Bundle: MDT Desk imports a Bundle of type "
@@ -261,7 +299,7 @@ def _parse(text: str) -> JSON:
 # -- round 2: structure and our rules -------------------------------------------------
 
 
-def _entries(bundle: JSON) -> list[_Entry | None]:
+def _entries(bundle: JSON, lines: Sequence[int] | None) -> list[_Entry | None]:
     entries: list[_Entry | None] = []
     for index, raw in enumerate(bundle.get("entry", [])):
         resource = raw.get("resource") if isinstance(raw, dict) else None
@@ -276,6 +314,7 @@ def _entries(bundle: JSON) -> list[_Entry | None]:
                 url=url if isinstance(url, str) else "",
                 type=resource_type if isinstance(resource_type, str) else "?",
                 resource=resource,
+                line=lines[index] if lines is not None else None,
             )
         )
     return entries
@@ -328,6 +367,22 @@ def _library_message(finding: Mapping[str, Any]) -> str:
     return message[:1].lower() + message[1:]
 
 
+#: What ``fhir.resources`` says of a date, dateTime or instant not in FHIR's form.
+_LIBRARY_DATE_FAULT = re.compile(r"(Date|DateTime|Instant) value string does not match spec regex")
+#: Our words for it, by the FHIR type.
+_DATE_FORMS = {
+    "Date": "must be a date written YYYY-MM-DD (e.g. 1945-07-14)",
+    "DateTime": (
+        "must be a date written YYYY-MM-DD (e.g. 1945-07-14), or a date and time with "
+        "its time zone (e.g. 2026-11-02T09:30:00+00:00)"
+    ),
+    "Instant": (
+        "must be a date and time written YYYY-MM-DDThh:mm:ss with its time zone "
+        "(e.g. 2026-11-02T09:30:00+00:00)"
+    ),
+}
+
+
 def _pydantic_problems(resource: JSON, error: pydantic.ValidationError) -> list[str]:
     """The library's findings, one short sentence each (no input values, no traceback)."""
     resource_type = shown_name(resource.get("resourceType"))
@@ -343,6 +398,8 @@ def _pydantic_problems(resource: JSON, error: pydantic.ValidationError) -> list[
             sentence = f"{path} is missing; it is required"
         elif kind == "string_pattern_mismatch":
             sentence = f"{path} is empty or not in the form FHIR allows"
+        elif date_fault := _LIBRARY_DATE_FAULT.search(str(finding["msg"])):
+            sentence = f"{path} {_DATE_FORMS[date_fault.group(1)]}"
         else:
             sentence = f"{path}: {_library_message(finding)}"
         said.append(sentence + ".")
@@ -501,7 +558,14 @@ def _coded(
             try:
                 return enum_class(code if isinstance(code, str) else "")
             except ValueError:
-                _refuse(f"{element} code {shown_value(code)} is not {what} MDT Desk knows.")
+                hint = ""
+                if isinstance(code, str):
+                    try:
+                        enum_class(code.lower())
+                        hint = _LOWER_CASE_HINT
+                    except ValueError:
+                        pass
+                _refuse(f"{element} code {shown_value(code)} is not {what} MDT Desk knows{hint}.")
     _refuse(f"{element} has no coding from {system}, so MDT Desk cannot tell {what} it is.")
 
 
@@ -622,9 +686,16 @@ class _Reader:
 
     Resources the first rounds found faulty are not read (their problems are said
     already), but they still count as present when another resource points to them.
+
+    Without a session (a check before the store is open), everything that depends on
+    what the store holds is left for the import: a Practitioner or an Organization
+    may be one already there (then kept as it is, unread), a Patient must not be, and
+    no row's id may be.
     """
 
-    def __init__(self, session: Session, entries: Sequence[_Entry], faulty: set[int]) -> None:
+    def __init__(
+        self, session: Session | None, entries: Sequence[_Entry], faulty: set[int]
+    ) -> None:
         self.session = session
         self.entries = entries
         self.faulty = faulty
@@ -640,6 +711,11 @@ class _Reader:
         self.plan_of_goal: dict[str, str] = {}
         self.nhs_numbers: set[str] = set()
         self.participant_ids: set[uuid.UUID] = set()
+        # CareTeam participant id -> its CareTeam entry and element, to name it
+        self.participant_at: dict[uuid.UUID, tuple[_Entry, str]] = {}
+        # People refused because they are already in the store: the rows of theirs
+        # the bundle holds are there too, and saying so for each would bury the point.
+        self.people_in_store: set[uuid.UUID] = set()
 
     # -- helpers
 
@@ -662,12 +738,14 @@ class _Reader:
         """The entry a Reference points to, which must be one of ``types``."""
         url = _dict(reference).get("reference")
         if not isinstance(url, str):
-            _refuse(f"{element} is missing; it must point to a {' or '.join(types)}.")
+            _refuse(f"{element} is missing; it must point to {_a(' or '.join(types))}.")
         found = self.by_url.get(url)
         if found is None:
             _refuse(f"{element} points to {shown_url(url)}, which is not in the bundle.")
         if found.type not in types:
-            _refuse(f"{element} points to a {shown_name(found.type)}, not a {' or '.join(types)}.")
+            _refuse(
+                f"{element} points to {_a(shown_name(found.type))}, not {_a(' or '.join(types))}."
+            )
         return found
 
     def patient_id(self, reference: object, element: str) -> uuid.UUID:
@@ -742,6 +820,8 @@ class _Reader:
         ods_code = codes_given[0].upper()
         practice_id = practice_id_for(ods_code)
         self.practice_of[entry.url] = practice_id
+        if self.session is None:
+            return  # may be in the store already, and then is not read
         if any(practice.id == practice_id for practice in self.planned.practices):
             _refuse(f"the practice {ods_code} is in the bundle twice.")
         existing = self.session.get(Practice, practice_id) or self.session.scalar(
@@ -791,6 +871,8 @@ class _Reader:
 
     def practitioner(self, entry: _Entry, roles: Mapping[str, _Entry]) -> None:
         staff_id = _row_id(entry.url)
+        if self.session is None:
+            return  # may be in the store already, and then is not read
         existing = self.session.get(Staff, staff_id)
         if existing is not None:
             self.planned.staff_reused += 1
@@ -837,12 +919,20 @@ class _Reader:
         digits = _nhs_number(resource)
         if digits in self.nhs_numbers:
             _refuse("Patient.identifier: another Patient in the bundle has the same NHS number.")
-        if self.session.get(Patient, patient_id) is not None:
-            _refuse("this person is already in this store (a record with the same id).")
-        if self.session.scalar(
-            select(Patient.id).where(Patient.nhs_number == digits, Patient.retired_at.is_(None))
-        ):
-            _refuse("a person with this NHS number is already in this store; open that record.")
+        if self.session is not None:
+            same = None
+            if self.session.scalar(
+                select(Patient.id).where(Patient.nhs_number == digits, Patient.retired_at.is_(None))
+            ):
+                same = "same NHS number"
+            elif self.session.get(Patient, patient_id) is not None:
+                same = "same record id"
+            if same is not None:
+                self.people_in_store.add(patient_id)
+                _refuse(
+                    f"this person is already in this store ({same}); MDT Desk never merges "
+                    "two records, so nothing was written. Open their record instead."
+                )
         family, given, title = _name_parts(_first_name(resource), "Patient")
         born = _required_date(resource.get("birthDate"), "Patient.birthDate")
         try:
@@ -1009,11 +1099,11 @@ class _Reader:
             )
         for position, raw in enumerate(participants):
             try:
-                self.participant(case, _dict(raw), f"CareTeam.participant[{position}]")
+                self.participant(entry, case, _dict(raw), f"CareTeam.participant[{position}]")
             except _ResourceRefusedError as refused:
                 self.note(entry, str(refused))
 
-    def participant(self, case: Case, participant: JSON, element: str) -> None:
+    def participant(self, team: _Entry, case: Case, participant: JSON, element: str) -> None:
         try:
             row_id = uuid.UUID(str(participant.get("id")))
         except ValueError:
@@ -1021,6 +1111,7 @@ class _Reader:
         if row_id in self.participant_ids or f"{_URN}{row_id}" in self.by_url:
             _refuse(f"{element}.id is the id of another participant or entry in the bundle.")
         self.participant_ids.add(row_id)
+        self.participant_at[row_id] = (team, element)
         roles = _list(participant.get("role"))
         first_role = _dict(roles[0]) if roles else {}
         is_coordinator = _is_coordinator(participant)
@@ -1367,7 +1458,17 @@ class _Reader:
                 )
 
     def ids_not_in_store(self) -> None:
-        """No row the import adds may already be in the store (a Patient is said above)."""
+        """No row the import adds may already be in the store (a Patient is said above,
+        and the rows of a person already in the store go without saying)."""
+        if self.session is None:
+            return
+        person_of_case = {case.id: case.patient_id for case in self.planned.cases}
+
+        def person_of(row: Any) -> uuid.UUID | None:
+            person: uuid.UUID | None = getattr(row, "patient_id", None)
+            case_id: uuid.UUID | None = getattr(row, "case_id", None)
+            return person or (person_of_case.get(case_id) if case_id else None)
+
         wanted: list[tuple[type[SyncedRecord], list[Any], str]] = [
             (Case, self.planned.cases, "case"),
             (CoordinatorAssignment, self.planned.coordinators, "coordinator assignment"),
@@ -1381,19 +1482,18 @@ class _Reader:
         ]
         urls = {_row_id_or_none(entry.url): entry for entry in self.entries}
         for model, rows, what in wanted:
-            ids = [row.id for row in rows]
+            ids = [row.id for row in rows if person_of(row) not in self.people_in_store]
             for start in range(0, len(ids), _CHUNK):
                 for found in self.session.scalars(
                     select(model.id).where(model.id.in_(ids[start : start + _CHUNK]))
                 ):
+                    message = f"{_a(what)} with the same id is already in this store."
                     entry = urls.get(found)
-                    message = f"a {what} with the same id is already in this store."
                     if entry is not None:
                         self.note(entry, message)
-                    else:  # a care team participant: named by its own id
-                        self.problems.setdefault(-1, []).append(
-                            f"CareTeam.participant {found}: {message}"
-                        )
+                    else:  # a care team participant: named within its CareTeam
+                        team, element = self.participant_at[found]
+                        self.note(team, f"{element}: {message}")
 
 
 def _next_review(plan: JSON) -> object:
@@ -1423,10 +1523,36 @@ def _row_id_or_none(url: str) -> uuid.UUID | None:
         return None
 
 
+def _rule_line(violation: RuleViolation, entries: Sequence[_Entry | None]) -> str:
+    """A broken rule named as every other problem is (with the entry's line)."""
+    message = violation.message
+    at = violation.entry
+    named = entries[at] if at is not None and 0 <= at < len(entries) else None
+    if named is None:
+        return str(violation)
+    if _only_capitals_wrong(violation, named):
+        message = message.removesuffix(".") + _LOWER_CASE_HINT + "."
+    return f"{named.where}: {message}"
+
+
+def _only_capitals_wrong(violation: RuleViolation, entry: _Entry) -> bool:
+    """True when the violation is a code that would be allowed in lower case."""
+    for rule in CODE_RULES.get(entry.type, ()):
+        value = entry.resource.get(rule.element)
+        if (
+            violation.message.startswith(f"{entry.type}.{rule.element} ")
+            and isinstance(value, str)
+            and value not in rule.codes
+            and value.lower() in rule.codes
+        ):
+            return True
+    return False
+
+
 def _problem_lines(
     entries: Sequence[_Entry | None],
     found: Iterable[Mapping[int, list[str]]],
-    rule_lines: Iterable[tuple[int | None, str]],
+    violations: Iterable[RuleViolation],
 ) -> list[str]:
     """Every problem, in entry order; each line names the entry."""
     by_entry: dict[int, list[str]] = {}
@@ -1435,8 +1561,9 @@ def _problem_lines(
             by_entry.setdefault(index, []).extend(messages)
     lines: list[tuple[int, int, str]] = []
     order = 0
-    for at, line in rule_lines:
-        lines.append((-1 if at is None else at, order, line))
+    for violation in violations:
+        at = violation.entry
+        lines.append((-1 if at is None else at, order, _rule_line(violation, entries)))
         order += 1
     for index, messages in by_entry.items():
         named = entries[index] if 0 <= index < len(entries) else None
@@ -1469,38 +1596,85 @@ def _write(session: Session, planned: _Planned) -> None:
                 session.flush()
 
 
-@requires(Permission.IMPORT_PATIENTS)
-def import_bundle(session: Session, text: str) -> FhirImportReport:
-    """Read a care plan bundle (as :mod:`.export` writes) into the store.
+@dataclass(frozen=True)
+class _Read:
+    """The bundle after the first two rounds (text; structure and our rules)."""
 
-    Args:
-        session: a write session (``store.write``); nothing is written unless the whole
-            bundle can be.
-        text: the bundle's JSON text.
+    entries: list[_Entry | None]
+    structure: dict[int, list[str]]
+    violations: list[RuleViolation]
 
-    Raises:
-        FhirImportError: listing every problem found (by line, or by entry, resource
-            type and fullUrl); nothing was written.
-    """
+    @property
+    def faulty(self) -> set[int]:
+        return set(self.structure) | {
+            violation.entry for violation in self.violations if violation.entry is not None
+        }
+
+    def reader(self, session: Session | None) -> _Reader:
+        """The third round, run: with the store's checks when given a session."""
+        reader = _Reader(session, [entry for entry in self.entries if entry], self.faulty)
+        reader.read()
+        return reader
+
+    def problems(self, reader: _Reader) -> list[str]:
+        return _problem_lines(self.entries, (self.structure, reader.problems), self.violations)
+
+
+def _read(text: str) -> _Read:
     bundle = _parse(text)
-    read = _entries(bundle)
-    structure = _structure_problems(read)
+    count = len(bundle.get("entry", []))
+    entries = _entries(bundle, _entry_lines(text, count) if count else None)
+    structure = _structure_problems(entries)
     violations = [
         violation
         for violation in bundle_violations(_without_faulty_resources(bundle, structure))
         if violation.entry not in structure
     ]
-    faulty = set(structure) | {
-        violation.entry for violation in violations if violation.entry is not None
-    }
-    entries = [entry for entry in read if entry is not None]
-    reader = _Reader(session, entries, faulty)
-    reader.read()
-    problems = _problem_lines(
-        read,
-        (structure, reader.problems),
-        ((violation.entry, str(violation)) for violation in violations),
-    )
+    return _Read(entries, structure, violations)
+
+
+@dataclass(frozen=True)
+class CheckedBundle:
+    """A bundle that passed every check that needs no store (:func:`check_bundle_text`);
+    :func:`import_bundle` adds those that do."""
+
+    _read: _Read
+
+
+def check_bundle_text(text: str) -> CheckedBundle:
+    """Check a bundle as far as can be done without a store: its JSON, its structure,
+    our rules, and the reading of its resources into rows, all but what depends on the
+    store's contents (a person or a row already there; a practice or a staff member
+    already there, kept as it is).
+
+    So a command can refuse a wrong file before it opens, or makes, a store.
+
+    Raises:
+        FhirImportError: listing every problem found; nothing was read into a store.
+    """
+    read = _read(text)
+    problems = read.problems(read.reader(None))
+    if problems:
+        raise FhirImportError(problems)
+    return CheckedBundle(read)
+
+
+@requires(Permission.IMPORT_PATIENTS)
+def import_bundle(session: Session, bundle: str | CheckedBundle) -> FhirImportReport:
+    """Read a care plan bundle (as :mod:`.export` writes) into the store.
+
+    Args:
+        session: a write session (``store.write``); nothing is written unless the whole
+            bundle can be.
+        bundle: the bundle's JSON text, or what :func:`check_bundle_text` made of it.
+
+    Raises:
+        FhirImportError: listing every problem found (by line, or by entry, resource
+            type and fullUrl); nothing was written.
+    """
+    read = bundle._read if isinstance(bundle, CheckedBundle) else _read(bundle)
+    reader = read.reader(session)
+    problems = read.problems(reader)
     if problems:
         raise FhirImportError(problems)
     planned = reader.planned
@@ -1509,7 +1683,7 @@ def import_bundle(session: Session, text: str) -> FhirImportReport:
         people=len(planned.patients),
         staff=len(planned.staff),
         practices=len(planned.practices),
-        resources=len(read),
+        resources=len(read.entries),
         staff_reused=planned.staff_reused,
         practices_reused=planned.practices_reused,
         patient_ids=tuple(patient.id for patient in planned.patients),
