@@ -124,7 +124,11 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
                 f"{count} {one if count == 1 else many}"
                 for count, one, many in (
                     (left.actions, "sensitive action", "sensitive actions"),
-                    (left.notes, "sensitive note", "sensitive notes"),
+                    (
+                        left.notes,
+                        "sensitive note (no note is ever exported)",
+                        "sensitive notes (no note is ever exported)",
+                    ),
                     (
                         left.alerts,
                         "alert that is sensitive or not to be shared",
@@ -146,8 +150,11 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
 def cmd_fhir_import(args: argparse.Namespace) -> int:
     """Read the file, check all of it, then write it in one transaction.
 
-    Everything that needs no store is checked before the store is opened: a wrong file
-    is refused without asking for a store's passphrase, or making a store.
+    Everything that needs no store is checked before the store is opened: a file that is
+    not JSON, not a bundle, or breaks a resource's structure or our rules is refused
+    without asking for a store's passphrase or making a store. (A practice's or staff
+    member's details are read once the store is open: one already there is kept as it
+    is, so its details in the file are not checked.)
     """
     from mdt_desk import cli
     from mdt_desk.services.fhir.importer import (
@@ -158,15 +165,21 @@ def cmd_fhir_import(args: argparse.Namespace) -> int:
 
     source = Path(args.file)
     try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise UserError(f"There is no file {source}.") from error
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{source} is not a FHIR JSON bundle: it is not UTF-8 text (byte {error.start + 1})."
-        ) from error
-    except OSError as error:
-        raise UserError(f"Cannot read {source}: {error.strerror}.") from error
+        try:
+            text = source.read_text(encoding="utf-8")
+        except FileNotFoundError as error:
+            raise UserError(f"There is no file {source}.") from error
+        except UnicodeDecodeError as error:
+            raise UserError(
+                f"{source} is not a FHIR JSON bundle: it is not UTF-8 text "
+                f"(byte {error.start + 1})."
+            ) from error
+        except OSError as error:
+            raise UserError(f"Cannot read {source}: {error.strerror}.") from error
+    except UserError as unread:
+        if args.json:  # a script reading --json gets JSON whatever went wrong
+            cli._emit_json(args.out, {"imported": False, "problems": [str(unread)], "total": 1})
+        raise
     try:
         checked = check_bundle_text(text)
         with cli._open_store(args) as store:

@@ -227,9 +227,13 @@ class FhirCarePlanExport(QObject):
         )
         if saved.left_out:
             # Said beside the file, never in it, as the print preview does.
-            message += " " + self.tr(
-                "Not in the file: {n} item(s) for the team only (never exported)."
-            ).format(n=saved.left_out)
+            message += " " + (
+                self.tr("Not in the file: 1 item for the team only (never exported).")
+                if saved.left_out == 1
+                else self.tr(
+                    "Not in the file: {n} items for the team only (never exported)."
+                ).format(n=saved.left_out)
+            )
         bar = self.window.statusBar()
         bar.showMessage(message, 15_000)
         announce(bar, message)

@@ -439,3 +439,15 @@ def test_a_goal_in_the_person_s_own_words_with_emoji_survives_the_round_trip(
     )
     assert status == 0, output
     assert again.read_text(encoding="utf-8") == text
+
+
+def test_a_file_that_is_not_text_is_refused_in_json_too(tmp_path: Path) -> None:
+    binary = tmp_path / "scan.json"
+    binary.write_bytes(b"%PDF-1.7\n\xff\xfe\x00 not a bundle")
+    fresh = tmp_path / "fresh.sqlite"
+    status, output = run("fhir", "import", str(binary), "--store", str(fresh), "--json")
+    assert status == 2
+    answer = json.loads(output)
+    assert answer["imported"] is False and answer["total"] == 1
+    assert "not UTF-8 text" in answer["problems"][0]
+    assert not fresh.exists()

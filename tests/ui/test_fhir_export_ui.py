@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMenu, QMessageBox
 
-from mdt_desk.models import Consent
+from mdt_desk.models import Action, Consent
 from mdt_desk.models.enums import ConsentDecision, Role
 from mdt_desk.models.store import Store
 from mdt_desk.services.actions import london_today
@@ -177,8 +177,21 @@ def test_exporting_writes_the_persons_bundle_and_logs_the_purpose(
     monkeypatch: pytest.MonkeyPatch,
     announced: list[str],
 ) -> None:
+    busy_patient, case_id = busy_case(demo_store_path)
+    with Store.open(demo_store_path) as store, store.write(acting(store), "test") as session:
+        session.add(
+            Action(
+                case_id=case_id,
+                description="Safeguarding strategy meeting",
+                owner_id=acting(store),
+                due_on=dt.date(2030, 1, 1),
+                sensitive=True,
+            )
+        )
+    today = london_today()
     window = open_window(qtbot, demo_store_path, wait_idle)
     patient_id = open_busy_record(qtbot, window, demo_store_path)
+    assert patient_id == busy_patient
     nhs = nhs_number(demo_store_path, patient_id)
     target = tmp_path / "exports" / "plan.json"
     target.parent.mkdir()
@@ -210,11 +223,16 @@ def test_exporting_writes_the_persons_bundle_and_logs_the_purpose(
     ]
     # It suggested a file named by NHS number (never by name) and offered JSON.
     _parent, _title, suggested, filters = dialog.asked[0]
-    assert Path(suggested).name == f"care-plan-{nhs}-{london_today():%Y%m%d}.json"
+    assert Path(suggested).name in {
+        f"care-plan-{nhs}-{day:%Y%m%d}.json" for day in (today, today + dt.timedelta(days=1))
+    }
     assert "*.json" in filters
     message = window.statusBar().currentMessage()
     assert message.startswith("Saved the FHIR care plan for ")
     assert str(target) in message and f"({len(bundle['entry'])} resources)" in message
+    # The sensitive action is not in the file, and the person exporting is told so.
+    assert "Safeguarding strategy meeting" not in target.read_text(encoding="utf-8")
+    assert "Not in the file: " in message and "for the team only" in message
     assert announced == [message]
     assert starting_folder() == target.parent  # the next export starts there
 
