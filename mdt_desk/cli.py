@@ -612,9 +612,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _purpose(args: argparse.Namespace) -> str:
-    from mdt_desk.services.access_log import NOT_STATED
+    from mdt_desk.services.access_log import stated
 
-    return (getattr(args, "purpose", None) or "").strip() or NOT_STATED
+    return stated(getattr(args, "purpose", None) or "")
 
 
 def _export_to(args: argparse.Namespace, store: Store, acting: _Acting, export: Any) -> None:

@@ -388,8 +388,7 @@ SECTION_HEADINGS = tuple(
 
 
 def _part(part: Part, content: CarePlanContent, styles: DocumentStyles) -> list[Flowable]:
-    opens_with_section = part.body is None and bool(part.sections)
-    story = [heading(part.heading, styles, followed_by_subheading=opens_with_section)]
+    story = [heading(part.heading, styles)]
     if part.body is not None:
         story += part.body(content, styles)
     for section in part.sections:

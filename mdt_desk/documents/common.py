@@ -250,9 +250,9 @@ class _Heading(Paragraph):
     def __init__(self, value: str, style: ParagraphStyle, room_below: float) -> None:
         super().__init__(text(value), style)
         self._room_below = room_below
-        #: what starts right below: a table, or a boxed block kept whole (set by
-        #: :func:`render`)
-        self.below: Table | KeepTogether | None = None
+        #: what starts right below: a table, a boxed block kept whole, or a subheading
+        #: (set by :func:`render`)
+        self.below: Table | KeepTogether | _Heading | None = None
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         width, height = super().wrap(availWidth, availHeight)
@@ -262,13 +262,18 @@ class _Heading(Paragraph):
 
     def _needed_below(self, avail_width: float) -> float:
         """Four lines, or more if what follows cannot start in less: a table splits only
-        between rows, so it needs its header and first row; a boxed block moves whole.
-        With less room, that would start on the next page and leave this heading alone
-        at the foot of the page. Something taller than a good part of a page splits
-        inside (or starts a page of its own) anyway: then four lines."""
+        between rows, so it needs its header and first row; a boxed block moves whole; a
+        subheading needs itself and the room it keeps in turn. With less room, that would
+        start on the next page and leave this heading alone at the foot of the page.
+        Something taller than a good part of a page splits inside (or starts a page of
+        its own) anyway: then four lines."""
         if self.below is None:
             return self._room_below
-        if isinstance(self.below, Table):
+        if isinstance(self.below, _Heading):
+            below = self.below
+            _width, height = Paragraph.wrap(below, avail_width, 1e9)
+            start = below.style.spaceBefore + height + below._needed_below(avail_width)
+        elif isinstance(self.below, Table):
             self.below.wrap(avail_width, 1e9)
             # Platypus keeps the row heights it measured only as this private list.
             rows: list[float] = list(getattr(self.below, "_rowHeights", None) or [])
@@ -290,20 +295,9 @@ def _four_lines(styles: DocumentStyles) -> float:
     return styles.body_size * 1.3 * 4
 
 
-def heading(
-    value: str, styles: DocumentStyles, *, followed_by_subheading: bool = False
-) -> Paragraph:
-    """A section heading kept with at least four lines of what follows.
-
-    Args:
-        followed_by_subheading: the section opens with a :func:`subheading`, so the
-            room kept below is for that and its first four lines, not just any four.
-    """
-    room = _four_lines(styles)
-    if followed_by_subheading:
-        sub = styles.subheading
-        room += sub.spaceBefore + sub.leading + sub.spaceAfter
-    return _Heading(value, styles.heading, room)
+def heading(value: str, styles: DocumentStyles) -> Paragraph:
+    """A section heading kept with the start of what follows (at least four lines)."""
+    return _Heading(value, styles.heading, _four_lines(styles))
 
 
 def subheading(value: str, styles: DocumentStyles) -> Paragraph:
@@ -675,7 +669,9 @@ def render(story: list[Flowable], frame: PageFrame, styles: DocumentStyles) -> R
     """
     ensure_fonts()
     for flowable, following in itertools.pairwise(story):
-        if isinstance(flowable, _Heading) and isinstance(following, Table | KeepTogether):
+        if isinstance(flowable, _Heading) and isinstance(
+            following, Table | KeepTogether | _Heading
+        ):
             flowable.below = following
     pagesize = landscape(A4) if frame.landscape else A4
     width, height = pagesize

@@ -29,6 +29,11 @@ from mdt_desk.services.access import (
 NOT_STATED = "not stated"
 
 
+def stated(purpose: str) -> str:
+    """A print's or export's purpose as the log keeps it: trimmed, "not stated" if blank."""
+    return purpose.strip() or NOT_STATED
+
+
 def desk_name() -> str:
     """This computer's name, as the access log records where a look happened."""
     try:

@@ -143,7 +143,7 @@ def record_print(
         AccessAction.PRINT,
         patient_id=patient_id,
         staff_id=printed_by_id,
-        reason=purpose.strip() or access_log.NOT_STATED,
+        reason=access_log.stated(purpose),
         at=printed_at,
     )
     return _view(session, printed)

@@ -61,7 +61,7 @@ from mdt_desk.errors import UserError
 from mdt_desk.models.enums import DocumentKind
 from mdt_desk.models.private_files import write_private
 from mdt_desk.services.persons_copy import LeftOff
-from mdt_desk.ui.purpose_prompt import purpose_prompt, stated_purpose
+from mdt_desk.ui.purpose_prompt import purpose_prompt
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.widgets import ErrorLabel
 
@@ -359,7 +359,7 @@ class PrintPreviewDialog(QDialog):
         then = self._after_purpose
         self.purpose_prompt, self._after_purpose = None, None
         if then is not None:
-            then(stated_purpose(answer))
+            then(answer)  # a blank one is logged as "not stated" (record_print)
 
     @Slot()
     def _on_purpose_prompt_rejected(self) -> None:

@@ -8,8 +8,6 @@ reader finds the same names.
 
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 
-from mdt_desk.services.access_log import NOT_STATED
-
 
 def purpose_prompt(
     parent: QWidget, title: str, question: str, *, proceed: str | None = None
@@ -49,9 +47,3 @@ def purpose_prompt(
         # The dialog's layout sizes it from its contents: a wrapped label needs a width.
         label.setMinimumWidth(label.fontMetrics().averageCharWidth() * 60)
     return prompt
-
-
-def stated_purpose(answer: str) -> str:
-    """The answer as the access log keeps it: trimmed, and "not stated" when blank (as
-    ``--purpose`` left out is on the command line)."""
-    return answer.strip() or NOT_STATED

@@ -62,7 +62,6 @@ from mdt_desk.models.enums import (
 from mdt_desk.models.private_files import write_private
 from mdt_desk.services import access_log
 from mdt_desk.services.access import Permission, principal_of, requires
-from mdt_desk.services.access_log import NOT_STATED
 from mdt_desk.services.cases import OPEN_STATUSES
 from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.fhir import codes, rules
@@ -760,7 +759,7 @@ def log_fhir_export(session: Session, bundle: FhirBundle, purpose: str) -> int:
     """
     principal_of(session).require(Permission.EXPORT)
     return access_log.append_many(
-        session, AccessAction.EXPORT, bundle.patient_ids, reason=purpose.strip() or NOT_STATED
+        session, AccessAction.EXPORT, bundle.patient_ids, reason=access_log.stated(purpose)
     )
 
 
