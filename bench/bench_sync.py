@@ -47,6 +47,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.sync import client
 from mdt_desk.sync.client import outbox_count, sync_once
 from mdt_desk.sync.hub import hub_engine, init_hub
+from mdt_desk.sync.protocol import PulledPage
 
 TARGET_THROUGHPUT_S = 30.0
 TARGET_FIRST_SYNC_S = 90.0
@@ -120,7 +121,7 @@ class PageTimer:
         self._apply = client.apply_page
 
     def __enter__(self) -> "PageTimer":
-        def timed(store: Store, page: Sequence[Any], report: client.SyncReport) -> None:
+        def timed(store: Store, page: PulledPage, report: client.SyncReport) -> None:
             started = time.perf_counter()
             self._apply(store, page, report)
             self.seconds.append(time.perf_counter() - started)

@@ -1206,6 +1206,49 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_hub_reseed(args: argparse.Namespace) -> int:
+    from mdt_desk.services.access import Permission
+    from mdt_desk.sync.hub import without_password
+    from mdt_desk.sync.reseed import reseed_hub
+
+    with _open_store(args) as store:
+        acting = _signed_in(args, store)
+        if acting.principal is not None:
+            acting.principal.require(Permission.HUB_SETTINGS)
+        engine = _hub_engine_for(args.url)
+        try:
+            done = reseed_hub(
+                store,
+                engine,
+                address=without_password(args.url),
+                label=acting.label,
+                progress=None if args.json else _SyncProgress(sys.stderr),
+            )
+        finally:
+            engine.dispose()
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "hub_id": done.hub_id,
+                "identity_restored": done.identity_restored,
+                **done.sync.as_dict(),
+            },
+        )
+        return EXIT_OK
+    _write(
+        args.out,
+        f"The hub at {without_password(args.url)} is this team's hub again: this desk sent "
+        f"{done.sync.edits_sent:,} edits ({done.sync.pushed:,} changes) to it.",
+    )
+    _write(
+        args.out,
+        "Every other desk sends what the hub lacks at its next sync; sync each desk, "
+        "those that may have been offline longest first.",
+    )
+    return EXIT_OK
+
+
 class _SyncProgress:
     """Progress of a long sync (a new desk's first), on stderr at most once a second."""
 
@@ -1259,11 +1302,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             payload["alarms"] = report.alarms
         _emit_json(args.out, payload)
     else:
-        _write(
-            args.out,
-            f"Sent {report.pushed} changes, received {report.pulled}; "
-            f"{report.conflicts} to review.",
-        )
+        _write(args.out, report.describe())
         for alarm in dict.fromkeys(report.alarms):  # once each, in the order raised
             # A record that failed its desk's hash chain: set aside, never silently.
             _write(args.out, f"ALARM: records set aside, they fail the tamper check: {alarm}")
@@ -1331,6 +1370,61 @@ def _cmd_hub_verify(args: argparse.Namespace) -> int:
             f"transactions{before}{older}).",
         )
     return EXIT_OK if result.holds else EXIT_CHECK_FAILED
+
+
+def _cmd_hub_status(args: argparse.Namespace) -> int:
+    from mdt_desk.sync.hub import redacted
+    from mdt_desk.sync.status import (
+        covers_text,
+        moment_text,
+        read_hub_status,
+        size_text,
+        status_as_json,
+    )
+
+    engine = _hub_engine_for(args.url)
+    try:
+        status = read_hub_status(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        _emit_json(args.out, {"hub": redacted(args.url), **status_as_json(status)})
+        return EXIT_OK
+    _write(
+        args.out,
+        f"The team hub {redacted(args.url)}: {counted(status.changes, 'change')} in the log "
+        f"(through {status.last_seq})"
+        f"{'' if status.log_bytes is None else ', ' + size_text(status.log_bytes) + ' on disk'}"
+        f"; {counted(len(status.desks), 'desk')}.",
+    )
+    if status.desks:
+        header = ("Desk", "Id", "Login", "Covers", "Last seen", "Behind", "Pulled through")
+        rows = [
+            (
+                desk.label or "(unnamed)",
+                desk.site_id[:8],
+                desk.login or "-",
+                covers_text(desk),
+                moment_text(desk.last_seen),
+                str(desk.behind),
+                str(desk.pulled_through),
+            )
+            for desk in status.desks
+        ]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+        for row in (header, *rows):
+            cells = [
+                cell.rjust(width) if i >= 5 else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            _write(args.out, "  ".join(cells).rstrip())
+    if not status.records_pulls:
+        _write(
+            args.out,
+            "This hub does not record when desks pull yet: run `mdt-desk hub init` on it "
+            "to show that too.",
+        )
+    return EXIT_OK
 
 
 def _cmd_conflicts(args: argparse.Namespace) -> int:
@@ -1438,6 +1532,23 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
         "break (desk, sequence, record)",
     )
     sub.add_argument("url", help="the hub, as for `hub init` (no password)")
+    sub = command(
+        hub_commands,
+        "status",
+        _cmd_hub_status,
+        "the hub's desks: what each covers, when each was last seen and how far behind it "
+        "is; and the size of the log",
+    )
+    sub.add_argument("url", help="the hub, as for `hub init` (no password)")
+    sub = command(
+        hub_commands,
+        "reseed",
+        _cmd_hub_reseed,
+        "rebuild a lost team hub from this desk: a new, empty hub takes the team hub's "
+        "identity and this desk's changes; every other desk then sends what it lacks",
+        signs_in=True,
+    )
+    sub.add_argument("url", help="the new, empty hub, as for `hub init` (no password)")
     sub = command(
         commands,
         "sync",

@@ -96,6 +96,55 @@ SEAL_GUARD_DDL: tuple[str, ...] = (
 )
 
 
+#: The team hub's own seals a desk kept that the hub no longer holds (restored from an
+#: older backup): moved here, never dropped, so the hub's chain can go on from where
+#: the restored hub is and what was withdrawn, when and why stays on record.
+SEAL_WITHDRAWN_TABLE_DDL = """
+CREATE TABLE journal_seal_withdrawn (
+    origin VARCHAR(32) NOT NULL,
+    chain_seq INTEGER NOT NULL,
+    tx_id VARCHAR(32) NOT NULL,
+    seal_hash VARCHAR(64) NOT NULL,
+    withdrawn_at VARCHAR(40) NOT NULL,
+    reason TEXT NOT NULL,
+    CONSTRAINT pk_journal_seal_withdrawn PRIMARY KEY (origin, chain_seq, seal_hash)
+)
+"""
+
+#: A seal leaves ``journal_seal`` only once it is in ``journal_seal_withdrawn``; the
+#: withdrawn record is append-only like the seals.
+SEAL_WITHDRAWAL_DDL: tuple[str, ...] = (
+    """CREATE TRIGGER journal_seal_no_delete BEFORE DELETE ON journal_seal
+    WHEN NOT EXISTS (SELECT 1 FROM journal_seal_withdrawn w WHERE w.origin = OLD.origin
+        AND w.chain_seq = OLD.chain_seq AND w.seal_hash = OLD.seal_hash)
+    BEGIN SELECT RAISE(ABORT, 'The journal seals are append-only.'); END""",
+    """CREATE TRIGGER journal_seal_withdrawn_no_update BEFORE UPDATE ON journal_seal_withdrawn
+    BEGIN SELECT RAISE(ABORT, 'The withdrawn seals are append-only.'); END""",
+    """CREATE TRIGGER journal_seal_withdrawn_no_delete BEFORE DELETE ON journal_seal_withdrawn
+    BEGIN SELECT RAISE(ABORT, 'The withdrawn seals are append-only.'); END""",
+)
+
+
+def withdraw_seals(
+    connection: Connection | Session, origin: str, *, after: int, at: str, reason: str
+) -> int:
+    """Withdraw ``origin``'s seals after chain number ``after``: kept aside with the
+    reason, so its chain goes on from ``after``. How many were withdrawn."""
+    connection.execute(
+        text(
+            "INSERT INTO journal_seal_withdrawn (origin, chain_seq, tx_id, seal_hash,"
+            " withdrawn_at, reason) SELECT origin, chain_seq, tx_id, seal_hash, :at, :why"
+            " FROM journal_seal WHERE origin = :o AND chain_seq > :after"
+        ),
+        {"o": origin, "after": after, "at": at, "why": reason},
+    )
+    result = connection.execute(
+        text("DELETE FROM journal_seal WHERE origin = :o AND chain_seq > :after"),
+        {"o": origin, "after": after},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Seal:
     """One sealed transaction's header (everything but its changes)."""

@@ -280,7 +280,12 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
     seals = [Seal.from_row(_row_dict(cursor, row)) for row in cursor.fetchall()]
     by_tx = {seal.tx_id: seal for seal in seals}
     unsealed = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_unsealed")}
-    breaks = _link_breaks(seals, me) + _header_breaks(raw, by_tx, me, boundary, unsealed)
+    # The team hub's own transactions a restored hub lost: their seals were withdrawn
+    # on record (journal_seal_withdrawn, with when and why), so they stand unsealed.
+    withdrawn = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_seal_withdrawn")}
+    breaks = _link_breaks(seals, me) + _header_breaks(
+        raw, by_tx, me, boundary, unsealed | withdrawn
+    )
     content, seen = _content_breaks(raw, by_tx, me)
     breaks += content
     breaks += [

@@ -20,11 +20,11 @@ import logging
 import operator
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from mdt_desk.models.seal import (
     store_seal,
 )
 from mdt_desk.models.store import Store, schema_version_number
+from mdt_desk.sync.continuity import catch_up, check_hub, remember_mark
 from mdt_desk.sync.hub import (
     HUB_SCHEMA_VERSION,
     PROTOCOL_VERSION,
@@ -62,26 +63,30 @@ from mdt_desk.sync.hub import (
     read_hub_info,
     redacted,
     sealed_after,
+    upgrade_for_status,
 )
-from mdt_desk.sync.hub_roles import record_pull
+from mdt_desk.sync.hub_roles import note_pull, record_pull
 from mdt_desk.sync.protocol import (
     BATCH_SIZE,
     MAX_SKEW_MS,
+    META_PULL_CURSOR,
+    META_PUSHED_THROUGH,
     PULL_PAGE_SIZE,
     UPGRADE_LABEL_PREFIX,
     VERDICT_BEFORE_SEALS,
     VERDICT_OWN,
     Change,
     PulledChange,
+    PulledPage,
 )
 from mdt_desk.sync.push import push_changes
 
 log = logging.getLogger(__name__)
 
+__all__ = ["META_PULL_CURSOR", "META_PUSHED_THROUGH"]  # kept importable from here
+
 META_HUB_ID = "sync_hub_id"
 META_HUB_ADDRESS = "sync_hub_address"
-META_PUSHED_THROUGH = "sync_pushed_through"
-META_PULL_CURSOR = "sync_pull_cursor"
 META_LAST_SYNC = "sync_last_at"
 #: ``SEQ|SCHEMA``: the first change this desk set aside as unknown (a newer desk's table
 #: or column) and the schema it ran then. After this desk's upgrade it pulls again from
@@ -102,10 +107,23 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class SyncReport:
+    """What one sync did, in the words a person reads it in.
+
+    A *change* is one field of one record; an *edit* is what a person saved at once
+    (one journal transaction: adding a person is one edit of a dozen changes).
+    """
+
+    #: this desk's changes the hub accepted (a re-delivery the hub had is not counted)
     pushed: int = 0
+    #: other desks' changes received (this desk's own are never downloaded again)
     pulled: int = 0
+    #: received changes that took effect here (the rest were older than what is here)
     applied: int = 0
+    #: records to review (open), after this sync
     conflicts: int = 0
+    #: this desk's edits the hub accepted, and other desks' edits received
+    edits_sent: int = 0
+    edits_received: int = 0
     skipped_unknown: int = 0
     #: changes the hub holds damaged (not JSON, bad ids, incomplete records): set aside
     skipped_damaged: int = 0
@@ -115,9 +133,48 @@ class SyncReport:
     alarms: list[str] = field(default_factory=list)
     hub_last_seq: int = 0
     messages: list[str] = field(default_factory=list)
+    #: edits seen so far, so one split over two pages or pushes counts once
+    _sent_tx: set[str] = field(default_factory=set, repr=False)
+    _received_tx: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def set_aside(self) -> int:
+        """Received changes not applied because they are unknown, damaged or tampered."""
+        return self.skipped_unknown + self.skipped_damaged + self.skipped_tampered
+
+    def count_sent(self, tx_ids: Iterable[str]) -> None:
+        self._sent_tx.update(tx_ids)
+        self.edits_sent = len(self._sent_tx)
+
+    def count_received(self, tx_id: str) -> None:
+        self._received_tx.add(tx_id)
+        self.edits_received = len(self._received_tx)
 
     def as_dict(self) -> dict[str, int]:
-        return {"pushed": self.pushed, "pulled": self.pulled, "conflicts": self.conflicts}
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "conflicts": self.conflicts,
+            "edits_sent": self.edits_sent,
+            "edits_received": self.edits_received,
+            "applied": self.applied,
+            "set_aside": self.set_aside,
+        }
+
+    def describe(self) -> str:
+        """One line for a person: edits first, the changes they carried after."""
+        line = (
+            f"Sent {_count(self.edits_sent, 'edit')} ({_count(self.pushed, 'change')}), "
+            f"received {_count(self.edits_received, 'edit')} "
+            f"({_count(self.pulled, 'change')}); {self.conflicts} to review."
+        )
+        if self.set_aside:
+            line += f" {_count(self.set_aside, 'change')} set aside (see the log)."
+        return line
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class ClockSkewError(HubError):
@@ -126,6 +183,10 @@ class ClockSkewError(HubError):
 
 class WrongHubError(HubError):
     """The desk belongs to another hub."""
+
+
+class HubReplacedError(WrongHubError):
+    """The hub at the desk's own address is a new one: the team's hub was set up again."""
 
 
 #: This desk's changes the hub has not acknowledged, up to (not including) the first
@@ -283,6 +344,14 @@ def _previous_own_seq(store: Store, seq: int) -> int:
 def bind_to_hub(store: Store, info: HubInfo, address: str) -> None:
     """Refuse a hub other than the desk's own; remember the first one."""
     bound = store.get_meta(META_HUB_ID)
+    if bound and bound != info.hub_id.hex and store.get_meta(META_HUB_ADDRESS) == address:
+        raise HubReplacedError(
+            f"The team hub at {address} is not the hub this desk synced with: it has been "
+            "set up again, as a new hub (the team's hub database was lost or replaced). "
+            "Nothing was sent, and this desk keeps all its records and changes. If the "
+            "team's hub was lost, an administrator rebuilds it from a desk that holds the "
+            f"whole team's records with `mdt-desk hub reseed {address}`; then sync again."
+        )
     if bound and bound != info.hub_id.hex:
         raise WrongHubError(
             f"This desk belongs to another team hub (it last synced with "
@@ -303,8 +372,11 @@ def push_all(
     now_ms: int,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    report: SyncReport | None = None,
 ) -> tuple[int, int]:
-    """Push the outbox in batches until it is empty; (changes sent, conflicts found)."""
+    """Push the outbox in batches until it is empty; (changes sent, conflicts found).
+
+    ``report``, if given, counts the edits the hub accepted."""
     pushed = conflicts = 0
     total = outbox_count(store)
     while True:
@@ -329,13 +401,19 @@ def push_all(
             store.set_meta(session, META_PUSHED_THROUGH, str(batch[-1].origin_seq))
         pushed += result.accepted
         conflicts += result.conflicts
+        if report is not None and result.accepted:
+            report.count_sent(change.tx_id for change in batch)
         if progress is not None:
             progress("push", pushed, total)
     return pushed, conflicts
 
 
-def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> list[PulledChange]:
-    """The next page after ``cursor``: about ``limit`` changes.
+def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> PulledPage:
+    """The next page of other desks' changes after ``cursor``: about ``limit`` of them.
+
+    This desk's own changes (``me``) are never downloaded again: after a first push of
+    a large store they would be half of the next pull. The page says how far it
+    reaches (``through``), own changes included, so the cursor moves past them.
 
     A transaction that ends within another ``limit`` changes is taken whole, so an
     ordinary edit is applied here all at once, as it was made. A larger one (an import
@@ -343,22 +421,36 @@ def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> list[Pul
     inserted with all its fields — so no local write transaction grows long enough to
     keep the screens waiting.
     """
-    page = (
-        select(hub_change)
-        .where(hub_change.c.server_seq > cursor)
-        .order_by(hub_change.c.server_seq)
-        .limit(limit)
-    )
     with engine.connect() as connection:
-        rows = list(connection.execute(page).all())
+        # Read first: every change up to it is committed (pushes take server_seq under
+        # the counter's lock, in commit order), so the page can account for all of them.
+        # A row past the counter was put there by hand: it is read, and fails its chain.
+        counter, newest = connection.execute(
+            text(
+                "SELECT (SELECT last_seq FROM hub_counter WHERE id = 1),"
+                " (SELECT max(server_seq) FROM hub_change)"
+            )
+        ).one()
+        last_seq = max(int(counter), int(newest or 0))
+
+        def others_after(seq: int, count: int) -> list[Any]:
+            return list(
+                connection.execute(
+                    select(hub_change)
+                    .where(
+                        hub_change.c.server_seq > seq,
+                        hub_change.c.server_seq <= last_seq,
+                        hub_change.c.origin_site != me,
+                    )
+                    .order_by(hub_change.c.server_seq)
+                    .limit(count)
+                ).all()
+            )
+
+        rows = others_after(cursor, limit)
         while rows and len(rows) >= limit:
             last = rows[-1]
-            ahead = connection.execute(
-                select(hub_change)
-                .where(hub_change.c.server_seq > last.server_seq)
-                .order_by(hub_change.c.server_seq)
-                .limit(limit)
-            ).all()
+            ahead = others_after(last.server_seq, limit)
             same_tx = _takewhile_tx(ahead, last.tx_id)
             if len(same_tx) < len(ahead):  # the transaction ends within the look-ahead
                 rows.extend(same_tx)
@@ -367,17 +459,51 @@ def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> list[Pul
             rows.extend(same_row)
             if len(same_row) < len(ahead) or not ahead:
                 break  # cut between two records of a large transaction
+        taken = len(rows)
         rows, checked = _checked_against_seals(connection, rows, me=me)
-    return [
-        PulledChange(
-            server_seq=int(row.server_seq),
-            seal=checked[row.tx_id][0],
-            verdict=checked[row.tx_id][1],
-            record=checked[row.tx_id][2],
-            change=_as_change(row),
+        if len(rows) < taken:  # stopped before a transaction still being sent
+            through = _seq_before_cut(connection, cursor, rows, last_seq, me)
+        elif not rows:
+            through = last_seq
+        else:
+            following = others_after(rows[-1].server_seq, 1)
+            through = int(following[0].server_seq) - 1 if following else last_seq
+        through_tx = connection.execute(
+            select(hub_change.c.tx_id).where(hub_change.c.server_seq == through)
+        ).scalar_one_or_none()
+    return PulledPage(
+        changes=[
+            PulledChange(
+                server_seq=int(row.server_seq),
+                seal=checked[row.tx_id][0],
+                verdict=checked[row.tx_id][1],
+                record=checked[row.tx_id][2],
+                change=_as_change(row),
+            )
+            for row in rows
+        ],
+        through=through,
+        through_tx=str(through_tx or ""),
+    )
+
+
+def _seq_before_cut(
+    connection: Any, cursor: int, rows: Sequence[Any], last_seq: int, me: str
+) -> int:
+    """How far a page cut before a transaction still being sent reaches: up to just
+    before that transaction's first change, which the next sync takes whole."""
+    after = int(rows[-1].server_seq) if rows else cursor
+    following = connection.execute(
+        select(hub_change.c.server_seq)
+        .where(
+            hub_change.c.server_seq > after,
+            hub_change.c.server_seq <= last_seq,
+            hub_change.c.origin_site != me,
         )
-        for row in rows
-    ]
+        .order_by(hub_change.c.server_seq)
+        .limit(1)
+    ).scalar_one_or_none()
+    return int(following) - 1 if following is not None else last_seq
 
 
 #: Verdicts on transactions too large for one page, so each is read whole only once
@@ -770,8 +896,9 @@ def _well_formed(change: Change) -> bool:
     return True
 
 
-def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -> None:
-    """Apply one pulled page in one local transaction, moving the cursor with it."""
+def apply_page(store: Store, page: PulledPage, report: SyncReport) -> None:
+    """Apply one pulled page in one local transaction, moving the cursor with it
+    (to ``page.through``, past this desk's own changes in between)."""
     me = store.replica_id.hex
     with replication_session(store) as session:
         # A page delivered again (or overlapping one applied) is applied only past the
@@ -782,7 +909,7 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
         after = int(cursor) if cursor else 0
         incoming = [
             pulled
-            for pulled in page
+            for pulled in page.changes
             if pulled.server_seq > after
             and pulled.change.origin_site != me  # this desk's own changes, coming back
         ]
@@ -797,6 +924,7 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
             if not _holds(session, sealed[group[0].tx_id], group, chains, report):
                 report.skipped_tampered += len(group)
                 continue
+            report.count_received(group[0].tx_id)
             winners = []
             for change in group:
                 known = _COLUMNS.get(change.entity)
@@ -822,8 +950,10 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
                         winners.append(change)
                 # Equal clocks: a later change of the same origin transaction to the
                 # same field (each change is applied once, in hub order), so it stands.
-                elif change.clock >= clocks.get(change.key, (-1, "")) and not (
-                    again and change.clock == held.get(change.key)
+                elif (
+                    change.clock >= clocks.get(change.key, (-1, ""))
+                    and not (again and change.clock == held.get(change.key))
+                    and not (change.clock == held.get(change.key) and _journalled(session, change))
                 ):
                     winners.append(change)
                     clocks[change.key] = change.clock
@@ -831,10 +961,35 @@ def apply_page(store: Store, page: Sequence[PulledChange], report: SyncReport) -
                 enter_remote(session, _header(group[0]))
                 report.applied += _materialise(session, winners)
         _failpoint("mid_page_apply")
-        store.set_meta(session, META_PULL_CURSOR, str(max(after, page[-1].server_seq)))
-        if caught_up and page[-1].server_seq >= int(caught_up):
+        store.set_meta(session, META_PULL_CURSOR, str(max(after, page.through)))
+        if page.through > after:
+            remember_mark(store, session, page.through, page.through_tx)
+        if caught_up and page.through >= int(caught_up):
             store.delete_meta(session, META_CATCH_UP_THROUGH)
     report.pulled += len(incoming)
+
+
+def _journalled(session: Session, change: Change) -> bool:
+    """Whether this very change was applied here before (a hub that went back in time
+    hands it out again when its desk sends it again): its transaction wrote the same
+    value to the same field. Asked only of a change whose clock is the field's."""
+    return (
+        session.execute(
+            text(
+                "SELECT 1 FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+                " WHERE t.tx_uuid = :u AND c.entity = :e AND c.row_id = :r AND c.field = :f"
+                " AND c.new_value IS :v LIMIT 1"
+            ),
+            {
+                "u": change.tx_id,
+                "e": change.entity,
+                "r": change.row_id,
+                "f": change.field,
+                "v": change.value,
+            },
+        ).first()
+        is not None
+    )
 
 
 def _holds(
@@ -1019,6 +1174,7 @@ def pull_all(
     total: int | None = None,
 ) -> None:
     _catch_up_after_upgrade(store)
+    start = _meta_int(store, META_PULL_CURSOR)
     while True:
         if should_stop is not None and should_stop():
             return
@@ -1027,7 +1183,7 @@ def pull_all(
             page = _fetch(engine, cursor, page_size, me=store.replica_id.hex)
         except DBAPIError as error:
             raise _unreachable(engine.url, error) from error
-        if not page:
+        if page.through <= cursor:
             return
         alarms = len(report.alarms)
         apply_page(store, page, report)
@@ -1039,7 +1195,9 @@ def pull_all(
         # Let a screen's write that queued behind this page go first.
         time.sleep(0.001)
         if progress is not None:
-            progress("pull", page[-1].server_seq, total or page[-1].server_seq)
+            # From where this sync started, not from the hub's beginning.
+            end = max(total or 0, page.through)
+            progress("pull", page.through - start, end - start)
 
 
 def sync_once(
@@ -1073,7 +1231,9 @@ def sync_once(
         )
     bind_to_hub(store, info, shown)
     _keep_seals_at(engine)
+    records_pulls = info.records_pulls or (info.desk_group is None and upgrade_for_status(engine))
     report = SyncReport()
+    _catch_up_if_hub_went_back(store, engine, info, report)
     try:
         hub_ms = hub_now_ms(engine)
     except DBAPIError as error:
@@ -1099,6 +1259,7 @@ def sync_once(
                 now_ms=hub_ms,
                 progress=progress,
                 should_stop=should_stop,
+                report=report,
             )
         except HubUnreachableError:
             raise
@@ -1106,21 +1267,15 @@ def sync_once(
             # Refused (a clock that was fast when the changes were made, a copied store):
             # the changes stay in the outbox, and everyone else's still come in.
             refusal = error
-    try:
-        with engine.connect() as connection:
-            report.hub_last_seq = int(
-                connection.execute(
-                    text("SELECT last_seq FROM hub_counter WHERE id = 1")
-                ).scalar_one()
-            )
-    except DBAPIError as error:
-        raise _unreachable(engine.url, error) from error
+    report.hub_last_seq = _hub_last_seq(engine)
     pull_all(
         store, engine, report, progress=progress, should_stop=should_stop, total=report.hub_last_seq
     )
     try:
         with engine.begin() as connection:
-            if info.desk_group is not None and engine.dialect.name == "postgresql":
+            if records_pulls:
+                _note_pull(connection, store, info, label)
+            elif info.desk_group is not None and engine.dialect.name == "postgresql":
                 record_pull(connection, store.replica_id.hex, _meta_int(store, META_PULL_CURSOR))
             else:
                 connection.execute(
@@ -1138,21 +1293,93 @@ def sync_once(
     return report
 
 
+def _note_pull(connection: Connection, store: Store, info: HubInfo, label: str) -> None:
+    """Record this pull's position and time at the hub, even for a desk that never pushed
+    (``mdt-desk hub status`` shows it)."""
+    site = store.replica_id.hex
+    values: dict[str, Any] = {
+        "last_pull_seq": _meta_int(store, META_PULL_CURSOR),
+        "last_pull_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),
+    }
+    first = {"label": label[:200], "schema_version": schema_version_number()}
+    if info.desk_group is not None and connection.dialect.name == "postgresql":
+        note_pull(connection, site, {**first, **values})
+        return
+    if connection.dialect.name == "postgresql":
+        values["login"] = func.session_user()
+    known = connection.execute(
+        update(hub_replica).where(hub_replica.c.site_id == site).values(**values)
+    ).rowcount
+    if not known:
+        connection.execute(
+            hub_replica.insert(),
+            {"site_id": site, "last_origin_seq": 0, "last_seen": "", **first, **values},
+        )
+
+
+def _hub_last_seq(engine: Engine) -> int:
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text("SELECT last_seq FROM hub_counter WHERE id = 1")
+                ).scalar_one()
+            )
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+
+
+def _catch_up_if_hub_went_back(
+    store: Store, engine: Engine, info: HubInfo, report: SyncReport
+) -> None:
+    """A hub restored from an older backup: pull again what it holds anew, push again
+    what it lost (continuity.py); said in the report."""
+    try:
+        went_back = check_hub(store, engine, info.hub_id.hex)
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    if went_back is not None:
+        catch_up(store, went_back, info.hub_id.hex)
+        report.messages.append(went_back.describe())
+
+
 def _keep_seals_at(engine: Engine) -> None:
     """Add the seal table to a hub set up by an earlier version (as ``hub init`` does);
-    a desk login that may not create it is told who can."""
+    a desk login that may not create it is told who can.
+
+    Only the hub's refusal (no right to create it, no such table) says so: a connection
+    that drops on the way is the hub being unreachable, and the desk tries again later.
+    """
     try:
         if hub_keeps_seals(engine):
             return
         init_hub(engine)
-    except DBAPIError as error:
+    except (DBAPIError, HubUnreachableError) as error:
+        # init_hub reports any database error as unreachable; its cause says which.
+        cause = error.__cause__ if isinstance(error, HubUnreachableError) else error
+        if not _refused_by_hub(cause):
+            if isinstance(error, HubUnreachableError):
+                raise
+            raise _unreachable(engine.url, error) from error
         raise HubError(
             "The team hub was set up by an earlier version of MDT Desk and does not keep "
             "the journal's seals yet: ask your administrator to run `mdt-desk hub init` on "
             "it. This desk's changes are kept until then."
         ) from error
-    except HubError:
-        raise
+
+
+def _refused_by_hub(error: BaseException | None) -> bool:
+    """Whether ``error`` is the hub's answer "you may not" or "no such table", rather
+    than a connection that dropped, timed out or was cut by the server."""
+    if not isinstance(error, DBAPIError) or error.connection_invalidated:
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate:  # PostgreSQL: class 42 is "syntax error or access rule violation"
+        return str(sqlstate).startswith("42")
+    name = getattr(error.orig, "sqlite_errorname", "")
+    return name in ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH") or (
+        "no such table" in str(error.orig)
+    )
 
 
 def open_review_count(store: Store) -> int:

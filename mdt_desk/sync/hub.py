@@ -12,7 +12,8 @@ in this package), in short transactions on these tables:
 - ``hub_state``: the current value and clock of every field (the merge's result).
 - ``hub_conflict``: what the hub found for people to review (each also a review-item
   change in ``hub_change``, so desks get it by the same cursor).
-- ``hub_replica``: each desk's last pushed sequence (gaps and copied desks show here).
+- ``hub_replica``: each desk's last pushed sequence (gaps and copied desks show here),
+  and where and when it last pulled (``hub status``, ``sync/status.py``).
 - ``hub_seal``: the seal of every transaction in the log (``models/seal.py``), one hash
   chain per origin desk; ``hub verify`` walks them (``sync/verify.py``).
 """
@@ -87,8 +88,13 @@ hub_change = Table(
     Column("actor_label", String(200), nullable=False),
     Column("recorded_at", String(40), nullable=False),
     Column("payload_hash", String(64), nullable=False),
+    #: Whose record the change is (``sync/scope.py``): which desks may receive it.
+    #: Added later (scopes), so an older hub gains it from ``hub init``; see SCOPE_COLUMNS.
+    Column("scope_anchor", String(80)),
     Index("uq_hub_change_origin", "origin_site", "origin_seq", unique=True),
     Index("ix_hub_change_row", "entity", "row_id"),
+    # A scoped desk's first sync reads its records by anchor, not the whole log.
+    Index("ix_hub_change_anchor", "scope_anchor", "server_seq"),
 )
 hub_state = Table(
     "hub_state",
@@ -100,8 +106,23 @@ hub_state = Table(
     Column("hlc", BigInteger, nullable=False),
     Column("site", String(32), nullable=False),
     Column("server_seq", BigInteger, nullable=False),
+    #: The record's scope anchor, as its changes' (so row-level security can hide it).
+    Column("scope_anchor", String(80)),
     # Duplicate NHS numbers and two current coordinators are found by value.
     Index("ix_hub_state_value", "entity", "field", "value"),
+)
+#: Which practices a person's or a meeting's records belong to, and since when: a span
+#: per anchor and practice, from the change that brought it there to the one that took
+#: it away (``to_seq`` None: still there). Derived from ``hub_state`` by the push that
+#: changes it (``sync/scope.py``); a desk sees an anchor's changes by these spans.
+hub_anchor_span = Table(
+    "hub_anchor_span",
+    hub_metadata,
+    Column("anchor", String(80), primary_key=True),
+    Column("practice_id", String(32), primary_key=True),
+    Column("from_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_seq", BigInteger),
+    Index("ix_hub_anchor_span_practice", "practice_id", "anchor"),
 )
 hub_conflict = Table(
     "hub_conflict",
@@ -126,8 +147,21 @@ hub_replica = Table(
     Column("schema_version", Integer, nullable=False),
     Column("last_origin_seq", BigInteger, nullable=False),
     Column("last_pull_seq", BigInteger, nullable=False),
+    #: When the desk last pushed; "" for a desk known only from its pulls.
     Column("last_seen", String(40), nullable=False),
+    # Added later (hub status), so an older hub may not have them: see STATUS_COLUMNS.
+    #: When the desk last recorded a pull (UTC ISO); None before it did on this hub.
+    Column("last_pull_at", String(40)),
+    #: The database login the desk's bookkeeping came through (PostgreSQL desk logins).
+    Column("login", String(63)),
 )
+#: Columns added for scopes: ``hub init`` adds them and fills the anchors of the log an
+#: older hub holds, then marks the hub (``META_SCOPES``) so desks may be scoped on it.
+SCOPE_COLUMNS = {"hub_change": "scope_anchor", "hub_state": "scope_anchor"}
+
+#: hub_replica's columns added after hubs were in use: ``hub init`` adds them to an older
+#: hub (additive, nullable), and a desk uses them only once ``META_STATUS`` says so.
+STATUS_COLUMNS = {"last_pull_at": "VARCHAR(40)", "login": "VARCHAR(63)"}
 
 #: Each sealed transaction's header (``models/seal.py``): one hash chain per origin
 #: desk, the hub's own review items and settlements under the hub's id. Append-only.
@@ -165,6 +199,12 @@ META_HUB_ID = "hub_id"
 #: The last ``server_seq`` before the hub kept seals: changes up to it are from before
 #: the chain (a hub set up by an earlier version), reported as unsealed, never a break.
 META_SEALED_AFTER = "sealed_after_seq"
+#: Present once hub_replica has :data:`STATUS_COLUMNS` (and, on a PostgreSQL hub with a
+#: desk group, the functions that write them): desks then record each pull's time.
+META_STATUS = "records_pulls"
+#: Present once every change in the log has its scope anchor (``hub init``): desks may
+#: then hold only their practices' records.
+META_SCOPES = "scopes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +216,10 @@ class HubInfo:
     dialect: str
     #: PostgreSQL: the group role of desk logins (hub_roles); None on an older hub.
     desk_group: str | None = None
+    #: Whether desks record when they pull (:data:`META_STATUS`); False on an older hub.
+    records_pulls: bool = False
+    #: Whether the log's changes carry scope anchors (:data:`META_SCOPES`).
+    scopes: bool = False
 
 
 class HubError(UserError):
@@ -324,13 +368,89 @@ def init_hub(engine: Engine) -> HubInfo:
                 raise HubError(
                     "This hub was set up by a newer version of MDT Desk; upgrade this desk."
                 )
+            add_status_columns(connection)
+            _keep_scopes(connection)
             if connection.dialect.name == "postgresql":
                 from mdt_desk.sync.hub_roles import prepare_desk_group
 
                 prepare_desk_group(connection)  # least privilege for desk logins
+            _set_meta(connection, META_STATUS, "1")
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
     return read_hub_info(engine)
+
+
+def _keep_scopes(connection: Connection) -> None:
+    """Give an older hub what scoped desks need: each change's anchor (filled in for the
+    log it holds), the anchors' spans, and the marker that says so (``META_SCOPES``)."""
+    from mdt_desk.sync.anchors import fill_anchors
+
+    for table, column in SCOPE_COLUMNS.items():
+        present = {found["name"] for found in inspect(connection).get_columns(table)}
+        if column not in present:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(80)")
+    connection.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_hub_change_anchor ON hub_change (scope_anchor, server_seq)"
+    )
+    filled = fill_anchors(connection)
+    if filled:
+        log.info("gave %d changes of the hub's log their scope anchors", filled)
+    _set_meta(connection, META_SCOPES, "1")
+
+
+def add_status_columns(connection: Connection) -> None:
+    """Give an older hub's ``hub_replica`` the columns of :data:`STATUS_COLUMNS`.
+
+    Additive and nullable, so desks of earlier versions go on working unchanged. Needs
+    the right to alter the table: ``hub init`` (the administrator), or a desk whose
+    login owns the hub (a SQLite file, a PostgreSQL hub without desk logins).
+    """
+    if connection.dialect.name == "postgresql":
+        for name, kind in STATUS_COLUMNS.items():
+            connection.exec_driver_sql(
+                f"ALTER TABLE hub_replica ADD COLUMN IF NOT EXISTS {name} {kind}"
+            )
+        return
+    present = {column["name"] for column in inspect(connection).get_columns("hub_replica")}
+    for name, kind in STATUS_COLUMNS.items():
+        if name not in present:
+            connection.exec_driver_sql(f"ALTER TABLE hub_replica ADD COLUMN {name} {kind}")
+
+
+def _set_meta(connection: Connection, key: str, value: str) -> None:
+    found = connection.execute(
+        select(hub_meta.c.value).where(hub_meta.c.key == key)
+    ).scalar_one_or_none()
+    if found is None:
+        connection.execute(hub_meta.insert(), {"key": key, "value": value})
+    elif found != value:
+        connection.execute(hub_meta.update().where(hub_meta.c.key == key).values(value=value))
+
+
+def upgrade_for_status(engine: Engine) -> bool:
+    """Give an older hub the status columns if this login may alter it (a desk's sync).
+
+    Returns whether the hub now records pulls (:data:`META_STATUS`). A hub with desk
+    logins is left to ``hub init``: a desk login may not alter it, and its functions
+    must come with the columns. A refusal is no error: the desk syncs as before.
+    """
+    try:
+        with engine.begin() as connection:
+            found = dict(
+                connection.execute(
+                    select(hub_meta.c.key, hub_meta.c.value).where(
+                        hub_meta.c.key.in_([META_STATUS, "desk_group"])
+                    )
+                ).all()
+            )
+            if META_STATUS in found or "desk_group" in found:
+                return META_STATUS in found
+            add_status_columns(connection)
+            _set_meta(connection, META_STATUS, "1")
+    except DBAPIError as error:
+        log.info("hub not upgraded for status (%s)", type(error).__name__)
+        return False
+    return True
 
 
 def _mark_seal_boundary(connection: Connection, *, new: bool) -> None:
@@ -389,6 +509,8 @@ def read_hub_info(engine: Engine) -> HubInfo:
         min_push_schema=int(meta[META_MIN_PUSH_SCHEMA]),
         dialect=engine.dialect.name,
         desk_group=meta.get("desk_group"),
+        records_pulls=META_STATUS in meta,
+        scopes=META_SCOPES in meta,
     )
 
 

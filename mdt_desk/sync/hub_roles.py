@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from mdt_desk.sync.hub import (
     HubError,
     _unreachable,
+    hub_anchor_span,
     hub_counter,
     hub_meta,
     hub_metadata,
@@ -42,7 +43,7 @@ META_DESK_GROUP = "desk_group"
 DESK_GROUP_PREFIX = "mdt_desks_"
 
 #: Tables a desk reads but never writes itself (the functions below write them).
-_READ_ONLY: tuple[Table, ...] = (hub_meta, hub_counter, hub_state, hub_replica)
+_READ_ONLY: tuple[Table, ...] = (hub_meta, hub_counter, hub_state, hub_replica, hub_anchor_span)
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,62}")
 
@@ -80,8 +81,10 @@ _FUNCTIONS = (
             -- The merged state is derived from the log: each value must be the very
             -- change it names (same field, value, clock and desk), so a desk login
             -- cannot make the hub's state say what its log does not.
-            INSERT INTO {schema}.hub_state (entity, row_id, field, value, hlc, site, server_seq)
-            SELECT s.entity, s.row_id, s.field, s.value, s.hlc, s.site, s.server_seq
+            INSERT INTO {schema}.hub_state
+                (entity, row_id, field, value, hlc, site, server_seq, scope_anchor)
+            SELECT s.entity, s.row_id, s.field, s.value, s.hlc, s.site, s.server_seq,
+                   c.scope_anchor
               FROM unnest(entities, row_ids, fields, field_values, hlcs, sites, server_seqs)
                    AS s(entity, row_id, field, value, hlc, site, server_seq)
               JOIN {schema}.hub_change AS c ON c.server_seq = s.server_seq
@@ -89,7 +92,8 @@ _FUNCTIONS = (
                    AND c.value IS NOT DISTINCT FROM s.value AND c.hlc = s.hlc
                    AND c.origin_site = s.site
             ON CONFLICT (entity, row_id, field) DO UPDATE SET value = excluded.value,
-                hlc = excluded.hlc, site = excluded.site, server_seq = excluded.server_seq;
+                hlc = excluded.hlc, site = excluded.site, server_seq = excluded.server_seq,
+                scope_anchor = excluded.scope_anchor;
             GET DIAGNOSTICS written = ROW_COUNT;
             IF written <> coalesce(cardinality(entities), 0) THEN
                 RAISE EXCEPTION 'the hub state only takes values of changes in its log';
@@ -107,13 +111,93 @@ _FUNCTIONS = (
         VALUES (desk, desk_label, desk_schema, last_origin, 0, seen)
         ON CONFLICT (site_id) DO UPDATE SET label = excluded.label,
             schema_version = excluded.schema_version,
-            last_origin_seq = excluded.last_origin_seq, last_seen = excluded.last_seen
+            last_origin_seq = excluded.last_origin_seq, last_seen = excluded.last_seen;
+        -- session_user: the desk's own login (current_user is this function's owner).
+        UPDATE {schema}.hub_replica SET login = session_user WHERE site_id = desk
         """,
     ),
     (
+        # Desks of earlier versions: the position only, of a desk that has pushed.
         "hub_record_pull(desk text, pulled bigint)",
         "RETURNS void LANGUAGE sql",
         "UPDATE {schema}.hub_replica SET last_pull_seq = pulled WHERE site_id = desk",
+    ),
+    (
+        # The position and time of a pull, of any desk: one that has only ever pulled
+        # is known to the hub too ("" for its last push).
+        "hub_note_pull(desk text, desk_label text, desk_schema integer, pulled bigint, seen text)",
+        "RETURNS void LANGUAGE sql",
+        """
+        INSERT INTO {schema}.hub_replica (site_id, label, schema_version, last_origin_seq,
+            last_pull_seq, last_seen, last_pull_at, login)
+        VALUES (desk, desk_label, desk_schema, 0, pulled, '', seen, session_user)
+        ON CONFLICT (site_id) DO UPDATE SET last_pull_seq = excluded.last_pull_seq,
+            last_pull_at = excluded.last_pull_at, login = excluded.login
+        """,
+    ),
+    (
+        # The practices a person's or a meeting's records belong to, derived from the
+        # merged state (never from the desk), and their spans brought up to it: a desk
+        # cannot widen what it may read by what it asks for. As anchors.practices_now.
+        "hub_refresh_anchor(anchor_name text)",
+        "RETURNS void LANGUAGE plpgsql",
+        """
+        DECLARE
+            kind text := split_part(anchor_name, ':', 1);
+            rid text := substr(anchor_name, length(split_part(anchor_name, ':', 1)) + 2);
+            wanted text[];
+            at_seq bigint;
+        BEGIN
+            IF kind = 'patient' THEN
+                SELECT array_agg(value::jsonb #>> '{{}}'), max(server_seq) INTO wanted, at_seq
+                  FROM {schema}.hub_state WHERE entity = 'patient' AND row_id = rid
+                   AND field = 'practice_id' AND value IS NOT NULL AND value <> 'null';
+            ELSIF kind = 'meeting' THEN
+                SELECT array_agg(DISTINCT p) INTO wanted FROM (
+                    SELECT value::jsonb #>> '{{}}' AS p FROM {schema}.hub_state
+                     WHERE entity = 'meeting' AND row_id = rid AND field = 'practice_id'
+                       AND value <> 'null'
+                    UNION
+                    SELECT pr.value::jsonb #>> '{{}}' FROM {schema}.hub_state m
+                      JOIN {schema}.hub_state pr ON pr.entity = 'meeting_practice'
+                       AND pr.row_id = m.row_id AND pr.field = 'practice_id'
+                     WHERE m.entity = 'meeting_practice' AND m.field = 'meeting_id'
+                       AND m.value = to_jsonb(rid)::text
+                       AND NOT EXISTS (SELECT 1 FROM {schema}.hub_state r
+                            WHERE r.entity = 'meeting_practice' AND r.row_id = m.row_id
+                              AND r.field = 'retired_at' AND r.value IS NOT NULL
+                              AND r.value <> 'null')
+                    UNION
+                    SELECT pp.value::jsonb #>> '{{}}' FROM {schema}.hub_state ai
+                      JOIN {schema}.hub_state ac ON ac.entity = 'agenda_item'
+                       AND ac.row_id = ai.row_id AND ac.field = 'case_id'
+                      JOIN {schema}.hub_state cp ON cp.entity = 'care_case'
+                       AND cp.row_id = ac.value::jsonb #>> '{{}}' AND cp.field = 'patient_id'
+                      JOIN {schema}.hub_state pp ON pp.entity = 'patient'
+                       AND pp.row_id = cp.value::jsonb #>> '{{}}' AND pp.field = 'practice_id'
+                     WHERE ai.entity = 'agenda_item' AND ai.field = 'meeting_id'
+                       AND ai.value = to_jsonb(rid)::text
+                       AND NOT EXISTS (SELECT 1 FROM {schema}.hub_state r
+                            WHERE r.entity = 'agenda_item' AND r.row_id = ai.row_id
+                              AND r.field = 'retired_at' AND r.value IS NOT NULL
+                              AND r.value <> 'null')
+                ) found WHERE p IS NOT NULL;
+            ELSE
+                RETURN;
+            END IF;
+            IF at_seq IS NULL THEN
+                SELECT coalesce(max(server_seq), 0) INTO at_seq FROM {schema}.hub_change;
+            END IF;
+            wanted := coalesce(wanted, '{{}}');
+            UPDATE {schema}.hub_anchor_span SET to_seq = at_seq
+             WHERE anchor = anchor_name AND to_seq IS NULL AND NOT (practice_id = ANY (wanted));
+            INSERT INTO {schema}.hub_anchor_span (anchor, practice_id, from_seq, to_seq)
+            SELECT anchor_name, p, at_seq, NULL FROM unnest(wanted) AS p
+             WHERE NOT EXISTS (SELECT 1 FROM {schema}.hub_anchor_span s
+                    WHERE s.anchor = anchor_name AND s.practice_id = p AND s.to_seq IS NULL)
+            ON CONFLICT (anchor, practice_id, from_seq) DO UPDATE SET to_seq = NULL;
+        END
+        """,
     ),
     (
         "hub_resolve_conflict(conflict text)",
@@ -244,6 +328,11 @@ def put_state(connection: Connection, states: Sequence[Mapping[str, object]]) ->
 _STATE_NAMES = ("entity", "row_id", "field", "value", "hlc", "site", "server_seq")
 
 
+def refresh_anchor(connection: Connection, anchor: str) -> None:
+    """Bring one anchor's spans up to the merged state (the hub's own function)."""
+    connection.execute(text("SELECT hub_refresh_anchor(:a)"), {"a": anchor})
+
+
 def record_push(connection: Connection, site: str, values: dict[str, object]) -> None:
     connection.execute(
         text("SELECT hub_record_push(:site, :label, :schema_version, :last_origin_seq, :seen)"),
@@ -260,6 +349,21 @@ def record_push(connection: Connection, site: str, values: dict[str, object]) ->
 def record_pull(connection: Connection, site: str, pulled: int) -> None:
     connection.execute(
         text("SELECT hub_record_pull(:site, :pulled)"), {"site": site, "pulled": pulled}
+    )
+
+
+def note_pull(connection: Connection, site: str, values: Mapping[str, object]) -> None:
+    """Record a pull's position and time through ``hub_note_pull`` (a hub whose
+    ``hub init`` made it: ``HubInfo.records_pulls``)."""
+    connection.execute(
+        text("SELECT hub_note_pull(:site, :label, :schema_version, :pulled, :seen)"),
+        {
+            "site": site,
+            "label": values["label"],
+            "schema_version": values["schema_version"],
+            "pulled": values["last_pull_seq"],
+            "seen": values["last_pull_at"],
+        },
     )
 
 

@@ -11,6 +11,11 @@ MAX_SKEW_MS = 5 * 60 * 1000
 BATCH_SIZE = 2000
 #: Changes per pulled page: one local write transaction of about 25 ms (measured),
 #: so an edit made on the desk while a large sync runs waits no longer than that.
+#: The desk's positions at its hub (``store_meta``): its own changes the hub has, up
+#: to this origin sequence; the hub's log, applied up to this server sequence.
+META_PUSHED_THROUGH = "sync_pushed_through"
+META_PULL_CURSOR = "sync_pull_cursor"
+
 PULL_PAGE_SIZE = 250
 
 #: Fields whose concurrent change is always for a person to check, even to one value.
@@ -115,3 +120,19 @@ class PulledChange:
     seal: Seal | None = None
     verdict: str = ""
     record: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PulledPage:
+    """One page of other desks' changes, in hub order, and how far it reaches.
+
+    ``through`` is the hub position the page accounts for: every change after the
+    desk's cursor up to it is either in ``changes`` or the desk's own (which it never
+    downloads again). It can be past the last change, or the page can be empty while
+    ``through`` moves on, when only this desk's own changes lie between.
+    """
+
+    changes: list[PulledChange]
+    through: int
+    #: the transaction standing at ``through`` in the hub's log (a mark: continuity.py)
+    through_tx: str = ""

@@ -55,8 +55,15 @@ from mdt_desk.models.seal import (
 from mdt_desk.models.store import schema_version_number
 from mdt_desk.services.access import less_privileged
 from mdt_desk.sync import hub_roles
+from mdt_desk.sync.anchors import (
+    anchors_for_push,
+    moved_anchors,
+    refresh_spans,
+    state_value,
+)
 from mdt_desk.sync.hub import (
     META_HUB_ID,
+    META_SCOPES,
     HubError,
     _unreachable,
     hub_change,
@@ -78,6 +85,7 @@ from mdt_desk.sync.protocol import (
     Change,
     is_upgrade_default,
 )
+from mdt_desk.sync.scope import Anchors
 
 _CHUNK = 400
 
@@ -124,6 +132,9 @@ class _Merge:
     settlements: list["_Settlement"] = field(default_factory=list)
     #: the seals this push adds: the desk's, then the hub's own (review items...)
     seals: list[Seal] = field(default_factory=list)
+    #: the hub keeps scope anchors (``hub.META_SCOPES``): each change gets its anchor
+    scoped: bool = False
+    anchors: Anchors | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -280,10 +291,12 @@ def _push(
         seq=last_seq,
         now_text=_stored_time(dt.datetime.now(dt.UTC)),
         guarded=guarded,
+        scoped=META_SCOPES in meta,
     )
     merge.seals = _accepted_seals(connection, site=site, changes=changes, fresh=fresh, seals=seals)
     if fresh:
         merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
+        _find_anchors(connection, merge, fresh)
         _load_nhs_numbers(connection, merge, fresh)
         for change in fresh:
             _merge_one(connection, merge, change)
@@ -293,6 +306,8 @@ def _push(
         _seal_hub_transactions(connection, merge)
     if fresh or merge.seals:
         _write(connection, merge)
+    if merge.anchors is not None and merge.dirty:
+        _refresh_moved(connection, merge)
     result.accepted = len(fresh)
     result.conflicts = len(merge.conflicts)
     result.last_server_seq = merge.seq
@@ -952,9 +967,9 @@ def _conflict(
     flag = (entity, row_id, kind) if kind == "edit_vs_delete" else None
     if flag is not None:
         merge.flagged_rows.add(flag)
-    conflict_id = uuid.uuid4().hex
     kept = _describe(connection, merge, kept_seq)
     other = _describe(connection, merge, other_seq)
+    conflict_id = _conflict_id(kind, key, kept, other, other_row_id)
     fields: dict[str, str | None] = {
         "kind": json.dumps(kind),
         "entity": json.dumps(entity),
@@ -974,10 +989,9 @@ def _conflict(
         "created_at": json.dumps(merge.now_text),
         "updated_at": json.dumps(merge.now_text),
     }
-    hlc = max(
-        (merge.by_change[s].hlc for s in (kept_seq, other_seq) if s in merge.by_change),
-        default=0,
-    )
+    # Newer than both sides, wherever each is (this push or the log), so the same
+    # clash found again gets the same clock whichever side arrives first.
+    hlc = max(int(side.get("hlc") or 0) for side in (kept, other))
     merge.items.append(
         _Item(
             conflict={
@@ -997,6 +1011,32 @@ def _conflict(
     )
 
 
+#: Review items are named by what clashed, so the same clash found again (the desks
+#: sending their changes again to a hub restored from an older backup) is the same
+#: review item everywhere, never a second one for a person to settle.
+_REVIEW_ITEM_NAMESPACE = uuid.UUID("6f1d3c2a-9b7e-4e55-8d0a-4c1b2e7f9a10")
+
+
+def _conflict_id(
+    kind: str,
+    key: tuple[str, str, str],
+    kept: dict[str, Any],
+    other: dict[str, Any],
+    other_row_id: str,
+) -> str:
+    """The review item's id: from the clash and the two changes in it, or new when
+    a side is not a change in the log."""
+    sides = [
+        f"{side.get('origin_site')}:{side.get('origin_seq')}"
+        for side in (kept, other)
+        if side.get("origin_seq") is not None
+    ]
+    if not sides:
+        return uuid.uuid4().hex
+    name = "|".join([kind, *key, other_row_id, *sides])
+    return uuid.uuid5(_REVIEW_ITEM_NAMESPACE, name).hex
+
+
 def _add_review_items(merge: _Merge) -> None:
     """Append the push's review items to the change log, after all its changes.
 
@@ -1008,6 +1048,12 @@ def _add_review_items(merge: _Merge) -> None:
     """
     for item in merge.items:
         conflict_id = str(item.conflict["conflict_id"])
+        if merge.anchors is not None:  # the review item is the reviewed record's
+            about = merge.anchors.of(str(item.conflict["entity"]), str(item.conflict["row_id"]))
+            merge.anchors.remember("review_item", conflict_id, about)
+        # Its own transaction each time it is made: the same review item made again
+        # (after the hub went back in time) is a new, separately sealed transaction.
+        tx_id = uuid.uuid4().hex
         first_seq = 0
         for name_, value in item.fields.items():
             change_seq = merge.next_seq()
@@ -1017,7 +1063,7 @@ def _add_review_items(merge: _Merge) -> None:
                     "server_seq": change_seq,
                     "origin_site": merge.hub_site,
                     "origin_seq": change_seq,
-                    "tx_id": conflict_id,
+                    "tx_id": tx_id,
                     "hlc": item.hlc,
                     "base_hlc": 0,
                     "base_site": "",
@@ -1060,6 +1106,8 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
             "actor_label": change.actor_label,
             "recorded_at": change.recorded_at,
             "origin_site": change.origin_site,
+            "origin_seq": change.origin_seq,
+            "hlc": change.hlc,
         }
     row = connection.execute(
         select(
@@ -1068,6 +1116,8 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
             hub_change.c.actor_label,
             hub_change.c.recorded_at,
             hub_change.c.origin_site,
+            hub_change.c.origin_seq,
+            hub_change.c.hlc,
         ).where(hub_change.c.server_seq == seq)
     ).first()
     return dict(row._mapping) if row is not None else {}
@@ -1075,6 +1125,9 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
 
 _CHANGE_COLUMNS = tuple(column.name for column in hub_change.columns)
 _STATE_COLUMNS = tuple(column.name for column in hub_state.columns)
+#: What a hub from before scopes holds (until ``hub init`` adds the anchors).
+_CHANGE_COLUMNS_BEFORE_SCOPES = tuple(c for c in _CHANGE_COLUMNS if c != "scope_anchor")
+_STATE_COLUMNS_BEFORE_SCOPES = tuple(c for c in _STATE_COLUMNS if c != "scope_anchor")
 
 
 def _copy_rows(
@@ -1091,7 +1144,51 @@ def _copy_rows(
             copy.write_row(row)
 
 
+def _state_value(
+    connection: Connection, merge: _Merge, entity: str, row_id: str, name: str
+) -> str | None:
+    """A field's merged value: this push's view of its rows, else the hub's state."""
+    found = merge.get((entity, row_id, name))
+    if found is not None:
+        return found.value
+    if (entity, row_id) in merge.rows:
+        return None
+    return state_value(connection, entity, row_id, name)
+
+
+def _find_anchors(connection: Connection, merge: _Merge, fresh: Sequence[Change]) -> None:
+    if merge.scoped:
+        merge.anchors = anchors_for_push(
+            connection, fresh, lambda e, r, f: _state_value(connection, merge, e, r, f)
+        )
+
+
+def _refresh_moved(connection: Connection, merge: _Merge) -> None:
+    """The spans of the anchors this push moved between practices (``anchors.py``)."""
+    assert merge.anchors is not None
+    moved = moved_anchors(
+        connection,
+        merge.dirty,
+        merge.anchors,
+        lambda e, r, f: state_value(connection, e, r, f),
+    )
+    if merge.guarded:
+        for anchor in sorted(moved):
+            hub_roles.refresh_anchor(connection, anchor)
+    else:
+        refresh_spans(connection, moved)
+
+
+def _with_anchors(merge: _Merge, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if merge.anchors is None:
+        return rows
+    return [{**row, "scope_anchor": merge.anchors.of(row["entity"], row["row_id"])} for row in rows]
+
+
 def _write(connection: Connection, merge: _Merge) -> None:
+    merge.changes = _with_anchors(merge, merge.changes)
+    change_columns = _CHANGE_COLUMNS if merge.scoped else _CHANGE_COLUMNS_BEFORE_SCOPES
+    state_columns = _STATE_COLUMNS if merge.scoped else _STATE_COLUMNS_BEFORE_SCOPES
     states = []
     for entity, row_id, name in sorted(merge.dirty):
         state = merge.rows[(entity, row_id)][name]
@@ -1106,6 +1203,7 @@ def _write(connection: Connection, merge: _Merge) -> None:
                 "server_seq": state.server_seq,
             }
         )
+    states = _with_anchors(merge, states)
     if connection.dialect.name == "postgresql":
         # COPY, then one set-based upsert from a temporary table: a statement per push,
         # not per row (a push of 2,000 changes takes tens of milliseconds, not seconds).
@@ -1113,8 +1211,8 @@ def _write(connection: Connection, merge: _Merge) -> None:
             _copy_rows(
                 connection,
                 "hub_change",
-                _CHANGE_COLUMNS,
-                [tuple(change[c] for c in _CHANGE_COLUMNS) for change in merge.changes],
+                change_columns,
+                [tuple(change.get(c) for c in change_columns) for change in merge.changes],
             )
         if states and merge.guarded:
             hub_roles.put_state(connection, states)
@@ -1126,29 +1224,40 @@ def _write(connection: Connection, merge: _Merge) -> None:
             _copy_rows(
                 connection,
                 "hub_state_incoming",
-                _STATE_COLUMNS,
-                [tuple(state[c] for c in _STATE_COLUMNS) for state in states],
+                state_columns,
+                [tuple(state.get(c) for c in state_columns) for state in states],
             )
+            listed = ", ".join(state_columns)
+            anchor = ", scope_anchor = excluded.scope_anchor" if merge.scoped else ""
             connection.exec_driver_sql(
-                "INSERT INTO hub_state SELECT * FROM hub_state_incoming"
+                f"INSERT INTO hub_state ({listed}) SELECT {listed} FROM hub_state_incoming"
                 " ON CONFLICT (entity, row_id, field) DO UPDATE SET value = excluded.value,"
                 " hlc = excluded.hlc, site = excluded.site, server_seq = excluded.server_seq"
+                f"{anchor}"
             )
     else:
         if merge.changes:
-            connection.execute(hub_change.insert(), merge.changes)
+            connection.execute(
+                hub_change.insert(),
+                [{c: change.get(c) for c in change_columns} for change in merge.changes],
+            )
         if states:
             statement = _insert(connection, hub_state)
+            updated = {
+                "value": statement.excluded.value,
+                "hlc": statement.excluded.hlc,
+                "site": statement.excluded.site,
+                "server_seq": statement.excluded.server_seq,
+            }
+            if merge.scoped:
+                updated["scope_anchor"] = statement.excluded.scope_anchor
             statement = statement.on_conflict_do_update(
                 index_elements=[hub_state.c.entity, hub_state.c.row_id, hub_state.c.field],
-                set_={
-                    "value": statement.excluded.value,
-                    "hlc": statement.excluded.hlc,
-                    "site": statement.excluded.site,
-                    "server_seq": statement.excluded.server_seq,
-                },
+                set_=updated,
             )
-            connection.execute(statement, states)
+            connection.execute(
+                statement, [{c: state.get(c) for c in state_columns} for state in states]
+            )
     if merge.conflicts:
         connection.execute(hub_conflict.insert(), merge.conflicts)
     if merge.seals:

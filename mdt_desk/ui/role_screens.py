@@ -72,6 +72,8 @@ WIDGET_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     "remove_item_button": (P.BUILD_AGENDA,),
     "item_minutes": (P.BUILD_AGENDA,),
     "agenda_add_case": (P.BUILD_AGENDA,),
+    # Settings → Team hub (an administrator's view of the hub's desks)
+    "hub_status_button": (P.HUB_SETTINGS,),
     # Settings → Needs review
     "keep_kept_button": (P.RESOLVE_REVIEW,),
     "keep_other_button": (P.RESOLVE_REVIEW,),

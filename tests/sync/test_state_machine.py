@@ -18,6 +18,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -36,8 +37,9 @@ from mdt_desk.sync.client import (
     sync_once,
 )
 from mdt_desk.sync.hub import HubUnreachableError, hub_engine, hub_now_ms
-from mdt_desk.sync.protocol import BOOKKEEPING_FIELDS, IDENTITY_FIELDS
+from mdt_desk.sync.protocol import BOOKKEEPING_FIELDS, IDENTITY_FIELDS, PulledPage
 from mdt_desk.sync.push import push_changes
+from tests.sync.cutting import ConnectionCutter, cut_url
 from tests.sync.support import (
     FakeClock,
     Hub,
@@ -269,9 +271,12 @@ class SyncMachine(RuleBasedStateMachine):
         if cursor == 0 or i in self.partitioned:
             return
         start = data.draw(st.integers(0, cursor - 1), label="from")
-        page = client._fetch(self.hub.engine, start, data.draw(st.integers(1, 40)))
-        page = [pulled for pulled in page if pulled.server_seq <= cursor]
-        if not page:
+        fetched = client._fetch(self.hub.engine, start, data.draw(st.integers(1, 40)))
+        page = PulledPage(
+            changes=[pulled for pulled in fetched.changes if pulled.server_seq <= cursor],
+            through=min(fetched.through, cursor),
+        )
+        if page.through <= start:
             return
         before, journal = digest(store), self._journal_size(store)
         apply_page(store, page, SyncReport())
@@ -301,6 +306,25 @@ class SyncMachine(RuleBasedStateMachine):
         finally:
             client.FAILPOINTS.clear()
         self._reopen(i)
+
+    @precondition(lambda self: getattr(getattr(self, "hub", None), "kind", "") == "postgresql")
+    @rule(data=st.data())
+    def sync_while_connections_are_cut(self, data: st.DataObject) -> None:
+        """PostgreSQL (issue 14): the hub's connections are cut again and again during a
+        sync; it finishes or says the hub is unreachable, and the properties still hold."""
+        i = data.draw(st.integers(0, len(self.stores) - 1), label="desk")
+        if i in self.partitioned:
+            return
+        name = f"mdt_cut_{uuid.uuid4().hex[:10]}"
+        engine = hub_engine(cut_url(self.hub.url, name))
+        try:
+            with ConnectionCutter(name, seed=data.draw(st.integers(0, 2**16), label="cuts")):
+                try:
+                    sync_once(self.stores[i], engine, label="x")
+                except HubUnreachableError:
+                    event("a sync was cut")
+        finally:
+            engine.dispose()
 
     @rule(data=st.data())
     def clock_jump(self, data: st.DataObject) -> None:

@@ -325,6 +325,7 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
     for name, opener in (
         ("keyboard shortcuts", window.show_shortcuts),
         ("team hub", window.show_team_hub),
+        ("hub status", lambda: _shown(_hub_status(window))),
         ("team", window.show_team_settings),
         ("sign in (set-up)", lambda: set_up_sign_in_dialog(window)),
         ("break glass", lambda: _shown(BreakGlassDialog(window))),
@@ -371,6 +372,14 @@ def walk_window_dialogs(qtbot, window: MainWindow, wait_idle, walk: Walk) -> Non
 def _shown(dialog: QDialog) -> QDialog:
     dialog.show()
     return dialog
+
+
+def _hub_status(window: MainWindow) -> QDialog:
+    """Settings → Team hub → Desks on this hub… (here on a hub that is not there)."""
+    from mdt_desk.ui.sync.hub_status_dialog import HubStatusDialog
+
+    missing = window.runner.desk.store.path.with_name("no-hub.sqlite")
+    return HubStatusDialog(window.sync_controller, f"sqlite:///{missing}", parent=window)
 
 
 def _store_passphrase(window: MainWindow, *, new: bool) -> QDialog:

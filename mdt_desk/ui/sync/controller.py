@@ -50,6 +50,7 @@ from mdt_desk.sync.hub import (
     redacted,
     without_password,
 )
+from mdt_desk.sync.status import HubStatus, read_hub_status
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,15 @@ class ConnectionTest:
 
 
 @dataclass(frozen=True, slots=True)
+class HubStatusAnswer:
+    """The answer to :meth:`SyncController.read_hub_status`: the status, or why not."""
+
+    request_id: int
+    status: HubStatus | None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class _Counts:
     waiting: int
     conflicts: int
@@ -148,6 +158,7 @@ class _SyncWorker(QObject):
     sync_started = Signal()
     sync_finished = Signal(object)  # _Outcome
     tested = Signal(object)  # ConnectionTest
+    status_read = Signal(object)  # HubStatusAnswer
     progressed = Signal(str, int, int)  # "push" or "pull", changes done, changes in all
 
     def __init__(
@@ -357,6 +368,32 @@ class _SyncWorker(QObject):
             ConnectionTest(request_id, True, f"Connected: the team hub answered ({kind}).")
         )
 
+    @Slot(int, object, object)
+    def read_status(self, request_id: int, url: str, password: str | None) -> None:
+        if self._closing.is_set():
+            return
+        try:
+            engine = hub_engine(url, password=self._password_for(url, password))
+            try:
+                status = read_hub_status(engine)
+            finally:
+                engine.dispose()
+        except HubError as error:
+            self.status_read.emit(HubStatusAnswer(request_id, None, str(error)))
+            return
+        except (ArgumentError, ValueError):
+            self.status_read.emit(HubStatusAnswer(request_id, None, _NOT_AN_ADDRESS))
+            return
+        except Exception:
+            log.exception("reading the status of %s failed", redacted(url))
+            self.status_read.emit(
+                HubStatusAnswer(
+                    request_id, None, "The hub's status could not be read; it is in the log."
+                )
+            )
+            return
+        self.status_read.emit(HubStatusAnswer(request_id, status))
+
     @Slot()
     def close(self) -> None:
         """The last job: let go of the hub and the store, then end the thread."""
@@ -385,6 +422,7 @@ class SyncController(QObject):
             desks' changes to this one; the window passes them to the task runner,
             which tells every screen (``TaskRunner.announce``).
         connection_tested(ConnectionTest): the answer to :meth:`test_connection`.
+        hub_status_read(HubStatusAnswer): the answer to :meth:`read_hub_status`.
         progressed(str, int, int): a sync's progress, ``("push" or "pull", changes
             done, changes in all)`` (the progress bar of a long first sync).
     """
@@ -393,12 +431,14 @@ class SyncController(QObject):
     synced = Signal(object)
     changes_applied = Signal(object)
     connection_tested = Signal(object)
+    hub_status_read = Signal(object)
     progressed = Signal(str, int, int)
 
     _configure_requested = Signal(object, object)
     _sync_requested = Signal()
     _count_requested = Signal()
     _test_requested = Signal(int, object, object)
+    _status_requested = Signal(int, object, object)
     _close_requested = Signal()
 
     def __init__(
@@ -446,12 +486,14 @@ class SyncController(QObject):
         self._sync_requested.connect(self._worker.sync)
         self._count_requested.connect(self._worker.count)
         self._test_requested.connect(self._worker.test)
+        self._status_requested.connect(self._worker.read_status)
         self._close_requested.connect(self._worker.close)
         self._worker.opened.connect(self._on_worker_opened)
         self._worker.configured.connect(self._on_worker_configured)
         self._worker.counted.connect(self._on_worker_counted)
         self._worker.sync_finished.connect(self._on_worker_sync_finished)
         self._worker.tested.connect(self.connection_tested)
+        self._worker.status_read.connect(self.hub_status_read)
         self._worker.progressed.connect(self.progressed)
         self._thread.start()
 
@@ -535,6 +577,17 @@ class SyncController(QObject):
         request_id = next(self._test_ids)
         if not self._closed:
             self._test_requested.emit(request_id, url, password)
+        return request_id
+
+    def read_hub_status(self, url: str, password: str | None = None) -> int:
+        """Read the hub's desks and log (``sync/status.py``), off the GUI thread.
+
+        Returns:
+            the request id, repeated in the :attr:`hub_status_read` answer.
+        """
+        request_id = next(self._test_ids)
+        if not self._closed:
+            self._status_requested.emit(request_id, url, password)
         return request_id
 
     @Slot()

@@ -6,6 +6,8 @@ without its password. The password goes only to the OS keyring
 held in the sync worker's memory until MDT Desk closes, and never written anywhere.
 """
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,6 +29,9 @@ from mdt_desk.sync.hub import redacted
 from mdt_desk.ui.sync.controller import ConnectionTest, SyncController
 from mdt_desk.ui.sync.settings import save_hub_address, saved_hub_address
 from mdt_desk.ui.widgets import ErrorLabel
+
+if TYPE_CHECKING:
+    from mdt_desk.ui.sync.hub_status_dialog import HubStatusDialog
 
 NO_KEYRING_MESSAGE = (
     "This computer has no keyring to keep the hub password safely, so MDT Desk keeps it "
@@ -165,6 +170,19 @@ class TeamHubDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
 
+        # An administrator's view (role_screens gates it to whoever may change hub settings).
+        self.hub_status_button = QPushButton(self.tr("&Desks on this hub…"))
+        self.hub_status_button.setObjectName("hub_status_button")
+        self.hub_status_button.setAccessibleName(self.tr("Desks on this hub…"))
+        self.hub_status_button.setAccessibleDescription(
+            self.tr("Each desk, when it was last seen and how far behind it is; the log's size")
+        )
+        self.hub_status_button.setAutoDefault(False)
+        self.hub_status_button.clicked.connect(self.show_hub_status)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.hub_status_button)
+        status_row.addStretch(1)
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow(self.tr("Hub &address"), self.address_edit)
@@ -192,11 +210,13 @@ class TeamHubDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addLayout(test_row)
+        layout.addLayout(status_row)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
         self.address_edit.textEdited.connect(self._on_address_edit_text_edited)
         self.address_edit.editingFinished.connect(self._on_address_edit_editing_finished)
+        self.address_edit.textChanged.connect(self._on_address_edit_text_changed)
         self.user_edit.textEdited.connect(self._on_user_edit_text_edited)
         controller.connection_tested.connect(self._on_controller_connection_tested)
 
@@ -249,6 +269,12 @@ class TeamHubDialog(QDialog):
             widget.setEnabled(not local_file)
         if local_file:
             self.password_edit.clear()
+        self._on_address_edit_text_changed()
+
+    @Slot()
+    def _on_address_edit_text_changed(self) -> None:
+        address = self.address()
+        self.hub_status_button.setEnabled(bool(address) and not address_problem(address))
 
     def address(self) -> str:
         """The hub address as it will be saved (never with a password)."""
@@ -323,6 +349,24 @@ class TeamHubDialog(QDialog):
                 self.tr("Not connected: {message}").format(message=result.message)
             )
         self._fit()
+
+    # -- the hub's desks ---------------------------------------------------------------
+
+    @Slot()
+    def show_hub_status(self) -> "HubStatusDialog | None":
+        """Open the desks on the hub in the address box (an administrator's view)."""
+        if not self.hub_status_button.isEnabled():
+            return None  # no address yet, or a role that may not (role_screens)
+        address = self._checked_address()
+        if not address:
+            return None
+        from mdt_desk.ui.sync.hub_status_dialog import HubStatusDialog
+
+        password = None if _is_sqlite(address) else self.password_edit.text() or None
+        dialog = HubStatusDialog(self._controller, address, password, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     # -- saving ------------------------------------------------------------------------
 
