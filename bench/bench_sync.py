@@ -121,9 +121,11 @@ class PageTimer:
         self._apply = client.apply_page
 
     def __enter__(self) -> "PageTimer":
-        def timed(store: Store, page: PulledPage, report: client.SyncReport) -> None:
+        def timed(
+            store: Store, page: PulledPage, report: client.SyncReport, **options: Any
+        ) -> None:
             started = time.perf_counter()
-            self._apply(store, page, report)
+            self._apply(store, page, report, **options)
             self.seconds.append(time.perf_counter() - started)
 
         client.apply_page = timed

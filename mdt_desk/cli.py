@@ -43,7 +43,7 @@ from mdt_desk.models.private_files import touch_private
 from mdt_desk.models.store import Store, discard_unused_store, store_error
 from mdt_desk.models.store_key import set_passphrase_prompt
 from mdt_desk.paths import STORE_ENVIRONMENT_VARIABLE, default_store_path
-from mdt_desk.services.access import AccessDeniedError
+from mdt_desk.services.access import AccessDeniedError, Permission
 from mdt_desk.services.display import counted
 from mdt_desk.services.reports import ImportReport
 
@@ -1158,9 +1158,10 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
 
     from mdt_desk.sync import credentials
     from mdt_desk.sync.hub import HubError, read_hub_info, redacted, without_password
-    from mdt_desk.sync.hub_roles import add_desk_login, check_desk_name
+    from mdt_desk.sync.hub_roles import DeskCeiling, add_desk_login, check_desk_name
 
     check_desk_name(args.name)
+    practices = _ceiling_codes(args.practices)
     if make_url_password(args.url) is None and make_url(args.url).get_backend_name() == "sqlite":
         raise HubError(
             "Desk logins are a PostgreSQL hub feature: a SQLite hub is one file on one "
@@ -1169,9 +1170,10 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
     engine = _hub_engine_for(args.url)
     try:
         read_hub_info(engine)  # a database that is not a hub is refused before any change
-        login = add_desk_login(engine, args.name)
+        login = add_desk_login(engine, args.name, practices)
     finally:
         engine.dispose()
+    reads = DeskCeiling(login.name, login.practices).describe()
     desk_url = make_url(args.url).set(username=login.name, password=None)
     desk_address = without_password(desk_url)
     account = credentials.account(desk_address)
@@ -1186,12 +1188,15 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
                 "desk_address": desk_address,
                 "keyring_service": credentials.SERVICE,
                 "keyring_account": account,
+                "practices": list(login.practices) or None,
             },
         )
         return EXIT_OK
     for line in (
         f"The desk login {login.name} is made, in the group {login.group}: it may add to "
         "the hub's log and read it, never change or delete it.",
+        f"It reads {reads}; change that with "
+        f"`mdt-desk hub desk-practices URL {login.name} CODE[,CODE…]|all`.",
         "Its password (shown this once, kept nowhere; a new login is the way to replace it):",
         f"  {login.password}",
         "On the desk, keep it in the keyring (paste it when asked):",
@@ -1203,6 +1208,47 @@ def _cmd_hub_add_desk(args: argparse.Namespace) -> int:
         _write(args.out, line)
     if desk_url.query.get("sslrootcert"):
         _write(args.out, "(Give sslrootcert= the CA file's path on the desk, if it differs.)")
+    return EXIT_OK
+
+
+def _ceiling_codes(given: str | None) -> list[str] | None:
+    """``--practices`` of a desk login: ODS codes, or None (``all``, or not given)."""
+    from mdt_desk.sync.desk_scope import parse_practices
+
+    if given is None:
+        return None
+    chosen = parse_practices(given)
+    return None if chosen.all_practices else list(chosen.codes)
+
+
+def _cmd_hub_desk_practices(args: argparse.Namespace) -> int:
+    from mdt_desk.sync.hub import read_hub_info, redacted
+    from mdt_desk.sync.hub_roles import check_desk_name, set_desk_practices
+
+    check_desk_name(args.name)
+    codes = _ceiling_codes(args.practices)
+    engine = _hub_engine_for(args.url)
+    try:
+        read_hub_info(engine)
+        ceiling = set_desk_practices(engine, args.name, codes)
+    finally:
+        engine.dispose()
+    if args.json:
+        _emit_json(
+            args.out,
+            {
+                "hub": redacted(args.url),
+                "login": ceiling.name,
+                "practices": list(ceiling.codes) or None,
+            },
+        )
+        return EXIT_OK
+    _write(
+        args.out,
+        f"The desk login {ceiling.name} now reads {ceiling.describe()} on the hub "
+        f"{redacted(args.url)}. Its desk's own scope is set on the desk "
+        "(`mdt-desk sync --practices`), within these practices.",
+    )
     return EXIT_OK
 
 
@@ -1261,17 +1307,22 @@ class _SyncProgress:
         self._shown = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:
+        from mdt_desk.services.progress import TAKING_IN
+
         now = self._clock()
         if now - self._last < 1.0:
             return
         self._last = now
         verb = "Sending" if phase == "push" else "Receiving"
         share = f" {100 * done // total}%" if total else ""
-        self._stream.write(f"{verb}{share} ({done:,} of {total:,} changes)\n")
+        # A scoped desk taking in its practices' records counts people and meetings.
+        unit = "records" if phase == TAKING_IN else "changes"
+        self._stream.write(f"{verb}{share} ({done:,} of {total:,} {unit})\n")
         self._stream.flush()
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
+    from mdt_desk.sync import desk_scope
     from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
     from mdt_desk.sync.hub import without_password
 
@@ -1282,20 +1333,27 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         # A new desk joins in set-up (the hub's credentials are the gate); a --as given
         # there is checked once that person's record has arrived (contracts #2).
         joining = _in_setup(store)
-        label = _as_setup(args, store).label if joining else _signed_in(args, store).label
+        acting = _as_setup(args, store) if joining else _signed_in(args, store)
+        wanted = desk_scope.parse_practices(args.practices) if args.practices else None
+        if wanted is not None and acting.principal is not None:
+            acting.principal.require(Permission.HUB_SETTINGS)  # an administrator's choice
         engine = _hub_engine_for(url)
         try:
+            if wanted is not None:
+                desk_scope.change_scope(store, engine, wanted)
+            elif not joining and acting.actor_id is not None:
+                desk_scope.note_signed_in(store, _hex_id(acting.actor_id))
             report = sync_once(
                 store,
                 engine,
                 address=without_password(url),
-                label=label,
+                label=acting.label,
                 progress=None if args.json else _SyncProgress(sys.stderr),
             )
+            if joining and getattr(args, "as_staff", None):
+                _joined_as(args, store, engine, without_password(url), report)
         finally:
             engine.dispose()
-        if joining and getattr(args, "as_staff", None):
-            _signed_in(args, store)  # a wrong PIN exits 2; the pulled records stay
     if args.json:
         payload: dict[str, Any] = dict(report.as_dict())
         if report.alarms:
@@ -1303,12 +1361,37 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         _emit_json(args.out, payload)
     else:
         _write(args.out, report.describe())
+        for message in report.messages:
+            _write(args.out, message)
         for alarm in dict.fromkeys(report.alarms):  # once each, in the order raised
             # A record that failed its desk's hash chain: set aside, never silently.
             _write(args.out, f"ALARM: records set aside, they fail the tamper check: {alarm}")
         if report.alarms:
             _write(args.out, "Tell your administrator: `mdt-desk hub verify URL` names each break.")
     return EXIT_OK
+
+
+def _joined_as(
+    args: argparse.Namespace, store: Store, engine: Any, address: str, report: Any
+) -> None:
+    """A new desk joined with --as: that person's PIN is checked now their record has
+    arrived, and the practices they cover come in at once (a second, short pull)."""
+    from mdt_desk.sync import desk_scope
+    from mdt_desk.sync.client import sync_once
+
+    person = _signed_in(args, store)  # a wrong PIN exits 2; the pulled records stay
+    if not desk_scope.desk_scope(store).follow_staff or person.actor_id is None:
+        return
+    desk_scope.note_signed_in(store, _hex_id(person.actor_id))
+    more = sync_once(store, engine, address=address, label=person.label)
+    report.pulled += more.pulled
+    report.edits_received += more.edits_received
+    report.applied += more.applied
+    report.conflicts = more.conflicts
+
+
+def _hex_id(value: Any) -> str:
+    return value.hex if hasattr(value, "hex") and not isinstance(value, str) else str(value)
 
 
 def _cmd_hub_verify(args: argparse.Namespace) -> int:
@@ -1524,6 +1607,23 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
     )
     sub.add_argument("url", help="the hub, with an administrator's login (no password)")
     sub.add_argument("name", help="the desk login's name, e.g. ward3_desk")
+    sub.add_argument(
+        "--practices",
+        metavar="CODE[,CODE…]",
+        help="the practices whose people the login may read, by ODS code (the hub enforces "
+        "it); default: every practice",
+    )
+    sub = command(
+        hub_commands,
+        "desk-practices",
+        _cmd_hub_desk_practices,
+        "change the practices a desk login may read (the hub enforces it)",
+    )
+    sub.add_argument("url", help="the hub, with an administrator's login (no password)")
+    sub.add_argument("name", help="the desk login's name")
+    sub.add_argument(
+        "practices", metavar="CODE[,CODE…]|all", help="ODS codes, or 'all' for every practice"
+    )
     sub = command(
         hub_commands,
         "verify",
@@ -1557,6 +1657,12 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
         signs_in=True,
     )
     sub.add_argument("--hub", metavar="URL", help="the hub (default: the one this desk uses)")
+    sub.add_argument(
+        "--practices",
+        metavar="CODE[,CODE…]",
+        help="the practices whose people this desk holds, by ODS code (or 'all'); set at "
+        "join or changed later (default: the practices its signed-in staff cover)",
+    )
     command(
         commands,
         "conflicts",

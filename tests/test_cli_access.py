@@ -644,7 +644,12 @@ def test_a_new_desk_joins_in_set_up_and_a_wrong_pin_keeps_what_was_pulled(
 
     new_desk = str(tmp_path / "new-desk.sqlite")
     capsys.readouterr()
-    status, _ = run_as(monkeypatch, chair, "sync", "--hub", hub, "--store", new_desk, pin="135790")
+    status, _ = run_as(
+        monkeypatch,
+        chair,
+        *("sync", "--hub", hub, "--store", new_desk, "--practices", "all"),
+        pin="135790",
+    )
     err = capsys.readouterr().err
     assert status == 2 and f"PIN not recognised for {staff_name(store_path, chair)}." in err
     assert SETUP_NOTICE in err  # it joined as initial set-up

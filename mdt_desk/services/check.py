@@ -124,8 +124,11 @@ def _journal_complete(raw: RawConnection) -> CheckResult:
                 problems.append(f"{table}.{column} differs from the journal in {differing} rows")
         orphans = raw.execute(
             "SELECT count(*) FROM (SELECT DISTINCT row_id FROM latest WHERE entity = ?) AS l "
-            f'WHERE NOT EXISTS (SELECT 1 FROM "{table}" WHERE id = l.row_id)',
-            (table,),
+            f'WHERE NOT EXISTS (SELECT 1 FROM "{table}" WHERE id = l.row_id)'
+            # Records that left this desk's practices: its own edits to them stay.
+            " AND NOT EXISTS (SELECT 1 FROM scope_removed_row r WHERE r.entity = ?"
+            " AND r.row_id = l.row_id)",
+            (table, table),
         ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} {table} records in the journal are missing from the store")
@@ -146,8 +149,14 @@ def _gaps(raw: RawConnection) -> tuple[int, int]:
     found = raw.execute(
         "SELECT value FROM store_meta WHERE key = ?", (META_DISCARDED_JOURNAL,)
     ).fetchone()
+    noted = list(json.loads(found[0]).values()) if found else []
+    # Records that left this desk's practices went with their journal rows (scopes,
+    # sync/desk_scope.py): each removal noted its positions.
+    noted += [
+        list(row) for row in raw.execute("SELECT first_seq, last_seq FROM scope_removed_range")
+    ]
     ranges: list[list[int]] = []
-    for low, high in sorted(json.loads(found[0]).values()) if found else []:
+    for low, high in sorted(noted):
         if ranges and low <= ranges[-1][1] + 1:  # two imports' ranges may overlap
             ranges[-1][1] = max(ranges[-1][1], high)
         else:

@@ -20,5 +20,8 @@ MAKING = "making"
 #: Sync: sending this desk's changes, receiving everyone else's (in changes).
 SENDING = "push"
 RECEIVING = "pull"
+#: Sync: taking in the records that came into a scoped desk's practices (its first
+#: sync, or a widened scope), in records (people, meetings) taken in of all.
+TAKING_IN = "records"
 #: Converting a store from an older schema (total unknown: 0).
 CONVERTING = "converting"

@@ -69,9 +69,14 @@ def anchors_for_push(
     connection: Connection,
     changes: Sequence[Change],
     state: Callable[[str, str, str], str | None],
+    *,
+    known: Callable[
+        [Connection, Iterable[tuple[str, str]]], dict[tuple[str, str], str]
+    ] = known_anchors,
 ) -> Anchors:
     """Anchors for a push: the pushed values first, then the merged ``state``, then
-    what the log knows of each record and of the records they hang off."""
+    what the log knows of each record and of the records they hang off (``known``: a
+    scoped desk login asks the hub's own function, ``hub_roles.merge_anchors``)."""
     pushed: dict[tuple[str, str, str], str | None] = {}
     rows: set[tuple[str, str]] = set()
     for change in changes:
@@ -82,16 +87,16 @@ def anchors_for_push(
             parent_id = id_value(change.value)
             if parent_id:
                 rows.add((parent, parent_id))
-    known = known_anchors(connection, rows)
+    found_before = known(connection, rows)
 
     def fields(entity: str, row_id: str, name: str) -> str | None:
         key = (entity, row_id, name)
         return pushed[key] if key in pushed else state(entity, row_id, name)
 
     def lookup_known(entity: str, row_id: str) -> str | None:
-        found = known.get((entity, row_id))
+        found = found_before.get((entity, row_id))
         if found is None and (entity, row_id) not in rows:
-            found = known_anchors(connection, [(entity, row_id)]).get((entity, row_id))
+            found = known(connection, [(entity, row_id)]).get((entity, row_id))
         return found
 
     return Anchors(fields, lookup_known)
@@ -194,9 +199,20 @@ def practices_now(connection: Connection, anchor: str) -> set[str]:
     return found
 
 
-def _at_seq(connection: Connection, anchor: str) -> int:
-    """Where a span opens or closes: a person's move itself, or the end of the log (a
-    meeting's practices come from several records)."""
+def _log_end(connection: Connection) -> int:
+    return int(
+        connection.execute(select(func.coalesce(func.max(hub_change.c.server_seq), 0))).scalar_one()
+    )
+
+
+def _opens_at(connection: Connection, anchor: str) -> int:
+    """Where a new span begins: at 0 for a record new to the hub (so all of it stays
+    readable to its first practice after a move), else at the move itself."""
+    ever = connection.execute(
+        select(hub_anchor_span.c.from_seq).where(hub_anchor_span.c.anchor == anchor).limit(1)
+    ).first()
+    if ever is None:
+        return 0
     kind, _, row_id = anchor.partition(":")
     if kind == "patient":
         seq = connection.execute(
@@ -208,9 +224,7 @@ def _at_seq(connection: Connection, anchor: str) -> int:
         ).scalar_one_or_none()
         if seq is not None:
             return int(seq)
-    return int(
-        connection.execute(select(func.coalesce(func.max(hub_change.c.server_seq), 0))).scalar_one()
-    )
+    return _log_end(connection)
 
 
 def refresh_spans(connection: Connection, anchors: Iterable[str]) -> None:
@@ -218,7 +232,9 @@ def refresh_spans(connection: Connection, anchors: Iterable[str]) -> None:
     without desk logins; a PostgreSQL hub with desk logins runs ``hub_refresh_anchor``)."""
     for anchor in sorted(set(anchors)):
         want = practices_now(connection, anchor)
-        at_seq = _at_seq(connection, anchor)
+        # A span closes at the end of the push that moved it: the old practice sees the
+        # whole of the moving transaction.
+        close_at = _log_end(connection)
         open_now = set(
             connection.execute(
                 select(hub_anchor_span.c.practice_id).where(
@@ -236,8 +252,9 @@ def refresh_spans(connection: Connection, anchors: Iterable[str]) -> None:
                         hub_anchor_span.c.to_seq.is_(None),
                     )
                 )
-                .values(to_seq=at_seq)
+                .values(to_seq=close_at)
             )
+        open_at = _opens_at(connection, anchor) if want - open_now else 0
         for practice in want - open_now:
             try:
                 with connection.begin_nested():
@@ -246,7 +263,7 @@ def refresh_spans(connection: Connection, anchors: Iterable[str]) -> None:
                         {
                             "anchor": anchor,
                             "practice_id": practice,
-                            "from_seq": at_seq,
+                            "from_seq": open_at,
                             "to_seq": None,
                         },
                     )
@@ -256,7 +273,7 @@ def refresh_spans(connection: Connection, anchors: Iterable[str]) -> None:
                     .where(
                         hub_anchor_span.c.anchor == anchor,
                         hub_anchor_span.c.practice_id == practice,
-                        hub_anchor_span.c.from_seq == at_seq,
+                        hub_anchor_span.c.from_seq == open_at,
                     )
                     .values(to_seq=None)
                 )

@@ -21,10 +21,11 @@ import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,14 +47,18 @@ from mdt_desk.models.seal import (
     store_seal,
 )
 from mdt_desk.models.store import Store, schema_version_number
+from mdt_desk.services.progress import TAKING_IN
+from mdt_desk.sync import desk_scope
 from mdt_desk.sync.continuity import catch_up, check_hub, remember_mark
 from mdt_desk.sync.hub import (
     HUB_SCHEMA_VERSION,
+    LOG_COLUMNS,
     PROTOCOL_VERSION,
     HubError,
     HubInfo,
     HubUnreachableError,
     _unreachable,
+    hub_anchor_span,
     hub_change,
     hub_keeps_seals,
     hub_now_ms,
@@ -65,7 +70,7 @@ from mdt_desk.sync.hub import (
     sealed_after,
     upgrade_for_status,
 )
-from mdt_desk.sync.hub_roles import note_pull, record_pull
+from mdt_desk.sync.hub_roles import login_practices, note_pull, record_pull
 from mdt_desk.sync.protocol import (
     BATCH_SIZE,
     MAX_SKEW_MS,
@@ -80,6 +85,7 @@ from mdt_desk.sync.protocol import (
     PulledPage,
 )
 from mdt_desk.sync.push import push_changes
+from mdt_desk.sync.scope import EVERYONE, practice_anchor
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +99,8 @@ META_LAST_SYNC = "sync_last_at"
 #: there, so it gets the values it could not store (everyone's PINs, roles, leavers and
 #: access log when it upgrades to schema 6 last); see :func:`_catch_up_after_upgrade`.
 META_SKIPPED_FROM = "sync_skipped_from"
+#: A large transaction the last applied page ended inside of (``PulledPage.cut_tx``).
+META_CUT_TX = "sync_cut_tx"
 #: The pull cursor before such a catch-up: changes up to it were applied once already.
 META_CATCH_UP_THROUGH = "sync_catch_up_through"
 
@@ -133,6 +141,8 @@ class SyncReport:
     alarms: list[str] = field(default_factory=list)
     hub_last_seq: int = 0
     messages: list[str] = field(default_factory=list)
+    #: records removed because they left this desk's practices
+    removed: int = 0
     #: edits seen so far, so one split over two pages or pushes counts once
     _sent_tx: set[str] = field(default_factory=set, repr=False)
     _received_tx: set[str] = field(default_factory=set, repr=False)
@@ -408,7 +418,15 @@ def push_all(
     return pushed, conflicts
 
 
-def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> PulledPage:
+def _fetch(
+    engine: Engine,
+    cursor: int,
+    limit: int,
+    *,
+    me: str = "",
+    scope: frozenset[str] | None = None,
+    upto: int | None = None,
+) -> PulledPage:
     """The next page of other desks' changes after ``cursor``: about ``limit`` of them.
 
     This desk's own changes (``me``) are never downloaded again: after a first push of
@@ -420,54 +438,46 @@ def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> PulledPa
     on another desk) is cut between records — never inside one, as a new record is
     inserted with all its fields — so no local write transaction grows long enough to
     keep the screens waiting.
+
+    A scoped desk (``scope``: its practice ids) receives only its records
+    (``sync/scope.py``), up to ``upto``: the end of the log when it read the seals.
     """
     with engine.connect() as connection:
         # Read first: every change up to it is committed (pushes take server_seq under
         # the counter's lock, in commit order), so the page can account for all of them.
         # A row past the counter was put there by hand: it is read, and fails its chain.
-        counter, newest = connection.execute(
-            text(
-                "SELECT (SELECT last_seq FROM hub_counter WHERE id = 1),"
-                " (SELECT max(server_seq) FROM hub_change)"
-            )
-        ).one()
-        last_seq = max(int(counter), int(newest or 0))
+        last_seq = upto if upto is not None else _log_end(connection)
+        visible = [] if scope is None else [_visible_to(scope)]
+        cut_tx = ""
 
         def others_after(seq: int, count: int) -> list[Any]:
             return list(
                 connection.execute(
-                    select(hub_change)
+                    select(*LOG_COLUMNS)
                     .where(
                         hub_change.c.server_seq > seq,
                         hub_change.c.server_seq <= last_seq,
                         hub_change.c.origin_site != me,
+                        *visible,
                     )
                     .order_by(hub_change.c.server_seq)
                     .limit(count)
                 ).all()
             )
 
-        rows = others_after(cursor, limit)
-        while rows and len(rows) >= limit:
-            last = rows[-1]
-            ahead = others_after(last.server_seq, limit)
-            same_tx = _takewhile_tx(ahead, last.tx_id)
-            if len(same_tx) < len(ahead):  # the transaction ends within the look-ahead
-                rows.extend(same_tx)
-                break
-            same_row = ahead[: _run_length(ahead, last)]
-            rows.extend(same_row)
-            if len(same_row) < len(ahead) or not ahead:
-                break  # cut between two records of a large transaction
+        rows = _whole_records(others_after(cursor, limit), limit, others_after)
         taken = len(rows)
-        rows, checked = _checked_against_seals(connection, rows, me=me)
+        rows, checked = _checked_against_seals(connection, rows, me=me, scoped=scope is not None)
         if len(rows) < taken:  # stopped before a transaction still being sent
-            through = _seq_before_cut(connection, cursor, rows, last_seq, me)
+            following = others_after(int(rows[-1].server_seq) if rows else cursor, 1)
+            through = int(following[0].server_seq) - 1 if following else last_seq
         elif not rows:
             through = last_seq
         else:
             following = others_after(rows[-1].server_seq, 1)
             through = int(following[0].server_seq) - 1 if following else last_seq
+            if following and following[0].tx_id == rows[-1].tx_id:
+                cut_tx = str(rows[-1].tx_id)
         through_tx = connection.execute(
             select(hub_change.c.tx_id).where(hub_change.c.server_seq == through)
         ).scalar_one_or_none()
@@ -484,26 +494,105 @@ def _fetch(engine: Engine, cursor: int, limit: int, *, me: str = "") -> PulledPa
         ],
         through=through,
         through_tx=str(through_tx or ""),
+        cut_tx=cut_tx,
     )
 
 
-def _seq_before_cut(
-    connection: Any, cursor: int, rows: Sequence[Any], last_seq: int, me: str
-) -> int:
-    """How far a page cut before a transaction still being sent reaches: up to just
-    before that transaction's first change, which the next sync takes whole."""
-    after = int(rows[-1].server_seq) if rows else cursor
-    following = connection.execute(
-        select(hub_change.c.server_seq)
-        .where(
-            hub_change.c.server_seq > after,
-            hub_change.c.server_seq <= last_seq,
-            hub_change.c.origin_site != me,
+def _whole_records(
+    rows: list[Any], limit: int, after: Callable[[int, int], list[Any]]
+) -> list[Any]:
+    """A page of ``rows`` (read by ``after(seq, count)``) ending where a transaction
+    ends, if it ends within another ``limit`` changes, or else between two records."""
+    while rows and len(rows) >= limit:
+        last = rows[-1]
+        ahead = after(last.server_seq, limit)
+        same_tx = _takewhile_tx(ahead, last.tx_id)
+        if len(same_tx) < len(ahead):  # the transaction ends within the look-ahead
+            rows.extend(same_tx)
+            break
+        same_row = ahead[: _run_length(ahead, last)]
+        rows.extend(same_row)
+        if len(same_row) < len(ahead) or not ahead:
+            break  # cut between two records of a large transaction
+    return rows
+
+
+def _log_end(connection: Any) -> int:
+    """The last position of the hub's log (the counter, or a row put past it by hand)."""
+    counter, newest = connection.execute(
+        text(
+            "SELECT (SELECT last_seq FROM hub_counter WHERE id = 1),"
+            " (SELECT max(server_seq) FROM hub_change)"
         )
-        .order_by(hub_change.c.server_seq)
-        .limit(1)
-    ).scalar_one_or_none()
-    return int(following) - 1 if following is not None else last_seq
+    ).one()
+    return max(int(counter), int(newest or 0))
+
+
+def _visible_to(practices: frozenset[str]) -> Any:
+    """The changes a desk covering ``practices`` receives (``sync/scope.py``): everyone's,
+    its practices' own, and those of people and meetings that belong to its practices
+    now (their whole history) or did when the change was made (a move away, seen)."""
+    span = hub_anchor_span
+    chosen = sorted(practices)
+    return or_(
+        hub_change.c.scope_anchor == EVERYONE,
+        hub_change.c.scope_anchor.in_([practice_anchor(p) for p in chosen]),
+        select(span.c.anchor)
+        .where(
+            span.c.anchor == hub_change.c.scope_anchor,
+            span.c.practice_id.in_(chosen),
+            or_(
+                span.c.to_seq.is_(None),
+                hub_change.c.server_seq.between(span.c.from_seq, span.c.to_seq),
+            ),
+        )
+        .exists(),
+    )
+
+
+def _fetch_anchors(
+    engine: Engine, anchors: Sequence[str], after: int, upto: int, limit: int, *, me: str
+) -> PulledPage:
+    """A page of the records of ``anchors`` (a scoped desk's first sync, or records that
+    came into its scope): their changes after ``after`` up to ``upto``, by the anchor
+    index rather than a walk of the whole log. ``through`` is the last position read."""
+    with engine.connect() as connection:
+
+        def after_seq(seq: int, count: int) -> list[Any]:
+            return list(
+                connection.execute(
+                    select(*LOG_COLUMNS)
+                    .where(
+                        hub_change.c.scope_anchor.in_(list(anchors)),
+                        hub_change.c.server_seq > seq,
+                        hub_change.c.server_seq <= upto,
+                    )
+                    .order_by(hub_change.c.server_seq)
+                    .limit(count)
+                ).all()
+            )
+
+        # This desk's own changes too: a person who comes back to its practices comes
+        # back with what it typed for them (its journal kept it; apply_page restores it).
+        rows = _whole_records(after_seq(after, limit), limit, after_seq)
+        rows, checked = _checked_against_seals(connection, rows, me=me, scoped=True)
+        through = int(rows[-1].server_seq) if len(rows) >= limit else upto
+        following = after_seq(through, 1) if through < upto else []
+        cut_tx = str(rows[-1].tx_id) if following and following[0].tx_id == rows[-1].tx_id else ""
+    return PulledPage(
+        changes=[
+            PulledChange(
+                server_seq=int(row.server_seq),
+                seal=checked[row.tx_id][0],
+                verdict=checked[row.tx_id][1],
+                record=checked[row.tx_id][2],
+                change=_as_change(row),
+            )
+            for row in rows
+        ],
+        through=through,
+        cut_tx=cut_tx,
+    )
 
 
 #: Verdicts on transactions too large for one page, so each is read whole only once
@@ -527,7 +616,7 @@ def _altered_in(connection: Any, seal: Seal) -> str:
     return _altered_record(
         list(
             connection.execute(
-                select(hub_change).where(
+                select(*LOG_COLUMNS).where(
                     hub_change.c.origin_site == seal.origin,
                     hub_change.c.origin_seq.between(seal.first_seq, seal.last_seq),
                 )
@@ -566,7 +655,7 @@ def _as_change(row: Any) -> Change:
 
 
 def _checked_against_seals(
-    connection: Any, rows: list[Any], *, me: str = ""
+    connection: Any, rows: list[Any], *, me: str = "", scoped: bool = False
 ) -> tuple[list[Any], dict[str, tuple[Seal | None, str, str]]]:
     """Each transaction of the page with its seal and the verdict on its content.
 
@@ -607,7 +696,11 @@ def _checked_against_seals(
                 connection, last
             ):
                 cut = next(n for n, row in enumerate(rows) if row.tx_id == tx_id)
-                return _checked_against_seals(connection, rows[:cut], me=me) if cut else ([], {})
+                return (
+                    _checked_against_seals(connection, rows[:cut], me=me, scoped=scoped)
+                    if cut
+                    else ([], {})
+                )
             checked[tx_id] = (None, "", _altered_record(tx_rows))
             continue
         seal = found
@@ -627,13 +720,17 @@ def _checked_against_seals(
             problem = content_problem(seal, [_CONTENT_OF(row) for row in tx_rows])
             checked[tx_id] = (seal, problem, _altered_record(tx_rows) if problem else "")
             continue
-        checked[tx_id] = (seal, *_whole_verdict(connection, seal))
+        checked[tx_id] = (seal, *_whole_verdict(connection, seal, scoped=scoped))
     return rows, checked
 
 
-def _whole_verdict(connection: Any, seal: Seal) -> tuple[str, str]:
+def _whole_verdict(connection: Any, seal: Seal, *, scoped: bool = False) -> tuple[str, str]:
     """The verdict on a transaction larger than a page: read whole from the hub once a
-    run, whichever page meets it first."""
+    run, whichever page meets it first.
+
+    A scoped desk may see only part of a transaction (an agenda of several practices'
+    people) where the hub lets it read no more (row-level security): its seal still
+    holds its place in the chain, and ``hub verify`` checks the content whole."""
     key = (seal.tx_id, seal.seal_hash)
     if key not in _VERDICTS:
         whole = [
@@ -648,6 +745,8 @@ def _whole_verdict(connection: Any, seal: Seal) -> tuple[str, str]:
             )
         ]
         problem = content_problem(seal, whole)
+        if scoped and len(whole) < seal.change_count:
+            problem = ""  # partly outside this desk's scope: not for it to read whole
         if len(_VERDICTS) >= _VERDICTS_KEPT:
             _VERDICTS.clear()
         _VERDICTS[key] = (problem, _altered_in(connection, seal) if problem else "")
@@ -721,7 +820,15 @@ def _still_being_sent(connection: Any, last: Any) -> bool:
         )
         .limit(1)
     ).first()
-    return later is None
+    if later is not None:
+        return False
+    # A scoped desk may not see the desk's later changes; their seals it sees.
+    sealed_later = connection.execute(
+        select(hub_seal.c.chain_seq)
+        .where(hub_seal.c.origin_site == last.origin_site, hub_seal.c.first_seq > last.origin_seq)
+        .limit(1)
+    ).first()
+    return sealed_later is None
 
 
 def _local_clocks(
@@ -832,6 +939,13 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
         ).first()
         names = sorted(values)
+        kept = _kept_values(session, entity, row_id) if exists is None else {}
+        if kept:
+            # A record that left this desk's scope and comes back: this desk kept its
+            # own edits of it in its journal. The record is made again from those and
+            # the incoming fields together (journalled below as the incoming ones).
+            _reinsert(session, entity, row_id, {**kept, **values}, refused)
+            continue
         if exists is None:
             columns = ", ".join(f'"{name}"' for name in ["id", *names])
             marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
@@ -882,6 +996,55 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
     return len(changes) - sum(1 for c in changes if (c.entity, c.row_id) in refused)
 
 
+def _kept_values(session: Session, entity: str, row_id: str) -> dict[str, Any]:
+    """The newest journalled value of each field of a record this desk removed when it
+    left its scope (``scope_removed_row``), by clock; empty for any other record."""
+    removed = session.execute(
+        text("SELECT 1 FROM scope_removed_row WHERE entity = :e AND row_id = :r"),
+        {"e": entity, "r": row_id},
+    ).first()
+    if removed is None:
+        return {}
+    newest: dict[str, tuple[tuple[int, str], str | None]] = {}
+    for name, value, hlc, site in session.execute(
+        text(
+            "SELECT c.field, c.new_value, t.hlc, t.replica_id FROM journal_change c"
+            " JOIN journal_tx t ON t.tx = c.tx WHERE c.entity = :e AND c.row_id = :r"
+        ),
+        {"e": entity, "r": row_id},
+    ):
+        clock = (int(hlc), _hex(site))
+        if str(name) in _COLUMNS.get(entity, frozenset()) and (
+            name not in newest or clock > newest[name][0]
+        ):
+            newest[str(name)] = (clock, value)
+    return {
+        name: None if value in (None, "null") else json.loads(value)
+        for name, (_clock, value) in newest.items()
+    }
+
+
+def _reinsert(
+    session: Session,
+    entity: str,
+    row_id: str,
+    values: dict[str, Any],
+    refused: set[tuple[str, str]],
+) -> None:
+    names = sorted(name for name in values if name != "id")
+    columns = ", ".join(f'"{name}"' for name in ["id", *names])
+    marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
+    try:
+        with session.begin_nested(), _unjournalled(session, {entity}):
+            session.execute(
+                text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})'),
+                {"v0": row_id, **{f"v{n + 1}": values[name] for n, name in enumerate(names)}},
+            )
+    except IntegrityError:
+        log.warning("a %s record coming back to this desk could not be stored; set aside", entity)
+        refused.add((entity, row_id))
+
+
 def _well_formed(change: Change) -> bool:
     """A change this desk can store: a real row id and a value that is JSON."""
     if len(change.row_id) != 32 or any(ch not in "0123456789abcdef" for ch in change.row_id):
@@ -896,9 +1059,19 @@ def _well_formed(change: Change) -> bool:
     return True
 
 
-def apply_page(store: Store, page: PulledPage, report: SyncReport) -> None:
+def apply_page(
+    store: Store,
+    page: PulledPage,
+    report: SyncReport,
+    *,
+    backfill: Callable[[Session], None] | None = None,
+) -> None:
     """Apply one pulled page in one local transaction, moving the cursor with it
-    (to ``page.through``, past this desk's own changes in between)."""
+    (to ``page.through``, past this desk's own changes in between).
+
+    ``backfill``: the page holds records that came into a scoped desk's scope, from
+    before its cursor; the cursor stays, and ``backfill`` notes the progress in the
+    same transaction."""
     me = store.replica_id.hex
     with replication_session(store) as session:
         # A page delivered again (or overlapping one applied) is applied only past the
@@ -910,17 +1083,24 @@ def apply_page(store: Store, page: PulledPage, report: SyncReport) -> None:
         incoming = [
             pulled
             for pulled in page.changes
-            if pulled.server_seq > after
-            and pulled.change.origin_site != me  # this desk's own changes, coming back
+            if backfill is not None
+            or (
+                pulled.server_seq > after
+                and pulled.change.origin_site != me  # this desk's own changes, coming back
+            )
         ]
         clocks = _local_clocks(session, {pulled.change.key for pulled in incoming})
         held = dict(clocks)  # before this page: what a first pass applied already
         caught_up = _meta_in(session, META_CATCH_UP_THROUGH)
         skipped_from = _meta_in(session, META_SKIPPED_FROM)
+        continuing = _meta_in(session, META_CUT_TX)
         seqs = {id(pulled.change): pulled.server_seq for pulled in incoming}
         sealed = {pulled.change.tx_id: pulled for pulled in incoming}
         chains: dict[str, tuple[int, str] | None] = {}
         for group in _groups(incoming):
+            if group[0].origin_site == me:  # taking in a record again: what it typed
+                _restore_own(session, group, clocks)
+                continue
             if not _holds(session, sealed[group[0].tx_id], group, chains, report):
                 report.skipped_tampered += len(group)
                 continue
@@ -934,9 +1114,13 @@ def apply_page(store: Store, page: PulledPage, report: SyncReport) -> None:
                         skipped_from = f"{seqs[id(change)]}|{schema_version_number()}"
                         store.set_meta(session, META_SKIPPED_FROM, skipped_from)
                     continue
-                # Pulled again after an upgrade: a change applied the first time has
-                # the field's clock already, and is not applied (nor journalled) twice.
-                again = caught_up and seqs[id(change)] <= int(caught_up)
+                # A change this desk applied before, delivered again (after an upgrade,
+                # a hub that went back in time, records taken in again): the field
+                # holds its transaction's clock already, so it holds that transaction's
+                # last value for it; applying an earlier one of its values again would
+                # undo a later one (a case referred then accepted at once). Only the
+                # rest of a large transaction cut at the last page's end carries on.
+                again = change.clock == held.get(change.key) and change.tx_id != continuing
                 if not _well_formed(change):
                     report.skipped_damaged += 1
                     log.warning(
@@ -950,46 +1134,108 @@ def apply_page(store: Store, page: PulledPage, report: SyncReport) -> None:
                         winners.append(change)
                 # Equal clocks: a later change of the same origin transaction to the
                 # same field (each change is applied once, in hub order), so it stands.
-                elif (
-                    change.clock >= clocks.get(change.key, (-1, ""))
-                    and not (again and change.clock == held.get(change.key))
-                    and not (change.clock == held.get(change.key) and _journalled(session, change))
-                ):
+                elif change.clock >= clocks.get(change.key, (-1, "")) and not again:
                     winners.append(change)
                     clocks[change.key] = change.clock
             if winners:
                 enter_remote(session, _header(group[0]))
                 report.applied += _materialise(session, winners)
         _failpoint("mid_page_apply")
-        store.set_meta(session, META_PULL_CURSOR, str(max(after, page.through)))
-        if page.through > after:
-            remember_mark(store, session, page.through, page.through_tx)
-        if caught_up and page.through >= int(caught_up):
-            store.delete_meta(session, META_CATCH_UP_THROUGH)
+        _moved_on(store, session, page, after=after, caught_up=caught_up, backfill=backfill)
     report.pulled += len(incoming)
 
 
-def _journalled(session: Session, change: Change) -> bool:
-    """Whether this very change was applied here before (a hub that went back in time
-    hands it out again when its desk sends it again): its transaction wrote the same
-    value to the same field. Asked only of a change whose clock is the field's."""
-    return (
-        session.execute(
+def _moved_on(
+    store: Store,
+    session: Session,
+    page: PulledPage,
+    *,
+    after: int,
+    caught_up: str | None,
+    backfill: Callable[[Session], None] | None,
+) -> None:
+    """A page's bookkeeping, in its transaction: the cursor and a mark, or how far the
+    taking in of a scope's records has come."""
+    if page.cut_tx:
+        store.set_meta(session, META_CUT_TX, page.cut_tx)
+    else:
+        store.delete_meta(session, META_CUT_TX)
+    if backfill is not None:
+        backfill(session)
+        return
+    store.set_meta(session, META_PULL_CURSOR, str(max(after, page.through)))
+    if page.through > after:
+        remember_mark(store, session, page.through, page.through_tx)
+    if caught_up and page.through >= int(caught_up):
+        store.delete_meta(session, META_CATCH_UP_THROUGH)
+
+
+def _restore_own(
+    session: Session, group: Sequence[Change], clocks: dict[tuple[str, str, str], tuple[int, str]]
+) -> None:
+    """This desk's own changes to a record that comes back into its scope: the values
+    its journal still holds (it kept its own edits when the record left), written back
+    where they are the field's newest, without journalling them a second time."""
+    winners = [
+        change
+        for change in group
+        if change.entity in _COLUMNS
+        and change.field in _COLUMNS[change.entity]
+        and change.field != "id"
+        and change.clock >= clocks.get(change.key, (-1, ""))
+    ]
+    if not winners:
+        return
+    with _unjournalled(session, {change.entity for change in winners}):
+        _write_values(session, winners)
+
+
+@contextmanager
+def _unjournalled(session: Session, tables: set[str]) -> Iterator[None]:
+    """Lift the journal triggers of ``tables`` inside this transaction only (no other
+    connection sees them lifted; a failure rolls them back with everything else)."""
+    names = [f"journal_{table}_{kind}" for table in sorted(tables) for kind in ("insert", "update")]
+    marks = ", ".join(f"'{name}'" for name in names)
+    stored = [
+        (str(name), str(sql))
+        for name, sql in session.execute(
             text(
-                "SELECT 1 FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
-                " WHERE t.tx_uuid = :u AND c.entity = :e AND c.row_id = :r AND c.field = :f"
-                " AND c.new_value IS :v LIMIT 1"
-            ),
-            {
-                "u": change.tx_id,
-                "e": change.entity,
-                "r": change.row_id,
-                "f": change.field,
-                "v": change.value,
-            },
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})"
+            )
+        )
+    ]
+    for name, _sql in stored:
+        session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _name, sql in stored:
+        session.execute(text(sql))
+
+
+def _write_values(session: Session, changes: Sequence[Change]) -> None:
+    by_row: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
+            None if change.value is None else json.loads(change.value)
+        )
+    for (entity, row_id), values in by_row.items():
+        names = sorted(values)
+        exists = session.execute(
+            text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
         ).first()
-        is not None
-    )
+        if exists is None:
+            columns = ", ".join(f'"{name}"' for name in ["id", *names])
+            marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
+            statement = text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})')
+            parameters = {"v0": row_id, **{f"v{n + 1}": values[k] for n, k in enumerate(names)}}
+        else:
+            assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
+            statement = text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id')
+            parameters = {"id": row_id, **{f"v{n}": values[k] for n, k in enumerate(names)}}
+        try:
+            with session.begin_nested():
+                session.execute(statement, parameters)
+        except IntegrityError:
+            log.warning("a %s record of this desk's could not be restored; set aside", entity)
 
 
 def _holds(
@@ -1172,19 +1418,40 @@ def pull_all(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     total: int | None = None,
-) -> None:
+    scope: frozenset[str] | None = None,
+) -> bool:
+    """Pull and apply everything new (for a scoped desk, ``scope``: its practice ids,
+    only its records, after the seals of every desk's chain and any records that came
+    into its scope). False when stopped before the end."""
     _catch_up_after_upgrade(store)
+    upto: int | None = None
+    if scope is not None or desk_scope.pending_backfill(store) is not None:
+        upto = _hub_log_end(engine)
+        _pull_seals(store, engine, report)
+        if not _fill_scope(
+            store,
+            engine,
+            report,
+            scope=scope or frozenset(),
+            upto=upto,
+            page_size=page_size,
+            progress=progress,
+            should_stop=should_stop,
+        ):
+            return False
     start = _meta_int(store, META_PULL_CURSOR)
     while True:
         if should_stop is not None and should_stop():
-            return
+            return False
         cursor = _meta_int(store, META_PULL_CURSOR)
         try:
-            page = _fetch(engine, cursor, page_size, me=store.replica_id.hex)
+            page = _fetch(
+                engine, cursor, page_size, me=store.replica_id.hex, scope=scope, upto=upto
+            )
         except DBAPIError as error:
             raise _unreachable(engine.url, error) from error
         if page.through <= cursor:
-            return
+            return True
         alarms = len(report.alarms)
         apply_page(store, page, report)
         if len(report.alarms) > alarms:
@@ -1198,6 +1465,161 @@ def pull_all(
             # From where this sync started, not from the hub's beginning.
             end = max(total or 0, page.through)
             progress("pull", page.through - start, end - start)
+
+
+def _hub_log_end(engine: Engine) -> int:
+    try:
+        with engine.connect() as connection:
+            return _log_end(connection)
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+
+
+#: Seals read per query by a scoped desk (headers only: about 400 bytes each).
+_SEAL_BATCH = 5000
+
+
+def _pull_seals(store: Store, engine: Engine, report: SyncReport) -> None:
+    """Every desk's chain, header by header, for a scoped desk (contracts: hash chains
+    on a scoped desk): it receives the seals of transactions outside its scope, never
+    their content, so each chain it holds is whole and each record it receives is
+    checked against its own transaction's seal. A break raises an alarm and stops that
+    chain here until it is explained."""
+    try:
+        with engine.connect() as connection:
+            tops = dict(
+                connection.execute(
+                    select(hub_seal.c.origin_site, func.max(hub_seal.c.chain_seq)).group_by(
+                        hub_seal.c.origin_site
+                    )
+                ).all()
+            )
+            for origin, top in sorted(tops.items()):
+                with store.read() as session:
+                    previous: tuple[int, str] | None = last_seal(session, origin)
+                if previous is not None and previous[0] == 0:
+                    previous = None
+                if previous is not None and previous[0] >= int(top):
+                    continue
+                _store_chain(store, connection, origin, previous, report)
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+
+
+def _store_chain(
+    store: Store,
+    connection: Any,
+    origin: str,
+    previous: tuple[int, str] | None,
+    report: SyncReport,
+) -> None:
+    while True:
+        after = previous[0] if previous is not None else 0
+        rows = connection.execute(
+            select(hub_seal)
+            .where(hub_seal.c.origin_site == origin, hub_seal.c.chain_seq > after)
+            .order_by(hub_seal.c.chain_seq)
+            .limit(_SEAL_BATCH)
+        ).all()
+        if not rows:
+            return
+        with store.write_session() as session:
+            for row in rows:
+                values = dict(row._mapping)
+                values["origin"] = values.pop("origin_site")
+                seal = Seal.from_row(values)
+                problem = link_problem(seal, previous, anchor_ok=False)
+                if problem:
+                    _seal_alarm(session, seal, problem, report)
+                    return
+                store_seal(session, seal)
+                previous = (seal.chain_seq, seal.seal_hash)
+
+
+def _seal_alarm(session: Session, seal: Seal, reason: str, report: SyncReport) -> None:
+    log.warning("a seal from the hub breaks its desk's chain (origin seq %s)", seal.first_seq)
+    session.execute(
+        text(
+            "INSERT INTO chain_alarm (found_at, origin, origin_label, origin_seq, record,"
+            " reason, server_seq) VALUES (:at, :o, '', :seq, :rec, :why, 0)"
+            " ON CONFLICT (origin, origin_seq) DO NOTHING"
+        ),
+        {
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "o": seal.origin,
+            "seq": seal.first_seq,
+            "rec": f"transaction {seal.tx_id}",
+            "why": reason,
+        },
+    )
+    report.alarms.append(
+        f"desk {seal.origin[:8]}, sequence {seal.first_seq} (transaction {seal.tx_id}): {reason}"
+    )
+
+
+#: Anchors fetched per query when a scoped desk takes in records (its first sync, a
+#: widened scope, people who moved in), and the changes per page then: records come
+#: whole, so fewer, larger pages (each still one short local transaction).
+_ANCHOR_BATCH = 200
+_FILL_PAGE_SIZE = 1000
+
+
+def _fill_scope(
+    store: Store,
+    engine: Engine,
+    report: SyncReport,
+    *,
+    scope: frozenset[str],
+    upto: int,
+    page_size: int,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Take in the records that came into this desk's scope, resumably: all of them on
+    its first sync (then the cursor jumps to ``upto``), a widened scope's new practices,
+    and people who moved into its practices since it last looked. False if stopped."""
+    pending = desk_scope.pending_backfill(store) or desk_scope.plan_backfill(
+        store, engine, scope, upto
+    )
+    if pending is None:
+        return True
+    total = max(len(pending.anchors), 1)
+    while pending.anchors:
+        if should_stop is not None and should_stop():
+            return False
+        try:
+            page = _fetch_anchors(
+                engine,
+                pending.anchors[:_ANCHOR_BATCH],
+                pending.after,
+                pending.upto,
+                max(page_size, _FILL_PAGE_SIZE),
+                me=store.replica_id.hex,
+            )
+        except DBAPIError as error:
+            raise _unreachable(engine.url, error) from error
+        if page.through >= pending.upto:  # this batch is whole: on to the next
+            pending = replace(pending, anchors=pending.anchors[_ANCHOR_BATCH:], after=0)
+        else:
+            pending = replace(pending, after=page.through)
+        apply_page(store, page, report, backfill=_saving(store, pending))
+        if progress is not None:
+            progress(TAKING_IN, total - len(pending.anchors), total)
+    with store.write_session() as session:
+        desk_scope.clear_backfill(store, session)
+        if pending.first:
+            cursor = _meta_in(session, META_PULL_CURSOR)
+            store.set_meta(
+                session, META_PULL_CURSOR, str(max(pending.upto, int(cursor) if cursor else 0))
+            )
+    return True
+
+
+def _saving(store: Store, pending: desk_scope.Backfill) -> Callable[[Session], None]:
+    def save(session: Session) -> None:
+        desk_scope.save_backfill(store, session, pending)
+
+    return save
 
 
 def sync_once(
@@ -1234,6 +1656,7 @@ def sync_once(
     records_pulls = info.records_pulls or (info.desk_group is None and upgrade_for_status(engine))
     report = SyncReport()
     _catch_up_if_hub_went_back(store, engine, info, report)
+    scope = _desk_practices(store, engine, info)
     try:
         hub_ms = hub_now_ms(engine)
     except DBAPIError as error:
@@ -1268,9 +1691,7 @@ def sync_once(
             # the changes stay in the outbox, and everyone else's still come in.
             refusal = error
     report.hub_last_seq = _hub_last_seq(engine)
-    pull_all(
-        store, engine, report, progress=progress, should_stop=should_stop, total=report.hub_last_seq
-    )
+    _pull_and_sweep(store, engine, report, scope, progress=progress, should_stop=should_stop)
     try:
         with engine.begin() as connection:
             if records_pulls:
@@ -1315,6 +1736,105 @@ def _note_pull(connection: Connection, store: Store, info: HubInfo, label: str) 
             hub_replica.insert(),
             {"site_id": site, "last_origin_seq": 0, "last_seen": "", **first, **values},
         )
+
+
+def _desk_practices(store: Store, engine: Engine, info: HubInfo) -> frozenset[str] | None:
+    """The practice ids this desk holds (None: a full desk), kept for the next sync."""
+    chosen = desk_scope.keep_default(store)
+    signed_in = store.get_meta("signed_in_staff_id")
+    if signed_in:
+        desk_scope.note_signed_in(store, signed_in.replace("-", ""))
+    ceiling = _login_ceiling(engine)
+    if chosen.all_practices and ceiling is None:
+        if desk_scope.held(store) is not None:
+            _take_in_everything(store, engine)
+        return None
+    if not info.scopes:
+        raise HubError(
+            "The team hub does not keep desk scopes yet: ask your administrator to run "
+            "`mdt-desk hub init` on it (or make this desk a full one with --practices all). "
+            "Nothing was sent; this desk keeps its changes."
+        )
+    wanted = desk_scope.resolve(store, engine, chosen)
+    # The hub shows this login no more than its practices (row-level security): a desk
+    # reaching past them would see transactions in part, so it stays within them.
+    return ceiling if wanted is None else (wanted if ceiling is None else wanted & ceiling)
+
+
+def _login_ceiling(engine: Engine) -> frozenset[str] | None:
+    try:
+        with engine.connect() as connection:
+            return login_practices(connection)
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+
+
+def _take_in_everything(store: Store, engine: Engine) -> None:
+    """A scoped desk made full: take in every record it does not hold, by anchor, as a
+    widened scope is (what it holds keeps its place; what it typed itself for people who
+    left it comes back from its journal)."""
+    try:
+        with engine.connect() as connection:
+            anchors = sorted(
+                str(anchor)
+                for anchor in connection.execute(
+                    select(hub_change.c.scope_anchor)
+                    .where(hub_change.c.scope_anchor.is_not(None))
+                    .distinct()
+                ).scalars()
+            )
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    cursor = _meta_int(store, META_PULL_CURSOR)
+    with store.write_session() as session:
+        desk_scope.save_backfill(store, session, desk_scope.Backfill(anchors, cursor))
+    desk_scope.note_held(store, None, cursor)
+
+
+def _pull_and_sweep(
+    store: Store,
+    engine: Engine,
+    report: SyncReport,
+    scope: frozenset[str] | None,
+    *,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Pull; then, on a scoped desk that pulled to the end, remove what left its scope."""
+    whole = pull_all(
+        store,
+        engine,
+        report,
+        progress=progress,
+        should_stop=should_stop,
+        total=report.hub_last_seq,
+        scope=scope,
+    )
+    if scope is not None and whole:
+        _sweep(store, scope, report)
+
+
+def _sweep(store: Store, scope: frozenset[str], report: SyncReport) -> None:
+    """Remove what left this desk's practices; note what it now holds whole."""
+    removal = desk_scope.remove_out_of_scope(
+        store,
+        scope,
+        pushed_through=_meta_int(store, META_PUSHED_THROUGH),
+        reason="no longer of this desk's practices",
+    )
+    if removal.records:
+        report.removed = removal.records
+        report.messages.append(
+            f"{removal.people} people and {removal.meetings} meetings are no longer of this "
+            f"desk's practices: their {removal.records:,} records were removed from it."
+        )
+    if removal.kept_unsent:
+        report.messages.append(
+            f"{removal.kept_unsent} people or meetings no longer of this desk's practices "
+            "stay on it until its changes to them reach the team hub."
+        )
+        return
+    desk_scope.note_held(store, scope, _meta_int(store, META_PULL_CURSOR))
 
 
 def _hub_last_seq(engine: Engine) -> int:

@@ -96,6 +96,9 @@ hub_change = Table(
     # A scoped desk's first sync reads its records by anchor, not the whole log.
     Index("ix_hub_change_anchor", "scope_anchor", "server_seq"),
 )
+#: The log's columns a desk reads (all but the anchor, which an older hub lacks).
+LOG_COLUMNS = tuple(column for column in hub_change.c if column.name != "scope_anchor")
+
 hub_state = Table(
     "hub_state",
     hub_metadata,
@@ -395,6 +398,11 @@ def _keep_scopes(connection: Connection) -> None:
     filled = fill_anchors(connection)
     if filled:
         log.info("gave %d changes of the hub's log their scope anchors", filled)
+    if connection.dialect.name == "postgresql":
+        # A hub just filled (a restore, a first push of a large store) has no planner
+        # statistics yet: a scoped desk's fetch by anchor would walk the whole log.
+        connection.exec_driver_sql("ANALYZE hub_change")
+        connection.exec_driver_sql("ANALYZE hub_anchor_span")
     _set_meta(connection, META_SCOPES, "1")
 
 

@@ -136,3 +136,6 @@ class PulledPage:
     through: int
     #: the transaction standing at ``through`` in the hub's log (a mark: continuity.py)
     through_tx: str = ""
+    #: a transaction the page ends inside of (a large one, cut between two records):
+    #: the next page carries on with it
+    cut_tx: str = ""

@@ -57,6 +57,7 @@ from mdt_desk.services.access import less_privileged
 from mdt_desk.sync import hub_roles
 from mdt_desk.sync.anchors import (
     anchors_for_push,
+    known_anchors,
     moved_anchors,
     refresh_spans,
     state_value,
@@ -178,6 +179,10 @@ class ReplicaCollisionError(HubError):
     """Two desks push under one identity: a store file was copied."""
 
 
+class OutsideCeilingError(HubError):
+    """A push touches records the desk's login may not read (a narrowed ceiling)."""
+
+
 def _insert(connection: Connection, table: Any) -> Any:
     return (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
 
@@ -192,13 +197,28 @@ def _json(value: str | None) -> str | None:
 
 
 def _load_rows(
-    connection: Connection, rows: set[tuple[str, str]]
+    connection: Connection, rows: set[tuple[str, str]], *, guarded: bool = False
 ) -> dict[tuple[str, str], dict[str, _State]]:
-    """The hub state of every field of these rows."""
+    """The hub state of every field of these rows (``guarded``: through the hub's own
+    function, so a scoped desk login merges against the hub's state, not its view)."""
     found: dict[tuple[str, str], dict[str, _State]] = {row: {} for row in rows}
     ordered = sorted(rows)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
+        if guarded:
+            for entity, row_id, name, value, hlc, site, seq in hub_roles.merge_state(
+                connection, chunk
+            ):
+                found[(entity, row_id)][name] = _State(value, hlc, site, seq)
+            if hub_roles.merge_hidden(connection, [row for row in chunk if not found[row]]):
+                raise OutsideCeilingError(
+                    "This desk holds records of practices its hub login may no longer read "
+                    "(the administrator changed the login's practices). Nothing was sent; "
+                    "the changes are kept here. Ask your administrator to give the login "
+                    "those practices again (`mdt-desk hub desk-practices`), sync, then "
+                    "narrow this desk's practices."
+                )
+            continue
         for entity, row_id, name, value, hlc, site, seq in connection.execute(
             select(
                 hub_state.c.entity,
@@ -295,7 +315,7 @@ def _push(
     )
     merge.seals = _accepted_seals(connection, site=site, changes=changes, fresh=fresh, seals=seals)
     if fresh:
-        merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh})
+        merge.rows = _load_rows(connection, {(c.entity, c.row_id) for c in fresh}, guarded=guarded)
         _find_anchors(connection, merge, fresh)
         _load_nhs_numbers(connection, merge, fresh)
         for change in fresh:
@@ -700,6 +720,13 @@ def _stands_by_default(
     made = merge.by_change.get(current.server_seq)
     if made is not None:
         return made.upgrade_default
+    if merge.guarded:
+        found = hub_roles.merge_change(connection, current.server_seq)
+        return (
+            bool(found)
+            and found.get("actor_id") is None
+            and is_upgrade_default(None, str(found.get("actor_label") or ""))
+        )
     row = connection.execute(
         select(hub_change.c.actor_id, hub_change.c.actor_label).where(
             hub_change.c.server_seq == current.server_seq
@@ -845,6 +872,10 @@ def _load_nhs_numbers(connection: Connection, merge: _Merge, fresh: Sequence[Cha
         }
     )
     for start in range(0, len(values), _CHUNK):
+        if merge.guarded:  # every practice's people, not only the login's (hub_roles)
+            for row_id, value in hub_roles.nhs_holders(connection, values[start : start + _CHUNK]):
+                merge.hub_nhs.setdefault(value, []).append(row_id)
+            continue
         for row_id, value in connection.execute(
             select(hub_state.c.row_id, hub_state.c.value).where(
                 hub_state.c.entity == "patient",
@@ -918,7 +949,7 @@ def _check_coordinators(connection: Connection, merge: _Merge, fresh: Sequence[C
         }
         missing = {("coordinator_assignment", r) for r in rows} - set(merge.rows)
         if missing:
-            merge.rows.update(_load_rows(connection, missing))
+            merge.rows.update(_load_rows(connection, missing, guarded=merge.guarded))
 
         def is_current(row_id: str) -> bool:
             fields = merge.rows.get(("coordinator_assignment", row_id), {})
@@ -970,6 +1001,10 @@ def _conflict(
     kept = _describe(connection, merge, kept_seq)
     other = _describe(connection, merge, other_seq)
     conflict_id = _conflict_id(kind, key, kept, other, other_row_id)
+    arose = max(
+        (_stored_recorded(side) for side in (kept, other) if side.get("recorded_at")),
+        default=merge.now_text,
+    )
     fields: dict[str, str | None] = {
         "kind": json.dumps(kind),
         "entity": json.dumps(entity),
@@ -986,8 +1021,10 @@ def _conflict(
         "other_row_id": json.dumps(other_row_id),
         "detail": json.dumps(detail),
         "resolution": json.dumps(""),
-        "created_at": json.dumps(merge.now_text),
-        "updated_at": json.dumps(merge.now_text),
+        # When the clash arose (the later of its two edits), not when the hub found it:
+        # found again (after the hub went back in time) it is the very same review item.
+        "created_at": json.dumps(arose),
+        "updated_at": json.dumps(arose),
     }
     # Newer than both sides, wherever each is (this push or the log), so the same
     # clash found again gets the same clock whichever side arrives first.
@@ -1035,6 +1072,15 @@ def _conflict_id(
         return uuid.uuid4().hex
     name = "|".join([kind, *key, other_row_id, *sides])
     return uuid.uuid5(_REVIEW_ITEM_NAMESPACE, name).hex
+
+
+def _stored_recorded(side: dict[str, Any]) -> str:
+    """A change's ``recorded_at`` as the desk stores timestamps (naive UTC text)."""
+    text_value = str(side["recorded_at"])
+    try:
+        return _stored_time(dt.datetime.fromisoformat(text_value).replace(tzinfo=dt.UTC))
+    except ValueError:
+        return text_value
 
 
 def _add_review_items(merge: _Merge) -> None:
@@ -1109,6 +1155,8 @@ def _describe(connection: Connection, merge: _Merge, seq: int | None) -> dict[st
             "origin_seq": change.origin_seq,
             "hlc": change.hlc,
         }
+    if merge.guarded:
+        return hub_roles.merge_change(connection, seq)
     row = connection.execute(
         select(
             hub_change.c.value,
@@ -1153,13 +1201,25 @@ def _state_value(
         return found.value
     if (entity, row_id) in merge.rows:
         return None
+    return _hub_value(connection, merge, entity, row_id, name)
+
+
+def _hub_value(
+    connection: Connection, merge: _Merge, entity: str, row_id: str, name: str
+) -> str | None:
+    """A field's value in the hub's state (through the hub's function for a desk login)."""
+    if merge.guarded:
+        return hub_roles.merge_value(connection, entity, row_id, name)
     return state_value(connection, entity, row_id, name)
 
 
 def _find_anchors(connection: Connection, merge: _Merge, fresh: Sequence[Change]) -> None:
     if merge.scoped:
         merge.anchors = anchors_for_push(
-            connection, fresh, lambda e, r, f: _state_value(connection, merge, e, r, f)
+            connection,
+            fresh,
+            lambda e, r, f: _state_value(connection, merge, e, r, f),
+            known=hub_roles.merge_anchors if merge.guarded else known_anchors,
         )
 
 
@@ -1170,7 +1230,7 @@ def _refresh_moved(connection: Connection, merge: _Merge) -> None:
         connection,
         merge.dirty,
         merge.anchors,
-        lambda e, r, f: state_value(connection, e, r, f),
+        lambda e, r, f: _hub_value(connection, merge, e, r, f),
     )
     if merge.guarded:
         for anchor in sorted(moved):
@@ -1207,13 +1267,11 @@ def _write(connection: Connection, merge: _Merge) -> None:
     if connection.dialect.name == "postgresql":
         # COPY, then one set-based upsert from a temporary table: a statement per push,
         # not per row (a push of 2,000 changes takes tens of milliseconds, not seconds).
-        if merge.changes:
-            _copy_rows(
-                connection,
-                "hub_change",
-                change_columns,
-                [tuple(change.get(c) for c in change_columns) for change in merge.changes],
-            )
+        rows = [tuple(change.get(c) for c in change_columns) for change in merge.changes]
+        if rows and merge.guarded:  # row-level security refuses a desk login COPY
+            hub_roles.append_changes(connection, change_columns, rows)
+        elif rows:
+            _copy_rows(connection, "hub_change", change_columns, rows)
         if states and merge.guarded:
             hub_roles.put_state(connection, states)
         elif states:
@@ -1268,4 +1326,10 @@ def _write(connection: Connection, merge: _Merge) -> None:
         )
 
 
-__all__ = ["PushResult", "ReplicaCollisionError", "SealRefusedError", "push_changes"]
+__all__ = [
+    "OutsideCeilingError",
+    "PushResult",
+    "ReplicaCollisionError",
+    "SealRefusedError",
+    "push_changes",
+]

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from mdt_desk.models.store import Store
 from mdt_desk.sync.client import META_HUB_ID as META_DESK_HUB_ID
 from mdt_desk.sync.client import Progress, SyncReport, sync_once
+from mdt_desk.sync.desk_scope import desk_scope
 from mdt_desk.sync.hub import (
     META_HUB_ID,
     HubError,
@@ -65,6 +66,11 @@ def reseed_hub(
         raise HubError(
             "This desk has never synced with a team hub, so it cannot tell which hub to "
             "rebuild: reseed from a desk that has."
+        )
+    if not desk_scope(store).all_practices:
+        raise HubError(
+            "This desk holds only some practices' people: reseed the hub from a full desk "
+            "(one that holds every practice), so no practice's records are left out."
         )
     try:
         with engine.connect() as connection:

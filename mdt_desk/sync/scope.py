@@ -102,6 +102,13 @@ def id_value(value: str | None) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
+#: Records that are an anchor themselves, or everyone's.
+_OWN_ANCHOR: dict[str, Callable[[str], str]] = {
+    "patient": patient_anchor,
+    "meeting": meeting_anchor,
+    **{table: (lambda _row_id: EVERYONE) for table in _EVERYONE_TABLES},
+}
+
 #: ``(entity, row_id, field) -> value`` as JSON text, or None when unknown.
 FieldLookup = Callable[[str, str, str], str | None]
 #: ``(entity, row_id) -> anchor`` already known (the hub's log), or None.
@@ -137,12 +144,9 @@ class Anchors:
         return self.of(parent, parent_id) if parent_id else None
 
     def _work_out(self, entity: str, row_id: str) -> str:
-        if entity in _EVERYONE_TABLES:
-            return EVERYONE
-        if entity == "patient":
-            return patient_anchor(row_id)
-        if entity == "meeting":
-            return meeting_anchor(row_id)
+        own = _OWN_ANCHOR.get(entity)
+        if own is not None:
+            return own(row_id)
         if entity == "review_item":
             about_entity = id_value(self._fields(entity, row_id, "entity"))
             about_id = id_value(self._fields(entity, row_id, "row_id"))
@@ -155,8 +159,8 @@ class Anchors:
             practice = id_value(self._fields(entity, row_id, "practice_id"))
             if practice:
                 return practice_anchor(practice)
-        # Staff, practices and the like; and a table this version does not know (a newer
-        # desk's): everyone's, as before scopes, until a version that knows it says so.
+        # A table this version does not know (a newer desk's): everyone's, as before
+        # scopes, until a version that knows it says otherwise.
         return EVERYONE
 
 

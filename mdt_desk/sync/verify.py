@@ -30,6 +30,7 @@ from mdt_desk.models.seal import (
     record_name,
 )
 from mdt_desk.sync.hub import (
+    LOG_COLUMNS,
     META_HUB_ID,
     HubError,
     _unreachable,
@@ -246,7 +247,7 @@ def verify_hub(engine: Engine) -> HubVerification:
             seen: set[str] = set()
             anchored: set[str] = set()  # origins with history from before their seals
             log_rows = connection.execution_options(stream_results=True, yield_per=5000).execute(
-                select(hub_change).order_by(hub_change.c.origin_site, hub_change.c.origin_seq)
+                select(*LOG_COLUMNS).order_by(hub_change.c.origin_site, hub_change.c.origin_seq)
             )
             for origin, tx_id, rows in _transactions(iter(log_rows)):
                 seal = by_tx.get(tx_id)

@@ -783,7 +783,7 @@ class MainWindow(QMainWindow):
     def show_team_hub(self) -> "TeamHubDialog":
         from mdt_desk.ui.sync.team_hub_dialog import TeamHubDialog
 
-        dialog = TeamHubDialog(self.sync_controller, self)
+        dialog = TeamHubDialog(self.sync_controller, self, principal=self.runner.desk.principal)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

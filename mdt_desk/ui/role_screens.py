@@ -74,6 +74,12 @@ WIDGET_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     "agenda_add_case": (P.BUILD_AGENDA,),
     # Settings → Team hub (an administrator's view of the hub's desks)
     "hub_status_button": (P.HUB_SETTINGS,),
+    # Settings → Team hub → Practices this desk holds (its scope)
+    "desk_scope_all": (P.HUB_SETTINGS,),
+    "desk_scope_filter": (P.HUB_SETTINGS,),
+    "desk_scope_practices": (P.HUB_SETTINGS,),
+    "desk_scope_follow_staff": (P.HUB_SETTINGS,),
+    "desk_scope_apply_button": (P.HUB_SETTINGS,),
     # Settings → Needs review
     "keep_kept_button": (P.RESOLVE_REVIEW,),
     "keep_other_button": (P.RESOLVE_REVIEW,),

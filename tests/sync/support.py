@@ -22,6 +22,7 @@ from mdt_desk.services import cases, patients, plans, staff
 from mdt_desk.services.check import check_store
 from mdt_desk.services.practices import import_ods_practices
 from mdt_desk.sync.client import SyncReport, sync_once
+from mdt_desk.sync.desk_scope import META_SCOPE
 from mdt_desk.sync.hub import hub_change, hub_engine, hub_metadata, hub_state, init_hub
 from mdt_desk.sync.protocol import MAX_SKEW_MS
 from tests import store_sql
@@ -79,7 +80,13 @@ class Hub:
     def reset(self) -> None:
         """Empty the hub (a fresh hub for the next Hypothesis example)."""
         self.engine.dispose()
-        hub_metadata.drop_all(self.engine)
+        if self.kind == "postgresql":
+            # Row-level security policies and the login limits hang off the tables.
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+                connection.exec_driver_sql("CREATE SCHEMA public")
+        else:
+            hub_metadata.drop_all(self.engine)
         init_hub(self.engine)
 
     def last_seq(self) -> int:
@@ -123,6 +130,10 @@ def new_store(template: Path, path: Path, clock: FakeClock) -> Store:
     with raw:
         raw.execute(
             "UPDATE store_meta SET value = ? WHERE key = 'replica_id'", (str(uuid.uuid4()),)
+        )
+        # A full desk: these tests are about replication; scoped desks make their own.
+        raw.execute(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?)", (META_SCOPE, '{"mode": "all"}')
         )
     raw.close()
     return Store.open(path, clock=clock)

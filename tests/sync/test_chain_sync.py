@@ -205,7 +205,9 @@ def test_sync_on_the_command_line_prints_the_alarm(pushed, hub: Hub, tmp_path: P
         hub, f"row_id = '{person}' AND field = 'family_name' AND actor_label = 'Dr Grey'"
     )
     _tamper(hub, f"UPDATE hub_change SET value = '\"Forged\"' WHERE server_seq = {server_seq}")
-    code, out = _cli("sync", "--store", str(tmp_path / "new-desk.sqlite"), "--hub", hub.url)
+    code, out = _cli(
+        "sync", "--store", str(tmp_path / "new-desk.sqlite"), "--hub", hub.url, "--practices", "all"
+    )
     assert code == 0, out
     assert "ALARM" in out and "fail the tamper check" in out
     assert f"sequence {origin_seq}" in out and f"patient {person} family_name" in out

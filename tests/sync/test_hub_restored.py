@@ -25,6 +25,7 @@ from mdt_desk.cli import main
 from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.sync.client import HubReplacedError, chain_alarms, outbox_count
+from mdt_desk.sync.desk_scope import DeskScope, set_scope
 from mdt_desk.sync.hub import hub_engine
 from tests.sync.support import (
     PG_ADMIN_URL,
@@ -327,3 +328,12 @@ def test_reseed_refuses_a_hub_in_use_and_a_desk_that_never_synced(
     assert code == 2 and "never synced" in said
     code, _, said = _cli("hub", "reseed", hub.url, "--store", str(a.path))
     assert code == 2 and "needs no reseeding" in said
+
+
+def test_reseed_refuses_a_scoped_desk(desks: Desks, hub: Hub, tmp_path: Path) -> None:
+    a = desks("a")
+    seed(a, tmp_path)
+    sync(a, hub, "desk A")
+    set_scope(a, DeskScope(codes=("A81001",), follow_staff=False))
+    code, _, said = _cli("hub", "reseed", hub.url, "--store", str(a.path))
+    assert code == 2 and "from a full desk" in said

@@ -313,7 +313,9 @@ def test_cli_hub_init_new_desk_and_conflicts(desks: Desks, hub: Hub, tmp_path: P
     _edit_action(b, "B", action_id, description="From B")
     quiesce([a, b, c], hub)
     new_path = tmp_path / "new-desk.sqlite"
-    code, output = _cli("sync", "--store", str(new_path), "--hub", hub.url, "--json")
+    code, output = _cli(
+        "sync", "--store", str(new_path), "--hub", hub.url, "--practices", "all", "--json"
+    )
     assert code == 0
     assert json.loads(output)["pushed"] == 0 and json.loads(output)["conflicts"] == 1
     with Store.open(new_path) as new:

@@ -92,7 +92,7 @@ def _sync_command(run: "Run", desk: str) -> tuple[list[str], str]:
             " ORDER BY family_name, given_name LIMIT 1"
         ).fetchone()
     if row is None:
-        return command, ""
+        return [*command, "--practices", "all"], ""  # a new desk joins as a full one
     return [*command, "--as", str(row[0]), "--pin-stdin"], "246810\n"
 
 

@@ -32,6 +32,7 @@ from mdt_desk.services.desk import HUB_ADDRESS_META, Desk
 from mdt_desk.services.patients import set_risk_band
 from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.sync.client import META_HUB_ADDRESS, sync_once
+from mdt_desk.sync.desk_scope import DeskScope, set_scope
 from mdt_desk.sync.hub import hub_engine, init_hub
 from mdt_desk.ui import welcome_dialog
 from mdt_desk.ui.itemmodels.caseload_table_model import COLUMNS
@@ -75,6 +76,7 @@ def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
             generate_demo(a, patients=60, seed=5)
             sync_once(a, engine, label="Desk A")
         with Store.open(folder / "b.sqlite") as b:
+            set_scope(b, DeskScope(all_practices=True))  # a full desk, as desk A
             sync_once(b, engine, label="Desk B")
         keys = {name: store_key(folder / name) for name in ("a.sqlite", "b.sqlite")}
     engine.dispose()

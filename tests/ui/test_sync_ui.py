@@ -37,6 +37,7 @@ from mdt_desk.sync.client import (
     outbox_count,
     sync_once,
 )
+from mdt_desk.sync.desk_scope import DeskScope, set_scope
 from mdt_desk.sync.hub import HubError, hub_engine, init_hub
 from mdt_desk.sync.push import ReplicaCollisionError
 from mdt_desk.ui.itemmodels.review_table_model import ReviewColumn
@@ -76,8 +77,10 @@ def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     with made_sealed():
         with Store.open(folder / "a.sqlite") as a:
             generate_demo(a, patients=60, seed=2)
+            set_scope(a, DeskScope(all_practices=True))  # two full desks
             sync_once(a, engine, label="Desk A")
         with Store.open(folder / "b.sqlite") as b:
+            set_scope(b, DeskScope(all_practices=True))
             sync_once(b, engine, label="Desk B")
         keys = {name: store_key(folder / name) for name in ("a.sqlite", "b.sqlite")}
     engine.dispose()
@@ -533,8 +536,10 @@ def test_a_first_sync_shows_a_progress_bar_with_a_percentage(qtbot, world, tmp_p
 
     from mdt_desk.ui.sync.progress_bar import SyncProgressBar
 
-    # The hub holds a few thousand changes: they come in many pages.
-    Store.open(tmp_path / "new-desk.sqlite").close()
+    # The hub holds a few thousand changes: they come in many pages (a full desk walks
+    # the whole log).
+    with Store.open(tmp_path / "new-desk.sqlite") as new:
+        set_scope(new, DeskScope(all_practices=True))
     controller = SyncController(tmp_path / "new-desk.sqlite", label="New desk")
     window = QWidget()
     qtbot.addWidget(window)

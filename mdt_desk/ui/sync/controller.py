@@ -25,13 +25,16 @@ from enum import StrEnum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mdt_desk.errors import UserError
+from mdt_desk.models import Practice
 from mdt_desk.models.store import Store
+from mdt_desk.services.access import Permission, Principal
 from mdt_desk.services.changes import NOTHING, Changes, changes_since, journal_mark
+from mdt_desk.services.display import practice_display_name
 from mdt_desk.sync import credentials
 from mdt_desk.sync.client import (
     META_HUB_ID,
@@ -42,6 +45,7 @@ from mdt_desk.sync.client import (
     open_review_count,
     sync_once,
 )
+from mdt_desk.sync.desk_scope import DeskScope, change_scope, desk_scope, held
 from mdt_desk.sync.hub import (
     HubError,
     HubUnreachableError,
@@ -63,6 +67,8 @@ _BUG_MESSAGE = (
     "an unexpected problem stopped the sync; it is recorded in the log. "
     "Your changes are kept on this desk."
 )
+_NO_STORE = "MDT Desk could not open this desk's store for sync."
+_SCOPE_NOT_READ = "This desk's practices could not be read; it is recorded in the log."
 _NOT_AN_ADDRESS = (
     "That is not a hub address: give a database address such as "
     "postgresql://user@host/team or sqlite:///path/to/team-hub.sqlite."
@@ -124,6 +130,35 @@ class HubStatusAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopePractice:
+    """A practice on this desk, as the scope list shows it."""
+
+    id: str
+    ods_code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeAnswer:
+    """The answer to :meth:`SyncController.read_scope` and :meth:`~SyncController.change_scope`.
+
+    Attributes:
+        scope: the desk's scope now (None when it could not be read or changed).
+        practices: every practice on this desk, by ODS code.
+        held: the ids of the practices it holds whole now (None: all, or not yet scoped).
+        message: why not, in words (empty when it worked).
+        changed: the answer to a change (not a read).
+    """
+
+    request_id: int
+    scope: DeskScope | None
+    practices: tuple[ScopePractice, ...] = ()
+    held: frozenset[str] | None = None
+    message: str = ""
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class _Counts:
     waiting: int
     conflicts: int
@@ -159,6 +194,7 @@ class _SyncWorker(QObject):
     sync_finished = Signal(object)  # _Outcome
     tested = Signal(object)  # ConnectionTest
     status_read = Signal(object)  # HubStatusAnswer
+    scope_answered = Signal(object)  # ScopeAnswer
     progressed = Signal(str, int, int)  # "push" or "pull", changes done, changes in all
 
     def __init__(
@@ -394,6 +430,71 @@ class _SyncWorker(QObject):
             return
         self.status_read.emit(HubStatusAnswer(request_id, status))
 
+    def _scope_answer(self, request_id: int, *, changed: bool = False) -> ScopeAnswer:
+        store = self._store
+        if store is None:
+            return ScopeAnswer(request_id, None, message=self._store_error or _NO_STORE)
+        with store.read() as session:
+            rows = session.execute(
+                select(Practice.id, Practice.ods_code, Practice.name)
+                .where(Practice.retired_at.is_(None))
+                .order_by(Practice.ods_code)
+            ).all()
+        practices = tuple(
+            ScopePractice(str(row_id).replace("-", ""), str(code), practice_display_name(str(name)))
+            for row_id, code, name in rows
+        )
+        return ScopeAnswer(request_id, desk_scope(store), practices, held(store), changed=changed)
+
+    @Slot(int)
+    def read_scope(self, request_id: int) -> None:
+        if self._closing.is_set():
+            return
+        try:
+            answer = self._scope_answer(request_id)
+        except Exception:
+            log.exception("reading this desk's practices failed")
+            answer = ScopeAnswer(request_id, None, message=_SCOPE_NOT_READ)
+        self.scope_answered.emit(answer)
+
+    @Slot(int, object, object, object, object)
+    def change_scope(
+        self,
+        request_id: int,
+        url: str,
+        password: str | None,
+        scope: DeskScope,
+        principal: Principal | None,
+    ) -> None:
+        if self._closing.is_set():
+            return
+        try:
+            if principal is not None:
+                principal.require(Permission.HUB_SETTINGS)  # an administrator's choice
+            store = self._store
+            if store is None:
+                raise UserError(self._store_error or _NO_STORE)
+            engine = hub_engine(url, password=self._password_for(url, password))
+            try:
+                change_scope(store, engine, scope)
+            finally:
+                engine.dispose()
+            answer = self._scope_answer(request_id, changed=True)
+        except (UserError, HubError) as error:
+            answer = ScopeAnswer(request_id, None, message=str(error), changed=True)
+        except (ArgumentError, ValueError):
+            answer = ScopeAnswer(request_id, None, message=_NOT_AN_ADDRESS, changed=True)
+        except Exception:
+            log.exception("changing this desk's practices at %s failed", redacted(url))
+            answer = ScopeAnswer(
+                request_id,
+                None,
+                message="This desk's practices were not changed: an unexpected problem "
+                "stopped it; it is recorded in the log.",
+                changed=True,
+            )
+        self.scope_answered.emit(answer)
+
     @Slot()
     def close(self) -> None:
         """The last job: let go of the hub and the store, then end the thread."""
@@ -423,8 +524,11 @@ class SyncController(QObject):
             which tells every screen (``TaskRunner.announce``).
         connection_tested(ConnectionTest): the answer to :meth:`test_connection`.
         hub_status_read(HubStatusAnswer): the answer to :meth:`read_hub_status`.
+        scope_answered(ScopeAnswer): the answer to :meth:`read_scope` or
+            :meth:`change_scope`.
         progressed(str, int, int): a sync's progress, ``("push" or "pull", changes
-            done, changes in all)`` (the progress bar of a long first sync).
+            done, changes in all; or "records", records taken in of all a widened
+            scope's)`` (the progress bar of a long first sync or a widening).
     """
 
     state_changed = Signal(object)
@@ -432,6 +536,7 @@ class SyncController(QObject):
     changes_applied = Signal(object)
     connection_tested = Signal(object)
     hub_status_read = Signal(object)
+    scope_answered = Signal(object)
     progressed = Signal(str, int, int)
 
     _configure_requested = Signal(object, object)
@@ -439,6 +544,8 @@ class SyncController(QObject):
     _count_requested = Signal()
     _test_requested = Signal(int, object, object)
     _status_requested = Signal(int, object, object)
+    _scope_requested = Signal(int)
+    _scope_change_requested = Signal(int, object, object, object, object)
     _close_requested = Signal()
 
     def __init__(
@@ -487,6 +594,8 @@ class SyncController(QObject):
         self._count_requested.connect(self._worker.count)
         self._test_requested.connect(self._worker.test)
         self._status_requested.connect(self._worker.read_status)
+        self._scope_requested.connect(self._worker.read_scope)
+        self._scope_change_requested.connect(self._worker.change_scope)
         self._close_requested.connect(self._worker.close)
         self._worker.opened.connect(self._on_worker_opened)
         self._worker.configured.connect(self._on_worker_configured)
@@ -494,6 +603,7 @@ class SyncController(QObject):
         self._worker.sync_finished.connect(self._on_worker_sync_finished)
         self._worker.tested.connect(self.connection_tested)
         self._worker.status_read.connect(self.hub_status_read)
+        self._worker.scope_answered.connect(self.scope_answered)
         self._worker.progressed.connect(self.progressed)
         self._thread.start()
 
@@ -588,6 +698,42 @@ class SyncController(QObject):
         request_id = next(self._test_ids)
         if not self._closed:
             self._status_requested.emit(request_id, url, password)
+        return request_id
+
+    def read_scope(self) -> int:
+        """Read this desk's scope and its practices (``sync/desk_scope.py``), off the GUI
+        thread.
+
+        Returns:
+            the request id, repeated in the :attr:`scope_answered` answer.
+        """
+        request_id = next(self._test_ids)
+        if not self._closed:
+            self._scope_requested.emit(request_id)
+        return request_id
+
+    def change_scope(
+        self,
+        url: str,
+        password: str | None,
+        scope: DeskScope,
+        principal: Principal | None = None,
+    ) -> int:
+        """Make ``scope`` this desk's, checked against the hub at ``url``, off the GUI
+        thread (``desk_scope.change_scope``: refused in words for an unknown practice or
+        while records that would leave have unsent changes). The next sync takes in or
+        removes what changed; the caller starts it.
+
+        Args:
+            principal: who asks; refused unless they may change the hub settings (None:
+                set-up).
+
+        Returns:
+            the request id, repeated in the :attr:`scope_answered` answer.
+        """
+        request_id = next(self._test_ids)
+        if not self._closed:
+            self._scope_change_requested.emit(request_id, url, password, scope, principal)
         return request_id
 
     @Slot()

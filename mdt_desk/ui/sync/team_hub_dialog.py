@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from mdt_desk.services.access import Principal
 from mdt_desk.sync import credentials
 from mdt_desk.sync.hub import redacted
 from mdt_desk.ui.sync.controller import ConnectionTest, SyncController
+from mdt_desk.ui.sync.desk_scope_panel import DeskScopePanel
 from mdt_desk.ui.sync.settings import save_hub_address, saved_hub_address
 from mdt_desk.ui.widgets import ErrorLabel
 
@@ -110,7 +112,13 @@ class TeamHubDialog(QDialog):
 
     hub_saved = Signal(str)
 
-    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: SyncController,
+        parent: QWidget | None = None,
+        *,
+        principal: Principal | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("team_hub_dialog")
         self.setWindowTitle(self.tr("Team hub"))
@@ -183,6 +191,10 @@ class TeamHubDialog(QDialog):
         status_row.addWidget(self.hub_status_button)
         status_row.addStretch(1)
 
+        # The practices this desk holds (its scope); an administrator may change them.
+        self.scope_panel = DeskScopePanel(controller, self._scope_hub, principal, self)
+        self.scope_panel.words_changed.connect(self._fit)
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow(self.tr("Hub &address"), self.address_edit)
@@ -211,7 +223,7 @@ class TeamHubDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(test_row)
         layout.addLayout(status_row)
-        layout.addStretch(1)
+        layout.addWidget(self.scope_panel, 1)
         layout.addWidget(self.buttons)
 
         self.address_edit.textEdited.connect(self._on_address_edit_text_edited)
@@ -367,6 +379,15 @@ class TeamHubDialog(QDialog):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    # -- the practices this desk holds --------------------------------------------------
+
+    def _scope_hub(self) -> tuple[str, str | None] | None:
+        """The hub a change of practices is checked at: the one in the address box."""
+        address = self._checked_address()
+        if not address:
+            return None
+        return address, None if _is_sqlite(address) else self.password_edit.text() or None
 
     # -- saving ------------------------------------------------------------------------
 

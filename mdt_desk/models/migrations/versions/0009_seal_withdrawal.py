@@ -1,4 +1,5 @@
-"""Withdrawn seals: the team hub's seals a restored hub no longer holds, kept aside
+"""Withdrawn seals (the team hub's seals a restored hub no longer holds, kept aside) and
+scope removals (records that left this desk's practices, noted with their journal gaps)
 
 Revision ID: 0009_seal_withdrawal
 Revises: 0008_indicator_data
@@ -27,10 +28,37 @@ def upgrade() -> None:
     connection.execute(sa.text("DROP TRIGGER journal_seal_no_delete"))
     for statement in SEAL_WITHDRAWAL_DDL:
         connection.execute(sa.text(statement))
+    # What left this desk when its scope narrowed or a person moved practice: a note
+    # per removal, and the journal it took (so `check` tells those gaps from loss).
+    op.create_table(
+        "scope_removal",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("removed_at", sa.String(40), nullable=False),
+        sa.Column("anchor", sa.String(80), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("journal_rows", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scope_removal")),
+    )
+    op.create_table(
+        "scope_removed_range",
+        sa.Column("first_seq", sa.Integer(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("first_seq", name=op.f("pk_scope_removed_range")),
+    )
+    # Records removed while this desk's own edits to them stay in its journal.
+    op.create_table(
+        "scope_removed_row",
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("row_id", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("entity", "row_id", name=op.f("pk_scope_removed_row")),
+    )
 
 
 def downgrade() -> None:
     connection = op.get_bind()
+    for table in ("scope_removed_row", "scope_removed_range", "scope_removal"):
+        op.drop_table(table)
     for name in (
         "journal_seal_no_delete",
         "journal_seal_withdrawn_no_update",

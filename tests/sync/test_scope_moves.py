@@ -1,0 +1,72 @@
+"""Issue 14, found by the sync state machine (test_state_machine.py) and fixed: a move
+between two practices of one desk must not re-apply a transaction's earlier value over
+its later one; a desk made full again takes back the person it moved out, with what it
+typed for them itself."""
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from mdt_desk.models import Patient
+from mdt_desk.models.store import Store
+from mdt_desk.services.ids import practice_id_for
+from mdt_desk.sync.client import sync_once
+from mdt_desk.sync.desk_scope import DeskScope, change_scope, set_scope
+from tests.sync.support import Hub, assert_matches_hub, stored_fields
+from tests.sync.test_state_machine import CODES, _practice_ids, _scope_fields, _seed_practices
+
+
+def test_a_move_between_two_practices_of_a_desk_leaves_its_records_as_the_hub_has_them(
+    desks: Callable[..., Store], hub: Hub, tmp_path: Path
+) -> None:
+    full = desks("full")
+    records = _seed_practices(full, tmp_path)
+    sync_once(full, hub.engine, label="full desk")
+    scoped = desks("scoped")
+    set_scope(scoped, DeskScope(codes=CODES, follow_staff=False))
+    sync_once(scoped, hub.engine, label="scoped desk")
+    everything = _practice_ids(frozenset(CODES))
+    assert stored_fields(scoped) == _scope_fields(hub.state(), everything)
+
+    person = next(row_id for table, row_id in records if table == "patient")
+    with full.write(None, "full desk") as session:
+        found = session.get(Patient, uuid.UUID(person))
+        assert found is not None
+        found.practice_id = practice_id_for(CODES[2])  # still one of the desk's practices
+    sync_once(full, hub.engine, label="full desk")
+    sync_once(scoped, hub.engine, label="scoped desk")
+
+    expected, got = _scope_fields(hub.state(), everything), stored_fields(scoped)
+    differ = {
+        key: (got.get(key), expected.get(key))
+        for key in got.keys() | expected.keys()
+        if got.get(key) != expected.get(key)
+    }
+    assert not differ, f"(desk, hub): {differ}"
+
+
+def test_a_desk_made_full_again_holds_the_person_it_moved_out_of_its_scope(
+    desks: Callable[..., Store], hub: Hub, tmp_path: Path
+) -> None:
+    full = desks("full")
+    records = _seed_practices(full, tmp_path)
+    sync_once(full, hub.engine, label="full desk")
+    desk = desks("desk")
+    sync_once(desk, hub.engine, label="desk")
+    change_scope(desk, hub.engine, DeskScope(codes=(CODES[0],), follow_staff=False))
+    sync_once(desk, hub.engine, label="desk")
+    # The narrowed desk records that its person registered at another practice: the
+    # move is sent, and the person leaves the desk.
+    person = next(row_id for table, row_id in records if table == "patient")
+    with desk.write(None, "desk") as session:
+        found = session.get(Patient, uuid.UUID(person))
+        assert found is not None
+        found.practice_id = practice_id_for(CODES[1])
+    sync_once(desk, hub.engine, label="desk")
+    sync_once(full, hub.engine, label="full desk")
+    assert_matches_hub(full, hub)
+    # Made full again, it must hold everything the hub holds, that person included.
+    change_scope(desk, hub.engine, DeskScope(all_practices=True))
+    sync_once(desk, hub.engine, label="desk")
+    sync_once(desk, hub.engine, label="desk")
+    assert_matches_hub(desk, hub)
