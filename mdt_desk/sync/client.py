@@ -482,16 +482,7 @@ def _fetch(
             select(hub_change.c.tx_id).where(hub_change.c.server_seq == through)
         ).scalar_one_or_none()
     return PulledPage(
-        changes=[
-            PulledChange(
-                server_seq=int(row.server_seq),
-                seal=checked[row.tx_id][0],
-                verdict=checked[row.tx_id][1],
-                record=checked[row.tx_id][2],
-                change=_as_change(row),
-            )
-            for row in rows
-        ],
+        changes=_pulled(rows, checked),
         through=through,
         through_tx=str(through_tx or ""),
         cut_tx=cut_tx,
@@ -515,6 +506,22 @@ def _whole_records(
         if len(same_row) < len(ahead) or not ahead:
             break  # cut between two records of a large transaction
     return rows
+
+
+def _pulled(
+    rows: Sequence[Any], checked: dict[str, tuple[Seal | None, str, str]]
+) -> list[PulledChange]:
+    """Log rows as pulled changes, each with its transaction's seal and verdict."""
+    return [
+        PulledChange(
+            server_seq=int(row.server_seq),
+            seal=checked[row.tx_id][0],
+            verdict=checked[row.tx_id][1],
+            record=checked[row.tx_id][2],
+            change=_as_change(row),
+        )
+        for row in rows
+    ]
 
 
 def _log_end(connection: Any) -> int:
@@ -580,16 +587,7 @@ def _fetch_anchors(
         following = after_seq(through, 1) if through < upto else []
         cut_tx = str(rows[-1].tx_id) if following and following[0].tx_id == rows[-1].tx_id else ""
     return PulledPage(
-        changes=[
-            PulledChange(
-                server_seq=int(row.server_seq),
-                seal=checked[row.tx_id][0],
-                verdict=checked[row.tx_id][1],
-                record=checked[row.tx_id][2],
-                change=_as_change(row),
-            )
-            for row in rows
-        ],
+        changes=_pulled(rows, checked),
         through=through,
         cut_tx=cut_tx,
     )
