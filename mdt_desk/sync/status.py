@@ -7,6 +7,7 @@ data. A desk appears once it has pushed, or pulled from a hub that records pulls
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, inspect, select, text
@@ -21,7 +22,7 @@ from mdt_desk.sync.hub import (
     read_hub_info,
 )
 
-#: What a desk covers until desk scopes exist: every practice on the hub.
+#: What a desk covers when its login is not held to some practices: every practice.
 ALL_PRACTICES = "all practices"
 
 
@@ -64,6 +65,28 @@ class HubStatus:
     #: False on a hub set up before it recorded pulls (``hub init`` brings it up to date).
     records_pulls: bool
     desks: tuple[DeskStatus, ...]
+
+
+def _login_limits(engine: Engine) -> dict[str, tuple[str, ...]]:
+    """Desk login -> the ODS codes of the practices the hub holds it to (row-level
+    security); a login without limits is not listed. Only the administrator may read
+    the limits: for anyone else, and on a SQLite hub, nothing."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    limits: dict[str, list[str]] = {}
+    try:
+        with engine.connect() as connection:
+            for login, code in connection.execute(
+                text(
+                    "SELECT d.login, s.value FROM hub_desk_practice d JOIN hub_state s"
+                    " ON s.entity = 'practice' AND s.field = 'ods_code'"
+                    " AND s.row_id = d.practice_id ORDER BY d.login, s.value"
+                )
+            ):
+                limits.setdefault(str(login), []).append(str(json.loads(code)))
+    except SQLAlchemyError:
+        return {}  # an older hub, or a desk login: the limits are not for it to read
+    return {login: tuple(codes) for login, codes in limits.items()}
 
 
 def read_hub_status(engine: Engine) -> HubStatus:
@@ -110,12 +133,13 @@ def read_hub_status(engine: Engine) -> HubStatus:
         raise _unreachable(engine.url, error) from error
     except SQLAlchemyError as error:  # pragma: no cover - driver-specific failures
         raise _unreachable(engine.url, error) from error
+    limits = _login_limits(engine)
     desks = [
         DeskStatus(
             site_id=row["site_id"],
             label=row["label"],
             login=row.get("login"),
-            covers=ALL_PRACTICES,
+            covers=limits.get(row.get("login") or "", ALL_PRACTICES),
             last_push=_moment(row["last_seen"]),
             last_pull=_moment(row.get("last_pull_at")),
             pulled_through=int(row["last_pull_seq"]),

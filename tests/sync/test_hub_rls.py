@@ -30,6 +30,7 @@ from mdt_desk.sync.client import outbox_count, sync_once
 from mdt_desk.sync.desk_scope import DeskScope, set_scope
 from mdt_desk.sync.hub import HubError, hub_engine, init_hub
 from mdt_desk.sync.hub_roles import desk_group_name, login_practices
+from mdt_desk.sync.status import ALL_PRACTICES, read_hub_status
 from tests.conftest import epraccur_row
 from tests.sync.support import Hub, assert_matches_hub, pg_admin, pg_url, review_items
 from tests.test_cli import run
@@ -638,3 +639,20 @@ def test_a_push_into_records_the_login_may_no_longer_read_is_refused_and_kept(
             ).scalar_one() == json.dumps("Edited after the narrowing")
     finally:
         engine.dispose()
+
+
+def test_hub_status_shows_the_practices_each_login_is_held_to(
+    team: Team, desks: Any, tmp_path: Path
+) -> None:
+    a_login, _ = team.login("A81001", store=tmp_path / "admin.sqlite")
+    engine = hub_engine(team.desk_url(a_login))
+    try:
+        desk = desks("scoped")
+        set_scope(desk, DeskScope(codes=("A81001",), follow_staff=False))
+        sync_once(desk, engine, label="scoped desk")
+    finally:
+        engine.dispose()
+    status = read_hub_status(team.hub.engine)  # as the administrator
+    (scoped,) = [found for found in status.desks if found.login == a_login]
+    assert scoped.covers == ("A81001",)
+    assert all(found.covers == ALL_PRACTICES for found in status.desks if found is not scoped)
