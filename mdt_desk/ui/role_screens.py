@@ -175,8 +175,23 @@ class RoleGate(QObject):
             and isinstance(watched, QWidget)
             and watched.isEnabled()
             and watched.objectName() in WIDGET_PERMISSIONS
+            and self._owns(watched)
         ):
             self._apply(watched)
+        return False
+
+    def _owns(self, widget: QWidget) -> bool:
+        """Whether ``widget`` is in this gate's window or one of its dialogs: another
+        window's gate (another person signed in there) has no say over it."""
+        window = self.parent()
+        if not isinstance(window, QWidget):
+            return True
+        found: QWidget | None = widget.window()
+        while found is not None:
+            if found is window:
+                return True
+            parent = found.parentWidget()
+            found = parent.window() if parent is not None else None
         return False
 
 

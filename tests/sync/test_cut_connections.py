@@ -199,6 +199,8 @@ def _model(hub: Hub, stores: list[Store], clocks: list[FakeClock]) -> SyncMachin
     model.partitioned = set()
     model.edits = []
     model.last_hlc = [0] * len(stores)
+    model.scopes = [None] * len(stores)  # full desks
+    model.records = []
     return model
 
 

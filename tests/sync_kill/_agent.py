@@ -31,7 +31,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from mdt_desk.models.store import Store
-    from mdt_desk.sync import client
+    from mdt_desk.sync import client, desk_scope
     from mdt_desk.sync.hub import hub_engine
 
     if args.failpoint:
@@ -50,13 +50,17 @@ def main() -> int:
 
     engine = hub_engine(args.hub)
     with Store.open(args.store) as store:
+        if not store.get_meta(desk_scope.META_SCOPE):
+            # These desks replicate the whole hub (a new one would hold its staff's
+            # practices only).
+            desk_scope.set_scope(store, desk_scope.DeskScope(all_practices=True))
         label = f"kill-test {args.store.stem}"
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         while True:
             _say(phase="start")
             report = client.sync_once(store, engine, label=label, progress=progress)
-            _say(phase="done", applied=report.applied, **report.as_dict())
+            _say(phase="done", **report.as_dict())
             if args.once:
                 return 0
             _say(phase="idle")
