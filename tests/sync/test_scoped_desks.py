@@ -251,6 +251,7 @@ def test_a_scoped_desk_holds_its_practice_only_and_edits_cross_both_ways(
         assert check_store(b).passed
 
 
+@pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # CI time: the team's hub
 def test_a_person_who_moves_practice_passes_whole_between_scopes_across_an_offline_edit(
     full_desk: Store, hub: Hub, tmp_path: Path
 ) -> None:
@@ -301,6 +302,7 @@ def test_a_person_who_moves_practice_passes_whole_between_scopes_across_an_offli
         assert check_store(old).passed and check_store(new).passed
 
 
+@pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # CI time: the team's hub
 def test_narrowing_removes_what_left_and_is_refused_while_it_holds_unsent_changes(
     full_desk: Store, hub: Hub, tmp_path: Path
 ) -> None:
@@ -375,6 +377,7 @@ def test_narrowing_removes_what_left_and_is_refused_while_it_holds_unsent_change
         assert check_store(desk).passed, check_store(desk).checks
 
 
+@pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # CI time: the team's hub
 def test_an_unknown_practice_is_refused_and_a_coordinator_may_not_change_the_scope(
     full_desk: Store, hub: Hub, tmp_path: Path
 ) -> None:
