@@ -271,8 +271,11 @@ def test_desks_resume_when_the_hubs_connections_are_cut_mid_sync(
     )
     # The cutting proves something only if it cut syncs in the middle, not just before
     # they began, and some syncs still got through between the cuts.
+    # (A pull of a few changes is quick: a random cut may miss every one of them on a
+    # busy machine. Each step of a sync, pulls' included, is cut on purpose by
+    # test_a_cut_at_any_step_of_a_sync_is_the_hub_being_unreachable.)
     assert sum(tally.cut.values()) >= 10, tally
-    assert tally.cut["push_all"] >= 1 and tally.cut["pull_all"] >= 1, tally
+    assert tally.cut["push_all"] + tally.cut["pull_all"] >= 1, tally
     assert tally.finished >= 1, tally
 
     # Quiet: every desk syncs until nothing moves; P1 (every desk equal to the others
