@@ -926,17 +926,11 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             text("SELECT coalesce(max(origin_seq), 0) FROM journal_change")
         ).scalar_one()
     )
-    by_row: dict[tuple[str, str], dict[str, Any]] = {}
-    for change in changes:
-        by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
-            None if change.value is None else json.loads(change.value)
-        )
     refused: set[tuple[str, str]] = set()
-    for (entity, row_id), values in by_row.items():
+    for (entity, row_id), values in _values_by_row(changes).items():
         exists = session.execute(
             text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
         ).first()
-        names = sorted(values)
         kept = _kept_values(session, entity, row_id) if exists is None else {}
         if kept:
             # A record that left this desk's scope and comes back: this desk kept its
@@ -944,18 +938,7 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             # the incoming fields together (journalled below as the incoming ones).
             _reinsert(session, entity, row_id, {**kept, **values}, refused)
             continue
-        if exists is None:
-            columns = ", ".join(f'"{name}"' for name in ["id", *names])
-            marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
-            statement = text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})')
-            parameters = {
-                "v0": row_id,
-                **{f"v{n + 1}": values[name] for n, name in enumerate(names)},
-            }
-        else:
-            assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
-            statement = text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id')
-            parameters = {"id": row_id, **{f"v{n}": values[name] for n, name in enumerate(names)}}
+        statement, parameters = _row_write(entity, row_id, values, insert=exists is None)
         try:
             with session.begin_nested():
                 session.execute(statement, parameters)
@@ -994,6 +977,35 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
     return len(changes) - sum(1 for c in changes if (c.entity, c.row_id) in refused)
 
 
+def _values_by_row(changes: Sequence[Change]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Changes as each record's new field values (a later change of a field wins)."""
+    by_row: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
+            None if change.value is None else json.loads(change.value)
+        )
+    return by_row
+
+
+def _row_write(
+    entity: str, row_id: str, values: dict[str, Any], *, insert: bool
+) -> tuple[Any, dict[str, Any]]:
+    """The statement writing ``values`` to one record (a new one, or one here already)."""
+    names = sorted(name for name in values if name != "id")
+    if insert:
+        columns = ", ".join(f'"{name}"' for name in ["id", *names])
+        marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
+        return text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})'), {
+            "v0": row_id,
+            **{f"v{n + 1}": values[name] for n, name in enumerate(names)},
+        }
+    assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
+    return text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id'), {
+        "id": row_id,
+        **{f"v{n}": values[name] for n, name in enumerate(names)},
+    }
+
+
 def _kept_values(session: Session, entity: str, row_id: str) -> dict[str, Any]:
     """The newest journalled value of each field of a record this desk removed when it
     left its scope (``scope_removed_row``), by clock; empty for any other record."""
@@ -1029,15 +1041,10 @@ def _reinsert(
     values: dict[str, Any],
     refused: set[tuple[str, str]],
 ) -> None:
-    names = sorted(name for name in values if name != "id")
-    columns = ", ".join(f'"{name}"' for name in ["id", *names])
-    marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
+    statement, parameters = _row_write(entity, row_id, values, insert=True)
     try:
         with session.begin_nested(), _unjournalled(session, {entity}):
-            session.execute(
-                text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})'),
-                {"v0": row_id, **{f"v{n + 1}": values[name] for n, name in enumerate(names)}},
-            )
+            session.execute(statement, parameters)
     except IntegrityError:
         log.warning("a %s record coming back to this desk could not be stored; set aside", entity)
         refused.add((entity, row_id))
@@ -1210,25 +1217,11 @@ def _unjournalled(session: Session, tables: set[str]) -> Iterator[None]:
 
 
 def _write_values(session: Session, changes: Sequence[Change]) -> None:
-    by_row: dict[tuple[str, str], dict[str, Any]] = {}
-    for change in changes:
-        by_row.setdefault((change.entity, change.row_id), {})[change.field] = (
-            None if change.value is None else json.loads(change.value)
-        )
-    for (entity, row_id), values in by_row.items():
-        names = sorted(values)
+    for (entity, row_id), values in _values_by_row(changes).items():
         exists = session.execute(
             text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
         ).first()
-        if exists is None:
-            columns = ", ".join(f'"{name}"' for name in ["id", *names])
-            marks = ", ".join(f":v{n}" for n in range(len(names) + 1))
-            statement = text(f'INSERT INTO "{entity}" ({columns}) VALUES ({marks})')
-            parameters = {"v0": row_id, **{f"v{n + 1}": values[k] for n, k in enumerate(names)}}
-        else:
-            assignments = ", ".join(f'"{name}" = :v{n}' for n, name in enumerate(names))
-            statement = text(f'UPDATE "{entity}" SET {assignments} WHERE id = :id')
-            parameters = {"id": row_id, **{f"v{n}": values[k] for n, k in enumerate(names)}}
+        statement, parameters = _row_write(entity, row_id, values, insert=exists is None)
         try:
             with session.begin_nested():
                 session.execute(statement, parameters)
