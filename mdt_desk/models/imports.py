@@ -29,8 +29,8 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with
 
 from mdt_desk.models.base import Base, utc_now
 from mdt_desk.models.entities import Patient
+from mdt_desk.models.journal import triggers_lifted
 from mdt_desk.models.seal import reseal_unsent_tail
 from mdt_desk.models.store import SEES_PUBLISHED_PATIENTS_ONLY, Store
 
@@ -142,31 +143,9 @@ def _hide_unpublished_patients(state: ORMExecuteState) -> None:
         )
 
 
-@contextmanager
-def _deletes_allowed(session: Session) -> Iterator[None]:
-    """Lift the delete guards for the rest of this transaction's statements in the block.
-
-    The guards are dropped and created again (from their own stored SQL) inside the
-    caller's write transaction: no other connection ever sees the store without them,
-    and a failure rolls the whole block back, guards included.
-    """
-    names = ", ".join(f"'{name}'" for name in _DELETE_GUARDS)
-    stored = {
-        str(name): str(sql)
-        for name, sql in session.execute(
-            text(
-                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})"
-            )
-        )
-    }
-    missing = set(_DELETE_GUARDS) - set(stored)
-    if missing:
-        raise RuntimeError(f"store without its delete guards: {sorted(missing)}")
-    for name in stored:
-        session.execute(text(f'DROP TRIGGER "{name}"'))
-    yield
-    for statement in stored.values():
-        session.execute(text(statement))
+def _deletes_allowed(session: Session) -> AbstractContextManager[None]:
+    """Lift the delete guards for the rest of this transaction's statements in the block."""
+    return triggers_lifted(session, _DELETE_GUARDS)
 
 
 def _note_discarded_range(

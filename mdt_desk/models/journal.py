@@ -19,11 +19,12 @@ change record of the sync design, so the sync outbox is simply
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mdt_desk.models.base import Base
 
@@ -206,3 +207,34 @@ def current_actor_id(connection: Connection) -> uuid.UUID | None:
     if value is None:
         return None
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+@contextmanager
+def triggers_lifted(
+    session: Session, names: Iterable[str], *, required: bool = True
+) -> Iterator[None]:
+    """Lift the named triggers for the statements inside the block only.
+
+    They are dropped and created again (from their own stored SQL) inside the caller's
+    write transaction: no other connection ever sees the store without them, and a
+    failure rolls the whole block back, triggers included. ``required``: every one
+    must exist (a store without its guards is never written to as if it had them).
+    """
+    wanted = sorted(set(names))
+    marks = ", ".join(f"'{name}'" for name in wanted)
+    stored = [
+        (str(name), str(sql))
+        for name, sql in session.execute(
+            text(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})"
+            )
+        )
+    ]
+    missing = set(wanted) - {name for name, _sql in stored}
+    if required and missing:
+        raise RuntimeError(f"store without its triggers: {sorted(missing)}")
+    for name, _sql in stored:
+        session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _name, sql in stored:
+        session.execute(text(sql))

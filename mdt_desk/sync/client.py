@@ -21,7 +21,7 @@ import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models import SYNCED_MODELS
 from mdt_desk.models.imports import UNSENT_FROM_SQL, discard_abandoned_imports
+from mdt_desk.models.journal import triggers_lifted
 from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.seal import (
     OUTSIDE_SEAL,
@@ -1195,25 +1196,11 @@ def _restore_own(
         _write_values(session, winners)
 
 
-@contextmanager
-def _unjournalled(session: Session, tables: set[str]) -> Iterator[None]:
+def _unjournalled(session: Session, tables: set[str]) -> AbstractContextManager[None]:
     """Lift the journal triggers of ``tables`` inside this transaction only (no other
     connection sees them lifted; a failure rolls them back with everything else)."""
     names = [f"journal_{table}_{kind}" for table in sorted(tables) for kind in ("insert", "update")]
-    marks = ", ".join(f"'{name}'" for name in names)
-    stored = [
-        (str(name), str(sql))
-        for name, sql in session.execute(
-            text(
-                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})"
-            )
-        )
-    ]
-    for name, _sql in stored:
-        session.execute(text(f'DROP TRIGGER "{name}"'))
-    yield
-    for _name, sql in stored:
-        session.execute(text(sql))
+    return triggers_lifted(session, names, required=False)
 
 
 def _write_values(session: Session, changes: Sequence[Change]) -> None:

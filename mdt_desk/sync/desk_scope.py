@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select, text
@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mdt_desk.errors import UserError
+from mdt_desk.models.journal import triggers_lifted
 from mdt_desk.models.store import Store
 from mdt_desk.sync.hub import _unreachable, hub_anchor_span, hub_state
 from mdt_desk.sync.hub_roles import login_practices
@@ -527,25 +528,11 @@ def _unsent(
     return unsent
 
 
-@contextmanager
-def _deletes_allowed(session: Session, tables: Iterable[str]) -> Iterator[None]:
+def _deletes_allowed(session: Session, tables: Iterable[str]) -> AbstractContextManager[None]:
     """Lift the delete guards of ``tables`` and the journal inside this transaction only
     (as discarding an import does: no other connection ever sees them lifted)."""
     names = ["journal_change_no_delete", *(f"journal_{table}_no_delete" for table in tables)]
-    marks = ", ".join(f"'{name}'" for name in names)
-    stored = {
-        str(name): str(sql)
-        for name, sql in session.execute(
-            text(
-                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})"
-            )
-        )
-    }
-    for name in stored:
-        session.execute(text(f'DROP TRIGGER "{name}"'))
-    yield
-    for statement in stored.values():
-        session.execute(text(statement))
+    return triggers_lifted(session, names, required=False)
 
 
 def remove_out_of_scope(
