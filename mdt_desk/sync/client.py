@@ -66,6 +66,7 @@ from mdt_desk.sync.hub import (
     hub_replica,
     hub_seal,
     init_hub,
+    log_end,
     read_hub_info,
     redacted,
     sealed_after,
@@ -447,7 +448,7 @@ def _fetch(
         # Read first: every change up to it is committed (pushes take server_seq under
         # the counter's lock, in commit order), so the page can account for all of them.
         # A row past the counter was put there by hand: it is read, and fails its chain.
-        last_seq = upto if upto is not None else _log_end(connection)
+        last_seq = upto if upto is not None else log_end(connection)
         visible = [] if scope is None else [_visible_to(scope)]
         cut_tx = ""
 
@@ -523,17 +524,6 @@ def _pulled(
         )
         for row in rows
     ]
-
-
-def _log_end(connection: Any) -> int:
-    """The last position of the hub's log (the counter, or a row put past it by hand)."""
-    counter, newest = connection.execute(
-        text(
-            "SELECT (SELECT last_seq FROM hub_counter WHERE id = 1),"
-            " (SELECT max(server_seq) FROM hub_change)"
-        )
-    ).one()
-    return max(int(counter), int(newest or 0))
 
 
 def _visible_to(practices: frozenset[str]) -> Any:
@@ -1448,7 +1438,7 @@ def pull_all(
 def _hub_log_end(engine: Engine) -> int:
     try:
         with engine.connect() as connection:
-            return _log_end(connection)
+            return log_end(connection)
     except DBAPIError as error:
         raise _unreachable(engine.url, error) from error
 

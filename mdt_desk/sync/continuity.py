@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models.seal import last_seal, withdraw_seals
 from mdt_desk.models.store import Store
+from mdt_desk.sync.hub import log_end
 from mdt_desk.sync.protocol import META_PULL_CURSOR, META_PUSHED_THROUGH
 
 log = logging.getLogger(__name__)
@@ -143,10 +144,7 @@ def check_hub(store: Store, engine: Engine, hub_site: str) -> HubWentBack | None
     pushed = int(store.get_meta(META_PUSHED_THROUGH) or 0)
     marks = sorted(_read_marks(store.get_meta(META_PULL_MARKS)), reverse=True)
     with engine.connect() as connection:
-        last_seq = max(
-            _hub_int(connection, "SELECT last_seq FROM hub_counter WHERE id = 1"),
-            _hub_int(connection, "SELECT max(server_seq) FROM hub_change"),
-        )
+        last_seq = log_end(connection)
         found = _standing_at(connection, [seq for seq, _tx in marks]) if marks else {}
         have_mine = _hub_int(
             connection, "SELECT max(origin_seq) FROM hub_change WHERE origin_site = :me", me=me

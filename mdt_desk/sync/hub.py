@@ -534,3 +534,14 @@ def hub_now_ms(engine: Engine) -> int:
                 text("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)")
             ).scalar_one()
     return int(value)
+
+
+def log_end(connection: Connection) -> int:
+    """The last position of the hub's log (the counter, or a row put past it by hand)."""
+    counter, newest = connection.execute(
+        text(
+            "SELECT (SELECT last_seq FROM hub_counter WHERE id = 1),"
+            " (SELECT max(server_seq) FROM hub_change)"
+        )
+    ).one()
+    return max(int(counter), int(newest or 0))
