@@ -539,13 +539,17 @@ def link_problem(seal: Seal, previous: tuple[int, str] | None, *, anchor_ok: boo
     return ""
 
 
+#: Why a transaction is refused when one of its changes is not what its desk sent.
+CHANGE_REWRITTEN = "a change differs from what was sealed (a value, field or record was rewritten)"
+
+
 def content_problem(seal: Seal, changes: Sequence[ContentRow]) -> str:
     """Why ``changes`` are not the content ``seal`` sealed, or ""."""
     digest, count = content_hash(changes)
     if count != seal.change_count:
         return f"it holds {count} changes where {seal.change_count} were sealed"
     if digest != seal.content_hash:
-        return "a change differs from what was sealed (a value, field or record was rewritten)"
+        return CHANGE_REWRITTEN
     return ""
 
 

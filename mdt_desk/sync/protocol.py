@@ -41,6 +41,20 @@ def is_upgrade_default(actor_id: str | None, actor_label: str) -> bool:
     return actor_id is None and actor_label.startswith(UPGRADE_LABEL_PREFIX)
 
 
+#: A change's parts its payload hash covers: origin site, origin seq, transaction id,
+#: clock, entity, row id, field, op, value.
+PayloadParts = tuple[str, int, str, int, str, str, str, str, str | None]
+
+
+def payload_hash_of(parts: PayloadParts) -> str:
+    """SHA-256 of one change's content (:attr:`Change.payload_hash`), from its parts: a
+    pulled log row is checked without being made a :class:`Change` first."""
+    *head, value = parts
+    text_parts = [str(part) for part in head]
+    text_parts.append("\x00" if value is None else value)
+    return hashlib.sha256("\x1f".join(text_parts).encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One changed field as the journal recorded it on its desk.
@@ -72,18 +86,19 @@ class Change:
     @property
     def payload_hash(self) -> str:
         """SHA-256 of the change's content: a re-push must carry the very same change."""
-        parts = (
-            self.origin_site,
-            str(self.origin_seq),
-            self.tx_id,
-            str(self.hlc),
-            self.entity,
-            self.row_id,
-            self.field,
-            self.op,
-            "\x00" if self.value is None else self.value,
+        return payload_hash_of(
+            (
+                self.origin_site,
+                self.origin_seq,
+                self.tx_id,
+                self.hlc,
+                self.entity,
+                self.row_id,
+                self.field,
+                self.op,
+                self.value,
+            )
         )
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @property
     def key(self) -> tuple[str, str, str]:

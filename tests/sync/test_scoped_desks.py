@@ -429,3 +429,34 @@ def test_tampering_with_an_in_scope_record_at_the_hub_is_caught_by_a_scoped_desk
         assert _rows(b, "SELECT description FROM action WHERE id = :i", i=made) == []
         # Everything else still arrives: the desk's own practice's other people.
         assert _ids(b, "SELECT id FROM patient") == _people_of(a, _practice(a, code))
+
+
+def test_a_value_rewritten_inside_a_locality_wide_batch_is_caught_by_a_scoped_desk(
+    full_desk: Store, hub: Hub, tmp_path: Path
+) -> None:
+    # The demo is one transaction of every practice's people, far larger than a page: a
+    # scoped desk takes in its part of it without reading the rest (docs/architecture.md,
+    # "Scoped desks"), and still checks each change it receives against the hash its
+    # desk sent with it, so a value rewritten at the hub never reaches the record.
+    a = full_desk
+    code = _busiest_practices(a)[0]
+    person = sorted(_people_of(a, _practice(a, code)))[0]
+    (family,) = _rows(a, "SELECT family_name FROM patient WHERE id = :i", i=person)[0]
+    with hub.engine.begin() as connection:  # as someone holding the hub's credentials
+        changed = connection.execute(
+            text(
+                "UPDATE hub_change SET value = :v WHERE entity = 'patient' AND row_id = :r"
+                " AND field = 'family_name'"
+            ),
+            {"v": json.dumps("Forged"), "r": person},
+        ).rowcount
+    assert changed == 1
+    path = tmp_path / "scoped.sqlite"
+    _cli("sync", "--store", str(path), "--hub", hub.url, "--practices", code)
+    with Store.open(path) as b:
+        alarms = chain_alarms(b)
+        assert [alarm.record for alarm in alarms] == [f"patient {person} family_name"]
+        assert "rewritten" in alarms[0].reason
+        assert _rows(b, "SELECT 1 FROM patient WHERE family_name IN ('Forged', :f)", f=family) == []
+        # The whole transaction is set aside, never applied in part.
+        assert _rows(b, "SELECT count(*) FROM patient")[0][0] == 0
