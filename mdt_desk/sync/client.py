@@ -827,17 +827,16 @@ def _local_clocks(
     """
     clocks: dict[tuple[str, str, str], tuple[int, str]] = {}
     row_ids = sorted({row_id for _entity, row_id, _field in keys})
-    for start in range(0, len(row_ids), 400):
-        chunk = row_ids[start : start + 400]
-        marks = ", ".join(f":r{n}" for n in range(len(chunk)))
+    if row_ids:
         for entity, row_id, name, hlc, site in session.execute(
             text(
                 "SELECT c.entity, c.row_id, c.field, t.hlc, t.replica_id FROM journal_change c"
-                f" JOIN journal_tx t ON t.tx = c.tx WHERE c.row_id IN ({marks})"
+                " JOIN journal_tx t ON t.tx = c.tx"
+                " WHERE c.row_id IN (SELECT value FROM json_each(:ids))"
                 " AND NOT (t.actor_id IS NULL AND substr(t.actor_label, 1, :n) = :upgrade)"
             ),
             {
-                **{f"r{n}": row_id for n, row_id in enumerate(chunk)},
+                "ids": json.dumps(row_ids),
                 "n": len(UPGRADE_LABEL_PREFIX),
                 "upgrade": UPGRADE_LABEL_PREFIX,
             },
@@ -899,8 +898,14 @@ def _groups(page: Sequence[PulledChange]) -> Iterator[list[Change]]:
     yield from groups.values()
 
 
-def _materialise(session: Session, changes: Sequence[Change]) -> int:
-    """Write winning changes of one transaction into the records; returns how many.
+def _materialise(
+    session: Session,
+    changes: Sequence[Change],
+    by_row: dict[tuple[str, str], dict[str, Any]],
+) -> int:
+    """Write winning changes of one transaction into the records (``by_row``: their
+    values as each record's new fields, a later change of a field winning); returns how
+    many.
 
     Every winner leaves a journal row under the remote header, because the field's
     clock here is the newest clock in the journal for it. The triggers journal only a
@@ -914,7 +919,6 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
             text("SELECT coalesce(max(origin_seq), 0) FROM journal_change")
         ).scalar_one()
     )
-    by_row = _values_by_row(changes)
     refused: set[tuple[str, str]] = set()
     if not _written_together(session, by_row):
         refused = _written_one_by_one(session, by_row)
@@ -951,8 +955,6 @@ def _materialise(session: Session, changes: Sequence[Change]) -> int:
 #: Each synced table's place in dependency order (parents first): a transaction's new
 #: records are inserted table by table in this order, so each finds its parents.
 _TABLE_ORDER = {model.__tablename__: place for place, model in enumerate(SYNCED_MODELS)}
-#: Row ids per ``IN (…)`` list when asking which records a desk holds already.
-_IDS_PER_QUERY = 500
 
 
 def _written_together(session: Session, by_row: dict[tuple[str, str], dict[str, Any]]) -> bool:
@@ -1016,24 +1018,18 @@ def _written_one_by_one(
 
 
 def _rows_held(session: Session, rows: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of ``rows`` (table, id) this desk holds already: one query per table and
-    :data:`_IDS_PER_QUERY` ids."""
+    """Which of ``rows`` (table, id) this desk holds already: one query per table."""
     by_entity: dict[str, list[str]] = {}
     for entity, row_id in rows:
         by_entity.setdefault(entity, []).append(row_id)
-    held: set[tuple[str, str]] = set()
-    for entity, row_ids in by_entity.items():
-        for start in range(0, len(row_ids), _IDS_PER_QUERY):
-            chunk = row_ids[start : start + _IDS_PER_QUERY]
-            marks = ", ".join(f":r{n}" for n in range(len(chunk)))
-            held.update(
-                (entity, str(row_id))
-                for (row_id,) in session.execute(
-                    text(f'SELECT id FROM "{entity}" WHERE id IN ({marks})'),
-                    {f"r{n}": row_id for n, row_id in enumerate(chunk)},
-                )
-            )
-    return held
+    return {
+        (entity, str(row_id))
+        for entity, row_ids in by_entity.items()
+        for (row_id,) in session.execute(
+            text(f'SELECT id FROM "{entity}" WHERE id IN (SELECT value FROM json_each(:ids))'),
+            {"ids": json.dumps(row_ids)},
+        )
+    }
 
 
 def _any_returning(session: Session, rows: Sequence[tuple[str, str]]) -> bool:
@@ -1041,16 +1037,14 @@ def _any_returning(session: Session, rows: Sequence[tuple[str, str]]) -> bool:
     must then be made again from its journal: :func:`_kept_values`)."""
     if not rows or session.execute(text("SELECT 1 FROM scope_removed_row LIMIT 1")).first() is None:
         return False
-    row_ids = sorted({row_id for _entity, row_id in rows})
-    for start in range(0, len(row_ids), _IDS_PER_QUERY):
-        chunk = row_ids[start : start + _IDS_PER_QUERY]
-        marks = ", ".join(f":r{n}" for n in range(len(chunk)))
-        if session.execute(
-            text(f"SELECT 1 FROM scope_removed_row WHERE row_id IN ({marks}) LIMIT 1"),
-            {f"r{n}": row_id for n, row_id in enumerate(chunk)},
-        ).first():
-            return True
-    return False
+    found = session.execute(
+        text(
+            "SELECT 1 FROM scope_removed_row"
+            " WHERE row_id IN (SELECT value FROM json_each(:ids)) LIMIT 1"
+        ),
+        {"ids": json.dumps(sorted({row_id for _entity, row_id in rows}))},
+    ).first()
+    return found is not None
 
 
 def _values_by_row(changes: Sequence[Change]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -1140,18 +1134,23 @@ def _reinsert(
         refused.add((entity, row_id))
 
 
-def _well_formed(change: Change) -> bool:
-    """A change this desk can store: a real row id and a value that is JSON."""
-    if _ROW_ID.fullmatch(change.row_id) is None:
-        return False
-    if not (_is_uuid(change.tx_id) and _is_uuid(change.origin_site)):
-        return False
+#: What :func:`_stored_value` gives for a change this desk cannot store.
+_DAMAGED = object()
+
+
+def _stored_value(change: Change) -> Any:
+    """The value a change stores (its JSON, read), or :data:`_DAMAGED` for a change this
+    desk cannot store: a row id or transaction that is not an id, a value not JSON."""
+    if _ROW_ID.fullmatch(change.row_id) is None or not (
+        _is_uuid(change.tx_id) and _is_uuid(change.origin_site)
+    ):
+        return _DAMAGED
+    if change.value is None:
+        return None
     try:
-        if change.value is not None:
-            json.loads(change.value)
+        return json.loads(change.value)
     except (ValueError, TypeError):
-        return False
-    return True
+        return _DAMAGED
 
 
 #: The clock of a field nothing has set yet: any change's is later.
@@ -1216,7 +1215,8 @@ def apply_page(
                 report.skipped_tampered += len(group)
                 continue
             report.count_received(group[0].tx_id)
-            winners = []
+            winners: list[Change] = []
+            by_row: dict[tuple[str, str], dict[str, Any]] = {}  # winners' values, by record
             for change in group:
                 known = _COLUMNS.get(change.entity)
                 if known is None or change.field not in known or change.field == "id":
@@ -1225,36 +1225,51 @@ def apply_page(
                         skipped_from = f"{seqs[id(change)]}|{schema_version_number()}"
                         store.set_meta(session, META_SKIPPED_FROM, skipped_from)
                     continue
-                # A change this desk applied before, delivered again (after an upgrade,
-                # a hub that went back in time, records taken in again): the field
-                # holds its transaction's clock already, so it holds that transaction's
-                # last value for it; applying an earlier one of its values again would
-                # undo a later one (a case referred then accepted at once). Only the
-                # rest of a large transaction cut at the last page's end carries on.
-                key, clock = change.key, change.clock
-                again = clock == held.get(key) and change.tx_id != continuing
-                if not _well_formed(change):
+                value = _stored_value(change)
+                if value is _DAMAGED:
                     report.skipped_damaged += 1
                     log.warning(
                         "a damaged change at the hub was set aside (seq %s)", change.origin_seq
                     )
                     continue
-                if change.upgrade_default:
-                    # Fills only a field nothing else has set (protocol.py); the field
-                    # still has no clock, so any other change replaces it.
-                    if key not in clocks:
-                        winners.append(change)
-                # Equal clocks: a later change of the same origin transaction to the
-                # same field (each change is applied once, in hub order), so it stands.
-                elif clock >= clocks.get(key, _NO_CLOCK) and not again:
+                if _wins(change, clocks, held, continuing):
                     winners.append(change)
-                    clocks[key] = clock
+                    by_row.setdefault((change.entity, change.row_id), {})[change.field] = value
             if winners:
                 enter_remote(session, _header(group[0]))
-                report.applied += _materialise(session, winners)
+                report.applied += _materialise(session, winners, by_row)
         _failpoint("mid_page_apply")
         _moved_on(store, session, page, after=after, caught_up=caught_up, backfill=backfill)
     report.pulled += len(incoming)
+
+
+def _wins(
+    change: Change,
+    clocks: dict[tuple[str, str, str], tuple[int, str]],
+    held: dict[tuple[str, str, str], tuple[int, str]],
+    continuing: str | None,
+) -> bool:
+    """Whether a pulled change replaces its field's value here (``clocks``: each field's
+    clock so far, which it then takes; ``held``: as it was before this page)."""
+    key, clock = change.key, change.clock
+    if change.upgrade_default:
+        # Fills only a field nothing else has set (protocol.py); the field still has no
+        # clock, so any other change replaces it.
+        return key not in clocks
+    # A change this desk applied before, delivered again (after an upgrade, a hub that
+    # went back in time, records taken in again): the field holds its transaction's
+    # clock already, so it holds that transaction's last value for it; applying an
+    # earlier one of its values again would undo a later one (a case referred then
+    # accepted at once). Only the rest of a large transaction cut at the last page's end
+    # carries on.
+    if clock == held.get(key) and change.tx_id != continuing:
+        return False
+    # Equal clocks: a later change of the same origin transaction to the same field
+    # (each change is applied once, in hub order), so it stands.
+    if clock >= clocks.get(key, _NO_CLOCK):
+        clocks[key] = clock
+        return True
+    return False
 
 
 def _moved_on(
