@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, text, update
@@ -634,7 +633,7 @@ def _altered_record(rows: Sequence[Any]) -> str:
 
 #: A log row's fields in the order of :class:`Change`'s (one C call a row: every change
 #: of a page is made one).
-_CHANGE_OF = operator.itemgetter(*(_LOG_PLACE[each.name] for each in dataclass_fields(Change)))
+_CHANGE_OF = operator.itemgetter(*(_LOG_PLACE[name] for name in Change._fields))
 #: A log row's parts of its payload hash (``protocol.payload_hash_of``).
 _PAYLOAD_OF = operator.itemgetter(
     *(
@@ -647,7 +646,7 @@ _PAYLOAD_OF = operator.itemgetter(
 
 
 def _as_change(row: Any) -> Change:
-    return Change(*_CHANGE_OF(row))
+    return Change._make(_CHANGE_OF(row))
 
 
 def _checked_against_seals(
@@ -920,15 +919,26 @@ def _materialise(
         ).scalar_one()
     )
     refused: set[tuple[str, str]] = set()
-    if not _written_together(session, by_row):
+    inserted = _written_together(session, by_row)
+    if inserted is None:
         refused = _written_one_by_one(session, by_row)
-    journalled = {
-        (str(entity), str(row_id), str(name))
-        for entity, row_id, name in session.execute(
-            text("SELECT entity, row_id, field FROM journal_change WHERE origin_seq > :before"),
-            {"before": before},
-        )
-    }
+    if inserted is not None and len(inserted) == len(by_row):
+        # Every record new, each written with its triggers: they journalled every field
+        # given a value (not SQL NULL). Taking in a practice is this, page after page.
+        journalled = {
+            (entity, row_id, name)
+            for (entity, row_id), values in by_row.items()
+            for name, value in values.items()
+            if value is not None
+        }
+    else:
+        journalled = {
+            (str(entity), str(row_id), str(name))
+            for entity, row_id, name in session.execute(
+                text("SELECT entity, row_id, field FROM journal_change WHERE origin_seq > :before"),
+                {"before": before},
+            )
+        }
     latest = {change.key: change for change in changes}
     unjournalled = [
         {
@@ -957,14 +967,17 @@ def _materialise(
 _TABLE_ORDER = {model.__tablename__: place for place, model in enumerate(SYNCED_MODELS)}
 
 
-def _written_together(session: Session, by_row: dict[tuple[str, str], dict[str, Any]]) -> bool:
+def _written_together(
+    session: Session, by_row: dict[tuple[str, str], dict[str, Any]]
+) -> set[tuple[str, str]] | None:
     """Write a transaction's records with one statement per table and set of fields
     (taking in a practice's records is mostly new rows of a few shapes), inside one
-    savepoint. False, with nothing written, when a record fails its constraints or
-    comes back after leaving this desk's scope: then each is written on its own."""
+    savepoint. The records inserted; None, with nothing written, when a record fails its
+    constraints or comes back after leaving this desk's scope: then each is written on
+    its own."""
     existing = _rows_held(session, by_row)
     if _any_returning(session, [key for key in by_row if key not in existing]):
-        return False
+        return None
     statements: dict[tuple[str, tuple[str, ...], bool], list[dict[str, Any]]] = {}
     for (entity, row_id), values in by_row.items():
         insert = (entity, row_id) not in existing
@@ -983,8 +996,8 @@ def _written_together(session: Session, by_row: dict[tuple[str, str], dict[str, 
                     statements[(entity, names, insert)],
                 )
     except IntegrityError:
-        return False
-    return True
+        return None
+    return by_row.keys() - existing
 
 
 def _written_one_by_one(

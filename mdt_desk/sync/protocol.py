@@ -2,6 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mdt_desk.models.seal import Seal
 
@@ -55,9 +56,11 @@ def payload_hash_of(parts: PayloadParts) -> str:
     return hashlib.sha256("\x1f".join(text_parts).encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One changed field as the journal recorded it on its desk.
+
+    A named tuple, not a frozen dataclass: a first sync makes one per change pulled
+    (hundreds of thousands), and a tuple is made in a quarter of the time.
 
     ``base_hlc``/``base_site`` is the clock of the value the editor's desk held for the
     field when the change was made (0/"" for a new field); ``row_base_hlc`` the newest
