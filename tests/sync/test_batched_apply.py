@@ -1,0 +1,147 @@
+"""Taking records in, batched: a pulled transaction's records are written with one
+statement per table and set of fields (``client._written_together``); record by record
+stays the fallback. The two must store and journal exactly the same, and a record that
+fails its constraints must still be set aside alone, with the rest of its transaction
+stored."""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from mdt_desk.models.store import Store
+from mdt_desk.services.demo import generate_demo
+from mdt_desk.sync import client
+from mdt_desk.sync.protocol import Change
+from mdt_desk.sync.push import push_changes
+from tests.sync.support import Hub, digest, seed, sync
+
+Desks = Callable[..., Store]
+
+
+def _remote_journal(store: Store) -> list[tuple[object, ...]]:
+    """Every journal row this desk wrote for other desks' transactions, by content."""
+    me = store.replica_id.hex
+    with store.read() as session:
+        rows = session.execute(
+            text(
+                "SELECT t.tx_uuid, c.entity, c.row_id, c.field, c.op, c.old_value, c.new_value"
+                " FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+                " WHERE t.replica_id <> :me"
+            ),
+            {"me": me},
+        ).all()
+    return sorted(tuple(str(value) for value in row) for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the desk side is under test
+def test_batched_and_record_by_record_store_and_journal_the_same(
+    desks: Desks, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = desks("a")
+    generate_demo(a, patients=150, seed=5)
+    sync(a, hub)
+    batched = desks("batched")
+    report = sync(batched, hub)
+    assert report.applied > 5_000
+    with monkeypatch.context() as patched:
+        patched.setattr(client, "_written_together", lambda _session, _by_row: None)
+        one_by_one = desks("one by one")
+        sync(one_by_one, hub)
+    assert digest(batched) == digest(one_by_one) == digest(a)
+    assert _remote_journal(batched) == _remote_journal(one_by_one)
+
+
+def _goal_changes(hub: Hub) -> dict[str, str | None]:
+    """One goal's fields as the hub holds them (journal JSON), to make others like it."""
+    with hub.engine.connect() as connection:
+        row_id = connection.execute(
+            text("SELECT row_id FROM hub_change WHERE entity = 'goal' LIMIT 1")
+        ).scalar_one()
+        return {
+            str(name): value
+            for name, value in connection.execute(
+                text("SELECT field, value FROM hub_change WHERE entity = 'goal' AND row_id = :r"),
+                {"r": row_id},
+            )
+        }
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the desk side is under test
+def test_a_record_that_fails_its_constraints_is_set_aside_alone(
+    desks: Desks, hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A desk from before seals (schema 6) sends one transaction of two goals; the second
+    # names a case nobody has. Written together, the pair fails; written one by one, the
+    # first is stored and only the second is set aside.
+    a, b = desks("a"), desks("b")
+    seed(a, tmp_path)
+    sync(a, hub)
+    fields = _goal_changes(hub)
+    good, bad = uuid.uuid4().hex, uuid.uuid4().hex
+    site, tx_id = uuid.uuid4().hex, uuid.uuid4().hex
+    made: list[Change] = []
+    for row_id in (good, bad):
+        for name, value in sorted(fields.items()):
+            if name == "id":
+                continue
+            if name == "case_id" and row_id == bad:
+                value = json.dumps(uuid.uuid4().hex)
+            if name == "description":
+                value = json.dumps(f"Goal {row_id[:6]}")
+            made.append(
+                Change(
+                    origin_site=site,
+                    origin_seq=len(made) + 1,
+                    tx_id=tx_id,
+                    hlc=(time.time_ns() // 1_000_000) << 16,
+                    base_hlc=0,
+                    base_site="",
+                    row_base_hlc=0,
+                    entity="goal",
+                    row_id=row_id,
+                    field=name,
+                    op="set",
+                    value=value,
+                    schema_version=6,
+                    actor_id=None,
+                    actor_label="a desk from before seals",
+                    recorded_at="2026-12-01 09:00:00",
+                )
+            )
+    push_changes(
+        hub.engine,
+        site=site,
+        label="older desk",
+        schema_version=6,
+        prev_seq=0,
+        changes=made,
+        now_ms=time.time_ns() // 1_000_000,
+    )
+    with hub.engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT count(*) FROM hub_change WHERE row_id IN (:g, :b)"), {"g": good, "b": bad}
+        ).scalar_one() == len(made)
+    with caplog.at_level(logging.WARNING, logger="mdt_desk.sync.client"):
+        sync(b, hub)
+    assert "a goal record from the hub could not be stored; set aside" in caplog.messages
+    with b.read() as session:
+        stored = session.execute(
+            text("SELECT id, description FROM goal WHERE id IN (:g, :b)"), {"g": good, "b": bad}
+        ).all()
+        journalled = (
+            session.execute(
+                text("SELECT DISTINCT row_id FROM journal_change WHERE row_id IN (:g, :b)"),
+                {"g": good, "b": bad},
+            )
+            .scalars()
+            .all()
+        )
+    assert [(str(row_id), words) for row_id, words in stored] == [(good, f"Goal {good[:6]}")]
+    assert [str(row_id) for row_id in journalled] == [good]
