@@ -88,9 +88,10 @@ def test_a_record_that_fails_its_constraints_is_set_aside_alone(
     site, tx_id = uuid.uuid4().hex, uuid.uuid4().hex
     made: list[Change] = []
     for row_id in (good, bad):
-        for name, value in sorted(fields.items()):
+        for name, sent in sorted(fields.items()):
             if name == "id":
                 continue
+            value = sent
             if name == "case_id" and row_id == bad:
                 value = json.dumps(uuid.uuid4().hex)
             if name == "description":
