@@ -1018,16 +1018,26 @@ def _written_one_by_one(
             # the incoming fields together (journalled below as the incoming ones).
             _reinsert(session, entity, row_id, {**kept, **values}, refused)
             continue
-        statement, parameters = _row_write(entity, row_id, values, insert=exists is None)
-        try:
-            with session.begin_nested():
-                session.execute(statement, parameters)
-        except IntegrityError:
+        if not _write_record(session, entity, row_id, values, insert=exists is None):
             # A record the hub holds incomplete (damaged, or from a faulty desk): set it
             # aside rather than stop every later change from arriving.
             log.warning("a %s record from the hub could not be stored; set aside", entity)
             refused.add((entity, row_id))
     return refused
+
+
+def _write_record(
+    session: Session, entity: str, row_id: str, values: dict[str, Any], *, insert: bool
+) -> bool:
+    """Write one record's values in a savepoint of its own; False, with nothing written,
+    when the record fails its constraints."""
+    statement, parameters = _row_write(entity, row_id, values, insert=insert)
+    try:
+        with session.begin_nested():
+            session.execute(statement, parameters)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _rows_held(session: Session, rows: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -1342,11 +1352,7 @@ def _write_values(session: Session, changes: Sequence[Change]) -> None:
         exists = session.execute(
             text(f'SELECT 1 FROM "{entity}" WHERE id = :id'), {"id": row_id}
         ).first()
-        statement, parameters = _row_write(entity, row_id, values, insert=exists is None)
-        try:
-            with session.begin_nested():
-                session.execute(statement, parameters)
-        except IntegrityError:
+        if not _write_record(session, entity, row_id, values, insert=exists is None):
             log.warning("a %s record of this desk's could not be restored; set aside", entity)
 
 
