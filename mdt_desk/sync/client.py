@@ -119,9 +119,14 @@ _COLUMNS: dict[str, frozenset[str]] = {
 
 Progress = Callable[[str, int, int], None]
 
-#: Each log column's place in a row read with LOG_COLUMNS (rows are taken apart by
-#: place, one C call a row, as every change of a page is).
+#: Each log column's place in a row read with LOG_COLUMNS.
 _LOG_PLACE = {column.name: place for place, column in enumerate(LOG_COLUMNS)}
+
+
+def _log_parts(*names: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of the named columns of a log row, by place: one C call a row, as every
+    change of a page is taken apart."""
+    return operator.itemgetter(*(_LOG_PLACE[name] for name in names))
 
 
 @dataclass
@@ -631,17 +636,11 @@ def _altered_record(rows: Sequence[Any]) -> str:
     return ""
 
 
-#: A log row's fields in the order of :class:`Change`'s (one C call a row: every change
-#: of a page is made one).
-_CHANGE_OF = operator.itemgetter(*(_LOG_PLACE[name] for name in Change._fields))
-#: A log row's parts of its payload hash (``protocol.payload_hash_of``).
-_PAYLOAD_OF = operator.itemgetter(
-    *(
-        _LOG_PLACE[name]
-        for name in ("origin_site", "origin_seq", "tx_id", "hlc", "entity", "row_id", "field")
-    ),
-    _LOG_PLACE["op"],
-    _LOG_PLACE["value"],
+#: A log row's fields in the order of :class:`Change`'s, and its payload hash's parts
+#: (``protocol.payload_hash_of``).
+_CHANGE_OF = _log_parts(*Change._fields)
+_PAYLOAD_OF = _log_parts(
+    "origin_site", "origin_seq", "tx_id", "hlc", "entity", "row_id", "field", "op", "value"
 )
 
 
@@ -756,16 +755,10 @@ def _whole_verdict(
 
 #: A log row's copy of its transaction header, and its content, by column position
 #: (one C call a row: a page's every change is checked).
-_HEADER_OF = operator.itemgetter(
-    *(
-        _LOG_PLACE[name]
-        for name in ("origin_site", "actor_id", "actor_label", "recorded_at", "hlc")
-    ),
-    _LOG_PLACE["schema_version"],
+_HEADER_OF = _log_parts(
+    "origin_site", "actor_id", "actor_label", "recorded_at", "hlc", "schema_version"
 )
-_CONTENT_OF = operator.itemgetter(
-    *(_LOG_PLACE[name] for name in ("origin_seq", "entity", "row_id", "field", "op", "value"))
-)
+_CONTENT_OF = _log_parts("origin_seq", "entity", "row_id", "field", "op", "value")
 
 
 def _altered_header(seal: Seal, rows: Sequence[Any]) -> tuple[str, str] | None:
