@@ -123,9 +123,9 @@ VERDICT_BEFORE_SEALS = "before seals"
 VERDICT_OWN = "own"
 
 
-@dataclass(frozen=True, slots=True)
-class PulledChange:
-    """A change as the hub hands it back, in hub order.
+class PulledChange(NamedTuple):
+    """A change as the hub hands it back, in hub order (a named tuple, as
+    :class:`Change`: a first sync makes one per change).
 
     ``seal`` is its transaction's seal at the hub (``None``: unsealed); ``verdict`` is
     what checking the transaction's content against it found ("" when it holds,

@@ -4,16 +4,21 @@ stays the fallback. The two must store and journal exactly the same, and a recor
 fails its constraints must still be set aside alone, with the rest of its transaction
 stored."""
 
+import datetime as dt
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
+from mdt_desk.models.replication import RemoteTransaction, enter_remote, replication_session
 from mdt_desk.models.store import Store
 from mdt_desk.services.demo import generate_demo
 from mdt_desk.sync import client
@@ -146,3 +151,126 @@ def test_a_record_that_fails_its_constraints_is_set_aside_alone(
         )
     assert [(str(row_id), words) for row_id, words in stored] == [(good, f"Goal {good[:6]}")]
     assert [str(row_id) for row_id in journalled] == [good]
+
+
+#: What a text column may be sent: any text (NUL, quotes, backslashes, emoji), and the
+#: numbers and truth values an older or faulty desk might send instead.
+_ANY_VALUE = st.one_of(
+    st.text(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.booleans(),
+)
+
+
+def _stored_localities(store: Store, ids: list[str]) -> list[tuple[Any, ...]]:
+    """Each locality's stored values with their SQLite types, and its journal rows."""
+    with store.read() as session:
+        found = []
+        for row_id in ids:
+            values = session.execute(
+                text(
+                    "SELECT code, typeof(code), name, typeof(name), retired_at FROM locality"
+                    " WHERE id = :id"
+                ),
+                {"id": row_id},
+            ).one()
+            journal = session.execute(
+                text(
+                    "SELECT field, new_value FROM journal_change WHERE row_id = :id ORDER BY field"
+                ),
+                {"id": row_id},
+            ).all()
+            found.append((tuple(values), [tuple(row) for row in journal]))
+    return found
+
+
+def test_records_written_together_hold_exactly_what_one_by_one_would(desks: Desks) -> None:
+    # New records are written together from one JSON document (client._rows_insert_statement);
+    # whatever a desk sent, each value must be stored, typed and journalled as binding it
+    # to a statement of its own would.
+    store = desks("values")
+
+    def header() -> RemoteTransaction:
+        return RemoteTransaction(
+            tx_uuid=uuid.uuid4(),
+            replica_id=uuid.uuid4(),
+            actor_id=None,
+            actor_label="another desk",
+            hlc=1,
+            recorded_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC),
+            schema_version=1,
+        )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(_ANY_VALUE, _ANY_VALUE), min_size=1, max_size=4))
+    def check(sent: list[tuple[Any, Any]]) -> None:
+        made = "2026-12-01 09:00:00.000000"
+        together: dict[tuple[str, str], dict[str, Any]] = {}
+        one_by_one: dict[tuple[str, str], dict[str, Any]] = {}
+        for code, name in sent:
+            values = {"code": code, "name": name, "created_at": made, "updated_at": made}
+            together[("locality", uuid.uuid4().hex)] = dict(values)
+            one_by_one[("locality", uuid.uuid4().hex)] = dict(values)
+        with replication_session(store) as session:
+            enter_remote(session, header())
+            assert client._written_together(session, together) == set(together)
+            enter_remote(session, header())
+            assert client._written_one_by_one(session, one_by_one) == set()
+        assert _stored_localities(store, [row_id for _, row_id in together]) == (
+            _stored_localities(store, [row_id for _, row_id in one_by_one])
+        )
+
+    check()
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the desk side is under test
+def test_a_value_no_desk_could_have_written_is_set_aside(
+    desks: Desks, hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A lone UTF-16 surrogate escape: valid JSON, but no text a desk stores; taken in, it
+    # would be stored changed (or stop the sync), so the change is set aside as damaged.
+    a, b = desks("a"), desks("b")
+    seed(a, tmp_path)
+    sync(a, hub)
+    fields = _goal_changes(hub)
+    site, tx_id, row_id = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
+    made = [
+        Change(
+            origin_site=site,
+            origin_seq=n + 1,
+            tx_id=tx_id,
+            hlc=(time.time_ns() // 1_000_000) << 16,
+            base_hlc=0,
+            base_site="",
+            row_base_hlc=0,
+            entity="goal",
+            row_id=row_id,
+            field=name,
+            op="set",
+            value='"Practise the zebra crossing \\ud800"' if name == "description" else sent,
+            schema_version=6,
+            actor_id=None,
+            actor_label="a faulty desk",
+            recorded_at="2026-12-01 09:00:00",
+        )
+        for n, (name, sent) in enumerate(sorted(fields.items()))
+        if name != "id"
+    ]
+    push_changes(
+        hub.engine,
+        site=site,
+        label="faulty desk",
+        schema_version=6,
+        prev_seq=0,
+        changes=made,
+        now_ms=time.time_ns() // 1_000_000,
+    )
+    with caplog.at_level(logging.WARNING, logger="mdt_desk.sync.client"):
+        report = sync(b, hub)
+    assert report.skipped_damaged == 1
+    assert any("a damaged change at the hub was set aside" in m for m in caplog.messages)
+    with b.read() as session:
+        stored = session.execute(
+            text("SELECT count(*) FROM goal WHERE description LIKE 'Practise the zebra crossing%'")
+        ).scalar_one()
+    assert stored == 0

@@ -3,6 +3,7 @@ between two practices of one desk must not re-apply a transaction's earlier valu
 its later one; a desk made full again takes back the person it moved out, with what it
 typed for them itself."""
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +71,44 @@ def test_a_desk_made_full_again_holds_the_person_it_moved_out_of_its_scope(
     sync_once(desk, hub.engine, label="desk")
     sync_once(desk, hub.engine, label="desk")
     assert_matches_hub(desk, hub)
+
+
+def test_a_person_whose_move_away_loses_at_the_hub_comes_back_whole(
+    desks: Callable[..., Store], hub: Hub, tmp_path: Path
+) -> None:
+    # Found by the state machine: the desk that made a person's records moves them out
+    # of its practices, another desk moves them within its practices a moment later, and
+    # the later move wins at the hub. The desk took the person back from its journal,
+    # transaction by transaction, and the one that made each record lacked the field it
+    # changed later (the practice), so every record was set aside and the person lost.
+    maker = desks("maker")
+    records = _seed_practices(maker, tmp_path)
+    sync_once(maker, hub.engine, label="maker")
+    other = desks("other")
+    sync_once(other, hub.engine, label="other")
+    mine = (CODES[0], CODES[2])
+    change_scope(maker, hub.engine, DeskScope(codes=mine, follow_staff=False))
+    sync_once(maker, hub.engine, label="maker")
+    person = next(row_id for table, row_id in records if table == "patient")
+    for store, code, label in ((maker, CODES[1], "maker"), (other, CODES[2], "other")):
+        with store.write(None, label) as session:
+            found = session.get(Patient, uuid.UUID(person))
+            assert found is not None
+            found.practice_id = practice_id_for(code)
+    sync_once(maker, hub.engine, label="maker")  # its move is sent; the person leaves it
+    assert person not in {
+        row_id for (table, row_id, _f) in stored_fields(maker) if table == "patient"
+    }
+    sync_once(other, hub.engine, label="other")  # the later move wins: back in its practices
+    sync_once(maker, hub.engine, label="maker")
+    sync_once(maker, hub.engine, label="maker")
+
+    expected = _scope_fields(hub.state(), _practice_ids(frozenset(mine)))
+    got = stored_fields(maker)
+    assert json.loads(got[("patient", person, "practice_id")]) == practice_id_for(CODES[2]).hex
+    differ = {
+        key: (got.get(key), expected.get(key))
+        for key in got.keys() | expected.keys()
+        if got.get(key) != expected.get(key)
+    }
+    assert not differ, f"(desk, hub): {differ}"
