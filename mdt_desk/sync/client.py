@@ -1994,16 +1994,18 @@ def _pull_and_sweep(
         scope=scope,
     )
     if scope is not None and whole:
-        _sweep(store, scope, report)
+        _sweep(store, engine, scope, report)
 
 
-def _sweep(store: Store, scope: frozenset[str], report: SyncReport) -> None:
-    """Remove what left this desk's practices; note what it now holds whole."""
+def _sweep(store: Store, engine: Engine, scope: frozenset[str], report: SyncReport) -> None:
+    """Remove what left this desk's practices, as its own records and the hub (as far as
+    this desk has pulled) both see them; note what it now holds whole."""
     removal = desk_scope.remove_out_of_scope(
         store,
         scope,
         pushed_through=_meta_int(store, META_PUSHED_THROUGH),
         reason="no longer of this desk's practices",
+        people_at_hub=desk_scope.people_at(engine, scope, _meta_int(store, META_PULL_CURSOR)),
     )
     if removal.records:
         report.removed = removal.records

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from mdt_desk.models.journal import triggers_lifted
 from mdt_desk.models.store import Store
 from mdt_desk.sync.hub import _unreachable, hub_anchor_span, hub_state
 from mdt_desk.sync.hub_roles import login_practices
-from mdt_desk.sync.scope import EVERYONE, practice_anchor
+from mdt_desk.sync.scope import EVERYONE, patient_anchor, practice_anchor
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,31 @@ def anchors_of(
     if opened_after is None:
         found += [practice_anchor(practice) for practice in chosen]
     return found
+
+
+def people_at(engine: Engine, practices: Iterable[str], position: int) -> set[str]:
+    """The anchors of the people of ``practices`` as the hub's log stood at ``position``
+    (a span runs from the change that brought a person to a practice, to and including
+    the one that took them away)."""
+    chosen = sorted(set(practices))
+    if not chosen:
+        return set()
+    span = hub_anchor_span
+    query = (
+        select(span.c.anchor)
+        .where(
+            span.c.practice_id.in_(chosen),
+            span.c.anchor.like("patient:%"),
+            span.c.from_seq <= position,
+            or_(span.c.to_seq.is_(None), span.c.to_seq > position),
+        )
+        .distinct()
+    )
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
 
 
 def first_anchors(engine: Engine, practices: Iterable[str]) -> list[str]:
@@ -437,6 +462,20 @@ def _out_of_scope(session: Session, practices: frozenset[str]) -> tuple[set[str]
     return people, meetings
 
 
+def _not_at_hub(session: Session, practices: frozenset[str], at_hub: set[str]) -> set[str]:
+    """People held here in ``practices`` whose anchors are not among ``at_hub``."""
+    mine = sorted(practices)
+    marks = ", ".join(f":p{n}" for n in range(len(mine))) or "NULL"
+    return {
+        str(row)
+        for row in session.execute(
+            text(f"SELECT id FROM patient WHERE practice_id IN ({marks})"),
+            {f"p{n}": value for n, value in enumerate(mine)},
+        ).scalars()
+        if patient_anchor(str(row)) not in at_hub
+    }
+
+
 def _other_practices_lists(session: Session, practices: frozenset[str]) -> set[str]:
     """Printed lists of other practices (the print record of a practice's caseload)."""
     mine = sorted(practices)
@@ -536,14 +575,28 @@ def _deletes_allowed(session: Session, tables: Iterable[str]) -> AbstractContext
 
 
 def remove_out_of_scope(
-    store: Store, practices: frozenset[str], *, pushed_through: int, reason: str
+    store: Store,
+    practices: frozenset[str],
+    *,
+    pushed_through: int,
+    reason: str,
+    people_at_hub: set[str] | None = None,
 ) -> Removal:
     """Take off this desk the people and meetings of none of ``practices``, with their
-    journal rows; records with unsent changes stay until those reach the hub."""
+    journal rows; records with unsent changes stay until those reach the hub.
+
+    ``people_at_hub``: the anchors of the people the hub holds in ``practices``, as far
+    as this desk has pulled. A person held here in one of them but not there is gone
+    too: this desk moved them to one of its practices, another desk moved them elsewhere
+    a moment later, and that move won. This desk may never receive the winning move (it
+    was made when the person was of neither's practices), so its own view would keep
+    them, at a practice the team does not have them at."""
     removal = Removal()
     me = store.replica_id.hex
     with store.write_session() as session:
         people, meetings = _out_of_scope(session, practices)
+        if people_at_hub is not None:
+            people |= _not_at_hub(session, practices, people_at_hub)
         lists = _other_practices_lists(session, practices)
         if not people and not meetings and not lists:
             return removal

@@ -112,3 +112,41 @@ def test_a_person_whose_move_away_loses_at_the_hub_comes_back_whole(
         if got.get(key) != expected.get(key)
     }
     assert not differ, f"(desk, hub): {differ}"
+
+
+def test_a_desk_whose_move_loses_to_one_it_cannot_see_lets_the_person_go(
+    desks: Callable[..., Store], hub: Hub, tmp_path: Path
+) -> None:
+    # Found by the state machine: a desk moves a person to a practice of its own, another
+    # desk a moment later to a third practice, and the later move wins at the hub. Once
+    # the first desk covers only its own practice, the winning move is not of its
+    # practices (the person was at neither when it was made), so the desk never saw it
+    # and kept the person, at a practice the team does not have them at.
+    maker = desks("maker")
+    records = _seed_practices(maker, tmp_path)
+    sync_once(maker, hub.engine, label="maker")
+    desk, other = desks("desk"), desks("other")
+    sync_once(desk, hub.engine, label="desk")
+    sync_once(other, hub.engine, label="other")
+    person = next(row_id for table, row_id in records if table == "patient")
+    for store, code, label in ((desk, CODES[2], "desk"), (other, CODES[1], "other")):
+        with store.write(None, label) as session:
+            found = session.get(Patient, uuid.UUID(person))
+            assert found is not None
+            found.practice_id = practice_id_for(code)
+    sync_once(other, hub.engine, label="other")
+    mine = (CODES[2],)
+    change_scope(desk, hub.engine, DeskScope(codes=mine, follow_staff=False))
+    sync_once(desk, hub.engine, label="desk")
+    sync_once(desk, hub.engine, label="desk")
+
+    held = {row_id for (table, row_id, _field) in stored_fields(desk) if table == "patient"}
+    assert person not in held
+    expected = _scope_fields(hub.state(), _practice_ids(frozenset(mine)))
+    got = stored_fields(desk)
+    differ = {
+        key: (got.get(key), expected.get(key))
+        for key in got.keys() | expected.keys()
+        if got.get(key) != expected.get(key)
+    }
+    assert not differ, f"(desk, hub): {differ}"
