@@ -78,29 +78,17 @@ def _goal_changes(hub: Hub) -> dict[str, str | None]:
         }
 
 
-@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the desk side is under test
-def test_a_record_that_fails_its_constraints_is_set_aside_alone(
-    desks: Desks, hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def _push_goals_of_an_older_desk(
+    hub: Hub, fields: dict[str, str | None], goals: dict[str, dict[str, str]], label: str
 ) -> None:
-    # A desk from before seals (schema 6) sends one transaction of two goals; the second
-    # names a case nobody has. Written together, the pair fails; written one by one, the
-    # first is stored and only the second is set aside.
-    a, b = desks("a"), desks("b")
-    seed(a, tmp_path)
-    sync(a, hub)
-    fields = _goal_changes(hub)
-    good, bad = uuid.uuid4().hex, uuid.uuid4().hex
+    """Push goals as one transaction of a desk from before seals (schema 6): each made of
+    ``fields`` (a goal's, as the hub holds them) with its own values (``goals[row id]``)."""
     site, tx_id = uuid.uuid4().hex, uuid.uuid4().hex
     made: list[Change] = []
-    for row_id in (good, bad):
+    for row_id, own in goals.items():
         for name, sent in sorted(fields.items()):
             if name == "id":
                 continue
-            value = sent
-            if name == "case_id" and row_id == bad:
-                value = json.dumps(uuid.uuid4().hex)
-            if name == "description":
-                value = json.dumps(f"Goal {row_id[:6]}")
             made.append(
                 Change(
                     origin_site=site,
@@ -114,17 +102,17 @@ def test_a_record_that_fails_its_constraints_is_set_aside_alone(
                     row_id=row_id,
                     field=name,
                     op="set",
-                    value=value,
+                    value=own.get(name, sent),
                     schema_version=6,
                     actor_id=None,
-                    actor_label="a desk from before seals",
+                    actor_label=label,
                     recorded_at="2026-12-01 09:00:00",
                 )
             )
     push_changes(
         hub.engine,
         site=site,
-        label="older desk",
+        label=label,
         schema_version=6,
         prev_seq=0,
         changes=made,
@@ -132,8 +120,33 @@ def test_a_record_that_fails_its_constraints_is_set_aside_alone(
     )
     with hub.engine.connect() as connection:
         assert connection.execute(
-            text("SELECT count(*) FROM hub_change WHERE row_id IN (:g, :b)"), {"g": good, "b": bad}
+            text("SELECT count(*) FROM hub_change WHERE tx_id = :t"), {"t": tx_id}
         ).scalar_one() == len(made)
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the desk side is under test
+def test_a_record_that_fails_its_constraints_is_set_aside_alone(
+    desks: Desks, hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A desk from before seals (schema 6) sends one transaction of two goals; the second
+    # names a case nobody has. Written together, the pair fails; written one by one, the
+    # first is stored and only the second is set aside.
+    a, b = desks("a"), desks("b")
+    seed(a, tmp_path)
+    sync(a, hub)
+    good, bad = uuid.uuid4().hex, uuid.uuid4().hex
+    _push_goals_of_an_older_desk(
+        hub,
+        _goal_changes(hub),
+        {
+            good: {"description": json.dumps(f"Goal {good[:6]}")},
+            bad: {
+                "description": json.dumps(f"Goal {bad[:6]}"),
+                "case_id": json.dumps(uuid.uuid4().hex),
+            },
+        },
+        "a desk from before seals",
+    )
     with caplog.at_level(logging.WARNING, logger="mdt_desk.sync.client"):
         sync(b, hub)
     assert "a goal record from the hub could not be stored; set aside" in caplog.messages
@@ -232,38 +245,11 @@ def test_a_value_no_desk_could_have_written_is_set_aside(
     a, b = desks("a"), desks("b")
     seed(a, tmp_path)
     sync(a, hub)
-    fields = _goal_changes(hub)
-    site, tx_id, row_id = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
-    made = [
-        Change(
-            origin_site=site,
-            origin_seq=n + 1,
-            tx_id=tx_id,
-            hlc=(time.time_ns() // 1_000_000) << 16,
-            base_hlc=0,
-            base_site="",
-            row_base_hlc=0,
-            entity="goal",
-            row_id=row_id,
-            field=name,
-            op="set",
-            value='"Practise the zebra crossing \\ud800"' if name == "description" else sent,
-            schema_version=6,
-            actor_id=None,
-            actor_label="a faulty desk",
-            recorded_at="2026-12-01 09:00:00",
-        )
-        for n, (name, sent) in enumerate(sorted(fields.items()))
-        if name != "id"
-    ]
-    push_changes(
-        hub.engine,
-        site=site,
-        label="faulty desk",
-        schema_version=6,
-        prev_seq=0,
-        changes=made,
-        now_ms=time.time_ns() // 1_000_000,
+    _push_goals_of_an_older_desk(
+        hub,
+        _goal_changes(hub),
+        {uuid.uuid4().hex: {"description": '"Practise the zebra crossing \\ud800"'}},
+        "a faulty desk",
     )
     with caplog.at_level(logging.WARNING, logger="mdt_desk.sync.client"):
         report = sync(b, hub)

@@ -1,7 +1,8 @@
 """Issue 14, found by the sync state machine (test_state_machine.py) and fixed: a move
 between two practices of one desk must not re-apply a transaction's earlier value over
 its later one; a desk made full again takes back the person it moved out, with what it
-typed for them itself."""
+typed for them itself; a person whose move away loses comes back whole, and a desk whose
+move loses to one it cannot see lets the person go."""
 
 import json
 import uuid
@@ -17,6 +18,25 @@ from tests.sync.support import Hub, assert_matches_hub, stored_fields
 from tests.sync.test_state_machine import CODES, _practice_ids, _scope_fields, _seed_practices
 
 
+def _assert_holds_its_practices(store: Store, hub: Hub, codes: tuple[str, ...]) -> None:
+    """The desk holds exactly the hub's records of the people of ``codes``."""
+    expected = _scope_fields(hub.state(), _practice_ids(frozenset(codes)))
+    got = stored_fields(store)
+    differ = {
+        key: (got.get(key), expected.get(key))
+        for key in got.keys() | expected.keys()
+        if got.get(key) != expected.get(key)
+    }
+    assert not differ, f"(desk, hub): {sorted(differ.items())[:10]}"
+
+
+def _move(store: Store, person: str, code: str, label: str) -> None:
+    with store.write(None, label) as session:
+        found = session.get(Patient, uuid.UUID(person))
+        assert found is not None
+        found.practice_id = practice_id_for(code)
+
+
 def test_a_move_between_two_practices_of_a_desk_leaves_its_records_as_the_hub_has_them(
     desks: Callable[..., Store], hub: Hub, tmp_path: Path
 ) -> None:
@@ -26,24 +46,13 @@ def test_a_move_between_two_practices_of_a_desk_leaves_its_records_as_the_hub_ha
     scoped = desks("scoped")
     set_scope(scoped, DeskScope(codes=CODES, follow_staff=False))
     sync_once(scoped, hub.engine, label="scoped desk")
-    everything = _practice_ids(frozenset(CODES))
-    assert stored_fields(scoped) == _scope_fields(hub.state(), everything)
+    _assert_holds_its_practices(scoped, hub, CODES)
 
     person = next(row_id for table, row_id in records if table == "patient")
-    with full.write(None, "full desk") as session:
-        found = session.get(Patient, uuid.UUID(person))
-        assert found is not None
-        found.practice_id = practice_id_for(CODES[2])  # still one of the desk's practices
+    _move(full, person, CODES[2], "full desk")  # still one of the desk's practices
     sync_once(full, hub.engine, label="full desk")
     sync_once(scoped, hub.engine, label="scoped desk")
-
-    expected, got = _scope_fields(hub.state(), everything), stored_fields(scoped)
-    differ = {
-        key: (got.get(key), expected.get(key))
-        for key in got.keys() | expected.keys()
-        if got.get(key) != expected.get(key)
-    }
-    assert not differ, f"(desk, hub): {differ}"
+    _assert_holds_its_practices(scoped, hub, CODES)
 
 
 def test_a_desk_made_full_again_holds_the_person_it_moved_out_of_its_scope(
@@ -59,10 +68,7 @@ def test_a_desk_made_full_again_holds_the_person_it_moved_out_of_its_scope(
     # The narrowed desk records that its person registered at another practice: the
     # move is sent, and the person leaves the desk.
     person = next(row_id for table, row_id in records if table == "patient")
-    with desk.write(None, "desk") as session:
-        found = session.get(Patient, uuid.UUID(person))
-        assert found is not None
-        found.practice_id = practice_id_for(CODES[1])
+    _move(desk, person, CODES[1], "desk")
     sync_once(desk, hub.engine, label="desk")
     sync_once(full, hub.engine, label="full desk")
     assert_matches_hub(full, hub)
@@ -90,11 +96,8 @@ def test_a_person_whose_move_away_loses_at_the_hub_comes_back_whole(
     change_scope(maker, hub.engine, DeskScope(codes=mine, follow_staff=False))
     sync_once(maker, hub.engine, label="maker")
     person = next(row_id for table, row_id in records if table == "patient")
-    for store, code, label in ((maker, CODES[1], "maker"), (other, CODES[2], "other")):
-        with store.write(None, label) as session:
-            found = session.get(Patient, uuid.UUID(person))
-            assert found is not None
-            found.practice_id = practice_id_for(code)
+    _move(maker, person, CODES[1], "maker")
+    _move(other, person, CODES[2], "other")
     sync_once(maker, hub.engine, label="maker")  # its move is sent; the person leaves it
     assert person not in {
         row_id for (table, row_id, _f) in stored_fields(maker) if table == "patient"
@@ -103,15 +106,9 @@ def test_a_person_whose_move_away_loses_at_the_hub_comes_back_whole(
     sync_once(maker, hub.engine, label="maker")
     sync_once(maker, hub.engine, label="maker")
 
-    expected = _scope_fields(hub.state(), _practice_ids(frozenset(mine)))
     got = stored_fields(maker)
     assert json.loads(got[("patient", person, "practice_id")]) == practice_id_for(CODES[2]).hex
-    differ = {
-        key: (got.get(key), expected.get(key))
-        for key in got.keys() | expected.keys()
-        if got.get(key) != expected.get(key)
-    }
-    assert not differ, f"(desk, hub): {differ}"
+    _assert_holds_its_practices(maker, hub, mine)
 
 
 def test_a_desk_whose_move_loses_to_one_it_cannot_see_lets_the_person_go(
@@ -129,11 +126,8 @@ def test_a_desk_whose_move_loses_to_one_it_cannot_see_lets_the_person_go(
     sync_once(desk, hub.engine, label="desk")
     sync_once(other, hub.engine, label="other")
     person = next(row_id for table, row_id in records if table == "patient")
-    for store, code, label in ((desk, CODES[2], "desk"), (other, CODES[1], "other")):
-        with store.write(None, label) as session:
-            found = session.get(Patient, uuid.UUID(person))
-            assert found is not None
-            found.practice_id = practice_id_for(code)
+    _move(desk, person, CODES[2], "desk")
+    _move(other, person, CODES[1], "other")
     sync_once(other, hub.engine, label="other")
     mine = (CODES[2],)
     change_scope(desk, hub.engine, DeskScope(codes=mine, follow_staff=False))
@@ -142,11 +136,4 @@ def test_a_desk_whose_move_loses_to_one_it_cannot_see_lets_the_person_go(
 
     held = {row_id for (table, row_id, _field) in stored_fields(desk) if table == "patient"}
     assert person not in held
-    expected = _scope_fields(hub.state(), _practice_ids(frozenset(mine)))
-    got = stored_fields(desk)
-    differ = {
-        key: (got.get(key), expected.get(key))
-        for key in got.keys() | expected.keys()
-        if got.get(key) != expected.get(key)
-    }
-    assert not differ, f"(desk, hub): {differ}"
+    _assert_holds_its_practices(desk, hub, mine)
