@@ -6,7 +6,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,13 +178,22 @@ def assert_matches_hub(store: Store, hub: Hub) -> None:
     known = set(synced_table_names())
     expected = {key: value for key, value in hub.state().items() if key[0] in known}
     expected = {key: value for key, value in expected.items() if value not in (None, "null")}
-    found = stored_fields(store)
+    assert_same_fields(stored_fields(store), expected, "desk differs from the hub")
+
+
+def assert_same_fields(
+    found: Mapping[tuple[str, str, str], str | None],
+    expected: Mapping[tuple[str, str, str], str | None],
+    why: str,
+) -> None:
+    """Every field of ``found`` and ``expected`` equal; else ``why`` and the first ten
+    that differ, as (found, expected)."""
     differ = {
         key: (found.get(key), expected.get(key))
         for key in found.keys() | expected.keys()
         if found.get(key) != expected.get(key)
     }
-    assert not differ, f"desk differs from the hub (desk, hub): {sorted(differ.items())[:10]}"
+    assert not differ, f"{why} (desk, hub): {sorted(differ.items())[:10]}"
 
 
 def assert_sound(store: Store) -> None:

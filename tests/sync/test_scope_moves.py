@@ -14,20 +14,14 @@ from mdt_desk.models.store import Store
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.sync.client import sync_once
 from mdt_desk.sync.desk_scope import DeskScope, change_scope, set_scope
-from tests.sync.support import Hub, assert_matches_hub, stored_fields
+from tests.sync.support import Hub, assert_matches_hub, assert_same_fields, stored_fields
 from tests.sync.test_state_machine import CODES, _practice_ids, _scope_fields, _seed_practices
 
 
 def _assert_holds_its_practices(store: Store, hub: Hub, codes: tuple[str, ...]) -> None:
     """The desk holds exactly the hub's records of the people of ``codes``."""
     expected = _scope_fields(hub.state(), _practice_ids(frozenset(codes)))
-    got = stored_fields(store)
-    differ = {
-        key: (got.get(key), expected.get(key))
-        for key in got.keys() | expected.keys()
-        if got.get(key) != expected.get(key)
-    }
-    assert not differ, f"(desk, hub): {sorted(differ.items())[:10]}"
+    assert_same_fields(stored_fields(store), expected, f"the desk of {codes} differs")
 
 
 def _move(store: Store, person: str, code: str, label: str) -> None:
