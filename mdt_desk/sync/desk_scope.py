@@ -21,7 +21,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine, or_, select, text
 from sqlalchemy.exc import DBAPIError
@@ -192,16 +191,19 @@ def anchors_of(
     """Every anchor of ``practices`` now (their people and meetings, and the practices'
     own records); only those that came to them after ``opened_after``, if given."""
     chosen = sorted(set(practices))
-    span = hub_anchor_span
-    found = sorted(
-        _span_anchors(
-            engine,
-            chosen,
-            span.c.to_seq.is_(None),
-            *([] if opened_after is None else [span.c.from_seq > opened_after]),
-        )
+    if not chosen:
+        return []
+    query = select(hub_anchor_span.c.anchor).where(
+        hub_anchor_span.c.practice_id.in_(chosen), hub_anchor_span.c.to_seq.is_(None)
     )
-    if chosen and opened_after is None:
+    if opened_after is not None:
+        query = query.where(hub_anchor_span.c.from_seq > opened_after)
+    try:
+        with engine.connect() as connection:
+            found = sorted(set(connection.execute(query.distinct()).scalars()))
+    except DBAPIError as error:
+        raise _unreachable(engine.url, error) from error
+    if opened_after is None:
         found += [practice_anchor(practice) for practice in chosen]
     return found
 
@@ -210,23 +212,18 @@ def people_at(engine: Engine, practices: Iterable[str], position: int) -> set[st
     """The anchors of the people of ``practices`` as the hub's log stood at ``position``
     (a span runs from the change that brought a person to a practice, to and including
     the one that took them away)."""
-    span = hub_anchor_span
-    return _span_anchors(
-        engine,
-        sorted(set(practices)),
-        span.c.anchor.like("patient:%"),
-        span.c.from_seq <= position,
-        or_(span.c.to_seq.is_(None), span.c.to_seq > position),
-    )
-
-
-def _span_anchors(engine: Engine, practices: Sequence[str], *conditions: Any) -> set[str]:
-    """The anchors of the hub's spans in ``practices`` that meet ``conditions``."""
-    if not practices:
+    chosen = sorted(set(practices))
+    if not chosen:
         return set()
+    span = hub_anchor_span
     query = (
-        select(hub_anchor_span.c.anchor)
-        .where(hub_anchor_span.c.practice_id.in_(practices), *conditions)
+        select(span.c.anchor)
+        .where(
+            span.c.practice_id.in_(chosen),
+            span.c.anchor.like("patient:%"),
+            span.c.from_seq <= position,
+            or_(span.c.to_seq.is_(None), span.c.to_seq > position),
+        )
         .distinct()
     )
     try:
@@ -437,22 +434,16 @@ def _ids(session: Session, sql: str, values: Iterable[str]) -> set[str]:
     return found
 
 
-def _out_of_scope(
-    session: Session, practices: frozenset[str], people_at_hub: set[str] | None = None
-) -> tuple[set[str], set[str]]:
-    """(people, meetings) held here that belong to none of ``practices``; with
-    ``people_at_hub`` (:func:`remove_out_of_scope`), also the people held in one of them
-    whose anchors the hub does not have there."""
+def _out_of_scope(session: Session, practices: frozenset[str]) -> tuple[set[str], set[str]]:
+    """(people, meetings) held here that belong to none of ``practices``."""
     mine = sorted(practices)
     marks = ", ".join(f":p{n}" for n in range(len(mine))) or "NULL"
     values = {f"p{n}": value for n, value in enumerate(mine)}
     people = {
-        str(row_id)
-        for row_id, inside in session.execute(
-            text(f"SELECT id, practice_id IN ({marks}) FROM patient"), values
-        )
-        if not inside
-        or (people_at_hub is not None and patient_anchor(str(row_id)) not in people_at_hub)
+        str(row)
+        for row in session.execute(
+            text(f"SELECT id FROM patient WHERE practice_id NOT IN ({marks})"), values
+        ).scalars()
     }
     meetings = {
         str(row)
@@ -469,6 +460,20 @@ def _out_of_scope(
         ).scalars()
     }
     return people, meetings
+
+
+def _not_at_hub(session: Session, practices: frozenset[str], at_hub: set[str]) -> set[str]:
+    """People held here in ``practices`` whose anchors are not among ``at_hub``."""
+    mine = sorted(practices)
+    marks = ", ".join(f":p{n}" for n in range(len(mine))) or "NULL"
+    return {
+        str(row)
+        for row in session.execute(
+            text(f"SELECT id FROM patient WHERE practice_id IN ({marks})"),
+            {f"p{n}": value for n, value in enumerate(mine)},
+        ).scalars()
+        if patient_anchor(str(row)) not in at_hub
+    }
 
 
 def _other_practices_lists(session: Session, practices: frozenset[str]) -> set[str]:
@@ -589,7 +594,9 @@ def remove_out_of_scope(
     removal = Removal()
     me = store.replica_id.hex
     with store.write_session() as session:
-        people, meetings = _out_of_scope(session, practices, people_at_hub)
+        people, meetings = _out_of_scope(session, practices)
+        if people_at_hub is not None:
+            people |= _not_at_hub(session, practices, people_at_hub)
         lists = _other_practices_lists(session, practices)
         if not people and not meetings and not lists:
             return removal
