@@ -1,9 +1,21 @@
-"""Start-up and quick-find benchmark for the caseload workspace on a large demo store.
+"""Start-up and quick-find benchmark for the desk on a large encrypted demo store.
 
-1. Start-up: the wall time from launching a new Python process to the caseload being
-   on screen (its first page loaded and painted), as a ratio to a bare PySide6 window
-   started the same way (new process, QApplication, a QMainWindow shown and painted).
-   Runs alternate between the two so machine noise falls on both. Target: ≤ 2.5×.
+1. Start-up, each a new Python process, median of ``--runs``, alternating with a bare
+   PySide6 window (new process, QApplication, a QMainWindow shown, its first frame
+   grabbed) so machine noise falls on both:
+   - **shell**: launch → the sign-in screen painted with its PIN field focused (typing
+     goes there). Target ≤ 1.5× the bare window.
+   - **PIN submitted → rows**: the PIN is typed as a person types it (a key every
+     ``--key-interval-ms``, 150 ms by default, starting when the screen is painted), then
+     Enter; the time from Enter to the first real caseload rows painted, the argon2id
+     check included. Target ≤ 1 s (contracts: start-up with a sign-in screen).
+   - **launch → rows**: the same run's launch → first caseload rows painted, as a ratio
+     to the bare window (the issue's "≤ 3×", which counted no PIN; reported, see
+     docs/performance.md for why the contract's measure replaces it).
+   The store is encrypted and its key sealed by a passphrase, so fetching and unsealing
+   the key is in every figure. The child runs the real start-up (``run_desk``) on a
+   store opened here before (its sign-in screen remembered, as on every start but the
+   first).
 2. Quick find: in one process with the real window, the time from a keystroke in
    "Find patient" to the matches being shown, over names typed letter by letter, NHS
    numbers typed with spaces and dates of birth. Baseline: the same searches run with
@@ -16,12 +28,14 @@ Exits with status 1 if a target is missed.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +46,12 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-STARTUP_TARGET = 2.5
+SHELL_TARGET = 1.5
+SUBMIT_TO_ROWS_TARGET_S = 1.0
 FIND_TARGET_MS = 100.0
 
 BARE_WINDOW = """
-import sys
+import sys, time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QLabel
 app = QApplication(sys.argv)
@@ -46,71 +61,134 @@ window.resize(1280, 800)
 window.show()
 def painted():
     window.grab()
-    print("ready", flush=True)
+    print(f'{{"painted": {time.perf_counter()}}}', flush=True)
     app.quit()
 QTimer.singleShot(0, painted)
 app.exec()
 """
 
-DESK_WINDOW = """
+# Times are perf_counter() readings: CLOCK_MONOTONIC on Linux, the same clock in the
+# parent, so the parent subtracts the moment it launched the child.
+DESK_START = """
+import json, sys, time
+from pathlib import Path
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+store, settings, interval = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings)
+from mdt_desk.startup import run_desk
+marks = {}
+
+def started(start):
+    app = QApplication.instance()
+    keys = list("246810") + ["Enter"]
+
+    def type_next():
+        from PySide6.QtTest import QTest
+        target = QApplication.focusWidget()
+        if target is None or not target.isVisible():  # the window is taking over
+            QTimer.singleShot(2, type_next)
+            return
+        key = keys.pop(0)
+        if key == "Enter":
+            marks["submitted"] = time.perf_counter()
+            QTest.keyClick(target, Qt.Key.Key_Return)
+        else:
+            QTest.keyClicks(target, key)
+        if keys:
+            QTimer.singleShot(interval, type_next)
+
+    def painted():
+        start.shell.grab()
+        if not start.shell.pin_edit.hasFocus():  # not accepting typing yet
+            QTimer.singleShot(1, painted)
+            return
+        marks["shell"] = time.perf_counter()
+        QTimer.singleShot(interval, type_next)
+
+    def window_ready(window):
+        def loaded(count):
+            def rows():
+                window.grab()
+                marks["rows"] = time.perf_counter()
+                assert count > 0 and window.caseload_model.row_at(0) is not None
+                print(json.dumps(marks), flush=True)
+                window.close()
+                app.quit()
+            QTimer.singleShot(0, rows)
+        window.caseload_model.loaded.connect(loaded)
+
+    start.window_ready.connect(window_ready)
+    QTimer.singleShot(0, painted)
+
+sys.exit(run_desk(store, started=started))
+"""
+
+REMEMBER = """
 import sys
 from pathlib import Path
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtWidgets import QApplication
-app = QApplication(sys.argv)
-QCoreApplication.setOrganizationName("MDT Desk benchmark")
+from PySide6.QtCore import QCoreApplication, QSettings
+app = QCoreApplication(sys.argv)
+app.setOrganizationName("MDT Desk")
+app.setApplicationName("MDT Desk")
 QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[2])
-from mdt_desk.app import create_main_window
-# A demo store is past set-up: the window opens signed in with the demo PIN (the PIN
-# check, ~0.13 s, counts in the time, as a person typing it would wait for it).
-window = create_main_window(Path(sys.argv[1]), pin="246810")
-window.resize(1280, 800)
-window.show()
-def shown(count):
-    def painted():
-        window.grab()
-        assert window.caseload_model.row_at(0) is not None or count == 0
-        print("ready", count, flush=True)
-        window.close()
-        app.quit()
-    QTimer.singleShot(0, painted)
-window.caseload_model.loaded.connect(shown)
-app.exec()
+from mdt_desk.ui.startup_shell import remember_sign_in
+remember_sign_in(Path(sys.argv[1]), True)
 """
 
 
-def _time_process(code: str, *args: str) -> float:
-    """Seconds from launching a new interpreter to its "ready" line (window painted)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
+def _run_child(code: str, *args: str) -> dict[str, float]:
+    """Seconds from launching a new interpreter to each moment it reports."""
+    launched = time.perf_counter()
+    child = subprocess.run(
         [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=False,
+        timeout=120,
     )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    elapsed = time.perf_counter() - started
-    _out, errors = child.communicate()
-    if child.returncode != 0 or not line.startswith("ready"):
-        raise SystemExit(f"benchmark child failed:\n{line}\n{errors}")
-    return elapsed
+    lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+    if child.returncode != 0 or not lines:
+        raise SystemExit(f"benchmark child failed:\n{child.stdout}\n{child.stderr}")
+    return {name: moment - launched for name, moment in json.loads(lines[-1]).items()}
 
 
-def bench_startup(store: Path, runs: int) -> tuple[float, float, float]:
+@dataclass
+class StartupFigures:
+    bare: float
+    shell: float
+    submit_to_rows: float
+    launch_to_rows: float
+
+    @property
+    def shell_ratio(self) -> float:
+        return self.shell / self.bare
+
+    @property
+    def rows_ratio(self) -> float:
+        return self.launch_to_rows / self.bare
+
+
+def bench_startup(store: Path, runs: int, key_interval_ms: int) -> StartupFigures:
     settings = tempfile.mkdtemp(prefix="mdt-desk-bench-settings-")
+    subprocess.run([sys.executable, "-c", REMEMBER, str(store), settings], check=True)
     bare: list[float] = []
-    desk: list[float] = []
-    _time_process(BARE_WINDOW)  # warm the file cache for both
-    _time_process(DESK_WINDOW, str(store), settings)
+    desk: list[dict[str, float]] = []
+    interval = str(key_interval_ms)
+    _run_child(BARE_WINDOW)  # warm the file cache for both
+    _run_child(DESK_START, str(store), settings, interval)
     for _ in range(runs):
-        bare.append(_time_process(BARE_WINDOW))
-        desk.append(_time_process(DESK_WINDOW, str(store), settings))
-    bare_median = statistics.median(bare)
-    desk_median = statistics.median(desk)
-    return desk_median, bare_median, desk_median / bare_median
+        bare.append(_run_child(BARE_WINDOW)["painted"])
+        desk.append(_run_child(DESK_START, str(store), settings, interval))
+    return StartupFigures(
+        bare=statistics.median(bare),
+        shell=statistics.median(run["shell"] for run in desk),
+        submit_to_rows=statistics.median(run["rows"] - run["submitted"] for run in desk),
+        launch_to_rows=statistics.median(run["rows"] for run in desk),
+    )
 
 
 def _typed_searches(db: Any) -> list[str]:
@@ -229,6 +307,10 @@ def main() -> int:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--key-interval-ms", type=int, default=150, help="between PIN keys (a person typing)"
+    )
+    parser.add_argument("--no-find", action="store_true", help="start-up only")
     args = parser.parse_args()
     use_bench_store_passphrase()
     if not args.store.exists():
@@ -245,22 +327,38 @@ def main() -> int:
             ],
             check=True,
         )
-    desk, bare, ratio = bench_startup(args.store, args.runs)
-    median, p95, raw, keystrokes = bench_quick_find(args.store)
+    figures = bench_startup(args.store, args.runs, args.key_interval_ms)
+    shell_met = figures.shell_ratio <= SHELL_TARGET
+    rows_met = figures.submit_to_rows <= SUBMIT_TO_ROWS_TARGET_S
     print("| measure | MDT Desk | baseline | ratio | target |")
     print("| --- | --- | --- | --- | --- |")
+    bare = f"{figures.bare * 1000:.0f} ms (bare PySide6 window)"
     print(
-        f"| start-up to caseload shown (median of {args.runs}) | {desk * 1000:.0f} ms | "
-        f"{bare * 1000:.0f} ms (bare PySide6 window) | {ratio:.2f}x | ≤ {STARTUP_TARGET}x "
-        f"{'met' if ratio <= STARTUP_TARGET else 'MISSED'} |"
+        f"| launch → sign-in screen painted, PIN field taking keys (median of {args.runs}) "
+        f"| {figures.shell * 1000:.0f} ms | {bare} | {figures.shell_ratio:.2f}× "
+        f"| ≤ {SHELL_TARGET}× {'met' if shell_met else 'MISSED'} |"
     )
     print(
-        f"| quick find, keystroke to matches shown ({keystrokes} keystrokes) | median "
-        f"{median:.1f} ms, p95 {p95:.1f} ms | {raw:.2f} ms (raw SQL query) | "
-        f"{median / raw:.1f}x | ≤ {FIND_TARGET_MS:.0f} ms "
-        f"{'met' if median <= FIND_TARGET_MS else 'MISSED'} |"
+        f"| PIN submitted → first caseload rows painted (PIN keys {args.key_interval_ms} ms "
+        f"apart) | {figures.submit_to_rows * 1000:.0f} ms | | | "
+        f"≤ {SUBMIT_TO_ROWS_TARGET_S * 1000:.0f} ms {'met' if rows_met else 'MISSED'} |"
     )
-    return 0 if ratio <= STARTUP_TARGET and median <= FIND_TARGET_MS else 1
+    print(
+        f"| launch → first caseload rows painted, PIN typing included "
+        f"| {figures.launch_to_rows * 1000:.0f} ms | {bare} | {figures.rows_ratio:.2f}× "
+        f"| (reported) |"
+    )
+    find_met = True
+    if not args.no_find:
+        median, p95, raw, keystrokes = bench_quick_find(args.store)
+        find_met = median <= FIND_TARGET_MS
+        print(
+            f"| quick find, keystroke to matches shown ({keystrokes} keystrokes) | median "
+            f"{median:.1f} ms, p95 {p95:.1f} ms | {raw:.2f} ms (raw SQL query) | "
+            f"{median / raw:.1f}× | ≤ {FIND_TARGET_MS:.0f} ms "
+            f"{'met' if find_met else 'MISSED'} |"
+        )
+    return 0 if shell_met and rows_met and find_met else 1
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Composition root: opens the store, builds the desk, the task runner and the window."""
 
-import ctypes
-import importlib.util
 import logging
-import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from mdt_desk.display_check import display_problem
 from mdt_desk.errors import UserError
 from mdt_desk.models.store import Store
 from mdt_desk.models.store_key import WrongPassphraseError, set_passphrase_prompt
@@ -17,6 +16,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.services.sign_in import sign_in_with_pin
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.runner import TaskRunner
+from mdt_desk.ui.startup_shell import remember_sign_in
 from mdt_desk.ui.store_passphrase_dialog import ask_store_passphrase
 from mdt_desk.ui.widgets import install_wheel_guard
 
@@ -24,6 +24,53 @@ ORGANISATION = "MDT Desk"
 APPLICATION = "MDT Desk"
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenedDesk:
+    """A store opened and its desk made, ready for a window (no Qt object yet)."""
+
+    desk: Desk
+    #: nobody has a PIN yet: the window opens on the caseload, not the sign-in screen
+    in_setup: bool
+
+
+def open_desk(store_path: Path, *, pin: str | None = None) -> OpenedDesk:
+    """Open the store and make its desk; no widget is made, so any thread may call it.
+
+    The key is fetched (keyring, or sealed by a passphrase) and any migration runs here.
+    The caller owns the store and must close it if no window takes it.
+
+    Args:
+        pin: for scripts and tests only: sign the last signed-in person in with this PIN.
+
+    Raises:
+        StoreError: the file is not an MDT Desk store, is damaged or is too new.
+        UserError: ``pin`` was given and is not that person's.
+    """
+    store = Store.open(store_path)
+    try:
+        desk = Desk.for_store(store)
+        with store.read() as session:
+            setup = store_in_setup(session)
+        if pin is not None and not setup and desk.actor_id is not None:
+            desk = desk.signed_in_as(sign_in_with_pin(store, desk.actor_id, pin).principal)
+        return OpenedDesk(desk, setup)
+    except BaseException:
+        store.close()
+        raise
+
+
+def window_for(opened: OpenedDesk) -> MainWindow:
+    """The fully wired main window on an opened desk (GUI thread); it owns the store."""
+    try:
+        runner = TaskRunner(opened.desk)
+        return MainWindow(
+            runner, sign_in_first=not opened.in_setup and opened.desk.principal is None
+        )
+    except BaseException:
+        opened.desk.store.close()
+        raise
 
 
 def create_main_window(store_path: Path, *, pin: str | None = None) -> MainWindow:
@@ -43,90 +90,7 @@ def create_main_window(store_path: Path, *, pin: str | None = None) -> MainWindo
         StoreError: the file is not an MDT Desk store, is damaged or is too new.
         UserError: ``pin`` was given and is not that person's.
     """
-    store = Store.open(store_path)
-    try:
-        desk = Desk.for_store(store)
-        with store.read() as session:
-            setup = store_in_setup(session)
-        if pin is not None and not setup and desk.actor_id is not None:
-            desk = desk.signed_in_as(sign_in_with_pin(store, desk.actor_id, pin).principal)
-        runner = TaskRunner(desk)
-        return MainWindow(runner, sign_in_first=not setup and desk.principal is None)
-    except BaseException:
-        store.close()
-        raise
-
-
-#: What Qt's X11 plugin needs beyond a desktop's usual libraries (Debian/Ubuntu names).
-XCB_PACKAGES = (
-    "libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 "
-    "libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 "
-    "libxkbcommon-x11-0"
-)
-
-
-def _uses_x11(env: "os._Environ[str] | dict[str, str]") -> bool:
-    """Whether Qt will try its X11 plugin (the one that aborts when it cannot load)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    platform = env.get("QT_QPA_PLATFORM", "")
-    if platform:
-        return platform.startswith("xcb")  # offscreen, wayland, vnc...: Qt's own choice
-    return not env.get("WAYLAND_DISPLAY")
-
-
-def display_problem(environ: "os._Environ[str] | dict[str, str] | None" = None) -> str | None:
-    """Why Qt could not open a window here, said for a person, or None if it can.
-
-    Qt aborts the whole process (a core dump) when no platform plugin loads; this
-    looks first, so a missing display or library gets a message and a fix instead.
-    """
-    env = os.environ if environ is None else environ
-    if not _uses_x11(env):
-        return None
-    if not env.get("DISPLAY"):
-        return (
-            "MDT Desk needs a display, and none was found (DISPLAY is not set). Start it "
-            "from a desktop session, or over SSH with X forwarding (ssh -X). The command-line "
-            "commands (mdt-desk --help) work without a display."
-        )
-    spec = importlib.util.find_spec("PySide6")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    plugin = Path(next(iter(spec.submodule_search_locations))) / "Qt/plugins/platforms/libqxcb.so"
-    if not plugin.exists():
-        return None
-    try:
-        ctypes.CDLL(str(plugin))
-    except OSError as error:
-        return (
-            f"MDT Desk cannot open a window: a system library Qt needs is missing ({error}). "
-            f"On Debian or Ubuntu install them with: sudo apt-get install {XCB_PACKAGES}"
-        )
-    return _x_server_problem(env["DISPLAY"])
-
-
-def _x_server_problem(display: str) -> str | None:
-    """Whether the X server named by DISPLAY answers (Qt aborts when it does not)."""
-    try:
-        xcb = ctypes.CDLL("libxcb.so.1")
-    except OSError:
-        return None  # the plugin loaded, so libxcb is there; let Qt report anything odd
-    xcb.xcb_connect.restype = ctypes.c_void_p
-    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
-    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
-    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
-    connection = xcb.xcb_connect(display.encode(), None)
-    try:
-        failed = xcb.xcb_connection_has_error(connection) != 0
-    finally:
-        xcb.xcb_disconnect(connection)
-    if failed:
-        return (
-            f"MDT Desk cannot open a window: the display {display} does not answer. Check "
-            "that the desktop session is running and DISPLAY is right."
-        )
-    return None
+    return window_for(open_desk(store_path, pin=pin))
 
 
 #: A wrong store passphrase may be typed again this many times before the app gives up.
@@ -179,7 +143,16 @@ def run_gui(store_path: Path) -> int:
     window = _open_window(store_path)
     if window is None:
         return 2
-    app.aboutToQuit.connect(window.runner.shutdown)
+    remember_sign_in(store_path, window.locked)  # the next start draws its sign-in first
+    show_window(window, store_path)
+    return int(app.exec())
+
+
+def show_window(window: MainWindow, store_path: Path) -> None:
+    """Show the desk's window, then what must be said on opening (once the window is up)."""
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
     encrypted_now = window.runner.desk.store.encrypted_now
     if encrypted_now is not None:
@@ -187,4 +160,3 @@ def run_gui(store_path: Path) -> int:
     if window.runner.desk.actor_id is None and not window.locked:
         window.show_welcome()  # an empty store: past set-up the sign-in screen is up
     log.info("desk window open")
-    return int(app.exec())

@@ -552,11 +552,16 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from mdt_desk.services.demo import generate_demo
+    from mdt_desk.services.demo import demo_practice_count, generate_demo
     from mdt_desk.services.sign_in import DEMO_PIN
 
     if args.patients < 1:
         raise UserError("--patients must be at least 1.")
+    if args.practices is not None:
+        try:
+            demo_practice_count(args.patients, args.practices)
+        except UserError as error:  # before the store is opened: nothing is made
+            raise UserError(f"--practices: {error}") from error
     started = time.perf_counter()
     progress = _progress(args, {"making": ("Making demo patients", "patients")})
     with _open_store(args) as store:
@@ -565,6 +570,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             patients=args.patients,
             seed=args.seed,
             progress=None if progress is None else functools.partial(progress, "making"),
+            practices=args.practices,
         )
     seconds = time.perf_counter() - started
     if args.json:
@@ -1681,9 +1687,9 @@ def _add_sync_commands(commands: Any, command: Callable[..., argparse.ArgumentPa
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
-    from mdt_desk.app import run_gui
+    from mdt_desk.startup import run_desk
 
-    return run_gui(Path(args.store) if args.store else default_store_path())
+    return run_desk(Path(args.store) if args.store else default_store_path())
 
 
 def _add_meeting_commands(
@@ -1936,6 +1942,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(commands, "demo", _cmd_demo, "fill the store with a synthetic demo caseload")
     sub.add_argument("--patients", type=int, default=2000, help="how many patients (default 2000)")
     sub.add_argument("--seed", type=int, default=1, help="random seed (same seed, same people)")
+    sub.add_argument(
+        "--practices",
+        type=int,
+        metavar="K",
+        help="exactly K practices (default: one per 200 patients, at least 14; "
+        "fewer practices make bigger ones, e.g. 100000 patients in 14 for a stress test)",
+    )
 
     _add_meeting_commands(commands, command, [store_option, sign_in_option])
 

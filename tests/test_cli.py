@@ -224,6 +224,19 @@ def test_long_commands_show_progress_on_stderr_and_none_with_json(tmp_path: Path
     assert capsys.readouterr().err == ""
 
 
+def test_demo_practices_option(tmp_path: Path, capsys) -> None:
+    demo = tmp_path / "three.sqlite"
+    status, output = run(
+        "demo", "--patients", "30", "--practices", "3", "--store", str(demo), "--json"
+    )
+    assert status == 0 and json.loads(output)["practices"] == 3
+    refused = tmp_path / "refused.sqlite"
+    status, _output = run("demo", "--patients", "30", "--practices", "0", "--store", str(refused))
+    assert status == 2
+    assert "--practices: The demo makes between 1 and 4,547 practices." in capsys.readouterr().err
+    assert not refused.exists()
+
+
 def test_a_store_conversion_is_announced_on_stderr_and_not_with_json(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:

@@ -1,8 +1,20 @@
-"""A synthetic demo caseload: real Thanet practices, made-up people.
+"""A synthetic demo caseload: real practices (Thanet first), made-up people.
 
-The practices are the active GP practices of one locality, shipped as rows of the NHS
-ODS file in ``resources/demo/practices.csv`` and imported with the ordinary
-:func:`~mdt_desk.services.practices.import_ods_practices`. Everything else is drawn
+The practices are real active GP practices, shipped as rows of the NHS ODS file and
+imported with the ordinary :func:`~mdt_desk.services.practices.import_ods_practices`:
+the 14 of Thanet (locality ``10E``) in ``resources/demo/practices.csv``, then further
+whole localities in ``resources/demo/more-practices.csv`` (how they were chosen: that
+folder's README). A bigger demo models a bigger area, not bigger practices: it has
+about :data:`PEOPLE_PER_PRACTICE` people per practice known to the team (so a meeting
+is proposed a realistic number of cases), and at most 2,800 people it is Thanet alone,
+as it always was. ``practices`` asks for a number of practices instead (the stress
+case: 100,000 people in 14 practices). See :func:`demo_practice_count`.
+
+Staff work in teams of at most :data:`TEAM_PRACTICES` practices of one locality, each
+team staffed as Thanet's (three matrons, four district nurses, ...; fewer for a
+smaller team), and every practice has its own GP and its own fortnightly meetings.
+
+Everything else is drawn
 with a seeded :class:`random.Random` from the hand-written word lists of
 ``resources/demo/vocabulary.json``: the same seed gives the same people, cases and
 record ids (UUIDv7-shaped, from the seeded generator) on any desk.
@@ -35,16 +47,20 @@ anyone trying the demo can sign in as anyone. The store is marked as a demo stor
 (:func:`is_demo_store`), so the app can say so: its PINs are public.
 """
 
+import csv
 import datetime as dt
+import itertools
 import json
 import logging
 import random
 import string
+import tempfile
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -128,6 +144,16 @@ META_DEMO_UNFINISHED = "demo_unfinished"
 META_DEMO_STORE = "demo_store"
 #: The commissioner code (locality) of the practices in ``resources/demo/practices.csv``.
 DEMO_LOCALITY = "10E"
+#: The further practices, by locality: enough for :data:`MAX_DEMO_PATIENTS` people at
+#: :data:`PEOPLE_PER_PRACTICE` a practice.
+MORE_PRACTICES_FILE = "more-practices.csv"
+#: People per practice known to the team that a demo of a given size aims at: a
+#: 90-minute meeting is then proposed roughly 5-30 cases, as in real life.
+PEOPLE_PER_PRACTICE = 200
+#: Practices one team of community staff covers (Thanet's 14 are one team).
+TEAM_PRACTICES = 14
+#: Where Thanet's name appears in ``organisations`` of ``vocabulary.json``.
+_DEMO_LOCALITY_NAME = "Thanet"
 
 # Ids: UUIDv7 layout (48-bit milliseconds, version 7, 12 bits, variant, 62 random bits)
 # from a fixed base time plus a (block, counter) position, so ids are reproducible and
@@ -347,6 +373,52 @@ def _title_case(name: str) -> str:
     return string.capwords(name.lower())
 
 
+def _team_slug(locality: str) -> str:
+    """The made-up name of a locality's team in mail domains and video links."""
+    return "thanet-mdt" if locality == DEMO_LOCALITY else f"{locality.lower()}-mdt"
+
+
+def _mail_domain(locality: str) -> str:
+    return f"{_team_slug(locality)}.example"
+
+
+def _practice_lines(name: str) -> list[str]:
+    """The lines (ODS rows, unchanged) of a shipped practice file."""
+    return resource_path("demo", name).read_text(encoding="utf-8").splitlines()
+
+
+def available_demo_practices() -> int:
+    """How many practices the demo can make: the shipped files' rows."""
+    return len(_practice_lines("practices.csv")) + len(_practice_lines(MORE_PRACTICES_FILE))
+
+
+def demo_practice_count(patients: int, practices: int | None = None) -> int:
+    """How many practices a demo of ``patients`` people has.
+
+    By default one per :data:`PEOPLE_PER_PRACTICE` people, and never fewer than
+    Thanet's 14 (so a demo of up to 2,800 people is Thanet's, as it always was). Past
+    what is shipped (4,547 practices, enough for :data:`MAX_DEMO_PATIENTS`) practices
+    would grow bigger instead. ``practices`` asks for exactly that many.
+
+    Raises:
+        UserError: ``practices`` is below 1 or more than are shipped.
+    """
+    available = available_demo_practices()
+    if practices is None:
+        return min(available, max(14, round(patients / PEOPLE_PER_PRACTICE)))
+    if not 1 <= practices <= available:
+        raise UserError(f"The demo makes between 1 and {available:,} practices.")
+    return practices
+
+
+def _demo_practice_lines(count: int) -> list[str]:
+    """The ODS rows of the first ``count`` demo practices: Thanet's by ODS code, then
+    the further practices in their file's order (whole localities, the last one cut to
+    make the count exact)."""
+    thanet = sorted(_practice_lines("practices.csv"))
+    return (thanet + _practice_lines(MORE_PRACTICES_FILE))[:count]
+
+
 def _ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
     return "".join(c for c in decomposed if c.isascii() and (c.isalnum() or c in "-."))
@@ -375,6 +447,7 @@ class _PracticeInfo:
     ods_code: str
     name: str
     town_indexes: tuple[int, ...]
+    locality: str = DEMO_LOCALITY  # commissioner code
     staff: dict[Profession, _StaffMember] = field(default_factory=dict)
     coordinators: list[_StaffMember] = field(default_factory=list)
     past_meetings: list[_MeetingPlan] = field(default_factory=list)
@@ -425,6 +498,9 @@ class _Generator:
         self.v = vocabulary
         self.practices: list[_PracticeInfo] = []
         self.practice_weights: list[float] = []
+        #: the running sums of ``practice_weights``, so drawing a practice for each of
+        #: many people does not add up thousands of weights each time
+        self.practice_cumulative: list[float] = []
         self.staff: list[_StaffMember] = []
         self.access_staff: list[_StaffMember] = []  # no practices, no cases
         self.rows: dict[Table, list[Row]] = {table: [] for table in _BATCH_TABLES}
@@ -506,23 +582,48 @@ class _Generator:
     # -- practices, staff and meetings --------------------------------------------
 
     def set_practices(self, practices: Sequence[tuple[Any, ...]]) -> None:
-        """The practices people are registered with: (id, ODS code, name, postcode)."""
-        for practice_id, ods_code, name, postcode in practices:
+        """The practices people are registered with, localities together:
+        (id, ODS code, name, postcode, commissioner code)."""
+        for practice_id, ods_code, name, postcode, locality in practices:
             district = postcode.split(" ")[0] if postcode else ""
             towns = tuple(
                 index
                 for index, (_, districts, _) in enumerate(self.v.towns)
                 if district in districts
             ) or tuple(range(len(self.v.towns)))
-            self.practices.append(_PracticeInfo(practice_id.hex, ods_code, name, towns))
+            self.practices.append(_PracticeInfo(practice_id.hex, ods_code, name, towns, locality))
             self.practice_weights.append(self.rng.uniform(0.5, 1.5))
+        self.practice_cumulative = list(itertools.accumulate(self.practice_weights))
+
+    def teams(self) -> list[list[_PracticeInfo]]:
+        """The practices in teams: each locality's practices (consecutive in
+        :attr:`practices`) split into near-equal runs of at most :data:`TEAM_PRACTICES`."""
+        localities: list[list[_PracticeInfo]] = []
+        for practice in self.practices:
+            if localities and localities[-1][0].locality == practice.locality:
+                localities[-1].append(practice)
+            else:
+                localities.append([practice])
+        teams: list[list[_PracticeInfo]] = []
+        for members in localities:
+            count = -(-len(members) // TEAM_PRACTICES)
+            bounds = [round(index * len(members) / count) for index in range(count + 1)]
+            teams += [members[bounds[i] : bounds[i + 1]] for i in range(count)]
+        return teams
 
     def staff_rows(self) -> tuple[list[Row], list[Row]]:
-        """Staff of every profession and the practices each covers."""
+        """Staff of every profession and the practices each covers: every practice its
+        own GP, and every team (:meth:`teams`) its own community staff, as many of each
+        profession as Thanet has for 14 practices (at least one)."""
         staff_rows: list[Row] = []
         cover_rows: list[Row] = []
 
-        def add(profession: Profession, organisation: str, practices: list[_PracticeInfo]) -> None:
+        def add(
+            profession: Profession,
+            organisation: str,
+            practices: list[_PracticeInfo],
+            locality: str,
+        ) -> None:
             gender = self.rng.choice(("female", "female", "male"))
             family, given = self._person_name(gender, self.rng.choice((1, 2)))
             title = "Dr" if profession is Profession.GP else ""
@@ -532,7 +633,7 @@ class _Generator:
                 "title": title,
                 "profession": profession,
                 "organisation": organisation,
-                "email": f"{_ascii(given)}.{_ascii(family)}@thanet-mdt.example".lower(),
+                "email": f"{_ascii(given)}.{_ascii(family)}@{_mail_domain(locality)}".lower(),
                 "phone": f"07700 900{self.rng.randrange(1000):03d}",
                 "roles": format_roles(_ROLES_BY_PROFESSION[profession]),
                 "pin_hash": self.pin_hash,
@@ -560,12 +661,17 @@ class _Generator:
                 )
 
         for practice in self.practices:
-            add(Profession.GP, _title_case(practice.name), [practice])
-        for profession, count in _STAFF_PER_PROFESSION.items():
-            organisation = self.v.organisations[profession]
-            for index in range(count):
-                covered = [p for j, p in enumerate(self.practices) if j % count == index]
-                add(profession, organisation, covered)
+            add(Profession.GP, _title_case(practice.name), [practice], practice.locality)
+        for team in self.teams():
+            locality = team[0].locality
+            for profession, thanet_count in _STAFF_PER_PROFESSION.items():
+                organisation = self.v.organisations[profession]
+                if locality != DEMO_LOCALITY:
+                    organisation = organisation.replace(_DEMO_LOCALITY_NAME, f"Locality {locality}")
+                count = max(1, round(thanet_count * len(team) / TEAM_PRACTICES))
+                for index in range(count):
+                    covered = [p for j, p in enumerate(team) if j % count == index]
+                    add(profession, organisation, covered, locality)
         return staff_rows, cover_rows
 
     def access_staff_rows(self) -> list[Row]:
@@ -589,7 +695,7 @@ class _Generator:
                 "title": "",
                 "profession": profession,
                 "organisation": organisation,
-                "email": f"{_ascii(given)}.{_ascii(family)}@thanet-mdt.example".lower(),
+                "email": f"{_ascii(given)}.{_ascii(family)}@{_mail_domain(DEMO_LOCALITY)}".lower(),
                 "phone": f"07700 900{rng.randrange(1000):03d}",
                 "roles": format_roles({role}),
                 "pin_hash": self.pin_hash,
@@ -627,7 +733,8 @@ class _Generator:
                     "duration_minutes": self.rng.choice((60, 90, 90)),
                     "location": f"{_title_case(practice.name)}, {room}",
                     "video_link": (
-                        f"https://video.example/thanet-mdt/{practice.ods_code.lower()}"
+                        f"https://video.example/{_team_slug(practice.locality)}/"
+                        f"{practice.ods_code.lower()}"
                         if video
                         else ""
                     ),
@@ -693,7 +800,7 @@ class _Generator:
         age = self.today.year - born.year
         era = 0 if born.year < 1950 else 1 if born.year < 1976 else 2
         family, given = self._person_name(gender.value, era)
-        practice = rng.choices(self.practices, weights=self.practice_weights)[0]
+        practice = rng.choices(self.practices, cum_weights=self.practice_cumulative)[0]
         town_name, districts, streets = v.towns[
             rng.choice(practice.town_indexes)
             if rng.random() < 0.85
@@ -1739,6 +1846,29 @@ def _new_store_storage(store: Store) -> "_Storage":
         return _Storage(session.get_bind().dialect)
 
 
+def _import_demo_practices(session: Session, count: int) -> list[tuple[Any, ...]]:
+    """Import the first ``count`` demo practices with the ordinary ODS import; their
+    (id, ODS code, name, postcode, commissioner code) in demo order."""
+    lines = _demo_practice_lines(count)
+    with tempfile.TemporaryDirectory(prefix="mdt-desk-demo-") as folder:
+        path = Path(folder) / "demo-practices.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        import_ods_practices(session, path)
+    order = {row[0]: index for index, row in enumerate(csv.reader(lines))}
+    rows = session.execute(
+        select(
+            Practice.id,
+            Practice.ods_code,
+            Practice.name,
+            Practice.postcode,
+            Practice.commissioner_code,
+        ).where(Practice.status == PracticeStatus.ACTIVE, Practice.retired_at.is_(None))
+    ).all()
+    return sorted(
+        (tuple(row) for row in rows if row.ods_code in order), key=lambda row: order[row[1]]
+    )
+
+
 def is_demo_store(store: Store) -> bool:
     """Whether ``store`` holds a demo (its staff's PINs are public: say so)."""
     return store.get_meta(META_DEMO_STORE) == "1"
@@ -1751,6 +1881,7 @@ def generate_demo(
     seed: int,
     progress: Callable[[int, int], None] | None = None,
     today: dt.date | None = None,
+    practices: int | None = None,
 ) -> DemoReport:
     """Fill a new store with a synthetic caseload and sign in one of its coordinators.
 
@@ -1761,16 +1892,21 @@ def generate_demo(
         progress: called with (patients written, patients) after each batch.
         today: the day the caseload is "as of" (default: today); dates of referrals,
             reviews, actions and meetings are relative to it.
+        practices: how many practices (default: about one per
+            :data:`PEOPLE_PER_PRACTICE` people, at least 14; see
+            :func:`demo_practice_count`).
 
     Each batch of :data:`BATCH_PATIENTS` people is its own transaction: a failure part
     way (disk full) keeps the batches already written, and the demo must then be made
     again in a new store.
 
     Raises:
-        UserError: the store already has patients, or ``patients`` is out of range.
+        UserError: the store already has patients, or ``patients`` or ``practices`` is
+            out of range.
     """
     if not 1 <= patients <= MAX_DEMO_PATIENTS:
         raise UserError(f"The demo makes between 1 and {MAX_DEMO_PATIENTS:,} patients.")
+    practice_count = demo_practice_count(patients, practices)
     storage = _new_store_storage(store)
     vocabulary = _load_vocabulary()
     generator = _Generator(seed, today or dt.date.today(), vocabulary, storage)
@@ -1788,17 +1924,7 @@ def generate_demo(
     with store.write(None, label) as session:
         store.set_meta(session, META_DEMO_UNFINISHED, f"0/{patients}")
         store.set_meta(session, META_DEMO_STORE, "1")
-        import_ods_practices(session, resource_path("demo", "practices.csv"))
-        practices = session.execute(
-            select(Practice.id, Practice.ods_code, Practice.name, Practice.postcode)
-            .where(
-                Practice.commissioner_code == DEMO_LOCALITY,
-                Practice.status == PracticeStatus.ACTIVE,
-                Practice.retired_at.is_(None),
-            )
-            .order_by(Practice.ods_code)
-        ).all()
-        generator.set_practices([tuple(practice) for practice in practices])
+        generator.set_practices(_import_demo_practices(session, practice_count))
         if not generator.practices:
             raise UserError("The demo practices could not be imported into this store.")
         staff, covers = generator.staff_rows()

@@ -67,6 +67,7 @@ from mdt_desk.ui.quick_find import QuickFindWidget
 from mdt_desk.ui.role_screens import ACTION_PERMISSIONS, allows, follow_roles, reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_page import SignInPage, demo_note
+from mdt_desk.ui.startup_shell import GEOMETRY_KEY
 from mdt_desk.ui.store_wait import StoreWaitLabel
 from mdt_desk.ui.sync.alarm_label import SyncAlarmLabel
 from mdt_desk.ui.sync.controller import SyncController
@@ -95,7 +96,7 @@ if TYPE_CHECKING:
 class SettingsKey:
     """Every window-state key this window keeps in ``QSettings``, declared once."""
 
-    GEOMETRY = "main_window/geometry"
+    GEOMETRY = GEOMETRY_KEY  # the start-up shell opens where the window was
     STATE = "main_window/state"
     SPLITTER = "main_window/splitter"
     CASELOAD_HEADER = "caseload/header"
@@ -1311,6 +1312,27 @@ class MainWindow(QMainWindow):
         self.sign_in_page.focus_first_field()
         self._show_signed_in()
         self._update_title()
+
+    def carry_on_signing_in(
+        self, *, name_filter: str, pin: str, submit: bool, find_text: str
+    ) -> None:
+        """Take over the typing of the start-up screen (:mod:`mdt_desk.startup`).
+
+        The sign-in page gets the name filter and the PIN (and signs in if Enter was
+        pressed); what was typed after Enter is searched for in Find patient once the
+        desk has signed in, as typing straight after signing in is (contracts).
+        """
+        self.sign_in_page.carry_on(name_filter, pin, submit=submit)
+        if not find_text:
+            return
+
+        def search_once_signed_in(_principal: object) -> None:
+            self.sign_in_page.signed_in.disconnect(search_once_signed_in)
+            self.quick_find.search_for(find_text)
+
+        # Connected after _on_signed_in, so it runs after the caseload is asked for and
+        # Find patient has the focus (a wrong PIN keeps the text for the next try).
+        self.sign_in_page.signed_in.connect(search_once_signed_in)
 
     @Slot(object)
     def _on_signed_in(self, principal: Principal) -> None:

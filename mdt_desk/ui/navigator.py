@@ -2,7 +2,7 @@
 
 import uuid
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -78,6 +78,7 @@ class NavigatorWidget(QTreeView):
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._count_due = False  # a count is asked for and not yet queued
         self._runner = runner
         self.setObjectName("navigator")
         self.setAccessibleName(self.tr("Saved views and practices"))
@@ -122,7 +123,18 @@ class NavigatorWidget(QTreeView):
         runner.desk_changed.connect(self._on_runner_desk_changed)
 
     def refresh(self) -> None:
-        """Count again (after a change, or once someone is signed in)."""
+        """Count again (after a change, or once someone is signed in).
+
+        Counted once the present event is handled, and once however often it is asked
+        for meanwhile: on signing in the desk changes and the workspace loads in one go,
+        and the caseload's first page (what the person waits for) is asked for first.
+        """
+        if not self._count_due:
+            self._count_due = True
+            QTimer.singleShot(0, self._count)
+
+    def _count(self) -> None:
+        self._count_due = False
         if not reads_caseload(self._runner):
             return  # a role without the caseload: the window says so instead
         me = self._runner.desk.actor_id

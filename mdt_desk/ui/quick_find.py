@@ -74,6 +74,13 @@ class QuickFindWidget(QLineEdit):
 
     # -- searching -----------------------------------------------------------------
 
+    def search_for(self, text: str) -> None:
+        """Show ``text`` as typed and search for it (typing carried over from start-up)."""
+        self.setText(text)
+        self.deselect()
+        self.setCursorPosition(len(text))
+        self._on_text_edited(text)
+
     @Slot(str)
     def _on_text_edited(self, text: str) -> None:
         self._latest += 1

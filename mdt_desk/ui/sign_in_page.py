@@ -84,6 +84,8 @@ class SignInPage(QWidget):
         #: a verified sign-in still waiting for its one-time PIN to be changed
         self._changing_pin_for: Principal | None = None
         self._busy = False
+        #: sign in as soon as the team is listed (Enter was pressed on the start-up screen)
+        self._sign_in_when_listed = False
 
         self.heading = QLabel(self)
         self.heading.setObjectName("sign_in_heading")
@@ -227,6 +229,17 @@ class SignInPage(QWidget):
                 return True
         return False
 
+    def carry_on(self, name_filter: str, pin: str, *, submit: bool) -> None:
+        """Take over what was typed on the start-up screen before this page existed.
+
+        The name filter narrows the list as if typed here; with ``submit`` (Enter was
+        pressed) the PIN is checked as soon as the team is listed, for the person chosen.
+        """
+        if name_filter:
+            self.filter_edit.setText(name_filter)
+        self.pin_edit.setText(pin)
+        self._sign_in_when_listed = submit and bool(pin)
+
     def focus_first_field(self) -> None:
         target = self.new_pin_edit if self.change_box.isVisible() else self.pin_edit
         target.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -301,9 +314,13 @@ class SignInPage(QWidget):
             item.setData(member.id, STAFF_ID_ROLE)
             item.setEditable(False)
             self.staff_model.appendRow(item)
-        chosen = self._preferred is not None and self.choose(self._preferred)
+        filtered = self.filter_edit.text().strip()
+        chosen = not filtered and self._preferred is not None and self.choose(self._preferred)
         if not chosen and self.proxy.rowCount():
             self.staff_list.setCurrentIndex(self.proxy.index(0, 0))
+        if self._sign_in_when_listed:
+            self._sign_in_when_listed = False
+            self.sign_in()
 
     def _on_pin_checked(self, signed: SignedIn) -> None:
         self._set_busy(False)

@@ -5,7 +5,9 @@ import datetime as dt
 import random
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,13 @@ from mdt_desk.services.check import check_store
 from mdt_desk.services.demo import (
     COORDINATOR_PROFESSIONS,
     DEMO_LOCALITY,
+    MAX_DEMO_PATIENTS,
+    MORE_PRACTICES_FILE,
     DemoReport,
+    available_demo_practices,
+    demo_practice_count,
     generate_demo,
+    is_demo_store,
     synthetic_nhs_numbers,
 )
 from mdt_desk.services.staff import signed_in_staff_id
@@ -473,3 +480,133 @@ def test_a_tiny_demo_still_works(store: Store) -> None:
     report = generate_demo(store, patients=1, seed=3, today=TODAY)
     assert report.patients == 1
     assert report.signed_in
+
+
+def test_a_bigger_demo_models_a_bigger_area_not_bigger_practices() -> None:
+    # Up to 2,800 people: Thanet's 14 practices, as the demo always was.
+    assert [demo_practice_count(n) for n in (1, 300, 2000, 2800)] == [14, 14, 14, 14]
+    # Beyond: about 200 people a practice, up to the largest demo.
+    assert demo_practice_count(20_000) == 100
+    assert demo_practice_count(100_000) == 500
+    assert demo_practice_count(MAX_DEMO_PATIENTS) == MAX_DEMO_PATIENTS // 200
+    assert demo_practice_count(MAX_DEMO_PATIENTS) <= available_demo_practices()
+    # Asked for: exactly that many, whatever the number of people.
+    assert demo_practice_count(100_000, 14) == 14
+    assert demo_practice_count(10, 3) == 3
+
+
+def test_further_practices_are_real_active_gp_practices_of_whole_localities() -> None:
+    with resource_path("demo", MORE_PRACTICES_FILE).open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert all(len(row) == 27 and row[12] == "A" and row[25] == "4" for row in rows)
+    assert DEMO_LOCALITY not in {row[14] for row in rows}
+    codes = [row[0] for row in rows]
+    assert len(set(codes)) == len(codes)
+    # Grouped by locality: each locality's rows together, each appearing once.
+    localities = [row[14] for row in rows]
+    runs = [code for index, code in enumerate(localities) if localities[index - 1] != code]
+    assert len(runs) == len(set(runs)) > 100
+    # Kent's neighbouring localities first: Ashford, then Brighton.
+    assert runs[:2] == ["09C", "09D"]
+
+
+def _practice_localities(db: sqlite3.Connection) -> dict[str, str]:
+    return dict(db.execute("SELECT id, commissioner_code FROM practice").fetchall())
+
+
+def test_asking_for_practices_spans_localities_each_with_its_own_teams(
+    store: Store,
+) -> None:
+    report = generate_demo(store, patients=300, seed=3, today=TODAY, practices=30)
+    with closing(store.raw_connection()) as db:
+        localities = _practice_localities(db)
+        assert report.practices == 30 == len(localities)
+        # Thanet's 14 first, then the 11 of Ashford and 5 of Brighton and Hove.
+        assert sorted(Counter(localities.values()).values()) == [5, 11, 14]
+        assert set(localities.values()) == {DEMO_LOCALITY, "09C", "09D"}
+        # Everyone is registered with one of them.
+        assert scalar(db, "SELECT count(DISTINCT practice_id) FROM patient") > 20
+        # Every practice has its own GP and one member of each community profession
+        # covering it; nobody covers practices of two localities.
+        covers = db.execute(
+            """SELECT s.id, s.profession, s.organisation, c.practice_id FROM staff AS s
+               JOIN staff_practice_cover AS c ON c.staff_id = s.id"""
+        ).fetchall()
+        per_practice = Counter((practice, profession) for _, profession, _, practice in covers)
+        assert set(per_practice.values()) == {1}
+        assert len(per_practice) == 30 * 11  # a GP and ten community professions
+        staff_localities: dict[str, set[str]] = {}
+        for staff_id, profession, organisation, practice in covers:
+            staff_localities.setdefault(staff_id, set()).add(localities[practice])
+            if localities[practice] != DEMO_LOCALITY and profession != "gp":
+                assert "Thanet" not in organisation
+        assert {len(found) for found in staff_localities.values()} == {1}
+        # Each practice meets fortnightly: six finished meetings and one planned.
+        meetings = Counter(db.execute("SELECT practice_id, status FROM meeting").fetchall())
+        assert {meetings[(p, "finished")] for p in localities} == {6}
+        assert {meetings[(p, "planned")] for p in localities} == {1}
+
+
+def test_a_few_practices_for_a_small_demo(store: Store) -> None:
+    report = generate_demo(store, patients=40, seed=3, today=TODAY, practices=3)
+    with closing(store.raw_connection()) as db:
+        assert report.practices == 3 == scalar(db, "SELECT count(*) FROM practice")
+        assert set(_practice_localities(db).values()) == {DEMO_LOCALITY}
+        assert scalar(db, "SELECT count(DISTINCT practice_id) FROM patient") == 3
+        assert report.meetings == 3 * 7
+
+
+@pytest.mark.parametrize("practices", [0, -1, 5_000])
+def test_refuses_a_number_of_practices_out_of_range(store: Store, practices: int) -> None:
+    with pytest.raises(UserError, match=r"between 1 and 4,547 practices"):
+        generate_demo(store, patients=10, seed=1, practices=practices)
+    with closing(store.raw_connection()) as db:
+        assert scalar(db, "SELECT count(*) FROM practice") == 0
+        assert scalar(db, "SELECT count(*) FROM staff") == 0
+    assert not is_demo_store(store)
+
+
+@pytest.fixture(scope="module")
+def area_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, DemoReport]]:
+    with made_sealed():
+        store = Store.open(tmp_path_factory.mktemp("area") / "area.sqlite")
+        report = generate_demo(store, patients=20_000, seed=SEED, today=TODAY)
+    yield store, report
+    store.close()
+
+
+@pytest.mark.slow
+def test_twenty_thousand_people_live_in_a_hundred_practices(
+    area_demo: tuple[Store, DemoReport],
+) -> None:
+    store, report = area_demo
+    with closing(store.raw_connection()) as db:
+        assert report.practices == 100 == scalar(db, "SELECT count(*) FROM practice")
+        sizes = [n for (n,) in db.execute("SELECT count(*) FROM patient GROUP BY practice_id")]
+        assert len(sizes) == 100
+        assert 150 <= sum(sizes) / len(sizes) <= 300
+        assert max(sizes) < 400  # no practice the size of a locality
+        assert len(set(_practice_localities(db).values())) > 3
+        # Staff grow with the area: a GP a practice and teams of community staff, about
+        # as many a practice as Thanet's (40 for 14); three more cover no practice.
+        assert 2.5 <= (report.staff - 3) / report.practices <= 3.5
+
+
+@pytest.mark.slow
+def test_a_meeting_of_a_bigger_demo_is_proposed_a_realistic_number_of_cases(
+    area_demo: tuple[Store, DemoReport],
+) -> None:
+    from mdt_desk.models.enums import MeetingStatus
+    from mdt_desk.services import agenda_rules, meetings
+
+    store, _report = area_demo
+    with store.read(signed_in_staff_id(store)) as session:
+        planned = [m for m in meetings.list_meetings(session) if m.status is MeetingStatus.PLANNED]
+        sizes = sorted(
+            len(agenda_rules.propose(session, meeting.id, today=TODAY)) for meeting in planned
+        )
+    assert len(sizes) == 100
+    # Roughly 5-30 cases for a 90-minute meeting: not hundreds, as with 14 practices.
+    assert 5 <= sizes[len(sizes) // 2] <= 30
+    assert sum(5 <= size <= 30 for size in sizes) >= 80
+    assert sizes[-1] < 60

@@ -1,0 +1,218 @@
+"""Start-up: the sign-in screen first, the desk loaded behind it, nothing typed lost."""
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+import shiboken6
+from keyring.backends import fail
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import func, select
+
+from mdt_desk import app
+from mdt_desk.models.entities import Patient
+from mdt_desk.models.store import Store
+from mdt_desk.models.store_key import PASSPHRASE_ENV, forget_unlocked_keys
+from mdt_desk.services.caseload import find_patients
+from mdt_desk.services.desk import Desk
+from mdt_desk.services.sign_in import DEMO_PIN, sign_in_with_pin
+from mdt_desk.startup import DeskStart
+from mdt_desk.ui.main_window import MainWindow
+from mdt_desk.ui.startup_shell import opens_on_sign_in, remember_sign_in
+
+pytestmark = pytest.mark.slow  # a real loader thread opens a demo store each time
+
+WAIT_MS = 30_000
+PASSPHRASE = "kitchen table passphrase"
+
+
+def _common_family_name(path: Path) -> str:
+    with Store.open(path) as store, store.read() as session:
+        family = session.execute(
+            select(Patient.family_name)
+            .group_by(Patient.family_name)
+            .order_by(func.count().desc(), Patient.family_name)
+            .limit(1)
+        ).scalar_one()
+    return str(family)
+
+
+def _matches_for(path: Path, text: str) -> list[uuid.UUID]:
+    """What Find patient should list for ``text``, as the demo coordinator sees it."""
+    with Store.open(path) as store:
+        desk = Desk.for_store(store)
+        assert desk.actor_id is not None
+        desk = desk.signed_in_as(sign_in_with_pin(store, desk.actor_id, DEMO_PIN).principal)
+        with desk.read() as session:
+            return [match.patient_id for match in find_patients(session, text, limit=30)]
+
+
+@pytest.fixture
+def starts() -> Iterator[list[DeskStart]]:
+    """Start-ups a test made: whatever is left of them is closed, the loader waited for."""
+    made: list[DeskStart] = []
+    yield made
+    for start in made:
+        if shiboken6.isValid(start.shell):
+            start.shell.close()
+        start.wait_for_loader()
+
+
+def _start(starts: list[DeskStart], path: Path) -> DeskStart:
+    remember_sign_in(path, True)  # opened here before, on its sign-in screen
+    start = DeskStart(path)
+    starts.append(start)
+    return start
+
+
+def _window(qtbot, start: DeskStart) -> MainWindow:
+    qtbot.waitUntil(lambda: start.window is not None, timeout=WAIT_MS)
+    window = start.window
+    assert window is not None
+    qtbot.addWidget(window)
+    return window
+
+
+def test_typing_in_the_first_100_ms_is_kept_and_find_patient_answers_it(
+    qtbot, demo_store_path: Path, starts: list[DeskStart]
+) -> None:
+    family = _common_family_name(demo_store_path)
+    typed = family[:4].lower()
+    expected = _matches_for(demo_store_path, typed)
+    assert expected  # the search has something to find
+
+    start = _start(starts, demo_store_path)
+    started = time.perf_counter()
+    start.begin()
+    shell = start.shell
+    assert shell.pin_edit.hasFocus() or QApplication.focusWidget() in (None, shell.pin_edit)
+    QTest.keyClicks(shell.pin_edit, DEMO_PIN)
+    QTest.keyClick(shell.pin_edit, Qt.Key.Key_Return)
+    assert shell.find_edit.isVisible()  # what comes next is for Find patient
+    QTest.keyClicks(shell.find_edit, typed)
+    typed_within = time.perf_counter() - started
+    # All of it typed before the desk existed: no window, the store not yet opened.
+    assert start.window is None and start.loaded_desk is None
+    assert typed_within < 0.1
+
+    window = _window(qtbot, start)
+    with qtbot.waitSignal(window.quick_find.results_shown, timeout=WAIT_MS):
+        pass
+    assert not window.locked  # the PIN typed before the window existed signed in
+    assert window.quick_find.text() == typed
+    model = window.quick_find.model
+    shown = [model.patient_id_at(row) for row in range(model.rowCount())]
+    assert shown == expected
+    qtbot.waitUntil(lambda: window.caseload_model.rowCount() > 0, timeout=WAIT_MS)
+    # the shell is gone for good: signing in re-shows what the lock screen hid
+    assert all(
+        widget.objectName() != "startup_shell"
+        for widget in QApplication.topLevelWidgets()
+        if widget.isVisible()
+    )
+    window.close()
+
+
+def test_a_pin_typed_while_the_window_is_built_goes_on_in_the_real_sign_in_page(
+    qtbot, demo_store_path: Path, starts: list[DeskStart]
+) -> None:
+    start = _start(starts, demo_store_path)
+    start.begin()
+    QTest.keyClicks(start.shell.pin_edit, DEMO_PIN[:3])
+    window = _window(qtbot, start)
+    page = window.sign_in_page
+    assert window.locked and page.pin_edit.text() == DEMO_PIN[:3]
+    QTest.keyClicks(page.pin_edit, DEMO_PIN[3:])
+    QTest.keyClick(page.pin_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.locked, timeout=WAIT_MS)
+    window.close()
+
+
+def test_a_wrong_pin_typed_at_start_up_is_refused_on_the_sign_in_page(
+    qtbot, demo_store_path: Path, starts: list[DeskStart]
+) -> None:
+    start = _start(starts, demo_store_path)
+    start.begin()
+    QTest.keyClicks(start.shell.pin_edit, "999999")
+    QTest.keyClick(start.shell.pin_edit, Qt.Key.Key_Return)
+    QTest.keyClicks(start.shell.find_edit, "smi")
+    window = _window(qtbot, start)
+    error = window.sign_in_page.error_label
+    qtbot.waitUntil(error.isVisible, timeout=WAIT_MS)
+    assert window.locked
+    assert "PIN" in error.text()
+    assert window.quick_find.text() == ""  # nothing searched for anyone not signed in
+    window.close()
+
+
+def test_closing_the_sign_in_screen_before_the_desk_is_ready_ends_cleanly(
+    qtbot, demo_store_path: Path, starts: list[DeskStart], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[Store] = []
+    close = Store.close
+
+    def spy(store: Store) -> None:
+        closed.append(store)
+        close(store)
+
+    monkeypatch.setattr(Store, "close", spy)
+    start = _start(starts, demo_store_path)
+    ended: list[int] = []
+    start.finished.connect(ended.append)
+    start.begin()
+    qtbot.waitUntil(lambda: start.loading, timeout=WAIT_MS)
+    start.shell.close()
+    assert ended == [0]
+    start.wait_for_loader()  # the store the loader opened is closed again
+    opened = start.loaded_desk
+    assert opened is not None and not isinstance(opened, BaseException)
+    assert start.window is None
+    assert opened.desk.store in closed  # its connections let go, not left to exit
+    # nothing was half-written: the store opens and reads as before
+    with Store.open(demo_store_path) as store, store.read() as session:
+        assert session.execute(select(func.count()).select_from(Patient)).scalar_one() > 0
+
+
+def test_only_a_store_that_opened_on_its_sign_in_screen_starts_with_one(
+    demo_store_path: Path, tmp_path: Path
+) -> None:
+    assert not opens_on_sign_in(demo_store_path)  # never opened here
+    remember_sign_in(demo_store_path, True)
+    assert opens_on_sign_in(demo_store_path)
+    remember_sign_in(demo_store_path, False)
+    assert not opens_on_sign_in(demo_store_path)
+    assert not opens_on_sign_in(tmp_path / "not-made-yet.sqlite")
+
+
+def test_a_store_sealed_by_a_passphrase_is_asked_for_on_the_gui_thread(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starts: list[DeskStart]
+) -> None:
+    keyring.set_keyring(fail.Keyring())
+    path = tmp_path / "desk.sqlite"
+    monkeypatch.setenv(PASSPHRASE_ENV, PASSPHRASE)
+    with Store.open(path):
+        pass
+    monkeypatch.delenv(PASSPHRASE_ENV)
+    forget_unlocked_keys()
+    asked: list[bool] = []
+
+    def ask(_path: Path, new: bool, _problem: str = "") -> str:
+        # the loader thread never asks: a dialog can only be shown by the GUI thread
+        asked.append(threading.current_thread() is threading.main_thread())
+        return PASSPHRASE
+
+    monkeypatch.setattr(app, "ask_store_passphrase", ask)
+    start = _start(starts, path)
+    start.begin()
+    window = _window(qtbot, start)
+    assert asked == [True]
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(start.shell), timeout=WAIT_MS)
+    window.close()
+    window.runner.shutdown()
