@@ -63,7 +63,9 @@ class DeskStart(QObject):
         super().__init__()
         self.store_path = store_path
         geometry = QSettings().value(GEOMETRY_KEY)
-        self.shell = StartupShell(geometry if isinstance(geometry, QByteArray) else None)
+        self.shell = StartupShell(
+            store_path, geometry if isinstance(geometry, QByteArray) else None
+        )
         self.window: MainWindow | None = None
         #: what the loader thread made (set before it signals), for wait_for_loader
         self.loaded_desk: OpenedDesk | BaseException | None = None

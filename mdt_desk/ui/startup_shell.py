@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QPaintEvent
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QCloseEvent,
+    QFont,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QMainWindow,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -68,7 +75,7 @@ class TypedAtStart:
     find_text: str
 
 
-class StartupShell(QWidget):
+class StartupShell(QMainWindow):
     """The sign-in screen as the main window will show it, without the desk behind it.
 
     Signals:
@@ -80,7 +87,7 @@ class StartupShell(QWidget):
     first_painted = Signal()
     close_requested = Signal()
 
-    def __init__(self, geometry: QByteArray | None = None) -> None:
+    def __init__(self, store_path: Path, geometry: QByteArray | None = None) -> None:
         super().__init__()
         self.setObjectName("startup_shell")
         self.setWindowTitle(self.tr("MDT Desk"))
@@ -126,13 +133,21 @@ class StartupShell(QWidget):
 
         # Shown once Enter is pressed: what is typed next is for Find patient, as it is
         # straight after signing in on the main window.
-        self.find_edit = QLineEdit(self)
+        self.find_edit = QLineEdit()
         self.find_edit.setObjectName("startup_find")
         self.find_edit.setAccessibleName(self.tr("Find patient"))
         self.find_edit.setPlaceholderText(
             self.tr("Find patient: name, NHS number or date of birth")
         )
-        self.find_edit.hide()
+        self.find_row = QWidget(self)
+        find_layout = QHBoxLayout(self.find_row)
+        find_layout.setContentsMargins(0, 0, 0, 0)
+        find_label = QLabel(self.tr("&Find patient"), self.find_row)
+        find_label.setBuddy(self.find_edit)
+        find_layout.addWidget(find_label)
+        find_layout.addWidget(self.find_edit, 1)
+        self.find_row.hide()
+        self.find_edit.setAccessibleDescription(self.tr("Searched as soon as you are signed in."))
 
         column = QVBoxLayout()
         column.addStretch(1)
@@ -143,12 +158,17 @@ class StartupShell(QWidget):
         column.addWidget(self.filter_edit)
         column.addWidget(self.staff_list, 1)
         column.addLayout(pin_row)
-        column.addWidget(self.find_edit)
+        column.addWidget(self.find_row)
         column.addStretch(2)
-        row = QHBoxLayout(self)
+        body = QWidget(self)
+        row = QHBoxLayout(body)
         row.addStretch(1)
         row.addLayout(column, 2)
         row.addStretch(1)
+        self.setCentralWidget(body)
+        # As the main window's status bar reads on its sign-in screen.
+        self.statusBar().showMessage(self.tr("Store: {path}").format(path=store_path))
+        self.statusBar().addPermanentWidget(QLabel(self.tr("Not signed in"), self))
 
         self.filter_edit.returnPressed.connect(self.pin_edit.setFocus)
         self.pin_edit.returnPressed.connect(self._submit)
@@ -178,15 +198,20 @@ class StartupShell(QWidget):
 
     def _submit(self) -> None:
         if not self.pin_edit.text():
-            self.explanation.setText(self.tr("Type your PIN, then press Enter."))
+            self._say(self.tr("Type your PIN, then press Enter."), self.pin_edit)
             return
         self._submitted = True
-        self.explanation.setText(self.tr("Signing in… type a name to find a patient meanwhile."))
+        self._say(self.tr("Signing in… type a name to find a patient meanwhile."), self.find_edit)
         self.pin_edit.setEnabled(False)
         self.sign_in_button.setEnabled(False)
         self.filter_edit.setEnabled(False)
-        self.find_edit.show()
+        self.find_row.show()
         self.find_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _say(self, message: str, field: QWidget) -> None:
+        """On screen under the heading, and said aloud by a screen reader."""
+        self.explanation.setText(message)
+        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(field, message))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)

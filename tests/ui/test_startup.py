@@ -10,7 +10,8 @@ import keyring
 import pytest
 import shiboken6
 from keyring.backends import fail
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAccessible
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from mdt_desk.services.desk import Desk
 from mdt_desk.services.sign_in import DEMO_PIN, sign_in_with_pin
 from mdt_desk.startup import DeskStart
 from mdt_desk.ui.main_window import MainWindow
-from mdt_desk.ui.startup_shell import opens_on_sign_in, remember_sign_in
+from mdt_desk.ui.startup_shell import StartupShell, opens_on_sign_in, remember_sign_in
 
 pytestmark = pytest.mark.slow  # a real loader thread opens a demo store each time
 
@@ -216,3 +217,23 @@ def test_a_store_sealed_by_a_passphrase_is_asked_for_on_the_gui_thread(
     qtbot.waitUntil(lambda: not shiboken6.isValid(start.shell), timeout=WAIT_MS)
     window.close()
     window.runner.shutdown()
+
+
+def test_every_control_of_the_start_up_screen_is_named_for_a_screen_reader(
+    qtbot, tmp_path: Path
+) -> None:
+    shell = StartupShell(tmp_path / "desk.sqlite")
+    qtbot.addWidget(shell)
+    shell.show()
+
+    def name(widget: QObject) -> str:
+        return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+    assert name(shell.pin_edit) == "PIN"  # contracts: the PIN field's accessible name
+    assert name(shell.filter_edit) == "Find yourself"
+    assert name(shell.staff_list) == "Staff"
+    assert name(shell.sign_in_button) == "Sign in"
+    assert name(shell.find_edit) == "Find patient"
+    QTest.keyClick(shell.pin_edit, Qt.Key.Key_Return)  # Enter with no PIN: said, not sent
+    assert not shell.typed().submitted
+    assert "Type your PIN" in shell.explanation.text()
