@@ -117,8 +117,6 @@ class DeskStart(QObject):
 
         if self._abandoned:
             return  # wait_for_loader closes the store once the event loop has ended
-        # Read before the window is built: its sign-in screen hides other windows.
-        typed = self.shell.typed()
         geometry = self.shell.geometry()
         if isinstance(opened, BaseException):
             if not isinstance(opened, _PassphraseNeededError):
@@ -135,6 +133,7 @@ class DeskStart(QObject):
         window.setGeometry(geometry)
         desk_app.show_window(window, self.store_path)
         window.activateWindow()
+        typed = self.shell.typed()  # everything typed until now, nothing after
         self.shell.hand_over()  # after the window is up, so the app does not quit
         if window.locked:
             window.carry_on_signing_in(

@@ -8,7 +8,8 @@ quick on 100,000 people.
 import dataclasses
 import uuid
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from mdt_desk.models.enums import CaseStatus, Profession, RiskBand
@@ -68,10 +69,20 @@ class CaseloadFilterBar(QWidget):
             combo.currentIndexChanged.connect(self._on_choice_changed)
         self.clear_button.clicked.connect(self.clear)
         runner.changes_committed.connect(self._on_runner_changes_committed)
-        self.load_staff()
+        # Listed when first shown, not while the window is on its sign-in screen: the
+        # PIN check and the first page must not queue behind a list of the whole team.
+        self._staff_asked = False
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._staff_asked:
+            self._staff_asked = True
+            # after what is asked for in this same event (the first page, on signing in)
+            QTimer.singleShot(0, self.load_staff)
 
     def load_staff(self) -> None:
         """Offer every clinical or care staff member (administrators coordinate no one)."""
+        self._staff_asked = True
         self._runner.read(list_staff, self._show_staff, owner=self, description="filter staff")
 
     def _show_staff(self, staff: list[StaffSummary]) -> None:
@@ -122,5 +133,5 @@ class CaseloadFilterBar(QWidget):
 
     @Slot(object, object)
     def _on_runner_changes_committed(self, changes: Changes, _origin: object) -> None:
-        if changes.staff:
+        if changes.staff and self._staff_asked:  # else listed when first shown
             self.load_staff()

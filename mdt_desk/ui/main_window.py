@@ -1288,7 +1288,9 @@ class MainWindow(QMainWindow):
             window.set_locked(True)
         # Matches of a search still running would otherwise pop up over the lock screen.
         self.quick_find.forget()
-        for widget in QApplication.topLevelWidgets():
+        # On the first sign-in nothing of this desk is open yet: the one other window
+        # may be the start-up screen, which hands over its typing and closes itself.
+        for widget in [] if first_sign_in else QApplication.topLevelWidgets():
             if widget is self or widget in self.meeting_windows or not widget.isVisible():
                 continue
             widget.hide()

@@ -14,11 +14,12 @@ before the desk opens. The page holds no patient data, so it may be shown while 
 
 import uuid
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
     QFont,
+    QShowEvent,
     QStandardItem,
 )
 from PySide6.QtWidgets import (
@@ -86,6 +87,9 @@ class SignInPage(QWidget):
         self._busy = False
         #: sign in as soon as the team is listed (Enter was pressed on the start-up screen)
         self._sign_in_when_listed = False
+        self._listed = False  # the team has been listed at least once
+        self._staff_load_due = False  # a listing is asked for and not yet queued
+        self._list_when_shown = False  # put off while a PIN is checked or the page is hidden
 
         self.heading = QLabel(self)
         self.heading.setObjectName("sign_in_heading")
@@ -203,6 +207,18 @@ class SignInPage(QWidget):
         self.demo_label.setVisible(demo)
 
     def reload_staff(self) -> None:
+        """List the team again, once however often it is asked for in one event."""
+        if not self._staff_load_due:
+            self._staff_load_due = True
+            QTimer.singleShot(0, self._list_staff)
+
+    def _list_staff(self) -> None:
+        self._staff_load_due = False
+        if self._busy or not self.isVisible():
+            # Not in front of the PIN check (and the first page after it); listed once
+            # the page is shown again, or straight after a PIN that was refused.
+            self._list_when_shown = True
+            return
         self.runner.read(
             staff_service.list_staff,
             self._on_staff_loaded,
@@ -238,7 +254,10 @@ class SignInPage(QWidget):
         if name_filter:
             self.filter_edit.setText(name_filter)
         self.pin_edit.setText(pin)
-        self._sign_in_when_listed = submit and bool(pin)
+        if submit and pin and not name_filter and self._preferred is not None:
+            self.sign_in()  # the person already chosen: no need to wait for the list
+        else:
+            self._sign_in_when_listed = submit and bool(pin)
 
     def focus_first_field(self) -> None:
         target = self.new_pin_edit if self.change_box.isVisible() else self.pin_edit
@@ -252,6 +271,8 @@ class SignInPage(QWidget):
         if self._busy:
             return
         staff_id = self.chosen_id()
+        if staff_id is None and not self._listed:
+            staff_id = self._preferred  # the person the list will choose once it is in
         if staff_id is None:
             self.show_error(UserError(self.tr("Choose who you are from the list.")))
             return
@@ -308,6 +329,7 @@ class SignInPage(QWidget):
     # -- results -------------------------------------------------------------------------
 
     def _on_staff_loaded(self, staff: list[StaffSummary]) -> None:
+        self._listed = True
         self.staff_model.clear()
         for member in staff:
             item = QStandardItem(f"{member.display_name} — {label(member.profession)}")
@@ -347,6 +369,7 @@ class SignInPage(QWidget):
 
     def _on_sign_in_failed(self, error: UserError) -> None:
         self._set_busy(False)
+        self._list_if_put_off()
         self.show_error(error)
         self.pin_edit.setFocus()
 
@@ -363,6 +386,15 @@ class SignInPage(QWidget):
         QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(field, message))
 
     # -- helpers -------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._list_if_put_off()
+
+    def _list_if_put_off(self) -> None:
+        if self._list_when_shown:
+            self._list_when_shown = False
+            self.reload_staff()
 
     def _reset(self, preferred: uuid.UUID | None) -> None:
         self._preferred = preferred

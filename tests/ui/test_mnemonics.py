@@ -24,6 +24,7 @@ from typing import cast
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShortcut
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -55,6 +56,7 @@ from mdt_desk.ui.meeting_mode.summary_dialog import MeetingSummaryDialog
 from mdt_desk.ui.meeting_mode.window import MeetingModeWindow
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_dialog import SignInDialog
+from mdt_desk.ui.startup_shell import StartupShell
 from mdt_desk.ui.store_passphrase_dialog import StorePassphraseDialog
 from mdt_desk.ui.sync.review_dialog import ReviewListDialog
 from mdt_desk.ui.welcome_dialog import WelcomeDialog
@@ -459,6 +461,14 @@ def test_every_window_and_dialog_has_unique_mnemonics(
             welcome.done(0)
         finally:
             fresh_runner.shutdown()
+    shell = StartupShell(tmp_path / "fresh.sqlite")
+    qtbot.addWidget(shell)
+    shell.show()
+    qtbot.waitExposed(shell)
+    walk.look(shell, "start-up sign-in")
+    QTest.keyClicks(shell.pin_edit, "246810")
+    QTest.keyClick(shell.pin_edit, Qt.Key.Key_Return)  # Find patient appears
+    walk.look(shell, "start-up sign-in, PIN sent")
     problems = walk.problems()
     assert problems == [], "\n".join(problems)
     # no dialog or window class was left out of the walk (abstract bases aside)
