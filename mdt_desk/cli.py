@@ -603,8 +603,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from mdt_desk.models.enums import AccessAction
     from mdt_desk.services import access_log
     from mdt_desk.services.access import Permission, principal_of
-    from mdt_desk.services.export import export_json
+    from mdt_desk.services.export import COUNTING, export_json, export_tables
 
+    # One phase a table, counted in rows (count(*) of each, taken up front).
+    labels = {table: (f"Exporting {table}", "rows") for table, _key in export_tables()}
+    progress = _progress(args, {COUNTING: ("Counting the rows to export", ""), **labels})
+    export = functools.partial(export_json, progress=progress)
     with _open_store(args, create=False) as store:
         acting = _signed_in(args, store)
         # Logged before the export is written: the log may hold an export that then
@@ -613,7 +617,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         with store.write(acting.actor_id, acting.label) as session:
             principal_of(session).require(Permission.EXPORT)
             access_log.append(session, AccessAction.EXPORT, reason=_purpose(args))
-        _export_to(args, store, acting, export_json)
+        _export_to(args, store, acting, export)
     return EXIT_OK
 
 
@@ -644,15 +648,27 @@ def _export_to(args: argparse.Namespace, store: Store, acting: _Acting, export: 
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from mdt_desk.services import check
     from mdt_desk.services.check import CheckReport, CheckResult, check_store
 
+    progress = _progress(
+        args,
+        {
+            check.INTEGRITY: ("Checking the file's integrity", ""),
+            check.FOREIGN_KEYS: ("Checking foreign keys", "tables"),
+            check.TRIGGERS: ("Checking the journal triggers", "tables"),
+            check.CHAIN: ("Checking the journal chain", "transactions"),
+            check.SEALED_CONTENT: ("Checking this desk's sealed changes", "changes"),
+            check.JOURNAL: ("Comparing the records with the journal", "columns"),
+        },
+    )
     try:
         opened = _open_store(args, create=False)
     except StoreDamagedError as error:  # a damaged store is a failed check, not a bad argument
         report = CheckReport((CheckResult("store", False, str(error)),))
     else:
         with opened as store:
-            report = check_store(store)
+            report = check_store(store, progress)
     if args.json:
         _emit_json(args.out, asdict(report))
     else:
@@ -1971,6 +1987,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--format", choices=["json"], default="json")
     sub.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of the screen")
     _purpose_option(sub, "exported")
+    sub.set_defaults(json=False)  # no --json (the export is JSON): progress on stderr
 
     command(commands, "check", _cmd_check, "check the store: integrity, keys, journal")
     add_store_commands(

@@ -173,7 +173,7 @@ def test_an_export_that_fails_half_way_leaves_nothing_on_the_disk(
     """The rows written before the failure are people's records in the clear."""
     from mdt_desk.services import export
 
-    def fails_half_way(_session: object, out: io.TextIOBase) -> None:
+    def fails_half_way(_session: object, out: io.TextIOBase, progress: object = None) -> None:
         out.write('{"format": "mdt-desk-export", "tables": {"patient": [')
         raise OSError(28, "No space left on device")
 

@@ -7,6 +7,10 @@ journal row names a record that is gone, the sequence has no gaps but those left
 discarded imports), and every origin desk's hash chain holds (``models/seal.py``: each
 transaction is sealed, its header is the one sealed, this desk's own changes are the
 ones sealed, and each seal follows the one before it).
+
+Progress (:mod:`mdt_desk.services.progress`): each check is a phase (the constants
+below), announced as it starts. SQLite's integrity check is one step nobody can count
+(total 0); the others count what they go through: tables, transactions, columns.
 """
 
 import json
@@ -28,9 +32,26 @@ from mdt_desk.models.seal import (
     record_name,
 )
 from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, META_REPLICA_ID, Store
+from mdt_desk.services.progress import Progress
+
+#: Progress phases, one a check (done and total as each says).
+INTEGRITY = "integrity"  # SQLite's own check: one step, total 0
+FOREIGN_KEYS = "foreign keys"  # in tables
+TRIGGERS = "journal triggers"  # in synced tables
+CHAIN = "journal chain"  # in transactions: every header against its seal
+SEALED_CONTENT = "sealed content"  # in changes: this desk's own, hashed again
+JOURNAL = "journal"  # in columns of synced tables compared with the journal
 
 #: A DB-API connection to the store (``sqlcipher3``), keyed.
 RawConnection = Any
+
+
+#: Transactions checked between two progress reports of the journal chain.
+_CHAIN_BATCH = 1_000
+
+
+def _ignore(_phase: str, _done: int, _total: int) -> None:
+    """The progress callback of a check nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,8 @@ def synced_columns() -> list[tuple[str, list[str]]]:
     ]
 
 
-def _integrity(raw: RawConnection) -> CheckResult:
+def _integrity(raw: RawConnection, progress: Progress) -> CheckResult:
+    progress(INTEGRITY, 0, 0)  # one step: announced before it starts
     rows = [str(row[0]) for row in raw.execute("PRAGMA integrity_check")]
     application_id = raw.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID:
@@ -67,22 +89,36 @@ def _integrity(raw: RawConnection) -> CheckResult:
     return CheckResult("integrity", False, "; ".join(rows[:10]))
 
 
-def _foreign_keys(raw: RawConnection) -> CheckResult:
-    problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+def _foreign_keys(raw: RawConnection, progress: Progress) -> CheckResult:
+    # Table by table (the same check as the whole-store pragma), so it can be counted.
+    tables = [
+        str(row[0])
+        for row in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name"
+        )
+    ]
+    problems: list[Any] = []
+    progress(FOREIGN_KEYS, 0, len(tables))
+    for done, table in enumerate(tables, 1):
+        problems += raw.execute(f'PRAGMA foreign_key_check("{table}")').fetchall()
+        progress(FOREIGN_KEYS, done, len(tables))
     if not problems:
         return CheckResult("foreign keys", True, "every reference points to a record")
-    tables = sorted({str(row[0]) for row in problems})
+    broken = sorted({str(row[0]) for row in problems})
     return CheckResult(
-        "foreign keys", False, f"{len(problems)} broken references in {', '.join(tables)}"
+        "foreign keys", False, f"{len(problems)} broken references in {', '.join(broken)}"
     )
 
 
-def _triggers(raw: RawConnection) -> CheckResult:
+def _triggers(raw: RawConnection, progress: Progress) -> CheckResult:
     triggers = dict(
         raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
     )
     missing: list[str] = []
-    for table, columns in synced_columns():
+    tables = synced_columns()
+    progress(TRIGGERS, 0, len(tables))
+    for done, (table, columns) in enumerate(tables, 1):
         for kind in ("insert", "update", "no_delete"):
             sql = triggers.get(f"journal_{table}_{kind}")
             if sql is None:
@@ -92,12 +128,13 @@ def _triggers(raw: RawConnection) -> CheckResult:
                 missing.extend(
                     f"{table}.{column}" for column in columns if f'NEW."{column}"' not in sql
                 )
+        progress(TRIGGERS, done, len(tables))
     if not missing:
         return CheckResult("journal triggers", True, "every column of every synced table")
     return CheckResult("journal triggers", False, "not journalled: " + ", ".join(missing[:20]))
 
 
-def _journal_complete(raw: RawConnection) -> CheckResult:
+def _journal_complete(raw: RawConnection, progress: Progress) -> CheckResult:
     count, lowest, highest = raw.execute(
         "SELECT count(*), min(origin_seq), max(origin_seq) FROM journal_change"
     ).fetchone()
@@ -107,12 +144,19 @@ def _journal_complete(raw: RawConnection) -> CheckResult:
         unexplained, discarded = _gaps(raw)
         if unexplained:
             problems.append(f"the journal sequence has gaps ({count} rows up to {highest})")
+    tables = synced_columns()
+    # Building the latest value of every field is the first step; then each column,
+    # and each table's records the journal names.
+    total = 1 + sum(len(columns) + 1 for _table, columns in tables)
+    progress(JOURNAL, 0, total)
     raw.execute(
         "CREATE TEMP TABLE latest AS SELECT entity, row_id, field, new_value, "
         "max(origin_seq) AS seq FROM journal_change GROUP BY entity, row_id, field"
     )
     raw.execute("CREATE UNIQUE INDEX temp.latest_key ON latest (entity, row_id, field)")
-    for table, columns in synced_columns():
+    done = 1
+    progress(JOURNAL, done, total)
+    for table, columns in tables:
         for column in columns:
             differing = raw.execute(
                 f'SELECT count(*) FROM "{table}" AS t WHERE json_quote(t."{column}") IS NOT '
@@ -122,6 +166,8 @@ def _journal_complete(raw: RawConnection) -> CheckResult:
             ).fetchone()[0]
             if differing:
                 problems.append(f"{table}.{column} differs from the journal in {differing} rows")
+            done += 1
+            progress(JOURNAL, done, total)
         orphans = raw.execute(
             "SELECT count(*) FROM (SELECT DISTINCT row_id FROM latest WHERE entity = ?) AS l "
             f'WHERE NOT EXISTS (SELECT 1 FROM "{table}" WHERE id = l.row_id)'
@@ -132,6 +178,8 @@ def _journal_complete(raw: RawConnection) -> CheckResult:
         ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} {table} records in the journal are missing from the store")
+        done += 1
+        progress(JOURNAL, done, total)
     raw.execute("DROP TABLE temp.latest")
     if not problems:
         gaps = f"{discarded} numbers of discarded imports unused" if discarded else "no gaps"
@@ -196,7 +244,13 @@ def _link_breaks(seals: Sequence[Seal], me: str) -> list[ChainBreak]:
 
 
 def _header_breaks(
-    raw: RawConnection, by_tx: dict[str, Seal], me: str, boundary: int, unsealed: set[str]
+    raw: RawConnection,
+    by_tx: dict[str, Seal],
+    me: str,
+    boundary: int,
+    unsealed: set[str],
+    *,
+    step: Callable[[], None],
 ) -> list[ChainBreak]:
     """Every transaction with changes: sealed, and its header the one sealed."""
     breaks: list[ChainBreak] = []
@@ -206,6 +260,7 @@ def _header_breaks(
         " FROM journal_tx t JOIN journal_change c ON c.tx = t.tx GROUP BY t.tx ORDER BY t.tx"
     )
     for row in cursor.fetchall():
+        step()
         header = _row_dict(cursor, row)
         tx_id, origin = hex_id(header["tx_uuid"]), hex_id(header["replica_id"])
         record = record_name(header["entity"], header["row_id"], header["field"])
@@ -241,25 +296,33 @@ def _header_breaks(
 
 
 def _content_breaks(
-    raw: RawConnection, by_tx: dict[str, Seal], me: str
+    raw: RawConnection, by_tx: dict[str, Seal], me: str, progress: Progress
 ) -> tuple[list[ChainBreak], set[str]]:
     """This desk's own transactions: their changes are here whole, so their content too
     (hashed from text SQLite builds, as when they were sealed: a big store's journal is
     never held in memory). Also which of its transactions have changes here."""
     breaks: list[ChainBreak] = []
     seen: set[str] = set()
-    for tx_uuid, tx, first, last, entity, row_id, name in raw.execute(
+    own = raw.execute(
         "SELECT t.tx_uuid, c.tx, min(c.origin_seq), max(c.origin_seq), c.entity, c.row_id,"
-        " c.field FROM journal_change c JOIN journal_tx t ON t.tx = c.tx WHERE t.replica_id = ?"
-        " GROUP BY c.tx ORDER BY 3",
+        " c.field, count(*) FROM journal_change c JOIN journal_tx t ON t.tx = c.tx"
+        " WHERE t.replica_id = ? GROUP BY c.tx ORDER BY 3",
         (me,),
-    ).fetchall():
+    ).fetchall()
+    # Counted in changes, reported after each transaction (hashed in one piece).
+    total = sum(int(row[7]) for row in own)
+    done = 0
+    progress(SEALED_CONTENT, 0, total)
+    for tx_uuid, tx, first, last, entity, row_id, name, changes in own:
+        done += int(changes)
         tx_id = hex_id(tx_uuid)
         seen.add(tx_id)
         seal = by_tx.get(tx_id)
         if seal is None:
+            progress(SEALED_CONTENT, done, total)
             continue  # reported with the headers
         content = journal_content(raw, int(tx), int(first) - 1, int(last))
+        progress(SEALED_CONTENT, done, total)
         problem = ""
         if (content.count, content.first_seq, content.last_seq) != (
             seal.change_count,
@@ -278,7 +341,7 @@ def _content_breaks(
     return breaks, seen
 
 
-def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
+def _chain_breaks(raw: RawConnection, progress: Progress) -> tuple[list[ChainBreak], int, int]:
     """Every break of every origin's chain here; (breaks, seals, unsealed received)."""
     meta = dict(raw.execute("SELECT key, value FROM store_meta").fetchall())
     me = hex_id(meta.get(META_REPLICA_ID, ""))
@@ -292,10 +355,23 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
     # The team hub's own transactions a restored hub lost: their seals were withdrawn
     # on record (journal_seal_withdrawn, with when and why), so they stand unsealed.
     withdrawn = {str(row[0]) for row in raw.execute("SELECT tx_id FROM journal_seal_withdrawn")}
+    # Counted in transactions (a transaction without changes is counted and never
+    # met: the end is reported whole).
+    total = raw.execute("SELECT count(*) FROM journal_tx").fetchone()[0]
+    done = 0
+    progress(CHAIN, 0, total)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if done % _CHAIN_BATCH == 0 and done < total:
+            progress(CHAIN, done, total)
+
     breaks = _link_breaks(seals, me) + _header_breaks(
-        raw, by_tx, me, boundary, unsealed | withdrawn
+        raw, by_tx, me, boundary, unsealed | withdrawn, step=step
     )
-    content, seen = _content_breaks(raw, by_tx, me)
+    progress(CHAIN, total, total)
+    content, seen = _content_breaks(raw, by_tx, me, progress)
     breaks += content
     breaks += [
         ChainBreak(
@@ -311,8 +387,8 @@ def _chain_breaks(raw: RawConnection) -> tuple[list[ChainBreak], int, int]:
     return breaks, len(seals), len(unsealed)
 
 
-def _chains(raw: RawConnection) -> CheckResult:
-    breaks, sealed, unsealed = _chain_breaks(raw)
+def _chains(raw: RawConnection, progress: Progress) -> CheckResult:
+    breaks, sealed, unsealed = _chain_breaks(raw, progress)
     if not breaks:
         before = f"; {unsealed} received from before the hub kept seals" if unsealed else ""
         return CheckResult(
@@ -326,21 +402,22 @@ def _chains(raw: RawConnection) -> CheckResult:
     return CheckResult("journal chain", False, f"{len(breaks)} breaks: " + "; ".join(shown) + more)
 
 
-def check_store(store: Store) -> CheckReport:
-    """Run every check; a damaged file makes the check that met it fail, not crash."""
+def check_store(store: Store, progress: Progress | None = None) -> CheckReport:
+    """Run every check, each reporting to ``progress`` as it goes; a damaged file makes
+    the check that met it fail, not crash."""
     checks: list[CheckResult] = []
-    steps: list[tuple[str, Callable[[RawConnection], CheckResult]]] = [
-        ("integrity", _integrity),
-        ("foreign keys", _foreign_keys),
-        ("journal triggers", _triggers),
-        ("journal chain", _chains),
-        ("journal", _journal_complete),
+    steps: list[tuple[str, Callable[[RawConnection, Progress], CheckResult]]] = [
+        (INTEGRITY, _integrity),
+        (FOREIGN_KEYS, _foreign_keys),
+        (TRIGGERS, _triggers),
+        (CHAIN, _chains),
+        (JOURNAL, _journal_complete),
     ]
     raw = store.raw_connection()
     try:
         for name, step in steps:
             try:
-                checks.append(step(raw))
+                checks.append(step(raw, progress or _ignore))
             except DRIVER_ERRORS as error:
                 checks.append(CheckResult(name, False, f"the store is damaged: {error}"))
     finally:

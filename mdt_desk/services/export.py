@@ -11,6 +11,12 @@ own facts. Rows are ordered by primary key; each row is an object with its colum
 in sorted order and values in their stored form (text, integer, real or null; dates
 ``YYYY-MM-DD``, timestamps UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, ids as 32 hex digits,
 booleans 0/1). One row per line, so two exports diff line by line.
+
+Progress (:mod:`mdt_desk.services.progress`): each table is a phase named after the
+table, done and total in rows; the totals are ``count(*)`` of each table, taken up
+front (one index scan each, a few per cent of the export's time; announced as the
+phase :data:`COUNTING`, total 0). A table of fewer than
+:data:`PROGRESS_BATCH` rows is not reported: it is written in a fraction of a second.
 """
 
 import json
@@ -22,11 +28,16 @@ from sqlalchemy.orm import Session
 
 from mdt_desk.models import Action, Alert, Case, Note, synced_tables
 from mdt_desk.services.access import Permission, principal_of, requires
+from mdt_desk.services.progress import Progress
 from mdt_desk.services.restricted import RESTRICTED_TEXT, SensitiveReader
 
 FORMAT_NAME = "mdt-desk-export"
 FORMAT_VERSION = 1
 _EXTRA_TABLES = (("journal_tx", "tx"), ("journal_change", "origin_seq"), ("store_meta", "key"))
+#: The progress phase of counting each table's rows before the export starts.
+COUNTING = "counting"
+#: Rows written between two progress reports (the command line shows one a second).
+PROGRESS_BATCH = 5_000
 
 #: Never exported, whoever exports: a PIN hash would let anyone holding the file try
 #: PINs offline.
@@ -49,9 +60,14 @@ def export_tables() -> list[tuple[str, str]]:
 
 
 @requires(Permission.EXPORT)
-def export_json(session: Session, out: TextIO) -> None:
-    """Write the whole store to ``out`` (streamed: memory stays flat on big stores)."""
+def export_json(session: Session, out: TextIO, progress: Progress | None = None) -> None:
+    """Write the whole store to ``out`` (streamed: memory stays flat on big stores),
+    reporting each table's rows to ``progress`` as they are written."""
     connection = session.connection()
+    totals: dict[str, int] = {}
+    if progress:
+        progress(COUNTING, 0, 0)
+        totals = _row_counts(session)
     hidden = restricted_row_ids(session)
     masked_reviews = _review_items_with_hidden_values(session, hidden)
     revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
@@ -65,6 +81,11 @@ def export_json(session: Session, out: TextIO) -> None:
         result = connection.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY "{key}"')
         columns = list(result.keys())
         first = True
+        total = totals.get(table, 0)
+        reported = progress if total >= PROGRESS_BATCH else None
+        if reported:
+            reported(table, 0, total)
+        done = 0
         for row in result:
             record = _need_to_know(table, dict(zip(columns, row, strict=True)), hidden)
             if (
@@ -79,8 +100,23 @@ def export_json(session: Session, out: TextIO) -> None:
                 ("\n" if first else ",\n") + json.dumps(record, sort_keys=True, ensure_ascii=False)
             )
             first = False
+            done += 1
+            if reported and done % PROGRESS_BATCH == 0 and done < total:
+                reported(table, done, total)
+        if reported and done:
+            # the rows written are the whole table, whatever the count up front said
+            reported(table, done, done)
         out.write("]" if first else "\n]")
     out.write("\n}}\n")
+
+
+def _row_counts(session: Session) -> dict[str, int]:
+    """Each exported table's row count (the totals progress is reported against)."""
+    connection = session.connection()
+    return {
+        table: int(connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())
+        for table, _key in export_tables()
+    }
 
 
 def _review_items_with_hidden_values(session: Session, hidden: dict[str, set[str]]) -> set[str]:

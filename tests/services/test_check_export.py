@@ -2,12 +2,14 @@
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from mdt_desk.cli import main
+from mdt_desk.cli import SETUP_NOTICE, main
 from mdt_desk.models.store import Store, schema_head
+from mdt_desk.services import check, export
 from mdt_desk.services.check import check_store
 from mdt_desk.services.export import export_json, export_tables
 from tests import store_sql
@@ -77,6 +79,22 @@ def test_check_finds_a_missing_trigger(busy_store: Store) -> None:
     )
 
 
+def test_check_finds_a_broken_reference(busy_store: Store) -> None:
+    # foreign keys are checked table by table (so the check can be counted): still found
+    raw = store_sql.connect(busy_store.path)
+    raw.execute("PRAGMA foreign_keys = OFF")
+    trigger_sql = raw.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'journal_care_case_update'"
+    ).fetchone()[0]
+    raw.execute("DROP TRIGGER journal_care_case_update")
+    raw.execute("UPDATE care_case SET patient_id = zeroblob(16)")
+    raw.execute(trigger_sql)
+    raw.commit()
+    raw.close()
+    keys = next(c for c in check_store(busy_store).checks if c.name == "foreign keys")
+    assert not keys.passed and keys.detail == "2 broken references in care_case"
+
+
 def test_check_fails_cleanly_on_a_damaged_file(busy_store: Store, capsys) -> None:
     path = busy_store.path
     busy_store.close()
@@ -122,3 +140,94 @@ def test_export_command_writes_a_file_atomically(busy_store: Store, tmp_path: Pa
     assert status == 0
     assert json.loads(target.read_text(encoding="utf-8"))["tables"]["care_case"]
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_check_reports_each_phase_to_the_end(busy_store: Store) -> None:
+    calls: list[tuple[str, int, int]] = []
+    assert check_store(busy_store, lambda *call: calls.append(call)).passed
+    # The integrity check is announced before anything else runs (one opaque step).
+    assert calls[0] == (check.INTEGRITY, 0, 0)
+    phases = list(dict.fromkeys(phase for phase, _done, _total in calls))
+    assert phases == [
+        check.INTEGRITY,
+        check.FOREIGN_KEYS,
+        check.TRIGGERS,
+        check.CHAIN,
+        check.SEALED_CONTENT,
+        check.JOURNAL,
+    ]
+    for phase in phases[1:]:
+        seen = [(done, total) for name, done, total in calls if name == phase]
+        assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] > 0, (phase, seen)
+        assert [done for done, _total in seen] == sorted(done for done, _total in seen)
+    journal_changes = sum(
+        done for name, done, total in calls if name == check.SEALED_CONTENT and done == total
+    )
+    assert journal_changes > 0
+
+
+def test_check_command_shows_progress_on_stderr_and_none_with_json(
+    busy_store: Store, capsys
+) -> None:
+    status, output = run_cli("check", "--store", str(busy_store.path))
+    err = capsys.readouterr().err
+    assert status == 0 and output.startswith("ok   integrity")
+    lines = err.splitlines()
+    assert lines[0] == "Checking the file's integrity…"
+    for what, unit in (
+        ("Checking foreign keys", "tables"),
+        ("Checking the journal triggers", "tables"),
+        ("Checking the journal chain", "transactions"),
+        ("Checking this desk's sealed changes", "changes"),
+        ("Comparing the records with the journal", "columns"),
+    ):
+        assert re.search(rf"^{what}… 0% \(0 of [\d,]+ {unit}\)$", err, re.M), what
+        assert re.search(rf"^{what}… 100% \(([\d,]+) of \1 {unit}\)$", err, re.M), what
+    assert "…" not in output
+
+    status, output = run_cli("check", "--store", str(busy_store.path), "--json")
+    captured = capsys.readouterr()
+    assert status == 0 and captured.err == ""
+    assert [item["name"] for item in json.loads(output)["checks"]] == [
+        "integrity",
+        "foreign keys",
+        "journal triggers",
+        "journal chain",
+        "journal",
+    ]
+
+
+def test_export_progress_changes_no_byte_of_the_export(busy_store: Store, monkeypatch) -> None:
+    monkeypatch.setattr(export, "PROGRESS_BATCH", 2)  # the small tables are reported too
+    calls: list[tuple[str, int, int]] = []
+    with busy_store.read() as session:
+        quiet, watched = io.StringIO(), io.StringIO()
+        export_json(session, quiet)
+        export_json(session, watched, lambda *call: calls.append(call))
+    assert watched.getvalue() == quiet.getvalue()
+    assert calls[0] == (export.COUNTING, 0, 0)
+    document = json.loads(quiet.getvalue())
+    reported = {phase for phase, _done, _total in calls[1:]}
+    assert reported == {table for table, rows in document["tables"].items() if len(rows) >= 2}
+    for table in reported:
+        seen = [(done, total) for name, done, total in calls if name == table]
+        rows = len(document["tables"][table])
+        assert seen[0] == (0, rows) and seen[-1] == (rows, rows), (table, seen)
+        if rows >= 4:  # reported in batches as it goes, not only at the ends
+            assert (2, rows) in seen
+
+
+def test_export_command_shows_progress_on_stderr_only(
+    busy_store: Store, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(export, "PROGRESS_BATCH", 2)
+    status, output = run_cli("export", "--format", "json", "--store", str(busy_store.path))
+    err = capsys.readouterr().err
+    assert status == 0
+    document = json.loads(output)  # the screen holds the export and nothing else
+    patients = len(document["tables"]["patient"])
+    assert err.splitlines()[:2] == [SETUP_NOTICE, "Counting the rows to export…"]
+    assert f"Exporting patient… 0% (0 of {patients} rows)" in err
+    assert f"Exporting patient… 100% ({patients} of {patients} rows)" in err
+    changes = len(document["tables"]["journal_change"])
+    assert f"Exporting journal_change… 100% ({changes:,} of {changes:,} rows)" in err
