@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import event, select
@@ -40,6 +40,7 @@ TARGET_RATIO = 3.0
 NAME_PREFIXES = ("smi", "pat", "now", "jon", "bak", "mac", "o'b", "kel", "tay", "wil")
 
 Captured = tuple[str, Sequence[Any]]
+T = TypeVar("T")
 _ID_FIELD = {CaseloadRow: "case_id", PatientMatch: "patient_id"}
 
 
@@ -118,11 +119,14 @@ def bench_query(
     name: str,
     inputs: Sequence[Any],
     service: Callable[[Session, Any], Sequence[Any]],
+    *,
+    show_plan: bool = True,
 ) -> Result:
     """Time ``service(session, input)`` against its own SQL on ``raw``, for each input.
 
     The service's rows must have the record id first; raw and service must return
-    the same records in the same order.
+    the same records in the same order. ``show_plan`` prints the query plan and the
+    rows returned.
     """
     # A demo store's staff have PINs: the services read as the person the demo signed in.
     reader = signed_in_staff_id(store)
@@ -149,12 +153,25 @@ def bench_query(
         raw_calls = [raw_query(raw, sql, parameters) for sql, parameters in captured]
         fresh_calls = [new_session(value) for value in inputs]
         service_times, raw_times, fresh_times = timed((calls, raw_calls, fresh_calls), repeat)
-    print_plan(raw, name, captured[0])
-    print(f"(rows returned: min {min(sizes)}, max {max(sizes)}, over {len(sizes)} inputs)\n")
+    if show_plan:
+        print_plan(raw, name, captured[0])
+        print(f"(rows returned: min {min(sizes)}, max {max(sizes)}, over {len(sizes)} inputs)\n")
     return name, service_times, raw_times, fresh_times
 
 
-def bench_caseload(store: Store, raw: Any, repeat: int) -> Result:
+def spread(values: Sequence[T], most: int | None) -> list[T]:
+    """At most ``most`` of ``values``, evenly spaced from first to last (all if None)."""
+    if most is None or len(values) <= most:
+        return list(values)
+    if most == 1:
+        return [values[0]]
+    return [values[round(index * (len(values) - 1) / (most - 1))] for index in range(most)]
+
+
+def bench_caseload(
+    store: Store, raw: Any, repeat: int, *, most: int | None = None, show_plan: bool = True
+) -> Result:
+    """The caseload page of every practice, or of ``most`` practices spread over them."""
     with store.read() as session:
         practice_ids = list(session.scalars(select(Practice.id).order_by(Practice.ods_code)))
     return bench_query(
@@ -162,14 +179,15 @@ def bench_caseload(store: Store, raw: Any, repeat: int) -> Result:
         raw,
         repeat,
         "caseload page, one practice, 100 active by next review",
-        practice_ids,
+        spread(practice_ids, most),
         lambda session, practice_id: caseload_page(
             session, practice_id=practice_id, status=CaseStatus.ACTIVE, limit=100
         ),
+        show_plan=show_plan,
     )
 
 
-def bench_name_search(store: Store, raw: Any, repeat: int) -> Result:
+def bench_name_search(store: Store, raw: Any, repeat: int, *, show_plan: bool = True) -> Result:
     return bench_query(
         store,
         raw,
@@ -177,6 +195,7 @@ def bench_name_search(store: Store, raw: Any, repeat: int) -> Result:
         "name prefix search, 3 letters, 50 rows",
         NAME_PREFIXES,
         lambda session, prefix: find_patients(session, prefix, limit=50),
+        show_plan=show_plan,
     )
 
 

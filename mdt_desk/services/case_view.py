@@ -63,6 +63,7 @@ from mdt_desk.services.experience import (
 from mdt_desk.services.patients import load_patient
 from mdt_desk.services.restricted import NOT_SHOWN, RESTRICTED_KIND, RESTRICTED_TEXT, shown
 from mdt_desk.services.staff import display_staff_name
+from mdt_desk.services.staff_names import StaffNames
 from mdt_desk.services.validation import format_nhs_number
 
 
@@ -354,13 +355,6 @@ class RecordView:
         return patient_display_name(self.banner.family_name, self.banner.given_name)
 
 
-def _staff_names(session: Session) -> dict[uuid.UUID, str]:
-    return {
-        staff.id: display_staff_name(staff.family_name, staff.given_name, staff.title)
-        for staff in session.scalars(select(Staff))
-    }
-
-
 def _staff_choices(
     session: Session, practice_id: uuid.UUID | None = None
 ) -> tuple[StaffChoice, ...]:
@@ -376,18 +370,26 @@ def _staff_choices(
         if practice_id is not None
         else set()
     )
+    # The columns alone: the whole team is read, so no ORM objects for it.
     return tuple(
         StaffChoice(
-            id=staff.id,
-            name=display_staff_name(staff.family_name, staff.given_name, staff.title),
-            profession=staff.profession,
-            profession_text=label(staff.profession),
-            organisation=staff.organisation,
-            covers_practice=staff.id in covering,
-            can_coordinate=can_coordinate(staff.profession),
+            id=staff_id,
+            name=display_staff_name(family, given, title),
+            profession=profession,
+            profession_text=label(profession),
+            organisation=organisation,
+            covers_practice=staff_id in covering,
+            can_coordinate=can_coordinate(profession),
         )
-        for staff in session.scalars(
-            select(Staff)
+        for staff_id, family, given, title, profession, organisation in session.execute(
+            select(
+                Staff.id,
+                Staff.family_name,
+                Staff.given_name,
+                Staff.title,
+                Staff.profession,
+                Staff.organisation,
+            )
             .where(Staff.retired_at.is_(None))
             .order_by(Staff.family_name, Staff.given_name)
         )
@@ -398,7 +400,7 @@ def _banner(
     session: Session,
     patient_id: uuid.UUID,
     today: dt.date,
-    names: dict[uuid.UUID, str],
+    names: StaffNames,
     readable: bool = True,
 ) -> BannerView:
     patient = load_patient(session, patient_id)
@@ -486,7 +488,7 @@ def _choose_case(session: Session, patient_id: uuid.UUID, case_id: uuid.UUID | N
 
 
 def _notes(
-    session: Session, case_id: uuid.UUID, names: dict[uuid.UUID, str], readable: bool = True
+    session: Session, case_id: uuid.UUID, names: StaffNames, readable: bool = True
 ) -> tuple[NoteView, ...]:
     rows = list(
         session.scalars(
@@ -500,6 +502,8 @@ def _notes(
     for note in rows:
         if note.amends_note_id is not None and note.amends_note_id in by_id:
             corrections.setdefault(note.amends_note_id, []).append(note)
+
+    names.load(note.author_id for note in rows)
 
     def author(note: Note) -> str:
         return names.get(note.author_id, NOT_KNOWN) if note.author_id else NOT_KNOWN
@@ -556,7 +560,7 @@ def _case_view(
     session: Session,
     case: Case,
     today: dt.date,
-    names: dict[uuid.UUID, str],
+    names: StaffNames,
     deceased: bool,
     *,
     readable: bool = True,
@@ -583,6 +587,14 @@ def _case_view(
             .where(CareTeamMember.case_id == case.id)
         )
     }
+    members = list(
+        session.scalars(
+            select(CareTeamMember)
+            .where(CareTeamMember.case_id == case.id, CareTeamMember.retired_at.is_(None))
+            .order_by(CareTeamMember.left_on.is_not(None), CareTeamMember.joined_on)
+        )
+    )
+    names.load(member.staff_id for member in members)
     team = tuple(
         CareTeamMemberView(
             id=member.id,
@@ -597,11 +609,7 @@ def _case_view(
             left_on=member.left_on,
             left_text=cui_date(member.left_on, ""),
         )
-        for member in session.scalars(
-            select(CareTeamMember)
-            .where(CareTeamMember.case_id == case.id, CareTeamMember.retired_at.is_(None))
-            .order_by(CareTeamMember.left_on.is_not(None), CareTeamMember.joined_on)
-        )
+        for member in members
     )
     goals = tuple(
         GoalView(
@@ -681,6 +689,7 @@ def load_record(
     today: dt.date,
     *,
     show_sensitive: bool | None = None,
+    with_staff_choices: bool = True,
 ) -> RecordView:
     """The person's banner and the case to show.
 
@@ -691,11 +700,15 @@ def load_record(
             those who may read them (:func:`~mdt_desk.services.access.may_read_sensitive`);
             everyone else gets a marker (:mod:`mdt_desk.services.restricted`). ``True``
             is for a caller that has decided itself (meeting mode's chair).
+        with_staff_choices: ``False`` leaves :attr:`RecordView.staff` empty, for a
+            caller with no pickers (a document): the choices are the whole team, so
+            reading them costs more the larger the area the desk serves.
 
     Raises:
         NotFoundError: the person (or that case of theirs) is not in this store.
     """
-    names = _staff_names(session)
+    # Only the staff the record names (coordinators, team, note authors), never the team.
+    names = StaffNames(session)
     load_patient(session, patient_id)  # an unknown person is NotFound, not "restricted"
     readable = (
         show_sensitive if show_sensitive is not None else may_read_sensitive(session, patient_id)
@@ -751,7 +764,7 @@ def load_record(
             else None
         ),
         other_case_count=max(case_count - (1 if case else 0), 0),
-        staff=_staff_choices(session, patient.practice_id),
+        staff=_staff_choices(session, patient.practice_id) if with_staff_choices else (),
         today=today,
         experience_answers=_experience_answers(session, patient_id),
     )

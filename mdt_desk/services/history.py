@@ -18,6 +18,7 @@ they are not in the plan, and counting them would make a plan printed before an 
 look out of date.
 """
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -48,7 +49,6 @@ from mdt_desk.models import (
     Patient,
     Practice,
     PrintRecord,
-    Staff,
 )
 from mdt_desk.models.base import UTCDateTime
 from mdt_desk.services.access import Permission, may_read_sensitive, requires
@@ -61,13 +61,15 @@ from mdt_desk.services.restricted import (
     RESTRICTED_TEXT,
     restricted_ids,
 )
-from mdt_desk.services.staff import display_staff_name
+from mdt_desk.services.staff_names import StaffNames
 
 _LONDON = ZoneInfo("Europe/London")
 #: SQLite caps the number of bound parameters; ids are looked up in chunks.
 _CHUNK = 500
 #: Bookkeeping columns nobody needs to read in the history.
 _HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at"})
+#: Id fields whose values are never named as staff, even if one were a staff id.
+_NOT_STAFF_FIELDS = frozenset({"case_id", "patient_id", "goal_id"})
 #: Fields of a new child record that only say whose it is (the record column says so).
 _IMPLIED_ON_ADD = frozenset({"patient_id", "case_id"})
 
@@ -176,10 +178,8 @@ class _Describer:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.staff = {
-            staff.id: display_staff_name(staff.family_name, staff.given_name, staff.title)
-            for staff in session.scalars(select(Staff))
-        }
+        #: the staff the history names, read as it names them (not the whole team)
+        self.staff = StaffNames(session)
         self.records: dict[uuid.UUID, str] = {}
         self.values: dict[uuid.UUID, str] = {}
         #: print record id -> "3 pages, large print"
@@ -193,7 +193,7 @@ class _Describer:
         self.survey_answers.add(answer.id)
 
     def describe_print(self, printed: PrintRecord) -> None:
-        who = self.staff.get(printed.printed_by_id, "") if printed.printed_by_id else ""
+        who = self.staff.get(printed.printed_by_id)
         text = f"{label(printed.kind)} printed"
         if who:
             text += f" by {who}"
@@ -204,8 +204,8 @@ class _Describer:
         self.print_details[printed.id] = pages + (", large print" if printed.large_print else "")
 
     def id_words(self, field: str, value: uuid.UUID) -> str:
-        if value in self.staff and field not in ("case_id", "patient_id", "goal_id"):
-            return self.staff[value]
+        if field not in _NOT_STAFF_FIELDS and value in self.staff:
+            return self.staff.get(value)
         if value in self.values:
             return self.values[value]
         if field == "practice_id":
@@ -250,6 +250,29 @@ class _Describer:
             return self.id_words(field, uuid.UUID(value))
         except ValueError:
             return value
+
+    def load_staff_named_in(
+        self, changes: Iterable[tuple[JournalChange, JournalTransaction]]
+    ) -> None:
+        """Read, in one go, the names of the staff ``changes`` may name: who made each
+        change and the staff ids among the values (any id column but those of
+        :data:`_NOT_STAFF_FIELDS`); ids that are no one's are remembered as such."""
+        ids: set[uuid.UUID] = set()
+        for change, tx in changes:
+            if tx.actor_id is not None:
+                ids.add(tx.actor_id)
+            if change.field in _NOT_STAFF_FIELDS:
+                continue
+            table = Base.metadata.tables.get(change.entity)
+            column = table.c.get(change.field) if table is not None else None
+            if column is None or not isinstance(column.type, Uuid):
+                continue
+            for raw in (change.old_value, change.new_value):
+                value = json.loads(raw) if raw is not None else None
+                if isinstance(value, str):
+                    with contextlib.suppress(ValueError):  # not an id: said as it is
+                        ids.add(uuid.UUID(value))
+        self.staff.load(ids)
 
 
 def _survey_value_words(field: str, value: object) -> str | None:
@@ -304,11 +327,15 @@ def _patient_rows(
         words.describe_survey_answer(answer)
         yield answer.id
     # Prints about the person but no case (the case's own prints come with the case).
-    for printed in session.scalars(
-        select(PrintRecord).where(
-            PrintRecord.patient_id == patient_id, PrintRecord.case_id.is_(None)
+    prints = list(
+        session.scalars(
+            select(PrintRecord).where(
+                PrintRecord.patient_id == patient_id, PrintRecord.case_id.is_(None)
+            )
         )
-    ):
+    )
+    words.staff.load(printed.printed_by_id for printed in prints)
+    for printed in prints:
         words.describe_print(printed)
         yield printed.id
 
@@ -317,16 +344,28 @@ def _case_rows(
     session: Session, case_ids: list[uuid.UUID], words: _Describer
 ) -> Iterable[uuid.UUID]:
     for chunk in _chunks(case_ids):
-        for assignment in session.scalars(
-            select(CoordinatorAssignment).where(CoordinatorAssignment.case_id.in_(chunk))
-        ):
-            name = words.staff.get(assignment.staff_id, "")
+        assignments = list(
+            session.scalars(
+                select(CoordinatorAssignment).where(CoordinatorAssignment.case_id.in_(chunk))
+            )
+        )
+        members = list(
+            session.scalars(select(CareTeamMember).where(CareTeamMember.case_id.in_(chunk)))
+        )
+        prints = list(session.scalars(select(PrintRecord).where(PrintRecord.case_id.in_(chunk))))
+        words.staff.load(
+            [
+                *(assignment.staff_id for assignment in assignments),
+                *(member.staff_id for member in members),
+                *(printed.printed_by_id for printed in prints),
+            ]
+        )
+        for assignment in assignments:
+            name = words.staff.get(assignment.staff_id)
             words.records[assignment.id] = f"Care coordinator: {name}" if name else "Coordinator"
             yield assignment.id
-        for member in session.scalars(
-            select(CareTeamMember).where(CareTeamMember.case_id.in_(chunk))
-        ):
-            name = (words.staff.get(member.staff_id, "") if member.staff_id else "") or member.name
+        for member in members:
+            name = words.staff.get(member.staff_id) or member.name
             words.records[member.id] = f"Care team member: {name}"
             yield member.id
         for goal in session.scalars(select(Goal).where(Goal.case_id.in_(chunk))):
@@ -348,7 +387,7 @@ def _case_rows(
         for event in session.scalars(select(OutcomeEvent).where(OutcomeEvent.case_id.in_(chunk))):
             words.records[event.id] = f"Outcome event: {label(event.kind)}"
             yield event.id
-        for printed in session.scalars(select(PrintRecord).where(PrintRecord.case_id.in_(chunk))):
+        for printed in prints:
             words.describe_print(printed)
             yield printed.id
 
@@ -448,6 +487,7 @@ def record_history(
             )
         )
     changes.sort(key=lambda pair: (pair[1].recorded_at, pair[0].origin_seq), reverse=True)
+    words.load_staff_named_in(changes)
 
     meta: dict[str, str] = {
         str(key): str(value)
@@ -482,9 +522,7 @@ def record_history(
             column = Base.metadata.tables[change.entity].c.get(change.field)
             if column is not None and isinstance(column.type, Boolean):
                 continue
-        who = (
-            words.staff.get(tx.actor_id, "") if tx.actor_id is not None else ""
-        ) or tx.actor_label
+        who = words.staff.get(tx.actor_id) or tx.actor_label
         hidden = row_id in restricted and change.field in CONTENT_FIELDS.get(change.entity, ())
         entries.append(
             HistoryEntry(

@@ -196,7 +196,9 @@ def item_briefing(
     readable = (
         acting.staff_id is not None and acting.staff_id == meeting.chair_id
     ) or may_read_sensitive(session, case.patient_id)
-    record = load_record(session, case.patient_id, case.id, today, show_sensitive=readable)
+    record = load_record(
+        session, case.patient_id, case.id, today, show_sensitive=readable, with_staff_choices=False
+    )
     previous = session.execute(
         select(AgendaItem.discussed_at)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)

@@ -114,7 +114,9 @@ def persons_copy(
     Raises:
         NotFoundError: the person or case is not in this store.
     """
-    record, left_off = without_sensitive(load_record(session, patient_id, case_id, today))
+    record, left_off = without_sensitive(
+        load_record(session, patient_id, case_id, today, with_staff_choices=False)
+    )
     if record.case is None:
         return PersonsCopy(record, (), (), left_off)
     rows = list_action_rows(session, record.case.id, include_closed=True)

@@ -19,6 +19,7 @@ from tests.documents.helpers import (
     font_sizes,
     pages_text,
 )
+from tests.services.staff_reads import add_unrelated_staff, staff_reads
 
 
 @pytest.fixture
@@ -227,3 +228,20 @@ def test_a_missing_font_is_a_clear_user_error(store, printed, tmp_path, monkeypa
     monkeypatch.setattr(document_common, "resource_path", tmp_path.joinpath)
     with pytest.raises(UserError, match="missing or damaged"):
         documents.preview(desk_for(store), request_for(printed), now=NOW)
+
+
+def test_the_plan_is_the_same_however_many_other_staff_the_desk_holds(store, printed) -> None:
+    def preview() -> tuple[bytes, int]:
+        desk = desk_for(store)
+        with staff_reads() as reads:
+            document = documents.preview(desk, request_for(printed), now=NOW)
+        with store.read() as session:
+            return document.content, reads.rows(session)
+
+    content, rows = preview()
+    add_unrelated_staff(store, 60)
+    content_now, rows_now = preview()
+    assert content_now == content
+    # The history and the record name only their own staff, and a document never reads
+    # the record screen's picker choices: not one of the 60 is read.
+    assert rows_now == rows

@@ -1,5 +1,6 @@
 """The case record's data: CUI banner, the case shown, and what hangs off it."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -16,8 +17,14 @@ from mdt_desk.models.enums import (
     RiskBand,
 )
 from mdt_desk.services import cases, patients, plans
-from mdt_desk.services.case_view import CaseTransition, allowed_transitions, load_record
+from mdt_desk.services.case_view import (
+    CaseTransition,
+    RecordView,
+    allowed_transitions,
+    load_record,
+)
 from tests.conftest import TODAY
+from tests.services.staff_reads import add_unrelated_staff, staff_reads
 from tests.services.test_case_rules import active_case, new_patient
 
 
@@ -166,3 +173,36 @@ def test_a_childs_age_uses_the_cui_bands(store, practice_ids, team) -> None:
         "(2y 1m)",
         "Female",
     )
+
+
+def test_the_record_reads_only_the_staff_it_names_unless_the_pickers_are_wanted(
+    store, practice_ids, team
+) -> None:
+    patient_id = new_patient(store, practice_ids["A81001"])
+    case_id = active_case(store, patient_id, team["social_worker"])
+    with store.write(team["social_worker"]) as session:
+        patients.record_consent(session, patient_id, ConsentDecision.GIVEN, today=TODAY)
+        plans.add_care_team_member(session, case_id, role="District nurse", staff_id=team["gp"])
+        plans.add_note(session, case_id, "Visited; lives alone.")
+
+    def read() -> tuple[RecordView, RecordView, int]:
+        with store.read() as session:
+            with staff_reads() as reads:
+                lean = load_record(session, patient_id, None, TODAY, with_staff_choices=False)
+            rows = reads.rows(session)
+            return lean, load_record(session, patient_id, None, TODAY), rows
+
+    lean, full, rows = read()
+    add_unrelated_staff(store, 60)
+    lean_now, full_now, rows_now = read()
+    # The same record, names included, from the same staff rows: none of the 60 is read.
+    assert lean_now == lean and rows_now == rows
+    assert lean.case is not None and lean.banner.consent is not None
+    assert lean.banner.consent.recorded_by == "Ngozi Okafor"
+    assert [m.name for m in lean.case.care_team] == ["Seán Ó Briain"]
+    assert [n.author_name for n in lean.case.notes] == ["Ngozi Okafor"]
+    assert lean.staff == ()
+    # The screen's pickers still offer the whole team, the 60 newcomers too.
+    assert dataclasses.replace(full_now, staff=()) == lean_now
+    assert len(full_now.staff) == len(full.staff) + 60
+    assert sum(not c.covers_practice for c in full_now.staff) == 60

@@ -4,8 +4,9 @@ import datetime as dt
 
 from mdt_desk.models.enums import ClosureReason, RiskBand
 from mdt_desk.services import cases, patients, plans
-from mdt_desk.services.history import audit_time, record_history
+from mdt_desk.services.history import audit_time, plan_version, record_history
 from tests.conftest import TODAY
+from tests.services.staff_reads import add_unrelated_staff, staff_reads
 from tests.services.test_case_rules import active_case, new_patient
 
 
@@ -78,3 +79,37 @@ def test_the_repeated_autumn_hour_shows_its_offset() -> None:
     assert audit_time(first) == "25-Oct-2026 01:30 BST"
     assert audit_time(second) == "25-Oct-2026 01:30 GMT"
     assert audit_time(dt.datetime(2026, 7, 14, 8, 5, tzinfo=dt.UTC)) == "14-Jul-2026 09:05"
+
+
+def test_history_reads_only_the_staff_it_names_however_large_the_team(
+    store, practice_ids, team
+) -> None:
+    patient_id = new_patient(store, practice_ids["A81001"])
+    case_id = active_case(store, patient_id, team["social_worker"])
+    with store.write(team["gp"]) as session:
+        patients.set_risk_band(session, patient_id, RiskBand.HIGH)
+    with store.write(team["district_nurse"]) as session:
+        plans.add_action(
+            session,
+            case_id,
+            description="Order a walking frame",
+            owner_id=team["gp"],
+            due_on=TODAY + dt.timedelta(days=7),
+            today=TODAY,
+        )
+
+    def read() -> tuple[list, str, int]:
+        with store.read() as session:
+            with staff_reads() as reads:
+                entries = record_history(session, patient_id, case_id)
+                version = plan_version(session, patient_id, case_id)
+            return entries, version, reads.rows(session)
+
+    entries, version, rows = read()
+    add_unrelated_staff(store, 60)
+    entries_now, version_now, rows_now = read()
+    # The same words (names included), from the same staff rows: none of the 60 is read.
+    assert entries_now == entries and version_now == version
+    assert {e.who for e in entries} >= {"Seán Ó Briain", "Zoë Nowak", "Ngozi Okafor"}
+    assert any(e.field == "Owner" and e.new_text == "Seán Ó Briain" for e in entries)
+    assert rows_now == rows
