@@ -77,7 +77,7 @@ def make_or_reuse(work: Path, patients: int, seed: int) -> Path:
         return path
     started = time.perf_counter()
     with Store.open(path) as store:
-        demo = generate_demo(store, patients=patients, seed=seed)
+        demo = generate_demo(store, patients=patients, seed=seed, practices=14)  # locality 10E
     print(
         f"Demo store made: {demo.patients} patients, {demo.cases} cases, {demo.practices} "
         f"practices in {time.perf_counter() - started:.1f} s."

@@ -233,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.store.exists():
         started = time.perf_counter()
         with Store.open(args.store) as store:
-            demo = generate_demo(store, patients=args.patients, seed=args.seed)
+            demo = generate_demo(
+                store, patients=args.patients, seed=args.seed, practices=14
+            )  # the stress case: every practice ~7,000 people at 100k
         seconds = time.perf_counter() - started
         print(
             f"Demo store made: {demo.patients} patients, {demo.cases} cases in {seconds:.1f} s "

@@ -158,7 +158,7 @@ def seed(args: argparse.Namespace) -> tuple[str, Path]:
     store = Store.open(full)
     print(f"(1) seeding a hub with a {args.patients:,}-person demo …", flush=True)
     started = time.perf_counter()
-    generate_demo(store, patients=args.patients, seed=7)
+    generate_demo(store, patients=args.patients, seed=7, practices=14)  # the stress case
     demo_s = time.perf_counter() - started
     desk_scope.set_scope(store, desk_scope.DeskScope(all_practices=True))
     started = time.perf_counter()

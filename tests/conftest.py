@@ -17,6 +17,7 @@ from mdt_desk.models.store import META_CREATED_AT, META_REPLICA_ID, Store, conne
 from mdt_desk.models.store_key import PASSPHRASE_ENV, forget_unlocked_keys, keep_key, store_key
 from mdt_desk.services import staff as staff_service
 from mdt_desk.services.practices import import_ods_practices
+from tests.cheap_argon2 import cheap_argon2
 
 TEST_PRACTICES = (
     ("A81001", "THE DENSHAM SURGERY", "00K"),
@@ -59,6 +60,14 @@ def epraccur_row(
         "",
     ]
     return ",".join(f'"{field}"' for field in fields)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """PINs and store passphrases hashed at argon2's smallest cost for the whole run
+    (set up before any shared store is made); see :mod:`tests.cheap_argon2`."""
+    with cheap_argon2():
+        yield
 
 
 @pytest.fixture(autouse=True)

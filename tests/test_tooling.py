@@ -32,6 +32,7 @@ def test_ruff_format() -> None:
     run(tool("ruff"), "format", "--check", "mdt_desk", "tests", "bench", "scripts")
 
 
+@pytest.mark.slow  # half a minute from a cold cache (a fresh clone, as in CI)
 def test_mypy_strict_on_the_core() -> None:
     run(tool("mypy"))
 

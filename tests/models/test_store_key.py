@@ -36,6 +36,7 @@ from mdt_desk.models.store_key import (
 )
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.patients import register_patient
+from tests.cheap_argon2 import production_argon2
 
 PASSPHRASE = "a long store passphrase"
 FAMILY_NAME = "Quennevillestraw"
@@ -226,6 +227,21 @@ def test_a_sealed_key_opens_with_its_passphrase_only(key: bytes, passphrase: str
     # Bound to its store: the same sealed key under another store's id does not open.
     with pytest.raises(WrongPassphraseError):
         unseal(sealed, passphrase, "another-store", "test")
+
+
+def test_a_desk_seals_keys_with_argon2id_at_rfc_9106_low_memory_cost() -> None:
+    """The suite stretches passphrases at argon2's smallest cost (tests/cheap_argon2.py);
+    the desk itself must not: t=3 passes over 64 MiB in 4 lanes, written beside the key."""
+    key = bytes(range(32))
+    with production_argon2():
+        sealed = seal(key, "a passphrase of the desk", "store-id")
+        assert unseal(sealed, "a passphrase of the desk", "store-id", "test") == key
+    assert (sealed["kdf"], sealed["time_cost"], sealed["memory_kib"], sealed["lanes"]) == (
+        "argon2id",
+        "3",
+        "65536",
+        "4",
+    )
 
 
 def plaintext_copy(encrypted: Path, target: Path) -> None:

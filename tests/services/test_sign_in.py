@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from argon2 import Type, extract_parameters
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -15,6 +16,7 @@ from mdt_desk.models import AccessEvent, Staff
 from mdt_desk.models.enums import AccessAction, Role
 from mdt_desk.models.store import Store
 from mdt_desk.services import access, sign_in
+from tests.cheap_argon2 import production_argon2
 
 PIN = "correct horse"
 NOW = dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.UTC)
@@ -127,6 +129,22 @@ def test_only_an_administrator_sets_someone_elses_pin(store, pinned):
 def test_short_or_trivial_pins_are_refused(pin):
     with pytest.raises(ValidationError):
         sign_in.hash_pin(pin)
+
+
+def test_a_desk_hashes_pins_with_argon2id_at_rfc_9106_low_memory_cost():
+    """The suite hashes at argon2's smallest cost (tests/cheap_argon2.py); the desk itself
+    must not: t=3 passes over 64 MiB in 4 lanes, as the security notes promise."""
+    with production_argon2():
+        hashed = sign_in.hash_pin(PIN)
+        assert sign_in.pin_matches(hashed, PIN)
+        assert not sign_in.pin_matches(hashed, PIN + "x")
+    parameters = extract_parameters(hashed)
+    assert parameters.type is Type.ID
+    assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+        3,
+        64 * 1024,
+        4,
+    )
 
 
 @settings(max_examples=5, deadline=None)

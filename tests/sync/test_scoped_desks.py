@@ -115,7 +115,7 @@ def _everything_of(store: Store, people: set[str]) -> dict[str, set[str]]:
 
 def _full_desk(desks: Desks, hub: Hub, people: int) -> Store:
     a = desks("full")
-    generate_demo(a, patients=people, seed=3, today=TODAY)
+    generate_demo(a, patients=people, seed=3, today=TODAY, practices=14)
     sync_once(a, hub.engine, label="full desk")
     assert outbox_count(a) == 0
     return a

@@ -143,6 +143,14 @@ def test_two_different_pins_are_refused_under_the_field_and_nothing_is_set(qtbot
         dialog = open_team(qtbot, window)
         member = dialog.chosen_member()
         assert member is not None
+
+        def pin_hash() -> str | None:
+            with window.runner.desk.store.read() as session:
+                staff = session.get(Staff, member.id)
+                assert staff is not None
+                return staff.pin_hash
+
+        hash_before = pin_hash()
         type_into(qtbot, dialog.pin_edit, "731902")
         type_into(qtbot, dialog.pin_again_edit, "731903")
         press(qtbot, dialog.set_pin_button, Qt.Key.Key_Space)
@@ -153,7 +161,8 @@ def test_two_different_pins_are_refused_under_the_field_and_nothing_is_set(qtbot
         type_into(qtbot, dialog.pin_again_edit, "12")
         press(qtbot, dialog.set_pin_button, Qt.Key.Key_Space)
         assert "At least 6" in dialog.pin_errors.label_for("pin").text()
-        assert not window.runner.busy  # nothing was sent to the store
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+        assert pin_hash() == hash_before  # nothing was set: neither PIN reached the store
         assert dialog.status_label.text() == ""
 
 
