@@ -9,7 +9,7 @@ runs in a ``store.read()`` session; the baseline is every SELECT it sent to SQLi
 candidate cases, last discussions, carried items, overdue counts, admissions), captured
 with their parameters and run on a raw ``sqlcipher3`` connection, keyed, on the same
 encrypted file, all rows fetched. The ratio is the cost of the ORM and of judging the
-rules in Python over reading the rows. Targets: median at most 250 ms per meeting (the
+rules in Python over reading the rows. Targets: median at most 150 ms per meeting (the
 agenda builder asks off the GUI thread) and at most 3 times the raw reads.
 """
 
