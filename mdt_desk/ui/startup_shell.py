@@ -12,11 +12,11 @@ This window holds no patient data and checks nothing: the PIN is checked by the 
 window's sign-in page, the one place that signs people in.
 """
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+# Not the Qt namespace: its enums take ~17 ms to set up, a tenth of a bare window.
+from PySide6.QtCore import QByteArray, QCryptographicHash, QSettings, Signal
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -44,8 +44,10 @@ GEOMETRY_KEY = "main_window/geometry"
 
 def _store_key(store_path: Path) -> str:
     """A settings key for one store that does not write its path into the settings file."""
-    digest = hashlib.sha256(str(store_path.expanduser().resolve()).encode()).hexdigest()
-    return f"{SIGNS_IN_KEY}/{digest[:32]}"
+    # Qt's own hash: hashlib would be one more import before the first frame.
+    path = str(store_path.expanduser().resolve()).encode()
+    digest = QCryptographicHash.hash(path, QCryptographicHash.Algorithm.Sha256).toHex()
+    return f"{SIGNS_IN_KEY}/{bytes(digest.data()).decode()[:32]}"
 
 
 def remember_sign_in(store_path: Path, signs_in: bool) -> None:
@@ -65,8 +67,7 @@ def opens_on_sign_in(store_path: Path) -> bool:
     return value is True or value == "true"
 
 
-@dataclass(frozen=True)
-class TypedAtStart:
+class TypedAtStart(NamedTuple):
     """What a person typed into the start-up screen, handed to the main window."""
 
     name_filter: str
@@ -176,7 +177,7 @@ class StartupShell(QMainWindow):
         self.resize(1280, 800)
         if geometry is not None and not geometry.isEmpty():
             self.restoreGeometry(geometry)  # where the main window was last
-        self.pin_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.pin_edit.setFocus()
 
     def typed(self) -> TypedAtStart:
         """Everything typed here so far, for the main window to carry on from."""
@@ -206,7 +207,7 @@ class StartupShell(QMainWindow):
         self.sign_in_button.setEnabled(False)
         self.filter_edit.setEnabled(False)
         self.find_row.show()
-        self.find_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.find_edit.setFocus()
 
     def _say(self, message: str, field: QWidget) -> None:
         """On screen under the heading, and said aloud by a screen reader."""
