@@ -650,6 +650,14 @@ def _search_statement(kind: str) -> Select[Any]:
             patient.given_name.like(bindparam("given"), escape="\\"),
         ),
     }
+    # A part of an NHS number lists in number order: the order of its index, so the
+    # first matches are the answer, where name order would sort every number that
+    # starts so (a tenth of the store for "999 8").
+    order = (
+        (patient.nhs_number,)
+        if kind == "nhs_prefix"
+        else (patient.family_name, patient.given_name, patient.date_of_birth, patient.id)
+    )
     return (
         select(
             patient.id,
@@ -665,7 +673,7 @@ def _search_statement(kind: str) -> Select[Any]:
         )
         .join_from(_patient, _practice, _practice.c.id == patient.practice_id)
         .where(conditions[kind], patient.retired_at.is_(None))
-        .order_by(patient.family_name, patient.given_name, patient.date_of_birth, patient.id)
+        .order_by(*order)
         .limit(bindparam("limit"))
     )
 
@@ -699,7 +707,8 @@ def _search_values(text: str) -> tuple[str, dict[str, Any]] | None:
 
 @requires(Permission.READ_CASELOAD)
 def find_patients(session: Session, text: str, limit: int = 50) -> list[PatientMatch]:
-    """People matching what was typed in the search box, by family then given name.
+    """People matching what was typed in the search box, by family then given name
+    (by number for the start of an NHS number).
 
     ``text`` may be an NHS number (with or without spaces or hyphens; three to nine
     digits find the numbers that start with them), a date of birth in one of

@@ -62,9 +62,10 @@ class QuickFindWidget(QLineEdit):
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.verticalHeader().hide()
         self.results.horizontalHeader().setAccessibleName(self.tr("Match columns"))
-        self.results.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
+        # Sized once per search by _place_results, not again by the header on every
+        # layout; one line of text a row, so rows need no measuring.
+        self.results.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.results.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.results.horizontalHeader().setStretchLastSection(True)
         self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing stays in the field
         self.results.hide()
@@ -120,7 +121,6 @@ class QuickFindWidget(QLineEdit):
         parent = self._popup_parent
         origin = parent.mapFromGlobal(self.mapToGlobal(QPoint(0, self.height())))
         self.results.resizeColumnsToContents()
-        self.results.resizeRowsToContents()
         rows = min(self.model.rowCount(), MAX_ROWS_SHOWN)
         frame = 2 * self.results.frameWidth()
         height = (

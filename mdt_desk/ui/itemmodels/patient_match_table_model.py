@@ -30,13 +30,26 @@ class PatientMatchTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._matches: list[PatientMatch] = []
-        self._today = dt.date.today()
+        # Each row's text, made once per search: the view asks for every cell many times
+        # (sizing the list, then painting it) on every keystroke.
+        self._cells: list[tuple[str, ...]] = []
 
     def set_matches(self, matches: list[PatientMatch]) -> None:
         self.beginResetModel()
         self._matches = list(matches)
-        self._today = dt.date.today()
+        today = dt.date.today()
+        self._cells = [self._row_text(match, today) for match in self._matches]
         self.endResetModel()
+
+    def _row_text(self, match: PatientMatch, today: dt.date) -> tuple[str, ...]:
+        name = patient_display_name(match.family_name, match.given_name, match.title)
+        return (
+            name + (self.tr(" — died") if match.date_of_death else ""),
+            format_nhs_number(match.nhs_number),
+            f"{cui_date(match.date_of_birth)} ({cui_age(match.date_of_birth, today)})",
+            match.postcode,
+            practice_display_name(match.practice_name),
+        )
 
     def patient_id_at(self, row: int) -> uuid.UUID | None:
         return self._matches[row].patient_id if 0 <= row < len(self._matches) else None
@@ -66,21 +79,9 @@ class PatientMatchTableModel(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._matches):
             return None
-        match = self._matches[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            column = index.column()
-            if column == 0:
-                name = patient_display_name(match.family_name, match.given_name, match.title)
-                return name + (self.tr(" — died") if match.date_of_death else "")
-            if column == 1:
-                return format_nhs_number(match.nhs_number)
-            if column == 2:
-                return (
-                    f"{cui_date(match.date_of_birth)} ({cui_age(match.date_of_birth, self._today)})"
-                )
-            if column == 3:
-                return match.postcode
-            return practice_display_name(match.practice_name)
+            return self._cells[index.row()][index.column()]
+        match = self._matches[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HEADERS) - 1:
             return f"{practice_display_name(match.practice_name)} ({match.practice_code})"
         if role == PatientMatchRole.PATIENT_ID:
