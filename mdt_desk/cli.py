@@ -2062,6 +2062,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     return status
 
 
+def desktop_failure(store_path: Path, error: Exception) -> int:
+    """What ``mdt-desk`` says when the desktop app fails to start (launch.py's fast way
+    in), as :func:`main` says it; anything not a person's or a store's problem is raised."""
+    if isinstance(error, UserError):
+        sys.stderr.write(f"mdt-desk: {error}\n")
+        return EXIT_USER_ERROR
+    if isinstance(error, DatabaseError):
+        sys.stderr.write(f"mdt-desk: {_database_error_message(store_path, error)}\n")
+        return EXIT_USER_ERROR
+    raise error
+
+
 def _database_error_message(path: Path, error: DatabaseError) -> str:
     """Busy, full, read-only, cannot open or damaged: each cause its own message."""
     classified = store_error(path, error)

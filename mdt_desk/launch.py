@@ -1,9 +1,9 @@
 """The ``mdt-desk`` command: the desktop app straight away, or the command line.
 
-``mdt-desk`` and ``mdt-desk --store PATH`` open the desktop app. They go straight to
-:func:`mdt_desk.startup.run_desk` without importing the command line (which brings in
-SQLAlchemy and every service), so the sign-in screen is drawn first. Everything else is
-:func:`mdt_desk.cli.main`.
+``mdt-desk`` and ``mdt-desk --store PATH`` on an existing store open the desktop app
+straight through :func:`mdt_desk.startup.run_desk`, without importing the command line
+(which brings in SQLAlchemy and every service), so the sign-in screen is drawn first.
+Everything else, a new store included, is :func:`mdt_desk.cli.main`.
 """
 
 import logging
@@ -38,8 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As the command line does: whatever this process creates is its owner's alone.
     os.umask(0o077)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    path = store if isinstance(store, Path) else default_store_path()
-    return run_desk(path.expanduser().resolve())
+    path = (store if isinstance(store, Path) else default_store_path()).expanduser().resolve()
+    if not path.exists():
+        # A new store: the command line's own way in, which removes what a refused
+        # start made (there is no sign-in screen to draw first on a new store anyway).
+        from mdt_desk.cli import main as cli_main
+
+        return cli_main(arguments)
+    try:
+        return run_desk(path)
+    except Exception as error:  # said as the command line says it
+        from mdt_desk.cli import desktop_failure
+
+        return desktop_failure(path, error)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 ORGANISATION = "MDT Desk"
 APPLICATION = "MDT Desk"
+#: How long quitting waits for a loader still opening the store (then it is left to exit).
+LOADER_WAIT_S = 10.0
 
 
 class DeskStart(QObject):
@@ -90,7 +92,9 @@ class DeskStart(QObject):
     def _start_loading(self) -> None:
         if self._loader is not None or self._abandoned:
             return
-        self._loader = threading.Thread(target=self._load, name="desk start-up", daemon=False)
+        # A daemon: closing the start-up screen while the key is fetched (a keyring may
+        # wait on its own unlock prompt) must not keep the process alive for ever.
+        self._loader = threading.Thread(target=self._load, name="desk start-up", daemon=True)
         self._loader.start()
 
     def _load(self) -> None:
@@ -113,11 +117,17 @@ class DeskStart(QObject):
         self._loaded.emit(opened)
 
     def _on_loaded(self, opened: "OpenedDesk | BaseException") -> None:
-        from mdt_desk import app as desk_app
-
         if self._abandoned:
             return  # wait_for_loader closes the store once the event loop has ended
-        geometry = self.shell.geometry()
+        try:
+            self._open_window(opened)
+        except Exception as error:  # a bug: said, never a start-up screen left up for ever
+            log.exception("the desk could not be opened")
+            self._fail(str(error) or type(error).__name__)
+
+    def _open_window(self, opened: "OpenedDesk | BaseException") -> None:
+        from mdt_desk import app as desk_app
+
         if isinstance(opened, BaseException):
             if not isinstance(opened, _PassphraseNeededError):
                 log.info("start-up loader could not open the store: %s", opened)
@@ -130,19 +140,70 @@ class DeskStart(QObject):
             return
         self.window = window
         remember_sign_in(self.store_path, window.locked)
-        window.setGeometry(geometry)
-        desk_app.show_window(window, self.store_path)
-        window.activateWindow()
-        typed = self.shell.typed()  # everything typed until now, nothing after
-        self.shell.hand_over()  # after the window is up, so the app does not quit
+        window.setGeometry(self.shell.geometry())
+        typed = self.shell.typed()
+        if window.locked and typed.submitted:
+            # Enter was pressed: the start-up screen stays in front, taking what is typed
+            # for Find patient, while the window (hidden) checks the PIN.
+            window.sign_in_page.signed_in.connect(self._on_signed_in_behind)
+            window.sign_in_page.needs_attention.connect(self._on_refused_behind)
+            window.carry_on_signing_in(
+                name_filter=typed.name_filter, pin=typed.pin, submit=True, focus_pin=True
+            )
+            return
+        self._show(window)
         if window.locked:
             window.carry_on_signing_in(
                 name_filter=typed.name_filter,
                 pin=typed.pin,
-                submit=typed.submitted,
-                find_text=typed.find_text,
+                submit=False,
+                focus_pin=typed.focus_in_pin,
             )
+
+    def _show(self, window: "MainWindow") -> None:
+        """The window in front, the start-up screen gone (in that order: the app must not
+        see its last window close)."""
+        from mdt_desk import app as desk_app
+
+        desk_app.show_window(window, self.store_path)
+        window.activateWindow()
+        self.shell.hand_over()
         self.window_ready.emit(window)
+
+    def _on_signed_in_behind(self, _principal: object) -> None:
+        window = self.window
+        assert window is not None
+        window.sign_in_page.signed_in.disconnect(self._on_signed_in_behind)
+        window.sign_in_page.needs_attention.disconnect(self._on_refused_behind)
+        find_text = self.shell.typed().find_text  # all of it, up to this moment
+        self._show(window)
+        if find_text:
+            window.quick_find.search_for(find_text)
+
+    def _on_refused_behind(self, _message: str) -> None:
+        """A wrong PIN, a name to choose or a one-time PIN to change: the window's sign-in
+        page says so. What was typed for Find patient is dropped: it was for a sign-in
+        that has not happened (and may be someone else's)."""
+        window = self.window
+        assert window is not None
+        window.sign_in_page.signed_in.disconnect(self._on_signed_in_behind)
+        window.sign_in_page.needs_attention.disconnect(self._on_refused_behind)
+        self._show(window)
+
+    def _fail(self, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(
+            None,
+            APPLICATION,
+            f"MDT Desk could not open the store {self.store_path}: {message}. Nothing was "
+            "changed. Run `mdt-desk check` to see whether the store is intact.",
+        )
+        if self.window is not None:
+            self.window.close()
+            self.window = None
+        self.shell.hand_over()
+        self.finished.emit(2)
 
     def _on_shell_closed(self) -> None:
         """Closed before the desk was ready: quit; run_desk closes what the loader opened."""
@@ -152,7 +213,7 @@ class DeskStart(QObject):
     def wait_for_loader(self) -> None:
         """Let the loader finish, and close the store it opened if no window took it."""
         if self._loader is not None:
-            self._loader.join()
+            self._loader.join(LOADER_WAIT_S)
         opened = self.loaded_desk
         if self.window is None and opened is not None and not isinstance(opened, BaseException):
             opened.desk.store.close()

@@ -78,7 +78,7 @@ class CaseloadFilterBar(QWidget):
         if not self._staff_asked:
             self._staff_asked = True
             # after what is asked for in this same event (the first page, on signing in)
-            QTimer.singleShot(0, self.load_staff)
+            QTimer.singleShot(0, self, self.load_staff)
 
     def load_staff(self) -> None:
         """Offer every clinical or care staff member (administrators coordinate no one)."""

@@ -67,7 +67,7 @@ from mdt_desk.ui.quick_find import QuickFindWidget
 from mdt_desk.ui.role_screens import ACTION_PERMISSIONS, allows, follow_roles, reads_caseload
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_page import SignInPage, demo_note
-from mdt_desk.ui.startup_shell import GEOMETRY_KEY
+from mdt_desk.ui.startup_shell import GEOMETRY_KEY, STARTUP_SHELL_NAME
 from mdt_desk.ui.store_wait import StoreWaitLabel
 from mdt_desk.ui.sync.alarm_label import SyncAlarmLabel
 from mdt_desk.ui.sync.controller import SyncController
@@ -1288,11 +1288,11 @@ class MainWindow(QMainWindow):
             window.set_locked(True)
         # Matches of a search still running would otherwise pop up over the lock screen.
         self.quick_find.forget()
-        # On the first sign-in nothing of this desk is open yet: the one other window
-        # may be the start-up screen, which hands over its typing and closes itself.
-        for widget in [] if first_sign_in else QApplication.topLevelWidgets():
+        for widget in QApplication.topLevelWidgets():
             if widget is self or widget in self.meeting_windows or not widget.isVisible():
                 continue
+            if widget.objectName() == STARTUP_SHELL_NAME:
+                continue  # the start-up screen: it hands over its typing and closes itself
             widget.hide()
             if widget.windowType() != Qt.WindowType.Popup:
                 self._hidden_while_locked.append(widget)  # shown again once unlocked
@@ -1316,25 +1316,12 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def carry_on_signing_in(
-        self, *, name_filter: str, pin: str, submit: bool, find_text: str
+        self, *, name_filter: str, pin: str, submit: bool, focus_pin: bool
     ) -> None:
-        """Take over the typing of the start-up screen (:mod:`mdt_desk.startup`).
-
-        The sign-in page gets the name filter and the PIN (and signs in if Enter was
-        pressed); what was typed after Enter is searched for in Find patient once the
-        desk has signed in, as typing straight after signing in is (contracts).
-        """
-        self.sign_in_page.carry_on(name_filter, pin, submit=submit)
-        if not find_text:
-            return
-
-        def search_once_signed_in(_principal: object) -> None:
-            self.sign_in_page.signed_in.disconnect(search_once_signed_in)
-            self.quick_find.search_for(find_text)
-
-        # Connected after _on_signed_in, so it runs after the caseload is asked for and
-        # Find patient has the focus (a wrong PIN keeps the text for the next try).
-        self.sign_in_page.signed_in.connect(search_once_signed_in)
+        """Take over the typing of the start-up screen (:mod:`mdt_desk.startup`): the
+        name filter and the PIN, the focus where it was, and the sign-in if Enter was
+        pressed (:meth:`SignInPage.carry_on`)."""
+        self.sign_in_page.carry_on(name_filter, pin, submit=submit, focus_pin=focus_pin)
 
     @Slot(object)
     def _on_signed_in(self, principal: Principal) -> None:

@@ -131,7 +131,7 @@ class NavigatorWidget(QTreeView):
         """
         if not self._count_due:
             self._count_due = True
-            QTimer.singleShot(0, self._count)
+            QTimer.singleShot(0, self, self._count)  # not once the widget is gone
 
     def _count(self) -> None:
         self._count_due = False

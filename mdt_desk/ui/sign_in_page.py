@@ -69,9 +69,13 @@ class SignInPage(QWidget):
     Signals:
         signed_in(object): the desk now acts as this :class:`Principal` (the runner has
             swapped it in), and any one-time PIN has been changed: the window may open.
+        needs_attention(str): a sign-in carried over from the start-up screen stopped for
+            the person: a wrong PIN, a name to choose, a one-time PIN to change (the
+            message says which). The start-up screen then gives way to this page.
     """
 
     signed_in = Signal(object)
+    needs_attention = Signal(str)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,11 +214,11 @@ class SignInPage(QWidget):
         """List the team again, once however often it is asked for in one event."""
         if not self._staff_load_due:
             self._staff_load_due = True
-            QTimer.singleShot(0, self._list_staff)
+            QTimer.singleShot(0, self, self._list_staff)
 
-    def _list_staff(self) -> None:
+    def _list_staff(self, *, even_hidden: bool = False) -> None:
         self._staff_load_due = False
-        if self._busy or not self.isVisible():
+        if self._busy or not (self.isVisible() or even_hidden):
             # Not in front of the PIN check (and the first page after it); listed once
             # the page is shown again, or straight after a PIN that was refused.
             self._list_when_shown = True
@@ -245,19 +249,28 @@ class SignInPage(QWidget):
                 return True
         return False
 
-    def carry_on(self, name_filter: str, pin: str, *, submit: bool) -> None:
+    def carry_on(self, name_filter: str, pin: str, *, submit: bool, focus_pin: bool) -> None:
         """Take over what was typed on the start-up screen before this page existed.
 
-        The name filter narrows the list as if typed here; with ``submit`` (Enter was
-        pressed) the PIN is checked as soon as the team is listed, for the person chosen.
+        The name filter narrows the list as if typed here, and the field that had the
+        focus has it here, the cursor at the end. With ``submit`` (Enter was pressed)
+        the PIN is checked for the person who last signed in (what the start-up screen
+        says it does) or, with a name typed, once the team is listed and only if the name
+        fits one person; otherwise the person is asked to choose (``needs_attention``).
         """
         if name_filter:
             self.filter_edit.setText(name_filter)
         self.pin_edit.setText(pin)
-        if submit and pin and not name_filter and self._preferred is not None:
+        field = self.pin_edit if focus_pin else self.filter_edit
+        field.setFocus(Qt.FocusReason.OtherFocusReason)
+        field.end(False)
+        if not (submit and pin):
+            return
+        if not name_filter and self._preferred is not None:
             self.sign_in()  # the person already chosen: no need to wait for the list
-        else:
-            self._sign_in_when_listed = submit and bool(pin)
+            return
+        self._sign_in_when_listed = True
+        self._list_staff(even_hidden=True)  # the name decides whose PIN this is
 
     def focus_first_field(self) -> None:
         target = self.new_pin_edit if self.change_box.isVisible() else self.pin_edit
@@ -271,14 +284,14 @@ class SignInPage(QWidget):
         if self._busy:
             return
         staff_id = self.chosen_id()
-        if staff_id is None and not self._listed:
+        if staff_id is None and not self._listed and not self.filter_edit.text().strip():
             staff_id = self._preferred  # the person the list will choose once it is in
         if staff_id is None:
-            self.show_error(UserError(self.tr("Choose who you are from the list.")))
+            self._stop_for_person(self.tr("Choose who you are from the list."))
             return
         pin = self.pin_edit.text()
         if not pin:
-            self.show_error(UserError(self.tr("Type your PIN.")))
+            self._stop_for_person(self.tr("Type your PIN."))
             return
         self.pin_edit.clear()  # the PIN is never kept on screen longer than needed
         previous = self._locked_by
@@ -342,7 +355,10 @@ class SignInPage(QWidget):
             self.staff_list.setCurrentIndex(self.proxy.index(0, 0))
         if self._sign_in_when_listed:
             self._sign_in_when_listed = False
-            self.sign_in()
+            if self.proxy.rowCount() == 1:
+                self.sign_in()
+            else:  # the name typed fits nobody, or several people: they choose
+                self._stop_for_person(self.tr("Choose who you are from the list."))
 
     def _on_pin_checked(self, signed: SignedIn) -> None:
         self._set_busy(False)
@@ -358,6 +374,8 @@ class SignInPage(QWidget):
                 ).format(name=signed.principal.display_name)
             )
             self.new_pin_edit.setFocus()
+            self._list_if_put_off()
+            self.needs_attention.emit(self.explanation.text())
             return
         self._finish(signed.principal)
 
@@ -370,11 +388,17 @@ class SignInPage(QWidget):
     def _on_sign_in_failed(self, error: UserError) -> None:
         self._set_busy(False)
         self._list_if_put_off()
-        self.show_error(error)
+        self._stop_for_person(str(error))
         self.pin_edit.setFocus()
+
+    def _stop_for_person(self, message: str) -> None:
+        """Say why signing in stopped, and let a hidden window come forward."""
+        self.show_error(UserError(message))
+        self.needs_attention.emit(message)
 
     def _on_change_failed(self, error: UserError) -> None:
         self._set_busy(False)
+        self._list_if_put_off()
         self.show_error(error)
         self.new_pin_edit.setFocus()
 

@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+#: The start-up screen's object name (the main window's lock screen leaves it alone).
+STARTUP_SHELL_NAME = "startup_shell"
 #: QSettings group remembering, per store, whether it opened on the sign-in screen.
 SIGNS_IN_KEY = "startup/signs_in"
 #: the main window's geometry key (main_window.SettingsKey.GEOMETRY is this string, so
@@ -74,6 +76,7 @@ class TypedAtStart(NamedTuple):
     pin: str
     submitted: bool
     find_text: str
+    focus_in_pin: bool  # else in the name filter
 
 
 class StartupShell(QMainWindow):
@@ -90,7 +93,7 @@ class StartupShell(QMainWindow):
 
     def __init__(self, store_path: Path, geometry: QByteArray | None = None) -> None:
         super().__init__()
-        self.setObjectName("startup_shell")
+        self.setObjectName(STARTUP_SHELL_NAME)
         self.setWindowTitle(self.tr("MDT Desk"))
         self.setAccessibleName(self.tr("Sign in"))
         self._painted = False
@@ -102,7 +105,13 @@ class StartupShell(QMainWindow):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         self.heading.setFont(font)
-        self.explanation = QLabel(self.tr("Opening the store… type your PIN meanwhile."), self)
+        self.explanation = QLabel(
+            self.tr(
+                "Opening the store… Type your PIN to sign in as the person who last signed in "
+                "here, or your name above first."
+            ),
+            self,
+        )
         self.explanation.setObjectName("startup_explanation")
         self.explanation.setWordWrap(True)
 
@@ -186,13 +195,13 @@ class StartupShell(QMainWindow):
             pin=self.pin_edit.text(),
             submitted=self._submitted,
             find_text=self.find_edit.text(),
+            focus_in_pin=not self.filter_edit.hasFocus(),
         )
 
     def hand_over(self) -> None:
         """Close for good: the main window has taken over (it is shown first, so the
         app does not quit on its last window closing)."""
         self._handed_over = True
-        self.pin_edit.clear()  # a PIN is never kept on screen longer than needed
         self.close()
         # Gone, not hidden: the main window re-shows what its sign-in screen hid.
         self.deleteLater()
@@ -221,6 +230,7 @@ class StartupShell(QMainWindow):
             self.first_painted.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.pin_edit.clear()  # closed: a PIN is never kept longer than needed
         if not self._handed_over:
             self.close_requested.emit()
         super().closeEvent(event)
