@@ -45,3 +45,23 @@ def copy_store(source: Path, key: bytes, target: Path) -> Path:
     shutil.copyfile(source, target)
     key_file_path(target).unlink(missing_ok=True)
     return unlock(target, key)
+
+
+def store_sealed_by_passphrase(
+    path: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A new store on a computer without a keyring: its key sealed by ``passphrase``,
+    which must be asked for to open it again (nothing remembers it)."""
+    import keyring
+    from keyring.backends import fail
+
+    from mdt_desk.models.store import Store
+    from mdt_desk.models.store_key import forget_unlocked_keys
+
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.setenv(PASSPHRASE_ENV, passphrase)
+    with Store.open(path):
+        pass
+    monkeypatch.delenv(PASSPHRASE_ENV)
+    forget_unlocked_keys()
+    return path

@@ -6,10 +6,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 import shiboken6
-from keyring.backends import fail
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAccessible
 from PySide6.QtTest import QTest
@@ -20,7 +18,6 @@ from mdt_desk import app
 from mdt_desk.launch import _gui_store
 from mdt_desk.models.entities import Patient
 from mdt_desk.models.store import Store
-from mdt_desk.models.store_key import PASSPHRASE_ENV, forget_unlocked_keys
 from mdt_desk.services.caseload import find_patients
 from mdt_desk.services.desk import Desk
 from mdt_desk.services.sign_in import DEMO_PIN, sign_in_with_pin
@@ -28,6 +25,7 @@ from mdt_desk.services.staff import list_staff
 from mdt_desk.startup import DeskStart
 from mdt_desk.ui.main_window import MainWindow
 from mdt_desk.ui.startup_shell import StartupShell, opens_on_sign_in, remember_sign_in
+from tests.shared_stores import store_sealed_by_passphrase
 
 WAIT_MS = 30_000
 PASSPHRASE = "kitchen table passphrase"
@@ -198,13 +196,7 @@ def test_only_a_store_that_opened_on_its_sign_in_screen_starts_with_one(
 def test_a_store_sealed_by_a_passphrase_is_asked_for_on_the_gui_thread(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starts: list[DeskStart]
 ) -> None:
-    keyring.set_keyring(fail.Keyring())
-    path = tmp_path / "desk.sqlite"
-    monkeypatch.setenv(PASSPHRASE_ENV, PASSPHRASE)
-    with Store.open(path):
-        pass
-    monkeypatch.delenv(PASSPHRASE_ENV)
-    forget_unlocked_keys()
+    path = store_sealed_by_passphrase(tmp_path / "desk.sqlite", PASSPHRASE, monkeypatch)
     asked: list[bool] = []
 
     def ask(_path: Path, new: bool, _problem: str = "") -> str:

@@ -3,17 +3,15 @@ window opens, asked again (saying why) after a wrong one, chosen by typing it tw
 
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QLabel
 
 from mdt_desk import app
-from mdt_desk.models.store import Store
-from mdt_desk.models.store_key import PASSPHRASE_ENV, forget_unlocked_keys, read_key_file
+from mdt_desk.models.store_key import read_key_file
 from mdt_desk.ui.store_passphrase_dialog import StorePassphraseDialog
+from tests.shared_stores import store_sealed_by_passphrase
 
 PASSPHRASE = "kitchen table passphrase"
 
@@ -49,13 +47,7 @@ def test_choosing_a_passphrase_needs_it_twice_and_long_enough(qtbot, tmp_path: P
 def test_opening_asks_once_shows_nothing_until_the_passphrase_is_right(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keyring.set_keyring(fail.Keyring())
-    path = tmp_path / "desk.sqlite"
-    monkeypatch.setenv(PASSPHRASE_ENV, PASSPHRASE)
-    with Store.open(path):
-        pass
-    monkeypatch.delenv(PASSPHRASE_ENV)
-    forget_unlocked_keys()
+    path = store_sealed_by_passphrase(tmp_path / "desk.sqlite", PASSPHRASE, monkeypatch)
     assert read_key_file(path).kept_in == "passphrase"
     typed = iter(["not the passphrase", PASSPHRASE])
     asked: list[tuple[bool, str]] = []
@@ -80,13 +72,7 @@ def test_opening_asks_once_shows_nothing_until_the_passphrase_is_right(
 def test_cancelling_the_passphrase_opens_nothing(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keyring.set_keyring(fail.Keyring())
-    path = tmp_path / "desk.sqlite"
-    monkeypatch.setenv(PASSPHRASE_ENV, PASSPHRASE)
-    with Store.open(path):
-        pass
-    monkeypatch.delenv(PASSPHRASE_ENV)
-    forget_unlocked_keys()
+    path = store_sealed_by_passphrase(tmp_path / "desk.sqlite", PASSPHRASE, monkeypatch)
     said: list[str] = []
     monkeypatch.setattr(app, "ask_store_passphrase", lambda *_args: None)
     monkeypatch.setattr(
