@@ -73,6 +73,7 @@ def move_on_while_saves_fail(qtbot, window: MainWindow, meeting_window: MeetingM
     assert FULL in meeting_window.error_label.text()
 
 
+@pytest.mark.slow  # waits out a failed save and its retry (3–4 s)
 def test_typing_whose_save_failed_mid_meeting_is_saved_once_saves_work(
     qtbot, demo_store_path, disk: DiskFault
 ) -> None:
@@ -99,6 +100,7 @@ def test_typing_whose_save_failed_mid_meeting_is_saved_once_saves_work(
     assert not meeting_window.has_unkept_typing()
 
 
+@pytest.mark.slow  # waits out a failed save and its retry (3–4 s)
 def test_an_outcome_whose_save_failed_mid_meeting_is_saved_once_saves_work(
     qtbot, demo_store_path, disk: DiskFault
 ) -> None:
