@@ -3,6 +3,7 @@ read off the GUI thread; a hub that cannot be read is said in words; other roles
 
 import uuid
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableView
 from sqlalchemy import text
@@ -25,6 +26,10 @@ from tests.ui.test_sync_ui import (  # noqa: F401 (fixtures)
     edit_action,
     world,
 )
+
+# Real sync hubs (a hub file and desks synced through it): out of the fast loop, as the
+# slow marker says; the whole suite runs them.
+pytestmark = pytest.mark.slow
 
 
 def _desk_b_moves_on(hub_world: World) -> None:

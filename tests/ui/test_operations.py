@@ -46,6 +46,10 @@ from tests.shared_stores import made_sealed, unlock
 from tests.ui.finders import child
 from tests.ui.signed_in import create_main_window
 
+# Real sync hubs (a hub file and desks synced through it): out of the fast loop, as the
+# slow marker says; the whole suite runs them.
+pytestmark = pytest.mark.slow
+
 SYNCED = re.compile(r"^Synced \d\d:\d\d$")
 TIMEOUT = 30_000
 COUNT = re.compile(r"\((\d+)\)$")

@@ -31,6 +31,10 @@ from tests.ui import test_operations as operations
 from tests.ui.signed_in import create_main_window
 from tests.ui.test_operations import a_person_not_at_high_risk, on_desk_b
 
+# Real sync hubs (a hub file and desks synced through it): out of the fast loop, as the
+# slow marker says; the whole suite runs them.
+pytestmark = pytest.mark.slow
+
 # Two desks and a hub, as the operations tests drive them (desk A's window syncs).
 _world_template = operations._world_template
 world = operations.world

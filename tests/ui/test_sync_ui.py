@@ -51,6 +51,10 @@ from tests.shared_stores import made_sealed, unlock
 from tests.ui.finders import child
 from tests.ui.signed_in import acting
 
+# Real sync hubs (a hub file and desks synced through it): out of the fast loop, as the
+# slow marker says; the whole suite runs them.
+pytestmark = pytest.mark.slow
+
 OFFLINE_HUB = "postgresql+psycopg://u@127.0.0.1:1/x"
 PASSWORD = "S3cret-pw-42"
 SYNCED = re.compile(r"^Synced \d\d:\d\d$")
