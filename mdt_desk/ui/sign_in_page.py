@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
-    QFont,
     QShowEvent,
     QStandardItem,
 )
@@ -44,6 +43,7 @@ from mdt_desk.services.sign_in import DEMO_PIN, SignedIn, set_pin, sign_in_with_
 from mdt_desk.services.staff import StaffSummary
 from mdt_desk.ui.runner import TaskRunner
 from mdt_desk.ui.sign_in_dialog import StaffFilterEdit, staff_list_view
+from mdt_desk.ui.startup_shell import centre_column, make_heading
 from mdt_desk.ui.widgets import ErrorLabel
 
 STAFF_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -97,10 +97,7 @@ class SignInPage(QWidget):
 
         self.heading = QLabel(self)
         self.heading.setObjectName("sign_in_heading")
-        font = QFont(self.heading.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        self.heading.setFont(font)
+        make_heading(self.heading)
         self.explanation = QLabel(self)
         self.explanation.setObjectName("sign_in_explanation")
         self.explanation.setWordWrap(True)
@@ -167,11 +164,7 @@ class SignInPage(QWidget):
         column.addWidget(self.change_box)
         column.addWidget(self.error_label)
         column.addStretch(2)
-        # A readable column in the middle of a wide window, not a form stretched across it.
-        row = QHBoxLayout(self)
-        row.addStretch(1)
-        row.addLayout(column, 2)
-        row.addStretch(1)
+        centre_column(self, column)
 
         self.filter_edit.textChanged.connect(self._on_filter_edit_changed)
         self.staff_list.activated.connect(lambda _index: self.pin_edit.setFocus())

@@ -79,6 +79,24 @@ class TypedAtStart(NamedTuple):
     focus_in_pin: bool  # else in the name filter
 
 
+def make_heading(label: QLabel) -> None:
+    """The sign-in screen's heading: large and bold (here and on the main window's page,
+    so the one replaces the other without a jump)."""
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    font.setBold(True)
+    label.setFont(font)
+
+
+def centre_column(page: QWidget, column: QVBoxLayout) -> None:
+    """Lay ``column`` out on ``page`` as a readable column in the middle of a wide
+    window, not a form stretched across it (both sign-in screens)."""
+    row = QHBoxLayout(page)
+    row.addStretch(1)
+    row.addLayout(column, 2)
+    row.addStretch(1)
+
+
 class StartupShell(QMainWindow):
     """The sign-in screen as the main window will show it, without the desk behind it.
 
@@ -101,10 +119,7 @@ class StartupShell(QMainWindow):
         self._submitted = False
 
         self.heading = QLabel(self.tr("Sign in to MDT Desk"), self)
-        font = QFont(self.heading.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        self.heading.setFont(font)
+        make_heading(self.heading)
         self.explanation = QLabel(
             self.tr(
                 "Opening the store… Type your PIN to sign in as the person who last signed in "
@@ -171,10 +186,7 @@ class StartupShell(QMainWindow):
         column.addWidget(self.find_row)
         column.addStretch(2)
         body = QWidget(self)
-        row = QHBoxLayout(body)
-        row.addStretch(1)
-        row.addLayout(column, 2)
-        row.addStretch(1)
+        centre_column(body, column)
         self.setCentralWidget(body)
         # As the main window's status bar reads on its sign-in screen.
         self.statusBar().showMessage(self.tr("Store: {path}").format(path=store_path))
