@@ -32,7 +32,7 @@ from mdt_desk.models.seal import (
     record_name,
 )
 from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, META_REPLICA_ID, Store
-from mdt_desk.services.progress import Progress
+from mdt_desk.services.progress import Progress, no_progress
 
 #: Progress phases, one a check (done and total as each says).
 INTEGRITY = "integrity"  # SQLite's own check: one step, total 0
@@ -48,10 +48,6 @@ RawConnection = Any
 
 #: Transactions checked between two progress reports of the journal chain.
 _CHAIN_BATCH = 1_000
-
-
-def _ignore(_phase: str, _done: int, _total: int) -> None:
-    """The progress callback of a check nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -417,7 +413,7 @@ def check_store(store: Store, progress: Progress | None = None) -> CheckReport:
     try:
         for name, step in steps:
             try:
-                checks.append(step(raw, progress or _ignore))
+                checks.append(step(raw, progress or no_progress))
             except DRIVER_ERRORS as error:
                 checks.append(CheckResult(name, False, f"the store is damaged: {error}"))
     finally:

@@ -37,7 +37,7 @@ from mdt_desk.models.base import utc_now
 from mdt_desk.models.enums import PracticeStatus
 from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.importfiles import StreamedTextFile
-from mdt_desk.services.progress import READING, WRITING, Progress
+from mdt_desk.services.progress import READING, WRITING, Progress, no_progress
 from mdt_desk.services.reports import ImportReport
 
 #: The columns the file must have (its header row names them).
@@ -229,7 +229,7 @@ def import_list_sizes(
         ImportFileError: the file cannot be read, is not this file, or has a damaged
             row of a practice in this store (then nothing is written).
     """
-    tell = progress or _no_progress
+    tell = progress or no_progress
     practices = {
         code: practice_id
         for code, practice_id in session.execute(
@@ -289,10 +289,6 @@ def import_list_sizes(
     return ImportReport(
         imported=len(new_rows), updated=updated, unchanged=unchanged, skipped=skipped
     )
-
-
-def _no_progress(_phase: str, _done: int, _total: int) -> None:
-    pass
 
 
 def latest_extracts(

@@ -23,7 +23,7 @@ from mdt_desk.models.enums import CaseStatus, PracticeStatus
 from mdt_desk.services.access import Permission, requires
 from mdt_desk.services.ids import practice_id_for
 from mdt_desk.services.importfiles import read_text_file
-from mdt_desk.services.progress import READING, WRITING, Progress
+from mdt_desk.services.progress import READING, WRITING, Progress, no_progress
 from mdt_desk.services.reports import ImportReport, RowProblem
 from mdt_desk.services.validation import normalise_ods_practice_code
 
@@ -110,10 +110,6 @@ def _read_rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
 _PROGRESS_ROWS = 1000
 
 
-def _no_progress(_phase: str, _done: int, _total: int) -> None:
-    pass
-
-
 def _insert_practices(session: Session, rows: list[dict[str, object]], tell: Progress) -> None:
     tell(WRITING, 0, len(rows))
     for start in range(0, len(rows), _PROGRESS_ROWS):
@@ -150,7 +146,7 @@ def import_ods_practices(
     new_rows: list[dict[str, object]] = []
     seen: set[str] = set()
     updated = unchanged = skipped = 0
-    tell = progress or _no_progress
+    tell = progress or no_progress
     for index, (line, fields) in enumerate(rows):
         if index % _PROGRESS_ROWS == 0:
             tell(READING, index, len(rows))

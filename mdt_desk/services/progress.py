@@ -11,6 +11,11 @@ from collections.abc import Callable
 #: ``(phase, done, total)``; ``phase`` is one of the constants below.
 Progress = Callable[[str, int, int], None]
 
+
+def no_progress(_phase: str, _done: int, _total: int) -> None:
+    """The progress of work nobody watches (``progress or no_progress``)."""
+
+
 #: Reading and checking an import file (done and total in bytes).
 READING = "reading"
 #: Writing checked rows into the store (done and total in rows).
