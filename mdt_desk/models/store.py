@@ -1297,8 +1297,14 @@ class Store:
         return None if value is None else str(value)
 
     def raw_connection(self) -> Any:
-        """A plain read-only DB-API connection, keyed (checks and benchmarks)."""
-        return connect_store_file(self.path, self._key, options="mode=ro")
+        """A plain read-only DB-API connection, keyed (checks and benchmarks), with the
+        store's own page cache and in-memory temporary storage (see ``_set_pragmas``): a
+        benchmark's raw-SQL baseline then reads as the desk does, and a check's sorts
+        write no unencrypted temporary file."""
+        raw = connect_store_file(self.path, self._key, options="mode=ro")
+        raw.execute("PRAGMA temp_store=MEMORY")
+        raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        return raw
 
     def backup(self, label: str) -> Path:
         """An encrypted copy of the store beside it (see :func:`backup_store`)."""

@@ -28,12 +28,15 @@ to be "overdue since" a date only once that date has passed:
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BindParameter, Exists, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from mdt_desk.errors import RuleError
+from mdt_desk.errors import NotFoundError, RuleError
 from mdt_desk.models import (
     Action,
     AgendaItem,
@@ -64,10 +67,8 @@ from mdt_desk.services.meetings import (
     add_to_agenda,
     deferral_text,
     join_reasons,
-    load_meeting,
-    meeting_practice_ids,
+    meeting_day,
     person_labels,
-    running_day,
 )
 
 ADMISSION_KINDS = (
@@ -123,31 +124,6 @@ class Proposal:
         return join_reasons(reason.text for reason in self.reasons)
 
 
-def _last_discussed(
-    session: Session, case_ids: list[uuid.UUID], meeting: Meeting
-) -> dict[uuid.UUID, dt.date]:
-    """The day each case was last discussed at another meeting (outcome recorded)."""
-    rows = session.execute(
-        select(AgendaItem.case_id, func.max(AgendaItem.discussed_at))
-        .where(
-            AgendaItem.case_id.in_(case_ids),
-            AgendaItem.meeting_id != meeting.id,
-            AgendaItem.retired_at.is_(None),
-            AgendaItem.dismissed.is_(False),
-            AgendaItem.discussed_at.is_not(None),
-            AgendaItem.outcome.is_not(None),
-            AgendaItem.outcome != AgendaOutcome.DEFER,
-        )
-        .group_by(AgendaItem.case_id)
-    ).all()
-    result: dict[uuid.UUID, dt.date] = {}
-    for case_id, at in rows:
-        # func.max() hands back the stored text; the column type does not apply to it.
-        when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
-        result[case_id] = when.replace(tzinfo=dt.UTC).astimezone(LONDON).date()
-    return result
-
-
 @dataclass(frozen=True, slots=True)
 class _Carried:
     """A case left undiscussed (or deferred) at an earlier meeting."""
@@ -157,37 +133,104 @@ class _Carried:
     text: str
 
 
-def _carried(
-    session: Session,
-    case_ids: list[uuid.UUID],
-    meeting: Meeting,
-    practice_ids: list[uuid.UUID],
-) -> dict[uuid.UUID, _Carried]:
-    """Cases left undiscussed (or deferred) at the latest earlier finished meeting they
-    were on, with the carry count they would now have and why they were deferred."""
-    rows = session.execute(
+def _london_day(stored: object) -> dt.date:
+    """The Europe/London day of a UTC instant read back through an aggregate.
+
+    ``max()`` in a subquery hands back the stored text; the column type does not
+    apply to it.
+    """
+    when = stored if isinstance(stored, dt.datetime) else dt.datetime.fromisoformat(str(stored))
+    return when.replace(tzinfo=dt.UTC).astimezone(LONDON).date()
+
+
+# The statements below are built once and run with bound parameters. On a real
+# practice's meeting (a few dozen open cases) reading the rows costs SQLite a fraction
+# of a millisecond per statement; building a statement's expression tree and its cache
+# key anew on every call cost several times that (issue 15's profile).
+_MEETING_ID: BindParameter[uuid.UUID] = bindparam("meeting_id")
+_PRACTICE_IDS: BindParameter[list[uuid.UUID]] = bindparam("practice_ids", expanding=True)
+_DAY: BindParameter[dt.date] = bindparam("day")
+_STARTS_AT: BindParameter[dt.datetime] = bindparam("starts_at")
+_CASE_IDS: BindParameter[list[uuid.UUID]] = bindparam("case_ids", expanding=True)
+_PATIENT_IDS: BindParameter[list[uuid.UUID]] = bindparam("patient_ids", expanding=True)
+
+
+@cache
+def _meeting_statement() -> Select[*tuple[Any, ...]]:
+    """When the meeting starts (and started) and every practice it covers: one row per
+    practice beyond the host, or one row with none."""
+    return (
+        select(
+            Meeting.starts_at, Meeting.started_at, Meeting.practice_id, MeetingPractice.practice_id
+        )
+        .outerjoin(
+            MeetingPractice,
+            and_(MeetingPractice.meeting_id == Meeting.id, MeetingPractice.retired_at.is_(None)),
+        )
+        .where(Meeting.id == _MEETING_ID, Meeting.retired_at.is_(None))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _MeetingAt:
+    """The meeting as the rules see it."""
+
+    id: uuid.UUID
+    starts_at: dt.datetime
+    day: dt.date
+    #: the host practice first, then the others it covers
+    practice_ids: list[uuid.UUID]
+
+
+def _meeting_at(session: Session, meeting_id: uuid.UUID) -> _MeetingAt:
+    rows = session.execute(_meeting_statement(), {"meeting_id": meeting_id}).all()
+    if not rows:
+        raise NotFoundError("That meeting is not in this store.")
+    starts_at, started_at, host, _ = rows[0]
+    extra = [practice_id for *_, practice_id in rows if practice_id not in (None, host)]
+    return _MeetingAt(meeting_id, starts_at, meeting_day(starts_at, started_at), [host, *extra])
+
+
+@cache
+def _carried_statement() -> Select[*tuple[Any, ...]]:
+    return (
         select(
             AgendaItem.case_id,
             AgendaItem.outcome,
             AgendaItem.carried_count,
             AgendaItem.deferral_reason,
-            Meeting.starts_at,
         )
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .where(
-            AgendaItem.case_id.in_(case_ids),
+            AgendaItem.case_id.in_(_CASE_IDS),
             AgendaItem.retired_at.is_(None),
             AgendaItem.dismissed.is_(False),
-            Meeting.id != meeting.id,
+            Meeting.id != _MEETING_ID,
             Meeting.retired_at.is_(None),
             Meeting.status == MeetingStatus.FINISHED,
-            Meeting.starts_at < meeting.starts_at,
-            Meeting.practice_id.in_(practice_ids),
+            Meeting.starts_at < _STARTS_AT,
+            Meeting.practice_id.in_(_PRACTICE_IDS),
         )
         .order_by(Meeting.starts_at)
-    ).all()
+    )
+
+
+def _carried(
+    session: Session, case_ids: list[uuid.UUID], meeting: _MeetingAt
+) -> dict[uuid.UUID, _Carried]:
+    """Cases left undiscussed (or deferred) at the latest earlier finished meeting they
+    were on, with the carry count they would now have and why they were deferred."""
+    rows = session.execute(
+        _carried_statement(),
+        {
+            "case_ids": case_ids,
+            "meeting_id": meeting.id,
+            "starts_at": meeting.starts_at,
+            "practice_ids": meeting.practice_ids,
+        },
+    )
     latest: dict[uuid.UUID, tuple[AgendaOutcome | None, int, str]] = {}
-    for case_id, outcome, carried_count, deferral_reason, _starts in rows:
+    for case_id, outcome, carried_count, deferral_reason in rows:
         latest[case_id] = (outcome, carried_count, deferral_reason)
     result: dict[uuid.UUID, _Carried] = {}
     for case_id, (outcome, carried_count, deferral_reason) in latest.items():
@@ -200,104 +243,231 @@ def _carried(
     return result
 
 
-def _on_earlier_open_agenda(
-    session: Session, meeting: Meeting, practice_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Cases on the agenda of another planned or running meeting of any of these
-    practices that starts before ``meeting`` (they are discussed there first)."""
-    covering = select(MeetingPractice.meeting_id).where(
-        MeetingPractice.practice_id.in_(practice_ids), MeetingPractice.retired_at.is_(None)
-    )
-    return set(
-        session.scalars(
-            select(AgendaItem.case_id)
-            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-            .where(
-                AgendaItem.retired_at.is_(None),
-                AgendaItem.dismissed.is_(False),
-                Meeting.id != meeting.id,
-                Meeting.retired_at.is_(None),
-                Meeting.status.in_((MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS)),
-                Meeting.starts_at < meeting.starts_at,
-                or_(Meeting.practice_id.in_(practice_ids), Meeting.id.in_(covering)),
-            )
+@cache
+def _candidates_statement(*, include_listed: bool) -> Select[*tuple[Any, ...]]:
+    """The open cases of living people of the meeting's practices, in name order, each
+    with what the rules read of it: the case, the person, the practice code, when it was
+    last discussed at another meeting and how many of its actions are overdue.
+
+    The facts of each case are correlated subqueries rather than a statement each: a
+    statement costs more to send and read than SQLite spends on a few dozen index look-ups.
+    """
+    last_discussed_at = (
+        select(func.max(AgendaItem.discussed_at))
+        .where(
+            AgendaItem.case_id == Case.id,
+            AgendaItem.meeting_id != _MEETING_ID,
+            AgendaItem.retired_at.is_(None),
+            AgendaItem.dismissed.is_(False),
+            AgendaItem.discussed_at.is_not(None),
+            AgendaItem.outcome.is_not(None),
+            AgendaItem.outcome != AgendaOutcome.DEFER,
         )
+        .scalar_subquery()
     )
+    overdue_actions = (
+        select(func.count())
+        .where(Action.case_id == Case.id, overdue_condition(_DAY))
+        .scalar_subquery()
+    )
+    died = (
+        select(OutcomeEvent.id)
+        .where(
+            OutcomeEvent.patient_id == Patient.id,
+            OutcomeEvent.kind == OutcomeEventKind.DEATH,
+            OutcomeEvent.retired_at.is_(None),
+        )
+        .exists()
+    )
+    conditions = [
+        Patient.practice_id.in_(_PRACTICE_IDS),
+        Patient.retired_at.is_(None),
+        Patient.date_of_death.is_(None),
+        ~died,
+        Case.retired_at.is_(None),
+        Case.status.in_(OPEN_STATUSES),
+        Case.referred_on <= _DAY,
+    ]
+    if not include_listed:
+        listed = (
+            select(AgendaItem.id)
+            .where(
+                AgendaItem.case_id == Case.id,
+                AgendaItem.meeting_id == _MEETING_ID,
+                AgendaItem.retired_at.is_(None),
+            )
+            .exists()
+        )
+        conditions += [~listed, ~_on_earlier_open_agenda()]
+    return (
+        select(
+            Case.id.label("case_id"),
+            Case.status,
+            Case.referred_on,
+            Case.next_review_on,
+            Case.escalated,
+            Patient.id.label("patient_id"),
+            Patient.family_name,
+            Patient.given_name,
+            Patient.title,
+            Patient.nhs_number,
+            Patient.risk_band,
+            Practice.ods_code,
+            last_discussed_at.label("last_discussed_at"),
+            overdue_actions.label("overdue_actions"),
+        )
+        .join(Patient, Patient.id == Case.patient_id)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .where(*conditions)
+        .order_by(Patient.family_name, Patient.given_name, Case.id)
+    )
+
+
+def _on_earlier_open_agenda() -> Exists:
+    """The case is on the agenda of another planned or running meeting of any of the
+    meeting's practices that starts before it (it is discussed there first)."""
+    covering = select(MeetingPractice.meeting_id).where(
+        MeetingPractice.practice_id.in_(_PRACTICE_IDS), MeetingPractice.retired_at.is_(None)
+    )
+    return (
+        select(AgendaItem.id)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(
+            AgendaItem.case_id == Case.id,
+            AgendaItem.retired_at.is_(None),
+            AgendaItem.dismissed.is_(False),
+            Meeting.id != _MEETING_ID,
+            Meeting.retired_at.is_(None),
+            Meeting.status.in_((MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS)),
+            Meeting.starts_at < _STARTS_AT,
+            or_(Meeting.practice_id.in_(_PRACTICE_IDS), Meeting.id.in_(covering)),
+        )
+        .exists()
+    )
+
+
+#: A row of :func:`_candidates_statement`, read by column name.
+_Candidate = Row[*tuple[Any, ...]]
+
+#: An admission-type event: its kind and day.
+_Admission = tuple[OutcomeEventKind, dt.date]
+
+
+@cache
+def _admissions_statement() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            OutcomeEvent.case_id,
+            OutcomeEvent.patient_id,
+            OutcomeEvent.kind,
+            OutcomeEvent.occurred_on,
+        )
+        .where(
+            OutcomeEvent.retired_at.is_(None),
+            OutcomeEvent.kind.in_(ADMISSION_KINDS),
+            OutcomeEvent.occurred_on <= _DAY,
+            or_(
+                OutcomeEvent.case_id.in_(_CASE_IDS),
+                and_(OutcomeEvent.case_id.is_(None), OutcomeEvent.patient_id.in_(_PATIENT_IDS)),
+            ),
+        )
+        .order_by(OutcomeEvent.occurred_on)
+    )
+
+
+def _admissions(
+    session: Session, candidates: Sequence[_Candidate], day: dt.date
+) -> dict[uuid.UUID, list[_Admission]]:
+    """Admissions, A&E attendances and readmissions up to ``day``, oldest first, keyed by
+    the case they belong to, or by the person where they belong to no case."""
+    events: dict[uuid.UUID, list[_Admission]] = {}
+    for case_id, patient_id, kind, occurred_on in session.execute(
+        _admissions_statement(),
+        {
+            "day": day,
+            "case_ids": [row.case_id for row in candidates],
+            "patient_ids": list({row.patient_id for row in candidates}),
+        },
+    ):
+        events.setdefault(case_id or patient_id, []).append((kind, occurred_on))
+    return events
 
 
 @dataclass(frozen=True, slots=True)
-class _CaseFacts:
-    """What the rules need, read for every candidate case in a few set-based queries."""
+class _MeetingFacts:
+    """What the rules need beyond each candidate's own row, read for all of them at once."""
 
     day: dt.date
     #: the day the proposals are made: "overdue since" is said only of a date before it
     today: dt.date
-    last_discussed: dict[uuid.UUID, dt.date]
-    since: dict[uuid.UUID, dt.date]
     carried: dict[uuid.UUID, _Carried]
-    overdue: dict[uuid.UUID, int]
-    events: dict[uuid.UUID, list[OutcomeEvent]]
+    events: dict[uuid.UUID, list[_Admission]]
 
 
-def _reasons(case: Case, patient: Patient, facts: _CaseFacts) -> list[ProposalReason]:
-    """Every rule that holds for one case."""
-    day, last_discussed = facts.day, facts.last_discussed
+def _reasons(candidate: _Candidate, facts: _MeetingFacts) -> list[ProposalReason]:
+    """Every rule that holds for one candidate case (a row of :func:`_candidates`)."""
+    day = facts.day
+    case_id = candidate.case_id
+    last_discussed = (
+        None if candidate.last_discussed_at is None else _london_day(candidate.last_discussed_at)
+    )
+    since = last_discussed or candidate.referred_on
     reasons: list[ProposalReason] = []
-    if case.escalated:
+    if candidate.escalated:
         reasons.append(ProposalReason(AgendaReason.ESCALATED, "Escalated by the coordinator"))
     recent = [
-        event
-        for event in facts.events.get(case.id, []) + facts.events.get(patient.id, [])
-        if event.occurred_on >= facts.since[case.id]
+        (kind, occurred_on)
+        for kind, occurred_on in facts.events.get(case_id, [])
+        + facts.events.get(candidate.patient_id, [])
+        if occurred_on >= since
     ]
     if recent:
-        latest = max(recent, key=lambda event: event.occurred_on)
+        latest_kind, latest_on = max(recent, key=lambda event: event[1])
         more = f" and {len(recent) - 1} more" if len(recent) > 1 else ""
         reasons.append(
             ProposalReason(
                 AgendaReason.RECENT_ADMISSION,
-                f"{label(latest.kind)} {cui_date(latest.occurred_on)}{more}",
+                f"{label(latest_kind)} {cui_date(latest_on)}{more}",
             )
         )
-    if case.id in facts.carried:
-        reasons.append(ProposalReason(AgendaReason.CARRIED_OVER, facts.carried[case.id].text))
-    if case.id not in last_discussed:
+    if case_id in facts.carried:
+        reasons.append(ProposalReason(AgendaReason.CARRIED_OVER, facts.carried[case_id].text))
+    if last_discussed is None:
         reasons.append(
             ProposalReason(
                 AgendaReason.NEW_REFERRAL,
-                f"New referral {cui_date(case.referred_on)}, not yet discussed",
+                f"New referral {cui_date(candidate.referred_on)}, not yet discussed",
             )
         )
-    if case.next_review_on is not None and case.next_review_on <= day:
+    next_review_on = candidate.next_review_on
+    if next_review_on is not None and next_review_on <= day:
         # "Overdue since" only of a day already past when the reason is written (it is
         # kept as the agenda item's reason): for a meeting ahead, a review due before it
         # but not yet reached is "due", never "overdue since" a day still to come.
-        overdue = case.next_review_on < min(day, facts.today)
+        overdue = next_review_on < min(day, facts.today)
         when = "overdue since" if overdue else "due"
         reasons.append(
-            ProposalReason(
-                AgendaReason.REVIEW_DUE, f"Review {when} {cui_date(case.next_review_on)}"
-            )
+            ProposalReason(AgendaReason.REVIEW_DUE, f"Review {when} {cui_date(next_review_on)}")
         )
-    count = facts.overdue.get(case.id, 0)
+    count = candidate.overdue_actions
     if count:
         reasons.append(
             ProposalReason(
                 AgendaReason.OVERDUE_ACTIONS, f"{count} overdue action{'s' if count != 1 else ''}"
             )
         )
-    interval = RISK_REVIEW_INTERVAL.get(patient.risk_band) if patient.risk_band else None
+    risk_band = candidate.risk_band
+    interval = RISK_REVIEW_INTERVAL.get(risk_band) if risk_band else None
     if (
         interval is not None
-        and case.status is not CaseStatus.REFERRED
-        and case.id in last_discussed
-        and day - last_discussed[case.id] >= interval
+        and candidate.status is not CaseStatus.REFERRED
+        and last_discussed is not None
+        and day - last_discussed >= interval
     ):
         reasons.append(
             ProposalReason(
                 AgendaReason.RISK_REVIEW,
-                f"{label(patient.risk_band)} risk, last discussed "
-                f"{cui_date(last_discussed[case.id])}",
+                f"{label(risk_band)} risk, last discussed {cui_date(last_discussed)}",
             )
         )
     reasons.sort(key=lambda r: REASON_PRIORITY.index(r.reason))
@@ -322,103 +492,44 @@ def propose(
             an agenda item is there); by default they are left out.
         today: the day the proposals are made (Europe/London); now by default.
     """
-    meeting = load_meeting(session, meeting_id)
-    day = running_day(meeting)
+    meeting = _meeting_at(session, meeting_id)
+    day = meeting.day
     today = today or dt.datetime.now(LONDON).date()
-    practice_ids = meeting_practice_ids(session, meeting)
     candidates = session.execute(
-        select(Case, Patient, Practice.ods_code)
-        .join(Patient, Patient.id == Case.patient_id)
-        .join(Practice, Practice.id == Patient.practice_id)
-        .where(
-            Patient.practice_id.in_(practice_ids),
-            Patient.retired_at.is_(None),
-            Patient.date_of_death.is_(None),
-            Case.retired_at.is_(None),
-            Case.status.in_(OPEN_STATUSES),
-            Case.referred_on <= day,
-        )
-        .order_by(Patient.family_name, Patient.given_name, Case.id)
+        _candidates_statement(include_listed=include_listed),
+        {
+            "meeting_id": meeting.id,
+            "practice_ids": meeting.practice_ids,
+            "day": day,
+            "starts_at": meeting.starts_at,
+        },
     ).all()
-    if not include_listed:
-        listed = set(
-            session.scalars(
-                select(AgendaItem.case_id).where(
-                    AgendaItem.meeting_id == meeting.id, AgendaItem.retired_at.is_(None)
-                )
-            )
-        )
-        listed |= _on_earlier_open_agenda(session, meeting, practice_ids)
-        candidates = [row for row in candidates if row[0].id not in listed]
-    case_ids = [case.id for case, _patient, _code in candidates]
-    if not case_ids:
+    if not candidates:
         return []
-    died = set(
-        session.scalars(
-            select(OutcomeEvent.patient_id).where(
-                OutcomeEvent.kind == OutcomeEventKind.DEATH,
-                OutcomeEvent.retired_at.is_(None),
-                OutcomeEvent.patient_id.in_({patient.id for _c, patient, _code in candidates}),
-            )
-        )
-    )
-    last_discussed = _last_discussed(session, case_ids, meeting)
-    carried = _carried(session, case_ids, meeting, practice_ids)
-    overdue = dict(
-        session.execute(
-            select(Action.case_id, func.count())
-            .where(
-                Action.case_id.in_(case_ids),
-                overdue_condition(day),
-            )
-            .group_by(Action.case_id)
-        ).all()
-    )
-    since = {case.id: last_discussed.get(case.id, case.referred_on) for case, _p, _c in candidates}
-    events: dict[uuid.UUID, list[OutcomeEvent]] = {}
-    for event in session.scalars(
-        select(OutcomeEvent)
-        .where(
-            OutcomeEvent.retired_at.is_(None),
-            OutcomeEvent.kind.in_(ADMISSION_KINDS),
-            OutcomeEvent.occurred_on <= day,
-            or_(
-                OutcomeEvent.case_id.in_(case_ids),
-                and_(
-                    OutcomeEvent.case_id.is_(None),
-                    OutcomeEvent.patient_id.in_({p.id for _c, p, _code in candidates}),
-                ),
-            ),
-        )
-        .order_by(OutcomeEvent.occurred_on)
-    ):
-        events.setdefault(event.case_id or event.patient_id, []).append(event)
-
-    facts = _CaseFacts(
-        day=day,
-        today=today,
-        last_discussed=last_discussed,
-        since=since,
-        carried=carried,
-        overdue=overdue,
-        events=events,
+    carried = _carried(session, [row.case_id for row in candidates], meeting)
+    facts = _MeetingFacts(
+        day=day, today=today, carried=carried, events=_admissions(session, candidates, day)
     )
     proposals = []
-    for case, patient, practice_code in candidates:
-        if patient.id in died:
-            continue
-        reasons = _reasons(case, patient, facts)
+    for candidate in candidates:
+        reasons = _reasons(candidate, facts)
         if not reasons:
             continue
+        case_id = candidate.case_id
         proposals.append(
             Proposal(
-                case_id=case.id,
-                patient_id=patient.id,
-                **person_labels(patient),
-                practice_code=practice_code,
+                case_id=case_id,
+                patient_id=candidate.patient_id,
+                **person_labels(
+                    candidate.family_name,
+                    candidate.given_name,
+                    candidate.title,
+                    candidate.nhs_number,
+                ),
+                practice_code=candidate.ods_code,
                 reasons=tuple(reasons),
                 suggested_minutes=max(DEFAULT_MINUTES[r.reason] for r in reasons),
-                carried_count=carried[case.id].count if case.id in carried else 0,
+                carried_count=carried[case_id].count if case_id in carried else 0,
             )
         )
     proposals.sort(key=lambda p: REASON_PRIORITY.index(p.reason))  # stable: names within

@@ -204,14 +204,12 @@ def initials(given_name: str, family_name: str) -> str:
     return "".join(f"{part.upper()}." for part in parts if part) or "—"
 
 
-def person_labels(patient: Patient) -> dict[str, str]:
+def person_labels(family_name: str, given_name: str, title: str, nhs_number: str) -> dict[str, str]:
     """How agenda lists name a person: full name, initials (projected), NHS number."""
     return {
-        "patient_name": patient_display_name(
-            patient.family_name, patient.given_name, patient.title
-        ),
-        "initials": initials(patient.given_name, patient.family_name),
-        "nhs_number_text": format_nhs_number(patient.nhs_number),
+        "patient_name": patient_display_name(family_name, given_name, title),
+        "initials": initials(given_name, family_name),
+        "nhs_number_text": format_nhs_number(nhs_number),
     }
 
 
@@ -603,7 +601,9 @@ def agenda_entries(session: Session, items: Sequence[AgendaItem]) -> list[Agenda
                 meeting_id=item.meeting_id,
                 case_id=item.case_id,
                 patient_id=patient.id,
-                **person_labels(patient),
+                **person_labels(
+                    patient.family_name, patient.given_name, patient.title, patient.nhs_number
+                ),
                 practice_code=practice_code,
                 position=item.position,
                 reason=item.reason,
@@ -835,8 +835,12 @@ def running_day(meeting: Meeting) -> dt.date:
     A meeting run early (started a week before its date) is held on the day it runs: the
     agenda rules, next review dates and the minutes all speak of that day.
     """
-    when = meeting.started_at or meeting.starts_at
-    return when.astimezone(LONDON).date()
+    return meeting_day(meeting.starts_at, meeting.started_at)
+
+
+def meeting_day(starts_at: dt.datetime, started_at: dt.datetime | None) -> dt.date:
+    """:func:`running_day` of a meeting read as columns."""
+    return (started_at or starts_at).astimezone(LONDON).date()
 
 
 def unique_reasons(parts: Iterable[str]) -> list[str]:
