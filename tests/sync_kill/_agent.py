@@ -21,14 +21,14 @@ def _say(**event: object) -> None:
     sys.stdout.flush()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", required=True, type=Path)
     parser.add_argument("--hub", required=True)
     parser.add_argument("--once", action="store_true", help="one sync, then exit 0")
     parser.add_argument("--failpoint", help="a name in mdt_desk.sync.client.FAILPOINTS")
     parser.add_argument("--hit", type=int, default=1, help="die on this pass of the failpoint")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from mdt_desk.models.store import Store
     from mdt_desk.sync import client, desk_scope

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", required=True, type=Path)
     parser.add_argument("--seed", type=int, required=True)
@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--part", type=int, required=True)
     parser.add_argument("--parts", type=int, default=3)
     parser.add_argument("--bulk", type=int, default=0, help="extra notes in one transaction")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from dataclasses import replace
 

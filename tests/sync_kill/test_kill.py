@@ -3,7 +3,8 @@
 Three desks: A starts with a demo caseload, B and C start empty. In each round a desk
 agent (``_agent.py``: ``sync_once`` again and again, as a desk syncing in the
 background) runs on one desk while ``_edit.py`` makes journalled edits through the
-services on a desk (sometimes the same one); the agent is SIGKILLed after a seeded
+services on a desk (sometimes the same one), each its own process forked from a server
+that has imported the desk (``_forks.py``); the agent is SIGKILLed after a seeded
 random delay of 0–1.5 s from the moment it is ready. Some rounds run the real command
 (``python -m mdt_desk.cli sync --json``) instead, killed 0.5–2 s after it starts, and a
 few die at a named failpoint (after the hub commit before the local ack, in the middle
@@ -31,10 +32,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from mdt_desk.models.store import Store
+from mdt_desk.services.demo import generate_demo
 from tests import store_sql
+from tests.sync_kill._forks import Child, Forks
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 DESKS = ("A", "B", "C")
 KILLS_PER_HUB = 26
 MAX_ROUNDS = 90
@@ -48,6 +51,8 @@ CLI_EVERY = 6
 PG_ADMIN = os.environ.get("MDT_DESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 #: Tables that are the desk's own bookkeeping, not records: they differ per desk.
 CLI = (sys.executable, "-m", "mdt_desk.cli")
+AGENT = "tests.sync_kill._agent"
+EDIT = "tests.sync_kill._edit"
 LOCAL_TABLES = frozenset({"journal_tx", "journal_change", "store_meta"})
 
 pytestmark = pytest.mark.slow
@@ -143,6 +148,7 @@ class Run:
     hub: str
     folder: Path
     rng: random.Random
+    forks: Forks
     kills: int = 0
     finished_before_kill: int = 0
     killed_in: dict[str, int] = field(default_factory=dict)
@@ -163,50 +169,29 @@ def _last_phase(lines: list[str]) -> str:
     return "starting"
 
 
-def _wait_ready(process: subprocess.Popen[str], deadline: float) -> None:
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line.strip() == "ready":
-            return
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    _, stderr = process.communicate()
-    pytest.fail(f"the desk agent did not start: {stderr}")
-
-
 def _agent_round(run: Run, desk: str, failpoint: tuple[str, int] | None) -> None:
     """Start a syncing agent on ``desk``; kill it after 0–1.5 s (or at the failpoint)."""
-    command = [sys.executable, str(HERE / "_agent.py"), "--store", str(run.store(desk))]
-    command += ["--hub", run.hub]
+    argv = ["--store", str(run.store(desk)), "--hub", run.hub]
     if failpoint is not None:
-        command += ["--failpoint", failpoint[0], "--hit", str(failpoint[1])]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_ready(process, time.monotonic() + 30)
+        argv += ["--failpoint", failpoint[0], "--hit", str(failpoint[1])]
+    agent = run.forks.start(AGENT, argv, _env())
+    if not agent.wait_for_line("ready", timeout=30):
+        agent.kill()
+        agent.finish(60)
+        pytest.fail(f"the desk agent did not start: {agent.errors()}")
     if failpoint is None:
         time.sleep(run.rng.uniform(0.0, 1.5))
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
+        agent.kill()
     reached = True
-    try:
-        stdout, stderr = process.communicate(timeout=None if failpoint is None else 4)
-    except subprocess.TimeoutExpired:  # nothing to do there this time: an ordinary kill
-        reached = False
-        os.kill(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, (
-        f"the agent on desk {desk} died by itself ({process.returncode}):\n{stdout}\n{stderr}"
+    if agent.finish(timeout=None if failpoint is None else 4) is None:
+        reached = False  # nothing to do there this time: an ordinary kill
+        agent.kill()
+        agent.finish(60)
+    assert agent.process.exitcode == -signal.SIGKILL, (
+        f"the agent on desk {desk} died by itself ({agent.process.exitcode}):\n"
+        f"{agent.output()}\n{agent.errors()}"
     )
-    lines = stdout.splitlines()
-    where = _last_phase(lines)
+    where = _last_phase(agent.output().splitlines())
     run.killed(f"failpoint {failpoint[0]}" if failpoint and reached else where)
 
 
@@ -236,27 +221,21 @@ def _cli_round(run: Run, desk: str) -> None:
         run.finished_before_kill += 1
 
 
-def _start_edits(run: Run, desk: str, tag: str) -> subprocess.Popen[str]:
+def _start_edits(run: Run, desk: str, tag: str) -> Child:
     bulk = 250 if run.rng.random() < 0.3 else 0
-    return subprocess.Popen(
-        [
-            *(sys.executable, str(HERE / "_edit.py"), "--store", str(run.store(desk))),
-            *("--seed", str(run.rng.randrange(10**9)), "--tag", tag),
-            *("--part", str(DESKS.index(desk)), "--parts", str(len(DESKS))),
-            *("--bulk", str(bulk)),
-        ],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    argv = [
+        *("--store", str(run.store(desk))),
+        *("--seed", str(run.rng.randrange(10**9)), "--tag", tag),
+        *("--part", str(DESKS.index(desk)), "--parts", str(len(DESKS))),
+        *("--bulk", str(bulk)),
+    ]
+    return run.forks.start(EDIT, argv, _env())
 
 
-def _finish_edits(run: Run, process: subprocess.Popen[str]) -> None:
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, f"the edits failed:\n{stdout}\n{stderr}"
-    for line in stdout.splitlines():
+def _finish_edits(run: Run, edits: Child) -> None:
+    status = edits.finish(timeout=120)
+    assert status == 0, f"the edits failed ({status}):\n{edits.output()}\n{edits.errors()}"
+    for line in edits.output().splitlines():
         run.edits.extend(json.loads(line))
 
 
@@ -270,17 +249,12 @@ def _quiesce(run: Run) -> int:
     for round_number in range(1, 2 * len(DESKS) + 3):
         moved = 0
         for desk in DESKS:
-            out = _ok(
-                _run(
-                    str(HERE / "_agent.py"),
-                    "--store",
-                    str(run.store(desk)),
-                    "--hub",
-                    run.hub,
-                    "--once",
-                )
+            agent = run.forks.start(
+                AGENT, ["--store", str(run.store(desk)), "--hub", run.hub, "--once"], _env()
             )
-            report = json.loads(out.splitlines()[-1])
+            status = agent.finish(timeout=120)
+            assert status == 0, f"sync on desk {desk} failed:\n{agent.output()}{agent.errors()}"
+            report = json.loads(agent.output().splitlines()[-1])
             moved += report["pushed"] + report["pulled"]
         if moved == 0:
             return round_number
@@ -296,7 +270,6 @@ def _records(path: Path) -> dict[str, list[dict[str, Any]]]:
 def _export_as_privacy_officer(path: Path, target: Path) -> None:
     """The whole store as the privacy officer exports it (every restricted item in it),
     through the service: the command would add its own access-log row on this desk."""
-    from mdt_desk.models.store import Store
     from mdt_desk.services.export import export_json
 
     with Store.open(path, create=False) as store:
@@ -309,7 +282,6 @@ def _export_as_privacy_officer(path: Path, target: Path) -> None:
 
 
 def _check_desks(run: Run) -> dict[str, Any]:
-    from mdt_desk.models.store import Store
     from mdt_desk.sync.client import open_review_count, outbox_count
 
     exports: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -395,16 +367,14 @@ def _check_desks(run: Run) -> dict[str, Any]:
 
 
 def _soak(hub: str, folder: Path, seed: int) -> Run:
-    run = Run(hub=hub, folder=folder, rng=random.Random(seed))
+    run = Run(hub=hub, folder=folder, rng=random.Random(seed), forks=Forks(folder))
     _ok(_cli("hub", "init", hub, "--json"))
-    _ok(_cli("demo", "--patients", "300", "--seed", "5", "--store", str(run.store("A"))))
-    for desk in DESKS[1:]:  # empty desks (made unkilled: store creation is not sync)
-        _ok(
-            _run(
-                "-c",
-                f"from mdt_desk.models.store import Store; Store.open({str(run.store(desk))!r})",
-            )
-        )
+    # The stores are made here, unkilled (making a store is not sync), so their keys are
+    # sealed at the suite's argon2 cost: every desk process unseals one when it starts.
+    with Store.open(run.store("A")) as store:
+        generate_demo(store, patients=300, seed=5)
+    for desk in DESKS[1:]:  # empty desks
+        Store.open(run.store(desk)).close()
     started = time.monotonic()
     rounds = 0
     while run.kills < KILLS_PER_HUB:
