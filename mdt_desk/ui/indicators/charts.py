@@ -21,8 +21,16 @@ def _palette_colour(widget: QWidget, role: QPalette.ColorRole) -> QColor:
     return widget.palette().color(QPalette.ColorGroup.Active, role)
 
 
+def _set_text_alternative(chart: QWidget, name: str, words: str) -> None:
+    """What a screen reader says for a chart: its name, and its series in words."""
+    chart.setAccessibleName(name)
+    chart.setAccessibleDescription(words)
+    chart.setToolTip(words)
+
+
 class _Chart(pg.PlotWidget):
-    """A still chart: no mouse panning or zooming, no context menu, the app's colours."""
+    """A still chart with axes: no mouse panning or zooming, no context menu, the app's
+    colours."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
@@ -35,44 +43,53 @@ class _Chart(pg.PlotWidget):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def set_text_alternative(self, name: str, words: str) -> None:
-        """What a screen reader says for the chart: its name, and its series in words."""
-        self.setAccessibleName(name)
-        self.setAccessibleDescription(words)
-        self.setToolTip(words)
+        _set_text_alternative(self, name, words)
 
 
-class SparklineWidget(_Chart):
+class SparklineWidget(pg.GraphicsView):
     """A measure's trend as a small line, without axes; the last month marked.
 
     Months without a figure (nothing to divide by) are gaps, never zero.
+
+    A bare view box in a graphics view rather than a plot widget: the tab shows one per
+    measure, and a plot widget builds axes, buttons and menus it would hide again — about
+    eight times the cost, paid on the GUI thread for every sparkline each time the
+    figures change.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        item.setContentsMargins(2, 2, 2, 2)
+        super().__init__(parent, background=None)
+        self.setBackground(_palette_colour(self, QPalette.ColorRole.Base))
+        self._box = pg.ViewBox(enableMouse=False, enableMenu=False, defaultPadding=0)
+        self.setCentralItem(self._box)
+        self.setContentsMargins(2, 2, 2, 2)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the table's cell carries the words
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.values: list[float | None] = []
 
+    def set_text_alternative(self, name: str, words: str) -> None:
+        _set_text_alternative(self, name, words)
+
     def set_values(self, values: list[float | None]) -> None:
         self.values = list(values)
-        self.clear()
+        self._box.clear()
         colour = _palette_colour(self, QPalette.ColorRole.Highlight)
         ys = [math.nan if v is None else v for v in values]
         xs = list(range(len(ys)))
-        self.plot(xs, ys, pen=pg.mkPen(colour, width=2), connect="finite")
+        self._box.addItem(pg.PlotDataItem(xs, ys, pen=pg.mkPen(colour, width=2), connect="finite"))
         known = [(x, y) for x, y in zip(xs, ys, strict=True) if not math.isnan(y)]
         if known:
             last_x, last_y = known[-1]
-            self.plot([last_x], [last_y], pen=None, symbol="o", symbolSize=5, symbolBrush=colour)
+            self._box.addItem(
+                pg.ScatterPlotItem([last_x], [last_y], pen=None, symbol="o", size=5, brush=colour)
+            )
             low = min(y for _, y in known)
             high = max(y for _, y in known)
             pad = (high - low) * 0.15 or max(abs(high) * 0.15, 1.0)
-            self.setYRange(low - pad, high + pad, padding=0)
-        self.setXRange(-0.5, max(len(xs) - 0.5, 0.5), padding=0)
+            self._box.setYRange(low - pad, high + pad, padding=0)
+        self._box.setXRange(-0.5, max(len(xs) - 0.5, 0.5), padding=0)
 
 
 class BarChartWidget(_Chart):
