@@ -140,7 +140,15 @@ def test_print_sends_every_page_to_the_printer_without_blocking(
     printer.setOutputFileName(str(output))
     with qtbot.waitSignal(dialog.printed, timeout=WAIT):
         dialog.print_to(printer)
-    assert len(PdfReader(output).pages) == dialog.shown.pages
+    printed = PdfReader(output)
+    assert len(printed.pages) == dialog.shown.pages
+    # Each page went as one image across the printable width at print quality (300 dpi;
+    # not the printer's own 1200, which took seconds a page), and small enough to send.
+    printable_inches = printer.pageRect(QPrinter.Unit.Inch).width()
+    for printed_page in printed.pages:
+        (image,) = [each.image for each in printed_page.images if each.image is not None]
+        assert image is not None
+        assert 0.97 * 300 * printable_inches <= image.width <= 300 * printable_inches + 1
     assert print_kinds(demo_store_path) == ["agenda"]
     with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         assert meetings.get_meeting(session, page.detail.meeting.id)  # still there, unchanged
