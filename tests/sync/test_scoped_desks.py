@@ -15,7 +15,7 @@ import io
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,10 @@ from mdt_desk.models import Patient
 from mdt_desk.models.store import Store
 from mdt_desk.services import plans
 from mdt_desk.services.check import check_store
-from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.sign_in import DEMO_PIN
 from mdt_desk.sync.client import chain_alarms, outbox_count, sync_once
-from tests.sync.support import Hub
-
-Desks = Callable[..., Store]
+from tests.sync.support import HUB_KINDS, Hub
+from tests.sync.synced_demo import SyncedDemos
 
 pytestmark = pytest.mark.slow
 
@@ -113,24 +111,45 @@ def _everything_of(store: Store, people: set[str]) -> dict[str, set[str]]:
     }
 
 
-def _full_desk(desks: Desks, hub: Hub, people: int) -> Store:
-    a = desks("full")
-    generate_demo(a, patients=people, seed=3, today=TODAY, practices=14)
-    sync_once(a, hub.engine, label="full desk")
-    assert outbox_count(a) == 0
-    return a
+#: The people of the full desk's demo (14 practices): the 3,000-person demo, and a
+#: smaller one where a test does not need that many.
+DEMO_PEOPLE = 3000
+FULL_DESK_PEOPLE = 700
+
+
+@pytest.fixture(scope="session")
+def synced_demos(
+    tmp_path_factory: pytest.TempPathFactory, _template_store_file: tuple[Path, bytes]
+) -> Iterator[SyncedDemos]:
+    """The demo desks and their hubs, made once and copied for each test (a demo and its
+    push take seconds; see :mod:`tests.sync.synced_demo`)."""
+    made = SyncedDemos(tmp_path_factory.mktemp("synced-demos"), _template_store_file, TODAY)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=HUB_KINDS)
+def hub(request: pytest.FixtureRequest, synced_demos: SyncedDemos, tmp_path: Path) -> Iterator[Hub]:
+    """A hub the test's full desk (``demo_hub`` or ``full_desk``) has pushed its demo to:
+    a copy of one made once per engine."""
+    people = DEMO_PEOPLE if "demo_hub" in request.fixturenames else FULL_DESK_PEOPLE
+    yield from synced_demos.hub_copy(request.param, people, tmp_path)
 
 
 @pytest.fixture
-def demo_hub(desks: Desks, hub: Hub) -> Store:
+def demo_hub(synced_demos: SyncedDemos, hub: Hub, tmp_path: Path) -> Iterator[Store]:
     """A full desk holding the 3,000-person demo (14 practices), synced to the hub."""
-    return _full_desk(desks, hub, 3000)
+    with synced_demos.desk_copy(hub, DEMO_PEOPLE, tmp_path / "full.sqlite") as desk:
+        assert outbox_count(desk) == 0
+        yield desk
 
 
 @pytest.fixture
-def full_desk(desks: Desks, hub: Hub) -> Store:
+def full_desk(synced_demos: SyncedDemos, hub: Hub, tmp_path: Path) -> Iterator[Store]:
     """A full desk with a smaller demo (the same 14 practices), synced to the hub."""
-    return _full_desk(desks, hub, 700)
+    with synced_demos.desk_copy(hub, FULL_DESK_PEOPLE, tmp_path / "full.sqlite") as desk:
+        assert outbox_count(desk) == 0
+        yield desk
 
 
 def _join(tmp_path: Path, hub: Hub, name: str, codes: str) -> Path:

@@ -329,7 +329,8 @@ def test_every_control_has_an_accessible_name_and_tab_leaves_the_tables(
         if interface is None or not interface.text(QAccessible.Text.Name).strip():
             unnamed.append(widget.objectName() or type(widget).__name__)
     assert not unnamed
-    for chart in [page.compare_chart, *page.sparklines.values()]:
+    charts: list[QWidget] = [page.compare_chart, *page.sparklines.values()]
+    for chart in charts:
         assert chart.accessibleDescription()
     # Tab leaves each table in one press (arrow keys move within it).
     for table in (page.figures_table, page.counted_table):
