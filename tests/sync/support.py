@@ -120,10 +120,12 @@ class Hub:
 # -- Desks -----------------------------------------------------------------------------
 
 
-def new_store(template: Path, path: Path, clock: FakeClock) -> Store:
+def new_store(template: Path, path: Path, clock: FakeClock, key: bytes | None = None) -> Store:
     """A new, empty desk: a copy of a migrated template with its own replica id (and its
-    own store id; the template's key, kept in this test's keyring)."""
-    key = store_key(template)
+    own store id; the template's key, kept in this test's keyring). ``key`` is the
+    template's, where the caller holds it: a fixture made once per run cannot read it
+    from whichever test's keyring last kept it."""
+    key = key or store_key(template)
     shutil.copy(template, path)
     keep_key(path, key)
     raw = store_sql.connect(path)

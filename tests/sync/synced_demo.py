@@ -111,7 +111,7 @@ class SyncedDemos:
             path = self._folder / f"demo-{people}.sqlite"
             # As the desks fixture makes a desk: a copy of the template, a replica id of
             # its own, every practice.
-            with made_sealed(), new_store(self._template, path, FakeClock()) as desk:
+            with made_sealed(), new_store(self._template, path, FakeClock(), self._key) as desk:
                 generate_demo(desk, patients=people, seed=3, today=self._today, practices=14)
             _assert_checkpointed(path)
             self._generated[people] = path
