@@ -61,6 +61,7 @@ def test_meetings_list_shows_each_meeting(store_path: str) -> None:
     assert str(listed[0]["starts_text"]) in text_output
 
 
+@pytest.mark.slow
 def test_agenda_propose_gives_reasons_for_every_case(store_path: str) -> None:
     planned = [m for m in meetings_json(store_path) if m["status"] == "planned"]
     assert planned

@@ -295,6 +295,7 @@ _stored_changes = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=60)
 @given(changes=_stored_changes)
 def test_the_store_hashes_a_transaction_exactly_as_python_does(changes) -> None:

@@ -38,6 +38,7 @@ def _another_program_reads(path: Path) -> None:
     subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_a_second_open_in_this_process_leaves_the_first_ones_wal_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -36,6 +36,7 @@ def rows(db: sqlite3.Connection, sql: str, *params: object) -> list[Any]:
     return db.execute(sql, params).fetchall()
 
 
+@pytest.mark.slow
 def test_admissions_have_discharges_1_to_20_days_later_with_a_destination(
     db: sqlite3.Connection,
 ) -> None:

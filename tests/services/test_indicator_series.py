@@ -72,6 +72,7 @@ HAND_PERIODS = [
 ]
 
 
+@pytest.mark.slow
 def test_many_periods_at_once_are_each_function_alone_on_the_hand_store(
     store: Store, hand: HandStore
 ) -> None:

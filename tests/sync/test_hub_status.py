@@ -48,6 +48,7 @@ def _two_desks_one_behind(desks: Desks, hub: Hub, tmp_path: Path) -> tuple[Store
     return a, b, missed
 
 
+@pytest.mark.slow
 def test_hub_status_names_each_desk_and_how_far_behind_it_is(
     desks: Desks, hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -248,6 +248,7 @@ def test_copied_store_fails_loudly_and_loses_nothing(
         a.close()
 
 
+@pytest.mark.slow
 def test_other_hub_refused_and_nothing_sent(desks: Desks, hub: Hub, tmp_path: Path) -> None:
     a = desks("a")
     seed(a, tmp_path, patients_count=1)

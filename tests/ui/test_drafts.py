@@ -660,6 +660,7 @@ def test_a_window_that_cannot_keep_a_draft_can_still_be_closed_on_purpose(
     assert stored_draft(desk, key_of(RECORD_FIELDS["note"], desk), desk.me) is None
 
 
+@pytest.mark.slow
 def test_a_draft_that_fails_after_its_record_tab_closed_is_reported(
     qtbot, desk: Desk, draft_fault: DraftFault
 ) -> None:
@@ -969,6 +970,7 @@ def test_a_new_actions_draft_comes_back_sensitive_with_its_owner_and_due_date(
     assert not plan.new_sensitive.isChecked()  # the next action starts ordinary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["tab", "restart"])
 def test_a_note_draft_comes_back_sensitive(qtbot, desk: Desk, how: str) -> None:
     window = open_window(qtbot, desk.path)

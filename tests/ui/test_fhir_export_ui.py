@@ -237,6 +237,7 @@ def test_exporting_writes_the_persons_bundle_and_logs_the_purpose(
     assert starting_folder() == target.parent  # the next export starts there
 
 
+@pytest.mark.slow
 def test_cancelling_either_question_writes_and_logs_nothing(
     qtbot,
     demo_store_path: Path,
@@ -264,6 +265,7 @@ def test_cancelling_either_question_writes_and_logs_nothing(
     assert window.statusBar().currentMessage() == "FHIR care plan not exported."
 
 
+@pytest.mark.slow
 def test_someone_who_declined_sharing_is_told_and_nothing_is_written(
     qtbot,
     demo_store_path: Path,

@@ -77,6 +77,7 @@ def expected_figures(results: dict[str, IndicatorResult]) -> dict[str, tuple[str
     return expected
 
 
+@pytest.mark.slow
 def test_ctrl_4_opens_the_indicators_tab(qtbot, demo_store_path, wait_idle) -> None:
     window, page = open_indicators(qtbot, demo_store_path, wait_idle)
     index = window.workspace.indexOf(page)
@@ -256,6 +257,7 @@ def test_a_figure_lists_the_cases_counted_and_one_opens_logged(
     assert opened == 1
 
 
+@pytest.mark.slow
 def test_the_figures_load_on_the_worker_and_the_window_stays_responsive(
     qtbot, demo_store_path, wait_idle, monkeypatch: pytest.MonkeyPatch
 ) -> None:

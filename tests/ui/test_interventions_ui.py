@@ -197,6 +197,7 @@ def test_a_planned_end_before_the_start_is_refused_at_the_field(
         assert session.scalars(select(Action)).all() == []
 
 
+@pytest.mark.slow
 def test_end_intervention_with_none_chosen_says_so_and_goes_to_the_table(
     qtbot, open_record, store, practice_ids, team, announced
 ) -> None:

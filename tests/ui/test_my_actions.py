@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
@@ -258,6 +259,7 @@ def test_overdue_actions_at_1280_by_800_cut_no_date_status_or_nhs_number(
     window.close()
 
 
+@pytest.mark.slow
 def test_the_navigator_names_every_demo_practice_whole_at_1280_by_800(
     qtbot, demo_store_path: Path, wait_idle
 ) -> None:

@@ -142,6 +142,7 @@ def test_print_asks_why_after_the_print_dialog_and_logs_the_answer(
     assert print_events(demo_store_path) == [(patient, "For the district nurse's visit")]
 
 
+@pytest.mark.slow
 def test_a_blank_answer_is_logged_as_not_stated(
     qtbot, demo_runner, demo_store_path: Path, tmp_path: Path
 ) -> None:

@@ -322,6 +322,7 @@ def test_idle_locks_the_desk_with_nothing_of_any_patient_on_screen_and_the_pin_u
     meeting_window.close()
 
 
+@pytest.mark.slow
 def test_ctrl_l_locks_and_hides_open_dialogs_until_unlocked(qtbot, pin_store) -> None:
     window = show(qtbot, create_signed_in_window(pin_store))
     dialog = window.show_new_referral()
