@@ -1302,8 +1302,12 @@ class Store:
         benchmark's raw-SQL baseline then reads as the desk does, and a check's sorts
         write no unencrypted temporary file."""
         raw = connect_store_file(self.path, self._key, options="mode=ro")
-        raw.execute("PRAGMA temp_store=MEMORY")
-        raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        try:
+            raw.execute("PRAGMA temp_store=MEMORY")
+            raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        except BaseException:
+            raw.close()
+            raise
         return raw
 
     def backup(self, label: str) -> Path:

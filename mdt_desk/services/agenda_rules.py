@@ -157,8 +157,8 @@ _PATIENT_IDS: BindParameter[list[uuid.UUID]] = bindparam("patient_ids", expandin
 
 @cache
 def _meeting_statement() -> Select[*tuple[Any, ...]]:
-    """When the meeting starts (and started) and every practice it covers: one row per
-    practice beyond the host, or one row with none."""
+    """When the meeting starts (and started) and the practices it covers: one row per
+    live ``meeting_practice`` row (the host may be among them), or one row with none."""
     return (
         select(
             Meeting.starts_at, Meeting.started_at, Meeting.practice_id, MeetingPractice.practice_id
@@ -405,7 +405,7 @@ class _MeetingFacts:
 
 
 def _reasons(candidate: _Candidate, facts: _MeetingFacts) -> list[ProposalReason]:
-    """Every rule that holds for one candidate case (a row of :func:`_candidates`)."""
+    """Every rule that holds for one candidate case (a row of :func:`_candidates_statement`)."""
     day = facts.day
     case_id = candidate.case_id
     last_discussed = (

@@ -16,9 +16,8 @@ from mdt_desk.models.store import Store
 from mdt_desk.models.store_key import keep_key, read_key_file, store_key
 from mdt_desk.sync import client
 from mdt_desk.sync.hub import hub_engine, init_hub
-from mdt_desk.sync.hub_roles import desk_group_name
 from tests.shared_stores import made_sealed
-from tests.sync.support import HUB_KINDS, FakeClock, Hub, new_store, pg_admin, pg_url
+from tests.sync.support import HUB_KINDS, FakeClock, Hub, drop_pg_hub, new_store, pg_admin, pg_url
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +60,7 @@ def _make_hub(kind: str, folder: Path) -> Iterator[Hub]:
         yield Hub(kind, url, engine)
     finally:
         engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        # Roles are the server's, not the database's: the hub's desk group goes too.
-        admin.execute(f'DROP ROLE IF EXISTS "{desk_group_name(name)}"')
+        drop_pg_hub(admin, name)
         admin.close()
 
 

@@ -63,6 +63,15 @@ def pg_admin() -> Any:
         pytest.skip(message)
 
 
+def drop_pg_hub(admin: Any, database: str) -> None:
+    """Drop a hub's database and its desk group: roles are the server's, not the
+    database's, so the group would outlive it."""
+    from mdt_desk.sync.hub_roles import desk_group_name
+
+    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    admin.execute(f'DROP ROLE IF EXISTS "{desk_group_name(database)}"')
+
+
 def pg_url(database: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{database}"

@@ -32,7 +32,7 @@ from mdt_desk.sync.hub import hub_engine, init_hub, redacted
 from mdt_desk.sync.hub_roles import desk_group_name
 from tests import store_sql
 from tests.shared_stores import copy_store, made_sealed
-from tests.sync.support import FakeClock, Hub, new_store, pg_admin, pg_url
+from tests.sync.support import FakeClock, Hub, drop_pg_hub, new_store, pg_admin, pg_url
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,17 @@ class SyncedDemos:
         admin = pg_admin()  # first: without a server, skipped (or failed in CI) as before
         synced = self._synced_demo(kind, people)
         name = f"hub_{uuid.uuid4().hex[:12]}"
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{synced.hub}"')
-        url = pg_url(name)
-        engine = hub_engine(url)
+        copy_engine: Engine | None = None
         try:
-            _own_desk_group(engine, template=synced.hub)
-            yield Hub(kind, url, engine)
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{synced.hub}"')
+            url = pg_url(name)
+            copy_engine = hub_engine(url)
+            _own_desk_group(copy_engine, template=synced.hub)
+            yield Hub(kind, url, copy_engine)
         finally:
-            engine.dispose()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'DROP ROLE IF EXISTS "{desk_group_name(name)}"')
+            if copy_engine is not None:
+                copy_engine.dispose()
+            drop_pg_hub(admin, name)
             admin.close()
 
     def desk_copy(self, hub: Hub, people: int, path: Path) -> Store:
@@ -101,8 +102,7 @@ class SyncedDemos:
             return
         admin = pg_admin()
         for name in self._pg_templates:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'DROP ROLE IF EXISTS "{desk_group_name(name)}"')
+            drop_pg_hub(admin, name)
         admin.close()
 
     def _generated_demo(self, people: int) -> Path:

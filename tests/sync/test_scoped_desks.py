@@ -132,7 +132,11 @@ def synced_demos(
 def hub(request: pytest.FixtureRequest, synced_demos: SyncedDemos, tmp_path: Path) -> Iterator[Hub]:
     """A hub the test's full desk (``demo_hub`` or ``full_desk``) has pushed its demo to:
     a copy of one made once per engine."""
-    people = DEMO_PEOPLE if "demo_hub" in request.fixturenames else FULL_DESK_PEOPLE
+    wanted = {"demo_hub", "full_desk"} & set(request.fixturenames)
+    # The hub holds one desk's demo: a test with neither, or both, would get a hub that
+    # does not match its desk.
+    assert len(wanted) == 1, f"a scoped-desk test takes demo_hub or full_desk: {wanted}"
+    people = DEMO_PEOPLE if wanted == {"demo_hub"} else FULL_DESK_PEOPLE
     yield from synced_demos.hub_copy(request.param, people, tmp_path)
 
 

@@ -68,7 +68,8 @@ class Child:
                 return True
             if not self.process.is_alive():
                 return wanted in self.output().splitlines()
-            time.sleep(0.002)
+            # Not too often: the child it waits for needs the CPU more.
+            time.sleep(0.01)
         return False
 
     def finish(self, timeout: float | None) -> int | None:
@@ -81,7 +82,13 @@ class Child:
 
 
 class Forks:
-    """Starts children from the forkserver, each with its own output files in ``folder``."""
+    """Starts children from the forkserver, each with its own output files in ``folder``.
+
+    The server is the test process's (``multiprocessing`` keeps one): it outlives the
+    test, until the pytest worker exits. It imported :data:`PRELOAD` in the environment of
+    the first test to start a child; each child then sets its own before it runs, so
+    only an import that read the environment would see the server's (none does).
+    """
 
     def __init__(self, folder: Path) -> None:
         self._context: ForkServerContext = multiprocessing.get_context("forkserver")

@@ -2,9 +2,11 @@
 
 import uuid
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
@@ -142,13 +144,24 @@ def test_print_sends_every_page_to_the_printer_without_blocking(
         dialog.print_to(printer)
     printed = PdfReader(output)
     assert len(printed.pages) == dialog.shown.pages
-    # Each page went as one image across the printable width at print quality (300 dpi;
-    # not the printer's own 1200, which took seconds a page), and small enough to send.
-    printable_inches = printer.pageRect(QPrinter.Unit.Inch).width()
+    # Each page went as one image at print quality (300 dpi; not the printer's own 1200,
+    # which took seconds a page), drawn over the whole printable area of the paper.
+    printable = printer.pageRect(QPrinter.Unit.Point)
     for printed_page in printed.pages:
-        (image,) = [each.image for each in printed_page.images if each.image is not None]
-        assert image is not None
-        assert 0.97 * 300 * printable_inches <= image.width <= 300 * printable_inches + 1
+        resources = cast(DictionaryObject, printed_page["/Resources"])
+        (image,) = cast(DictionaryObject, resources["/XObject"]).values()
+        pixels_across = int(image.get_object()["/Width"])
+        assert 0.97 * 300 <= pixels_across / (printable.width() / 72) <= 301
+        placed: list[list[float]] = []  # where each image is drawn: its matrix, in points
+
+        def on_operator(operator: bytes, _args: object, matrix: list[float], _text: object) -> None:
+            if operator == b"Do":
+                placed.append(matrix)  # noqa: B023 (used before the next page's loop)
+
+        printed_page.extract_text(visitor_operand_before=on_operator)
+        ((width, _, _, height, left, bottom),) = placed
+        assert (width, height) == pytest.approx((printable.width(), printable.height()), abs=1)
+        assert (left, bottom) == pytest.approx((printable.left(), printable.top()), abs=1)
     assert print_kinds(demo_store_path) == ["agenda"]
     with Store.open(demo_store_path) as store, store.read(acting(store)) as session:
         assert meetings.get_meeting(session, page.detail.meeting.id)  # still there, unchanged
