@@ -276,7 +276,12 @@ class _Progress:
         self._phase, self._last = phase, now
         what, unit = self._labels.get(phase, (phase.capitalize(), ""))
         share = f" {100 * done // total}%" if total else ""
-        count = f" ({done:,} of {total:,} {unit})" if unit and total else ""
+        if unit and total:
+            count = f" ({done:,} of {total:,} {unit})"
+        elif unit and done:  # a step nobody can count says how long it has taken
+            count = f" ({done:,} {unit})"
+        else:
+            count = ""
         self._stream.write(f"{what}…{share}{count}\n")
         self._stream.flush()
 
@@ -654,7 +659,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     progress = _progress(
         args,
         {
-            check.INTEGRITY: ("Checking the file's integrity", ""),
+            check.INTEGRITY: ("Checking the file's integrity", "s so far"),
             check.FOREIGN_KEYS: ("Checking foreign keys", "tables"),
             check.TRIGGERS: ("Checking the journal triggers", "tables"),
             check.CHAIN: ("Checking the journal chain", "transactions"),

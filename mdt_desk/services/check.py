@@ -10,7 +10,8 @@ ones sealed, and each seal follows the one before it).
 
 Progress (:mod:`mdt_desk.services.progress`): each check is a phase (the constants
 below), announced as it starts. SQLite's integrity check is one step nobody can count
-(total 0); the others count what they go through: tables, transactions, columns.
+(total 0): while it runs, each second reports the seconds it has taken so far. The
+others count what they go through: tables, transactions, columns.
 """
 
 import json
@@ -32,10 +33,10 @@ from mdt_desk.models.seal import (
     record_name,
 )
 from mdt_desk.models.store import APPLICATION_ID, DRIVER_ERRORS, META_REPLICA_ID, Store
-from mdt_desk.services.progress import Progress, no_progress
+from mdt_desk.services.progress import Progress, heartbeat, no_progress
 
 #: Progress phases, one a check (done and total as each says).
-INTEGRITY = "integrity"  # SQLite's own check: one step, total 0
+INTEGRITY = "integrity"  # SQLite's own check: one step, total 0, done in seconds taken
 FOREIGN_KEYS = "foreign keys"  # in tables
 TRIGGERS = "journal triggers"  # in synced tables
 CHAIN = "journal chain"  # in transactions: every header against its seal
@@ -76,7 +77,8 @@ def synced_columns() -> list[tuple[str, list[str]]]:
 
 def _integrity(raw: RawConnection, progress: Progress) -> CheckResult:
     progress(INTEGRITY, 0, 0)  # one step: announced before it starts
-    rows = [str(row[0]) for row in raw.execute("PRAGMA integrity_check")]
+    with heartbeat(progress, INTEGRITY):  # then the seconds it has taken, each second
+        rows = [str(row[0]) for row in raw.execute("PRAGMA integrity_check")]
     application_id = raw.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID:
         rows.append("the file is not marked as an MDT Desk store")
