@@ -337,6 +337,20 @@ def scratch_database() -> Any:
     return raw
 
 
+def _set_read_pragmas(raw: Any) -> None:
+    """How every connection to a store reads it, the desk's and a raw one alike
+    (``raw`` is a DB-API connection or cursor)."""
+    # Sorts and temporary indexes stay in memory: SQLite's temporary files are not
+    # encrypted, and they would hold names and notes.
+    raw.execute("PRAGMA temp_store=MEMORY")
+    # Up to 64 MiB of decrypted pages per connection (SQLite's default is 2 MiB). The OS
+    # caches a plaintext file's pages, but SQLCipher decrypts (and checks the HMAC of)
+    # every page it reads from there again: on a 100k-person store the caseload page took
+    # 4.4x its plaintext time with the default cache, and 1.0x with this one
+    # (docs/performance.md). Memory grows only as pages are read.
+    raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+
+
 def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Manage transactions ourselves (BEGIN / BEGIN IMMEDIATE below), as the
     # SQLAlchemy pysqlite docs recommend, so a write transaction takes the write
@@ -344,15 +358,7 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # Sorts and temporary indexes stay in memory: SQLite's temporary files are not
-    # encrypted, and they would hold names and notes.
-    cursor.execute("PRAGMA temp_store=MEMORY")
-    # Up to 64 MiB of decrypted pages per connection (SQLite's default is 2 MiB). The OS
-    # caches a plaintext file's pages, but SQLCipher decrypts (and checks the HMAC of)
-    # every page it reads from there again: on a 100k-person store the caseload page took
-    # 4.4x its plaintext time with the default cache, and 1.0x with this one
-    # (docs/performance.md). Memory grows only as pages are read.
-    cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    _set_read_pragmas(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -1298,13 +1304,12 @@ class Store:
 
     def raw_connection(self) -> Any:
         """A plain read-only DB-API connection, keyed (checks and benchmarks), with the
-        store's own page cache and in-memory temporary storage (see ``_set_pragmas``): a
-        benchmark's raw-SQL baseline then reads as the desk does, and a check's sorts
+        store's own page cache and in-memory temporary storage (``_set_read_pragmas``):
+        a benchmark's raw-SQL baseline then reads as the desk does, and a check's sorts
         write no unencrypted temporary file."""
         raw = connect_store_file(self.path, self._key, options="mode=ro")
         try:
-            raw.execute("PRAGMA temp_store=MEMORY")
-            raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+            _set_read_pragmas(raw)
         except BaseException:
             raw.close()
             raise

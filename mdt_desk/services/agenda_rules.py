@@ -62,6 +62,7 @@ from mdt_desk.services.display import cui_date, label
 from mdt_desk.services.meetings import (
     DEFAULT_MINUTES,
     LONDON,
+    MEETING_NOT_FOUND,
     REASON_SEPARATOR,
     AgendaEntry,
     add_to_agenda,
@@ -185,7 +186,7 @@ class _MeetingAt:
 def _meeting_at(session: Session, meeting_id: uuid.UUID) -> _MeetingAt:
     rows = session.execute(_meeting_statement(), {"meeting_id": meeting_id}).all()
     if not rows:
-        raise NotFoundError("That meeting is not in this store.")
+        raise NotFoundError(MEETING_NOT_FOUND)
     starts_at, started_at, host, _ = rows[0]
     extra = [practice_id for *_, practice_id in rows if practice_id not in (None, host)]
     return _MeetingAt(meeting_id, starts_at, meeting_day(starts_at, started_at), [host, *extra])

@@ -213,21 +213,15 @@ def person_labels(family_name: str, given_name: str, title: str, nhs_number: str
     }
 
 
+#: What a read of a meeting that is not there (or was cancelled away) says.
+MEETING_NOT_FOUND = "That meeting is not in this store."
+
+
 def load_meeting(session: Session, meeting_id: uuid.UUID) -> Meeting:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.retired_at is not None:
-        raise NotFoundError("That meeting is not in this store.")
+        raise NotFoundError(MEETING_NOT_FOUND)
     return meeting
-
-
-def meeting_practice_ids(session: Session, meeting: Meeting) -> list[uuid.UUID]:
-    """The practices a meeting covers: its host first, then the others."""
-    extra = session.scalars(
-        select(MeetingPractice.practice_id).where(
-            MeetingPractice.meeting_id == meeting.id, MeetingPractice.retired_at.is_(None)
-        )
-    ).all()
-    return [meeting.practice_id, *(p for p in extra if p != meeting.practice_id)]
 
 
 def local_start(day: dt.date, at: dt.time) -> dt.datetime:

@@ -21,6 +21,13 @@ def _palette_colour(widget: QWidget, role: QPalette.ColorRole) -> QColor:
     return widget.palette().color(QPalette.ColorGroup.Active, role)
 
 
+def _make_still(view: pg.GraphicsView) -> None:
+    """The app's base colour behind the chart, and no scroll bars: charts never scroll."""
+    view.setBackground(_palette_colour(view, QPalette.ColorRole.Base))
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+
 def _set_text_alternative(chart: QWidget, name: str, words: str) -> None:
     """What a screen reader says for a chart: its name, and its series in words."""
     chart.setAccessibleName(name)
@@ -34,13 +41,11 @@ class _Chart(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
-        self.setBackground(_palette_colour(self, QPalette.ColorRole.Base))
+        _make_still(self)
         item = self.getPlotItem()
         item.setMouseEnabled(x=False, y=False)
         item.setMenuEnabled(False)
         item.hideButtons()
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def set_text_alternative(self, name: str, words: str) -> None:
         _set_text_alternative(self, name, words)
@@ -59,12 +64,10 @@ class SparklineWidget(pg.GraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
-        self.setBackground(_palette_colour(self, QPalette.ColorRole.Base))
+        _make_still(self)
         self._box = pg.ViewBox(enableMouse=False, enableMenu=False, defaultPadding=0)
         self.setCentralItem(self._box)
         self.setContentsMargins(2, 2, 2, 2)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the table's cell carries the words
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.values: list[float | None] = []
