@@ -35,11 +35,13 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    CursorResult,
     Engine,
     Integer,
     MetaData,
@@ -579,12 +581,11 @@ def advance_counter(connection: Connection, last_seq: int) -> None:
 
 def put_state(connection: Connection, states: Sequence[Mapping[str, object]]) -> None:
     """The merged state of a push, in one statement (arrays, set-based)."""
-    connection.execute(
-        text(
-            "SELECT hub_put_state(CAST(:entity AS text[]), CAST(:row_id AS text[]),"
-            " CAST(:field AS text[]), CAST(:value AS text[]), CAST(:hlc AS bigint[]),"
-            " CAST(:site AS text[]), CAST(:server_seq AS bigint[]))"
-        ),
+    _with_arrays(
+        connection,
+        "SELECT hub_put_state(CAST(:entity AS text[]), CAST(:row_id AS text[]),"
+        " CAST(:field AS text[]), CAST(:value AS text[]), CAST(:hlc AS bigint[]),"
+        " CAST(:site AS text[]), CAST(:server_seq AS bigint[]))",
         {name: [state[name] for state in states] for name in _STATE_NAMES},
     )
 
@@ -592,9 +593,31 @@ def put_state(connection: Connection, states: Sequence[Mapping[str, object]]) ->
 _STATE_NAMES = ("entity", "row_id", "field", "value", "hlc", "site", "server_seq")
 
 
-def refresh_anchor(connection: Connection, anchor: str) -> None:
-    """Bring one anchor's spans up to the merged state (the hub's own function)."""
-    connection.execute(text("SELECT hub_refresh_anchor(:a)"), {"a": anchor})
+def refresh_anchors(connection: Connection, anchors: Sequence[str]) -> None:
+    """Bring these anchors' spans up to the merged state (the hub's own function, once
+    per anchor, in the order given), in one round trip: a desk's first push of a large
+    caseload moves thousands of anchors."""
+    if anchors:
+        _with_arrays(
+            connection,
+            "SELECT hub_refresh_anchor(a) FROM unnest(CAST(:anchors AS text[])) AS a",
+            {"anchors": list(anchors)},
+        )
+
+
+def _with_arrays(
+    connection: Connection, statement: str, parameters: Mapping[str, Sequence[object]]
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run ``statement``, its ``:name`` parameters all arrays, sent in PostgreSQL's binary
+    form. psycopg writes an array in text form by quoting each element in Python (a
+    regular expression search each); the binary form copies each as it is, about ten
+    times faster: a first push of 150,000 changes spent 7 of its 34 s quoting arrays."""
+    driver_sql = _NAMED_PARAMETER.sub(r"%(\1)b", statement)
+    return connection.exec_driver_sql(driver_sql, dict(parameters))
+
+
+#: ``:name`` in a statement (not ``::``, a cast): psycopg's ``%(name)b`` is its binary form.
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def record_push(connection: Connection, site: str, values: dict[str, object]) -> None:
@@ -652,8 +675,9 @@ def merge_state(
         return []
     return [
         (str(e), str(r), str(f), v, int(h), str(site), int(seq))
-        for e, r, f, v, h, site, seq in connection.execute(
-            text("SELECT * FROM hub_merge_state(CAST(:e AS text[]), CAST(:r AS text[]))"),
+        for e, r, f, v, h, site, seq in _with_arrays(
+            connection,
+            "SELECT * FROM hub_merge_state(CAST(:e AS text[]), CAST(:r AS text[]))",
             {"e": [row[0] for row in rows], "r": [row[1] for row in rows]},
         )
     ]
@@ -664,8 +688,9 @@ def merge_hidden(connection: Connection, rows: Sequence[tuple[str, str]]) -> int
     if not rows:
         return 0
     return int(
-        connection.execute(
-            text("SELECT hub_merge_hidden(CAST(:e AS text[]), CAST(:r AS text[]))"),
+        _with_arrays(
+            connection,
+            "SELECT hub_merge_hidden(CAST(:e AS text[]), CAST(:r AS text[]))",
             {"e": [row[0] for row in rows], "r": [row[1] for row in rows]},
         ).scalar_one()
     )
@@ -688,8 +713,9 @@ def merge_anchors(
         return {}
     return {
         (str(entity), str(row_id)): str(anchor)
-        for entity, row_id, anchor in connection.execute(
-            text("SELECT * FROM hub_merge_anchors(CAST(:e AS text[]), CAST(:r AS text[]))"),
+        for entity, row_id, anchor in _with_arrays(
+            connection,
+            "SELECT * FROM hub_merge_anchors(CAST(:e AS text[]), CAST(:r AS text[]))",
             {"e": [row[0] for row in ordered], "r": [row[1] for row in ordered]},
         )
     }
@@ -731,8 +757,9 @@ def append_changes(
         for column in hub_change.columns
     }
     arrays = ", ".join(f"CAST(:c{n} AS {kinds[name]}[])" for n, name in enumerate(columns))
-    connection.execute(
-        text(f"INSERT INTO hub_change ({', '.join(columns)}) SELECT * FROM unnest({arrays})"),
+    _with_arrays(
+        connection,
+        f"INSERT INTO hub_change ({', '.join(columns)}) SELECT * FROM unnest({arrays})",
         {f"c{n}": [row[n] for row in rows] for n in range(len(columns))},
     )
 

@@ -1233,8 +1233,7 @@ def _refresh_moved(connection: Connection, merge: _Merge) -> None:
         lambda e, r, f: _hub_value(connection, merge, e, r, f),
     )
     if merge.guarded:
-        for anchor in sorted(moved):
-            hub_roles.refresh_anchor(connection, anchor)
+        hub_roles.refresh_anchors(connection, sorted(moved))
     else:
         refresh_spans(connection, moved)
 
