@@ -46,6 +46,7 @@ from mdt_desk.services.demo import generate_demo
 from mdt_desk.services.desk import Desk
 from mdt_desk.sync import client
 from mdt_desk.sync.client import outbox_count, sync_once
+from mdt_desk.sync.desk_scope import DeskScope, set_scope
 from mdt_desk.sync.hub import hub_engine, init_hub
 from mdt_desk.sync.protocol import PulledPage
 
@@ -91,9 +92,13 @@ def database_exists(admin: str, name: str) -> bool:
 
 
 def fresh_store(path: Path) -> Store:
+    """A new, empty full desk: it holds the whole hub, as ``sync --practices all`` makes
+    one (an empty desk otherwise holds its signed-in staff's practices only)."""
     for suffix in ("", "-wal", "-shm", ".key"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return Store.open(path)
+    store = Store.open(path)
+    set_scope(store, DeskScope(all_practices=True))
+    return store
 
 
 def printer(label: str) -> Callable[[str, int, int], None]:
